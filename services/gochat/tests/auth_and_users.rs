@@ -1,0 +1,433 @@
+//! Sign-up to sign-out and the user directory, all in one process over the in-process bus.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Client, eventually, start_all_in_one, usernames};
+use gochat_kit::testing::TEST_JWT_KEY;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn signup_sets_the_session_cookie_and_signout_revokes_it_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = Client::new(&server);
+
+    let (status, headers, body) = alice
+        .request(
+            "POST",
+            "/api/auth/signup",
+            Some(json!({"email": "Alice@Example.org", "username": "alice", "password": "correct horse"})),
+            HeaderMap::new(),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["user"]["email"], "Alice@Example.org");
+    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
+    for attribute in ["auth=", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP must not get a Secure cookie: {cookie}"
+    );
+
+    let (status, body) = alice.get("/api/auth/currentuser").await;
+    assert_eq!((status, &body["currentUser"]["username"]), (200, &json!("alice")));
+    let (status, _) = alice.get("/api/users").await;
+    assert_eq!(status, 200);
+
+    let token = alice.cookie.clone().unwrap();
+    let (status, headers, _) = alice.request("POST", "/api/auth/signout", None, HeaderMap::new()).await;
+    assert_eq!(status, 204);
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+
+    // The old token, replayed, is refused by auth and, once the event arrives, by users too.
+    let mut replay = Client::new(&server);
+    replay.cookie = Some(token);
+    let (status, body) = replay.get("/api/auth/currentuser").await;
+    assert_eq!((status, body), (200, json!({"currentUser": null})));
+    eventually(WAIT, || {
+        let mut replay = Client {
+            cookie: replay.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (replay.get("/api/users").await.0 == 401).then_some(()) }
+    })
+    .await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn session_cookie_is_secure_behind_a_tls_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = gochat_kit::testing::TestServer::settings(dir.path(), None);
+    settings.trust_proxy = Some(true);
+    let server = gochat_kit::testing::TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
+        .await
+        .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    let body = json!({"email": "s@example.org", "username": "secure", "password": "password1"});
+    let (status, headers, _) = Client::new(&server)
+        .request("POST", "/api/auth/signup", Some(body), headers)
+        .await;
+    assert_eq!(status, 201);
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_signups_are_refused_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut client = Client::new(&server);
+    let long = "x".repeat(129);
+    let cases = [
+        json!({"email": "not-an-address", "username": "carol", "password": "password1"}),
+        json!({"email": "carol@", "username": "carol", "password": "password1"}),
+        json!({"email": "carol@example.org", "username": "ca", "password": "password1"}),
+        json!({"email": "carol@example.org", "username": "c".repeat(33), "password": "password1"}),
+        json!({"email": "carol@example.org", "username": "car ol", "password": "password1"}),
+        json!({"email": "carol@example.org", "username": "carol", "password": "short"}),
+        json!({"email": "carol@example.org", "username": "carol", "password": long}),
+        json!({"email": "carol@example.org", "username": "carol"}),
+        json!({"username": "carol", "password": "password1"}),
+        json!("not an object"),
+    ];
+    for case in cases {
+        let (status, body) = client.post("/api/auth/signup", case.clone()).await;
+        assert_eq!(status, 400, "{case} → {body}");
+        assert_eq!(body["error"]["code"], "invalid_input", "{case}");
+        assert!(client.cookie.is_none(), "no session for {case}");
+    }
+    let (status, headers, body) = client
+        .request("POST", "/api/auth/signup", None, {
+            let mut h = HeaderMap::new();
+            h.insert("content-type", HeaderValue::from_static("application/json"));
+            h
+        })
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_input")),
+        "{headers:?}"
+    );
+
+    // Nothing was stored: the same email and username are still free.
+    client.signup("carol").await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_and_oversize_bodies_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(server.url("/api/auth/signup"))
+        .header("content-type", "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input");
+
+    let huge = format!("{{\"email\":\"{}\"}}", "a".repeat(100_000));
+    let res = http
+        .post(server.url("/api/auth/signup"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn duplicate_email_or_username_in_another_letter_case_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut client = Client::new(&server);
+    client.signup("dave").await;
+    for case in [
+        json!({"email": "DAVE@example.org", "username": "other", "password": "password1"}),
+        json!({"email": "other@example.org", "username": "DaVe", "password": "password1"}),
+    ] {
+        let (status, body) = Client::new(&server).post("/api/auth/signup", case).await;
+        assert_eq!((status, &body["error"]["code"]), (409, &json!("conflict")), "{body}");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_the_same_and_repeated_failures_are_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    Client::new(&server).signup("erin").await;
+
+    let mut client = Client::new(&server);
+    let (status, body) = client
+        .post(
+            "/api/auth/signin",
+            json!({"username": "erin", "password": "password-erin"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = client
+        .post(
+            "/api/auth/signin",
+            json!({"email": "ERIN@example.org", "password": "password-erin"}),
+        )
+        .await;
+    assert_eq!(status, 200, "sign in by email, any case: {body}");
+
+    let (wrong_status, wrong) = Client::new(&server)
+        .post(
+            "/api/auth/signin",
+            json!({"email": "erin@example.org", "password": "nope-nope"}),
+        )
+        .await;
+    let (unknown_status, unknown) = Client::new(&server)
+        .post(
+            "/api/auth/signin",
+            json!({"email": "nobody@example.org", "password": "nope-nope"}),
+        )
+        .await;
+    assert_eq!(wrong_status, 401);
+    assert_eq!(wrong["error"]["code"], "invalid_credentials");
+    assert_eq!((wrong_status, wrong), (unknown_status, unknown));
+
+    // Five failures per account are allowed in the window; the sixth attempt is refused.
+    let mut last = (0, HeaderMap::new());
+    for _ in 0..6 {
+        let (status, headers, _) = Client::new(&server)
+            .request(
+                "POST",
+                "/api/auth/signin",
+                Some(json!({"username": "erin", "password": "wrong-again"})),
+                HeaderMap::new(),
+            )
+            .await;
+        last = (status, headers);
+    }
+    assert_eq!(last.0, 429);
+    let retry_after: u64 = last.1.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0);
+    server.stop().await.unwrap();
+}
+
+fn forged_tokens() -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": uuid::Uuid::now_v7().to_string(), "username": "mallory", "iat": now - 10, "exp": exp, "jti": "j1"});
+    let sign = |alg: jsonwebtoken::Algorithm, key: &[u8], exp: i64| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(alg),
+            &claims(exp),
+            &jsonwebtoken::EncodingKey::from_secret(key),
+        )
+        .unwrap()
+    };
+    let valid = sign(jsonwebtoken::Algorithm::HS256, TEST_JWT_KEY.as_bytes(), now + 3600);
+    let payload = valid.split('.').nth(1).unwrap().to_owned();
+    vec![
+        (
+            "forged signature",
+            sign(
+                jsonwebtoken::Algorithm::HS256,
+                b"some-other-key-some-other-key-000",
+                now + 3600,
+            ),
+        ),
+        (
+            "alg none",
+            format!("{}.{payload}.", b64(br#"{"alg":"none","typ":"JWT"}"#)),
+        ),
+        (
+            "another algorithm",
+            sign(jsonwebtoken::Algorithm::HS512, TEST_JWT_KEY.as_bytes(), now + 3600),
+        ),
+        (
+            "expired",
+            sign(jsonwebtoken::Algorithm::HS256, TEST_JWT_KEY.as_bytes(), now - 3600),
+        ),
+        ("malformed", "not.a.jwt".into()),
+        ("garbage", "%%%".into()),
+    ]
+}
+
+#[tokio::test]
+async fn forged_expired_and_malformed_tokens_are_refused_never_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    for (what, token) in forged_tokens() {
+        let mut client = Client::new(&server);
+        client.cookie = Some(token);
+        let (status, body) = client.get("/api/users").await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("unauthenticated")),
+            "{what}: {body}"
+        );
+        let (status, body) = client.get("/api/auth/currentuser").await;
+        assert_eq!((status, body), (200, json!({"currentUser": null})), "{what}");
+    }
+    let (status, _) = Client::new(&server).get("/api/users").await;
+    assert_eq!(status, 401, "no cookie at all");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn foreign_origin_cannot_sign_up_but_same_origin_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let body = json!({"email": "frank@example.org", "username": "frank", "password": "password1"});
+    let mut headers = HeaderMap::new();
+    headers.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
+    let (status, _, answer) = Client::new(&server)
+        .request("POST", "/api/auth/signup", Some(body.clone()), headers)
+        .await;
+    assert_eq!((status, &answer["error"]["code"]), (403, &json!("forbidden")));
+
+    let mut headers = HeaderMap::new();
+    headers.insert(ORIGIN, HeaderValue::from_str(&server.url("")).unwrap());
+    let (status, _, answer) = Client::new(&server)
+        .request("POST", "/api/auth/signup", Some(body), headers)
+        .await;
+    assert_eq!(
+        status, 201,
+        "same origin, and nothing was stored by the refused attempt: {answer}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn registered_users_reach_the_directory_even_past_a_cached_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = Client::new(&server);
+    alice.signup("alice").await;
+    let (_, first) = eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: alice.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (status, body) = alice.get("/api/users").await;
+            (usernames(&body) == ["alice"]).then_some((status, body))
+        }
+    })
+    .await;
+    assert_eq!(first["users"][0]["online"], false);
+    assert_eq!(first["users"][0]["lastSeenAt"], serde_json::Value::Null);
+
+    // That page is cached now; a new user must still show up.
+    Client::new(&server).signup("bob").await;
+    eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: alice.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (usernames(&alice.get("/api/users").await.1) == ["alice", "bob"]).then_some(()) }
+    })
+    .await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn user_list_searches_by_prefix_and_pages_with_a_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let names = ["amy", "Andrew", "anna", "bert", "bianca", "carl", "anton"];
+    let mut me = Client::new(&server);
+    me.signup(names[0]).await;
+    for name in &names[1..] {
+        Client::new(&server).signup(name).await;
+    }
+    eventually(WAIT, || {
+        let mut me = Client {
+            cookie: me.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (usernames(&me.get("/api/users?limit=100").await.1).len() == 7).then_some(()) }
+    })
+    .await;
+
+    let (status, body) = me.get("/api/users?q=AN").await;
+    assert_eq!(status, 200);
+    assert_eq!(usernames(&body), ["Andrew", "anna", "anton"]);
+
+    let mut seen = Vec::new();
+    let mut path = "/api/users?limit=3".to_owned();
+    loop {
+        let (status, body) = me.get(&path).await;
+        assert_eq!(status, 200);
+        seen.extend(usernames(&body));
+        match body["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/users?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["amy", "Andrew", "anna", "anton", "bert", "bianca", "carl"]);
+
+    for bad in [
+        "/api/users?limit=0",
+        "/api/users?limit=101",
+        "/api/users?limit=x",
+        "/api/users?cursor=bogus",
+    ] {
+        let (status, body) = me.get(bad).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("invalid_input")),
+            "{bad}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut client = Client::new(&server);
+    assert_eq!(client.get("/healthz").await.0, 200);
+    let (status, body) = client.get("/readyz").await;
+    assert_eq!((status, &body["bus"]), (200, &json!("in-process")));
+    client.signup("gina").await;
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("gochat_http_requests_total"), "{metrics}");
+    server.stop().await.unwrap();
+}

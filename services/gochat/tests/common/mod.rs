@@ -1,0 +1,137 @@
+//! What the integration tests share: starting GoChat on port 0 and a small HTTP client that
+//! keeps the session cookie like a browser would.
+
+#![allow(dead_code)]
+
+use gochat_kit::bus::Bus;
+use gochat_kit::testing::TestServer;
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+/// Cheap argon2 for tests; the real cost is measured in the benchmark, not here.
+pub fn fast_settings() -> gochat::Settings {
+    let mut settings = gochat::Settings::default();
+    settings.auth.argon2_memory_kib = Some(1024);
+    settings.auth.argon2_iterations = Some(1);
+    settings
+}
+
+/// GoChat all in one (every service) on an in-process bus, or on `bus`.
+pub async fn start_all_in_one(dir: &Path, amqp_url: Option<&str>, bus: Option<Bus>) -> TestServer {
+    let settings = TestServer::settings(dir, amqp_url);
+    TestServer::start(settings, bus, |rt| gochat::app(rt, fast_settings()))
+        .await
+        .expect("server starts")
+}
+
+/// A browser-like client: one session cookie, sends JSON.
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookie: Option<String>,
+}
+
+impl Client {
+    pub fn new(server: &TestServer) -> Self {
+        Self::for_base(server.url(""))
+    }
+
+    pub fn for_base(base: String) -> Self {
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            cookie: None,
+        }
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: HeaderMap,
+    ) -> (u16, HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .headers(headers);
+        if let Some(cookie) = &self.cookie {
+            req = req.header(COOKIE, format!("auth={cookie}"));
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        if let Some(set) = headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()) {
+            let value = set
+                .split(';')
+                .next()
+                .and_then(|kv| kv.strip_prefix("auth="))
+                .unwrap_or_default();
+            self.cookie = (!value.is_empty()).then(|| value.to_owned());
+        }
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, headers, body)
+    }
+
+    pub async fn get(&mut self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.request("GET", path, None, HeaderMap::new()).await;
+        (status, body)
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> (u16, Value) {
+        let (status, _, body) = self.request("POST", path, Some(body), HeaderMap::new()).await;
+        (status, body)
+    }
+
+    /// Signs up `name` (email `<name>@example.org`, password `password-<name>`); returns the user id.
+    pub async fn signup(&mut self, name: &str) -> String {
+        let (status, body) = self
+            .post("/api/auth/signup", json!({"email": format!("{name}@example.org"), "username": name, "password": format!("password-{name}")}))
+            .await;
+        assert_eq!(status, 201, "signup of {name}: {body}");
+        body["user"]["id"].as_str().expect("user id").to_owned()
+    }
+}
+
+/// Retries `check` until it returns `Some`, for effects that travel through the bus. Bounded:
+/// fails the test after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// The usernames of a user-list response.
+pub fn usernames(body: &Value) -> Vec<String> {
+    body["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["username"].as_str().expect("username").to_owned())
+        .collect()
+}

@@ -1,0 +1,326 @@
+//! The session: an HS256 JWT in the `auth` cookie, verified locally by every service.
+//!
+//! Sign-out revokes a token everywhere: the auth service publishes `user.signed_out` with the
+//! token's `jti` and expiry; every service instance receives it on its fan-out queue, stores it
+//! (so a restart remembers it) and keeps it in a moka cache that forgets each entry when the
+//! token would have expired anyway.
+
+use crate::bus::{Bus, Queue, handler};
+use crate::config::CommonSettings;
+use crate::db::{Db, DbError, Write};
+use crate::http::ApiError;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use gochat_proto::events::{Event, EventKind, UserSignedOut};
+use gochat_proto::ids::UserId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "auth";
+
+/// The token's claims, as CONTRACT.md fixes them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: UserId,
+    pub username: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// The signing key, and verification pinned to HS256.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "iat", "jti"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// The key from the settings. Without one, `generate` creates `<data dir>/jwt.key` (mode 0600)
+    /// on first run and reads it afterwards; otherwise it is an error, because separate services
+    /// must share one key.
+    pub fn load(settings: &CommonSettings, generate: bool) -> anyhow::Result<Self> {
+        if let Some(key) = &settings.jwt_key {
+            anyhow::ensure!(key.expose().len() >= 32, "the JWT key must be at least 32 characters");
+            return Ok(Self::from_secret(key.expose().as_bytes()));
+        }
+        let path = settings
+            .jwt_key_file
+            .clone()
+            .unwrap_or_else(|| settings.data_dir().join("jwt.key"));
+        if !path.exists() {
+            anyhow::ensure!(
+                generate,
+                "no JWT key: set GOCHAT_JWT_KEY or GOCHAT_JWT_KEY_FILE to the key every service shares"
+            );
+            generate_key_file(&path)?;
+            tracing::info!(path = %path.display(), "generated a new JWT key");
+        }
+        let key = std::fs::read_to_string(&path)?;
+        anyhow::ensure!(key.trim().len() >= 32, "the JWT key in {} is too short", path.display());
+        Ok(Self::from_secret(key.trim().as_bytes()))
+    }
+
+    /// A new session token for this user.
+    pub fn issue(&self, user: UserId, username: &str, ttl: Duration) -> anyhow::Result<(String, Claims)> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user,
+            username: username.to_owned(),
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims))
+    }
+
+    fn decode(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+fn generate_key_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(key.as_bytes())?;
+    Ok(())
+}
+
+/// The signed-in user of a request, from a verified, unrevoked token.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub username: String,
+    pub jti: String,
+    /// Expiry of the token, unix seconds.
+    pub expires_at: i64,
+}
+
+/// Verifies session tokens for one service, honouring revocations.
+#[derive(Clone)]
+pub struct Sessions {
+    keys: Arc<Keys>,
+    /// jti → the token's expiry (unix seconds); entries vanish once the token is expired anyway.
+    revoked: moka::sync::Cache<String, i64>,
+}
+
+struct UntilTokenExpiry;
+
+impl moka::Expiry<String, i64> for UntilTokenExpiry {
+    fn expire_after_create(&self, _jti: &String, expires_at: &i64, _now: Instant) -> Option<Duration> {
+        let left = expires_at - chrono::Utc::now().timestamp();
+        Some(Duration::from_secs(left.max(0) as u64 + 60))
+    }
+}
+
+impl Sessions {
+    /// Loads the revocations stored in `db` and follows `user.signed_out` on this instance's
+    /// fan-out queue.
+    pub async fn start(
+        keys: Arc<Keys>,
+        db: &Db,
+        bus: &Bus,
+        service: &str,
+        instance: &str,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let revoked = moka::sync::Cache::builder()
+            .max_capacity(1_000_000)
+            .expire_after(UntilTokenExpiry)
+            .build();
+        let stored = db
+            .read(|c| {
+                let mut stmt =
+                    c.prepare("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > unixepoch()")?;
+                let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(DbError::from)
+            })
+            .await?;
+        for (jti, exp) in stored {
+            revoked.insert(jti, exp);
+        }
+        let sessions = Self { keys, revoked };
+        let (this, db) = (sessions.clone(), db.clone());
+        bus.consume(
+            Queue::fanout(service, instance, &[EventKind::UserSignedOut]),
+            handler(move |envelope| {
+                let (this, db) = (this.clone(), db.clone());
+                async move {
+                    if let Event::UserSignedOut(event) = envelope.event()? {
+                        this.revoke_stored(&db, event).await?;
+                    }
+                    Ok(())
+                }
+            }),
+            tasks,
+            shutdown,
+        );
+        Ok(sessions)
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The user of a token, or `Unauthenticated` (forged, expired, revoked, malformed).
+    pub fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
+        let claims = self.keys.decode(token).ok_or(ApiError::Unauthenticated)?;
+        if self.revoked.contains_key(&claims.jti) {
+            return Err(ApiError::Unauthenticated);
+        }
+        Ok(AuthUser {
+            id: claims.sub,
+            username: claims.username,
+            jti: claims.jti,
+            expires_at: claims.exp,
+        })
+    }
+
+    /// The user of a request's `auth` cookie.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
+        let token = cookie(headers, COOKIE).ok_or(ApiError::Unauthenticated)?;
+        self.verify(token)
+    }
+
+    /// Revokes within a write of the caller (the auth service, signing out).
+    pub fn revoke_in(&self, w: &Write<'_>, jti: &str, expires_at: i64) -> rusqlite::Result<()> {
+        store_revocation(w, jti, expires_at)?;
+        self.revoked.insert(jti.to_owned(), expires_at);
+        Ok(())
+    }
+
+    async fn revoke_stored(&self, db: &Db, event: UserSignedOut) -> Result<(), DbError> {
+        let expires_at = event.expires_at.timestamp();
+        let jti = event.jti.clone();
+        db.write(move |w| store_revocation(w, &jti, expires_at).map_err(DbError::from))
+            .await?;
+        self.revoked.insert(event.jti, expires_at);
+        Ok(())
+    }
+}
+
+fn store_revocation(w: &Write<'_>, jti: &str, expires_at: i64) -> rusqlite::Result<()> {
+    w.execute(
+        "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)",
+        rusqlite::params![jti, expires_at],
+    )?;
+    w.execute("DELETE FROM revoked_tokens WHERE expires_at < unixepoch() - 60", [])?;
+    Ok(())
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Sessions: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Sessions::from_ref(state).authenticate(&parts.headers)
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for a new session. `Secure` only over HTTPS: browsers drop secure cookies sent
+/// over plain HTTP to a LAN address, and plain-HTTP homelabs must work.
+pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        max_age.as_secs()
+    );
+    HeaderValue::from_str(&value).expect("a JWT and fixed attributes are valid header characters")
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{secure}"))
+        .expect("fixed attributes are valid header characters")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::from_secret(b"0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_the_contract_claims() {
+        let keys = keys();
+        let user = UserId::new();
+        let (token, claims) = keys.issue(user, "alice", Duration::from_secs(60)).unwrap();
+        let back = keys.decode(&token).unwrap();
+        assert_eq!(back.sub, user);
+        assert_eq!(back.jti, claims.jti);
+        assert_eq!(back.username, "alice");
+    }
+
+    #[test]
+    fn tokens_of_another_key_or_algorithm_are_refused() {
+        let (token, _) = Keys::from_secret(b"another-key-another-key-another-k")
+            .issue(UserId::new(), "eve", Duration::from_secs(60))
+            .unwrap();
+        assert!(keys().decode(&token).is_none());
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let (good, _) = keys().issue(UserId::new(), "eve", Duration::from_secs(60)).unwrap();
+        let payload = good.split('.').nth(1).unwrap();
+        assert!(keys().decode(&format!("{header}.{payload}.")).is_none());
+    }
+
+    #[test]
+    fn cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; auth=tok; b=2"));
+        assert_eq!(cookie(&headers, "auth"), Some("tok"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}

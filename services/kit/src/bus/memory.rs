@@ -1,0 +1,273 @@
+//! The in-process broker of the all-in-one binary: RabbitMQ's routing and queue semantics
+//! without a network hop. Queues are in memory; durability comes from the producers' outboxes,
+//! whose rows stay until every durable queue's consumer has acknowledged the event.
+
+use super::{Confirm, Disposition, Handler, Queue, deliver};
+use gochat_proto::events::{Envelope, EventKind};
+use gochat_proto::topology::SHARED_QUEUES;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct MemoryBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queues: RwLock<HashMap<String, Arc<MemQueue>>>,
+    /// Queues bound to each event type.
+    routes: RwLock<HashMap<EventKind, Vec<Arc<MemQueue>>>>,
+}
+
+struct MemQueue {
+    name: String,
+    durable: bool,
+    items: Mutex<VecDeque<Item>>,
+    ready: Notify,
+}
+
+struct Item {
+    envelope: Arc<Envelope>,
+    /// Set for durable queues: the publisher's confirm waits for this acknowledgement.
+    ack: Option<Arc<PendingAcks>>,
+}
+
+/// Acknowledgements still owed for one publish; the confirm fires when the last one arrives.
+struct PendingAcks {
+    remaining: AtomicUsize,
+    confirm: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl PendingAcks {
+    fn ack(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Some(tx) = self.confirm.lock().expect("confirm lock poisoned").take()
+        {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl MemoryBus {
+    pub fn new() -> Self {
+        let bus = Self {
+            inner: Arc::new(Inner {
+                queues: RwLock::default(),
+                routes: RwLock::default(),
+            }),
+        };
+        for queue in SHARED_QUEUES {
+            bus.declare(queue.name, true, queue.events);
+        }
+        bus
+    }
+
+    fn declare(&self, name: &str, durable: bool, events: &[EventKind]) -> Arc<MemQueue> {
+        let mut queues = self.inner.queues.write().expect("queues lock poisoned");
+        if let Some(q) = queues.get(name) {
+            return q.clone();
+        }
+        let queue = Arc::new(MemQueue {
+            name: name.to_owned(),
+            durable,
+            items: Mutex::default(),
+            ready: Notify::new(),
+        });
+        queues.insert(name.to_owned(), queue.clone());
+        let mut routes = self.inner.routes.write().expect("routes lock poisoned");
+        for kind in events {
+            routes.entry(*kind).or_default().push(queue.clone());
+        }
+        queue
+    }
+
+    fn remove(&self, queue: &Arc<MemQueue>) {
+        self.inner
+            .queues
+            .write()
+            .expect("queues lock poisoned")
+            .remove(&queue.name);
+        for bound in self.inner.routes.write().expect("routes lock poisoned").values_mut() {
+            bound.retain(|q| !Arc::ptr_eq(q, queue));
+        }
+    }
+
+    pub fn publish(&self, envelope: Arc<Envelope>) -> Confirm {
+        let routes = self.inner.routes.read().expect("routes lock poisoned");
+        let Some(queues) = routes.get(&envelope.kind) else {
+            return Box::pin(async { Ok(()) });
+        };
+        let durable = queues.iter().filter(|q| q.durable).count();
+        let (pending, confirmed) = if durable > 0 {
+            let (tx, rx) = oneshot::channel();
+            let acks = Arc::new(PendingAcks {
+                remaining: AtomicUsize::new(durable),
+                confirm: Mutex::new(Some(tx)),
+            });
+            (Some(acks), Some(rx))
+        } else {
+            (None, None)
+        };
+        for queue in queues {
+            let ack = if queue.durable { pending.clone() } else { None };
+            queue.items.lock().expect("queue lock poisoned").push_back(Item {
+                envelope: envelope.clone(),
+                ack,
+            });
+            queue.ready.notify_one();
+        }
+        Box::pin(async move {
+            if let Some(rx) = confirmed {
+                // A dropped sender means the process is shutting down with the event unconsumed:
+                // not confirmed, so the outbox keeps it.
+                rx.await.map_err(|_| super::BusError::NotConnected)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
+        let mem = self.declare(queue.name(), queue.durable(), queue.events());
+        let bus = self.clone();
+        tasks.spawn(async move {
+            loop {
+                let next = mem.items.lock().expect("queue lock poisoned").pop_front();
+                let Some(item) = next else {
+                    tokio::select! {
+                        _ = mem.ready.notified() => continue,
+                        _ = shutdown.cancelled() => break,
+                    }
+                };
+                if matches!(
+                    deliver(&handler, item.envelope.clone(), &mem.name).await,
+                    Disposition::DeadLetter
+                ) {
+                    tracing::error!(queue = %mem.name, event = %item.envelope.id, payload = %item.envelope.data,
+                        "dead letter (in-process bus keeps none; the payload is logged here)");
+                }
+                if let Some(ack) = item.ack {
+                    ack.ack();
+                }
+                // Wake a competing consumer in case more items are waiting.
+                if !mem.items.lock().expect("queue lock poisoned").is_empty() {
+                    mem.ready.notify_one();
+                }
+            }
+            if !mem.durable {
+                bus.remove(&mem);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::handler;
+    use gochat_proto::events::UserRegistered;
+    use gochat_proto::ids::UserId;
+    use gochat_proto::topology::USERS;
+
+    fn registered() -> Arc<Envelope> {
+        let data = UserRegistered {
+            user_id: UserId::new(),
+            username: "a".into(),
+            registered_at: chrono::Utc::now(),
+        };
+        Arc::new(Envelope::new(&data).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_publish_is_confirmed_only_after_the_durable_consumer_acks() {
+        let bus = MemoryBus::new();
+        let confirm = bus.publish(registered());
+        let confirm = tokio::spawn(confirm);
+        tokio::task::yield_now().await;
+        assert!(!confirm.is_finished(), "no consumer yet, so no confirm");
+
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        let tasks = TaskTracker::new();
+        let stop = CancellationToken::new();
+        bus.consume(
+            Queue::Shared(&USERS),
+            handler(move |e| {
+                let seen_tx = seen_tx.clone();
+                async move {
+                    seen_tx.send(e.id).unwrap();
+                    Ok(())
+                }
+            }),
+            &tasks,
+            stop.clone(),
+        );
+        seen.recv().await.unwrap();
+        confirm.await.unwrap().unwrap();
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn competing_consumers_each_get_an_event_once_and_fanout_queues_get_all() {
+        let bus = MemoryBus::new();
+        let tasks = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let (tx, mut shared_seen) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..2 {
+            let tx = tx.clone();
+            bus.consume(
+                Queue::Shared(&USERS),
+                handler(move |e| {
+                    let tx = tx.clone();
+                    async move {
+                        tx.send(e.id).unwrap();
+                        Ok(())
+                    }
+                }),
+                &tasks,
+                stop.clone(),
+            );
+        }
+        let mut fanouts = Vec::new();
+        for instance in ["a", "b"] {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            bus.consume(
+                Queue::fanout("svc", instance, &[EventKind::UserRegistered]),
+                handler(move |e| {
+                    let tx = tx.clone();
+                    async move {
+                        tx.send(e.id).unwrap();
+                        Ok(())
+                    }
+                }),
+                &tasks,
+                stop.clone(),
+            );
+            fanouts.push(rx);
+        }
+        let events: Vec<_> = (0..10).map(|_| registered()).collect();
+        for e in &events {
+            bus.publish(e.clone()).await.unwrap();
+        }
+        let mut got: Vec<_> = (0..10).map(|_| shared_seen.try_recv().unwrap()).collect();
+        got.sort();
+        let mut want: Vec<_> = events.iter().map(|e| e.id).collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(
+            shared_seen.try_recv().is_err(),
+            "each event once among competing consumers"
+        );
+        for mut rx in fanouts {
+            for _ in 0..10 {
+                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+        stop.cancel();
+    }
+}

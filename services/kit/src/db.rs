@@ -1,0 +1,299 @@
+//! One SQLite file per service.
+//!
+//! SQLite allows one writer at a time, so every write goes to a dedicated writer thread; reads go
+//! to a few reader threads on their own connections (WAL lets them run beside the writer). No
+//! SQLite call ever runs on an async worker thread: callers hand a closure over and await its
+//! result. The writer commits whatever arrived together in one transaction (each job in its own
+//! savepoint), so a burst costs one commit instead of one per job.
+//!
+//! A write can publish events: they are inserted into the outbox in the same transaction and handed
+//! to the relay right after the commit (see [`crate::outbox`]), so a state change and the event
+//! announcing it are never one without the other.
+
+use crate::config::Synchronous;
+use crate::outbox::{OutboxRow, OutboxSink};
+use gochat_proto::events::{Envelope, EventData};
+use gochat_proto::ids::EventId;
+use rusqlite::{Connection, OpenFlags, Savepoint, params};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Most jobs the writer folds into one transaction.
+const MAX_GROUP: usize = 128;
+/// Reader threads per database.
+const READERS: usize = 2;
+
+/// Tables every service database has, outside the service's own migrations.
+const KIT_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    event_id TEXT PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database {0} is closed")]
+    Closed(String),
+}
+
+/// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
+pub struct Write<'c> {
+    tx: Savepoint<'c>,
+    published: Vec<(i64, Arc<Envelope>, Vec<u8>)>,
+}
+
+impl std::ops::Deref for Write<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl Write<'_> {
+    /// Records `event` in the outbox; it is published once this write commits.
+    pub fn publish<E: EventData>(&mut self, event: &E) -> rusqlite::Result<EventId> {
+        let envelope = Envelope::new(event).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        let id = envelope.id;
+        let json = envelope
+            .to_json()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        self.tx
+            .execute("INSERT INTO outbox (payload) VALUES (?1)", params![json])?;
+        self.published
+            .push((self.tx.last_insert_rowid(), Arc::new(envelope), json));
+        Ok(id)
+    }
+
+    /// Records that this event is being applied; false when it already was (a redelivery).
+    pub fn first_delivery(&self, event: EventId) -> rusqlite::Result<bool> {
+        let inserted = self.tx.execute(
+            "INSERT OR IGNORE INTO inbox (event_id, applied_at) VALUES (?1, unixepoch())",
+            params![event.to_string()],
+        )?;
+        Ok(inserted == 1)
+    }
+}
+
+/// Answers a job once the group's commit is known (`Some` error when it failed).
+type Finisher = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// Runs a job's closure; says whether its changes are to be kept, and how to answer it.
+type WriteJob = Box<dyn FnOnce(&mut Write<'_>) -> (bool, Finisher) + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// A service's database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    path: PathBuf,
+    writer: flume::Sender<WriteJob>,
+    readers: flume::Sender<ReadJob>,
+}
+
+impl Db {
+    /// Opens (creating if needed) `<dir>/<name>.db`, applies migrations, starts the threads.
+    /// `outbox` receives the events of every committed write.
+    pub fn open(
+        dir: &Path,
+        name: &str,
+        migrations: &[&'static str],
+        synchronous: Synchronous,
+        outbox: OutboxSink,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{name}.db"));
+        let mut conn = open_connection(&path, synchronous, false)?;
+        conn.execute_batch(KIT_SCHEMA)?;
+        let steps: Vec<M<'static>> = migrations.iter().map(|sql| M::up(sql)).collect();
+        Migrations::new(steps).to_latest(&mut conn)?;
+
+        let (writer, write_jobs) = flume::unbounded::<WriteJob>();
+        std::thread::Builder::new()
+            .name(format!("{name}-db-writer"))
+            .spawn(move || write_loop(conn, write_jobs, outbox))?;
+
+        let (readers, read_jobs) = flume::unbounded::<ReadJob>();
+        for i in 0..READERS {
+            let conn = open_connection(&path, synchronous, true)?;
+            let jobs = read_jobs.clone();
+            std::thread::Builder::new()
+                .name(format!("{name}-db-reader-{i}"))
+                .spawn(move || {
+                    for job in jobs.iter() {
+                        job(&conn);
+                    }
+                })?;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                path,
+                writer,
+                readers,
+            }),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in a write transaction on the writer thread; commits when it returns `Ok`,
+    /// rolls back when it returns `Err`.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Write<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<rusqlite::Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        let job: WriteJob = Box::new(move |write| {
+            let outcome = f(write);
+            let keep = outcome.is_ok();
+            let finish: Finisher = Box::new(move |commit_error: Option<&rusqlite::Error>| {
+                let outcome = match (outcome, commit_error) {
+                    (Ok(_), Some(e)) => Err(E::from(DbError::Sqlite(clone_error(e)))),
+                    (outcome, _) => outcome,
+                };
+                let _ = reply.send(outcome);
+            });
+            (keep, finish)
+        });
+        self.inner.writer.send(job).map_err(|_| self.closed())?;
+        answer.await.map_err(|_| E::from(self.closed()))?
+    }
+
+    /// Runs `f` on a reader connection.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.inner.readers.send(job).map_err(|_| E::from(self.closed()))?;
+        answer.await.map_err(|_| E::from(self.closed()))?
+    }
+
+    /// True when a reader can run a query: the readiness probe.
+    pub async fn is_healthy(&self) -> bool {
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map_err(DbError::from)
+        })
+        .await
+        .is_ok()
+    }
+
+    fn closed(&self) -> DbError {
+        DbError::Closed(self.inner.name.clone())
+    }
+}
+
+fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
+/// transaction, commits once, then answers every job and hands the published events on.
+fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: OutboxSink) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        group.extend(jobs.try_iter().take(MAX_GROUP - 1));
+
+        let mut finishers: Vec<Finisher> = Vec::with_capacity(group.len());
+        let mut published = Vec::new();
+        let result = (|| -> rusqlite::Result<()> {
+            let mut tx = conn.transaction()?;
+            for job in group {
+                let mut write = Write {
+                    tx: tx.savepoint()?,
+                    published: Vec::new(),
+                };
+                // A panicking job must not take the writer thread (and so the service) down.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut write)));
+                match ran {
+                    Ok((true, finish)) => {
+                        let Write {
+                            tx: savepoint,
+                            published: events,
+                        } = write;
+                        savepoint.commit()?;
+                        published.extend(events);
+                        finishers.push(finish);
+                    }
+                    // Failed: its savepoint rolls back when dropped; the job reports its own error.
+                    Ok((false, finish)) => finishers.push(finish),
+                    Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
+                }
+            }
+            tx.commit()
+        })();
+        let error = result.err();
+        if let Some(e) = &error {
+            tracing::error!(error = %e, "write transaction failed");
+        }
+        for finish in finishers {
+            finish(error.as_ref());
+        }
+        if error.is_none() && !published.is_empty() {
+            outbox.committed(
+                published
+                    .into_iter()
+                    .map(|(id, envelope, json)| OutboxRow { id, envelope, json }),
+            );
+        }
+    }
+}
+
+/// rusqlite errors are not `Clone`; a commit failure is reported to every job of the group.
+fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, msg) => rusqlite::Error::SqliteFailure(*code, msg.clone()),
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}

@@ -1,0 +1,29 @@
+//! The shared runtime every GoChat service is built on, used the same way by each of them.
+//!
+//! Layout
+//! - [`config`]: settings common to every service, layered defaults → TOML file → env → flags.
+//! - [`db`]: one SQLite file per service: a dedicated writer thread (group commit), reader
+//!   threads, migrations at open, and the outbox/inbox tables.
+//! - [`bus`]: publish/consume with RabbitMQ semantics, over RabbitMQ (lapin) or in process.
+//! - [`outbox`]: the relay that publishes committed outbox rows with confirms.
+//! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
+//! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
+//! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
+//! - [`service`]: command line, startup, serving and draining of a service process.
+//! - [`telemetry`]: logging setup.
+//! - [`testing`]: serving services on port 0 in integration tests.
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ops;
+pub mod outbox;
+pub mod runtime;
+pub mod service;
+pub mod telemetry;
+pub mod testing;
+
+pub use runtime::Runtime;

@@ -1,0 +1,244 @@
+//! The transactional outbox relay.
+//!
+//! Events are inserted into the `outbox` table in the same transaction as the change they
+//! announce. After the commit, the writer thread hands the rows straight to the relay task (no
+//! polling); the relay publishes them in commit order with confirms and deletes the confirmed
+//! rows. Whatever is still in the table when the process starts, or when the broker comes back,
+//! is published again: consumers deduplicate by event id, so at-least-once is enough.
+
+use crate::bus::Bus;
+use crate::db::{Db, DbError};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use gochat_proto::events::Envelope;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Rows handed over in memory before the relay falls back to reading the table.
+const HANDOFF_CAPACITY: usize = 4096;
+/// Publishes awaiting their confirm at once.
+const MAX_IN_FLIGHT: usize = 1024;
+/// How long a stopping relay waits for outstanding confirms.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Rows read per scan of the table.
+const SCAN_BATCH: i64 = 512;
+
+/// A committed event waiting to be published.
+pub struct OutboxRow {
+    pub id: i64,
+    pub envelope: Arc<Envelope>,
+    pub json: Vec<u8>,
+}
+
+/// The writer's side of the hand-off to the relay.
+#[derive(Clone)]
+pub struct OutboxSink {
+    rows: flume::Sender<OutboxRow>,
+    /// Set when a row could not be handed over; the relay then reads the table instead.
+    overflowed: Arc<AtomicBool>,
+}
+
+impl OutboxSink {
+    pub(crate) fn committed(&self, rows: impl Iterator<Item = OutboxRow>) {
+        for row in rows {
+            if self.rows.try_send(row).is_err() {
+                self.overflowed.store(true, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// The relay's side; created before the database so the writer can be given the sink.
+pub struct Outbox {
+    sink: OutboxSink,
+    rows: flume::Receiver<OutboxRow>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        let (tx, rx) = flume::bounded(HANDOFF_CAPACITY);
+        Self {
+            sink: OutboxSink {
+                rows: tx,
+                overflowed: Arc::new(AtomicBool::new(false)),
+            },
+            rows: rx,
+        }
+    }
+}
+
+impl Outbox {
+    pub fn sink(&self) -> OutboxSink {
+        self.sink.clone()
+    }
+
+    /// Runs the relay until `shutdown`; then it keeps going until the table is empty or the bus
+    /// is unreachable, so a draining service flushes what it accepted.
+    pub async fn relay(self, db: Db, bus: Bus, shutdown: CancellationToken) {
+        let name = db.name().to_owned();
+        let mut relay = Relay {
+            db,
+            bus,
+            rows: self.rows,
+            overflowed: self.sink.overflowed,
+            last_published: 0,
+        };
+        // After shutdown, confirms may never come (consumers stopping); what is not confirmed
+        // within the grace period stays in the table and is published at the next start.
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            _ = relay.run(shutdown.clone()) => {}
+            _ = grace => tracing::info!(db = name, "unconfirmed outbox rows left for the next start"),
+        }
+    }
+}
+
+struct Relay {
+    db: Db,
+    bus: Bus,
+    rows: flume::Receiver<OutboxRow>,
+    overflowed: Arc<AtomicBool>,
+    /// Highest outbox id handed to the bus in this connection epoch; rows at or below it that
+    /// arrive through the hand-off were already published by a scan.
+    last_published: i64,
+}
+
+impl Relay {
+    async fn run(&mut self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.publish_until_failure(&shutdown).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(db = self.db.name(), error = %e, "outbox relay paused; retrying");
+                    if shutdown.is_cancelled() && !self.bus.is_connected() {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = self.bus.connected() => {}
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Publishes leftovers from the table, then rows as they are committed. Returns `Ok` after
+    /// shutdown once everything is confirmed, `Err` when the bus failed (the caller retries,
+    /// starting again with a scan of the table).
+    async fn publish_until_failure(&mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let mut confirms = FuturesUnordered::new();
+        let mut confirmed: Vec<i64> = Vec::new();
+        self.last_published = 0;
+        let mut scan_needed = true;
+        loop {
+            if scan_needed || self.overflowed.swap(false, Ordering::AcqRel) {
+                scan_needed = false;
+                loop {
+                    let rows = self.scan(self.last_published).await?;
+                    let full = rows.len() as i64 == SCAN_BATCH;
+                    for row in rows {
+                        confirms.push(self.publish(row).await?);
+                        if confirms.len() >= MAX_IN_FLIGHT {
+                            confirmed.push(confirms.next().await.expect("not empty")?);
+                        }
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+            }
+            if !confirmed.is_empty() {
+                self.delete(std::mem::take(&mut confirmed)).await?;
+            }
+            if shutdown.is_cancelled() && confirms.is_empty() && self.rows.is_empty() {
+                return Ok(());
+            }
+            let awaiting_confirms = !confirms.is_empty();
+            tokio::select! {
+                biased;
+                Some(done) = confirms.next(), if awaiting_confirms => {
+                    confirmed.push(done?);
+                    // Collect every confirm that is already in, so deletes go in batches.
+                    while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
+                        confirmed.push(done?);
+                    }
+                }
+                Ok(row) = self.rows.recv_async() => {
+                    if row.id > self.last_published {
+                        confirms.push(self.publish(row).await?);
+                    }
+                    while confirms.len() < MAX_IN_FLIGHT {
+                        let Ok(row) = self.rows.try_recv() else { break };
+                        if row.id > self.last_published {
+                            confirms.push(self.publish(row).await?);
+                        }
+                    }
+                }
+                _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+            }
+        }
+    }
+
+    async fn publish(
+        &mut self,
+        row: OutboxRow,
+    ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<i64>> + use<>> {
+        self.last_published = self.last_published.max(row.id);
+        let confirm = self.bus.publish(row.envelope, row.json).await?;
+        let id = row.id;
+        metrics::counter!("gochat_events_published_total").increment(1);
+        Ok(async move {
+            confirm.await?;
+            Ok(id)
+        })
+    }
+
+    async fn scan(&self, after: i64) -> anyhow::Result<Vec<OutboxRow>> {
+        let rows = self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT id, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+                let rows = stmt
+                    .query_map([after, SCAN_BATCH], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, DbError>(rows)
+            })
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, json) in rows {
+            match Envelope::from_json(&json) {
+                Ok(envelope) => out.push(OutboxRow {
+                    id,
+                    envelope: Arc::new(envelope),
+                    json,
+                }),
+                Err(e) => tracing::error!(id, error = %e, "unreadable outbox row skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, ids: Vec<i64>) -> anyhow::Result<()> {
+        let depth = self
+            .db
+            .write(move |w| -> Result<i64, DbError> {
+                let mut stmt = w.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+                for id in ids {
+                    stmt.execute([id])?;
+                }
+                Ok(w.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await?;
+        metrics::gauge!("gochat_outbox_depth", "db" => self.db.name().to_owned()).set(depth as f64);
+        Ok(())
+    }
+}

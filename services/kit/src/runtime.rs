@@ -1,0 +1,96 @@
+//! What a service is given to run: the bus, the signing keys, the shared settings, and the
+//! shutdown token with the tracker of its background tasks. One `Runtime` serves one service
+//! binary, or all services of the all-in-one binary.
+
+use crate::auth::{Keys, Sessions};
+use crate::bus::Bus;
+use crate::config::CommonSettings;
+use crate::db::Db;
+use crate::http::{Origins, origin_guard};
+use crate::outbox::Outbox;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use gochat_proto::limits::MAX_JSON_BODY_BYTES;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct Runtime {
+    pub bus: Bus,
+    pub keys: Arc<Keys>,
+    pub settings: Arc<CommonSettings>,
+    /// Names this process's fan-out queues.
+    pub instance: Arc<str>,
+    pub origins: Origins,
+    /// Cancelled to stop: servers stop accepting, sockets close, consumers stop.
+    pub shutdown: CancellationToken,
+    /// Background tasks (consumers, relays) that must finish before the process exits.
+    pub tasks: TaskTracker,
+    databases: Arc<Mutex<Vec<Db>>>,
+}
+
+impl Runtime {
+    pub fn new(
+        settings: CommonSettings,
+        bus: Bus,
+        keys: Keys,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        let origins = Origins::new(settings.allowed_origins(), settings.trust_proxy());
+        Self {
+            bus,
+            keys: Arc::new(keys),
+            instance: settings.instance_id().into(),
+            origins,
+            settings: Arc::new(settings),
+            shutdown,
+            tasks,
+            databases: Arc::default(),
+        }
+    }
+
+    /// Opens the service's database in the data directory and starts its outbox relay.
+    pub fn open_db(&self, name: &str, migrations: &[&'static str]) -> anyhow::Result<Db> {
+        let outbox = Outbox::default();
+        let db = Db::open(
+            &self.settings.data_dir(),
+            name,
+            migrations,
+            self.settings.synchronous(),
+            outbox.sink(),
+        )?;
+        self.tasks
+            .spawn(outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone()));
+        self.databases.lock().expect("databases lock poisoned").push(db.clone());
+        Ok(db)
+    }
+
+    /// Token verification for `service`, following revocations into `db`.
+    pub async fn sessions(&self, service: &str, db: &Db) -> anyhow::Result<Sessions> {
+        Sessions::start(
+            self.keys.clone(),
+            db,
+            &self.bus,
+            service,
+            &self.instance,
+            &self.tasks,
+            self.shutdown.clone(),
+        )
+        .await
+    }
+
+    /// Every database opened through this runtime (for readiness and backups).
+    pub fn databases(&self) -> Vec<Db> {
+        self.databases.lock().expect("databases lock poisoned").clone()
+    }
+
+    /// The layers every API router gets: body limit, Origin guard, request metrics.
+    pub fn api_layers(&self, router: Router) -> Router {
+        router
+            .layer(axum::middleware::from_fn_with_state(self.origins.clone(), origin_guard))
+            .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+            .layer(axum::middleware::from_fn(crate::ops::track_requests))
+    }
+}

@@ -1,0 +1,42 @@
+//! Queue topology: which durable queue receives which events.
+//!
+//! Every service declares all of it on connect, so an event published before its consumer ever
+//! started waits in that consumer's queue instead of being dropped as unroutable.
+//! Per-instance fan-out queues are not listed: each instance declares its own, named
+//! `<service>.<instance>.fanout`, exclusive to its connection.
+
+use crate::events::EventKind;
+
+/// A durable queue shared by every instance of one service (competing consumers).
+pub struct SharedQueue {
+    pub name: &'static str,
+    pub events: &'static [EventKind],
+}
+
+pub const USERS: SharedQueue = SharedQueue {
+    name: "users.events",
+    events: &[
+        EventKind::UserRegistered,
+        EventKind::UserOnline,
+        EventKind::UserOffline,
+        EventKind::PresenceHeartbeat,
+    ],
+};
+
+pub const MESSAGES: SharedQueue = SharedQueue {
+    name: "messages.events",
+    events: &[
+        EventKind::MessageSent,
+        EventKind::MessageDelivered,
+        EventKind::MessageRead,
+        EventKind::UserRegistered,
+        EventKind::PresenceChanged,
+    ],
+};
+
+pub const SHARED_QUEUES: &[SharedQueue] = &[USERS, MESSAGES];
+
+/// Dead letters of a queue: events that failed every retry, kept for an operator to inspect.
+pub fn dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dead")
+}

@@ -1,0 +1,146 @@
+//! The user directory. Plain synchronous functions, run on the database threads.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gochat_proto::dto::UserSummary;
+use gochat_proto::ids::UserId;
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+pub const MIGRATIONS: &[&str] = &["
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    -- lower-cased: search and order ignore letter case
+    username_key TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    last_seen_at TEXT
+);
+CREATE INDEX users_listing ON users (online DESC, username_key, id);
+"];
+
+/// Where a page ends: the sort key of its last row. Opaque to clients (base64 JSON).
+#[derive(Serialize, Deserialize)]
+pub struct Cursor {
+    online: bool,
+    key: String,
+    id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serializes"))
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+    }
+}
+
+pub fn insert(c: &Connection, id: UserId, username: &str, registered_at: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO users (id, username, username_key, registered_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO NOTHING",
+        params![id.to_string(), username, username.to_lowercase(), registered_at],
+    )?;
+    Ok(())
+}
+
+/// One page of users whose name starts with `prefix`: online first, then by name. Returns the
+/// page and the cursor of the next one.
+pub fn page(
+    c: &Connection,
+    prefix: &str,
+    limit: u32,
+    after: Option<&Cursor>,
+) -> rusqlite::Result<(Vec<UserSummary>, Option<Cursor>)> {
+    let prefix = prefix.to_lowercase();
+    // Usernames are ASCII from [a-z0-9_.-]; '~' sorts after all of them, closing the range.
+    let prefix_end = format!("{prefix}~");
+    let (online, key, id) = match after {
+        Some(c) => (i64::from(c.online), c.key.as_str(), c.id.as_str()),
+        None => (2, "", ""),
+    };
+    let mut stmt = c.prepare_cached(
+        "SELECT id, username, online, last_seen_at, username_key FROM users
+         WHERE username_key >= ?1 AND username_key < ?2
+           AND (online < ?3 OR (online = ?3 AND (username_key, id) > (?4, ?5)))
+         ORDER BY online DESC, username_key, id
+         LIMIT ?6",
+    )?;
+    let mut rows = stmt
+        .query_map(
+            params![prefix, prefix_end, online, key, id, i64::from(limit) + 1],
+            |r| {
+                let id: String = r.get(0)?;
+                let summary = UserSummary {
+                    id: id.parse().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+                    })?,
+                    username: r.get(1)?,
+                    online: r.get(2)?,
+                    last_seen_at: r.get(3)?,
+                };
+                Ok((
+                    summary,
+                    Cursor {
+                        online: r.get(2)?,
+                        key: r.get(4)?,
+                        id,
+                    },
+                ))
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|(_, cursor)| Cursor {
+            online: cursor.online,
+            key: cursor.key.clone(),
+            id: cursor.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(|(summary, _)| summary).collect(), next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c
+    }
+
+    #[test]
+    fn pages_cover_every_user_once_in_order_and_prefix_filters() {
+        let c = db();
+        let names = ["bob", "Alice", "alina", "carol", "al", "dave"];
+        for n in names {
+            insert(&c, UserId::new(), n, "2026-01-01T00:00:00Z").unwrap();
+        }
+        c.execute("UPDATE users SET online = 1 WHERE username = 'dave'", [])
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = page(&c, "", 2, cursor.as_ref()).unwrap();
+            seen.extend(page.into_iter().map(|u| u.username));
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["dave", "al", "Alice", "alina", "bob", "carol"]);
+        let (page, next) = page(&c, "AL", 10, None).unwrap();
+        assert_eq!(
+            page.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+            ["al", "Alice", "alina"]
+        );
+        assert!(next.is_none());
+    }
+}

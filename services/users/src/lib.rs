@@ -1,0 +1,67 @@
+//! The users service: the directory of users with presence and last seen.
+//!
+//! Layout
+//! - `directory`: the table and its queries (prefix search, keyset pagination).
+//! - `events`: the consumer that builds the directory from `user.registered`.
+//! - `routes`: `GET /api/users`, with pages cached in moka and invalidated by every change.
+//!
+//! Single writer of its SQLite file: run one instance.
+
+mod directory;
+mod events;
+mod routes;
+
+use clap::Args;
+use gochat_kit::Runtime;
+use gochat_kit::auth::Sessions;
+use gochat_kit::bus::Queue;
+use gochat_kit::db::Db;
+use gochat_proto::dto::UsersPage;
+use gochat_proto::topology::USERS;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
+
+/// Settings of the users service.
+#[derive(Clone, Debug, Default, Args, Serialize, Deserialize)]
+#[group(id = "users")]
+#[command(next_help_heading = "Users service")]
+pub struct Settings {
+    /// User-list pages kept in the cache. [default: 10000]
+    #[arg(long, env = "GOCHAT_USERS_CACHE_PAGES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_cache_pages: Option<u64>,
+}
+
+/// Cache key of a page: (lower-cased prefix, limit, cursor).
+type PageKey = (String, u32, Option<String>);
+
+#[derive(Clone)]
+pub struct AppState {
+    db: Db,
+    sessions: Sessions,
+    /// Directory pages; cleared whenever the directory changes, so no page is ever stale.
+    pages: moka::future::Cache<PageKey, Arc<UsersPage>>,
+}
+
+impl axum::extract::FromRef<AppState> for Sessions {
+    fn from_ref(state: &AppState) -> Self {
+        state.sessions.clone()
+    }
+}
+
+pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
+    let db = runtime.open_db("users", directory::MIGRATIONS)?;
+    let sessions = runtime.sessions("users", &db).await?;
+    let pages = moka::future::Cache::new(settings.users_cache_pages.unwrap_or(10_000));
+    let state = AppState { db, sessions, pages };
+    runtime.bus.consume(
+        Queue::Shared(&USERS),
+        events::handler(state.clone()),
+        &runtime.tasks,
+        runtime.shutdown.clone(),
+    );
+    Ok(runtime.api_layers(routes::router(state)))
+}
