@@ -99,10 +99,19 @@ async fn signin(
     let address = state.origins.client_ip(&headers, peer).to_string();
     let account = match &user {
         Some(user) => format!("user:{}", user.id),
-        None => format!("unknown:{}", req.email.as_deref().or(req.username.as_deref()).unwrap_or_default().to_lowercase()),
+        None => format!(
+            "unknown:{}",
+            req.email
+                .as_deref()
+                .or(req.username.as_deref())
+                .unwrap_or_default()
+                .to_lowercase()
+        ),
     };
     for (limiter, key) in [(&state.per_address, &address), (&state.per_account, &account)] {
-        limiter.check(key).map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        limiter
+            .check(key)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     }
     let matches = state.passwords.verify(req.password, hash).await?;
     let Some(user) = user.filter(|_| matches) else {
