@@ -34,12 +34,26 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(flatten)]
     pub users: gochat_users::Settings,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub messages: gochat_messages::Settings,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub chat: gochat_chat::Settings,
 }
 
 /// Every service's routes and the client, on one router.
 pub async fn app(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let auth = gochat_auth::build(runtime.clone(), settings.auth).await?;
     let users = gochat_users::build(runtime.clone(), settings.users).await?;
+    let messages = gochat_messages::build(runtime.clone(), settings.messages).await?;
+    let chat = gochat_chat::build(runtime.clone(), settings.chat).await?;
     let client_dir = settings.client_dir.unwrap_or_else(|| PathBuf::from("client/dist"));
-    Ok(auth.merge(users).fallback_service(client::service(&client_dir)))
+    Ok(auth
+        .merge(users)
+        .merge(messages)
+        .merge(chat)
+        .fallback_service(client::service(&client_dir)))
 }

@@ -177,7 +177,7 @@ impl Sessions {
         let sessions = Self { keys, revoked };
         let (this, db) = (sessions.clone(), db.clone());
         bus.consume(
-            Queue::fanout(service, instance, &[EventKind::UserSignedOut]),
+            Queue::fanout(service, instance, "sessions", &[EventKind::UserSignedOut]),
             handler(move |envelope| {
                 let (this, db) = (this.clone(), db.clone());
                 async move {

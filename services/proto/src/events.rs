@@ -228,6 +228,10 @@ pub struct ConversationCreated {
 #[serde(rename_all = "camelCase")]
 pub struct MessageSent {
     pub sender_id: UserId,
+    /// The sender's name from their token, so the messages service can name a sender whose
+    /// `user.registered` has not reached it yet (events of different publishers are not ordered).
+    #[serde(default)]
+    pub sender_username: String,
     pub client_id: ClientId,
     pub to: Option<UserId>,
     pub conversation_id: Option<ConversationId>,

@@ -3,7 +3,7 @@
 //! Every service declares all of it on connect, so an event published before its consumer ever
 //! started waits in that consumer's queue instead of being dropped as unroutable.
 //! Per-instance fan-out queues are not listed: each instance declares its own, named
-//! `<service>.<instance>.fanout`, exclusive to its connection.
+//! `<service>.<instance>.<purpose>`, exclusive to its connection.
 
 use crate::events::EventKind;
 

@@ -234,7 +234,7 @@ mod tests {
         for instance in ["a", "b"] {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             bus.consume(
-                Queue::fanout("svc", instance, &[EventKind::UserRegistered]),
+                Queue::fanout("svc", instance, "test", &[EventKind::UserRegistered]),
                 handler(move |e| {
                     let tx = tx.clone();
                     async move {

@@ -60,10 +60,10 @@ pub enum Queue {
 }
 
 impl Queue {
-    /// The fan-out queue of `service` on `instance`.
-    pub fn fanout(service: &str, instance: &str, events: &'static [EventKind]) -> Self {
+    /// The fan-out queue of `service` on `instance` for one `purpose` (a service may have several).
+    pub fn fanout(service: &str, instance: &str, purpose: &str, events: &'static [EventKind]) -> Self {
         Self::Fanout {
-            name: format!("{service}.{instance}.fanout"),
+            name: format!("{service}.{instance}.{purpose}"),
             events,
         }
     }

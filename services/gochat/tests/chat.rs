@@ -1,0 +1,346 @@
+//! Chat over real WebSockets, all in one process: messages, receipts, duplicates, bad input.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Client, start_all_in_one};
+use futures_util::{SinkExt, StreamExt};
+use gochat_kit::testing::TestServer;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Opens `/ws/chat` as a browser on the server's own origin would.
+async fn connect(server: &TestServer, cookie: Option<&str>, origin: Option<&str>) -> Result<Socket, WsError> {
+    let mut request = format!("ws://{}/ws/chat", server.addr).into_client_request().unwrap();
+    let own_origin = server.url("");
+    if let Some(origin) = origin.or(Some(own_origin.as_str())).filter(|o| !o.is_empty()) {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", format!("auth={cookie}").parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::Text(frame.to_string().into())).await.unwrap();
+}
+
+/// The next JSON frame of `type`, skipping others (pings, typing, receipts…) on the way.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await.expect("socket open").expect("frame") {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["type"] == kind {
+                        return frame;
+                    }
+                }
+                Message::Close(frame) => panic!("closed while waiting for {kind}: {frame:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} frame within {WAIT:?}"))
+}
+
+struct Person {
+    id: String,
+    http: Client,
+}
+
+async fn person(server: &TestServer, name: &str) -> Person {
+    let mut http = Client::new(server);
+    let id = http.signup(name).await;
+    Person { id, http }
+}
+
+impl Person {
+    fn cookie(&self) -> Option<&str> {
+        self.http.cookie.as_deref()
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[tokio::test]
+async fn two_users_chat_both_ways_and_every_tab_of_both_sees_each_message_in_seq_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut alice_tab1 = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut alice_tab2 = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
+
+    let client_id = new_id();
+    send(
+        &mut alice_tab1,
+        json!({"type": "send", "clientId": client_id, "to": bob.id, "body": "hi bob"}),
+    )
+    .await;
+    assert_eq!(next_of(&mut alice_tab1, "accepted").await["clientId"], client_id);
+    let mut conversation = Value::Null;
+    for tab in [&mut alice_tab1, &mut alice_tab2, &mut bob_tab] {
+        let message = next_of(tab, "message").await["message"].clone();
+        assert_eq!(
+            (message["seq"].as_i64(), &message["body"], &message["clientId"]),
+            (Some(1), &json!("hi bob"), &json!(client_id))
+        );
+        assert_eq!(message["senderId"], json!(alice.id));
+        conversation = message["conversationId"].clone();
+    }
+
+    // Bob answers into the conversation; then a burst from both sides.
+    send(
+        &mut bob_tab,
+        json!({"type": "send", "clientId": new_id(), "conversationId": conversation, "body": "hi alice"}),
+    )
+    .await;
+    for i in 0..10 {
+        let (tab, who) = if i % 2 == 0 {
+            (&mut alice_tab1, "a")
+        } else {
+            (&mut bob_tab, "b")
+        };
+        send(
+            tab,
+            json!({"type": "send", "clientId": new_id(), "conversationId": conversation, "body": format!("{who}{i}")}),
+        )
+        .await;
+    }
+    let mut seqs = Vec::new();
+    for _ in 0..11 {
+        seqs.push(
+            next_of(&mut alice_tab2, "message").await["message"]["seq"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(seqs, (2..=12).collect::<Vec<_>>(), "gap-free and in order");
+
+    let (status, page) = alice
+        .http
+        .get(&format!(
+            "/api/conversations/{}/messages?limit=100",
+            conversation.as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let stored: Vec<i64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(stored, (1..=12).collect::<Vec<_>>());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_same_client_id_twice_even_after_a_reconnect_makes_one_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let client_id = new_id();
+    let frame = json!({"type": "send", "clientId": client_id, "to": bob.id, "body": "once"});
+    let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
+    send(&mut tab, frame.clone()).await;
+    let first = next_of(&mut tab, "message").await["message"].clone();
+    drop(tab);
+    let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
+    send(&mut tab, frame).await;
+    assert_eq!(next_of(&mut tab, "accepted").await["clientId"], client_id);
+    // The resend is answered with the stored message, not a new one.
+    assert_eq!(next_of(&mut tab, "message").await["message"], first);
+    let (_, list) = alice.http.get("/api/conversations").await;
+    assert_eq!(list["conversations"][0]["lastSeq"], 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn receipts_reach_the_sender_and_unread_counts_follow_the_read_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let mut bob = person(&server, "bob").await;
+    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
+    for body in ["one", "two", "three"] {
+        send(
+            &mut alice_tab,
+            json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": body}),
+        )
+        .await;
+    }
+    let mut conversation = Value::Null;
+    for _ in 0..3 {
+        conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
+    }
+    let (_, list) = bob.http.get("/api/conversations").await;
+    assert_eq!(
+        (
+            list["conversations"][0]["unread"].as_i64(),
+            list["conversations"][0]["lastSeq"].as_i64()
+        ),
+        (Some(3), Some(3))
+    );
+
+    send(
+        &mut bob_tab,
+        json!({"type": "delivered", "conversationId": conversation, "seq": 3}),
+    )
+    .await;
+    send(
+        &mut bob_tab,
+        json!({"type": "read", "conversationId": conversation, "seq": 2}),
+    )
+    .await;
+    send(
+        &mut bob_tab,
+        json!({"type": "read", "conversationId": conversation, "seq": 1}),
+    )
+    .await; // lower: no change
+    let receipt = loop {
+        let receipt = next_of(&mut alice_tab, "receipt").await;
+        if receipt["userId"] == json!(bob.id) && receipt["readSeq"] == 2 {
+            break receipt;
+        }
+    };
+    assert_eq!(receipt["deliveredSeq"], 3);
+    let (_, list) = bob.http.get("/api/conversations").await;
+    let c = &list["conversations"][0];
+    assert_eq!(
+        (c["unread"].as_i64(), c["myReadSeq"].as_i64()),
+        (Some(1), Some(2)),
+        "{c}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn nobody_reads_or_writes_a_conversation_they_are_not_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut eve = person(&server, "eve").await;
+    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
+    send(
+        &mut alice_tab,
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "private"}),
+    )
+    .await;
+    let conversation = next_of(&mut alice_tab, "message").await["message"]["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (status, body) = eve
+        .http
+        .get(&format!("/api/conversations/{conversation}/messages"))
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+    let mut eve_tab = connect(&server, eve.cookie(), None).await.unwrap();
+    let client_id = new_id();
+    send(
+        &mut eve_tab,
+        json!({"type": "send", "clientId": client_id, "conversationId": conversation, "body": "intrude"}),
+    )
+    .await;
+    let error = next_of(&mut eve_tab, "error").await;
+    assert_eq!(error["clientId"], client_id);
+    send(&mut eve_tab, json!({"type": "typing", "conversationId": conversation})).await;
+    assert_eq!(next_of(&mut eve_tab, "error").await["code"], "not_found");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_close_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
+    tab.send(Message::Text("{not json".into())).await.unwrap();
+    assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input");
+    send(&mut tab, json!({"type": "dance"})).await;
+    assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input");
+    for bad in [
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "   "}),
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "x".repeat(4001)}),
+        json!({"type": "send", "clientId": new_id(), "body": "nowhere"}),
+        json!({"type": "send", "clientId": "not-a-uuid", "to": bob.id, "body": "hi"}),
+    ] {
+        send(&mut tab, bad.clone()).await;
+        assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input", "{bad}");
+    }
+    send(&mut tab, json!({"type": "ping", "extra": "ignored"})).await;
+    next_of(&mut tab, "pong").await;
+
+    let huge = json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "y".repeat(20_000)});
+    let _ = tab.send(Message::Text(huge.to_string().into())).await;
+    let closed = tokio::time::timeout(WAIT, async {
+        loop {
+            match tab.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, Some(1009));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn upgrades_need_an_allowed_origin_and_a_valid_unrevoked_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = person(&server, "alice").await;
+    let status = |r: Result<Socket, WsError>| match r {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => 101,
+    };
+    assert_eq!(
+        status(connect(&server, alice.cookie(), Some("https://evil.example")).await),
+        403
+    );
+    assert_eq!(
+        status(connect(&server, alice.cookie(), Some("")).await),
+        403,
+        "no Origin at all"
+    );
+    assert_eq!(status(connect(&server, None, None).await), 401);
+    assert_eq!(status(connect(&server, Some("forged.token.here"), None).await), 401);
+    assert_eq!(status(connect(&server, alice.cookie(), None).await), 101);
+
+    let token = alice.http.cookie.clone().unwrap();
+    assert_eq!(alice.http.post("/api/auth/signout", json!({})).await.0, 204);
+    common::eventually(WAIT, || {
+        let server = &server;
+        let token = token.clone();
+        async move { (status(connect(server, Some(&token), None).await) == 401).then_some(()) }
+    })
+    .await;
+    server.stop().await.unwrap();
+}
