@@ -3,8 +3,8 @@
 //! stored to every open socket of both participants.
 //!
 //! Layout
-//! - `hub`: the open sockets of this instance by user, each with a small bounded queue.
-//! - `socket`: the upgrade (Origin and cookie checked first) and one task per socket.
+//! - `socket`: the upgrade (Origin and cookie checked first); the socket loop and the hub of
+//!   open sockets are `gochat_kit::ws`'s.
 //! - `frames`: what each client frame does.
 //! - `events`: this instance's fan-out consumer: stored messages, receipts, typing, rejections.
 //! - `members`: who is in which conversation, learned from events (for typing and pushes).
@@ -14,7 +14,6 @@
 
 mod events;
 mod frames;
-mod hub;
 mod members;
 mod socket;
 
@@ -64,7 +63,7 @@ pub struct AppState {
     bus: Bus,
     sessions: Sessions,
     origins: Origins,
-    hub: Arc<hub::Hub>,
+    hub: Arc<gochat_kit::ws::Hub>,
     members: members::Members,
     queue_len: usize,
     idle: Duration,
@@ -80,7 +79,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         bus: runtime.bus.clone(),
         sessions,
         origins: runtime.origins.clone(),
-        hub: Arc::new(hub::Hub::default()),
+        hub: Arc::new(gochat_kit::ws::Hub::new("/ws/chat")),
         queue_len: settings.chat_socket_queue.unwrap_or(256).max(1),
         idle: Duration::from_secs(settings.chat_idle_secs.unwrap_or(75).max(1)),
         shutdown: runtime.shutdown.clone(),

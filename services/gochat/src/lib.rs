@@ -42,6 +42,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(flatten)]
     pub chat: gochat_chat::Settings,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub notifications: gochat_notifications::Settings,
 }
 
 /// Every service's routes and the client, on one router.
@@ -50,10 +54,8 @@ pub async fn app(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::R
     let users = gochat_users::build(runtime.clone(), settings.users).await?;
     let messages = gochat_messages::build(runtime.clone(), settings.messages).await?;
     let chat = gochat_chat::build(runtime.clone(), settings.chat).await?;
+    let notifications = gochat_notifications::build(runtime.clone(), settings.notifications).await?;
     let client_dir = settings.client_dir.unwrap_or_else(|| PathBuf::from("client/dist"));
-    Ok(auth
-        .merge(users)
-        .merge(messages)
-        .merge(chat)
-        .fallback_service(client::service(&client_dir)))
+    let api = auth.merge(users).merge(messages).merge(chat).merge(notifications);
+    Ok(api.fallback_service(client::service(&client_dir)))
 }

@@ -4,57 +4,25 @@
 
 mod common;
 
-use common::{Client, start_all_in_one};
+use common::{Client, Socket, connect_ws, send_frame, start_all_in_one};
 use futures_util::{SinkExt, StreamExt};
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Opens `/ws/chat` as a browser on the server's own origin would.
 async fn connect(server: &TestServer, cookie: Option<&str>, origin: Option<&str>) -> Result<Socket, WsError> {
-    let mut request = format!("ws://{}/ws/chat", server.addr).into_client_request().unwrap();
-    let own_origin = server.url("");
-    if let Some(origin) = origin.or(Some(own_origin.as_str())).filter(|o| !o.is_empty()) {
-        request.headers_mut().insert("origin", origin.parse().unwrap());
-    }
-    if let Some(cookie) = cookie {
-        request
-            .headers_mut()
-            .insert("cookie", format!("auth={cookie}").parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
+    connect_ws(&server.url(""), "/ws/chat", cookie, origin).await
 }
 
 async fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::Text(frame.to_string().into())).await.unwrap();
+    send_frame(socket, frame).await;
 }
 
-/// The next JSON frame of `type`, skipping others (pings, typing, receipts…) on the way.
 async fn next_of(socket: &mut Socket, kind: &str) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match socket.next().await.expect("socket open").expect("frame") {
-                Message::Text(text) => {
-                    let frame: Value = serde_json::from_str(&text).unwrap();
-                    if frame["type"] == kind {
-                        return frame;
-                    }
-                }
-                Message::Close(frame) => panic!("closed while waiting for {kind}: {frame:?}"),
-                _ => {}
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {kind} frame within {WAIT:?}"))
+    common::next_of(socket, kind, WAIT).await
 }
 
 struct Person {

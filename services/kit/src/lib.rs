@@ -13,6 +13,7 @@
 //! - [`service`]: command line, startup, serving and draining of a service process.
 //! - [`telemetry`]: logging setup.
 //! - [`testing`]: serving services on port 0 in integration tests.
+//! - [`ws`]: WebSocket upgrade checks, limits, the hub of open sockets, the per-socket loop.
 
 pub mod auth;
 pub mod bus;
@@ -25,5 +26,6 @@ pub mod runtime;
 pub mod service;
 pub mod telemetry;
 pub mod testing;
+pub mod ws;
 
 pub use runtime::Runtime;

@@ -4,8 +4,8 @@
 //! so no call site ever spells a routing key or an exchange name.
 
 use crate::Timestamp;
-use crate::dto::{Message, UserRef};
-use crate::ids::{ClientId, ConversationId, EventId, UserId};
+use crate::dto::{Message, Notification, UserRef};
+use crate::ids::{ClientId, ConversationId, EventId, NotificationId, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -109,6 +109,8 @@ events! {
     MessageRead = "message.read" in MessageEvents => MessageRead,
     ReceiptUpdated = "receipt.updated" in MessageEvents => ReceiptUpdated,
     Typing = "typing" in MessageEvents => Typing,
+    NotificationCreated = "notification.created" in MessageEvents => NotificationCreated,
+    NotificationsRead = "notifications.read" in MessageEvents => NotificationsRead,
 }
 
 /// `{"id","type","occurredAt","data":{...}}`. The payload stays raw JSON until a consumer asks
@@ -294,6 +296,23 @@ pub struct Typing {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub members: Vec<UserId>,
+}
+
+/// A notification was stored for `user_id`; every notifications instance pushes it to that
+/// user's open sockets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationCreated {
+    pub user_id: UserId,
+    pub notification: Notification,
+}
+
+/// Notifications of `user_id` were read (in any tab, or by reading the conversation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationsRead {
+    pub user_id: UserId,
+    pub ids: Vec<NotificationId>,
 }
 
 #[cfg(test)]

@@ -34,7 +34,12 @@ pub const MESSAGES: SharedQueue = SharedQueue {
     ],
 };
 
-pub const SHARED_QUEUES: &[SharedQueue] = &[USERS, MESSAGES];
+pub const NOTIFICATIONS: SharedQueue = SharedQueue {
+    name: "notifications.events",
+    events: &[EventKind::MessageStored, EventKind::ReceiptUpdated],
+};
+
+pub const SHARED_QUEUES: &[SharedQueue] = &[USERS, MESSAGES, NOTIFICATIONS];
 
 /// Dead letters of a queue: events that failed every retry, kept for an operator to inspect.
 pub fn dead_letter_queue(queue: &str) -> String {

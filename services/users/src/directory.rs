@@ -7,7 +7,8 @@ use gochat_proto::ids::UserId;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL,
@@ -18,7 +19,9 @@ CREATE TABLE users (
     last_seen_at TEXT
 );
 CREATE INDEX users_listing ON users (online DESC, username_key, id);
-"];
+",
+    crate::presence::MIGRATION,
+];
 
 /// Where a page ends: the sort key of its last row. Opaque to clients (base64 JSON).
 #[derive(Serialize, Deserialize)]
@@ -45,6 +48,25 @@ pub fn insert(c: &Connection, id: UserId, username: &str, registered_at: &str) -
         params![id.to_string(), username, username.to_lowercase(), registered_at],
     )?;
     Ok(())
+}
+
+pub fn set_presence(
+    c: &Connection,
+    id: UserId,
+    online: bool,
+    last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET online = ?2, last_seen_at = coalesce(?3, last_seen_at) WHERE id = ?1",
+        params![id.to_string(), online, last_seen_at],
+    )?;
+    Ok(())
+}
+
+pub fn last_seen(c: &Connection, id: UserId) -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    c.query_row("SELECT last_seen_at FROM users WHERE id = ?1", [id.to_string()], |r| {
+        r.get(0)
+    })
 }
 
 /// One page of users whose name starts with `prefix`: online first, then by name. Returns the

@@ -2,13 +2,16 @@
 //!
 //! Layout
 //! - `directory`: the table and its queries (prefix search, keyset pagination).
-//! - `events`: the consumer that builds the directory from `user.registered`.
+//! - `events`: the consumer that builds the directory from `user.registered` and presence from
+//!   claims and heartbeats.
+//! - `presence`: per-(user, instance) claims, silent instances swept, transitions announced.
 //! - `routes`: `GET /api/users`, with pages cached in moka and invalidated by every change.
 //!
 //! Single writer of its SQLite file: run one instance.
 
 mod directory;
 mod events;
+mod presence;
 mod routes;
 
 use clap::Args;
@@ -21,6 +24,8 @@ use gochat_proto::topology::USERS;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
 
@@ -33,6 +38,12 @@ pub struct Settings {
     #[arg(long, env = "GOCHAT_USERS_CACHE_PAGES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users_cache_pages: Option<u64>,
+
+    /// Seconds without a heartbeat after which a notifications instance's users go offline.
+    /// [default: 30]
+    #[arg(long, env = "GOCHAT_PRESENCE_TIMEOUT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_timeout_secs: Option<u64>,
 }
 
 /// Cache key of a page: (lower-cased prefix, limit, cursor).
@@ -63,5 +74,30 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         &runtime.tasks,
         runtime.shutdown.clone(),
     );
+    let timeout = Duration::from_secs(settings.presence_timeout_secs.unwrap_or(30).max(1));
+    runtime
+        .tasks
+        .spawn(sweep_silent_instances(state.clone(), timeout, runtime.shutdown.clone()));
     Ok(runtime.api_layers(routes::router(state)))
+}
+
+/// Every third of the timeout, drops the claims of instances that stopped beating.
+async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(timeout / 3);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let cutoff = chrono::Utc::now().timestamp_millis() - timeout.as_millis() as i64;
+        match state
+            .db
+            .write(move |w| presence::sweep(w, cutoff).map_err(gochat_kit::db::DbError::from))
+            .await
+        {
+            Ok(true) => state.pages.invalidate_all(),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "presence sweep failed"),
+        }
+    }
 }

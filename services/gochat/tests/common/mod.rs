@@ -135,3 +135,64 @@ pub fn usernames(body: &Value) -> Vec<String> {
         .map(|u| u["username"].as_str().expect("username").to_owned())
         .collect()
 }
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the socket at `path` as a browser on the server's own origin would (`origin` overrides
+/// it; an empty one sends none).
+pub async fn connect_ws(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let host = base.trim_start_matches("http://");
+    let mut request = format!("ws://{host}{path}").into_client_request().expect("a valid URL");
+    let origin = origin.unwrap_or(base);
+    if !origin.is_empty() {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("origin header"));
+    }
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", format!("auth={cookie}").parse().expect("cookie header"));
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+}
+
+/// The next JSON frame of `type` on `socket` (any type when empty), skipping others; fails
+/// after `timeout`.
+pub async fn next_of(socket: &mut Socket, kind: &str, timeout: Duration) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(timeout, async {
+        loop {
+            match socket.next().await.expect("socket open").expect("frame") {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).expect("JSON frame");
+                    if kind.is_empty() || frame["type"] == kind {
+                        return frame;
+                    }
+                }
+                Message::Close(frame) => panic!("closed while waiting for {kind}: {frame:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} frame within {timeout:?}"))
+}
+
+/// Sends one JSON frame.
+pub async fn send_frame(socket: &mut Socket, frame: Value) {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string().into()))
+        .await
+        .expect("frame sent");
+}

@@ -168,15 +168,16 @@ impl MemoryBus {
 mod tests {
     use super::*;
     use crate::bus::handler;
-    use gochat_proto::events::UserRegistered;
+    use gochat_proto::events::UserOnline;
     use gochat_proto::ids::UserId;
     use gochat_proto::topology::USERS;
 
-    fn registered() -> Arc<Envelope> {
-        let data = UserRegistered {
+    /// An event bound to exactly one shared queue (users.events).
+    fn online() -> Arc<Envelope> {
+        let data = UserOnline {
             user_id: UserId::new(),
-            username: "a".into(),
-            registered_at: chrono::Utc::now(),
+            instance: "i".into(),
+            at: chrono::Utc::now(),
         };
         Arc::new(Envelope::new(&data).unwrap())
     }
@@ -184,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn a_publish_is_confirmed_only_after_the_durable_consumer_acks() {
         let bus = MemoryBus::new();
-        let confirm = bus.publish(registered());
+        let confirm = bus.publish(online());
         let confirm = tokio::spawn(confirm);
         tokio::task::yield_now().await;
         assert!(!confirm.is_finished(), "no consumer yet, so no confirm");
@@ -234,7 +235,7 @@ mod tests {
         for instance in ["a", "b"] {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             bus.consume(
-                Queue::fanout("svc", instance, "test", &[EventKind::UserRegistered]),
+                Queue::fanout("svc", instance, "test", &[EventKind::UserOnline]),
                 handler(move |e| {
                     let tx = tx.clone();
                     async move {
@@ -247,7 +248,7 @@ mod tests {
             );
             fanouts.push(rx);
         }
-        let events: Vec<_> = (0..10).map(|_| registered()).collect();
+        let events: Vec<_> = (0..10).map(|_| online()).collect();
         for e in &events {
             bus.publish(e.clone()).await.unwrap();
         }

@@ -1,0 +1,333 @@
+//! Notifications and presence, all in one process over the in-process bus.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
+use gochat_kit::testing::TestServer;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// All in one, with presence timing short enough for a test: beats every second, an instance
+/// silent for 2 s is dead.
+async fn start(dir: &std::path::Path) -> TestServer {
+    let mut settings = common::fast_settings();
+    settings.users.presence_timeout_secs = Some(2);
+    settings.notifications.presence_heartbeat_secs = Some(1);
+    settings.notifications.presence_coalesce_ms = Some(50);
+    TestServer::start(TestServer::settings(dir, None), None, |rt| gochat::app(rt, settings))
+        .await
+        .unwrap()
+}
+
+async fn signed_up(server: &TestServer, name: &str) -> (String, Client) {
+    let mut client = Client::new(server);
+    let id = client.signup(name).await;
+    (id, client)
+}
+
+async fn socket(server: &TestServer, path: &str, client: &Client) -> Socket {
+    connect_ws(&server.url(""), path, client.cookie.as_deref(), None)
+        .await
+        .unwrap()
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// `who` as seen in `viewer`'s user list.
+async fn listed(viewer: &mut Client, who: &str) -> Value {
+    let (_, body) = viewer.get("/api/users?limit=100").await;
+    body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == who)
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_offline_recipient_gets_every_message_once_in_order_with_one_notification_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    for i in 1..=20 {
+        send_frame(
+            &mut alice_chat,
+            json!({"type": "send", "clientId": new_id(), "to": bob_id, "body": format!("m{i}")}),
+        )
+        .await;
+    }
+    let (mut accepted, mut stored) = (0, 0);
+    while accepted < 20 || stored < 20 {
+        let frame = next_of(&mut alice_chat, "", WAIT).await;
+        match frame["type"].as_str() {
+            Some("accepted") => accepted += 1,
+            Some("message") => stored += 1,
+            _ => {}
+        }
+    }
+
+    // Bob comes back: the list says what he missed, history by seq gives it exactly once.
+    let conversation = eventually(WAIT, || {
+        let mut bob = Client {
+            cookie: bob.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (_, list) = bob.get("/api/conversations").await;
+            let c = list["conversations"][0].clone();
+            (c["unread"] == 20).then_some(c)
+        }
+    })
+    .await;
+    let id = conversation["id"].as_str().unwrap();
+    let (_, first) = bob
+        .get(&format!("/api/conversations/{id}/messages?after=0&limit=15"))
+        .await;
+    let (_, rest) = bob
+        .get(&format!("/api/conversations/{id}/messages?after=15&limit=15"))
+        .await;
+    assert_eq!(
+        (first["hasMore"].as_bool(), rest["hasMore"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let bodies: Vec<String> = first["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["messages"].as_array().unwrap())
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies, (1..=20).map(|i| format!("m{i}")).collect::<Vec<_>>());
+
+    let notes = eventually(WAIT, || {
+        let mut bob = Client {
+            cookie: bob.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (_, page) = bob.get("/api/notifications?limit=100").await;
+            (page["unreadCount"] == 20).then_some(page)
+        }
+    })
+    .await;
+    let seqs: Vec<i64> = notes["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=20).rev().collect::<Vec<_>>(),
+        "one per message, newest first"
+    );
+    assert_eq!(notes["notifications"][0]["from"]["username"], "alice");
+    assert_eq!(notes["notifications"][0]["readAt"], Value::Null);
+
+    // Reading the conversation up to 20 reads the notifications, and every tab is told.
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut bob_chat = socket(&server, "/ws/chat", &bob).await;
+    send_frame(&mut bob_chat, json!({"type": "read", "conversationId": id, "seq": 20})).await;
+    let read = next_of(&mut bob_notes, "notifications.read", WAIT).await;
+    assert_eq!(read["ids"].as_array().unwrap().len(), 20);
+    let (_, page) = bob.get("/api/notifications?unread=true").await;
+    assert_eq!(
+        (
+            page["unreadCount"].as_i64(),
+            page["notifications"].as_array().unwrap().len()
+        ),
+        (Some(0), 0)
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn notifications_arrive_live_and_only_their_owner_can_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (_, mut eve) = signed_up(&server, "eve").await;
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    send_frame(
+        &mut alice_chat,
+        json!({"type": "send", "clientId": new_id(), "to": bob_id, "body": "ping bob"}),
+    )
+    .await;
+    let pushed = next_of(&mut bob_notes, "notification", WAIT).await["notification"].clone();
+    assert_eq!((&pushed["preview"], &pushed["seq"]), (&json!("ping bob"), &json!(1)));
+
+    let (_, evelist) = eve.get("/api/notifications").await;
+    assert_eq!(evelist["notifications"], json!([]));
+    assert_eq!(
+        eve.post("/api/notifications/read", json!({"ids": [pushed["id"]]}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(eve.post("/api/notifications/read", json!({"all": true})).await.0, 204);
+    let (_, page) = bob.get("/api/notifications").await;
+    assert_eq!(page["unreadCount"], 1, "eve changed nothing of bob's");
+
+    for bad in [json!({}), json!({"ids": ["nope"]}), json!({"all": false})] {
+        let (status, body) = bob.post("/api/notifications/read", bad.clone()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("invalid_input")),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        bob.post("/api/notifications/read", json!({"ids": [pushed["id"]]}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        next_of(&mut bob_notes, "notifications.read", WAIT).await["ids"],
+        json!([pushed["id"]])
+    );
+    let (status, _) = Client::new(&server).get("/api/notifications").await;
+    assert_eq!(status, 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn presence_follows_the_last_open_tab_and_new_users_are_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (_, bob) = signed_up(&server, "bob").await;
+    let mut alice_notes = socket(&server, "/ws/notifications", &alice).await;
+
+    let tab1 = socket(&server, "/ws/notifications", &bob).await;
+    let tab2 = socket(&server, "/ws/notifications", &bob).await;
+    let online = loop {
+        let frame = next_of(&mut alice_notes, "presence", WAIT).await;
+        if frame["username"] == "bob" {
+            break frame;
+        }
+    };
+    assert_eq!(online["online"], true);
+    assert_eq!(listed(&mut alice, "bob").await["online"], true);
+
+    drop(tab1);
+    // Still online with one tab left: wait past a heartbeat and look again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(listed(&mut alice, "bob").await["online"], true);
+
+    drop(tab2);
+    let offline = loop {
+        let frame = next_of(&mut alice_notes, "presence", WAIT).await;
+        if frame["username"] == "bob" && frame["online"] == false {
+            break frame;
+        }
+    };
+    assert!(offline["lastSeenAt"].is_string(), "{offline}");
+    let bob_listed = listed(&mut alice, "bob").await;
+    assert_eq!(
+        (bob_listed["online"].as_bool(), bob_listed["lastSeenAt"].is_string()),
+        (Some(false), true)
+    );
+
+    Client::new(&server).signup("carol").await;
+    let registered = next_of(&mut alice_notes, "user.registered", WAIT).await;
+    assert_eq!(registered["user"]["username"], "carol");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn users_of_an_instance_that_stops_beating_go_offline_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, _) = signed_up(&server, "bob").await;
+    // Another notifications instance claims bob, then crashes: it never beats again.
+    let claim = gochat_proto::events::UserOnline {
+        user_id: bob_id.parse().unwrap(),
+        instance: "crashed-node".into(),
+        at: chrono::Utc::now(),
+    };
+    server.runtime.bus.publish_now(&claim).await.unwrap().await.unwrap();
+    eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: alice.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (listed(&mut alice, "bob").await["online"] == true).then_some(()) }
+    })
+    .await;
+    let gone = eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: alice.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let bob = listed(&mut alice, "bob").await;
+            (bob["online"] == false).then_some(bob)
+        }
+    })
+    .await;
+    assert!(gone["lastSeenAt"].is_string());
+    // This process's own instance keeps beating: alice, connected here, stays online.
+    let _alice_tab = socket(&server, "/ws/notifications", &alice).await;
+    eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: alice.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (listed(&mut alice, "alice").await["online"] == true).then_some(()) }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // longer than the timeout
+    assert_eq!(listed(&mut alice, "alice").await["online"], true);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn notification_sockets_refuse_foreign_origins_missing_and_revoked_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let status = |r: Result<Socket, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => 101,
+    };
+    let base = server.url("");
+    let cookie = alice.cookie.clone();
+    assert_eq!(
+        status(
+            connect_ws(
+                &base,
+                "/ws/notifications",
+                cookie.as_deref(),
+                Some("https://evil.example")
+            )
+            .await
+        ),
+        403
+    );
+    assert_eq!(status(connect_ws(&base, "/ws/notifications", None, None).await), 401);
+    assert_eq!(
+        status(connect_ws(&base, "/ws/notifications", cookie.as_deref(), None).await),
+        101
+    );
+    assert_eq!(alice.post("/api/auth/signout", json!({})).await.0, 204);
+    eventually(WAIT, || {
+        let (base, cookie) = (base.clone(), cookie.clone());
+        async move { (status(connect_ws(&base, "/ws/notifications", cookie.as_deref(), None).await) == 401).then_some(()) }
+    })
+    .await;
+    server.stop().await.unwrap();
+}

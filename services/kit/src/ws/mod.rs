@@ -1,0 +1,103 @@
+//! WebSockets shared by the chat and notifications services: the upgrade checks, the limits,
+//! the hub of open sockets, and the life of one socket.
+//!
+//! One task per socket reads frames, writes what the hub queued for it, pings, and notices
+//! idleness and shutdown, in one `select!`: no second task and no extra hop per frame.
+
+mod hub;
+
+pub use hub::{Hub, Membership};
+
+use crate::auth::{AuthUser, Sessions};
+use crate::http::{ApiError, Origins};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::HeaderMap;
+use gochat_proto::limits::MAX_FRAME_BYTES;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How often the server pings; the client's pongs (or any frame) keep the socket alive.
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// Socket buffers: small, because most sockets are idle most of the time (tungstenite's
+/// defaults are 128 KiB for reading alone). Frames are at most 16 KiB anyway.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+
+/// The user allowed to open a socket: an allowed `Origin` (else 403) and a valid, unrevoked
+/// session cookie (else 401), checked before the upgrade.
+pub fn authorize(origins: &Origins, sessions: &Sessions, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
+    if !origins.is_present_and_allowed(headers) {
+        return Err(ApiError::Forbidden("sockets from this origin are not allowed"));
+    }
+    sessions.authenticate(headers)
+}
+
+/// The upgrade with GoChat's frame limit and small buffers.
+pub fn with_limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 8)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+}
+
+/// Serves one socket until it closes: `on_text` answers each text frame (or not); frames the
+/// hub queued are written as they come; a socket silent for `idle` is closed.
+pub async fn serve<F, Fut>(
+    mut socket: WebSocket,
+    mut queued: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    idle: Duration,
+    shutdown: &CancellationToken,
+    mut on_text: F,
+) where
+    F: FnMut(Utf8Bytes) -> Fut,
+    Fut: std::future::Future<Output = Option<Utf8Bytes>>,
+{
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = Instant::now();
+    let close = loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    if let Some(reply) = on_text(text).await
+                        && socket.send(Message::Text(reply)).await.is_err()
+                    {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Err(e)) => break too_large(&e).then_some((close_code::SIZE, "frame too large")),
+            },
+            outgoing = queued.recv() => match outgoing {
+                Some(frame) => if socket.send(Message::Text(frame)).await.is_err() { break None },
+                None => break Some((close_code::POLICY, "not reading fast enough")),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > idle {
+                    break Some((close_code::NORMAL, "idle"));
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+            _ = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
+        }
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = socket.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// Whether a read failed because the client sent more than the frame limit.
+fn too_large(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("too long") || text.contains("too big") || text.contains("Space limit")
+}

@@ -1,0 +1,123 @@
+//! Presence from this instance's side: claim a user on their first socket here, release them on
+//! the last, and beat with the list of users held, so the users service can tell a live instance
+//! from a dead one. Presence pushes to the sockets are coalesced: a user who flaps (a tab
+//! reloading) within the window is pushed once, in their final state.
+
+use crate::AppState;
+use gochat_kit::ws::Hub;
+use gochat_proto::events::{PresenceChanged, PresenceHeartbeat, UserOffline, UserOnline};
+use gochat_proto::frames::NotificationServerFrame;
+use gochat_proto::ids::UserId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub struct Presence {
+    hub: Arc<Hub>,
+    window: Duration,
+    /// The latest presence of each user changed since the last flush.
+    pending: Mutex<HashMap<UserId, PresenceChanged>>,
+    wake: Notify,
+}
+
+impl Presence {
+    pub fn new(hub: Arc<Hub>, window: Duration) -> Self {
+        Self {
+            hub,
+            window,
+            pending: Mutex::default(),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Queues a presence change for the sockets; the flusher sends it after the window.
+    pub fn changed(&self, change: PresenceChanged) {
+        self.pending
+            .lock()
+            .expect("presence lock poisoned")
+            .insert(change.user_id, change);
+        self.wake.notify_one();
+    }
+}
+
+/// Sends coalesced presence changes to every socket. Sleeps until there is something to send.
+pub async fn flush_coalesced(presence: Arc<Presence>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = presence.wake.notified() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        tokio::time::sleep(presence.window).await;
+        let changes: Vec<PresenceChanged> = presence
+            .pending
+            .lock()
+            .expect("presence lock poisoned")
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
+        for c in changes {
+            let frame = crate::events::encode(&NotificationServerFrame::Presence {
+                user_id: c.user_id,
+                username: c.username,
+                online: c.online,
+                last_seen_at: c.last_seen_at,
+            });
+            presence.hub.push_all(&frame);
+        }
+    }
+}
+
+/// Claims `user` for this instance (their first socket here opened).
+pub async fn claim(state: &AppState, user: UserId) {
+    let event = UserOnline {
+        user_id: user,
+        instance: state.instance.to_string(),
+        at: chrono::Utc::now(),
+    };
+    // Not through the outbox: if the bus is down the next heartbeat states the claim anyway.
+    if let Err(e) = state.bus.publish_now(&event).await {
+        tracing::debug!(error = %e, "presence claim not sent; the next heartbeat carries it");
+    }
+}
+
+/// Releases `user` (their last socket here closed).
+pub async fn release(state: &AppState, user: UserId) {
+    let event = UserOffline {
+        user_id: user,
+        instance: state.instance.to_string(),
+        at: chrono::Utc::now(),
+    };
+    if let Err(e) = state.bus.publish_now(&event).await {
+        tracing::debug!(error = %e, "presence release not sent; the next heartbeat carries it");
+    }
+}
+
+/// Beats every `interval` with the users this instance holds, until shutdown; then releases
+/// them all, so a clean stop does not wait for the timeout.
+pub async fn heartbeat(state: AppState, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.shutdown.cancelled() => break,
+        }
+        let beat = PresenceHeartbeat {
+            instance: state.instance.to_string(),
+            at: chrono::Utc::now(),
+            users: state.hub.users(),
+        };
+        if let Err(e) = state.bus.publish_now(&beat).await {
+            tracing::debug!(error = %e, "heartbeat not sent");
+        }
+    }
+    let last = PresenceHeartbeat {
+        instance: state.instance.to_string(),
+        at: chrono::Utc::now(),
+        users: Vec::new(),
+    };
+    if let Ok(confirm) = state.bus.publish_now(&last).await {
+        let _ = tokio::time::timeout(Duration::from_secs(1), confirm).await;
+    }
+}

@@ -1,0 +1,223 @@
+//! The notifications table. Plain synchronous functions, run on the database threads.
+
+use gochat_proto::Timestamp;
+use gochat_proto::dto::{Notification, NotificationKind, UserRef};
+use gochat_proto::ids::{ConversationId, NotificationId, UserId};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+pub const MIGRATIONS: &[&str] = &["
+CREATE TABLE notifications (
+    -- UUIDv7: sorts by creation time, so it is also the page cursor
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    from_id TEXT NOT NULL,
+    from_username TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    read_at TEXT,
+    -- one notification per message and recipient, however often message.stored arrives
+    UNIQUE (user_id, conversation_id, seq)
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id DESC);
+CREATE INDEX notifications_unread ON notifications (user_id, conversation_id, seq) WHERE read_at IS NULL;
+"];
+
+const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview, created_at, read_at";
+
+/// Stores a notification unless this message already has one for this user; returns the new one.
+pub fn insert(c: &Connection, user: UserId, n: &Notification) -> rusqlite::Result<Option<Notification>> {
+    let inserted = c.execute(
+        "INSERT OR IGNORE INTO notifications
+             (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            n.id.to_string(),
+            user.to_string(),
+            n.conversation_id.to_string(),
+            n.seq,
+            n.from.id.to_string(),
+            n.from.username,
+            n.preview,
+            n.created_at
+        ],
+    )?;
+    Ok((inserted == 1).then(|| n.clone()))
+}
+
+/// Marks read the user's unread notifications of a conversation up to `seq`; returns their ids.
+pub fn read_up_to(
+    c: &Connection,
+    user: UserId,
+    conversation: ConversationId,
+    seq: i64,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<NotificationId>> {
+    c.prepare_cached(
+        "UPDATE notifications SET read_at = ?4
+         WHERE user_id = ?1 AND conversation_id = ?2 AND seq <= ?3 AND read_at IS NULL
+         RETURNING id",
+    )?
+    .query_map(params![user.to_string(), conversation.to_string(), seq, now], |r| {
+        id(r, 0)
+    })?
+    .collect()
+}
+
+/// Marks read the given notifications of the user (others' ids are ignored), or all of them.
+pub fn read(
+    c: &Connection,
+    user: UserId,
+    ids: Option<&[NotificationId]>,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<NotificationId>> {
+    match ids {
+        None => c
+            .prepare_cached(
+                "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL RETURNING id",
+            )?
+            .query_map(params![user.to_string(), now], |r| id(r, 0))?
+            .collect(),
+        Some(ids) => {
+            let mut stmt = c.prepare_cached(
+                "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL RETURNING id",
+            )?;
+            let mut read = Vec::new();
+            for n in ids {
+                if let Some(id) = stmt
+                    .query_row(params![n.to_string(), user.to_string(), now], |r| id(r, 0))
+                    .optional()?
+                {
+                    read.push(id);
+                }
+            }
+            Ok(read)
+        }
+    }
+}
+
+/// The user's notifications, newest first, below `before` when given.
+pub fn list(
+    c: &Connection,
+    user: UserId,
+    unread_only: bool,
+    limit: u32,
+    before: Option<NotificationId>,
+) -> rusqlite::Result<Vec<Notification>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications
+         WHERE user_id = ?1 AND (?2 = 0 OR read_at IS NULL) AND (?3 IS NULL OR id < ?3)
+         ORDER BY id DESC LIMIT ?4"
+    );
+    c.prepare_cached(&sql)?
+        .query_map(
+            params![user.to_string(), unread_only, before.map(|b| b.to_string()), limit],
+            notification,
+        )?
+        .collect()
+}
+
+pub fn unread_count(c: &Connection, user: UserId) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT count(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL")?
+        .query_row([user.to_string()], |r| r.get(0))
+}
+
+fn notification(r: &Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: id(r, 0)?,
+        kind: NotificationKind::Message,
+        conversation_id: id(r, 1)?,
+        seq: r.get(2)?,
+        from: UserRef {
+            id: id(r, 3)?,
+            username: r.get(4)?,
+        },
+        preview: r.get(5)?,
+        created_at: r.get(6)?,
+        read_at: r.get(7)?,
+    })
+}
+
+fn id<T: std::str::FromStr>(r: &Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    r.get_ref(i)?
+        .as_str()?
+        .parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c
+    }
+
+    fn note(conversation: ConversationId, seq: i64, from: UserId) -> Notification {
+        Notification {
+            id: NotificationId::new(),
+            kind: NotificationKind::Message,
+            conversation_id: conversation,
+            seq,
+            from: UserRef {
+                id: from,
+                username: "alice".into(),
+            },
+            preview: format!("message {seq}"),
+            created_at: chrono::Utc::now(),
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn one_notification_per_message_and_reading_a_conversation_reads_them_up_to_seq() {
+        let c = db();
+        let (bob, eve, alice) = (UserId::new(), UserId::new(), UserId::new());
+        let conv = ConversationId::new();
+        for seq in 1..=3 {
+            assert!(insert(&c, bob, &note(conv, seq, alice)).unwrap().is_some());
+        }
+        assert!(
+            insert(&c, bob, &note(conv, 2, alice)).unwrap().is_none(),
+            "same message again"
+        );
+        assert_eq!(unread_count(&c, bob).unwrap(), 3);
+        let read_now = read_up_to(&c, bob, conv, 2, chrono::Utc::now()).unwrap();
+        assert_eq!(read_now.len(), 2);
+        assert_eq!(unread_count(&c, bob).unwrap(), 1);
+        let newest_first: Vec<i64> = list(&c, bob, false, 10, None).unwrap().iter().map(|n| n.seq).collect();
+        assert_eq!(newest_first, [3, 2, 1]);
+        let unread: Vec<i64> = list(&c, bob, true, 10, None).unwrap().iter().map(|n| n.seq).collect();
+        assert_eq!(unread, [3]);
+
+        // Eve cannot read Bob's notifications by id.
+        let bobs = list(&c, bob, true, 10, None).unwrap();
+        assert!(
+            read(&c, eve, Some(&[bobs[0].id]), chrono::Utc::now())
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(unread_count(&c, bob).unwrap(), 1);
+        assert_eq!(read(&c, bob, None, chrono::Utc::now()).unwrap(), [bobs[0].id]);
+    }
+
+    #[test]
+    fn pages_continue_below_the_cursor() {
+        let c = db();
+        let (bob, alice) = (UserId::new(), UserId::new());
+        let conv = ConversationId::new();
+        for seq in 1..=5 {
+            insert(&c, bob, &note(conv, seq, alice)).unwrap();
+        }
+        let first = list(&c, bob, false, 2, None).unwrap();
+        let second = list(&c, bob, false, 2, Some(first[1].id)).unwrap();
+        let seqs: Vec<i64> = first.iter().chain(&second).map(|n| n.seq).collect();
+        assert_eq!(seqs, [5, 4, 3, 2]);
+    }
+}
