@@ -1,0 +1,89 @@
+// Sign up, sign in, the session across reloads, sign out, and the people list.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials, eventually, launch, newPerson, openPeople, scenario, screenshots, signIn, signUp } from './lib.mjs';
+
+describe('auth', () => {
+  let browser;
+  let alice;
+  let bob;
+  const aliceUser = credentials('alice');
+  const bobUser = credentials('bob');
+  const step = scenario(it);
+
+  before(async () => {
+    browser = await launch();
+    alice = await newPerson(browser);
+    bob = await newPerson(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('a signed-out visitor gets the sign-in form', async () => {
+    await alice.page.goto('/');
+    await alice.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    assert.match(new URL(alice.page.url()).pathname, /^\/signin$/);
+    await screenshots(alice.page, 'signin');
+    await alice.page.goto('/signup');
+    await alice.page.getByRole('button', { name: 'Sign up', exact: true }).waitFor();
+    await screenshots(alice.page, 'signup');
+  });
+
+  step('signing up signs in', async () => {
+    await signUp(alice.page, aliceUser);
+  });
+
+  step('a reload keeps the session', async () => {
+    await alice.page.reload();
+    await alice.page.getByTestId('me').filter({ hasText: aliceUser.username }).waitFor();
+  });
+
+  step('a taken username is refused with a clear message', async () => {
+    const other = await newPerson(browser);
+    await other.page.goto('/signup');
+    await other.page.getByLabel('Email', { exact: true }).fill(`x${aliceUser.email}`);
+    await other.page.getByLabel('Username', { exact: true }).fill(aliceUser.username);
+    await other.page.getByLabel('Password', { exact: true }).fill('long enough password');
+    await other.page.getByRole('button', { name: 'Sign up', exact: true }).click();
+    await other.page.getByRole('alert').filter({ hasText: /taken/i }).waitFor();
+    await other.context.close();
+  });
+
+  step('signing out returns to the sign-in form, and a reload stays signed out', async () => {
+    await alice.page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await alice.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    await alice.page.reload();
+    await alice.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  });
+
+  step('a wrong password is refused', async () => {
+    await alice.page.getByLabel('Email', { exact: true }).fill(aliceUser.email);
+    await alice.page.getByLabel('Password', { exact: true }).fill('not the password');
+    await alice.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await alice.page.getByRole('alert').waitFor();
+    assert.equal(await alice.page.getByTestId('me').count(), 0);
+  });
+
+  step('signing in with email works', async () => {
+    await signIn(alice.page, aliceUser);
+  });
+
+  step('the people list shows the other user', async () => {
+    await signUp(bob.page, bobUser);
+    await openPeople(alice.page);
+    const row = alice.page.getByTestId('person').and(alice.page.locator(`[data-username="${bobUser.username}"]`));
+    await eventually(async () => assert.equal(await row.count(), 1), { what: `${bobUser.username} in the people list` });
+    // Searching by prefix narrows the list.
+    await alice.page.getByLabel('Search people').fill(bobUser.username.slice(0, -1));
+    await eventually(
+      async () => {
+        const names = await alice.page.getByTestId('person').evaluateAll((els) => els.map((e) => e.getAttribute('data-username')));
+        assert.deepEqual(names, [bobUser.username]);
+      },
+      { what: 'search result' },
+    );
+    await alice.page.getByLabel('Search people').fill('');
+    await screenshots(alice.page, 'people');
+  });
+});

@@ -1,0 +1,136 @@
+// Alice and Bob chat: presence, both directions, ticks to read, the bell, reload, offline and
+// back, and a message that looks like HTML.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  credentials,
+  eventually,
+  launch,
+  messages,
+  newPerson,
+  openChats,
+  openPeople,
+  scenario,
+  screenshots,
+  send,
+  signUp,
+} from './lib.mjs';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+describe('chat', () => {
+  let browser;
+  let alice;
+  let bob;
+  const aliceUser = credentials('alice');
+  const bobUser = credentials('bob');
+  const step = scenario(it);
+
+  const person = (page, username) => page.locator(`[data-testid="person"][data-username="${username}"]`);
+  const conversationRow = (page, username) => page.locator(`[data-testid="conversation"][data-peer="${username}"]`);
+  const lastMine = (page) => messages(page).and(page.locator('[data-mine="true"]')).last();
+  const bubble = (page, text) => messages(page).filter({ hasText: text });
+
+  before(async () => {
+    browser = await launch();
+    alice = await newPerson(browser);
+    bob = await newPerson(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('alice and bob sign up and see each other online', async () => {
+    await signUp(alice.page, aliceUser);
+    await signUp(bob.page, bobUser);
+    await openPeople(alice.page);
+    await openPeople(bob.page);
+    await person(alice.page, bobUser.username).and(alice.page.locator('[data-online="true"]')).waitFor({ timeout: 15_000 });
+    await person(bob.page, aliceUser.username).and(bob.page.locator('[data-online="true"]')).waitFor({ timeout: 15_000 });
+  });
+
+  step('alice writes to bob; his bell and his chat list count it', async () => {
+    await openChats(bob.page); // bob is not looking at the conversation
+    await person(alice.page, bobUser.username).click();
+    await alice.page.getByTestId('chat-title').filter({ hasText: bobUser.username }).waitFor();
+    await send(alice.page, 'Hi Bob! https://example.com/docs');
+    await bubble(alice.page, 'Hi Bob!').waitFor();
+
+    await bob.page.getByTestId('bell-count').filter({ hasText: /^1$/ }).waitFor({ timeout: 15_000 });
+    await conversationRow(bob.page, aliceUser.username).getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
+    await eventually(async () => assert.match(await bob.page.title(), /^\(1\) /), { what: 'unread count in the title' });
+    // Delivered (bob's tab has it) before read.
+    await lastMine(alice.page).and(alice.page.locator('[data-status="delivered"]')).waitFor({ timeout: 15_000 });
+    await bob.page.getByTestId('bell').click();
+    await bob.page.getByRole('dialog', { name: 'Notifications' }).getByTestId('notification').first().waitFor();
+    await screenshots(bob.page, 'notifications');
+    await bob.page.keyboard.press('Escape');
+  });
+
+  step('bob opens the chat: the bell clears and alice sees read ticks', async () => {
+    await conversationRow(bob.page, aliceUser.username).click();
+    await bubble(bob.page, 'Hi Bob!').waitFor();
+    const link = bubble(bob.page, 'Hi Bob!').getByRole('link');
+    assert.equal(await link.getAttribute('href'), 'https://example.com/docs');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    await eventually(async () => assert.equal(await bob.page.getByTestId('bell-count').count(), 0), { what: 'bell cleared' });
+    await eventually(async () => assert.equal(await bob.page.title(), 'GoChat'), { what: 'title without unread' });
+    await lastMine(alice.page).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+  });
+
+  step('bob answers; alice sees him typing, then the message', async () => {
+    await bob.page.getByLabel('Message', { exact: true }).pressSequentially('Hello Al', { delay: 20 });
+    await alice.page.getByTestId('chat-status').filter({ hasText: 'typing' }).waitFor({ timeout: 10_000 });
+    await bob.page.getByLabel('Message', { exact: true }).pressSequentially('ice!');
+    await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+    await bubble(alice.page, 'Hello Alice!').waitFor();
+    await lastMine(bob.page).and(bob.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+    await screenshots(alice.page, 'chat');
+  });
+
+  step('a message that looks like HTML is shown as text', async () => {
+    await send(alice.page, XSS);
+    const row = bubble(bob.page, XSS);
+    await row.waitFor();
+    assert.equal(await row.locator('img').count(), 0);
+    assert.ok((await row.innerText()).includes(XSS));
+    assert.deepEqual(bob.dialogs, []);
+    assert.deepEqual(alice.dialogs, []);
+  });
+
+  step('a reload keeps the history', async () => {
+    await bob.page.reload();
+    await bubble(bob.page, 'Hi Bob!').waitFor();
+    await bubble(bob.page, 'Hello Alice!').waitFor();
+    await bubble(bob.page, XSS).waitFor();
+  });
+
+  step('bob offline for a while gets what was sent meanwhile, once', async () => {
+    await bob.context.setOffline(true);
+    await bob.page.getByTestId('connection-banner').waitFor();
+    await send(alice.page, 'sent while you were away 1');
+    await send(alice.page, 'sent while you were away 2');
+    await lastMine(alice.page).filter({ hasText: 'away 2' }).and(alice.page.locator('[data-status="sent"]')).waitFor();
+    await screenshots(bob.page, 'offline');
+    await bob.context.setOffline(false);
+    await bubble(bob.page, 'sent while you were away 2').waitFor({ timeout: 20_000 });
+    assert.equal(await bubble(bob.page, 'sent while you were away 1').count(), 1);
+    assert.equal(await bubble(bob.page, 'sent while you were away 2').count(), 1);
+    await eventually(async () => assert.equal(await bob.page.getByTestId('connection-banner').count(), 0), { what: 'banner gone' });
+    await lastMine(alice.page).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+  });
+
+  step('on a phone-sized screen the chat fills the screen', async () => {
+    await bob.page.setViewportSize({ width: 390, height: 780 });
+    await bubble(bob.page, 'Hi Bob!').waitFor();
+    await screenshots(bob.page, 'phone-chat');
+    await bob.page.getByRole('button', { name: 'Back to chats' }).click();
+    await conversationRow(bob.page, aliceUser.username).waitFor();
+    await screenshots(bob.page, 'phone-chats');
+  });
+
+  step('no script errors on either page', async () => {
+    assert.deepEqual(alice.errors, []);
+    assert.deepEqual(bob.errors, []);
+  });
+});

@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// Screenshots of the built client against a fake backend (Playwright routes answer /api/* and
+// /ws/*; files come from client/dist), for layout checks without a GoChat server. Also loads a
+// 10,000-message conversation and reports how long the first render and a fast scroll take.
+//
+//   npm run build && node e2e/mock-screens.mjs     → e2e-artifacts/mock-*.png
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { artifactsDir, clientDir, launch } from './lib.mjs';
+
+const dist = path.join(clientDir, 'dist');
+const ORIGIN = 'http://gochat.test';
+const now = Date.now();
+const iso = (msAgo) => new Date(now - msAgo).toISOString();
+
+const me = { id: 'u-me', username: 'alice', email: 'alice@example.com' };
+const people = [
+  { id: 'u-bob', username: 'bob', online: true, lastSeenAt: null },
+  { id: 'u-carol', username: 'carol.m', online: true, lastSeenAt: null },
+  { id: 'u-dave', username: 'dave_k', online: false, lastSeenAt: iso(7 * 60_000) },
+  { id: 'u-erin', username: 'erin', online: false, lastSeenAt: iso(26 * 3600_000) },
+  { id: 'u-me', username: 'alice', online: true, lastSeenAt: null },
+];
+const peer = (id) => people.find((p) => p.id === id);
+
+const BIG = 10_000;
+function bigMessage(seq) {
+  const from = seq % 3 === 0 ? me.id : 'u-bob';
+  const bodies = [
+    'Sounds good 👍',
+    'Did you see the release notes? https://example.com/releases/1.2',
+    'I think we should move the meeting to Thursday, the room is booked on Wednesday afternoon and half the team is travelling.',
+    'ok',
+    '<b>not bold</b> & <script>alert(1)</script>',
+  ];
+  return {
+    id: `m-big-${seq}`,
+    conversationId: 'c-bob',
+    seq,
+    senderId: from,
+    body: `${bodies[seq % bodies.length]} (#${seq})`,
+    sentAt: iso((BIG - seq) * 45_000 + 60_000),
+    clientId: `cl-big-${seq}`,
+  };
+}
+const big = Array.from({ length: BIG }, (_, i) => bigMessage(i + 1));
+
+const small = (cid, from, rows) =>
+  rows.map(([body, msAgo], i) => ({
+    id: `m-${cid}-${i + 1}`,
+    conversationId: cid,
+    seq: i + 1,
+    senderId: from[i % from.length],
+    body,
+    sentAt: iso(msAgo),
+    clientId: `cl-${cid}-${i + 1}`,
+  }));
+const carolMsgs = small('c-carol', ['u-carol', 'u-carol', me.id], [
+  ['Are you coming tonight?', 3 * 3600_000],
+  ['We start at 8', 3 * 3600_000 - 30_000],
+  ['Yes! Bringing snacks', 2 * 3600_000],
+  ['🎉', 5 * 60_000],
+]);
+const daveMsgs = small('c-dave', [me.id], [['Thanks for the review, merged.', 2 * 86_400_000]]);
+
+const conversations = [
+  { id: 'c-bob', kind: 'direct', peer: peer('u-bob'), lastMessage: big[BIG - 1], lastSeq: BIG, unread: 0, myReadSeq: BIG, peerDeliveredSeq: BIG, peerReadSeq: BIG - 2 },
+  { id: 'c-carol', kind: 'direct', peer: peer('u-carol'), lastMessage: carolMsgs[3], lastSeq: 4, unread: 2, myReadSeq: 2, peerDeliveredSeq: 3, peerReadSeq: 3 },
+  { id: 'c-dave', kind: 'direct', peer: peer('u-dave'), lastMessage: daveMsgs[0], lastSeq: 1, unread: 0, myReadSeq: 1, peerDeliveredSeq: 1, peerReadSeq: 1 },
+];
+const messagesOf = { 'c-bob': big, 'c-carol': carolMsgs, 'c-dave': daveMsgs };
+const notifications = [
+  { id: 'n1', kind: 'message', conversationId: 'c-carol', seq: 4, from: { id: 'u-carol', username: 'carol.m' }, preview: '🎉', createdAt: iso(5 * 60_000), readAt: null },
+  { id: 'n2', kind: 'message', conversationId: 'c-carol', seq: 2, from: { id: 'u-carol', username: 'carol.m' }, preview: 'We start at 8', createdAt: iso(3 * 3600_000), readAt: null },
+  { id: 'n3', kind: 'message', conversationId: 'c-dave', seq: 1, from: { id: 'u-dave', username: 'dave_k' }, preview: 'Can you review my PR?', createdAt: iso(3 * 86_400_000), readAt: iso(2 * 86_400_000) },
+];
+
+function api(url) {
+  const p = url.pathname;
+  if (p === '/api/auth/currentuser') return { currentUser: me };
+  if (p === '/api/users') {
+    const q = (url.searchParams.get('q') ?? '').toLowerCase();
+    return { users: people.filter((u) => u.username.toLowerCase().startsWith(q)), nextCursor: null };
+  }
+  if (p === '/api/conversations') return { conversations };
+  if (p === '/api/notifications') return { notifications, unreadCount: 2 };
+  const m = /^\/api\/conversations\/([^/]+)\/messages$/.exec(p);
+  if (m) {
+    const all = messagesOf[m[1]] ?? [];
+    const limit = Number(url.searchParams.get('limit') ?? 50);
+    const before = url.searchParams.get('before');
+    const after = url.searchParams.get('after');
+    if (after !== null) {
+      const rest = all.filter((x) => x.seq > Number(after));
+      return { messages: rest.slice(0, limit), hasMore: rest.length > limit };
+    }
+    const upto = before !== null ? all.filter((x) => x.seq < Number(before)) : all;
+    return { messages: upto.slice(-limit), hasMore: upto.length > limit };
+  }
+  return null;
+}
+
+async function fakeBackend(context, { pendingFail = false } = {}) {
+  await context.route(`${ORIGIN}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname.startsWith('/api/')) {
+      const body = api(url);
+      if (body === null) return route.fulfill({ status: route.request().method() === 'POST' ? 204 : 404, body: '' });
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    }
+    const file = url.pathname.startsWith('/assets/') ? path.join(dist, url.pathname) : path.join(dist, 'index.html');
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : file.endsWith('.svg') ? 'image/svg+xml' : 'text/html';
+    return route.fulfill({ status: 200, contentType: type, body: await readFile(file) });
+  });
+  const sockets = [];
+  await context.routeWebSocket(/\/ws\//, (ws) => {
+    sockets.push(ws);
+    ws.onMessage((data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      if (frame.type !== 'send') return;
+      if (pendingFail && frame.body.includes('refused')) {
+        ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'Too many messages. Try again.', clientId: frame.clientId }));
+      } else if (!pendingFail || !frame.body.includes('pending')) {
+        ws.send(JSON.stringify({ type: 'accepted', clientId: frame.clientId }));
+      }
+    });
+  });
+  return sockets;
+}
+
+async function shoot(page, name) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.screenshot({ path: path.join(artifactsDir, `mock-${name}-${colorScheme}.png`) });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+const browser = await launch();
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const sockets = await fakeBackend(context, { pendingFail: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('pageerror', e));
+
+  await page.goto(`${ORIGIN}/`);
+  await page.getByTestId('conversation').first().waitFor();
+  await shoot(page, 'home');
+
+  let t = Date.now();
+  await page.getByTestId('conversation').filter({ hasText: 'bob' }).click();
+  await page.getByTestId('message').filter({ hasText: `#${BIG}` }).waitFor();
+  console.log(`open a ${BIG}-message chat (newest page): ${Date.now() - t} ms`);
+  // Typing from bob, then a failed send of ours.
+  const chat = sockets.find((s) => s.url().endsWith('/ws/chat'));
+  chat.send(JSON.stringify({ type: 'typing', conversationId: 'c-bob', userId: 'u-bob' }));
+  for (const text of ['This one is refused by the server', 'This one stays pending']) {
+    await page.getByLabel('Message', { exact: true }).fill(text);
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+  }
+  await page.getByRole('button', { name: 'Retry', exact: true }).waitFor();
+  await page.getByLabel('Message', { exact: true }).fill('Draft in progress…');
+  await shoot(page, 'chat');
+
+  // Scroll all the way up through 10,000 messages, page by page.
+  t = Date.now();
+  const scroller = page.getByRole('log', { name: 'Messages' }).locator('[data-testid="virtuoso-scroller"]');
+  let oldest = Infinity;
+  for (let i = 0; i < 600 && oldest > 1; i++) {
+    await scroller.evaluate((el) => (el.scrollTop = 0));
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    oldest = Math.min(...(await page.getByTestId('message').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq') || Infinity)))));
+  }
+  console.log(`scrolled to the first of ${BIG} messages: ${Date.now() - t} ms (oldest rendered seq ${oldest})`);
+  const rendered = await page.getByTestId('message').count();
+  console.log(`rows in the DOM with ${BIG} loaded: ${rendered}`);
+  // Jump around the whole loaded history; each jump renders within a frame or two.
+  const jumps = await scroller.evaluate(async (el) => {
+    const frame = () => new Promise((r) => requestAnimationFrame(r));
+    const times = [];
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now();
+      el.scrollTop = ((i * 7919) % 40) / 40 * el.scrollHeight;
+      await frame();
+      await frame();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return { median: times[20], worst: times[39] };
+  });
+  console.log(`random jumps across ${BIG} messages: median ${jumps.median.toFixed(1)} ms, worst ${jumps.worst.toFixed(1)} ms (two frames each)`);
+  await scroller.evaluate((el) => (el.scrollTop = 0));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await shoot(page, 'chat-top');
+
+  await page.getByRole('button', { name: /new message|Scroll to latest/ }).click();
+  await page.getByTestId('bell').click();
+  await page.getByRole('dialog', { name: 'Notifications' }).waitFor();
+  await shoot(page, 'notifications');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('tab', { name: 'People' }).click();
+  await page.getByTestId('person').first().waitFor();
+  await shoot(page, 'people');
+
+  // Phone.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });
+  await fakeBackend(phone);
+  const p2 = await phone.newPage();
+  await p2.goto(`${ORIGIN}/`);
+  await p2.getByTestId('conversation').first().waitFor();
+  await shoot(p2, 'phone-home');
+  await p2.getByTestId('conversation').filter({ hasText: 'carol' }).click();
+  await p2.getByTestId('message').first().waitFor();
+  await shoot(p2, 'phone-chat');
+
+  // Offline banner.
+  await context.setOffline(true);
+  await page.getByTestId('connection-banner').waitFor();
+  await page.getByRole('tab', { name: /^Chats/ }).click();
+  const gap = await page
+    .getByRole('log', { name: 'Messages' })
+    .locator('[data-testid="virtuoso-scroller"]')
+    .evaluate((el) => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(el.scrollHeight - el.scrollTop - el.clientHeight)))));
+  console.log(`distance from the bottom after the banner appeared: ${gap}px (0 = still pinned)`);
+  await shoot(page, 'offline');
+} finally {
+  await browser.close();
+}

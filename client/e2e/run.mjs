@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// End-to-end runner: starts the real all-in-one server on a free port with a fresh data
+// directory, waits until it is ready, runs the test files with node:test (each drives its own
+// headless Chromium), prints the summary, and stops the server.
+//
+//   node e2e/run.mjs              every group
+//   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
+//
+// Env: GOCHAT_BIN (default ../target/debug/gochat), CHROMIUM_PATH (default /usr/bin/chromium).
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { artifactsDir, clientDir } from './lib.mjs';
+
+const GROUPS = { auth: 'auth.test.mjs', chat: 'chat.test.mjs' };
+
+const requested = process.argv.slice(2).length ? process.argv.slice(2) : (process.env.E2E_GROUPS?.split(',').filter(Boolean) ?? []);
+const groups = requested.length ? requested : Object.keys(GROUPS);
+for (const g of groups) {
+  if (!GROUPS[g]) {
+    console.error(`unknown group "${g}"; groups: ${Object.keys(GROUPS).join(', ')}`);
+    process.exit(2);
+  }
+}
+
+const bin = path.resolve(clientDir, process.env.GOCHAT_BIN ?? '../target/debug/gochat');
+const distDir = path.join(clientDir, 'dist');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls GET /readyz until 200: at most `attempts` tries, backing off from 50 ms to 1 s. */
+async function waitReady(url, server, attempts = 60) {
+  let delay = 50;
+  let last = 'no answer';
+  for (let i = 0; i < attempts; i++) {
+    if (server.exitCode !== null) throw new Error(`server exited early with code ${server.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (e) {
+      last = e.cause?.code ?? e.message;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(1000, delay * 2);
+  }
+  throw new Error(`server not ready: ${last}`);
+}
+
+async function main() {
+  if (!existsSync(bin)) {
+    console.error(`GoChat binary not found at ${bin} (set GOCHAT_BIN, or build it with cargo build)`);
+    return 2;
+  }
+  if (!existsSync(path.join(distDir, 'index.html'))) {
+    console.log('client/dist is missing: building the client');
+    const b = spawnSync('npm', ['run', 'build'], { cwd: clientDir, stdio: 'inherit' });
+    if (b.status !== 0) return 2;
+  }
+  if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
+    console.error('Chromium not found at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM_PATH)');
+    return 2;
+  }
+
+  await mkdir(artifactsDir, { recursive: true });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gochat-e2e-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(path.join(artifactsDir, 'server.log'));
+  const server = spawn(bin, ['serve'], {
+    cwd: dataDir, // no config/gochat.toml here: defaults + env only
+    env: {
+      ...process.env,
+      GOCHAT_LISTEN: `127.0.0.1:${port}`,
+      GOCHAT_DATA_DIR: dataDir,
+      GOCHAT_CLIENT_DIR: distDir,
+      GOCHAT_LOG: process.env.GOCHAT_LOG ?? 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  const stop = () => {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
+  };
+  process.on('exit', stop);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  try {
+    await waitReady(url, server);
+    console.log(`GoChat under test: ${url} (data ${dataDir}, log e2e-artifacts/server.log)`);
+    process.env.GOCHAT_E2E_URL = url;
+
+    const files = groups.map((g) => path.join(clientDir, 'e2e', GROUPS[g]));
+    const stream = run({ files, concurrency: 1, timeout: 180_000 });
+    stream.on('test:pass', (e) => {
+      if (e.details?.type === 'suite') return;
+      if (e.skip || e.todo) skipped++;
+      else passed++;
+    });
+    stream.on('test:fail', (e) => {
+      if (e.details?.type !== 'suite') failed++;
+    });
+    await new Promise((resolve, reject) => {
+      const out = stream.compose(spec);
+      out.pipe(process.stdout, { end: false });
+      out.on('end', resolve);
+      out.on('error', reject);
+    });
+  } catch (e) {
+    console.error(String(e?.stack ?? e));
+    await new Promise((r) => log.write('', r));
+    const tail = (await readFile(path.join(artifactsDir, 'server.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
+    if (tail.trim()) console.error(`--- last lines of e2e-artifacts/server.log ---\n${tail}`);
+    failed++;
+  } finally {
+    stop();
+    await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

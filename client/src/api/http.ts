@@ -1,0 +1,137 @@
+// Every HTTP call of the client, as one RTK Query API. Slices listen to these endpoints'
+// fulfilled actions to keep their own live state (which sockets also update).
+import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
+import type {
+  ConversationResponse,
+  ConversationsResponse,
+  CurrentUserResponse,
+  ConversationId,
+  MarkNotificationsRead,
+  MessagesPage,
+  NotificationsPage,
+  SigninRequest,
+  SignupRequest,
+  UserId,
+  UserResponse,
+  UsersPage,
+} from './types';
+
+/** Absolute origin in a browser; a fixed one where there is no `location` (unit tests). */
+const origin = typeof location !== 'undefined' && location.origin !== 'null' ? location.origin : 'http://localhost';
+
+export interface MessagesArgs {
+  conversationId: ConversationId;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
+export interface UsersArgs {
+  q: string;
+  limit?: number;
+}
+
+export const USERS_PAGE = 30;
+export const MESSAGES_PAGE = 50;
+
+export const api = createApi({
+  reducerPath: 'api',
+  baseQuery: fetchBaseQuery({
+    baseUrl: origin,
+    credentials: 'same-origin',
+    // Looked up on each call so tests can swap `globalThis.fetch`.
+    fetchFn: (input, init) => globalThis.fetch(input, init),
+  }),
+  tagTypes: ['Users', 'Notifications'],
+  endpoints: (build) => ({
+    currentUser: build.query<CurrentUserResponse, void>({
+      query: () => '/api/auth/currentuser',
+    }),
+    signup: build.mutation<UserResponse, SignupRequest>({
+      query: (body) => ({ url: '/api/auth/signup', method: 'POST', body }),
+    }),
+    signin: build.mutation<UserResponse, SigninRequest>({
+      query: (body) => ({ url: '/api/auth/signin', method: 'POST', body }),
+    }),
+    signout: build.mutation<void, void>({
+      query: () => ({ url: '/api/auth/signout', method: 'POST' }),
+    }),
+    users: build.infiniteQuery<UsersPage, UsersArgs, string | null>({
+      infiniteQueryOptions: {
+        initialPageParam: null,
+        getNextPageParam: (lastPage) => lastPage.nextCursor,
+      },
+      query: ({ queryArg, pageParam }) => ({
+        url: '/api/users',
+        params: {
+          limit: queryArg.limit ?? USERS_PAGE,
+          ...(queryArg.q ? { q: queryArg.q } : {}),
+          ...(pageParam ? { cursor: pageParam } : {}),
+        },
+      }),
+      providesTags: ['Users'],
+    }),
+    conversations: build.query<ConversationsResponse, void>({
+      query: () => '/api/conversations',
+    }),
+    createConversation: build.mutation<ConversationResponse, { peerId: UserId }>({
+      query: (body) => ({ url: '/api/conversations', method: 'POST', body }),
+    }),
+    messages: build.query<MessagesPage, MessagesArgs>({
+      query: ({ conversationId, before, after, limit }) => ({
+        url: `/api/conversations/${encodeURIComponent(conversationId)}/messages`,
+        params: {
+          limit: limit ?? MESSAGES_PAGE,
+          ...(before !== undefined ? { before } : {}),
+          ...(after !== undefined ? { after } : {}),
+        },
+      }),
+      // Pages are merged into the chat slice; the cache itself is not needed afterwards.
+      keepUnusedDataFor: 0,
+    }),
+    notifications: build.query<NotificationsPage, void>({
+      query: () => ({ url: '/api/notifications', params: { limit: 50 } }),
+      providesTags: ['Notifications'],
+    }),
+    markNotificationsRead: build.mutation<void, MarkNotificationsRead>({
+      query: (body) => ({ url: '/api/notifications/read', method: 'POST', body }),
+    }),
+  }),
+});
+
+export const {
+  useCurrentUserQuery,
+  useSignupMutation,
+  useSigninMutation,
+  useSignoutMutation,
+  useUsersInfiniteQuery,
+  useConversationsQuery,
+  useCreateConversationMutation,
+  useNotificationsQuery,
+  useMarkNotificationsReadMutation,
+} = api;
+
+/** A readable sentence for a failed request, from the contract's error body when there is one. */
+export function errorText(error: unknown): string {
+  if (!error || typeof error !== 'object') return 'Something went wrong.';
+  const e = error as FetchBaseQueryError;
+  if (e.status === 'FETCH_ERROR') return 'Cannot reach the server. Check your connection.';
+  if (e.status === 'PARSING_ERROR' || e.status === 'TIMEOUT_ERROR') return 'The server answered unexpectedly.';
+  const data = (e as { data?: unknown }).data;
+  if (data && typeof data === 'object' && 'error' in data) {
+    const detail = (data as { error?: { message?: unknown } }).error;
+    if (detail && typeof detail.message === 'string' && detail.message) return detail.message;
+  }
+  return 'Something went wrong.';
+}
+
+/** The contract's error code of a failed request, if any. */
+export function errorCode(error: unknown): string | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  const data = (error as { data?: unknown }).data;
+  if (data && typeof data === 'object' && 'error' in data) {
+    const code = (data as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+import { combineReducers, configureStore, type UnknownAction } from '@reduxjs/toolkit';
+import { api } from '../api/http';
+import { chatReducer } from '../features/chat/chatSlice';
+import { connectionReducer } from '../features/connection/connectionSlice';
+import { notificationsReducer } from '../features/notifications/notificationsSlice';
+import { sessionEnded, sessionReducer } from '../features/session/sessionSlice';
+import { usersReducer } from '../features/users/usersSlice';
+import { createChatSocketMiddleware } from '../sockets/chatSocket';
+import { browserDeps, type SocketDeps } from '../sockets/deps';
+import { createNotificationsSocketMiddleware } from '../sockets/notificationsSocket';
+import { sessionGuard } from './sessionGuard';
+
+const slices = combineReducers({
+  session: sessionReducer,
+  users: usersReducer,
+  chat: chatReducer,
+  notifications: notificationsReducer,
+  connection: connectionReducer,
+  [api.reducerPath]: api.reducer,
+});
+
+type SlicesState = ReturnType<typeof slices>;
+
+/** Ending the session forgets everything the signed-in user could see. */
+function rootReducer(state: SlicesState | undefined, action: UnknownAction): SlicesState {
+  if (state && sessionEnded.match(action)) {
+    const fresh = slices(undefined, action);
+    return { ...fresh, connection: { ...fresh.connection, browserOnline: state.connection.browserOnline }, api: state.api };
+  }
+  return slices(state, action);
+}
+
+export function makeStore(deps: SocketDeps = browserDeps()) {
+  return configureStore({
+    reducer: rootReducer,
+    middleware: (getDefault) =>
+      getDefault().concat(
+        api.middleware,
+        sessionGuard,
+        createChatSocketMiddleware(deps),
+        createNotificationsSocketMiddleware(deps),
+      ),
+  });
+}
+
+export type AppStore = ReturnType<typeof makeStore>;
+export type RootState = ReturnType<AppStore['getState']>;
+export type AppDispatch = AppStore['dispatch'];

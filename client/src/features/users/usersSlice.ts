@@ -1,0 +1,75 @@
+// Live presence of users, learned from presence frames and from every list the API returns.
+// The people list itself is an RTK Query infinite query; this slice overlays what changed since.
+import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
+import { api } from '../../api/http';
+import type { UserId, UserSummary } from '../../api/types';
+
+export interface Presence {
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+export interface UsersState {
+  presence: Record<UserId, Presence>;
+}
+
+const initialState: UsersState = { presence: {} };
+
+export interface PresenceChanged {
+  userId: UserId;
+  username: string;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+const usersSlice = createSlice({
+  name: 'users',
+  initialState,
+  reducers: {
+    presenceChanged(state, { payload }: PayloadAction<PresenceChanged>) {
+      state.presence[payload.userId] = { online: payload.online, lastSeenAt: payload.lastSeenAt };
+    },
+  },
+  extraReducers: (builder) => {
+    // A fresh list answer is newer than older frames: forget overrides for the users it carries.
+    builder.addMatcher(api.endpoints.users.matchFulfilled, (state, { payload }) => {
+      for (const page of payload.pages) for (const u of page.users) delete state.presence[u.id];
+    });
+  },
+});
+
+export const { presenceChanged } = usersSlice.actions;
+export const usersReducer = usersSlice.reducer;
+
+interface WithUsers {
+  users: UsersState;
+}
+
+/** A user with any newer presence applied. */
+export function withPresence(state: WithUsers, user: UserSummary): UserSummary {
+  const p = state.users.presence[user.id];
+  if (!p || (p.online === user.online && p.lastSeenAt === user.lastSeenAt)) return user;
+  return { ...user, online: p.online, lastSeenAt: p.lastSeenAt };
+}
+
+/** The people list's order: online first, then by username (case-insensitive). */
+export function comparePeople(a: UserSummary, b: UserSummary): number {
+  if (a.online !== b.online) return a.online ? -1 : 1;
+  const x = a.username.toLowerCase();
+  const y = b.username.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** All loaded pages, deduplicated, with live presence, in the list's order. */
+export function mergePeople(state: WithUsers, pages: readonly { users: UserSummary[] }[]): UserSummary[] {
+  const seen = new Set<string>();
+  const out: UserSummary[] = [];
+  for (const page of pages) {
+    for (const u of page.users) {
+      if (seen.has(u.id)) continue;
+      seen.add(u.id);
+      out.push(withPresence(state, u));
+    }
+  }
+  return out.sort(comparePeople);
+}

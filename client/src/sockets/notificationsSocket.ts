@@ -1,0 +1,84 @@
+// The middleware that owns `/ws/notifications`: open while signed in (it is what makes us
+// "online"), feeds notifications, read marks and presence to their slices, refreshes on reconnect.
+import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
+import { api } from '../api/http';
+import type { NotificationServerFrame } from '../api/types';
+import { browserOnlineChanged } from '../features/connection/connectionSlice';
+import { notificationReceived, notificationsRead } from '../features/notifications/notificationsSlice';
+import { sessionEnded } from '../features/session/sessionSlice';
+import { presenceChanged } from '../features/users/usersSlice';
+import { reconnectRequested } from './actions';
+import { isSignedInAction } from './chatSocket';
+import type { SocketDeps } from './deps';
+import { ReconnectingSocket } from './reconnectingSocket';
+import { connectionAction, parseFrame, type SocketDispatch, type SocketRootState } from './state';
+
+export function createNotificationsSocketMiddleware(deps: SocketDeps): Middleware<object, SocketRootState> {
+  return (store) => {
+    const dispatch = store.dispatch as SocketDispatch;
+    let opens = 0;
+
+    const socket = new ReconnectingSocket({
+      url: () => deps.wsUrl('/ws/notifications'),
+      create: deps.create,
+      clock: deps.clock,
+      random: deps.random,
+      onEvent: (e) => dispatch(connectionAction('notifications', e)),
+      onOpen: () => {
+        opens++;
+        // Whatever happened while we were away: unread notifications, and (on a reconnect) presence.
+        void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
+        if (opens > 1) dispatch(api.util.invalidateTags(['Users']));
+      },
+      onMessage: (data) => {
+        const frame = parseFrame<NotificationServerFrame>(data);
+        if (!frame) return;
+        switch (frame.type) {
+          case 'notification':
+            dispatch(notificationReceived(frame.notification));
+            break;
+          case 'notifications.read': {
+            const known = new Set(store.getState().notifications.items.map((n) => n.id));
+            dispatch(notificationsRead({ ids: frame.ids, at: new Date(deps.clock.now()).toISOString() }));
+            // Some are older than the loaded page: only the server knows the count now.
+            if (frame.ids.some((id) => !known.has(id))) {
+              void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
+            }
+            break;
+          }
+          case 'presence':
+            dispatch(
+              presenceChanged({
+                userId: frame.userId,
+                username: frame.username,
+                online: frame.online,
+                lastSeenAt: frame.lastSeenAt,
+              }),
+            );
+            break;
+          case 'user.registered':
+            dispatch(api.util.invalidateTags(['Users']));
+            break;
+          default:
+            break;
+        }
+      },
+    });
+
+    return (next) => (action) => {
+      const result = next(action);
+      const a = action as UnknownAction;
+      if (isSignedInAction(a)) {
+        socket.start();
+      } else if (sessionEnded.match(a)) {
+        socket.stop();
+        opens = 0;
+      } else if (reconnectRequested.match(a)) {
+        socket.reconnectNow();
+      } else if (browserOnlineChanged.match(a)) {
+        socket.setOffline(!a.payload);
+      }
+      return result;
+    };
+  };
+}

@@ -1,0 +1,138 @@
+import { useEffect, useId, useRef, useState } from 'react';
+import { useMarkNotificationsReadMutation, useNotificationsQuery } from '../api/http';
+import type { Notification } from '../api/types';
+import { useAppDispatch, useAppSelector } from '../app/hooks';
+import { allNotificationsRead, notificationsRead } from '../features/notifications/notificationsSlice';
+import { navigate } from '../lib/router';
+import { listTime } from '../lib/time';
+import { Avatar } from './Avatar';
+import { BellIcon } from './icons';
+
+/** The bell: unread count, and a list of recent notifications that can be marked read. */
+export function NotificationsBell() {
+  useNotificationsQuery();
+  const dispatch = useAppDispatch();
+  const items = useAppSelector((s) => s.notifications.items);
+  const unread = useAppSelector((s) => s.notifications.unreadCount);
+  const [markRead] = useMarkNotificationsReadMutation();
+  const [open, setOpen] = useState(false);
+  const panelId = useId();
+  const root = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+
+  const panel = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    // Keyboard users continue inside the panel: its first enabled button gets focus.
+    panel.current?.querySelector<HTMLButtonElement>('button:not([disabled])')?.focus();
+    const onDown = (e: MouseEvent) => {
+      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+
+  function readAll() {
+    dispatch(allNotificationsRead({ at: new Date().toISOString() }));
+    void markRead({ all: true });
+  }
+
+  function openOne(n: Notification) {
+    if (n.readAt === null) {
+      dispatch(notificationsRead({ ids: [n.id], at: new Date().toISOString() }));
+      void markRead({ ids: [n.id] });
+    }
+    setOpen(false);
+    navigate(`/c/${n.conversationId}`);
+  }
+
+  const label = unread > 0 ? `Notifications, ${unread} unread` : 'Notifications';
+
+  return (
+    // Not `relative`: the panel is placed against the sidebar's header, so it fits on any screen.
+    <div ref={root}>
+      <button
+        ref={button}
+        type="button"
+        aria-label={label}
+        title="Notifications"
+        aria-expanded={open}
+        aria-controls={panelId}
+        data-testid="bell"
+        onClick={() => setOpen((v) => !v)}
+        className="relative inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100"
+      >
+        <BellIcon />
+        {unread > 0 && (
+          <span
+            data-testid="bell-count"
+            className="absolute top-1 right-1 min-w-[18px] rounded-full bg-rose-500 px-1 text-center text-[11px] leading-[18px] font-semibold text-white ring-2 ring-white dark:ring-slate-950"
+          >
+            {unread > 99 ? '99+' : unread}
+          </span>
+        )}
+      </button>
+      {open && (
+        <div
+          id={panelId}
+          ref={panel}
+          role="dialog"
+          aria-label="Notifications"
+          className="absolute inset-x-3 top-14 z-30 overflow-hidden rounded-2xl border border-slate-200 bg-white shadow-xl dark:border-slate-700 dark:bg-slate-900"
+        >
+          <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-800">
+            <h2 className="font-semibold">Notifications</h2>
+            <button
+              type="button"
+              disabled={unread === 0}
+              onClick={readAll}
+              className="text-sm font-medium text-accent-600 hover:underline disabled:text-slate-400 disabled:no-underline dark:text-accent-400 dark:disabled:text-slate-600"
+            >
+              Mark all as read
+            </button>
+          </div>
+          {items.length === 0 ? (
+            <p className="px-4 py-8 text-center text-sm text-slate-500 dark:text-slate-400">You’re all caught up.</p>
+          ) : (
+            <ul className="max-h-[60vh] overflow-y-auto py-1">
+              {items.map((n) => (
+                <li key={n.id}>
+                  <button
+                    type="button"
+                    onClick={() => openOne(n)}
+                    data-testid="notification"
+                    data-read={n.readAt ? 'true' : 'false'}
+                    className="flex w-full items-start gap-3 px-4 py-2.5 text-left hover:bg-slate-100 dark:hover:bg-slate-800"
+                  >
+                    <Avatar id={n.from.id} name={n.from.username} size="sm" />
+                    <span className="min-w-0 flex-1">
+                      <span className="flex items-baseline gap-2">
+                        <span className={`min-w-0 flex-1 truncate text-sm ${n.readAt ? '' : 'font-semibold'}`}>{n.from.username}</span>
+                        <time dateTime={n.createdAt} className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
+                          {listTime(n.createdAt)}
+                        </time>
+                      </span>
+                      <span className="line-clamp-2 text-sm break-words text-slate-600 dark:text-slate-300">{n.preview}</span>
+                    </span>
+                    {!n.readAt && <span aria-label="unread" className="mt-2 h-2.5 w-2.5 shrink-0 rounded-full bg-accent-600" />}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+import { useEffect, useId, useState } from 'react';
+import { useSignoutMutation } from '../api/http';
+import { useAppSelector } from '../app/hooks';
+import { selectTotalUnread } from '../features/chat/selectors';
+import { Avatar } from './Avatar';
+import { ConversationList } from './ConversationList';
+import { LogOutIcon, SearchIcon } from './icons';
+import { NotificationsBell } from './NotificationsBell';
+import { PeopleList } from './PeopleList';
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+export function Sidebar({ activeId }: { activeId: string | null }) {
+  const [tab, setTab] = useState<'chats' | 'people'>('chats');
+  const me = useAppSelector((s) => s.session.user);
+  const unread = useAppSelector(selectTotalUnread);
+  const [signout, { isLoading: signingOut }] = useSignoutMutation();
+  const [search, setSearch] = useState('');
+  const query = useDebounced(search.trim(), 200);
+  const searchId = useId();
+
+  const tabClass = (active: boolean) =>
+    `relative flex flex-1 items-center justify-center gap-2 py-2.5 text-sm font-medium transition-colors ${
+      active
+        ? 'text-accent-600 dark:text-accent-400'
+        : 'text-slate-500 hover:text-slate-800 dark:text-slate-400 dark:hover:text-slate-200'
+    }`;
+
+  return (
+    <>
+      <header className="relative flex items-center gap-3 px-4 pt-3 pb-2">
+        {me && <Avatar id={me.id} name={me.username} size="sm" />}
+        <div className="min-w-0 flex-1">
+          <p className="truncate text-[15px] font-semibold" data-testid="me">
+            {me?.username}
+          </p>
+          <p className="truncate text-xs text-slate-500 dark:text-slate-400">{me?.email}</p>
+        </div>
+        <NotificationsBell />
+        <button
+          type="button"
+          aria-label="Sign out"
+          title="Sign out"
+          disabled={signingOut}
+          onClick={() => void signout()}
+          className="inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100"
+        >
+          <LogOutIcon />
+        </button>
+      </header>
+
+      <div className="px-3 pb-2">
+        <label htmlFor={searchId} className="sr-only">
+          {tab === 'people' ? 'Search people' : 'Search chats'}
+        </label>
+        <div className="relative">
+          <SearchIcon className="pointer-events-none absolute top-1/2 left-3 -translate-y-1/2 text-slate-400" />
+          <input
+            id={searchId}
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder={tab === 'people' ? 'Search people' : 'Search chats'}
+            autoComplete="off"
+            className="w-full rounded-full border border-transparent bg-slate-100 py-2 pr-3 pl-9 text-sm placeholder:text-slate-500 focus:border-accent-500 focus:bg-white focus:outline-none dark:bg-slate-800/80 dark:placeholder:text-slate-400 dark:focus:bg-slate-900"
+          />
+        </div>
+      </div>
+
+      <div role="tablist" aria-label="Sections" className="flex border-b border-slate-200 dark:border-slate-800">
+        {(['chats', 'people'] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls="sidebar-panel"
+            className={tabClass(tab === t)}
+            onClick={() => setTab(t)}
+          >
+            {t === 'chats' ? 'Chats' : 'People'}
+            {t === 'chats' && unread > 0 && (
+              <span className="rounded-full bg-accent-600 px-1.5 text-[11px] leading-[18px] font-semibold text-white">{unread}</span>
+            )}
+            {tab === t && <span className="absolute inset-x-6 bottom-0 h-0.5 rounded-full bg-accent-600 dark:bg-accent-400" />}
+          </button>
+        ))}
+      </div>
+
+      <div id="sidebar-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1">
+        {tab === 'people' ? (
+          <PeopleList query={query} onOpened={() => setTab('chats')} />
+        ) : (
+          <ConversationList filter={query} activeId={activeId} />
+        )}
+      </div>
+    </>
+  );
+}

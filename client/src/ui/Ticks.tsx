@@ -1,0 +1,34 @@
+import type { Tick } from '../features/chat/selectors';
+import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from './icons';
+
+const LABEL: Record<Tick, string> = {
+  pending: 'Sending',
+  failed: 'Not sent',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+};
+
+/** The status of one of my messages, as an icon with an accessible name. */
+export function Ticks({ tick, onBubble = false }: { tick: Tick; onBubble?: boolean }) {
+  const tone =
+    tick === 'read'
+      ? onBubble
+        ? 'text-sky-200'
+        : 'text-accent-500'
+      : tick === 'failed'
+        ? onBubble
+          ? 'text-rose-200'
+          : 'text-rose-500'
+        : onBubble
+          ? 'text-white/70'
+          : 'text-slate-400';
+  return (
+    <span role="img" aria-label={LABEL[tick]} title={LABEL[tick]} data-tick={tick} className={`inline-flex items-center ${tone}`}>
+      {tick === 'pending' && <ClockIcon className="h-3 w-3" />}
+      {tick === 'failed' && <AlertIcon className="h-3.5 w-3.5" />}
+      {tick === 'sent' && <CheckIcon />}
+      {(tick === 'delivered' || tick === 'read') && <DoubleCheckIcon />}
+    </span>
+  );
+}
