@@ -1,7 +1,9 @@
-//! `gochat`: GoChat in one process. `gochat serve` runs every service on one port.
+//! `gochat`: GoChat in one binary. `gochat serve` runs every service in this process on one
+//! port; `gochat <service>` runs one service over RabbitMQ, exactly as `gochat-<service>` does.
 
 use clap::{Parser, Subcommand};
 use gochat_kit::config::CommonSettings;
+use gochat_kit::service::{ServiceArgs, run_one};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -16,6 +18,16 @@ struct Cli {
 enum Command {
     /// Run every service in this process on one port (in-process bus unless GOCHAT_AMQP_URL is set).
     Serve(ServeArgs),
+    /// Run the auth service alone, over RabbitMQ.
+    Auth(ServiceArgs<gochat_auth::Settings>),
+    /// Run the users service alone, over RabbitMQ.
+    Users(ServiceArgs<gochat_users::Settings>),
+    /// Run the messages service alone, over RabbitMQ.
+    Messages(ServiceArgs<gochat_messages::Settings>),
+    /// Run the chat service alone, over RabbitMQ.
+    Chat(ServiceArgs<gochat_chat::Settings>),
+    /// Run the notifications service alone, over RabbitMQ.
+    Notifications(ServiceArgs<gochat_notifications::Settings>),
 }
 
 #[derive(clap::Args, Serialize, Deserialize)]
@@ -32,6 +44,22 @@ struct ServeArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Auth(args) => run_one("auth", args, gochat_auth::DEFAULT_LISTEN, gochat_auth::build).await,
+        Command::Users(args) => run_one("users", args, gochat_users::DEFAULT_LISTEN, gochat_users::build).await,
+        Command::Messages(args) => {
+            run_one(
+                "messages",
+                args,
+                gochat_messages::DEFAULT_LISTEN,
+                gochat_messages::build,
+            )
+            .await
+        }
+        Command::Chat(args) => run_one("chat", args, gochat_chat::DEFAULT_LISTEN, gochat_chat::build).await,
+        Command::Notifications(args) => {
+            let listen = gochat_notifications::DEFAULT_LISTEN;
+            run_one("notifications", args, listen, gochat_notifications::build).await
+        }
     }
 }
 

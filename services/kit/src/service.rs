@@ -19,28 +19,29 @@ use tokio_util::task::TaskTracker;
 /// Longest a stopping process waits for its background tasks.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The command line of a service binary: common settings plus the service's own.
+/// The command line of one service: common settings plus the service's own.
 #[derive(Parser, Serialize, Deserialize)]
 #[command(version, about)]
-struct Cli<S: Args> {
+pub struct ServiceArgs<S: Args> {
     #[command(flatten)]
     #[serde(flatten)]
-    common: CommonSettings,
+    pub common: CommonSettings,
     #[command(flatten)]
     #[serde(flatten)]
-    service: S,
+    pub service: S,
 }
 
-/// Parses flags and environment for service `name`, then layers them over its TOML file.
-pub fn settings<S>(name: &str) -> anyhow::Result<(CommonSettings, S)>
+impl<S> ServiceArgs<S>
 where
     S: Args + clap::FromArgMatches + Serialize + DeserializeOwned,
 {
-    let cli = Cli::<S>::parse();
-    let explicit = cli.common.config.clone();
-    let default_file = PathBuf::from(format!("config/{name}.toml"));
-    let merged: Cli<S> = layer(&cli, explicit.as_deref(), &default_file)?;
-    Ok((merged.common, merged.service))
+    /// Puts these flags and environment over the service's TOML file.
+    pub fn layered(self, name: &str) -> anyhow::Result<(CommonSettings, S)> {
+        let explicit = self.common.config.clone();
+        let default_file = PathBuf::from(format!("config/{name}.toml"));
+        let merged: Self = layer(&self, explicit.as_deref(), &default_file)?;
+        Ok((merged.common, merged.service))
+    }
 }
 
 /// Builds the runtime of a process. `generate_key`: whether a missing JWT key may be created
@@ -71,15 +72,30 @@ pub async fn serve(runtime: Runtime, listener: TcpListener, app: Router) -> anyh
     Ok(())
 }
 
-/// `main` of a single-service binary: requires RabbitMQ (the in-process bus only makes sense
-/// when every service shares the process), stops on SIGTERM.
+/// `main` of a single-service binary (`gochat-<name>`).
 pub async fn main<S, F, Fut>(name: &str, default_listen: SocketAddr, build: F) -> anyhow::Result<()>
 where
     S: Args + clap::FromArgMatches + Serialize + DeserializeOwned,
     F: FnOnce(Runtime, S) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Router>>,
 {
-    let (common, service) = settings::<S>(name)?;
+    run_one(name, ServiceArgs::<S>::parse(), default_listen, build).await
+}
+
+/// Runs one service over RabbitMQ (the in-process bus only makes sense when every service
+/// shares the process) until SIGTERM.
+pub async fn run_one<S, F, Fut>(
+    name: &str,
+    args: ServiceArgs<S>,
+    default_listen: SocketAddr,
+    build: F,
+) -> anyhow::Result<()>
+where
+    S: Args + clap::FromArgMatches + Serialize + DeserializeOwned,
+    F: FnOnce(Runtime, S) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Router>>,
+{
+    let (common, service) = args.layered(name)?;
     anyhow::ensure!(
         common.amqp_url.is_some(),
         "gochat-{name} talks to the other services over RabbitMQ: set GOCHAT_AMQP_URL (or run `gochat serve` for everything in one process)"
