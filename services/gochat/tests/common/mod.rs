@@ -84,6 +84,16 @@ impl Client {
         (status, headers, body)
     }
 
+    /// The status of `GET path`, or `None` when nothing answers.
+    pub async fn get_status(&self, path: &str) -> Option<u16> {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    }
+
     pub async fn get(&mut self, path: &str) -> (u16, Value) {
         let (status, _, body) = self.request("GET", path, None, HeaderMap::new()).await;
         (status, body)
