@@ -8,11 +8,12 @@ SHELL := bash
 # The web client is optional: every client step is skipped until client/package.json exists.
 CLIENT := $(wildcard client/package.json)
 
-.PHONY: help run test fmt lint clean client client-test checks-with-broker
+.PHONY: help run test bench fmt lint clean client client-test checks-with-broker
 
 help:
 	@echo "make run    build the client, start the all-in-one server on http://127.0.0.1:8080 (data in ./data)"
 	@echo "make test   install test dependencies, start a private RabbitMQ, run every check and test"
+	@echo "make bench  measure latency, CPU per message and memory per socket (both buses)"
 	@echo "make fmt    format the Rust code"
 	@echo "make lint   rustfmt check and clippy, as CI runs them"
 	@echo "make clean  remove build output (keeps ./data)"
@@ -42,6 +43,12 @@ checks-with-broker:
 ifneq ($(CLIENT),)
 	cd client && GOCHAT_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/gochat npm run --if-present e2e
 endif
+
+# Numbers, not assertions: sign-in cost, message latency p50/p99, server CPU per message and
+# memory per idle socket, over the in-process bus and over RabbitMQ.
+bench:
+	scripts/test-deps.sh
+	scripts/with-rabbitmq.sh bash -c 'GOCHAT_BENCH_AMQP_URL=$$GOCHAT_TEST_AMQP_URL cargo bench -p gochat --bench chat'
 
 fmt:
 	cargo fmt --all

@@ -56,10 +56,11 @@ async fn two_users_chat_both_ways_and_every_tab_of_both_sees_each_message_in_seq
     let mut alice_tab2 = connect(&server, alice.cookie(), None).await.unwrap();
     let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
 
+    // A sender in the frame is ignored: the sender is always the socket's verified user.
     let client_id = new_id();
     send(
         &mut alice_tab1,
-        json!({"type": "send", "clientId": client_id, "to": bob.id, "body": "hi bob"}),
+        json!({"type": "send", "clientId": client_id, "to": bob.id, "body": "hi bob", "senderId": bob.id}),
     )
     .await;
     assert_eq!(next_of(&mut alice_tab1, "accepted").await["clientId"], client_id);

@@ -214,15 +214,19 @@ impl Relay {
             })
             .await?;
         let mut out = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for (id, json) in rows {
             match Envelope::from_json(&json) {
-                Ok(envelope) => out.push(OutboxRow {
-                    id,
-                    envelope: Arc::new(envelope),
-                    json,
-                }),
-                Err(e) => tracing::error!(id, error = %e, "unreadable outbox row skipped"),
+                Ok(envelope) => out.push(OutboxRow { id, envelope: Arc::new(envelope), json }),
+                Err(e) => {
+                    let payload = String::from_utf8_lossy(&json).into_owned();
+                    tracing::error!(id, error = %e, payload, "unreadable outbox row dropped");
+                    unreadable.push(id);
+                }
             }
+        }
+        if !unreadable.is_empty() {
+            self.delete(unreadable).await?;
         }
         Ok(out)
     }

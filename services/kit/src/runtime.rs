@@ -63,6 +63,7 @@ impl Runtime {
         )?;
         self.tasks
             .spawn(outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone()));
+        self.tasks.spawn(forget_old_deliveries(db.clone(), self.shutdown.clone()));
         self.databases.lock().expect("databases lock poisoned").push(db.clone());
         Ok(db)
     }
@@ -92,5 +93,28 @@ impl Runtime {
             .layer(axum::middleware::from_fn_with_state(self.origins.clone(), origin_guard))
             .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
+    }
+}
+
+/// How long a consumer remembers an applied event id. Brokers redeliver within minutes; a week
+/// covers any outage worth surviving without letting the inbox grow forever.
+const INBOX_RETENTION_SECS: i64 = 7 * 24 * 3600;
+
+/// Prunes the inbox once an hour.
+async fn forget_old_deliveries(db: Db, shutdown: CancellationToken) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = hourly.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let pruned = db
+            .write(|w| -> Result<usize, crate::db::DbError> {
+                Ok(w.execute("DELETE FROM inbox WHERE applied_at < unixepoch() - ?1", [INBOX_RETENTION_SECS])?)
+            })
+            .await;
+        if let Err(e) = pruned {
+            tracing::warn!(db = db.name(), error = %e, "inbox pruning failed");
+        }
     }
 }

@@ -108,7 +108,8 @@ async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
         presence::claim(&state, user.id).await;
     }
     ws::serve(socket, joined.queue, IDLE, &state.shutdown, |text| async move {
-        text.as_str().contains(r#""ping""#).then(|| r#"{"type":"pong"}"#.into())
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+        (frame["type"] == "ping").then(|| r#"{"type":"pong"}"#.into())
     })
     .await;
     if state.hub.leave(user.id, joined.id) {
