@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
+use common::{Client, Socket, connect_ws, eventually, next_of, send_frame, vhost_url};
 use gochat_kit::testing::{TEST_JWT_KEY, TestServer};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -15,30 +15,6 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run these tests through `make test`, which starts RabbitMQ"))
-}
-
-/// A fresh virtual host, so these tests never see other tests' queues.
-fn vhost_url() -> String {
-    let vhost = format!("d-{}", uuid::Uuid::new_v4().simple());
-    for args in [
-        vec!["add_vhost", &vhost],
-        vec!["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"],
-    ] {
-        let status = Command::new(env("GOCHAT_TEST_RABBITMQCTL"))
-            .args(["-n", &env("GOCHAT_TEST_RABBITMQ_NODE")])
-            .args(&args)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "rabbitmqctl {args:?}");
-    }
-    let base = env("GOCHAT_TEST_AMQP_URL");
-    format!("{}/{vhost}", base.rsplit_once('/').unwrap().0)
-}
 
 /// One service of GoChat in this process, over RabbitMQ, as instance `instance`.
 async fn service<F, Fut>(dir: &Path, url: &str, instance: &str, build: F) -> TestServer

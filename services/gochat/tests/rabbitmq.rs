@@ -9,41 +9,15 @@
 
 mod common;
 
-use common::{Client, eventually, usernames};
+use common::{Client, eventually, rabbitmqctl, usernames, vhost_url};
 use gochat_kit::testing::TestServer;
 use serde_json::json;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 const WAIT: Duration = Duration::from_secs(30);
 static BROKER: Mutex<()> = Mutex::const_new(());
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run these tests through `make test`, which starts RabbitMQ"))
-}
-
-fn rabbitmqctl(args: &[&str]) {
-    let status = Command::new(env("GOCHAT_TEST_RABBITMQCTL"))
-        .args(["-n", &env("GOCHAT_TEST_RABBITMQ_NODE")])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("rabbitmqctl runs");
-    assert!(status.success(), "rabbitmqctl {args:?} failed");
-}
-
-/// A fresh virtual host, so tests never see each other's queues.
-fn vhost_url() -> String {
-    let vhost = format!("t-{}", uuid::Uuid::new_v4().simple());
-    rabbitmqctl(&["add_vhost", &vhost]);
-    rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
-    let base = env("GOCHAT_TEST_AMQP_URL");
-    let root = base.rsplit_once('/').expect("URL has a vhost part").0;
-    format!("{root}/{vhost}")
-}
 
 async fn start_auth(dir: &Path, url: &str) -> TestServer {
     let settings = TestServer::settings(dir, Some(url));

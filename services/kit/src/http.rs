@@ -99,6 +99,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A list route's `limit`: the default when absent, else 1 to `MAX_PAGE`.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    use gochat_proto::limits::{DEFAULT_PAGE, MAX_PAGE};
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")))
+    }
+}
+
 /// `axum::Json`, but a bad body gets the contract's error body instead of plain text.
 pub struct Json<T>(pub T);
 

@@ -217,7 +217,11 @@ impl Relay {
         let mut unreadable = Vec::new();
         for (id, json) in rows {
             match Envelope::from_json(&json) {
-                Ok(envelope) => out.push(OutboxRow { id, envelope: Arc::new(envelope), json }),
+                Ok(envelope) => out.push(OutboxRow {
+                    id,
+                    envelope: Arc::new(envelope),
+                    json,
+                }),
                 Err(e) => {
                     let payload = String::from_utf8_lossy(&json).into_owned();
                     tracing::error!(id, error = %e, payload, "unreadable outbox row dropped");

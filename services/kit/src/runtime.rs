@@ -63,7 +63,8 @@ impl Runtime {
         )?;
         self.tasks
             .spawn(outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone()));
-        self.tasks.spawn(forget_old_deliveries(db.clone(), self.shutdown.clone()));
+        self.tasks
+            .spawn(forget_old_deliveries(db.clone(), self.shutdown.clone()));
         self.databases.lock().expect("databases lock poisoned").push(db.clone());
         Ok(db)
     }
@@ -110,7 +111,10 @@ async fn forget_old_deliveries(db: Db, shutdown: CancellationToken) {
         }
         let pruned = db
             .write(|w| -> Result<usize, crate::db::DbError> {
-                Ok(w.execute("DELETE FROM inbox WHERE applied_at < unixepoch() - ?1", [INBOX_RETENTION_SECS])?)
+                Ok(w.execute(
+                    "DELETE FROM inbox WHERE applied_at < unixepoch() - ?1",
+                    [INBOX_RETENTION_SECS],
+                )?)
             })
             .await;
         if let Err(e) = pruned {

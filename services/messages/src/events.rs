@@ -10,8 +10,8 @@
 //! conversation and seq) as already applied. A redelivery of the same event (same envelope id)
 //! publishes nothing.
 
-use gochat_kit::bus::{Handler, handler as make_handler};
-use gochat_kit::db::{Db, DbError, Write};
+use gochat_kit::bus::{Handler, applying};
+use gochat_kit::db::{Db, Write};
 use gochat_proto::dto::Message;
 use gochat_proto::events::{ConversationCreated, Event, MessageRejected, MessageSent, MessageStored, ReceiptUpdated};
 use gochat_proto::ids::{ConversationId, UserId};
@@ -21,29 +21,14 @@ use crate::store::conversations::{self, Head};
 use crate::store::{messages, users};
 
 pub fn handler(db: Db) -> Handler {
-    make_handler(move |envelope| {
-        let db = db.clone();
-        async move {
-            let event = envelope.event()?;
-            let id = envelope.id;
-            db.write(move |w| {
-                if !w.first_delivery(id)? {
-                    return Ok(());
-                }
-                match event {
-                    Event::MessageSent(e) => sent(w, e),
-                    Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0),
-                    // A message read has been delivered.
-                    Event::MessageRead(e) => receipt(w, e.conversation_id, e.user_id, e.seq, e.seq),
-                    Event::UserRegistered(e) => users::registered(w, e.user_id, &e.username),
-                    Event::PresenceChanged(e) => users::presence(w, &e),
-                    _ => Ok(()),
-                }
-                .map_err(DbError::from)
-            })
-            .await?;
-            Ok(())
-        }
+    applying(db, |w, event| match event {
+        Event::MessageSent(e) => sent(w, e),
+        Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0),
+        // A message read has been delivered.
+        Event::MessageRead(e) => receipt(w, e.conversation_id, e.user_id, e.seq, e.seq),
+        Event::UserRegistered(e) => users::registered(w, e.user_id, &e.username),
+        Event::PresenceChanged(e) => users::presence(w, &e),
+        _ => Ok(()),
     })
 }
 

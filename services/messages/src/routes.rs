@@ -13,11 +13,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json};
+use gochat_kit::http::{ApiError, Json, page_limit};
 use gochat_proto::dto::{ConversationResponse, ConversationsResponse, CreateConversationRequest, MessagesPage};
 use gochat_proto::events::ConversationCreated;
 use gochat_proto::ids::ConversationId;
-use gochat_proto::limits::{DEFAULT_PAGE, MAX_PAGE};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -86,10 +85,7 @@ async fn history(
 ) -> Result<Json<Arc<MessagesPage>>, ApiError> {
     let conversation: ConversationId = id.parse().map_err(|_| ApiError::NotFound)?;
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = page_limit(query.limit)?;
     let window = match (query.before, query.after) {
         (None, None) => Window::Newest,
         (Some(before), None) => Window::Before(before),

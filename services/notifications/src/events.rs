@@ -2,8 +2,8 @@
 
 use crate::{AppState, store};
 use axum::extract::ws::Utf8Bytes;
-use gochat_kit::bus::{Handler, handler as make_handler};
-use gochat_kit::db::{Db, DbError};
+use gochat_kit::bus::{Handler, applying, handler as make_handler};
+use gochat_kit::db::Db;
 use gochat_proto::dto::{Notification, NotificationKind, UserRef};
 use gochat_proto::events::{Event, NotificationCreated, NotificationsRead};
 use gochat_proto::frames::NotificationServerFrame;
@@ -13,56 +13,44 @@ use gochat_proto::limits::PREVIEW_CHARS;
 /// Stores a notification per stored message for its recipient (once, however often the message
 /// arrives); reading a conversation up to `seq` reads its notifications up to `seq`.
 pub fn store_handler(db: Db) -> Handler {
-    make_handler(move |envelope| {
-        let db = db.clone();
-        async move {
-            let event = envelope.event()?;
-            let id = envelope.id;
-            db.write(move |w| {
-                if !w.first_delivery(id)? {
-                    return Ok(());
-                }
-                match event {
-                    Event::MessageStored(e) => {
-                        let message = e.message;
-                        for recipient in e.members.iter().filter(|m| **m != message.sender_id) {
-                            let notification = Notification {
-                                id: NotificationId::new(),
-                                kind: NotificationKind::Message,
-                                conversation_id: message.conversation_id,
-                                seq: message.seq,
-                                from: UserRef {
-                                    id: e.sender.id,
-                                    username: e.sender.username.clone(),
-                                },
-                                preview: message.body.chars().take(PREVIEW_CHARS).collect(),
-                                created_at: message.sent_at,
-                                read_at: None,
-                            };
-                            if let Some(notification) = store::insert(w, *recipient, &notification)? {
-                                w.publish(&NotificationCreated {
-                                    user_id: *recipient,
-                                    notification,
-                                })?;
-                            }
-                        }
+    applying(db, |w, event| {
+        match event {
+            Event::MessageStored(e) => {
+                let message = e.message;
+                for recipient in e.members.iter().filter(|m| **m != message.sender_id) {
+                    let notification = Notification {
+                        id: NotificationId::new(),
+                        kind: NotificationKind::Message,
+                        conversation_id: message.conversation_id,
+                        seq: message.seq,
+                        from: UserRef {
+                            id: e.sender.id,
+                            username: e.sender.username.clone(),
+                        },
+                        preview: message.body.chars().take(PREVIEW_CHARS).collect(),
+                        created_at: message.sent_at,
+                        read_at: None,
+                    };
+                    if let Some(notification) = store::insert(w, *recipient, &notification)? {
+                        w.publish(&NotificationCreated {
+                            user_id: *recipient,
+                            notification,
+                        })?;
                     }
-                    Event::ReceiptUpdated(e) => {
-                        let ids = store::read_up_to(w, e.user_id, e.conversation_id, e.read_seq, chrono::Utc::now())?;
-                        if !ids.is_empty() {
-                            w.publish(&NotificationsRead {
-                                user_id: e.user_id,
-                                ids,
-                            })?;
-                        }
-                    }
-                    _ => {}
                 }
-                Ok::<_, DbError>(())
-            })
-            .await?;
-            Ok(())
+            }
+            Event::ReceiptUpdated(e) => {
+                let ids = store::read_up_to(w, e.user_id, e.conversation_id, e.read_seq, chrono::Utc::now())?;
+                if !ids.is_empty() {
+                    w.publish(&NotificationsRead {
+                        user_id: e.user_id,
+                        ids,
+                    })?;
+                }
+            }
+            _ => {}
         }
+        Ok(())
     })
 }
 

@@ -9,12 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json};
+use gochat_kit::http::{ApiError, Json, page_limit};
 use gochat_kit::ws;
 use gochat_proto::dto::{MarkNotificationsRead, NotificationsPage};
 use gochat_proto::events::NotificationsRead;
 use gochat_proto::ids::NotificationId;
-use gochat_proto::limits::{DEFAULT_PAGE, MAX_PAGE};
 use serde::Deserialize;
 
 pub fn router(state: AppState) -> Router {
@@ -39,10 +38,7 @@ async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<NotificationsPage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = page_limit(query.limit)?;
     let before = match query.before.as_deref() {
         Some(id) => Some(
             id.parse::<NotificationId>()

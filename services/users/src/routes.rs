@@ -7,9 +7,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json};
+use gochat_kit::http::{ApiError, Json, page_limit};
 use gochat_proto::dto::UsersPage;
-use gochat_proto::limits::{DEFAULT_PAGE, MAX_PAGE};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -31,10 +30,7 @@ async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Arc<UsersPage>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = page_limit(query.limit)?;
     if query.q.chars().count() > 64 {
         return Err(ApiError::invalid("q is too long"));
     }

@@ -206,3 +206,30 @@ pub async fn send_frame(socket: &mut Socket, frame: Value) {
         .await
         .expect("frame sent");
 }
+
+/// A variable `make test` exports for the RabbitMQ node it started.
+pub fn broker_env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run these tests through `make test`, which starts RabbitMQ"))
+}
+
+/// Runs `rabbitmqctl` against the test node.
+pub fn rabbitmqctl(args: &[&str]) {
+    let status = std::process::Command::new(broker_env("GOCHAT_TEST_RABBITMQCTL"))
+        .args(["-n", &broker_env("GOCHAT_TEST_RABBITMQ_NODE")])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("rabbitmqctl runs");
+    assert!(status.success(), "rabbitmqctl {args:?} failed");
+}
+
+/// The URL of a fresh virtual host, so tests never see each other's queues.
+pub fn vhost_url() -> String {
+    let vhost = format!("t-{}", uuid::Uuid::new_v4().simple());
+    rabbitmqctl(&["add_vhost", &vhost]);
+    rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
+    let base = broker_env("GOCHAT_TEST_AMQP_URL");
+    let root = base.rsplit_once('/').expect("URL has a vhost part").0;
+    format!("{root}/{vhost}")
+}

@@ -12,8 +12,9 @@
 mod amqp;
 mod memory;
 
+use crate::db::{Db, DbError, Write};
 use futures_util::future::BoxFuture;
-use gochat_proto::events::{Envelope, EventData, EventKind};
+use gochat_proto::events::{Envelope, Event, EventData, EventKind};
 use gochat_proto::topology::SharedQueue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,31 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     Arc::new(move |envelope| Box::pin(f(envelope)))
+}
+
+/// A handler that applies each event once to `db`: the inbox check, `apply` and the events it
+/// publishes commit in one transaction, and the delivery is acknowledged only after that commit.
+/// A redelivered event (same id) changes nothing.
+pub fn applying<F>(db: Db, apply: F) -> Handler
+where
+    F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
+{
+    let apply = Arc::new(apply);
+    handler(move |envelope| {
+        let (db, apply) = (db.clone(), apply.clone());
+        async move {
+            let event = envelope.event()?;
+            let id = envelope.id;
+            db.write(move |w| -> Result<(), DbError> {
+                if w.first_delivery(id)? {
+                    apply(w, event)?;
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(())
+        }
+    })
 }
 
 /// Which queue a consumer reads.
