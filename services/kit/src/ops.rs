@@ -29,7 +29,10 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .expect("the metrics recorder is installed once per process");
             metrics::describe_counter!("gochat_http_requests_total", "HTTP requests by route and status");
             metrics::describe_histogram!("gochat_http_request_seconds", "HTTP request latency by route");
-            metrics::describe_gauge!("gochat_outbox_depth", "Outbox rows not yet confirmed by the bus");
+            metrics::describe_gauge!(
+                "gochat_outbox_depth",
+                "Outbox rows published but not yet confirmed, or confirmed and awaiting their batched delete"
+            );
             metrics::describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
             metrics::describe_counter!("gochat_events_published_total", "Events published from outboxes");
             handle

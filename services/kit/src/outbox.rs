@@ -14,6 +14,7 @@ use gochat_proto::events::Envelope;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Rows handed over in memory before the relay falls back to reading the table.
@@ -22,6 +23,10 @@ const HANDOFF_CAPACITY: usize = 4096;
 const MAX_IN_FLIGHT: usize = 1024;
 /// How long a stopping relay waits for outstanding confirms.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Confirmed rows deleted in one transaction at most, and how long a confirmed row may wait
+/// for its batch.
+const DELETE_BATCH: usize = 256;
+const DELETE_DELAY: Duration = Duration::from_millis(200);
 /// Rows read per scan of the table.
 const SCAN_BATCH: i64 = 512;
 
@@ -135,6 +140,10 @@ impl Relay {
     async fn publish_until_failure(&mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let mut confirms = FuturesUnordered::new();
         let mut confirmed: Vec<i64> = Vec::new();
+        // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
+        // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
+        let mut delete_due: Option<Instant> = None;
+        let depth = metrics::gauge!("gochat_outbox_depth", "db" => self.db.name().to_owned());
         self.last_published = 0;
         let mut scan_needed = true;
         loop {
@@ -154,22 +163,29 @@ impl Relay {
                     }
                 }
             }
-            if !confirmed.is_empty() {
+            let due = delete_due.is_some_and(|at| Instant::now() >= at) || shutdown.is_cancelled();
+            if confirmed.len() >= DELETE_BATCH || (!confirmed.is_empty() && due) {
                 self.delete(std::mem::take(&mut confirmed)).await?;
+                delete_due = None;
+            } else if !confirmed.is_empty() && delete_due.is_none() {
+                delete_due = Some(Instant::now() + DELETE_DELAY);
             }
-            if shutdown.is_cancelled() && confirms.is_empty() && self.rows.is_empty() {
+            depth.set((confirms.len() + confirmed.len()) as f64);
+            if shutdown.is_cancelled() && confirms.is_empty() && confirmed.is_empty() && self.rows.is_empty() {
                 return Ok(());
             }
             let awaiting_confirms = !confirms.is_empty();
+            let delete_at = delete_due.unwrap_or_else(|| Instant::now() + DELETE_DELAY);
             tokio::select! {
                 biased;
                 Some(done) = confirms.next(), if awaiting_confirms => {
                     confirmed.push(done?);
-                    // Collect every confirm that is already in, so deletes go in batches.
+                    // Collect every confirm that is already in.
                     while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
                         confirmed.push(done?);
                     }
                 }
+                _ = tokio::time::sleep_until(delete_at), if delete_due.is_some() => {}
                 Ok(row) = self.rows.recv_async() => {
                     if row.id > self.last_published {
                         confirms.push(self.publish(row).await?);
@@ -236,17 +252,15 @@ impl Relay {
     }
 
     async fn delete(&self, ids: Vec<i64>) -> anyhow::Result<()> {
-        let depth = self
-            .db
-            .write(move |w| -> Result<i64, DbError> {
+        self.db
+            .write(move |w| -> Result<(), DbError> {
                 let mut stmt = w.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
                 for id in ids {
                     stmt.execute([id])?;
                 }
-                Ok(w.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?)
+                Ok(())
             })
             .await?;
-        metrics::gauge!("gochat_outbox_depth", "db" => self.db.name().to_owned()).set(depth as f64);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{AppState, store};
 use axum::extract::ws::Utf8Bytes;
-use gochat_kit::bus::{Handler, applying, handler as make_handler};
+use gochat_kit::bus::{Handler, applying_idempotent, handler as make_handler};
 use gochat_kit::db::Db;
 use gochat_proto::dto::{Notification, NotificationKind, UserRef};
 use gochat_proto::events::{Event, NotificationCreated, NotificationsRead};
@@ -10,10 +10,13 @@ use gochat_proto::frames::NotificationServerFrame;
 use gochat_proto::ids::NotificationId;
 use gochat_proto::limits::PREVIEW_CHARS;
 
-/// Stores a notification per stored message for its recipient (once, however often the message
-/// arrives); reading a conversation up to `seq` reads its notifications up to `seq`.
+/// Stores a notification per stored message for its recipient; reading a conversation up to
+/// `seq` reads its notifications up to `seq`. Both are idempotent by natural keys (one
+/// notification per recipient and message; "read up to" only ever marks), so no inbox is kept:
+/// a redelivered or republished `message.stored` finds its notification there and announces
+/// nothing, a repeated receipt marks nothing.
 pub fn store_handler(db: Db) -> Handler {
-    applying(db, |w, event| {
+    applying_idempotent(db, |w, event| {
         match event {
             Event::MessageStored(e) => {
                 let message = e.message;

@@ -6,7 +6,7 @@
 //! link and starts over. Consumers and publishers follow the announced link, so a service that
 //! starts before the broker keeps serving and catches up once the broker is there.
 
-use super::{BusError, Confirm, Disposition, Handler, PREFETCH, Queue, deliver};
+use super::{BusError, Confirm, Disposition, Handler, PREFETCH, Queue, consumed_counter, deliver};
 use futures_util::StreamExt;
 use gochat_proto::events::{Envelope, Exchange};
 use gochat_proto::topology::{SHARED_QUEUES, dead_letter_queue};
@@ -139,6 +139,7 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 .await?;
         }
     }
+    let consumed = consumed_counter(queue.name());
     let mut deliveries = channel
         .basic_consume(
             queue.name().into(),
@@ -156,7 +157,7 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
             _ = shutdown.cancelled() => return Ok(()),
         };
         let disposition = match Envelope::from_json(&delivery.data) {
-            Ok(envelope) => deliver(handler, Arc::new(envelope), queue.name()).await,
+            Ok(envelope) => deliver(handler, Arc::new(envelope), queue.name(), &consumed).await,
             Err(e) => {
                 tracing::error!(queue = queue.name(), error = %e, "undecodable event; dead-lettered");
                 Disposition::DeadLetter

@@ -2,7 +2,7 @@
 //! without a network hop. Queues are in memory; durability comes from the producers' outboxes,
 //! whose rows stay until every durable queue's consumer has acknowledged the event.
 
-use super::{Confirm, Disposition, Handler, Queue, deliver};
+use super::{Confirm, Disposition, Handler, Queue, consumed_counter, deliver};
 use gochat_proto::events::{Envelope, EventKind};
 use gochat_proto::topology::SHARED_QUEUES;
 use std::collections::{HashMap, VecDeque};
@@ -133,6 +133,7 @@ impl MemoryBus {
     pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
         let mem = self.declare(queue.name(), queue.durable(), queue.events());
         let bus = self.clone();
+        let consumed = consumed_counter(queue.name());
         tasks.spawn(async move {
             loop {
                 let next = mem.items.lock().expect("queue lock poisoned").pop_front();
@@ -143,7 +144,7 @@ impl MemoryBus {
                     }
                 };
                 if matches!(
-                    deliver(&handler, item.envelope.clone(), &mem.name).await,
+                    deliver(&handler, item.envelope.clone(), &mem.name, &consumed).await,
                     Disposition::DeadLetter
                 ) {
                     tracing::error!(queue = %mem.name, event = %item.envelope.id, payload = %item.envelope.data,

@@ -59,6 +59,23 @@ pub fn applying<F>(db: Db, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
+    apply_in_transaction(db, true, apply)
+}
+
+/// Like [`applying`], for effects that are idempotent by their natural keys (a unique row, a
+/// monotonic watermark): no inbox row is written, so a redelivery that changes nothing costs a
+/// transaction that writes nothing.
+pub fn applying_idempotent<F>(db: Db, apply: F) -> Handler
+where
+    F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
+{
+    apply_in_transaction(db, false, apply)
+}
+
+fn apply_in_transaction<F>(db: Db, inbox: bool, apply: F) -> Handler
+where
+    F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
+{
     let apply = Arc::new(apply);
     handler(move |envelope| {
         let (db, apply) = (db.clone(), apply.clone());
@@ -66,7 +83,7 @@ where
             let event = envelope.event()?;
             let id = envelope.id;
             db.write(move |w| -> Result<(), DbError> {
-                if w.first_delivery(id)? {
+                if !inbox || w.first_delivery(id)? {
                     apply(w, event)?;
                 }
                 Ok(())
@@ -182,6 +199,11 @@ impl Bus {
     }
 }
 
+/// The consumed-events counter of one queue (made once per consumer, not per event).
+fn consumed_counter(queue: &str) -> metrics::Counter {
+    metrics::counter!("gochat_events_consumed_total", "queue" => queue.to_owned())
+}
+
 /// What became of a delivery.
 enum Disposition {
     Ack,
@@ -190,12 +212,12 @@ enum Disposition {
 
 /// Runs `handler` on one event with bounded retries. Shared by both transports so they cannot
 /// differ in how failures are treated.
-async fn deliver(handler: &Handler, envelope: Arc<Envelope>, queue: &str) -> Disposition {
+async fn deliver(handler: &Handler, envelope: Arc<Envelope>, queue: &str, consumed: &metrics::Counter) -> Disposition {
     let mut backoff = Duration::from_millis(100);
     for attempt in 1..=MAX_ATTEMPTS {
         match handler(envelope.clone()).await {
             Ok(()) => {
-                metrics::counter!("gochat_events_consumed_total", "queue" => queue.to_owned()).increment(1);
+                consumed.increment(1);
                 return Disposition::Ack;
             }
             Err(e) if attempt == MAX_ATTEMPTS => {
