@@ -2,7 +2,7 @@
 //!
 //! Layout
 //! - [`Settings`]: argon2 cost and sign-in limits.
-//! - `password`: argon2id hashing on the blocking pool, bounded to the cores, with a dummy
+//! - `password`: argon2id hashing on one dedicated thread per core, with a dummy
 //!   verification for unknown users so both failures cost the same.
 //! - `limiter`: failed sign-ins per client address and per account.
 //! - `store`: the credentials table.
