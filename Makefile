@@ -9,6 +9,10 @@ SHELL := bash
 CLIENT := $(wildcard client/package.json)
 
 .PHONY: help run test bench fmt lint clean client client-test checks-with-broker
+.PHONY: dist deploy-venv deploy-test deploy-checks
+
+# Python tools of `make dist` and of the deployment tests (deploy/requirements.txt, from PyPI).
+DEPLOY_VENV := target/deploy-venv
 
 help:
 	@echo "make run    build the client, start the all-in-one server on http://127.0.0.1:8080 (data in ./data)"
@@ -17,19 +21,24 @@ help:
 	@echo "make fmt    format the Rust code"
 	@echo "make lint   rustfmt check and clippy, as CI runs them"
 	@echo "make clean  remove build output (keeps ./data)"
+	@echo "make dist   static binaries for x86_64 and aarch64, packed with the client into"
+	@echo "            target/dist/gochat-<version>-linux-{amd64,arm64}.tar.gz"
+	@echo "make deploy-test  only the deployment tests (deploy/tests): qemu, nginx, Litestream, image"
 
 # The all-in-one binary: every service in one process over the in-process bus (no broker),
 # serving client/dist, data in ./data.
 run: client
 	cargo run --release -p gochat -- serve
 
-# In this order: dependencies (RabbitMQ, Chromium), the client and its unit tests (the e2e tests
-# need its build), then the Rust checks and all tests inside one private RabbitMQ node that lives
+# In this order: dependencies (RabbitMQ, Chromium; nginx, buildah, qemu-user), the client and its
+# unit tests (the e2e tests need its build), the release binaries and tarballs (the deployment
+# tests run them), then the Rust checks and all tests inside one private RabbitMQ node that lives
 # as long as the run.
 test:
 	scripts/test-deps.sh
-	$(MAKE) --no-print-directory client client-test
-	scripts/with-rabbitmq.sh $(MAKE) --no-print-directory checks-with-broker
+	scripts/deploy-deps.sh
+	$(MAKE) --no-print-directory client client-test dist
+	scripts/with-rabbitmq.sh $(MAKE) --no-print-directory checks-with-broker deploy-checks
 
 # Run by `make test` under scripts/with-rabbitmq.sh, which exports GOCHAT_TEST_AMQP_URL,
 # GOCHAT_TEST_RABBITMQ_NODE and GOCHAT_TEST_RABBITMQCTL. Plain `cargo test` prints the
@@ -49,6 +58,28 @@ endif
 bench:
 	scripts/test-deps.sh
 	scripts/with-rabbitmq.sh bash -c 'GOCHAT_BENCH_AMQP_URL=$$GOCHAT_TEST_AMQP_URL cargo bench -p gochat --bench chat'
+
+# Static musl binaries of gochat and every service for x86_64 and aarch64 (cargo-zigbuild), and
+# a tarball per architecture with the client, config/ and nomad/. Cargo rebuilds only what changed.
+dist: client deploy-venv
+	scripts/dist.sh
+
+# The deployment tests alone (they need `make dist`'s output and a RabbitMQ node).
+deploy-test:
+	scripts/deploy-deps.sh
+	$(MAKE) --no-print-directory dist
+	scripts/with-rabbitmq.sh $(MAKE) --no-print-directory deploy-checks
+
+# Run by `make test` and `make deploy-test` under scripts/with-rabbitmq.sh, after `make dist`.
+deploy-checks: deploy-venv
+	PYTHONDONTWRITEBYTECODE=1 $(DEPLOY_VENV)/bin/pytest deploy/tests
+
+deploy-venv: $(DEPLOY_VENV)/.installed
+
+$(DEPLOY_VENV)/.installed: deploy/requirements.txt
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install -q --disable-pip-version-check -r deploy/requirements.txt
+	touch $@
 
 fmt:
 	cargo fmt --all

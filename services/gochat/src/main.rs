@@ -1,10 +1,16 @@
 //! `gochat`: GoChat in one binary. `gochat serve` runs every service in this process on one
-//! port; `gochat <service>` runs one service over RabbitMQ, exactly as `gochat-<service>` does.
+//! port; `gochat <service>` runs one service over RabbitMQ, exactly as `gochat-<service>` does;
+//! `gochat backup` / `gochat restore` copy the databases of a data directory out and back;
+//! `gochat probe` is the health check of images that have no curl.
+
+mod backup;
+mod probe;
 
 use clap::{Parser, Subcommand};
 use gochat_kit::config::CommonSettings;
 use gochat_kit::service::{ServiceArgs, run_one};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -28,6 +34,43 @@ enum Command {
     Chat(ServiceArgs<gochat_chat::Settings>),
     /// Run the notifications service alone, over RabbitMQ.
     Notifications(ServiceArgs<gochat_notifications::Settings>),
+    /// Copy every database of the data directory into DIR: consistent, safe while serving.
+    Backup(BackupArgs),
+    /// Put a backup made by `gochat backup` into an empty (or missing) data directory.
+    Restore(BackupArgs),
+    /// Exit 0 when the GoChat process listening on GOCHAT_LISTEN answers PATH with 200.
+    Probe(ProbeArgs),
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    /// Address the process listens on (a wildcard address is probed on loopback).
+    #[arg(long, env = "GOCHAT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Path to ask: /readyz (database and bus up) or /healthz (process up).
+    #[arg(long, default_value = "/readyz")]
+    path: String,
+}
+
+#[derive(clap::Args)]
+struct BackupArgs {
+    /// The backup directory (`backup` creates it and refuses one that is not empty).
+    dir: PathBuf,
+    #[command(flatten)]
+    location: DataLocation,
+}
+
+/// Where the data directory is, read as `gochat serve` reads it.
+#[derive(clap::Args, Serialize, Deserialize)]
+struct DataLocation {
+    /// TOML file with settings; only `data_dir` is read. [default: config/gochat.toml when present]
+    #[arg(long, env = "GOCHAT_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Directory of the SQLite files. [default: ./data]
+    #[arg(long, env = "GOCHAT_DATA_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Serialize, Deserialize)]
@@ -60,7 +103,37 @@ async fn main() -> anyhow::Result<()> {
             let listen = gochat_notifications::DEFAULT_LISTEN;
             run_one("notifications", args, listen, gochat_notifications::build).await
         }
+        Command::Backup(args) => backup_or_restore(args, true).await,
+        Command::Restore(args) => backup_or_restore(args, false).await,
+        Command::Probe(args) => probe::probe(probe::target(args.listen), &args.path).await,
     }
+}
+
+async fn backup_or_restore(args: BackupArgs, is_backup: bool) -> anyhow::Result<()> {
+    let explicit = args.location.config.clone();
+    let location: DataLocation =
+        gochat_kit::config::layer(&args.location, explicit.as_deref(), "config/gochat.toml".as_ref())?;
+    let data_dir = location.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+    let dir = args.dir;
+    let manifest = tokio::task::spawn_blocking(move || {
+        if is_backup {
+            backup::backup(&data_dir, &dir)
+        } else {
+            backup::restore(&dir, &data_dir)
+        }
+    })
+    .await??;
+    for e in manifest.databases.iter().chain(&manifest.files) {
+        println!("{:<20} {:>12} bytes  sha256 {}", e.file, e.bytes, e.sha256);
+    }
+    let verb = if is_backup { "backed up" } else { "restored" };
+    println!(
+        "{verb} {} databases taken {} by gochat {}",
+        manifest.databases.len(),
+        manifest.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        manifest.gochat_version
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -1,0 +1,263 @@
+"""nomad/: every job file parses (python-hcl2; Nomad itself cannot be installed here) and keeps
+the rules of an edge deployment: architecture constraint, native service discovery with health
+checks, host volumes for SQLite, Litestream restoring and replicating, one writer per SQLite file,
+secrets from Nomad variables, resources that fit a Raspberry Pi 4 with 2 GB, update/restart/
+reschedule policies; the ingress routes exactly as config/nginx.conf does, and the nginx
+configuration it renders passes `nginx -t`."""
+
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import hcl2
+import pytest
+from conftest import ROOT, SERVICES, nginx_argv, substitute, version
+
+NOMAD = ROOT / "nomad"
+FILES = sorted(NOMAD.glob("*.nomad.hcl"))
+SINGLE_WRITERS = ["auth", "users", "messages", "notifications"]
+OPTIONS = hcl2.SerializationOptions(
+    with_comments=False, explicit_blocks=False, strip_string_quotes=True, preserve_heredocs=True
+)
+
+
+def load(path: Path) -> dict:
+    with open(path) as f:
+        return hcl2.load(f, serialization_options=OPTIONS)
+
+
+def job_of(path: Path) -> tuple[str, dict, dict]:
+    """(job name, job body, variable defaults)."""
+    doc = load(path)
+    jobs = doc["job"]
+    assert len(jobs) == 1, f"{path.name}: one job per file"
+    [(name, job)] = jobs[0].items()
+    variables = {}
+    for v in doc.get("variable", []):
+        [(vname, spec)] = v.items()
+        variables[vname] = spec.get("default")
+    return name, job, variables
+
+
+def blocks(parent: dict, kind: str) -> list[dict]:
+    return parent.get(kind, [])
+
+
+def one(parent: dict, kind: str) -> dict:
+    found = blocks(parent, kind)
+    assert len(found) == 1, f"expected one {kind} block, found {len(found)}"
+    return found[0]
+
+
+def labelled(parent: dict, kind: str) -> dict[str, dict]:
+    """Blocks with a label (group "x" {...}) as {label: body}."""
+    return {k: v for b in blocks(parent, kind) for k, v in b.items()}
+
+
+def heredoc(text: str) -> str:
+    """The body of a heredoc string as python-hcl2 keeps it (<<-EOT ... EOT), with the
+    indentation that `<<-` strips removed."""
+    m = re.match(r"<<(-?)(\w+)\n(.*)\n\s*\2\s*$", text, re.S)
+    if not m:
+        return text
+    return textwrap.dedent(m.group(3)) if m.group(1) else m.group(3)
+
+
+def jobs() -> dict[str, tuple[dict, dict]]:
+    out = {}
+    for path in FILES:
+        name, job, variables = job_of(path)
+        assert path.name == f"{name}.nomad.hcl", f"{path.name} holds job {name}"
+        out[name] = (job, variables)
+    return out
+
+
+def test_every_job_file_parses_and_the_set_is_complete():
+    assert {p.name for p in FILES} == {f"gochat-{s}.nomad.hcl" for s in SERVICES + ["rabbitmq", "ingress"]}
+    for path in FILES:
+        job_of(path)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_job_is_constrained_to_linux_on_amd64_or_arm64_and_has_policies(path):
+    name, job, _ = job_of(path)
+    arch = [c for c in blocks(job, "constraint") if c.get("attribute") == "${attr.cpu.arch}"]
+    assert arch, f"{name}: no attr.cpu.arch constraint"
+    assert set(arch[0]["value"].split(",")) <= {"amd64", "arm64"}
+    assert job["type"] == "service"
+    update = one(job, "update")
+    assert update["max_parallel"] == 1 and update.get("canary", 0) == 0, f"{name}: update {update}"
+    for gname, group in labelled(job, "group").items():
+        assert blocks(group, "restart") and blocks(group, "reschedule"), f"{name}/{gname}: restart/reschedule"
+        for service in blocks(group, "service"):
+            assert service["provider"] == "nomad", f"{name}: native service discovery"
+            assert blocks(service, "check"), f"{name}: service without a check"
+            assert any(blocks(c, "check_restart") for c in blocks(service, "check")), f"{name}: check_restart"
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_job_runs_the_static_binary_under_litestream_with_checks_volumes_and_secrets(svc):
+    name, job, variables = job_of(NOMAD / f"gochat-{svc}.nomad.hcl")
+    group = labelled(job, "group")[svc]
+    task = labelled(group, "task")[svc]
+
+    # The static binary of the node's architecture, from a release tarball with a checksum.
+    assert task["driver"] == "exec"
+    artifact = one(task, "artifact")
+    assert "${attr.cpu.arch}" in artifact["source"]
+    checksum = one(artifact, "options")["checksum"]
+    assert checksum.startswith(("sha256:", "file:")), checksum
+
+    # Litestream restores a missing database, then runs the service and replicates.
+    config = one(task, "config")
+    args = config["args"]
+    assert config["command"].endswith("/bin/litestream")
+    assert args[0] == "replicate" and "-restore-if-db-not-exists" in args
+    assert args[args.index("-exec") + 1].endswith(f"/bin/gochat-{svc}")
+    ls_config = args[args.index("-config") + 1]
+    assert ls_config.endswith(f"config/litestream/{svc}.yml")
+    assert (ROOT / "config" / "litestream" / f"{svc}.yml").exists()
+
+    # Health checks on /healthz and /readyz, discovered natively.
+    service = one(group, "service")
+    assert service["name"] == f"gochat-{svc}"
+    paths = {c["path"] for c in blocks(service, "check") if c["type"] == "http"}
+    assert paths == {"/healthz", "/readyz"}
+
+    # SQLite on a host volume, mounted where the service keeps its data.
+    volumes = labelled(group, "volume")
+    assert volumes["data"]["type"] == "host" and volumes["data"]["source"] == f"gochat-{svc}"
+    mounts = {m["volume"]: m["destination"] for m in blocks(task, "volume_mount")}
+    env = one(task, "env")
+    assert env["GOCHAT_DATA_DIR"].startswith(mounts["data"])
+    assert env["GOCHAT_LISTEN"] == "${NOMAD_ADDR_http}"
+    assert env["GOCHAT_TRUST_PROXY"] == "true"
+    if variables["replica_url"].startswith("file://"):
+        assert variables["replica_url"][len("file://"):].startswith(mounts["replicas"])
+
+    # The JWT key and the broker's credentials from Nomad variables, the broker by discovery.
+    secrets = [heredoc(t["data"]) for t in blocks(task, "template") if t.get("env") is True]
+    assert len(secrets) == 1
+    assert 'nomadVar "nomad/jobs"' in secrets[0] and "GOCHAT_JWT_KEY=" in secrets[0]
+    assert 'nomadService "gochat-rabbitmq"' in secrets[0] and "GOCHAT_AMQP_URL=amqp://" in secrets[0]
+
+    # Room to drain (the service waits up to 10 s for its background tasks).
+    assert int(task["kill_timeout"].rstrip("s")) >= 15
+
+
+@pytest.mark.parametrize("svc", SINGLE_WRITERS)
+def test_single_writers_run_exactly_one_instance_and_are_never_replaced_while_disconnected(svc):
+    _, job, _ = job_of(NOMAD / f"gochat-{svc}.nomad.hcl")
+    group = labelled(job, "group")[svc]
+    assert group["count"] == 1
+    assert not blocks(group, "scaling"), "a single writer cannot scale"
+    assert one(job, "update").get("canary", 0) == 0
+    assert one(group, "disconnect")["replace"] is False
+
+
+def test_chat_scales_out_with_a_file_per_instance():
+    _, job, variables = job_of(NOMAD / "gochat-chat.nomad.hcl")
+    group = labelled(job, "group")["chat"]
+    assert group["count"] == "${var.instances}" and variables["instances"] >= 2
+    assert one(group, "scaling")["max"] > 1
+    env = one(labelled(group, "task")["chat"], "env")
+    assert "${NOMAD_ALLOC_INDEX}" in env["GOCHAT_DATA_DIR"]
+    assert "${NOMAD_ALLOC_INDEX}" in env["GOCHAT_LITESTREAM_SLOT"]
+    assert "${GOCHAT_LITESTREAM_SLOT}" in (ROOT / "config/litestream/chat.yml").read_text()
+    # An index's file has one writer at a time: no canaries, no replacement while disconnected.
+    assert one(job, "update").get("canary", 0) == 0
+    assert one(group, "disconnect")["replace"] is False
+
+
+def test_everything_fits_a_raspberry_pi_4_with_2_gb():
+    total = 0
+    for name, (job, variables) in jobs().items():
+        for group in labelled(job, "group").values():
+            count = group["count"]
+            if isinstance(count, str):
+                count = variables[count.removeprefix("${var.").removesuffix("}")]
+            for task in labelled(group, "task").values():
+                resources = one(task, "resources")
+                assert resources["memory"] <= resources.get("memory_max", resources["memory"]) <= 512
+                total += count * resources["memory"]
+    # The whole cluster could even share one 2 GB Pi with the OS and the Nomad agent.
+    assert total <= 1400, f"{total} MB reserved"
+
+
+def test_rabbitmq_job_has_a_volume_and_the_settings_of_config_rabbitmq_conf():
+    _, job, _ = job_of(NOMAD / "gochat-rabbitmq.nomad.hcl")
+    group = labelled(job, "group")["rabbitmq"]
+    assert group["count"] == 1 and one(group, "disconnect")["replace"] is False
+    assert labelled(group, "volume")["data"]["type"] == "host"
+    assert one(group, "service")["name"] == "gochat-rabbitmq"
+    task = labelled(group, "task")["rabbitmq"]
+    rendered = next(heredoc(t["data"]) for t in blocks(task, "template") if t["destination"] == "secrets/rabbitmq.conf")
+    keys = lambda text: {line.split("=")[0].strip() for line in text.splitlines() if "=" in line and not line.strip().startswith(("#", "{{"))}
+    conf = (ROOT / "config/rabbitmq.conf").read_text()
+    assert keys(conf) == keys(rendered)
+
+
+# --- the ingress ------------------------------------------------------------------------------
+
+
+def https_server(text: str) -> str:
+    """The `server { ... }` block that terminates TLS."""
+    starts = [m.start() for m in re.finditer(r"\n\s*server\s*\{", text)]
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        if "ssl_certificate " in text[start:end]:
+            return text[start:end]
+    raise AssertionError("no TLS server block")
+
+
+def routing(server: str) -> tuple[list[str], list[str]]:
+    """(location blocks, proxy_set_header lines), whitespace-normalised."""
+    norm = lambda s: " ".join(s.split())
+    locations = [norm(m) for m in re.findall(r"location\s+[^{]+\{[^{}]*\}", server)]
+    headers = [norm(m) for m in re.findall(r"proxy_set_header[^;]+;", server)]
+    return locations, headers
+
+
+def ingress_template() -> str:
+    _, job, _ = job_of(NOMAD / "gochat-ingress.nomad.hcl")
+    task = labelled(labelled(job, "group")["nginx"], "task")["nginx"]
+    return next(heredoc(t["data"]) for t in blocks(task, "template") if t["destination"] == "local/nginx.conf")
+
+
+def test_ingress_routes_exactly_as_config_nginx_conf():
+    template = ingress_template()
+    for svc in SERVICES:
+        assert f"gochat_{svc}" in template
+    assert 'nomadService (printf "gochat-%s" $service)' in template
+    assert routing(https_server(template)) == routing(https_server((ROOT / "config/nginx.conf").read_text()))
+
+
+def test_rendered_ingress_configuration_passes_nginx_t(tmp_path, tls_cert):
+    """Renders the template as Nomad would for one instance of each service (the few template
+    constructs it uses, substituted by hand) and has Debian's nginx check the result."""
+    cert, key = tls_cert
+    upstreams = "".join(
+        f"    upstream gochat_{svc} {{\n        server 127.0.0.1:{8081 + i};\n        keepalive 8;\n    }}\n"
+        for i, svc in enumerate(SERVICES)
+    )
+    text = ingress_template()
+    text = re.sub(r"\{\{ range \$service := .*?\n\{\{ end \}\}\n", upstreams, text, flags=re.S)
+    text = substitute(
+        text,
+        [
+            ('{{ env "NOMAD_TASK_DIR" }}', str(tmp_path), 6),
+            ('{{ env "NOMAD_PORT_http" }}', "18080", 2),
+            ('{{ env "NOMAD_PORT_https" }}', "18443", 2),
+            ('{{ env "attr.cpu.arch" }}', "amd64", 1),
+            ("${var.version}", version(), 1),
+            ("/etc/gochat/tls/fullchain.pem", str(cert), 1),
+            ("/etc/gochat/tls/privkey.pem", str(key), 1),
+        ],
+    )
+    assert "{{" not in text and "${" not in text, "an unrendered template construct is left"
+    (tmp_path / "tmp").mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text)
+    out = subprocess.run(nginx_argv(tmp_path, conf, "-t"), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr

@@ -1,0 +1,203 @@
+# GoChat's messages service (/api/conversations*): conversations, per-conversation seq,
+# delivered/read watermarks, history.
+#
+# A single writer of its SQLite file: exactly one instance, never a second one beside it (no
+# canary; a disconnected node's allocation is not replaced while it may still be running).
+# Litestream restores the file from the replica when it is missing (a new or wiped node), then
+# runs the service as its child and streams every commit to the replica.
+#
+#   nomad job run -var version=0.1.0 -var release_url=http://nas.lan/gochat nomad/gochat-messages.nomad.hcl
+#
+# Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
+# host volumes "gochat-messages" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
+# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+
+variable "version" {
+  type        = string
+  description = "GoChat release to run (the tarballs gochat-<version>-linux-<arch>.tar.gz)."
+  default     = "0.1.0"
+}
+
+variable "release_url" {
+  type        = string
+  description = "Where the release tarballs and their .sha256 files are served (no trailing slash)."
+  default     = "http://gochat-releases.lan"
+}
+
+variable "replica_url" {
+  type        = string
+  description = "Litestream replica base URL: file:///replicas (the gochat-replicas host volume, e.g. an NFS share), or s3://bucket/gochat."
+  default     = "file:///replicas"
+}
+
+variable "datacenters" {
+  type    = list(string)
+  default = ["*"]
+}
+
+job "gochat-messages" {
+  datacenters = var.datacenters
+  type        = "service"
+
+  # Static binaries for 64-bit ARM (Raspberry Pi 3/4/5 on a 64-bit OS) and x86_64 only.
+  constraint {
+    attribute = "${attr.cpu.arch}"
+    operator  = "set_contains_any"
+    value     = "amd64,arm64"
+  }
+  constraint {
+    attribute = "${attr.kernel.name}"
+    value     = "linux"
+  }
+
+  # One at a time, no canary (a canary would be a second writer of the file); roll back a
+  # release whose instance does not become healthy.
+  update {
+    max_parallel      = 1
+    canary            = 0
+    health_check      = "checks"
+    min_healthy_time  = "10s"
+    healthy_deadline  = "3m"
+    progress_deadline = "10m"
+    auto_revert       = true
+  }
+
+  group "messages" {
+    count = 1
+
+    # A node that drops off the network may still run its instance: do not start a second
+    # writer elsewhere; the allocation is marked lost only after lost_after.
+    disconnect {
+      lost_after = "1h"
+      replace    = false
+      reconcile  = "keep_original"
+    }
+
+    restart {
+      attempts = 3
+      interval = "5m"
+      delay    = "10s"
+      mode     = "delay"
+    }
+
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+
+    network {
+      port "http" {}
+    }
+
+    volume "data" {
+      type      = "host"
+      source    = "gochat-messages"
+      read_only = false
+    }
+
+    volume "replicas" {
+      type      = "host"
+      source    = "gochat-replicas"
+      read_only = false
+    }
+
+    service {
+      name     = "gochat-messages"
+      provider = "nomad"
+      port     = "http"
+
+      check {
+        name     = "alive"
+        type     = "http"
+        path     = "/healthz"
+        interval = "10s"
+        timeout  = "2s"
+
+        check_restart {
+          limit = 3
+          grace = "30s"
+        }
+      }
+
+      check {
+        name     = "ready"
+        type     = "http"
+        path     = "/readyz"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+
+    task "messages" {
+      driver = "exec"
+      user   = "gochat"
+
+      artifact {
+        source      = "${var.release_url}/gochat-${var.version}-linux-${attr.cpu.arch}.tar.gz"
+        destination = "local/release"
+        options {
+          checksum = "file:${var.release_url}/gochat-${var.version}-linux-${attr.cpu.arch}.tar.gz.sha256"
+        }
+      }
+
+      # Litestream restores a missing database, then runs the service and replicates until it
+      # exits; SIGTERM reaches the service through it, so the service drains (kill_timeout).
+      config {
+        command = "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/litestream"
+        args = [
+          "replicate",
+          "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/messages.yml",
+          "-restore-if-db-not-exists",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-messages",
+        ]
+      }
+
+      volume_mount {
+        volume      = "data"
+        destination = "/var/lib/gochat"
+      }
+
+      volume_mount {
+        volume      = "replicas"
+        destination = "/replicas"
+      }
+
+      env {
+        GOCHAT_LISTEN             = "${NOMAD_ADDR_http}"
+        GOCHAT_DATA_DIR           = "/var/lib/gochat"
+        GOCHAT_TRUST_PROXY        = "true"
+        GOCHAT_LITESTREAM_REPLICA = var.replica_url
+      }
+
+      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
+      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      template {
+        destination = "secrets/gochat.env"
+        env         = true
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs" }}
+          GOCHAT_JWT_KEY={{ .jwt_key }}
+          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- range nomadService "gochat-rabbitmq" }}
+          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          {{- end }}
+          {{- end }}
+        EOT
+      }
+
+      kill_signal  = "SIGTERM"
+      kill_timeout = "20s"
+
+      # Sized for a Raspberry Pi 4 with 2 GB running several GoChat services: the service idles
+      # at a few MB; Litestream is the larger part.
+      resources {
+        cpu        = 300
+        memory     = 128
+        memory_max = 256
+      }
+    }
+  }
+}

@@ -1,0 +1,394 @@
+//! `gochat backup <dir>` and `gochat restore <dir>`: a consistent copy of every service database
+//! in a data directory, taken while the services keep serving, and putting it back.
+//!
+//! Layout
+//! - [`backup`]: copies each `<data dir>/<service>.db` with SQLite's online backup API (one step,
+//!   so one read transaction: in WAL mode writers are never blocked and the copy is the state of
+//!   one instant per database), plus the session key `jwt.key` when it lives there, then writes
+//!   `manifest.json` last: a directory without a manifest is not a backup.
+//! - [`restore`]: checks every file against the manifest before touching anything, then copies
+//!   the files into a data directory that must be empty (it never merges into, or overwrites,
+//!   live data).
+//!
+//! Each database is consistent on its own; databases are copied one after the other, so they are
+//! not one snapshot together. That is the same guarantee the services themselves work with: they
+//! share only events, and the outbox/inbox make every consumer catch up on what it missed.
+
+use anyhow::{Context, bail, ensure};
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Name of the manifest in a backup directory.
+pub const MANIFEST: &str = "manifest.json";
+/// The session key `gochat serve` keeps in its data directory.
+const JWT_KEY: &str = "jwt.key";
+/// Version of the manifest's shape.
+const FORMAT: u32 = 1;
+/// Longest a database may stay locked (another connection holding a write lock on a rollback
+/// journal database, a checkpoint in progress) before the backup gives up.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a backup directory holds.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Shape of this file, for restores by later versions.
+    pub format: u32,
+    /// Version of the `gochat` binary that took the backup.
+    pub gochat_version: String,
+    /// When the backup finished (RFC 3339 UTC).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Where the data came from, for the operator's information.
+    pub data_dir: PathBuf,
+    /// One SQLite file per service.
+    pub databases: Vec<Entry>,
+    /// Other files of the data directory (the session key).
+    pub files: Vec<Entry>,
+}
+
+/// One copied file.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// The service the database belongs to (the file's stem); the file name for other files.
+    pub name: String,
+    /// File name inside the backup (and the data directory).
+    pub file: String,
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the file: restore refuses a file that does not match.
+    pub sha256: String,
+}
+
+/// Copies every database of `data_dir` into `out`, which must not exist yet or be empty.
+pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<Manifest> {
+    let sources = databases_in(data_dir)?;
+    ensure!(
+        !sources.is_empty(),
+        "no SQLite databases (*.db) in {}: is GOCHAT_DATA_DIR right?",
+        data_dir.display()
+    );
+    ensure_empty_dir(out, "backup directory")?;
+
+    let mut databases = Vec::new();
+    for (name, source) in &sources {
+        let file = format!("{name}.db");
+        copy_database(source, &out.join(&file)).with_context(|| format!("backing up {}", source.display()))?;
+        databases.push(entry(name, out, &file)?);
+    }
+    let mut files = Vec::new();
+    if data_dir.join(JWT_KEY).is_file() {
+        copy_private(&data_dir.join(JWT_KEY), &out.join(JWT_KEY))?;
+        files.push(entry(JWT_KEY, out, JWT_KEY)?);
+    }
+
+    let manifest = Manifest {
+        format: FORMAT,
+        gochat_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: chrono::Utc::now(),
+        data_dir: fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned()),
+        databases,
+        files,
+    };
+    write_atomically(&out.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?, 0o644)?;
+    sync_dir(out)?;
+    Ok(manifest)
+}
+
+/// Puts the backup in `from` into `data_dir`, which must not exist yet or be empty.
+pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
+    let raw = fs::read(from.join(MANIFEST))
+        .with_context(|| format!("{} has no readable {MANIFEST}: not a gochat backup", from.display()))?;
+    let manifest: Manifest = serde_json::from_slice(&raw).context("reading the manifest")?;
+    ensure!(
+        manifest.format == FORMAT,
+        "backup format {} is not supported by this gochat (it reads format {FORMAT})",
+        manifest.format
+    );
+    // Every file must be intact before anything is written.
+    for e in manifest.databases.iter().chain(&manifest.files) {
+        ensure!(
+            !e.file.contains(['/', '\\']) && !e.file.starts_with('.'),
+            "the manifest names an unexpected file {:?}",
+            e.file
+        );
+        let (bytes, sha256) = digest(&from.join(&e.file))?;
+        ensure!(
+            bytes == e.bytes && sha256 == e.sha256,
+            "{} does not match the manifest (damaged or changed since the backup)",
+            e.file
+        );
+    }
+    ensure_empty_dir(data_dir, "data directory")?;
+
+    for e in &manifest.databases {
+        let target = data_dir.join(&e.file);
+        let partial = partial_path(&target);
+        fs::copy(from.join(&e.file), &partial)?;
+        let conn = Connection::open(&partial)?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        ensure!(check == "ok", "{} fails SQLite's quick_check: {check}", e.file);
+        drop(conn);
+        File::open(&partial)?.sync_all()?;
+        fs::rename(&partial, &target)?;
+    }
+    for e in &manifest.files {
+        copy_private(&from.join(&e.file), &data_dir.join(&e.file))?;
+    }
+    sync_dir(data_dir)?;
+    Ok(manifest)
+}
+
+/// `(service, path)` of every `*.db` file directly in `dir`, sorted by service.
+fn databases_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let entries = fs::read_dir(dir).with_context(|| format!("reading the data directory {}", dir.display()))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "db")
+            && path.is_file()
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            found.push((stem.to_owned(), path.clone()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Refuses a directory with anything in it (but `lost+found`, the only entry of a fresh
+/// filesystem), and creates it when missing.
+fn ensure_empty_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let name = entry?.file_name();
+                if name != "lost+found" {
+                    bail!(
+                        "the {what} {} is not empty (it has {}): refusing to overwrite it",
+                        dir.display(),
+                        name.to_string_lossy()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).with_context(|| format!("creating the {what} {}", dir.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading the {what} {}", dir.display())),
+    }
+}
+
+/// Copies one database with the online backup API into a standalone file (rollback journal,
+/// no `-wal` beside it) at `target`.
+fn copy_database(source: &Path, target: &Path) -> anyhow::Result<()> {
+    // Read-only: the backup never writes the live database (SQLite may still create its `-shm`).
+    let src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    src.busy_timeout(Duration::from_secs(5))?;
+    let partial = partial_path(target);
+    let _ = fs::remove_file(&partial);
+    let mut dst = Connection::open(&partial)?;
+    {
+        let backup = Backup::new(&src, &mut dst)?;
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        // All pages in one step: one read transaction, so the copy is one consistent state even
+        // while the service writes (a multi-step copy would restart on every write).
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                StepResult::Busy | StepResult::Locked => bail!("the database stayed locked for {LOCK_TIMEOUT:?}"),
+                // `More` cannot follow a step of all pages; take another step if it ever does.
+                _ => {}
+            }
+        }
+    }
+    // The copy carries the source's WAL flag; make it a single self-contained file.
+    let mode: String = dst.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+    ensure!(
+        mode == "delete",
+        "could not switch the copy to a rollback journal ({mode})"
+    );
+    let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    ensure!(check == "ok", "the copy fails SQLite's quick_check: {check}");
+    dst.close().map_err(|(_, e)| e)?;
+    File::open(&partial)?.sync_all()?;
+    fs::rename(&partial, target)?;
+    Ok(())
+}
+
+fn entry(name: &str, dir: &Path, file: &str) -> anyhow::Result<Entry> {
+    let (bytes, sha256) = digest(&dir.join(file))?;
+    Ok(Entry {
+        name: name.to_owned(),
+        file: file.to_owned(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Size and lower-case hex SHA-256 of a file.
+fn digest(path: &Path) -> anyhow::Result<(u64, String)> {
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let bytes = io::copy(&mut file, &mut hasher)?;
+    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((bytes, hex))
+}
+
+/// Copies a secret, readable by its owner only.
+fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
+    write_atomically(to, &fs::read(from)?, 0o600)
+}
+
+fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let partial = partial_path(path);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&partial)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    fs::rename(&partial, path)?;
+    Ok(())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Makes the renames in `dir` durable.
+fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live_db(dir: &Path, name: &str) -> Connection {
+        let conn = Connection::open(dir.join(format!("{name}.db"))).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE messages (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);")
+            .unwrap();
+        conn
+    }
+
+    fn count(path: &Path) -> i64 {
+        let conn = Connection::open(path).unwrap();
+        conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn backup_then_restore_gives_back_every_row_and_the_key() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        let conn = live_db(&data, "messages");
+        for i in 0..100 {
+            conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
+                .unwrap();
+        }
+        fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
+
+        // Taken while the connection is open and rows sit in the WAL.
+        let manifest = backup(&data, &root.path().join("backup")).unwrap();
+        assert_eq!(manifest.databases.len(), 1);
+        assert_eq!(manifest.databases[0].name, "messages");
+        assert_eq!(manifest.files[0].file, JWT_KEY);
+        assert!(!root.path().join("backup/messages.db-wal").exists());
+
+        let restored = root.path().join("restored");
+        restore(&root.path().join("backup"), &restored).unwrap();
+        assert_eq!(count(&restored.join("messages.db")), 100);
+        assert_eq!(fs::read_to_string(restored.join(JWT_KEY)).unwrap(), "k".repeat(48));
+    }
+
+    #[test]
+    fn backup_while_another_thread_writes_is_consistent() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "chat"));
+        let path = data.join("chat.db");
+        let writer = std::thread::spawn(move || {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+            for i in 0..1000 {
+                conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
+                    .unwrap();
+            }
+        });
+        let out = root.path().join("backup");
+        backup(&data, &out).unwrap();
+        writer.join().unwrap();
+        // Whatever instant it caught, rows have no gaps (seq 1..=n).
+        let conn = Connection::open(out.join("chat.db")).unwrap();
+        let (n, max): (i64, Option<i64>) = conn
+            .query_row("SELECT count(*), max(seq) FROM messages", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(Some(n).filter(|n| *n > 0), max);
+    }
+
+    #[test]
+    fn restore_refuses_a_data_directory_that_is_not_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "auth"));
+        backup(&data, &root.path().join("backup")).unwrap();
+        let error = restore(&root.path().join("backup"), &data).unwrap_err();
+        assert!(error.to_string().contains("not empty"), "{error}");
+    }
+
+    #[test]
+    fn restore_refuses_a_damaged_backup_and_writes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "users"));
+        let out = root.path().join("backup");
+        backup(&data, &out).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(out.join("users.db"))
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        let target = root.path().join("restored");
+        let error = restore(&out, &target).unwrap_err();
+        assert!(error.to_string().contains("does not match"), "{error}");
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn backup_refuses_a_directory_that_is_not_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "auth"));
+        let out = root.path().join("backup");
+        backup(&data, &out).unwrap();
+        assert!(backup(&data, &out).is_err());
+    }
+}
