@@ -53,9 +53,7 @@ pub async fn handle(state: &AppState, user: &AuthUser, text: &str) -> Option<Utf
                     members: members.to_vec(),
                 };
                 // Ephemeral: if the bus is down the indicator is simply lost.
-                if let Ok(confirm) = state.bus.publish_now(&event).await {
-                    drop(confirm);
-                }
+                state.bus.publish_ephemeral(&event).await;
                 None
             }
             Ok(_) => Some(error_frame("not_found", "no such conversation", None)),

@@ -68,6 +68,8 @@ pub struct AppState {
     queue_len: usize,
     idle: Duration,
     shutdown: CancellationToken,
+    /// Background work the process waits for when stopping (the sockets among it).
+    tasks: tokio_util::task::TaskTracker,
 }
 
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
@@ -83,6 +85,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         queue_len: settings.chat_socket_queue.unwrap_or(256).max(1),
         idle: Duration::from_secs(settings.chat_idle_secs.unwrap_or(75).max(1)),
         shutdown: runtime.shutdown.clone(),
+        tasks: runtime.tasks.clone(),
     };
     runtime.bus.consume(
         Queue::fanout("chat", &runtime.instance, "push", FANOUT),

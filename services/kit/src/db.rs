@@ -247,25 +247,14 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
         let result = (|| -> rusqlite::Result<()> {
             let mut tx = conn.transaction()?;
             for job in group {
-                let mut write = Write {
-                    tx: tx.savepoint()?,
-                    published: Vec::new(),
-                };
-                // A panicking job must not take the writer thread (and so the service) down.
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut write)));
-                match ran {
-                    Ok((true, finish)) => {
-                        let Write {
-                            tx: savepoint,
-                            published: events,
-                        } = write;
-                        savepoint.commit()?;
-                        published.extend(events);
-                        finishers.push(finish);
-                    }
-                    // Failed: its savepoint rolls back when dropped; the job reports its own error.
-                    Ok((false, finish)) => finishers.push(finish),
-                    Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
+                run_job(&mut tx, job, &mut finishers, &mut published)?;
+                // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
+                // jobs after it must not run in autocommit mode, unseen by this group's commit.
+                if tx.is_autocommit() {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                        Some("SQLite rolled the write group back".into()),
+                    ));
                 }
             }
             tx.commit()
@@ -285,6 +274,35 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
             );
         }
     }
+}
+
+/// Runs one job in its own savepoint of the group's transaction.
+fn run_job(
+    tx: &mut rusqlite::Transaction<'_>,
+    job: WriteJob,
+    finishers: &mut Vec<Finisher>,
+    published: &mut Vec<(i64, Arc<Envelope>, Vec<u8>)>,
+) -> rusqlite::Result<()> {
+    let mut write = Write {
+        tx: tx.savepoint()?,
+        published: Vec::new(),
+    };
+    // A panicking job must not take the writer thread (and so the service) down.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut write))) {
+        Ok((true, finish)) => {
+            let Write {
+                tx: savepoint,
+                published: events,
+            } = write;
+            savepoint.commit()?;
+            published.extend(events);
+            finishers.push(finish);
+        }
+        // Failed: its savepoint rolls back when dropped; the job reports its own error.
+        Ok((false, finish)) => finishers.push(finish),
+        Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
+    }
+    Ok(())
 }
 
 /// rusqlite errors are not `Clone`; a commit failure is reported to every job of the group.

@@ -120,13 +120,18 @@ impl Relay {
             match self.publish_until_failure(&shutdown).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(db = self.db.name(), error = %e, "outbox relay paused; retrying");
+                    tracing::warn!(db = self.db.name(), error = %e, retry_in = ?backoff, "outbox relay paused");
                     if shutdown.is_cancelled() && !self.bus.is_connected() {
                         return;
                     }
-                    tokio::select! {
-                        _ = self.bus.connected() => {}
-                        _ = tokio::time::sleep(backoff) => {}
+                    // Always back off (a database error is not fixed by retrying at once); when
+                    // the broker is away, also wait for it to come back.
+                    tokio::time::sleep(backoff).await;
+                    if !self.bus.is_connected() {
+                        tokio::select! {
+                            _ = self.bus.connected() => {}
+                            _ = shutdown.cancelled() => {}
+                        }
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -187,13 +192,19 @@ impl Relay {
                 }
                 _ = tokio::time::sleep_until(delete_at), if delete_due.is_some() => {}
                 Ok(row) = self.rows.recv_async() => {
-                    if row.id > self.last_published {
-                        confirms.push(self.publish(row).await?);
-                    }
-                    while confirms.len() < MAX_IN_FLIGHT {
-                        let Ok(row) = self.rows.try_recv() else { break };
+                    let mut next = Some(row);
+                    while let Some(row) = next.take() {
+                        // After an overflow the hand-off has a hole: publishing a later row first
+                        // would move `last_published` past the lost one and the scan would skip
+                        // it. Stop here; the scan at the top of the loop reads every row in order.
+                        if self.overflowed.load(Ordering::Acquire) {
+                            break;
+                        }
                         if row.id > self.last_published {
                             confirms.push(self.publish(row).await?);
+                        }
+                        if confirms.len() < MAX_IN_FLIGHT {
+                            next = self.rows.try_recv().ok();
                         }
                     }
                 }

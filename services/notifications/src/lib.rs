@@ -69,6 +69,8 @@ pub struct AppState {
     presence: Arc<presence::Presence>,
     instance: Arc<str>,
     shutdown: CancellationToken,
+    /// Background work the process waits for when stopping (the sockets among it).
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl axum::extract::FromRef<AppState> for Sessions {
@@ -96,6 +98,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         hub,
         instance: runtime.instance.clone(),
         shutdown: runtime.shutdown.clone(),
+        tasks: runtime.tasks.clone(),
     };
     runtime.bus.consume(
         Queue::Shared(&NOTIFICATIONS),

@@ -77,9 +77,7 @@ pub async fn claim(state: &AppState, user: UserId) {
         at: chrono::Utc::now(),
     };
     // Not through the outbox: if the bus is down the next heartbeat states the claim anyway.
-    if let Err(e) = state.bus.publish_now(&event).await {
-        tracing::debug!(error = %e, "presence claim not sent; the next heartbeat carries it");
-    }
+    state.bus.publish_ephemeral(&event).await;
 }
 
 /// Releases `user` (their last socket here closed).
@@ -89,9 +87,7 @@ pub async fn release(state: &AppState, user: UserId) {
         instance: state.instance.to_string(),
         at: chrono::Utc::now(),
     };
-    if let Err(e) = state.bus.publish_now(&event).await {
-        tracing::debug!(error = %e, "presence release not sent; the next heartbeat carries it");
-    }
+    state.bus.publish_ephemeral(&event).await;
 }
 
 /// Beats every `interval` with the users this instance holds, until shutdown; then releases
@@ -108,9 +104,7 @@ pub async fn heartbeat(state: AppState, interval: Duration) {
             at: chrono::Utc::now(),
             users: state.hub.users(),
         };
-        if let Err(e) = state.bus.publish_now(&beat).await {
-            tracing::debug!(error = %e, "heartbeat not sent");
-        }
+        state.bus.publish_ephemeral(&beat).await;
     }
     let last = PresenceHeartbeat {
         instance: state.instance.to_string(),

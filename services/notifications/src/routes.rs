@@ -92,7 +92,11 @@ async fn mark_read(
 
 async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
     match ws::authorize(&state.origins, &state.sessions, &headers) {
-        Ok(user) => ws::with_limits(upgrade).on_upgrade(move |socket| run(socket, user, state)),
+        // Tracked, so a stopping process waits for its sockets to close with 1001.
+        Ok(user) => {
+            let tasks = state.tasks.clone();
+            ws::with_limits(upgrade).on_upgrade(move |socket| tasks.track_future(run(socket, user, state)))
+        }
         Err(refused) => refused.into_response(),
     }
 }

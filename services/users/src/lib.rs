@@ -83,7 +83,9 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
 
 /// Every third of the timeout, drops the claims of instances that stopped beating.
 async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(timeout / 3);
+    // The first sweep waits a whole timeout: after a restart of this service, the heartbeats
+    // queued meanwhile must be read before any instance is judged silent.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + timeout, timeout / 3);
     loop {
         tokio::select! {
             _ = tick.tick() => {}

@@ -143,15 +143,18 @@ impl MemoryBus {
                         _ = shutdown.cancelled() => break,
                     }
                 };
-                if matches!(
-                    deliver(&handler, item.envelope.clone(), &mem.name, &consumed).await,
-                    Disposition::DeadLetter
-                ) {
-                    tracing::error!(queue = %mem.name, event = %item.envelope.id, payload = %item.envelope.data,
-                        "dead letter (in-process bus keeps none; the payload is logged here)");
-                }
-                if let Some(ack) = item.ack {
-                    ack.ack();
+                match deliver(&handler, item.envelope.clone(), &mem.name, &consumed).await {
+                    Disposition::Ack => {
+                        if let Some(ack) = item.ack {
+                            ack.ack();
+                        }
+                    }
+                    // Never acknowledged: the publisher's outbox keeps the event and publishes it
+                    // again at the next start, so even a dead letter is not lost.
+                    Disposition::DeadLetter => tracing::error!(
+                        queue = %mem.name, event = %item.envelope.id,
+                        "dead letter left unacknowledged; its outbox row is retried at the next start"
+                    ),
                 }
                 // Wake a competing consumer in case more items are waiting.
                 if !mem.items.lock().expect("queue lock poisoned").is_empty() {

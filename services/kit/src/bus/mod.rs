@@ -21,8 +21,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Attempts a handler gets for one event before it is dead-lettered.
-const MAX_ATTEMPTS: u32 = 5;
+/// Attempts a handler gets for one event before it is dead-lettered, and the longest pause
+/// between two: about two minutes in all, so a database or disk hiccup is outlived.
+const MAX_ATTEMPTS: u32 = 12;
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Events a consumer may hold unacknowledged.
 const PREFETCH: u16 = 64;
 
@@ -166,6 +168,22 @@ impl Bus {
         self.publish(Arc::new(envelope), json).await
     }
 
+    /// Publishes an ephemeral event and lets its confirm complete in the background (a dropped
+    /// confirm would be kept by the AMQP client for the life of the connection). Failures are
+    /// only logged: such events are either disposable (typing) or restated soon (presence).
+    pub async fn publish_ephemeral<E: EventData>(&self, event: &E) {
+        match self.publish_now(event).await {
+            Ok(confirm) => {
+                tokio::spawn(async move {
+                    if let Err(e) = confirm.await {
+                        tracing::debug!(error = %e, "ephemeral event not confirmed");
+                    }
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, kind = ?E::KIND, "ephemeral event not sent"),
+        }
+    }
+
     /// Consumes `queue` with `handler` until `shutdown`, reconnecting as needed.
     pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
         metrics::describe_counter!("gochat_events_consumed_total", "Events handled by consumers");
@@ -227,7 +245,7 @@ async fn deliver(handler: &Handler, envelope: Arc<Envelope>, queue: &str, consum
             Err(e) => {
                 tracing::warn!(queue, event = %envelope.id, attempt, error = format!("{e:#}"), "event handler failed; retrying");
                 tokio::time::sleep(backoff).await;
-                backoff *= 2;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
