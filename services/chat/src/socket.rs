@@ -4,19 +4,15 @@ use crate::AppState;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::ws;
 
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-    match ws::authorize(&state.origins, &state.sessions, &headers) {
-        // Tracked, so a stopping process waits for its sockets to close with 1001.
-        Ok(user) => {
-            let tasks = state.tasks.clone();
-            ws::with_limits(upgrade).on_upgrade(move |socket| tasks.track_future(run(socket, user, state)))
-        }
-        Err(refused) => refused.into_response(),
-    }
+    let (origins, sessions, tasks) = (state.origins.clone(), state.sessions.clone(), state.tasks.clone());
+    ws::accept(upgrade, &headers, &origins, &sessions, &tasks, move |socket, user| {
+        run(socket, user, state)
+    })
 }
 
 async fn run(socket: WebSocket, user: AuthUser, state: AppState) {

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
@@ -91,14 +91,10 @@ async fn mark_read(
 }
 
 async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-    match ws::authorize(&state.origins, &state.sessions, &headers) {
-        // Tracked, so a stopping process waits for its sockets to close with 1001.
-        Ok(user) => {
-            let tasks = state.tasks.clone();
-            ws::with_limits(upgrade).on_upgrade(move |socket| tasks.track_future(run(socket, user, state)))
-        }
-        Err(refused) => refused.into_response(),
-    }
+    let (origins, sessions, tasks) = (state.origins.clone(), state.sessions.clone(), state.tasks.clone());
+    ws::accept(upgrade, &headers, &origins, &sessions, &tasks, move |socket, user| {
+        run(socket, user, state)
+    })
 }
 
 /// Server → client only; a client `{"type":"ping"}` is answered, anything else ignored.

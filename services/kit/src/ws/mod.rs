@@ -12,10 +12,12 @@ use crate::auth::{AuthUser, Sessions};
 use crate::http::{ApiError, Origins};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use gochat_proto::limits::MAX_FRAME_BYTES;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How often the server pings; the client's pongs (or any frame) keep the socket alive.
 const PING_EVERY: Duration = Duration::from_secs(25);
@@ -24,22 +26,37 @@ const PING_EVERY: Duration = Duration::from_secs(25);
 const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 
-/// The user allowed to open a socket: an allowed `Origin` (else 403) and a valid, unrevoked
-/// session cookie (else 401), checked before the upgrade.
-pub fn authorize(origins: &Origins, sessions: &Sessions, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
+/// Answers a socket upgrade: 403 without an allowed `Origin`, 401 without a valid, unrevoked
+/// session cookie (both checked before upgrading); otherwise upgrades with GoChat's frame limit
+/// and small buffers and runs `serve` for the user, tracked by `tasks` so a stopping process
+/// waits for its sockets to close with 1001.
+pub fn accept<F, Fut>(
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+    origins: &Origins,
+    sessions: &Sessions,
+    tasks: &TaskTracker,
+    serve: F,
+) -> Response
+where
+    F: FnOnce(WebSocket, AuthUser) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     if !origins.is_present_and_allowed(headers) {
-        return Err(ApiError::Forbidden("sockets from this origin are not allowed"));
+        return ApiError::Forbidden("sockets from this origin are not allowed").into_response();
     }
-    sessions.authenticate(headers)
-}
-
-/// The upgrade with GoChat's frame limit and small buffers.
-pub fn with_limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.read_buffer_size(READ_BUFFER)
+    let user = match sessions.authenticate(headers) {
+        Ok(user) => user,
+        Err(refused) => return refused.into_response(),
+    };
+    let tasks = tasks.clone();
+    upgrade
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_FRAME_BYTES * 8)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| tasks.track_future(serve(socket, user)))
 }
 
 /// Serves one socket until it closes: `on_text` answers each text frame (or not); frames the
