@@ -61,8 +61,8 @@ impl Runtime {
             self.settings.synchronous(),
             outbox.sink(),
         )?;
-        self.tasks
-            .spawn(outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone()));
+        let relay = outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone());
+        self.tasks.spawn(self.bus.track_publisher(relay));
         self.tasks
             .spawn(forget_old_deliveries(db.clone(), self.shutdown.clone()));
         self.databases.lock().expect("databases lock poisoned").push(db.clone());

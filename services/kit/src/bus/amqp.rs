@@ -22,12 +22,17 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// Longest a stopping process keeps the connection for its relays to flush.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 /// AMQP delivery mode of messages that survive a broker restart.
 const PERSISTENT: u8 = 2;
 
 #[derive(Clone)]
 pub struct AmqpBus {
     link: watch::Receiver<Option<Link>>,
+    /// The outbox relays publishing through this connection: on shutdown it stays open until
+    /// they have flushed (or given up), so what was accepted while draining is still published.
+    publishers: TaskTracker,
 }
 
 /// A live connection and its publishing channel.
@@ -42,8 +47,13 @@ impl AmqpBus {
         let (announce, link) = watch::channel(None);
         let url = url.to_owned();
         let name = name.to_owned();
-        tasks.spawn(supervise(url, name, announce, shutdown));
-        Self { link }
+        let publishers = TaskTracker::new();
+        tasks.spawn(supervise(url, name, announce, publishers.clone(), shutdown));
+        Self { link, publishers }
+    }
+
+    pub fn publishers(&self) -> &TaskTracker {
+        &self.publishers
     }
 
     pub fn is_connected(&self) -> bool {
@@ -181,7 +191,13 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
 }
 
 /// Keeps a connection up for the life of the process.
-async fn supervise(url: String, name: String, announce: watch::Sender<Option<Link>>, shutdown: CancellationToken) {
+async fn supervise(
+    url: String,
+    name: String,
+    announce: watch::Sender<Option<Link>>,
+    publishers: TaskTracker,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
         match connect(&url, &name).await {
@@ -201,8 +217,10 @@ async fn supervise(url: String, name: String, announce: watch::Sender<Option<Lin
                             None => break,
                         },
                         _ = shutdown.cancelled() => {
-                            // Give relays a moment to flush, then close politely.
-                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            // Let the relays flush (they give up on their own after a grace
+                            // period), then close politely.
+                            publishers.close();
+                            let _ = tokio::time::timeout(FLUSH_WAIT, publishers.wait()).await;
                             let _ = link.connection.close(200, "shutting down".into()).await;
                             announce.send_replace(None);
                             return;

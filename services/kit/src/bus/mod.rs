@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TrackedFuture;
 
 /// Attempts a handler gets for one event before it is dead-lettered, and the longest pause
 /// between two: about two minutes in all, so a database or disk hiccup is outlived.
@@ -190,6 +191,15 @@ impl Bus {
         match self {
             Self::Memory(bus) => bus.consume(queue, handler, tasks, shutdown),
             Self::Amqp(bus) => bus.consume(queue, handler, tasks, shutdown),
+        }
+    }
+
+    /// Wraps an outbox relay so that, over RabbitMQ, a stopping process keeps its connection until
+    /// the relay has flushed.
+    pub fn track_publisher<F: std::future::Future>(&self, relay: F) -> TrackedFuture<F> {
+        match self {
+            Self::Memory(_) => TaskTracker::new().track_future(relay),
+            Self::Amqp(bus) => bus.publishers().track_future(relay),
         }
     }
 
