@@ -89,12 +89,13 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     let sessions = runtime.sessions("notifications", &db).await?;
     let hub = Arc::new(Hub::new("/ws/notifications"));
     let coalesce = Duration::from_millis(settings.presence_coalesce_ms.unwrap_or(300));
+    let (presence, claims) = presence::Presence::new(hub.clone(), coalesce);
     let state = AppState {
         db,
         bus: runtime.bus.clone(),
         sessions,
         origins: runtime.origins.clone(),
-        presence: Arc::new(presence::Presence::new(hub.clone(), coalesce)),
+        presence: Arc::new(presence),
         hub,
         instance: runtime.instance.clone(),
         shutdown: runtime.shutdown.clone(),
@@ -114,6 +115,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     );
     let beat = Duration::from_secs(settings.presence_heartbeat_secs.unwrap_or(10).max(1));
     runtime.tasks.spawn(presence::heartbeat(state.clone(), beat));
+    runtime.tasks.spawn(presence::announce(state.clone(), claims));
     runtime.tasks.spawn(presence::flush_coalesced(
         state.presence.clone(),
         runtime.shutdown.clone(),

@@ -11,7 +11,7 @@ use gochat_proto::ids::UserId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub struct Presence {
@@ -20,16 +20,26 @@ pub struct Presence {
     /// The latest presence of each user changed since the last flush.
     pending: Mutex<HashMap<UserId, PresenceChanged>>,
     wake: Notify,
+    /// Claims (true) and releases (false) of this instance, in order, for [`announce`].
+    claims: mpsc::UnboundedSender<(UserId, bool)>,
 }
 
 impl Presence {
-    pub fn new(hub: Arc<Hub>, window: Duration) -> Self {
-        Self {
+    pub fn new(hub: Arc<Hub>, window: Duration) -> (Self, mpsc::UnboundedReceiver<(UserId, bool)>) {
+        let (claims, changes) = mpsc::unbounded_channel();
+        let presence = Self {
             hub,
             window,
             pending: Mutex::default(),
             wake: Notify::new(),
-        }
+            claims,
+        };
+        (presence, changes)
+    }
+
+    /// This instance now holds (`true`) or no longer holds (`false`) a socket of `user`.
+    pub fn holds(&self, user: UserId, online: bool) {
+        let _ = self.claims.send((user, online));
     }
 
     /// Queues a presence change for the sockets; the flusher sends it after the window.
@@ -69,25 +79,21 @@ pub async fn flush_coalesced(presence: Arc<Presence>, shutdown: CancellationToke
     }
 }
 
-/// Claims `user` for this instance (their first socket here opened).
-pub async fn claim(state: &AppState, user: UserId) {
-    let event = UserOnline {
-        user_id: user,
-        instance: state.instance.to_string(),
-        at: chrono::Utc::now(),
-    };
-    // Not through the outbox: if the bus is down the next heartbeat states the claim anyway.
-    state.bus.publish_ephemeral(&event).await;
-}
-
-/// Releases `user` (their last socket here closed).
-pub async fn release(state: &AppState, user: UserId) {
-    let event = UserOffline {
-        user_id: user,
-        instance: state.instance.to_string(),
-        at: chrono::Utc::now(),
-    };
-    state.bus.publish_ephemeral(&event).await;
+/// Publishes claims (`user.online`) and releases (`user.offline`) in the order the sockets
+/// opened and closed: one task, so a release can never overtake the claim that followed it.
+/// Not through the outbox: if the bus is down, the next heartbeat states the claims anyway.
+pub async fn announce(state: AppState, mut changes: mpsc::UnboundedReceiver<(UserId, bool)>) {
+    while let Some((user_id, online)) = changes.recv().await {
+        let (instance, at) = (state.instance.to_string(), chrono::Utc::now());
+        if online {
+            state.bus.publish_ephemeral(&UserOnline { user_id, instance, at }).await;
+        } else {
+            state
+                .bus
+                .publish_ephemeral(&UserOffline { user_id, instance, at })
+                .await;
+        }
+    }
 }
 
 /// Beats every `interval` with the users this instance holds, until shutdown; then releases

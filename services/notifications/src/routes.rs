@@ -1,6 +1,6 @@
 //! `/api/notifications` and `/ws/notifications`.
 
-use crate::{AppState, IDLE, SOCKET_QUEUE, presence, store};
+use crate::{AppState, IDLE, SOCKET_QUEUE, store};
 use axum::Router;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -101,7 +101,7 @@ async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: Web
 async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
     let joined = state.hub.join(user.id, SOCKET_QUEUE);
     if joined.first {
-        presence::claim(&state, user.id).await;
+        state.presence.holds(user.id, true);
     }
     ws::serve(socket, joined.queue, IDLE, &state.shutdown, |text| async move {
         let frame: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
@@ -109,6 +109,6 @@ async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
     })
     .await;
     if state.hub.leave(user.id, joined.id) {
-        presence::release(&state, user.id).await;
+        state.presence.holds(user.id, false);
     }
 }
