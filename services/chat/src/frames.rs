@@ -23,10 +23,7 @@ pub async fn handle(state: &AppState, user: &AuthUser, text: &str) -> Option<Utf
             conversation_id,
             body,
         } => Some(send(state, user, client_id, to, conversation_id, body).await),
-        ChatClientFrame::Delivered { conversation_id, seq } | ChatClientFrame::Read { conversation_id, seq }
-            if seq < 0 =>
-        {
-            let _ = conversation_id;
+        ChatClientFrame::Delivered { seq, .. } | ChatClientFrame::Read { seq, .. } if seq < 0 => {
             Some(error_frame("invalid_input", "seq must not be negative", None))
         }
         ChatClientFrame::Delivered { conversation_id, seq } => {
