@@ -1,9 +1,9 @@
-//! This instance's fan-out consumer: turns events into frames for the sockets it holds.
+//! This instance's fan-out consumer: turns what the messages service announces into frames for
+//! the sockets it holds. Every event names the users it concerns, so nothing here is looked up.
 
 use crate::AppState;
-use crate::frames::encode;
+use crate::frames::{encode, error_frame};
 use gochat_kit::bus::{Handler, handler as make_handler};
-use gochat_proto::error::ErrorCode;
 use gochat_proto::events::Event;
 use gochat_proto::frames::ChatServerFrame;
 
@@ -11,40 +11,65 @@ pub fn handler(state: AppState) -> Handler {
     make_handler(move |envelope| {
         let state = state.clone();
         async move {
-            match envelope.event()? {
-                Event::MessageStored(e) => {
-                    state.members.remember(e.message.conversation_id, &e.members).await?;
-                    let frame = encode(&ChatServerFrame::Message { message: e.message });
-                    state.hub.push(&e.members, &frame);
-                }
-                Event::ReceiptUpdated(e) => {
-                    let frame = encode(&ChatServerFrame::Receipt {
-                        conversation_id: e.conversation_id,
-                        user_id: e.user_id,
-                        delivered_seq: e.delivered_seq,
-                        read_seq: e.read_seq,
-                    });
-                    state.hub.push(&e.members, &frame);
-                }
-                Event::Typing(e) => {
-                    let frame = encode(&ChatServerFrame::Typing {
-                        conversation_id: e.conversation_id,
-                        user_id: e.user_id,
-                    });
-                    state.hub.push(e.members.iter().filter(|m| **m != e.user_id), &frame);
-                }
-                Event::MessageRejected(e) => {
-                    let frame = encode(&ChatServerFrame::Error {
-                        code: ErrorCode::NotFound,
-                        message: e.reason,
-                        client_id: Some(e.client_id),
-                    });
-                    state.hub.push([&e.sender_id], &frame);
-                }
-                Event::ConversationCreated(e) => state.members.remember(e.conversation_id, &e.members).await?,
-                _ => {}
-            }
+            push(&state, envelope.event()?);
             Ok(())
         }
     })
+}
+
+fn push(state: &AppState, event: Event) {
+    let hub = &state.hub;
+    match event {
+        Event::MessageStored(e) => {
+            let frame = encode(&ChatServerFrame::Message { message: e.message });
+            hub.push(&e.members, &frame);
+        }
+        Event::MessageUpdated(e) => {
+            let frame = encode(&ChatServerFrame::MessageUpdated {
+                message: e.message,
+                change: e.change,
+            });
+            hub.push(&e.members, &frame);
+        }
+        Event::ReceiptUpdated(e) => {
+            let frame = encode(&ChatServerFrame::Receipt {
+                conversation_id: e.conversation_id,
+                user_id: e.user_id,
+                delivered_seq: e.delivered_seq,
+                read_seq: e.read_seq,
+            });
+            hub.push(&e.recipients, &frame);
+        }
+        Event::Typing(e) => {
+            let frame = encode(&ChatServerFrame::Typing {
+                conversation_id: e.conversation_id,
+                user_id: e.user_id,
+            });
+            hub.push(e.members.iter().filter(|m| **m != e.user_id), &frame);
+        }
+        Event::ConversationUpdated(e) => {
+            // Each member sees their own unread count: one frame per member.
+            for member in &e.conversation.members {
+                if let Some(conversation) = e.conversation.view_for(member.id) {
+                    hub.push([&member.id], &encode(&ChatServerFrame::Conversation { conversation }));
+                }
+            }
+            let removed = encode(&ChatServerFrame::Removed {
+                conversation_id: e.conversation.id,
+            });
+            hub.push(&e.removed, &removed);
+        }
+        Event::MessageRejected(e) => {
+            let frame = error_frame(e.code, &e.reason, e.client_id);
+            match e.origin {
+                // Answered on the socket that asked, when it is one of ours.
+                Some(origin) if *origin.instance == *state.instance => {
+                    hub.push_to_socket(&e.user_id, origin.socket, &frame)
+                }
+                Some(_) => {}
+                None => hub.push([&e.user_id], &frame),
+            }
+        }
+        _ => {}
+    }
 }

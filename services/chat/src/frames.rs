@@ -1,128 +1,190 @@
-//! What each client frame does. The sender is always the socket's verified user.
+//! What each client frame does. The user is always the socket's verified user.
+//!
+//! Chat checks what it can alone (shapes and sizes, answered at once with an `error` frame)
+//! and records the rest for the messages service, which owns conversations and answers a
+//! refusal (not a member, not your message) through `message.rejected`.
 
 use crate::AppState;
+use crate::socket::Peer;
 use axum::extract::ws::Utf8Bytes;
-use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
+use gochat_kit::ws::Reply;
 use gochat_proto::error::ErrorCode;
-use gochat_proto::events::{MessageDelivered, MessageRead, MessageSent, Typing};
+use gochat_proto::events::{
+    EventData, MessageDeleted, MessageDelivered, MessageEdited, MessageReacted, MessageRead, MessageSent, Origin,
+    UserTyping,
+};
 use gochat_proto::frames::{ChatClientFrame, ChatServerFrame};
 use gochat_proto::ids::ClientId;
-use gochat_proto::limits::MAX_BODY_CHARS;
+use gochat_proto::validate;
 
-/// Applies one text frame; returns the reply for this socket, if any.
-pub async fn handle(state: &AppState, user: &AuthUser, text: &str) -> Option<Utf8Bytes> {
+/// Handles one text frame and says how it is answered.
+pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
     let frame = match serde_json::from_str::<ChatClientFrame>(text) {
         Ok(frame) => frame,
-        Err(e) => return Some(error_frame("invalid_input", &format!("malformed frame: {e}"), None)),
+        Err(e) => return refuse(ErrorCode::InvalidInput, &format!("malformed frame: {e}"), None),
     };
+    let user = peer.user.id;
+    let origin = || Some(origin(state, peer));
+    let now = chrono::Utc::now();
     match frame {
         ChatClientFrame::Send {
             client_id,
             to,
             conversation_id,
             body,
-        } => Some(send(state, user, client_id, to, conversation_id, body).await),
+            reply_to_seq,
+            attachment_ids,
+        } => {
+            let shape = match (to, conversation_id) {
+                (Some(_), Some(_)) | (None, None) => Err("give either `to` or `conversationId`"),
+                (Some(to), None) if to == user => Err("you cannot message yourself"),
+                _ => Ok(()),
+            };
+            let checked = shape
+                .and_then(|()| validate::body(&body, &attachment_ids))
+                .and_then(|()| reply_to_seq.map_or(Ok(()), validate::seq));
+            if let Err(reason) = checked {
+                return refuse(ErrorCode::InvalidInput, reason, Some(client_id));
+            }
+            let event = MessageSent {
+                sender_id: user,
+                sender_username: peer.user.username.clone(),
+                client_id,
+                to,
+                conversation_id,
+                body,
+                reply_to_seq,
+                attachment_ids,
+                sent_at: now,
+                origin: origin(),
+            };
+            match state.recorder.record(&event).await {
+                Ok(safe) => Reply::Later(Box::pin(async move {
+                    Some(match safe.await {
+                        Ok(()) => encode(&ChatServerFrame::Accepted { client_id }),
+                        Err(e) => internal(e, Some(client_id)),
+                    })
+                })),
+                Err(e) => Reply::Now(internal(e, Some(client_id))),
+            }
+        }
         ChatClientFrame::Delivered { seq, .. } | ChatClientFrame::Read { seq, .. } if seq < 0 => {
-            Some(error_frame("invalid_input", "seq must not be negative", None))
+            refuse(ErrorCode::InvalidInput, "seq must not be negative", None)
         }
         ChatClientFrame::Delivered { conversation_id, seq } => {
             let event = MessageDelivered {
                 conversation_id,
-                user_id: user.id,
+                user_id: user,
                 seq,
+                origin: origin(),
             };
-            record(state, move |w| w.publish(&event).map(drop)).await
+            record(state, &event).await
         }
         ChatClientFrame::Read { conversation_id, seq } => {
             let event = MessageRead {
                 conversation_id,
-                user_id: user.id,
+                user_id: user,
                 seq,
+                origin: origin(),
             };
-            record(state, move |w| w.publish(&event).map(drop)).await
+            record(state, &event).await
         }
-        ChatClientFrame::Typing { conversation_id } => match state.members.of(conversation_id).await {
-            Ok(Some(members)) if members.contains(&user.id) => {
-                let event = Typing {
-                    conversation_id,
-                    user_id: user.id,
-                    members: members.to_vec(),
-                };
-                // Ephemeral: if the bus is down the indicator is simply lost.
-                state.bus.publish_ephemeral(&event).await;
-                None
+        ChatClientFrame::Edit {
+            conversation_id,
+            seq,
+            body,
+        } => {
+            if let Err(reason) = validate::seq(seq).and_then(|()| validate::edited_body(&body)) {
+                return refuse(ErrorCode::InvalidInput, reason, None);
             }
-            Ok(_) => Some(error_frame("not_found", "no such conversation", None)),
-            Err(e) => Some(internal(e, None)),
-        },
-        ChatClientFrame::Ping => Some(encode(&ChatServerFrame::Pong)),
-        ChatClientFrame::Unknown => Some(error_frame("invalid_input", "unknown frame type", None)),
+            let event = MessageEdited {
+                conversation_id,
+                seq,
+                user_id: user,
+                body,
+                at: now,
+                origin: origin(),
+            };
+            record(state, &event).await
+        }
+        ChatClientFrame::Delete { conversation_id, seq } => {
+            if let Err(reason) = validate::seq(seq) {
+                return refuse(ErrorCode::InvalidInput, reason, None);
+            }
+            let event = MessageDeleted {
+                conversation_id,
+                seq,
+                user_id: user,
+                at: now,
+                origin: origin(),
+            };
+            record(state, &event).await
+        }
+        ChatClientFrame::React {
+            conversation_id,
+            seq,
+            emoji,
+            on,
+        } => {
+            if let Err(reason) = validate::seq(seq).and_then(|()| validate::emoji(&emoji)) {
+                return refuse(ErrorCode::InvalidInput, reason, None);
+            }
+            let event = MessageReacted {
+                conversation_id,
+                seq,
+                user_id: user,
+                emoji,
+                on,
+                at: now,
+                origin: origin(),
+            };
+            record(state, &event).await
+        }
+        ChatClientFrame::Typing { conversation_id } => {
+            // Ephemeral: if the bus is down the indicator is simply lost.
+            let event = UserTyping {
+                conversation_id,
+                user_id: user,
+                origin: origin(),
+            };
+            state.bus.publish_ephemeral(&event).await;
+            Reply::None
+        }
+        ChatClientFrame::Ping => Reply::Now(encode(&ChatServerFrame::Pong)),
+        ChatClientFrame::Unknown => refuse(ErrorCode::InvalidInput, "unknown frame type", None),
     }
 }
 
-async fn send(
-    state: &AppState,
-    user: &AuthUser,
-    client_id: ClientId,
-    to: Option<gochat_proto::ids::UserId>,
-    conversation_id: Option<gochat_proto::ids::ConversationId>,
-    body: String,
-) -> Utf8Bytes {
-    let invalid = |message: &str| error_frame("invalid_input", message, Some(client_id));
-    match (to, conversation_id) {
-        (Some(_), Some(_)) | (None, None) => return invalid("give either `to` or `conversationId`"),
-        (Some(to), None) if to == user.id => return invalid("you cannot message yourself"),
-        _ => {}
-    }
-    if body.trim().is_empty() {
-        return invalid("the message is empty");
-    }
-    if body.chars().count() > MAX_BODY_CHARS {
-        return invalid("the message is longer than 4000 characters");
-    }
-    let event = MessageSent {
-        sender_id: user.id,
-        sender_username: user.username.clone(),
-        client_id,
-        to,
-        conversation_id,
-        body,
-        sent_at: chrono::Utc::now(),
-    };
-    // Committed to the outbox before `accepted`: from here on the message cannot be lost.
-    match state
-        .db
-        .write(move |w| w.publish(&event).map(drop).map_err(DbError::from))
-        .await
-    {
-        Ok(()) => encode(&ChatServerFrame::Accepted { client_id }),
-        Err(e) => internal(e, Some(client_id)),
+fn origin(state: &AppState, peer: &Peer) -> Origin {
+    Origin {
+        instance: state.instance.to_string(),
+        socket: peer.socket,
     }
 }
 
-async fn record<F>(state: &AppState, f: F) -> Option<Utf8Bytes>
-where
-    F: FnOnce(&mut gochat_kit::db::Write<'_>) -> rusqlite::Result<()> + Send + 'static,
-{
-    match state.db.write(move |w| f(w).map_err(DbError::from)).await {
-        Ok(()) => None,
-        Err(e) => Some(internal(e, None)),
+/// Records an event that gets no answer unless it cannot be recorded.
+async fn record<E: EventData>(state: &AppState, event: &E) -> Reply {
+    match state.recorder.record(event).await {
+        Ok(safe) => Reply::Later(Box::pin(async move { safe.await.err().map(|e| internal(e, None)) })),
+        Err(e) => Reply::Now(internal(e, None)),
     }
+}
+
+fn refuse(code: ErrorCode, message: &str, client_id: Option<ClientId>) -> Reply {
+    Reply::Now(error_frame(code, message, client_id))
 }
 
 fn internal(e: DbError, client_id: Option<ClientId>) -> Utf8Bytes {
     tracing::error!(error = %e, "chat frame failed");
-    let frame = ChatServerFrame::Error {
-        code: ErrorCode::Internal,
-        message: "something went wrong on our side; try again".into(),
+    error_frame(
+        ErrorCode::Internal,
+        "something went wrong on our side; try again",
         client_id,
-    };
-    encode(&frame)
+    )
 }
 
-pub fn error_frame(code: &str, message: &str, client_id: Option<ClientId>) -> Utf8Bytes {
-    let code = serde_json::from_value(serde_json::Value::String(code.into())).unwrap_or(ErrorCode::InvalidInput);
+pub fn error_frame(code: ErrorCode, message: &str, client_id: Option<ClientId>) -> Utf8Bytes {
     encode(&ChatServerFrame::Error {
         code,
         message: message.into(),

@@ -15,16 +15,27 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade:
     })
 }
 
+/// Who is on the other end of a socket, and which socket it is.
+pub struct Peer {
+    pub user: AuthUser,
+    /// The socket's id in the hub, named in the origin of what it sends.
+    pub socket: u64,
+}
+
 async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
     let joined = state.hub.join(user.id, state.queue_len);
-    let (state_ref, user_ref) = (&state, &user);
+    let peer = Peer {
+        user,
+        socket: joined.id,
+    };
+    let (state_ref, peer_ref) = (&state, &peer);
     ws::serve(
         socket,
         joined.queue,
         state.idle,
         &state.shutdown,
-        move |text| async move { crate::frames::handle(state_ref, user_ref, &text).await },
+        move |text| async move { crate::frames::handle(state_ref, peer_ref, &text).await },
     )
     .await;
-    state.hub.leave(user.id, joined.id);
+    state.hub.leave(peer.user.id, joined.id);
 }

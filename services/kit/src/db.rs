@@ -53,7 +53,7 @@ pub enum DbError {
 /// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
 pub struct Write<'c> {
     tx: Savepoint<'c>,
-    published: Vec<(i64, Arc<Envelope>, Vec<u8>)>,
+    published: Vec<OutboxRow>,
 }
 
 impl std::ops::Deref for Write<'_> {
@@ -66,16 +66,35 @@ impl std::ops::Deref for Write<'_> {
 impl Write<'_> {
     /// Records `event` in the outbox; it is published once this write commits.
     pub fn publish<E: EventData>(&mut self, event: &E) -> rusqlite::Result<EventId> {
-        let envelope = Envelope::new(event).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        let (envelope, json) = encode(event)?;
         let id = envelope.id;
-        let json = envelope
-            .to_json()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-        self.tx
-            .execute("INSERT INTO outbox (payload) VALUES (?1)", params![json])?;
-        self.published
-            .push((self.tx.last_insert_rowid(), Arc::new(envelope), json));
+        self.keep(Arc::new(envelope), json)?;
         Ok(id)
+    }
+
+    /// Records an encoded event in the outbox; it is published once this write commits.
+    pub(crate) fn keep(&mut self, envelope: Arc<Envelope>, json: Vec<u8>) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO outbox (payload) VALUES (?1)")?
+            .execute(params![json])?;
+        self.published.push(OutboxRow {
+            id: Some(self.tx.last_insert_rowid()),
+            envelope,
+            json,
+        });
+        Ok(())
+    }
+
+    /// Publishes an ephemeral `event` (typing) once this write commits, without recording it:
+    /// lost if the process stops first or the bus is down, which is what ephemeral means.
+    pub fn announce<E: EventData>(&mut self, event: &E) -> rusqlite::Result<()> {
+        let (envelope, json) = encode(event)?;
+        self.published.push(OutboxRow {
+            id: None,
+            envelope: Arc::new(envelope),
+            json,
+        });
+        Ok(())
     }
 
     /// Records that this event is being applied; false when it already was (a redelivery).
@@ -105,6 +124,7 @@ struct Inner {
     path: PathBuf,
     writer: flume::Sender<WriteJob>,
     readers: flume::Sender<ReadJob>,
+    outbox: OutboxSink,
 }
 
 impl Db {
@@ -121,13 +141,19 @@ impl Db {
         let path = dir.join(format!("{name}.db"));
         let mut conn = open_connection(&path, synchronous, false)?;
         conn.execute_batch(KIT_SCHEMA)?;
-        let steps: Vec<M<'static>> = migrations.iter().map(|sql| M::up(sql)).collect();
+        // A migration that rebuilds a table (the only way SQLite changes a column's constraints)
+        // drops the old one while others still refer to it: foreign keys are checked once the
+        // migrations are done instead of during them.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let steps: Vec<M<'static>> = migrations.iter().map(|sql| M::up(sql).foreign_key_check()).collect();
         Migrations::new(steps).to_latest(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
 
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
+        let sink = outbox.clone();
         std::thread::Builder::new()
             .name(format!("{name}-db-writer"))
-            .spawn(move || write_loop(conn, write_jobs, outbox))?;
+            .spawn(move || write_loop(conn, write_jobs, sink))?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
         for i in 0..READERS {
@@ -147,6 +173,7 @@ impl Db {
                 path,
                 writer,
                 readers,
+                outbox,
             }),
         })
     }
@@ -182,6 +209,19 @@ impl Db {
         });
         self.inner.writer.send(job).map_err(|_| self.closed())?;
         answer.await.map_err(|_| E::from(self.closed()))?
+    }
+
+    /// Resolves once this database's outbox has room: a consumer awaits it before applying a
+    /// batch, so that when downstream consumers fall behind, upstream ones slow down instead of
+    /// piling committed events up.
+    pub async fn outbox_room(&self) {
+        self.inner.outbox.room().await
+    }
+
+    /// Whether every committed event has been handed to the bus, so that one published
+    /// directly now cannot overtake an earlier one still in the outbox.
+    pub fn outbox_idle(&self) -> bool {
+        self.inner.outbox.is_idle()
     }
 
     /// Runs `f` on a reader connection.
@@ -267,11 +307,7 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
             finish(error.as_ref());
         }
         if error.is_none() && !published.is_empty() {
-            outbox.committed(
-                published
-                    .into_iter()
-                    .map(|(id, envelope, json)| OutboxRow { id, envelope, json }),
-            );
+            outbox.committed(published);
         }
     }
 }
@@ -281,7 +317,7 @@ fn run_job(
     tx: &mut rusqlite::Transaction<'_>,
     job: WriteJob,
     finishers: &mut Vec<Finisher>,
-    published: &mut Vec<(i64, Arc<Envelope>, Vec<u8>)>,
+    published: &mut Vec<OutboxRow>,
 ) -> rusqlite::Result<()> {
     let mut write = Write {
         tx: tx.savepoint()?,
@@ -303,6 +339,14 @@ fn run_job(
         Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
     }
     Ok(())
+}
+
+fn encode<E: EventData>(event: &E) -> rusqlite::Result<(Envelope, Vec<u8>)> {
+    let envelope = Envelope::new(event).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let json = envelope
+        .to_json()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    Ok((envelope, json))
 }
 
 /// rusqlite errors are not `Clone`; a commit failure is reported to every job of the group.

@@ -6,6 +6,7 @@
 //!   threads, migrations at open, and the outbox/inbox tables.
 //! - [`bus`]: publish/consume with RabbitMQ semantics, over RabbitMQ (lapin) or in process.
 //! - [`outbox`]: the relay that publishes committed outbox rows with confirms.
+//! - [`record`]: recording what a user did, durably, by the cheapest path the bus allows.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
@@ -22,6 +23,7 @@ pub mod db;
 pub mod http;
 pub mod ops;
 pub mod outbox;
+pub mod record;
 pub mod runtime;
 pub mod service;
 pub mod telemetry;

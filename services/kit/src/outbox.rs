@@ -5,6 +5,11 @@
 //! polling); the relay publishes them in commit order with confirms and deletes the confirmed
 //! rows. Whatever is still in the table when the process starts, or when the broker comes back,
 //! is published again: consumers deduplicate by event id, so at-least-once is enough.
+//!
+//! The relay also reports how far behind it is: whether everything committed has been handed
+//! to the bus ([`OutboxSink::is_idle`], so a direct publish cannot overtake an outbox row), and
+//! whether too many events wait for their confirm ([`OutboxSink::room`], the backpressure of
+//! the consumers that write to this database).
 
 use crate::bus::Bus;
 use crate::db::{Db, DbError};
@@ -12,8 +17,9 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use gochat_proto::events::Envelope;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -29,29 +35,62 @@ const DELETE_BATCH: usize = 256;
 const DELETE_DELAY: Duration = Duration::from_millis(200);
 /// Rows read per scan of the table.
 const SCAN_BATCH: i64 = 512;
+/// Events awaiting their confirm beyond which the consumers writing to this database wait.
+const HIGH_WATER: usize = 1024;
 
 /// A committed event waiting to be published.
 pub struct OutboxRow {
-    pub id: i64,
+    /// Its row in the outbox; `None` for an ephemeral event, published once and never stored.
+    pub id: Option<i64>,
     pub envelope: Arc<Envelope>,
     pub json: Vec<u8>,
 }
 
-/// The writer's side of the hand-off to the relay.
+/// The writer's side of the hand-off to the relay, and what the relay tells about its progress.
 #[derive(Clone)]
 pub struct OutboxSink {
     rows: flume::Sender<OutboxRow>,
+    progress: Arc<Progress>,
+}
+
+struct Progress {
     /// Set when a row could not be handed over; the relay then reads the table instead.
-    overflowed: Arc<AtomicBool>,
+    overflowed: AtomicBool,
+    /// Rows handed over and not yet handed to the bus.
+    unpublished: AtomicUsize,
+    /// The relay is (re)reading the table: rows there may not be published yet.
+    scanning: AtomicBool,
+    /// False while too many events await their confirm.
+    room: watch::Sender<bool>,
 }
 
 impl OutboxSink {
-    pub(crate) fn committed(&self, rows: impl Iterator<Item = OutboxRow>) {
+    pub(crate) fn committed(&self, rows: Vec<OutboxRow>) {
         for row in rows {
+            self.progress.unpublished.fetch_add(1, Ordering::AcqRel);
             if self.rows.try_send(row).is_err() {
-                self.overflowed.store(true, Ordering::Release);
+                self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
+                self.progress.overflowed.store(true, Ordering::Release);
+                self.progress
+                    .room
+                    .send_if_modified(|room| std::mem::replace(room, false));
             }
         }
+    }
+
+    /// Everything committed has been handed to the bus.
+    pub fn is_idle(&self) -> bool {
+        let p = &self.progress;
+        p.unpublished.load(Ordering::Acquire) == 0
+            && !p.overflowed.load(Ordering::Acquire)
+            && !p.scanning.load(Ordering::Acquire)
+    }
+
+    /// Resolves once fewer than [`HIGH_WATER`] events await their confirm.
+    pub async fn room(&self) {
+        let mut room = self.progress.room.subscribe();
+        // The sender lives as long as this sink: `wait_for` cannot fail.
+        let _ = room.wait_for(|room| *room).await;
     }
 }
 
@@ -64,10 +103,17 @@ pub struct Outbox {
 impl Default for Outbox {
     fn default() -> Self {
         let (tx, rx) = flume::bounded(HANDOFF_CAPACITY);
+        let progress = Progress {
+            overflowed: AtomicBool::new(false),
+            unpublished: AtomicUsize::new(0),
+            // Until the first scan, rows a previous run left behind may be waiting.
+            scanning: AtomicBool::new(true),
+            room: watch::Sender::new(true),
+        };
         Self {
             sink: OutboxSink {
                 rows: tx,
-                overflowed: Arc::new(AtomicBool::new(false)),
+                progress: Arc::new(progress),
             },
             rows: rx,
         }
@@ -87,7 +133,7 @@ impl Outbox {
             db,
             bus,
             rows: self.rows,
-            overflowed: self.sink.overflowed,
+            progress: self.sink.progress,
             last_published: 0,
         };
         // After shutdown, confirms may never come (consumers stopping); what is not confirmed
@@ -107,7 +153,7 @@ struct Relay {
     db: Db,
     bus: Bus,
     rows: flume::Receiver<OutboxRow>,
-    overflowed: Arc<AtomicBool>,
+    progress: Arc<Progress>,
     /// Highest outbox id handed to the bus in this connection epoch; rows at or below it that
     /// arrive through the hand-off were already published by a scan.
     last_published: i64,
@@ -150,23 +196,26 @@ impl Relay {
         let mut delete_due: Option<Instant> = None;
         let depth = metrics::gauge!("gochat_outbox_depth", "db" => self.db.name().to_owned());
         self.last_published = 0;
+        self.progress.scanning.store(true, Ordering::Release);
         let mut scan_needed = true;
         loop {
-            if scan_needed || self.overflowed.swap(false, Ordering::AcqRel) {
+            if scan_needed || self.progress.overflowed.swap(false, Ordering::AcqRel) {
                 scan_needed = false;
+                self.progress.scanning.store(true, Ordering::Release);
                 loop {
                     let rows = self.scan(self.last_published).await?;
                     let full = rows.len() as i64 == SCAN_BATCH;
                     for row in rows {
                         confirms.push(self.publish(row).await?);
                         if confirms.len() >= MAX_IN_FLIGHT {
-                            confirmed.push(confirms.next().await.expect("not empty")?);
+                            confirmed.extend(confirms.next().await.expect("not empty")?);
                         }
                     }
                     if !full {
                         break;
                     }
                 }
+                self.progress.scanning.store(false, Ordering::Release);
             }
             let due = delete_due.is_some_and(|at| Instant::now() >= at) || shutdown.is_cancelled();
             if confirmed.len() >= DELETE_BATCH || (!confirmed.is_empty() && due) {
@@ -175,7 +224,12 @@ impl Relay {
             } else if !confirmed.is_empty() && delete_due.is_none() {
                 delete_due = Some(Instant::now() + DELETE_DELAY);
             }
-            depth.set((confirms.len() + confirmed.len()) as f64);
+            let waiting = confirms.len() + self.rows.len();
+            depth.set((waiting + confirmed.len()) as f64);
+            let room = waiting < HIGH_WATER && !self.progress.overflowed.load(Ordering::Acquire);
+            self.progress
+                .room
+                .send_if_modified(|r| std::mem::replace(r, room) != room);
             if shutdown.is_cancelled() && confirms.is_empty() && confirmed.is_empty() && self.rows.is_empty() {
                 return Ok(());
             }
@@ -184,10 +238,10 @@ impl Relay {
             tokio::select! {
                 biased;
                 Some(done) = confirms.next(), if awaiting_confirms => {
-                    confirmed.push(done?);
+                    confirmed.extend(done?);
                     // Collect every confirm that is already in.
                     while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
-                        confirmed.push(done?);
+                        confirmed.extend(done?);
                     }
                 }
                 _ = tokio::time::sleep_until(delete_at), if delete_due.is_some() => {}
@@ -197,11 +251,17 @@ impl Relay {
                         // After an overflow the hand-off has a hole: publishing a later row first
                         // would move `last_published` past the lost one and the scan would skip
                         // it. Stop here; the scan at the top of the loop reads every row in order.
-                        if self.overflowed.load(Ordering::Acquire) {
+                        if self.progress.overflowed.load(Ordering::Acquire) {
+                            self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
                             break;
                         }
-                        if row.id > self.last_published {
-                            confirms.push(self.publish(row).await?);
+                        let fresh = row.id.is_none_or(|id| id > self.last_published);
+                        let published = if fresh { Some(self.publish(row).await) } else { None };
+                        // Counted down only now that the row is in the bus (or failed, and the
+                        // scan after the failure will publish it), so no direct publish overtakes it.
+                        self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
+                        if let Some(confirm) = published {
+                            confirms.push(confirm?);
                         }
                         if confirms.len() < MAX_IN_FLIGHT {
                             next = self.rows.try_recv().ok();
@@ -213,11 +273,15 @@ impl Relay {
         }
     }
 
+    /// Hands `row` to the bus; the future resolves with its outbox id once it is confirmed
+    /// (`None` for an ephemeral event, which has no row to delete).
     async fn publish(
         &mut self,
         row: OutboxRow,
-    ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<i64>> + use<>> {
-        self.last_published = self.last_published.max(row.id);
+    ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<Option<i64>>> + use<>> {
+        if let Some(id) = row.id {
+            self.last_published = self.last_published.max(id);
+        }
         let confirm = self.bus.publish(row.envelope, row.json).await?;
         let id = row.id;
         metrics::counter!("gochat_events_published_total").increment(1);
@@ -245,7 +309,7 @@ impl Relay {
         for (id, json) in rows {
             match Envelope::from_json(&json) {
                 Ok(envelope) => out.push(OutboxRow {
-                    id,
+                    id: Some(id),
                     envelope: Arc::new(envelope),
                     json,
                 }),

@@ -1,147 +1,321 @@
-//! The consumer of `messages.events`. Each event is applied in one write transaction together
-//! with its inbox record (so a redelivered event applies nothing twice) and with the events it
-//! publishes (outbox), and acknowledged only after the commit.
+//! The consumer of `messages.events`: what users did, as chat recorded it. Events are applied
+//! in batches, one write transaction per batch, together with the events they publish (outbox),
+//! and acknowledged only after the commit.
 //!
-//! Duplicates: a `message.sent` whose (sender, clientId) is already stored makes no second
-//! message; it republishes `message.stored` with the stored message (same id, same seq). A resend
-//! happens when the sender's tab did not see its message confirmed (it reconnected, or chat
-//! crashed between accepting and answering), so the tabs get their answer again; consumers of
-//! `message.stored` therefore treat a message they already have (same id, or same
-//! conversation and seq) as already applied. A redelivery of the same event (same envelope id)
-//! publishes nothing.
-
-use gochat_kit::bus::{Handler, applying};
-use gochat_kit::db::{Db, Write};
-use gochat_proto::dto::Message;
-use gochat_proto::events::{ConversationCreated, Event, MessageRejected, MessageSent, MessageStored, ReceiptUpdated};
-use gochat_proto::ids::{ConversationId, UserId};
-use gochat_proto::limits::MAX_BODY_CHARS;
+//! Idempotence: a `message.sent` whose (sender, clientId) is stored makes no second message; it
+//! republishes `message.stored` with the stored message (same id, same seq), so the tabs of a
+//! sender that did not see its message confirmed get their answer again (consumers of
+//! `message.stored` treat a message they have as applied). Watermarks only move up, so a
+//! repeated receipt changes nothing. Edits, deletions and reactions are not idempotent (an old
+//! reaction redelivered after a newer one would undo it): those are applied once by event id.
+//!
+//! A request the service refuses (not a member, someone else's message, blocked) is answered
+//! with `message.rejected`, to the socket it came from.
 
 use crate::store::conversations::{self, Head};
-use crate::store::{messages, users};
+use crate::store::{blocks, messages, users};
+use gochat_kit::bus::{Handler, applying_once};
+use gochat_kit::db::{Db, Write};
+use gochat_proto::conversation::ConversationState;
+use gochat_proto::dto::{ConversationKind, Message};
+use gochat_proto::error::ErrorCode;
+use gochat_proto::events::{
+    ConversationUpdated, Event, EventKind, MessageDeleted, MessageEdited, MessageReacted, MessageRejected, MessageSent,
+    MessageStored, MessageUpdated, Origin, ReceiptUpdated, Typing, UserTyping,
+};
+use gochat_proto::ids::{ClientId, ConversationId, UserId};
+use gochat_proto::validate;
+
+/// The events that are applied once by id (see the module's documentation).
+const ONCE: &[EventKind] = &[
+    EventKind::MessageEdited,
+    EventKind::MessageDeleted,
+    EventKind::MessageReacted,
+];
 
 pub fn handler(db: Db) -> Handler {
-    applying(db, |w, event| match event {
+    applying_once(db, ONCE, |w, event| match event {
         Event::MessageSent(e) => sent(w, e),
-        Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0),
+        Event::MessageEdited(e) => edited(w, e),
+        Event::MessageDeleted(e) => deleted(w, e),
+        Event::MessageReacted(e) => reacted(w, e),
+        Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0, e.origin),
         // A message read has been delivered.
-        Event::MessageRead(e) => receipt(w, e.conversation_id, e.user_id, e.seq, e.seq),
+        Event::MessageRead(e) => receipt(w, e.conversation_id, e.user_id, e.seq, e.seq, e.origin),
+        Event::UserTyping(e) => typing(w, e),
         Event::UserRegistered(e) => users::registered(w, e.user_id, &e.username),
         Event::PresenceChanged(e) => users::presence(w, &e),
         _ => Ok(()),
     })
 }
 
+/// Why a request is refused, and to whom the answer goes.
+struct Refusal<'a> {
+    user: UserId,
+    client_id: Option<ClientId>,
+    origin: &'a Option<Origin>,
+}
+
+impl Refusal<'_> {
+    fn send(&self, w: &mut Write<'_>, code: ErrorCode, reason: &str) -> rusqlite::Result<()> {
+        tracing::debug!(user = %self.user, ?code, reason, "request refused");
+        w.publish(&MessageRejected {
+            user_id: self.user,
+            client_id: self.client_id,
+            code,
+            reason: reason.to_owned(),
+            origin: self.origin.clone(),
+        })?;
+        Ok(())
+    }
+
+    fn not_found(&self, w: &mut Write<'_>) -> rusqlite::Result<()> {
+        self.send(w, ErrorCode::NotFound, "no such conversation")
+    }
+}
+
 /// Stores a sent message, or says why it cannot be stored.
 fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
+    let refuse = Refusal {
+        user: e.sender_id,
+        client_id: Some(e.client_id),
+        origin: &e.origin,
+    };
     if let Some(stored) = messages::find_by_client(w, e.sender_id, e.client_id)? {
-        let Some(head) = conversations::head(w, stored.conversation_id)? else {
-            return Ok(());
-        };
-        return publish_stored(w, stored, &head);
+        return publish_stored(w, stored);
     }
-    if let Err(reason) = check_body(&e.body) {
-        return reject(w, &e, reason);
+    if let Err(reason) = validate::body(&e.body, &e.attachment_ids) {
+        return refuse.send(w, ErrorCode::InvalidInput, reason);
     }
     let head = match (e.conversation_id, e.to) {
-        (Some(conversation), to) => match conversations::head(w, conversation)? {
-            Some(head) if head.has_member(e.sender_id) && to.is_none_or(|to| to == head.peer_of(e.sender_id)) => head,
-            _ => return reject(w, &e, "no such conversation"),
+        (Some(conversation), _) => match conversations::head_for(w, conversation, e.sender_id)? {
+            Some(head) => head,
+            None => return refuse.not_found(w),
         },
-        (None, Some(to)) if to == e.sender_id => return reject(w, &e, "you cannot message yourself"),
+        (None, Some(to)) if to == e.sender_id => {
+            return refuse.send(w, ErrorCode::InvalidInput, "you cannot message yourself");
+        }
         (None, Some(to)) => {
             if users::find(w, to)?.is_none() {
-                return reject(w, &e, "no such user");
+                return refuse.send(w, ErrorCode::NotFound, "no such user");
             }
             let (head, created) = conversations::get_or_create_direct(w, e.sender_id, to, chrono::Utc::now())?;
             if created {
-                w.publish(&ConversationCreated {
-                    conversation_id: head.id,
-                    members: head.members.to_vec(),
-                })?;
+                announce_conversation(w, head.id, Vec::new())?;
             }
             head
         }
-        (None, None) => return reject(w, &e, "a message needs a recipient or a conversation"),
+        (None, None) => {
+            return refuse.send(
+                w,
+                ErrorCode::InvalidInput,
+                "a message needs a recipient or a conversation",
+            );
+        }
     };
+    if head.kind == ConversationKind::Direct
+        && let Some(peer) = conversations::peer_of(w, head.id, e.sender_id)?
+        && blocks::blocks(w, peer, e.sender_id)?
+    {
+        return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
+    }
+    if let Some(reply_to) = e.reply_to_seq
+        && !(1..=head.last_seq).contains(&reply_to)
+    {
+        return refuse.send(w, ErrorCode::NotFound, "no such message to reply to");
+    }
     // The sender comes from a verified token, so they exist even if their `user.registered` has
     // not reached us yet (it comes from another publisher): recorded with the token's name.
     users::ensure(w, e.sender_id, &e.sender_username)?;
-    let message = messages::append(w, head.id, e.sender_id, e.client_id, &e.body, e.sent_at)?;
-    let seq = message.seq;
-    publish_stored(w, message, &head)?;
-    // Your own messages are never unread.
-    receipt(w, head.id, e.sender_id, seq, seq)
+    let message = messages::append(w, &head, e.sender_id, e.client_id, &e.body, e.reply_to_seq, e.sent_at)?;
+    // Your own messages are never unread: `message.stored` tells everyone that, no receipt.
+    conversations::advance(w, head.id, e.sender_id, message.seq, message.seq)?;
+    publish_stored(w, message)
 }
 
-/// Moves a member's watermarks and announces it when they moved; ignores non-members.
+fn publish_stored(w: &mut Write<'_>, message: Message) -> rusqlite::Result<()> {
+    let sender = users::user_ref(w, message.sender_id)?;
+    let members = conversations::member_ids(w, message.conversation_id)?;
+    let title = conversations::title(w, message.conversation_id)?;
+    w.publish(&MessageStored {
+        message,
+        sender,
+        members,
+        title,
+    })?;
+    Ok(())
+}
+
+/// The conversation, when `user` is a member; otherwise the refusal has been sent.
+fn member_of(w: &mut Write<'_>, conversation: ConversationId, refuse: &Refusal<'_>) -> rusqlite::Result<Option<Head>> {
+    let head = conversations::head_for(w, conversation, refuse.user)?;
+    if head.is_none() {
+        refuse.not_found(w)?;
+    }
+    Ok(head)
+}
+
+/// The message at `seq`, when it is there and `refuse.user` sent it.
+fn own_message(w: &mut Write<'_>, head: &Head, seq: i64, refuse: &Refusal<'_>) -> rusqlite::Result<Option<Message>> {
+    match messages::get(w, head.id, seq)? {
+        None => refuse.send(w, ErrorCode::NotFound, "no such message").map(|()| None),
+        Some(m) if m.sender_id != refuse.user => refuse
+            .send(w, ErrorCode::Forbidden, "that is someone else's message")
+            .map(|()| None),
+        Some(m) => Ok(Some(m)),
+    }
+}
+
+fn edited(w: &mut Write<'_>, e: MessageEdited) -> rusqlite::Result<()> {
+    let refuse = Refusal {
+        user: e.user_id,
+        client_id: None,
+        origin: &e.origin,
+    };
+    if let Err(reason) = validate::seq(e.seq).and_then(|()| validate::edited_body(&e.body)) {
+        return refuse.send(w, ErrorCode::InvalidInput, reason);
+    }
+    let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
+        return Ok(());
+    };
+    let Some(message) = own_message(w, &head, e.seq, &refuse)? else {
+        return Ok(());
+    };
+    if message.deleted_at.is_some() {
+        return refuse.send(w, ErrorCode::NotFound, "that message was deleted");
+    }
+    match messages::edit(w, &head, e.seq, &e.body, e.at)? {
+        Some(changed) => publish_updated(w, changed),
+        None => Ok(()),
+    }
+}
+
+fn deleted(w: &mut Write<'_>, e: MessageDeleted) -> rusqlite::Result<()> {
+    let refuse = Refusal {
+        user: e.user_id,
+        client_id: None,
+        origin: &e.origin,
+    };
+    let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
+        return Ok(());
+    };
+    if own_message(w, &head, e.seq, &refuse)?.is_none() {
+        return Ok(());
+    }
+    match messages::delete(w, head.id, e.seq, e.at)? {
+        Some(changed) => publish_updated(w, changed),
+        None => Ok(()),
+    }
+}
+
+fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
+    let refuse = Refusal {
+        user: e.user_id,
+        client_id: None,
+        origin: &e.origin,
+    };
+    if let Err(reason) = validate::seq(e.seq).and_then(|()| validate::emoji(&e.emoji)) {
+        return refuse.send(w, ErrorCode::InvalidInput, reason);
+    }
+    let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
+        return Ok(());
+    };
+    match messages::get(w, head.id, e.seq)? {
+        Some(m) if m.deleted_at.is_none() => {}
+        _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
+    }
+    match messages::react(w, head.id, e.seq, e.user_id, &e.emoji, e.on)? {
+        Some(changed) => publish_updated(w, changed),
+        None => Ok(()),
+    }
+}
+
+fn publish_updated(w: &mut Write<'_>, changed: messages::Changed) -> rusqlite::Result<()> {
+    let members = conversations::member_ids(w, changed.message.conversation_id)?;
+    w.publish(&MessageUpdated {
+        message: changed.message,
+        change: changed.change,
+        members,
+    })?;
+    Ok(())
+}
+
+/// Moves a member's watermarks and tells whoever cares: in a direct conversation both
+/// members, in a group the member's own tabs and the senders of the messages the move covers.
 fn receipt(
     w: &mut Write<'_>,
     conversation: ConversationId,
     user: UserId,
     delivered: i64,
     read: i64,
+    origin: Option<Origin>,
 ) -> rusqlite::Result<()> {
     let Some(marks) = conversations::advance(w, conversation, user, delivered, read)? else {
-        tracing::debug!(%conversation, %user, "receipt from a non-member ignored");
-        return Ok(());
+        let refuse = Refusal {
+            user,
+            client_id: None,
+            origin: &origin,
+        };
+        return refuse.not_found(w);
     };
-    if !marks.changed {
+    if !marks.changed() {
         return Ok(());
     }
     let Some(head) = conversations::head(w, conversation)? else {
         return Ok(());
     };
+    let mut recipients = match head.kind {
+        ConversationKind::Direct => conversations::member_ids(w, conversation)?,
+        ConversationKind::Group => messages::senders_between(
+            w,
+            conversation,
+            marks.old_read_seq.min(marks.old_delivered_seq),
+            marks.delivered_seq,
+        )?,
+    };
+    if !recipients.contains(&user) {
+        recipients.push(user);
+    }
     w.publish(&ReceiptUpdated {
         conversation_id: conversation,
         user_id: user,
         delivered_seq: marks.delivered_seq,
         read_seq: marks.read_seq,
-        members: head.members.to_vec(),
+        recipients,
     })?;
     Ok(())
 }
 
-fn publish_stored(w: &mut Write<'_>, message: Message, head: &Head) -> rusqlite::Result<()> {
-    let sender = users::user_ref(w, message.sender_id)?;
-    w.publish(&MessageStored {
-        message,
-        sender,
-        members: head.members.to_vec(),
+/// Fans typing out to the other members (ephemeral: announced after the commit, never stored).
+fn typing(w: &mut Write<'_>, e: UserTyping) -> rusqlite::Result<()> {
+    let refuse = Refusal {
+        user: e.user_id,
+        client_id: None,
+        origin: &e.origin,
+    };
+    if member_of(w, e.conversation_id, &refuse)?.is_none() {
+        return Ok(());
+    }
+    let members = conversations::member_ids(w, e.conversation_id)?;
+    w.announce(&Typing {
+        conversation_id: e.conversation_id,
+        user_id: e.user_id,
+        members,
+    })
+}
+
+/// Publishes the conversation's state to its members (and `removed` to those who left).
+pub fn announce_conversation(
+    w: &mut Write<'_>,
+    conversation: ConversationId,
+    removed: Vec<UserId>,
+) -> rusqlite::Result<Option<ConversationState>> {
+    let Some(state) = conversations::state(w, conversation)? else {
+        return Ok(None);
+    };
+    w.publish(&ConversationUpdated {
+        conversation: state.clone(),
+        removed,
     })?;
-    Ok(())
-}
-
-fn reject(w: &mut Write<'_>, e: &MessageSent, reason: &str) -> rusqlite::Result<()> {
-    tracing::debug!(sender = %e.sender_id, client_id = %e.client_id, reason, "message rejected");
-    w.publish(&MessageRejected {
-        sender_id: e.sender_id,
-        client_id: e.client_id,
-        reason: reason.to_owned(),
-    })?;
-    Ok(())
-}
-
-/// Chat validated the body already; checked again because this is where it is stored.
-fn check_body(body: &str) -> Result<(), &'static str> {
-    if body.trim().is_empty() {
-        return Err("the message is empty");
-    }
-    if body.chars().count() > MAX_BODY_CHARS {
-        return Err("the message is too long");
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_must_have_text_and_fit_the_limit() {
-        assert!(check_body("hi").is_ok());
-        assert!(check_body(" \n\t").is_err());
-        assert!(check_body(&"é".repeat(MAX_BODY_CHARS)).is_ok());
-        assert!(check_body(&"é".repeat(MAX_BODY_CHARS + 1)).is_err());
-    }
+    Ok(Some(state))
 }

@@ -1,14 +1,14 @@
-//! The messages service: direct conversations, their messages numbered by `seq`, the members'
-//! delivered and read watermarks, the conversation list and history pages.
+//! The messages service: conversations (direct and group) with their members, messages
+//! numbered by `seq`, their edits, deletions and reactions, the members' delivered and read
+//! watermarks, history and change pages, full-text search, and blocks.
 //!
 //! Layout
-//! - `store`: the tables and their queries (users replica, conversations and watermarks,
-//!   messages and pages), plain synchronous functions tested on in-memory SQLite.
-//! - `events`: the consumer of `messages.events`: stores `message.sent`, applies
-//!   `message.delivered` / `message.read`, keeps the users replica; publishes `message.stored`,
-//!   `message.rejected`, `receipt.updated` and `conversation.created` through the outbox.
-//! - `routes`: `GET/POST /api/conversations` and `GET /api/conversations/{id}/messages`, with
-//!   history pages cached in moka.
+//! - `store`: the tables and their queries, plain synchronous functions tested on in-memory
+//!   SQLite.
+//! - `events`: the consumer of `messages.events` (what users did, as chat recorded it); it
+//!   publishes `message.stored`, `message.updated`, `receipt.updated`, `conversation.updated`,
+//!   `typing` and `message.rejected`.
+//! - `routes`: the HTTP routes (conversations and members, history, changes, search, blocks).
 //!
 //! Single writer of its SQLite file: run one instance. `seq` is assigned inside the write
 //! transaction that stores the message, which is what makes 1, 2, 3… gap-free.
@@ -22,12 +22,10 @@ use gochat_kit::Runtime;
 use gochat_kit::auth::Sessions;
 use gochat_kit::bus::Queue;
 use gochat_kit::db::Db;
-use gochat_proto::dto::MessagesPage;
 use gochat_proto::ids::ConversationId;
 use gochat_proto::topology::MESSAGES;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
 
@@ -36,23 +34,25 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std:
 #[group(id = "messages")]
 #[command(next_help_heading = "Messages service")]
 pub struct Settings {
-    /// History pages kept in the cache. [default: 10000]
-    #[arg(long, env = "GOCHAT_MESSAGES_CACHE_PAGES")]
+    /// Mebibytes of history pages kept in memory. [default: 8]
+    #[arg(long, env = "GOCHAT_MESSAGES_CACHE_MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages_cache_pages: Option<u64>,
+    pub messages_cache_mib: Option<u64>,
 }
 
 /// Cache key of a history page: (conversation, window, limit).
 type PageKey = (ConversationId, store::messages::Window, u32);
 
-/// A cached page and the `last_seq` of its conversation when it was read. A page is served only
-/// while `last_seq` is still that value: every stored message moves `last_seq`, so a write to a
-/// conversation invalidates all its cached pages at once, with no window in which a page read
-/// before the write could be put back after it.
+/// A cached page, as the JSON it is sent as, and the conversation's `last_seq` and
+/// `last_change` when it was read. A page is served only while both are still those values:
+/// every new message moves `last_seq` and every edit, deletion or reaction `last_change`, so a
+/// write invalidates every cached page of its conversation at once, with no window in which a
+/// page read before the write could be put back after it.
 #[derive(Clone)]
 struct CachedPage {
     last_seq: i64,
-    page: Arc<MessagesPage>,
+    last_change: i64,
+    body: bytes::Bytes,
 }
 
 #[derive(Clone)]
@@ -73,7 +73,11 @@ impl axum::extract::FromRef<AppState> for Sessions {
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("messages", store::MIGRATIONS)?;
     let sessions = runtime.sessions("messages", &db).await?;
-    let pages = moka::sync::Cache::new(settings.messages_cache_pages.unwrap_or(10_000));
+    let pages = moka::sync::Cache::builder()
+        .max_capacity(settings.messages_cache_mib.unwrap_or(8) * 1024 * 1024)
+        // Weighed by what the page takes in memory: its JSON, plus the entry's own keep.
+        .weigher(|_, page: &CachedPage| u32::try_from(page.body.len() + 128).unwrap_or(u32::MAX))
+        .build();
     let state = AppState { db, sessions, pages };
     runtime.bus.consume(
         Queue::Shared(&MESSAGES),

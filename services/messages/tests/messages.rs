@@ -5,9 +5,10 @@
 
 use gochat_kit::bus::{Queue, handler};
 use gochat_kit::testing::TestServer;
-use gochat_proto::dto::{Conversation, ConversationResponse, ConversationsResponse, MessagesPage};
+use gochat_proto::dto::{Conversation, ConversationResponse, ConversationsResponse, DirectConversation, MessagesPage};
+use gochat_proto::error::ErrorCode;
 use gochat_proto::events::{
-    Envelope, Event, EventData, EventKind, MessageDelivered, MessageRead, MessageSent, UserRegistered,
+    Envelope, Event, EventData, EventKind, MessageDelivered, MessageEdited, MessageRead, MessageSent, UserRegistered,
 };
 use gochat_proto::ids::{ClientId, ConversationId, UserId};
 use gochat_proto::topology::USERS;
@@ -26,7 +27,8 @@ const OUTPUTS: &[EventKind] = &[
     EventKind::MessageStored,
     EventKind::MessageRejected,
     EventKind::ReceiptUpdated,
-    EventKind::ConversationCreated,
+    EventKind::ConversationUpdated,
+    EventKind::MessageUpdated,
 ];
 
 struct Harness {
@@ -166,8 +168,6 @@ impl Harness {
             Event::MessageStored(e) if e.message.client_id == marker => {}
             other => panic!("expected only the marker's message.stored, got {other:?}"),
         }
-        // Its own receipt for the sender.
-        assert!(matches!(self.next().await, Event::ReceiptUpdated(_)));
     }
 
     async fn get(&self, user: &User, path: &str) -> reqwest::Response {
@@ -177,6 +177,17 @@ impl Harness {
             .send()
             .await
             .expect("the server answers")
+    }
+
+    async fn direct(&self, user: &User) -> Vec<DirectConversation> {
+        self.conversations(user)
+            .await
+            .into_iter()
+            .map(|c| match c {
+                Conversation::Direct(d) => d,
+                Conversation::Group(g) => panic!("only direct conversations here, got {g:?}"),
+            })
+            .collect()
     }
 
     async fn conversations(&self, user: &User) -> Vec<Conversation> {
@@ -222,7 +233,10 @@ fn sent(
         to,
         conversation_id: conversation,
         body: body.into(),
+        reply_to_seq: None,
+        attachment_ids: Vec::new(),
         sent_at: chrono::Utc::now(),
+        origin: None,
     }
 }
 
@@ -255,8 +269,7 @@ async fn seq_runs_one_to_n_without_gaps_under_a_burst_from_both_sides() {
                 conversations.insert(e.message.conversation_id);
                 stored.push(e.message.seq);
             }
-            Event::ConversationCreated(_) => created += 1,
-            Event::ReceiptUpdated(_) => {}
+            Event::ConversationUpdated(_) => created += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -279,8 +292,9 @@ async fn seq_runs_one_to_n_without_gaps_under_a_burst_from_both_sides() {
         (1..=200).collect::<Vec<_>>()
     );
     assert_eq!(history.iter().map(|(_, c)| *c).collect::<HashSet<_>>(), client_ids);
-    let listed = h.conversations(&a).await;
-    assert_eq!((listed.len(), listed[0].last_seq), (1, 200));
+    let listed = h.direct(&a).await;
+    // Alice sent 199 (which also read everything before it); bob sent the last one.
+    assert_eq!((listed.len(), listed[0].last_seq, listed[0].unread), (1, 200, 1));
 }
 
 #[tokio::test]
@@ -337,7 +351,7 @@ async fn history_pages_back_and_forth_return_each_message_once() {
         let (from, to) = if i % 3 == 0 { (&b, &a) } else { (&a, &b) };
         h.send(from, to, &format!("m{i}")).await;
     }
-    let conversation = h.conversations(&a).await[0].id;
+    let conversation = h.direct(&a).await[0].id;
 
     let newest = h.page(&a, conversation, "?limit=10").await;
     assert!(newest.has_more);
@@ -387,13 +401,13 @@ async fn conversation_list_and_unread_counts_before_and_after_reading() {
     for i in 1..=3 {
         h.send(&a, &b, &format!("m{i}")).await;
     }
-    let for_b = h.conversations(&b).await;
+    let for_b = h.direct(&b).await;
     assert_eq!(for_b.len(), 1);
     let ab = &for_b[0];
     assert_eq!((ab.peer.id, ab.peer.username.as_str()), (a.id, "alice"));
     assert_eq!((ab.last_seq, ab.unread, ab.my_read_seq), (3, 3, 0));
     assert_eq!(ab.last_message.as_ref().map(|m| m.body.as_str()), Some("m3"));
-    let for_a = h.conversations(&a).await;
+    let for_a = h.direct(&a).await;
     assert_eq!(
         (for_a[0].unread, for_a[0].my_read_seq),
         (0, 3),
@@ -402,18 +416,8 @@ async fn conversation_list_and_unread_counts_before_and_after_reading() {
     assert_eq!((for_a[0].peer_delivered_seq, for_a[0].peer_read_seq), (0, 0));
 
     let conversation = ab.id;
-    h.publish(&MessageDelivered {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 3,
-    })
-    .await;
-    h.publish(&MessageRead {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 2,
-    })
-    .await;
+    h.publish(&delivered(conversation, &b, 3)).await;
+    h.publish(&read(conversation, &b, 2)).await;
     let receipts: Vec<(UserId, i64, i64)> = {
         let mut found = Vec::new();
         while found.len() < 2 {
@@ -421,7 +425,7 @@ async fn conversation_list_and_unread_counts_before_and_after_reading() {
                 && e.user_id == b.id
             {
                 assert_eq!(
-                    e.members.iter().copied().collect::<HashSet<_>>(),
+                    e.recipients.iter().copied().collect::<HashSet<_>>(),
                     HashSet::from([a.id, b.id])
                 );
                 found.push((e.user_id, e.delivered_seq, e.read_seq));
@@ -430,9 +434,9 @@ async fn conversation_list_and_unread_counts_before_and_after_reading() {
         found
     };
     assert_eq!(receipts, [(b.id, 3, 0), (b.id, 3, 2)]);
-    let ab = &h.conversations(&b).await[0];
+    let ab = &h.direct(&b).await[0];
     assert_eq!((ab.unread, ab.my_read_seq), (1, 2));
-    let seen_by_a = &h.conversations(&a).await[0];
+    let seen_by_a = &h.direct(&a).await[0];
     assert_eq!((seen_by_a.peer_delivered_seq, seen_by_a.peer_read_seq), (3, 2));
 
     // Most recent activity first: a new conversation comes first until the old one has news.
@@ -440,15 +444,41 @@ async fn conversation_list_and_unread_counts_before_and_after_reading() {
     assert_eq!(response.status(), StatusCode::CREATED);
     let ac = response.json::<ConversationResponse>().await.unwrap().conversation;
     assert_eq!(
-        h.conversations(&a).await.iter().map(|v| v.id).collect::<Vec<_>>(),
-        [ac.id, conversation]
+        h.conversations(&a)
+            .await
+            .iter()
+            .map(Conversation::id)
+            .collect::<Vec<_>>(),
+        [ac.id(), conversation]
     );
     h.send(&b, &a, "news").await;
     assert_eq!(
-        h.conversations(&a).await.iter().map(|v| v.id).collect::<Vec<_>>(),
-        [conversation, ac.id]
+        h.conversations(&a)
+            .await
+            .iter()
+            .map(Conversation::id)
+            .collect::<Vec<_>>(),
+        [conversation, ac.id()]
     );
-    assert_eq!(h.conversations(&a).await[0].unread, 1);
+    assert_eq!(h.direct(&a).await[0].unread, 1);
+}
+
+fn delivered(conversation: ConversationId, user: &User, seq: i64) -> MessageDelivered {
+    MessageDelivered {
+        conversation_id: conversation,
+        user_id: user.id,
+        seq,
+        origin: None,
+    }
+}
+
+fn read(conversation: ConversationId, user: &User, seq: i64) -> MessageRead {
+    MessageRead {
+        conversation_id: conversation,
+        user_id: user.id,
+        seq,
+        origin: None,
+    }
 }
 
 #[tokio::test]
@@ -458,15 +488,10 @@ async fn watermarks_never_go_backwards_and_read_implies_delivered() {
     for i in 1..=3 {
         h.send(&a, &b, &format!("m{i}")).await;
     }
-    let conversation = h.conversations(&b).await[0].id;
-    while !matches!(h.next().await, Event::ReceiptUpdated(e) if e.delivered_seq == 3) {}
+    let conversation = h.direct(&b).await[0].id;
+    while !matches!(h.next().await, Event::MessageStored(e) if e.message.seq == 3) {}
 
-    h.publish(&MessageRead {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 2,
-    })
-    .await;
+    h.publish(&read(conversation, &b, 2)).await;
     let Event::ReceiptUpdated(e) = h.next().await else {
         panic!("a receipt")
     };
@@ -476,42 +501,23 @@ async fn watermarks_never_go_backwards_and_read_implies_delivered() {
         "read implies delivered"
     );
 
-    // Lower or equal values, a receipt from a non-member, a receipt for no conversation: nothing.
-    h.publish(&MessageDelivered {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 1,
-    })
-    .await;
-    h.publish(&MessageRead {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 2,
-    })
-    .await;
-    h.publish(&MessageRead {
-        conversation_id: conversation,
-        user_id: c.id,
-        seq: 3,
-    })
-    .await;
-    h.publish(&MessageRead {
-        conversation_id: ConversationId::new(),
-        user_id: b.id,
-        seq: 3,
-    })
-    .await;
+    // Lower or equal values: nothing.
+    h.publish(&delivered(conversation, &b, 1)).await;
+    h.publish(&read(conversation, &b, 2)).await;
     h.assert_nothing_published(&a, &b).await; // the marker is message 4
-    let ab = &h.conversations(&b).await[0];
+    // A receipt from a non-member, or for no conversation: refused, nothing moves.
+    for (conversation, user) in [(conversation, &c), (ConversationId::new(), &b)] {
+        h.publish(&read(conversation, user, 3)).await;
+        let Event::MessageRejected(e) = h.next().await else {
+            panic!("a refusal")
+        };
+        assert_eq!((e.user_id, e.code, e.client_id), (user.id, ErrorCode::NotFound, None));
+    }
+    let ab = &h.direct(&b).await[0];
     assert_eq!((ab.my_read_seq, ab.unread), (2, 2));
 
     // Beyond the last seq: clamped to it.
-    h.publish(&MessageRead {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 1000,
-    })
-    .await;
+    h.publish(&read(conversation, &b, 1000)).await;
     let Event::ReceiptUpdated(e) = h.next().await else {
         panic!("a receipt")
     };
@@ -523,18 +529,18 @@ async fn a_message_to_an_unknown_user_or_yourself_or_without_text_is_rejected() 
     let mut h = Harness::start().await;
     let a = h.user("alice").await;
     let b = h.user("bob").await;
-    for (to, body) in [
-        (UserId::new(), "hi"),
-        (a.id, "hi"),
-        (b.id, "   "),
-        (b.id, &"x".repeat(4001)),
+    for (to, body, code) in [
+        (UserId::new(), "hi", ErrorCode::NotFound),
+        (a.id, "hi", ErrorCode::InvalidInput),
+        (b.id, "   ", ErrorCode::InvalidInput),
+        (b.id, &"x".repeat(4001), ErrorCode::InvalidInput),
     ] {
         let client_id = ClientId::new();
         h.publish(&sent(&a, Some(to), None, client_id, body)).await;
         let Event::MessageRejected(e) = h.next().await else {
             panic!("a rejection")
         };
-        assert_eq!((e.sender_id, e.client_id), (a.id, client_id));
+        assert_eq!((e.user_id, e.client_id, e.code), (a.id, Some(client_id), code));
         assert!(!e.reason.is_empty());
     }
     h.publish(&sent(&a, None, None, ClientId::new(), "to nobody")).await;
@@ -547,7 +553,7 @@ async fn sending_into_someone_elses_conversation_is_rejected() {
     let mut h = Harness::start().await;
     let (a, b, c) = (h.user("alice").await, h.user("bob").await, h.user("carol").await);
     h.send(&a, &b, "private").await;
-    let conversation = h.conversations(&a).await[0].id;
+    let conversation = h.direct(&a).await[0].id;
     // By conversation id, as a member: fine.
     h.publish(&sent(&b, None, Some(conversation), ClientId::new(), "reply"))
         .await;
@@ -563,7 +569,10 @@ async fn sending_into_someone_elses_conversation_is_rejected() {
                 }
             })
             .await;
-        assert_eq!((rejection.sender_id, rejection.client_id), (from.id, client_id));
+        assert_eq!(
+            (rejection.user_id, rejection.client_id, rejection.code),
+            (from.id, Some(client_id), ErrorCode::NotFound)
+        );
     }
     let page = h.page(&a, conversation, "").await;
     assert_eq!(
@@ -578,11 +587,12 @@ async fn someone_elses_conversation_is_not_found() {
     let h = Harness::start().await;
     let (a, b, c) = (h.user("alice").await, h.user("bob").await, h.user("carol").await);
     h.send(&a, &b, "private").await;
-    let conversation = h.conversations(&a).await[0].id;
+    let conversation = h.direct(&a).await[0].id;
     // Cached for alice first: the cache must not answer carol.
     assert_eq!(h.page(&a, conversation, "").await.messages.len(), 1);
     for path in [
         format!("/api/conversations/{conversation}/messages"),
+        format!("/api/conversations/{conversation}/changes"),
         format!("/api/conversations/{}/messages", ConversationId::new()),
         "/api/conversations/not-an-id/messages".to_owned(),
     ] {
@@ -607,29 +617,32 @@ async fn opening_a_conversation_is_idempotent() {
     let (a, b) = (h.user("alice").await, h.user("bob").await);
     let response = h.open(&a, json!(b.id)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let created = response.json::<ConversationResponse>().await.unwrap().conversation;
+    let Conversation::Direct(created) = response.json::<ConversationResponse>().await.unwrap().conversation else {
+        panic!("a direct conversation")
+    };
     assert_eq!(
         (created.peer.id, created.last_seq, created.unread, created.last_message),
         (b.id, 0, 0, None)
     );
-    let Event::ConversationCreated(e) = h.next().await else {
-        panic!("conversation.created")
+    let Event::ConversationUpdated(e) = h.next().await else {
+        panic!("conversation.updated")
     };
-    assert_eq!(e.conversation_id, created.id);
+    assert_eq!(e.conversation.id, created.id);
     assert_eq!(
-        e.members.iter().copied().collect::<HashSet<_>>(),
+        e.conversation.member_ids().into_iter().collect::<HashSet<_>>(),
         HashSet::from([a.id, b.id])
     );
+    assert!(e.removed.is_empty());
 
     for (user, peer) in [(&a, &b), (&b, &a)] {
         let response = h.open(user, json!(peer.id)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
-            response.json::<ConversationResponse>().await.unwrap().conversation.id,
+            response.json::<ConversationResponse>().await.unwrap().conversation.id(),
             created.id
         );
     }
-    // A first message by recipient lands in the same conversation; no second conversation.created.
+    // A first message by recipient lands in the same conversation; no second announcement.
     h.send(&b, &a, "hi").await;
     let Event::MessageStored(e) = h.next().await else {
         panic!("message.stored")
@@ -643,7 +656,6 @@ async fn opening_a_conversation_is_idempotent() {
     assert_eq!(error_code(unknown).await, "not_found");
     let malformed = h.open(&a, json!("bob")).await;
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
-    let _ = h.next().await; // bob's own receipt for "hi"
     h.assert_nothing_published(&a, &b).await;
 }
 
@@ -653,19 +665,20 @@ async fn a_redelivered_event_applies_nothing_twice() {
     let (a, b) = (h.user("alice").await, h.user("bob").await);
     let envelope = Envelope::new(&sent(&a, Some(b.id), None, ClientId::new(), "once")).unwrap();
     h.publish_envelope(&envelope).await;
-    assert!(matches!(h.next().await, Event::ConversationCreated(_)));
-    assert!(matches!(h.next().await, Event::MessageStored(_)));
-    assert!(matches!(h.next().await, Event::ReceiptUpdated(_)));
+    assert!(matches!(h.next().await, Event::ConversationUpdated(_)));
+    let Event::MessageStored(first) = h.next().await else {
+        panic!("message.stored")
+    };
+    // The same event again: no second message, the stored one announced again (same id, seq).
     h.publish_envelope(&envelope).await;
+    let Event::MessageStored(again) = h.next().await else {
+        panic!("message.stored")
+    };
+    assert_eq!(again.message, first.message);
     h.assert_nothing_published(&a, &b).await;
 
-    let conversation = h.conversations(&a).await[0].id;
-    let read = Envelope::new(&MessageRead {
-        conversation_id: conversation,
-        user_id: b.id,
-        seq: 1,
-    })
-    .unwrap();
+    let conversation = first.message.conversation_id;
+    let read = Envelope::new(&read(conversation, &b, 1)).unwrap();
     h.publish_envelope(&read).await;
     assert!(matches!(h.next().await, Event::ReceiptUpdated(e) if e.read_seq == 1));
     h.publish_envelope(&read).await;
@@ -675,4 +688,29 @@ async fn a_redelivered_event_applies_nothing_twice() {
         3,
         "the message and two markers"
     );
+
+    // An edit redelivered after a newer one does not bring the older text back.
+    let first_edit = Envelope::new(&edit(conversation, &a, 1, "edited once")).unwrap();
+    h.publish_envelope(&first_edit).await;
+    h.publish(&edit(conversation, &a, 1, "edited twice")).await;
+    h.publish_envelope(&first_edit).await;
+    for want in ["edited once", "edited twice"] {
+        let Event::MessageUpdated(e) = h.next().await else {
+            panic!("message.updated")
+        };
+        assert_eq!(e.message.body, want);
+    }
+    h.assert_nothing_published(&a, &b).await;
+    assert_eq!(h.page(&b, conversation, "").await.messages[0].body, "edited twice");
+}
+
+fn edit(conversation: ConversationId, user: &User, seq: i64, body: &str) -> MessageEdited {
+    MessageEdited {
+        conversation_id: conversation,
+        seq,
+        user_id: user.id,
+        body: body.into(),
+        at: chrono::Utc::now(),
+        origin: None,
+    }
 }

@@ -37,7 +37,7 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std:
 
 /// Events this instance pushes to its sockets.
 const PUSHED: &[EventKind] = &[
-    EventKind::NotificationCreated,
+    EventKind::NotificationsCreated,
     EventKind::NotificationsRead,
     EventKind::PresenceChanged,
     EventKind::UserRegistered,

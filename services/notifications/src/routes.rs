@@ -104,8 +104,12 @@ async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
         state.presence.holds(user.id, true);
     }
     ws::serve(socket, joined.queue, IDLE, &state.shutdown, |text| async move {
-        let frame: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
-        (frame["type"] == "ping").then(|| r#"{"type":"pong"}"#.into())
+        let ping = serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok_and(|frame| frame["type"] == "ping");
+        if ping {
+            ws::Reply::Now(r#"{"type":"pong"}"#.into())
+        } else {
+            ws::Reply::None
+        }
     })
     .await;
     if state.hub.leave(user.id, joined.id) {

@@ -5,7 +5,8 @@ use gochat_proto::dto::{Notification, NotificationKind, UserRef};
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE notifications (
     -- UUIDv7: sorts by creation time, so it is also the page cursor
     id TEXT PRIMARY KEY,
@@ -22,7 +23,12 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_by_user ON notifications (user_id, id DESC);
 CREATE INDEX notifications_unread ON notifications (user_id, conversation_id, seq) WHERE read_at IS NULL;
-"];
+",
+    "
+-- The notifications of one message (an edit changes their preview, a deletion removes them).
+CREATE INDEX notifications_of_message ON notifications (conversation_id, seq);
+",
+];
 
 const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview, created_at, read_at";
 
@@ -63,6 +69,37 @@ pub fn read_up_to(
         id(r, 0)
     })?
     .collect()
+}
+
+/// Replaces the preview of a message's notifications (it was edited).
+pub fn set_preview(c: &Connection, conversation: ConversationId, seq: i64, preview: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("UPDATE notifications SET preview = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![conversation.to_string(), seq, preview])?;
+    Ok(())
+}
+
+/// Removes the notifications of a deleted message; returns, per user, those that were unread.
+pub fn remove_message(
+    c: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+) -> rusqlite::Result<Vec<(UserId, Vec<NotificationId>)>> {
+    let removed = c
+        .prepare_cached(
+            "DELETE FROM notifications WHERE conversation_id = ?1 AND seq = ?2 RETURNING user_id, id, read_at IS NULL",
+        )?
+        .query_map(params![conversation.to_string(), seq], |r| {
+            Ok((id::<UserId>(r, 0)?, id::<NotificationId>(r, 1)?, r.get::<_, bool>(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut by_user: Vec<(UserId, Vec<NotificationId>)> = Vec::new();
+    for (user, id, _) in removed.into_iter().filter(|(_, _, unread)| *unread) {
+        match by_user.iter_mut().find(|(u, _)| *u == user) {
+            Some((_, ids)) => ids.push(id),
+            None => by_user.push((user, vec![id])),
+        }
+    }
+    Ok(by_user)
 }
 
 /// Marks read the given notifications of the user (others' ids are ignored), or all of them.
@@ -155,7 +192,9 @@ mod tests {
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(MIGRATIONS[0]).unwrap();
+        for m in MIGRATIONS {
+            c.execute_batch(m).unwrap();
+        }
         c
     }
 

@@ -1,23 +1,24 @@
 //! JSON bodies of the HTTP API, as CONTRACT.md names them.
 
 use crate::Timestamp;
-use crate::ids::{ClientId, ConversationId, MessageId, NotificationId, UserId};
+use crate::ids::{AttachmentId, ClientId, ConversationId, MessageId, NotificationId, UserId};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ts")]
 use ts_rs::TS;
 
 // ----- auth -----
 
 /// The signed-in user's own profile.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct User {
     pub id: UserId,
     pub username: String,
     pub email: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct SignupRequest {
     pub email: String,
     pub username: String,
@@ -25,27 +26,27 @@ pub struct SignupRequest {
 }
 
 /// Sign in by email or by username.
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct SigninRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub username: Option<String>,
     pub password: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UserResponse {
     pub user: User,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct CurrentUserResponse {
     pub current_user: Option<User>,
 }
@@ -53,17 +54,17 @@ pub struct CurrentUserResponse {
 // ----- users -----
 
 /// A name and an id: enough to show who did something.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UserRef {
     pub id: UserId,
     pub username: String,
 }
 
 /// An entry of the user directory, with presence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UserSummary {
     pub id: UserId,
     pub username: String,
@@ -71,105 +72,293 @@ pub struct UserSummary {
     pub last_seen_at: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UsersPage {
     pub users: Vec<UserSummary>,
     pub next_cursor: Option<String>,
 }
 
-// ----- conversations and messages -----
+/// `GET /api/users/blocked`: the users the caller blocks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct BlockedUsers {
+    pub users: Vec<UserRef>,
+}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+// ----- messages -----
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     /// Position in the conversation: 1, 2, 3… with no gaps.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: i64,
     pub sender_id: UserId,
+    /// Empty once deleted.
     pub body: String,
     pub sent_at: Timestamp,
     pub client_id: ClientId,
+    /// The message of the same conversation this one answers.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub reply_to_seq: Option<i64>,
+    #[serde(default)]
+    pub edited_at: Option<Timestamp>,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+    /// In the order each emoji was first used.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum ConversationKind {
-    Direct,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// One emoji on a message and who put it there, in the order they did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct Conversation {
-    pub id: ConversationId,
-    pub kind: ConversationKind,
-    pub peer: UserSummary,
-    pub last_message: Option<Message>,
-    #[ts(type = "number")]
-    pub last_seq: i64,
-    /// `last_seq - my_read_seq`.
-    #[ts(type = "number")]
-    pub unread: i64,
-    #[ts(type = "number")]
-    pub my_read_seq: i64,
-    #[ts(type = "number")]
-    pub peer_delivered_seq: i64,
-    #[ts(type = "number")]
-    pub peer_read_seq: i64,
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct Reaction {
+    pub emoji: String,
+    pub user_ids: Vec<UserId>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+/// An uploaded file. `contentType` is sniffed from its bytes; images have their size in pixels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConversationsResponse {
-    pub conversations: Vec<Conversation>,
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub name: String,
+    pub content_type: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub size: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub height: Option<u32>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct AttachmentResponse {
+    pub attachment: Attachment,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct CreateConversationRequest {
-    pub peer_id: UserId,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct ConversationResponse {
-    pub conversation: Conversation,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct MessagesPage {
     /// Ascending by `seq`.
     pub messages: Vec<Message>,
     pub has_more: bool,
 }
 
+/// `GET /api/conversations/{id}/changes?since=<change>`: the messages edited, deleted or
+/// reacted to after change `since`, in their current state, ascending by the change that last
+/// touched them; `lastChange` is the change counter the page brings the caller up to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct ChangesPage {
+    pub messages: Vec<Message>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_change: i64,
+    pub has_more: bool,
+}
+
+/// `GET /api/search`: newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct SearchResults {
+    pub results: Vec<SearchResult>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct SearchResult {
+    pub message: Message,
+    /// A short excerpt of the body around the first match.
+    pub snippet: String,
+}
+
+// ----- conversations -----
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+/// A conversation as one member sees it (`unread` and `myReadSeq` are that member's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub enum Conversation {
+    Direct(DirectConversation),
+    Group(GroupConversation),
+}
+
+impl Conversation {
+    pub fn id(&self) -> ConversationId {
+        match self {
+            Self::Direct(c) => c.id,
+            Self::Group(c) => c.id,
+        }
+    }
+
+    pub fn last_seq(&self) -> i64 {
+        match self {
+            Self::Direct(c) => c.last_seq,
+            Self::Group(c) => c.last_seq,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct DirectConversation {
+    pub id: ConversationId,
+    pub peer: UserSummary,
+    pub last_message: Option<Message>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_seq: i64,
+    /// `last_seq - my_read_seq`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub unread: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub my_read_seq: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub peer_delivered_seq: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub peer_read_seq: i64,
+    /// The conversation's change counter: bumped by every edit, delete and reaction.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_change: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct GroupConversation {
+    pub id: ConversationId,
+    pub title: String,
+    /// The owner first, then by username.
+    pub members: Vec<Member>,
+    pub last_message: Option<Message>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_seq: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub unread: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub my_read_seq: i64,
+    /// Every member's watermarks, the caller's included.
+    pub receipts: Vec<Receipt>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_change: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct Member {
+    pub id: UserId,
+    pub username: String,
+    pub role: MemberRole,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub enum MemberRole {
+    Owner,
+    Member,
+}
+
+/// One member's watermarks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct Receipt {
+    pub user_id: UserId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub delivered_seq: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub read_seq: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct ConversationsResponse {
+    pub conversations: Vec<Conversation>,
+}
+
+/// `{"peerId"}` opens a direct conversation; `{"title","memberIds"}` creates a group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct CreateConversationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub peer_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub member_ids: Option<Vec<UserId>>,
+}
+
+/// `PATCH /api/conversations/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct RenameConversationRequest {
+    pub title: String,
+}
+
+/// `POST /api/conversations/{id}/members`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct AddMembersRequest {
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct ConversationResponse {
+    pub conversation: Conversation,
+}
+
 // ----- notifications -----
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub enum NotificationKind {
     Message,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct Notification {
     pub id: NotificationId,
     pub kind: NotificationKind,
     pub conversation_id: ConversationId,
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: i64,
     pub from: UserRef,
     pub preview: String,
@@ -177,24 +366,24 @@ pub struct Notification {
     pub read_at: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct NotificationsPage {
     /// Newest first.
     pub notifications: Vec<Notification>,
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unread_count: i64,
 }
 
 /// `{"ids":[...]}` or `{"all":true}`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct MarkNotificationsRead {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub ids: Option<Vec<NotificationId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub all: Option<bool>,
 }

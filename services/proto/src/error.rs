@@ -1,12 +1,13 @@
 //! Error codes and the error body `{"error":{"code","message"}}` of every failed request.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ts")]
 use ts_rs::TS;
 
 /// Stable, machine-readable error codes. Clients branch on these, never on messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub enum ErrorCode {
     InvalidInput,
     Unauthenticated,
@@ -17,6 +18,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     Internal,
+    /// The server cannot take this now (overloaded, or a dependency is down); try again later.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -31,20 +34,21 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::Unavailable => 503,
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
 }
 
 /// The body of every 4xx/5xx response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }

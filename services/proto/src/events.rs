@@ -4,8 +4,10 @@
 //! so no call site ever spells a routing key or an exchange name.
 
 use crate::Timestamp;
+use crate::conversation::ConversationState;
 use crate::dto::{Message, Notification, UserRef};
-use crate::ids::{ClientId, ConversationId, EventId, NotificationId, UserId};
+use crate::error::ErrorCode;
+use crate::ids::{AttachmentId, ClientId, ConversationId, EventId, NotificationId, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -101,16 +103,32 @@ events! {
     UserOffline = "user.offline" in UserEvents => UserOffline,
     PresenceHeartbeat = "presence.heartbeat" in UserEvents => PresenceHeartbeat,
     PresenceChanged = "presence.changed" in UserEvents => PresenceChanged,
-    ConversationCreated = "conversation.created" in MessageEvents => ConversationCreated,
+    // What a user did, recorded by chat for the messages service.
     MessageSent = "message.sent" in MessageEvents => MessageSent,
-    MessageStored = "message.stored" in MessageEvents => MessageStored,
-    MessageRejected = "message.rejected" in MessageEvents => MessageRejected,
+    MessageEdited = "message.edited" in MessageEvents => MessageEdited,
+    MessageDeleted = "message.deleted" in MessageEvents => MessageDeleted,
+    MessageReacted = "message.reacted" in MessageEvents => MessageReacted,
     MessageDelivered = "message.delivered" in MessageEvents => MessageDelivered,
     MessageRead = "message.read" in MessageEvents => MessageRead,
+    UserTyping = "user.typing" in MessageEvents => UserTyping,
+    // What a conversation became, announced by the messages service.
+    MessageStored = "message.stored" in MessageEvents => MessageStored,
+    MessageUpdated = "message.updated" in MessageEvents => MessageUpdated,
+    MessageRejected = "message.rejected" in MessageEvents => MessageRejected,
     ReceiptUpdated = "receipt.updated" in MessageEvents => ReceiptUpdated,
+    ConversationUpdated = "conversation.updated" in MessageEvents => ConversationUpdated,
     Typing = "typing" in MessageEvents => Typing,
-    NotificationCreated = "notification.created" in MessageEvents => NotificationCreated,
+    // Announced by the notifications store to every notifications instance.
+    NotificationsCreated = "notifications.created" in MessageEvents => NotificationsCreated,
     NotificationsRead = "notifications.read" in MessageEvents => NotificationsRead,
+}
+
+impl EventKind {
+    /// Events worth nothing once late (typing, heartbeats): published without persistence and
+    /// never kept by an outbox.
+    pub fn is_ephemeral(self) -> bool {
+        matches!(self, Self::UserTyping | Self::Typing | Self::PresenceHeartbeat)
+    }
 }
 
 /// `{"id","type","occurredAt","data":{...}}`. The payload stays raw JSON until a consumer asks
@@ -218,14 +236,15 @@ pub struct PresenceChanged {
     pub last_seen_at: Option<Timestamp>,
 }
 
+/// The chat instance and socket a request came from, so that a refusal is answered there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConversationCreated {
-    pub conversation_id: ConversationId,
-    pub members: Vec<UserId>,
+pub struct Origin {
+    pub instance: String,
+    pub socket: u64,
 }
 
-/// A message accepted by chat, not yet stored.
+/// A message sent by a user, not yet stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSent {
@@ -238,28 +257,101 @@ pub struct MessageSent {
     pub to: Option<UserId>,
     pub conversation_id: Option<ConversationId>,
     pub body: String,
+    #[serde(default)]
+    pub reply_to_seq: Option<i64>,
+    #[serde(default)]
+    pub attachment_ids: Vec<AttachmentId>,
     pub sent_at: Timestamp,
+    #[serde(default)]
+    pub origin: Option<Origin>,
 }
 
-/// A message stored with its `seq`.
+/// A user replaced the body of their message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEdited {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub user_id: UserId,
+    pub body: String,
+    pub at: Timestamp,
+    pub origin: Option<Origin>,
+}
+
+/// A user deleted their message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDeleted {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub user_id: UserId,
+    pub at: Timestamp,
+    pub origin: Option<Origin>,
+}
+
+/// A user put (`on`) or took back a reaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageReacted {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub user_id: UserId,
+    pub emoji: String,
+    pub on: bool,
+    pub at: Timestamp,
+    pub origin: Option<Origin>,
+}
+
+/// Ephemeral: a user is typing; the messages service fans it out to the other members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTyping {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub origin: Option<Origin>,
+}
+
+/// A stored message with its `seq`. It also moves the sender's watermarks to that seq.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageStored {
     pub message: Message,
     /// Who sent it, for notifications' "from".
     pub sender: UserRef,
-    /// Both participants, sender included.
+    /// Every member of the conversation, sender included.
+    pub members: Vec<UserId>,
+    /// The group's title (none for a direct conversation), for notifications.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A message was edited, deleted or reacted to; `change` is the conversation's change counter
+/// after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageUpdated {
+    pub message: Message,
+    pub change: i64,
     pub members: Vec<UserId>,
 }
 
-/// An accepted message the messages service could not store (its conversation is not the
-/// sender's); chat tells the sender's tabs.
+/// A request the messages service refused; chat answers it on the socket it came from (or on
+/// every socket of the user when the origin is unknown).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageRejected {
-    pub sender_id: UserId,
-    pub client_id: ClientId,
+    #[serde(alias = "senderId")]
+    pub user_id: UserId,
+    pub client_id: Option<ClientId>,
+    #[serde(default = "not_found")]
+    pub code: ErrorCode,
     pub reason: String,
+    #[serde(default)]
+    pub origin: Option<Origin>,
+}
+
+fn not_found() -> ErrorCode {
+    ErrorCode::NotFound
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,6 +360,8 @@ pub struct MessageDelivered {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub seq: i64,
+    #[serde(default)]
+    pub origin: Option<Origin>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,9 +370,13 @@ pub struct MessageRead {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub seq: i64,
+    #[serde(default)]
+    pub origin: Option<Origin>,
 }
 
-/// A member's watermarks moved.
+/// A member's watermarks moved. `recipients`: whose tabs are told (in a direct conversation
+/// both members; in a group the member themselves and the senders of the messages the move
+/// covers, so a group's receipts cost one frame per interested member, not one per member).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptUpdated {
@@ -286,10 +384,20 @@ pub struct ReceiptUpdated {
     pub user_id: UserId,
     pub delivered_seq: i64,
     pub read_seq: i64,
-    pub members: Vec<UserId>,
+    #[serde(alias = "members")]
+    pub recipients: Vec<UserId>,
 }
 
-/// Ephemeral: fanned out, never stored.
+/// A conversation was created or changed (title, members); `removed` lost their membership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationUpdated {
+    pub conversation: ConversationState,
+    #[serde(default)]
+    pub removed: Vec<UserId>,
+}
+
+/// Ephemeral: fanned out to the other members, never stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Typing {
@@ -298,11 +406,16 @@ pub struct Typing {
     pub members: Vec<UserId>,
 }
 
-/// A notification was stored for `user_id`; every notifications instance pushes it to that
-/// user's open sockets.
+/// Notifications were stored; every notifications instance pushes each to its user's sockets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NotificationCreated {
+pub struct NotificationsCreated {
+    pub notifications: Vec<UserNotification>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserNotification {
     pub user_id: UserId,
     pub notification: Notification,
 }

@@ -2,14 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+#[cfg(feature = "ts")]
 use ts_rs::TS;
 use uuid::Uuid;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-        #[ts(export, type = "string")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(TS), ts(export, type = "string"))]
         pub struct $name(pub Uuid);
 
         impl $name {
@@ -37,6 +38,24 @@ macro_rules! id_type {
                 Uuid::parse_str(s).map(Self)
             }
         }
+
+        /// Stored as its text form, as it travels on the wire.
+        #[cfg(feature = "sqlite")]
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.0.to_string()))
+            }
+        }
+
+        #[cfg(feature = "sqlite")]
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
     };
 }
 
@@ -45,7 +64,7 @@ id_type!(
     UserId
 );
 id_type!(
-    /// A conversation (today always direct: exactly two members).
+    /// A conversation: direct (two members) or a group.
     ConversationId
 );
 id_type!(
@@ -59,6 +78,10 @@ id_type!(
 id_type!(
     /// A stored notification.
     NotificationId
+);
+id_type!(
+    /// An uploaded file.
+    AttachmentId
 );
 id_type!(
     /// A bus event; consumers remember applied ids so redelivery applies nothing twice.

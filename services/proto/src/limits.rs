@@ -1,4 +1,5 @@
-//! Size bounds of the contract.
+//! Size bounds of the contract, shared by validation on both sides (the web client gets them as
+//! `client/src/api/generated/limits.ts`).
 
 /// Largest WebSocket text frame accepted, in bytes; a larger one closes the socket (1009).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
@@ -17,3 +18,50 @@ pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Characters of a message kept as a notification's preview.
 pub const PREVIEW_CHARS: usize = 140;
+/// Most members of a group, its owner included.
+pub const MAX_GROUP_MEMBERS: usize = 256;
+/// Length bounds of a group's title, in characters.
+pub const TITLE_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
+/// Longest reaction, in bytes of UTF-8: one emoji, modifiers and joiners included.
+pub const MAX_EMOJI_BYTES: usize = 16;
+/// Most attachments on one message.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Longest search query, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// Default and largest page sizes of search results.
+pub const DEFAULT_SEARCH_PAGE: u32 = 20;
+pub const MAX_SEARCH_PAGE: u32 = 50;
+
+/// The limits the web client checks before sending, as a TypeScript module.
+#[cfg(feature = "ts")]
+pub fn typescript() -> String {
+    let consts: [(&str, usize); 10] = [
+        ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
+        ("MAX_BODY_CHARS", MAX_BODY_CHARS),
+        ("MAX_GROUP_MEMBERS", MAX_GROUP_MEMBERS),
+        ("MIN_TITLE_CHARS", *TITLE_CHARS.start()),
+        ("MAX_TITLE_CHARS", *TITLE_CHARS.end()),
+        ("MAX_EMOJI_BYTES", MAX_EMOJI_BYTES),
+        ("MAX_ATTACHMENTS", MAX_ATTACHMENTS),
+        ("MAX_SEARCH_CHARS", MAX_SEARCH_CHARS),
+        ("MIN_USERNAME_CHARS", *USERNAME_CHARS.start()),
+        ("MAX_USERNAME_CHARS", *USERNAME_CHARS.end()),
+    ];
+    let mut out = String::from("// Generated from services/proto/src/limits.rs; never edited by hand.\n\n");
+    for (name, value) in consts {
+        out.push_str(&format!("export const {name} = {value};\n"));
+    }
+    out
+}
+
+#[cfg(all(test, feature = "ts"))]
+mod tests {
+    /// Writes the client's copy next to the ts-rs bindings (the same directory ts-rs uses).
+    #[test]
+    fn export_limits_for_the_client() {
+        let dir = std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| "./bindings".into());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("limits.ts"), super::typescript()).unwrap();
+    }
+}

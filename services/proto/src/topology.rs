@@ -27,8 +27,12 @@ pub const MESSAGES: SharedQueue = SharedQueue {
     name: "messages.events",
     events: &[
         EventKind::MessageSent,
+        EventKind::MessageEdited,
+        EventKind::MessageDeleted,
+        EventKind::MessageReacted,
         EventKind::MessageDelivered,
         EventKind::MessageRead,
+        EventKind::UserTyping,
         EventKind::UserRegistered,
         EventKind::PresenceChanged,
     ],
@@ -36,8 +40,23 @@ pub const MESSAGES: SharedQueue = SharedQueue {
 
 pub const NOTIFICATIONS: SharedQueue = SharedQueue {
     name: "notifications.events",
-    events: &[EventKind::MessageStored, EventKind::ReceiptUpdated],
+    events: &[
+        EventKind::MessageStored,
+        EventKind::MessageUpdated,
+        EventKind::ReceiptUpdated,
+        EventKind::ConversationUpdated,
+    ],
 };
+
+/// What every chat instance pushes to the sockets it holds (its own fan-out queue).
+pub const CHAT_PUSH: &[EventKind] = &[
+    EventKind::MessageStored,
+    EventKind::MessageUpdated,
+    EventKind::MessageRejected,
+    EventKind::ReceiptUpdated,
+    EventKind::ConversationUpdated,
+    EventKind::Typing,
+];
 
 pub const SHARED_QUEUES: &[SharedQueue] = &[USERS, MESSAGES, NOTIFICATIONS];
 

@@ -6,10 +6,12 @@
 //! link and starts over. Consumers and publishers follow the announced link, so a service that
 //! starts before the broker keeps serving and catches up once the broker is there.
 
-use super::{BusError, Confirm, Disposition, Handler, PREFETCH, Queue, consumed_counter, deliver};
+use super::{BusError, Confirm, Disposition, Handler, MAX_BATCH, PREFETCH, Queue, consumed_counter, deliver};
+use futures_util::FutureExt;
 use futures_util::StreamExt;
 use gochat_proto::events::{Envelope, Exchange};
 use gochat_proto::topology::{SHARED_QUEUES, dead_letter_queue};
+use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
@@ -24,8 +26,10 @@ use tokio_util::task::TaskTracker;
 
 /// Longest a stopping process keeps the connection for its relays to flush.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
-/// AMQP delivery mode of messages that survive a broker restart.
+/// AMQP delivery modes: messages that survive a broker restart, and those not worth a disk
+/// write (typing, heartbeats).
 const PERSISTENT: u8 = 2;
+const TRANSIENT: u8 = 1;
 
 #[derive(Clone)]
 pub struct AmqpBus {
@@ -73,7 +77,11 @@ impl AmqpBus {
             return Err(BusError::NotConnected);
         };
         let properties = BasicProperties::default()
-            .with_delivery_mode(PERSISTENT)
+            .with_delivery_mode(if envelope.kind.is_ephemeral() {
+                TRANSIENT
+            } else {
+                PERSISTENT
+            })
             .with_content_type("application/json".into())
             .with_message_id(envelope.id.to_string().into())
             .with_type(envelope.kind.routing_key().into());
@@ -159,21 +167,53 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
         )
         .await?;
     loop {
-        let delivery = tokio::select! {
+        // Whatever is already here (up to a batch) is applied together.
+        let first = tokio::select! {
             next = deliveries.next() => match next {
                 Some(delivery) => delivery?,
                 None => return Ok(()),
             },
             _ = shutdown.cancelled() => return Ok(()),
         };
-        let disposition = match Envelope::from_json(&delivery.data) {
-            Ok(envelope) => deliver(handler, Arc::new(envelope), queue.name(), &consumed).await,
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match deliveries.next().now_or_never() {
+                Some(Some(delivery)) => batch.push(delivery?),
+                _ => break,
+            }
+        }
+        settle(link, queue, handler, &consumed, batch).await?;
+    }
+}
+
+/// Applies a batch of deliveries, copies those that can never be applied to the dead-letter
+/// queue (with a confirm), then acknowledges the whole batch at once.
+async fn settle(
+    link: &Link,
+    queue: &Queue,
+    handler: &Handler,
+    consumed: &metrics::Counter,
+    batch: Vec<Delivery>,
+) -> lapin::Result<()> {
+    let mut decoded = Vec::with_capacity(batch.len());
+    let mut undecodable = Vec::new();
+    for delivery in &batch {
+        match Envelope::from_json(&delivery.data) {
+            Ok(envelope) => decoded.push(Arc::new(envelope)),
             Err(e) => {
                 tracing::error!(queue = queue.name(), error = %e, "undecodable event; dead-lettered");
-                Disposition::DeadLetter
+                undecodable.push(delivery.delivery_tag);
             }
+        }
+    }
+    let mut fates = deliver(handler, decoded, queue.name(), consumed).await.into_iter();
+    for delivery in &batch {
+        let fate = if undecodable.contains(&delivery.delivery_tag) {
+            Disposition::DeadLetter
+        } else {
+            fates.next().unwrap_or(Disposition::DeadLetter)
         };
-        if matches!(disposition, Disposition::DeadLetter) && queue.durable() {
+        if fate == Disposition::DeadLetter && queue.durable() {
             let confirm = link
                 .publisher
                 .basic_publish(
@@ -186,8 +226,11 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 .await?;
             confirm.await?;
         }
-        delivery.ack(BasicAckOptions::default()).await?;
     }
+    if let Some(last) = batch.last() {
+        last.ack(BasicAckOptions { multiple: true }).await?;
+    }
+    Ok(())
 }
 
 /// Keeps a connection up for the life of the process.

@@ -2,13 +2,18 @@
 //! without a network hop. Queues are in memory; durability comes from the producers' outboxes,
 //! whose rows stay until every durable queue's consumer has acknowledged the event.
 
-use super::{Confirm, Disposition, Handler, Queue, consumed_counter, deliver};
+use super::{Confirm, Disposition, Handler, MAX_BATCH, Queue, consumed_counter, deliver};
 use gochat_proto::events::{Envelope, EventKind};
 use gochat_proto::topology::SHARED_QUEUES;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+
+/// Events a durable queue holds before its publishers wait: the bound that turns a slow
+/// consumer into slower publishers (and, through chat, slower senders) instead of a queue that
+/// grows without limit.
+const DURABLE_CAPACITY: usize = 1024;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -28,12 +33,16 @@ struct MemQueue {
     durable: bool,
     items: Mutex<VecDeque<Item>>,
     ready: Notify,
+    /// Durable queues: a permit per event the queue may still take.
+    room: Option<Arc<Semaphore>>,
 }
 
 struct Item {
     envelope: Arc<Envelope>,
     /// Set for durable queues: the publisher's confirm waits for this acknowledgement.
     ack: Option<Arc<PendingAcks>>,
+    /// The item's place in a bounded queue, given back when the item is dropped.
+    _room: Option<OwnedSemaphorePermit>,
 }
 
 /// Acknowledgements still owed for one publish; the confirm fires when the last one arrives.
@@ -76,6 +85,7 @@ impl MemoryBus {
             durable,
             items: Mutex::default(),
             ready: Notify::new(),
+            room: durable.then(|| Arc::new(Semaphore::new(DURABLE_CAPACITY))),
         });
         queues.insert(name.to_owned(), queue.clone());
         let mut routes = self.inner.routes.write().expect("routes lock poisoned");
@@ -96,11 +106,28 @@ impl MemoryBus {
         }
     }
 
-    pub fn publish(&self, envelope: Arc<Envelope>) -> Confirm {
-        let routes = self.inner.routes.read().expect("routes lock poisoned");
-        let Some(queues) = routes.get(&envelope.kind) else {
-            return Box::pin(async { Ok(()) });
-        };
+    /// Puts the event in every queue bound to its type, waiting while a durable one is full.
+    pub async fn publish(&self, envelope: Arc<Envelope>) -> Confirm {
+        let queues = self
+            .inner
+            .routes
+            .read()
+            .expect("routes lock poisoned")
+            .get(&envelope.kind)
+            .cloned()
+            .unwrap_or_default();
+        let mut places = Vec::with_capacity(queues.len());
+        for queue in &queues {
+            places.push(match &queue.room {
+                Some(room) => Some(
+                    room.clone()
+                        .acquire_owned()
+                        .await
+                        .expect("queue semaphores are never closed"),
+                ),
+                None => None,
+            });
+        }
         let durable = queues.iter().filter(|q| q.durable).count();
         let (pending, confirmed) = if durable > 0 {
             let (tx, rx) = oneshot::channel();
@@ -112,18 +139,19 @@ impl MemoryBus {
         } else {
             (None, None)
         };
-        for queue in queues {
+        for (queue, room) in queues.iter().zip(places) {
             let ack = if queue.durable { pending.clone() } else { None };
             queue.items.lock().expect("queue lock poisoned").push_back(Item {
                 envelope: envelope.clone(),
                 ack,
+                _room: room,
             });
             queue.ready.notify_one();
         }
         Box::pin(async move {
             if let Some(rx) = confirmed {
-                // A dropped sender means the process is shutting down with the event unconsumed:
-                // not confirmed, so the outbox keeps it.
+                // A dropped sender means the event was dead-lettered, or the process is shutting
+                // down with it unconsumed: not confirmed, so an outbox keeps it.
                 rx.await.map_err(|_| super::BusError::NotConnected)?;
             }
             Ok(())
@@ -136,29 +164,37 @@ impl MemoryBus {
         let consumed = consumed_counter(queue.name());
         tasks.spawn(async move {
             loop {
-                let next = mem.items.lock().expect("queue lock poisoned").pop_front();
-                let Some(item) = next else {
+                let batch: Vec<Item> = {
+                    let mut items = mem.items.lock().expect("queue lock poisoned");
+                    let n = items.len().min(MAX_BATCH);
+                    items.drain(..n).collect()
+                };
+                if batch.is_empty() {
                     tokio::select! {
                         _ = mem.ready.notified() => continue,
                         _ = shutdown.cancelled() => break,
                     }
-                };
-                match deliver(&handler, item.envelope.clone(), &mem.name, &consumed).await {
-                    Disposition::Ack => {
-                        if let Some(ack) = item.ack {
-                            ack.ack();
-                        }
-                    }
-                    // Never acknowledged: the publisher's outbox keeps the event and publishes it
-                    // again at the next start, so even a dead letter is not lost.
-                    Disposition::DeadLetter => tracing::error!(
-                        queue = %mem.name, event = %item.envelope.id,
-                        "dead letter left unacknowledged; its outbox row is retried at the next start"
-                    ),
                 }
                 // Wake a competing consumer in case more items are waiting.
                 if !mem.items.lock().expect("queue lock poisoned").is_empty() {
                     mem.ready.notify_one();
+                }
+                let envelopes = batch.iter().map(|item| item.envelope.clone()).collect();
+                let dispositions = deliver(&handler, envelopes, &mem.name, &consumed).await;
+                for (item, disposition) in batch.into_iter().zip(dispositions) {
+                    match disposition {
+                        Disposition::Ack => {
+                            if let Some(ack) = item.ack {
+                                ack.ack();
+                            }
+                        }
+                        // Never acknowledged: the publisher's outbox keeps the event and
+                        // publishes it again at the next start, so even a dead letter is not lost.
+                        Disposition::DeadLetter => tracing::error!(
+                            queue = %mem.name, event = %item.envelope.id,
+                            "dead letter left unacknowledged; its outbox row is retried at the next start"
+                        ),
+                    }
                 }
             }
             if !mem.durable {
@@ -189,7 +225,7 @@ mod tests {
     #[tokio::test]
     async fn a_publish_is_confirmed_only_after_the_durable_consumer_acks() {
         let bus = MemoryBus::new();
-        let confirm = bus.publish(online());
+        let confirm = bus.publish(online()).await;
         let confirm = tokio::spawn(confirm);
         tokio::task::yield_now().await;
         assert!(!confirm.is_finished(), "no consumer yet, so no confirm");
@@ -254,7 +290,7 @@ mod tests {
         }
         let events: Vec<_> = (0..10).map(|_| online()).collect();
         for e in &events {
-            bus.publish(e.clone()).await.unwrap();
+            bus.publish(e.clone()).await.await.unwrap();
         }
         let mut got: Vec<_> = (0..10).map(|_| shared_seen.try_recv().unwrap()).collect();
         got.sort();

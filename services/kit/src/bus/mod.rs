@@ -26,8 +26,9 @@ use tokio_util::task::task_tracker::TrackedFuture;
 /// between two: about two minutes in all, so a database or disk hiccup is outlived.
 const MAX_ATTEMPTS: u32 = 12;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Events a consumer may hold unacknowledged.
-const PREFETCH: u16 = 64;
+/// Events a consumer may hold unacknowledged, and the most it applies as one batch.
+const PREFETCH: u16 = 128;
+const MAX_BATCH: usize = PREFETCH as usize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -43,26 +44,40 @@ pub enum BusError {
 /// spawned on the multi-threaded runtime.
 pub type Confirm = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BusError>> + Send + Sync>>;
 
-/// Applies one event. `Err` means "try again later".
-pub type Handler = Arc<dyn Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+type EachFn = dyn Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync;
+type BatchFn = dyn Fn(Vec<Arc<Envelope>>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync;
 
-/// Wraps an async function as a [`Handler`].
+/// What a consumer does with the events of its queue. `Err` means "try again later", except
+/// for an event that cannot be decoded, which no retry will fix: it is dead-lettered at once.
+#[derive(Clone)]
+pub enum Handler {
+    /// Applies one event at a time.
+    Each(Arc<EachFn>),
+    /// Applies whatever arrived together as one unit (one transaction): a burst costs one
+    /// commit. When a batch fails, its events are retried one by one, so one bad event never
+    /// holds the others back.
+    Batch(Arc<BatchFn>),
+}
+
+/// Wraps an async function of one event as a [`Handler`].
 pub fn handler<F, Fut>(f: F) -> Handler
 where
     F: Fn(Arc<Envelope>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    Arc::new(move |envelope| Box::pin(f(envelope)))
+    Handler::Each(Arc::new(move |envelope| Box::pin(f(envelope))))
 }
 
-/// A handler that applies each event once to `db`: the inbox check, `apply` and the events it
-/// publishes commit in one transaction, and the delivery is acknowledged only after that commit.
-/// A redelivered event (same id) changes nothing.
+/// A handler that applies each batch of events to `db` in one write job: decoding, the inbox
+/// check, `apply` and the events it publishes commit together, and the deliveries are
+/// acknowledged only after that commit. A redelivered event (same id) changes nothing.
+/// Before taking a batch it waits while `db`'s outbox holds too many unconfirmed events, so a
+/// slow downstream consumer slows this one down instead of growing its backlog.
 pub fn applying<F>(db: Db, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    apply_in_transaction(db, true, apply)
+    apply_in_transaction(db, |_| true, apply)
 }
 
 /// Like [`applying`], for effects that are idempotent by their natural keys (a unique row, a
@@ -72,29 +87,44 @@ pub fn applying_idempotent<F>(db: Db, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    apply_in_transaction(db, false, apply)
+    apply_in_transaction(db, |_| false, apply)
 }
 
-fn apply_in_transaction<F>(db: Db, inbox: bool, apply: F) -> Handler
+/// Like [`applying`], with an inbox row only for the kinds in `once`: the others are idempotent
+/// by their natural keys, and the hot ones are spared the write.
+pub fn applying_once<F>(db: Db, once: &'static [EventKind], apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    let apply = Arc::new(apply);
-    handler(move |envelope| {
-        let (db, apply) = (db.clone(), apply.clone());
-        async move {
-            let event = envelope.event()?;
-            let id = envelope.id;
+    apply_in_transaction(db, move |kind| once.contains(&kind), apply)
+}
+
+fn apply_in_transaction<I, F>(db: Db, inbox: I, apply: F) -> Handler
+where
+    I: Fn(EventKind) -> bool + Send + Sync + 'static,
+    F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
+{
+    let (inbox, apply) = (Arc::new(inbox), Arc::new(apply));
+    Handler::Batch(Arc::new(move |batch| {
+        let (db, inbox, apply) = (db.clone(), inbox.clone(), apply.clone());
+        Box::pin(async move {
+            let events = batch
+                .iter()
+                .map(|envelope| Ok((envelope.id, envelope.kind, envelope.event()?)))
+                .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            db.outbox_room().await;
             db.write(move |w| -> Result<(), DbError> {
-                if !inbox || w.first_delivery(id)? {
-                    apply(w, event)?;
+                for (id, kind, event) in events {
+                    if !inbox(kind) || w.first_delivery(id)? {
+                        apply(w, event)?;
+                    }
                 }
                 Ok(())
             })
             .await?;
             Ok(())
-        }
-    })
+        })
+    }))
 }
 
 /// Which queue a consumer reads.
@@ -152,12 +182,11 @@ impl Bus {
         Self::Amqp(amqp::AmqpBus::start(url, name, tasks, shutdown))
     }
 
-    /// Publishes an event; the returned future resolves when it is safe.
     /// Publishes an event; returns once it is handed to the transport (so successive publishes
     /// keep their order), with a future that resolves when it is safe.
     pub async fn publish(&self, envelope: Arc<Envelope>, json: Vec<u8>) -> Result<Confirm, BusError> {
         match self {
-            Self::Memory(bus) => Ok(bus.publish(envelope)),
+            Self::Memory(bus) => Ok(bus.publish(envelope).await),
             Self::Amqp(bus) => bus.publish(&envelope, json).await,
         }
     }
@@ -233,27 +262,73 @@ fn consumed_counter(queue: &str) -> metrics::Counter {
 }
 
 /// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Disposition {
     Ack,
     DeadLetter,
 }
 
-/// Runs `handler` on one event with bounded retries. Shared by both transports so they cannot
-/// differ in how failures are treated.
-async fn deliver(handler: &Handler, envelope: Arc<Envelope>, queue: &str, consumed: &metrics::Counter) -> Disposition {
-    let mut backoff = Duration::from_millis(100);
-    for attempt in 1..=MAX_ATTEMPTS {
-        match handler(envelope.clone()).await {
-            Ok(()) => {
-                consumed.increment(1);
-                return Disposition::Ack;
+/// Applies a batch with `handler`; one disposition per event, in order. Shared by both
+/// transports so they cannot differ in how failures are treated.
+async fn deliver(
+    handler: &Handler,
+    batch: Vec<Arc<Envelope>>,
+    queue: &str,
+    consumed: &metrics::Counter,
+) -> Vec<Disposition> {
+    let count = batch.len();
+    let dispositions = match handler {
+        Handler::Batch(apply) if count > 1 => match apply(batch.clone()).await {
+            Ok(()) => vec![Disposition::Ack; count],
+            Err(e) => {
+                tracing::warn!(
+                    queue,
+                    events = count,
+                    error = format!("{e:#}"),
+                    "batch failed; applying its events one by one"
+                );
+                one_by_one(batch, queue, |e| apply(vec![e])).await
             }
-            Err(e) if attempt == MAX_ATTEMPTS => {
+        },
+        Handler::Batch(apply) => one_by_one(batch, queue, |e| apply(vec![e])).await,
+        Handler::Each(apply) => one_by_one(batch, queue, |e| apply(e)).await,
+    };
+    let acked = dispositions.iter().filter(|d| **d == Disposition::Ack).count();
+    consumed.increment(acked as u64);
+    dispositions
+}
+
+async fn one_by_one<F>(batch: Vec<Arc<Envelope>>, queue: &str, attempt: F) -> Vec<Disposition>
+where
+    F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
+{
+    let mut dispositions = Vec::with_capacity(batch.len());
+    for envelope in batch {
+        dispositions.push(retrying(envelope, queue, &attempt).await);
+    }
+    dispositions
+}
+
+/// Runs `attempt` on one event with bounded retries and backoff.
+async fn retrying<F>(envelope: Arc<Envelope>, queue: &str, attempt: &F) -> Disposition
+where
+    F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
+{
+    let mut backoff = Duration::from_millis(100);
+    for n in 1..=MAX_ATTEMPTS {
+        match attempt(envelope.clone()).await {
+            Ok(()) => return Disposition::Ack,
+            Err(e) if is_poison(&e) => {
+                tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
+                    "event cannot be decoded; dead-lettered");
+                break;
+            }
+            Err(e) if n == MAX_ATTEMPTS => {
                 tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
                     "event failed every attempt; dead-lettered");
             }
             Err(e) => {
-                tracing::warn!(queue, event = %envelope.id, attempt, error = format!("{e:#}"), "event handler failed; retrying");
+                tracing::warn!(queue, event = %envelope.id, attempt = n, error = format!("{e:#}"), "event handler failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -261,4 +336,9 @@ async fn deliver(handler: &Handler, envelope: Arc<Envelope>, queue: &str, consum
     }
     metrics::counter!("gochat_events_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
     Disposition::DeadLetter
+}
+
+/// An event whose payload does not decode will not decode on the next attempt either.
+fn is_poison(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<serde_json::Error>())
 }

@@ -83,12 +83,21 @@ impl Hub {
 
     /// Queues `frame` for every socket of every user in `users`.
     pub fn push<'a>(&self, users: impl IntoIterator<Item = &'a UserId>, frame: &Utf8Bytes) {
+        self.send(users, |_| true, frame);
+    }
+
+    /// Queues `frame` for one socket of `user` (the one a request came from).
+    pub fn push_to_socket(&self, user: &UserId, socket: u64, frame: &Utf8Bytes) {
+        self.send([user], |id| id == socket, frame);
+    }
+
+    fn send<'a>(&self, users: impl IntoIterator<Item = &'a UserId>, chosen: impl Fn(u64) -> bool, frame: &Utf8Bytes) {
         let mut stuck = Vec::new();
         {
             let sockets = self.sockets.read().expect("hub lock poisoned");
             for user in users {
                 for (id, tx) in sockets.get(user).into_iter().flatten() {
-                    if tx.try_send(frame.clone()).is_err() {
+                    if chosen(*id) && tx.try_send(frame.clone()).is_err() {
                         stuck.push((*user, *id));
                     }
                 }

@@ -3,6 +3,11 @@
 //!
 //! One task per socket reads frames, writes what the hub queued for it, pings, and notices
 //! idleness and shutdown, in one `select!`: no second task and no extra hop per frame.
+//!
+//! Frames are handled in order; a frame whose answer takes time (a message waiting to be made
+//! durable) is answered later, in order, while the next frames are already handled. At most
+//! [`MAX_IN_FLIGHT`] answers may be outstanding: beyond that the socket is not read, so a fast
+//! sender is slowed by TCP itself instead of queueing work in the server.
 
 mod hub;
 
@@ -13,6 +18,9 @@ use crate::http::{ApiError, Origins};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
 use gochat_proto::limits::MAX_FRAME_BYTES;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -25,6 +33,19 @@ const PING_EVERY: Duration = Duration::from_secs(25);
 /// defaults are 128 KiB for reading alone). Frames are at most 16 KiB anyway.
 const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
+/// Answers a socket may owe at once (see the module's documentation).
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// How a frame is answered.
+pub enum Reply {
+    /// Not at all.
+    None,
+    /// At once.
+    Now(Utf8Bytes),
+    /// When the future resolves (if it resolves to a frame); answers go out in the order of
+    /// the frames.
+    Later(BoxFuture<'static, Option<Utf8Bytes>>),
+}
 
 /// Answers a socket upgrade: 403 without an allowed `Origin`, 401 without a valid, unrevoked
 /// session cookie (both checked before upgrading); otherwise upgrades with GoChat's frame limit
@@ -59,8 +80,9 @@ where
         .on_upgrade(move |socket| tasks.track_future(serve(socket, user)))
 }
 
-/// Serves one socket until it closes: `on_text` answers each text frame (or not); frames the
-/// hub queued are written as they come; a socket silent for `idle` is closed.
+/// Serves one socket until it closes: `on_text` handles each text frame, in order, and says
+/// how to answer it; frames the hub queued are written as they come; a socket silent for
+/// `idle` is closed.
 pub async fn serve<F, Fut>(
     mut socket: WebSocket,
     mut queued: tokio::sync::mpsc::Receiver<Utf8Bytes>,
@@ -69,17 +91,31 @@ pub async fn serve<F, Fut>(
     mut on_text: F,
 ) where
     F: FnMut(Utf8Bytes) -> Fut,
-    Fut: std::future::Future<Output = Option<Utf8Bytes>>,
+    Fut: std::future::Future<Output = Reply>,
 {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut owed: FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>> = FuturesOrdered::new();
     let close = loop {
         tokio::select! {
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv(), if owed.len() < MAX_IN_FLIGHT => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
-                    if let Some(reply) = on_text(text).await
-                        && socket.send(Message::Text(reply)).await.is_err()
+                    let answer = match on_text(text).await {
+                        Reply::None => None,
+                        // Behind answers still owed, an immediate one waits its turn.
+                        Reply::Now(frame) if !owed.is_empty() => {
+                            owed.push_back(Box::pin(std::future::ready(Some(frame))));
+                            None
+                        }
+                        Reply::Now(frame) => Some(frame),
+                        Reply::Later(pending) => {
+                            owed.push_back(pending);
+                            None
+                        }
+                    };
+                    if let Some(frame) = answer
+                        && socket.send(Message::Text(frame)).await.is_err()
                     {
                         break None;
                     }
@@ -89,6 +125,13 @@ pub async fn serve<F, Fut>(
                 Some(Ok(Message::Close(_))) | None => break None,
                 Some(Err(e)) => break too_large(&e).then_some((close_code::SIZE, "frame too large")),
             },
+            Some(answer) = owed.next(), if !owed.is_empty() => {
+                if let Some(frame) = answer
+                    && socket.send(Message::Text(frame)).await.is_err()
+                {
+                    break None;
+                }
+            }
             outgoing = queued.recv() => match outgoing {
                 Some(frame) => if socket.send(Message::Text(frame)).await.is_err() { break None },
                 None => break Some((close_code::POLICY, "not reading fast enough")),

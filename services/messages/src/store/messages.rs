@@ -1,8 +1,10 @@
-//! The messages of a conversation, numbered 1, 2, 3… by `seq`, and pages of them.
+//! The messages of a conversation, numbered 1, 2, 3… by `seq`; their edits, deletions and
+//! reactions (each bumps the conversation's change counter); pages of history and of changes.
 
-use super::id;
+use super::conversations::{self, Head};
+use super::search;
 use gochat_proto::Timestamp;
-use gochat_proto::dto::{Message, MessagesPage};
+use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -17,20 +19,45 @@ pub enum Window {
     After(i64),
 }
 
-/// The columns [`message_from`] reads, in its order.
-const COLUMNS: &str = "id, conversation_id, seq, sender_id, body, sent_at, client_id";
+/// The columns [`message_from`] reads.
+const COLUMNS: &str = "conversation_id, seq, num, id, sender_id, client_id, body, sent_at, reply_to_seq, \
+                       edited_at, deleted_at, reactions, attachments, change";
 
-/// A message from the row's columns `at..at + 7`, in the order of [`COLUMNS`].
-pub fn message_from(r: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
+/// A message from a row of [`COLUMNS`].
+pub fn message_from(r: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
-        id: id(r, at)?,
-        conversation_id: id(r, at + 1)?,
-        seq: r.get(at + 2)?,
-        sender_id: id(r, at + 3)?,
-        body: r.get(at + 4)?,
-        sent_at: r.get(at + 5)?,
-        client_id: id(r, at + 6)?,
+        id: r.get("id")?,
+        conversation_id: r.get("conversation_id")?,
+        seq: r.get("seq")?,
+        sender_id: r.get("sender_id")?,
+        body: r.get("body")?,
+        sent_at: r.get("sent_at")?,
+        client_id: r.get("client_id")?,
+        reply_to_seq: r.get("reply_to_seq")?,
+        edited_at: r.get("edited_at")?,
+        deleted_at: r.get("deleted_at")?,
+        reactions: json_column(r, "reactions")?,
+        attachments: json_column::<Vec<Attachment>>(r, "attachments")?,
     })
+}
+
+/// A JSON list column; NULL is the empty list.
+fn json_column<T: serde::de::DeserializeOwned + Default>(r: &Row<'_>, column: &str) -> rusqlite::Result<T> {
+    match r.get_ref(column)?.as_str_or_null()? {
+        None => Ok(T::default()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))),
+    }
+}
+
+/// A list as a JSON column: NULL when empty.
+fn to_json_column<T: serde::Serialize>(list: &[T]) -> rusqlite::Result<Option<String>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(list)
+        .map(Some)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
 }
 
 /// The message `sender` already sent with `client_id`, if any.
@@ -38,49 +65,199 @@ pub fn find_by_client(c: &Connection, sender: UserId, client_id: ClientId) -> ru
     c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
     ))?
-    .query_row([sender.to_string(), client_id.to_string()], |r| message_from(r, 0))
+    .query_row(params![sender, client_id], message_from)
     .optional()
 }
 
-/// Stores a message with the conversation's next seq. Must run in the write transaction that
-/// also checked (sender, client id) is new: the seq is taken and the message inserted together,
-/// so seqs have no gaps.
-pub fn append(
+/// The message at `seq`, if there is one.
+pub fn get(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::Result<Option<Message>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
+    ))?
+    .query_row(params![conversation, seq], message_from)
+    .optional()
+}
+
+/// The senders of the messages with a seq in `(after, up_to]`.
+pub fn senders_between(
     c: &Connection,
     conversation: ConversationId,
+    after: i64,
+    up_to: i64,
+) -> rusqlite::Result<Vec<UserId>> {
+    c.prepare_cached("SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3")?
+        .query_map(params![conversation, after, up_to], |r| r.get(0))?
+        .collect()
+}
+
+/// Stores a message with the conversation's next seq and indexes it for search. Must run in the
+/// write transaction that also checked (sender, client id) is new: the seq is taken and the
+/// message inserted together, so seqs have no gaps.
+pub fn append(
+    c: &Connection,
+    conversation: &Head,
     sender: UserId,
     client_id: ClientId,
     body: &str,
+    reply_to_seq: Option<i64>,
     sent_at: Timestamp,
 ) -> rusqlite::Result<Message> {
-    let seq: i64 = c
-        .prepare_cached("SELECT last_seq + 1 FROM conversations WHERE id = ?1")?
-        .query_row([conversation.to_string()], |r| r.get(0))?;
+    let (seq, num): (i64, i64) = c
+        .prepare_cached(
+            "SELECT last_seq + 1, (SELECT coalesce(max(num), 0) + 1 FROM messages) FROM conversations WHERE id = ?1",
+        )?
+        .query_row([conversation.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let message = Message {
         id: MessageId::new(),
-        conversation_id: conversation,
+        conversation_id: conversation.id,
         seq,
         sender_id: sender,
         body: body.to_owned(),
         sent_at,
         client_id,
+        reply_to_seq,
+        edited_at: None,
+        deleted_at: None,
+        reactions: Vec::new(),
+        attachments: Vec::new(),
     };
     // Inserted first: a repeated (sender, client id) fails here, before anything changed.
-    c.prepare_cached(&format!(
-        "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    ))?
+    c.prepare_cached(
+        "INSERT INTO messages (conversation_id, seq, num, id, sender_id, client_id, body, sent_at, reply_to_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
     .execute(params![
-        message.id.to_string(),
-        conversation.to_string(),
+        conversation.id,
         seq,
-        sender.to_string(),
+        num,
+        message.id,
+        sender,
+        client_id,
         message.body,
         sent_at,
-        client_id.to_string(),
+        reply_to_seq
     ])?;
-    c.prepare_cached("UPDATE conversations SET last_seq = ?2, activity_us = max(activity_us, ?3) WHERE id = ?1")?
-        .execute(params![conversation.to_string(), seq, sent_at.timestamp_micros()])?;
+    conversations::touch(c, conversation.id, seq, sent_at)?;
+    search::index(c, num, conversation.num, body)?;
     Ok(message)
+}
+
+/// A message changed: the conversation's new change counter and the message as it is now.
+pub struct Changed {
+    pub message: Message,
+    pub change: i64,
+}
+
+fn num_of(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT num FROM messages WHERE conversation_id = ?1 AND seq = ?2")?
+        .query_row(params![conversation, seq], |r| r.get(0))
+}
+
+/// Records that a message changed: bumps the counter, stamps the message with it.
+fn changed(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::Result<Changed> {
+    let change = conversations::bump_change(c, conversation)?;
+    c.prepare_cached("UPDATE messages SET change = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![conversation, seq, change])?;
+    let message = get(c, conversation, seq)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    Ok(Changed { message, change })
+}
+
+/// Replaces a message's body and re-indexes it; `None` when the body is already that.
+pub fn edit(
+    c: &Connection,
+    conversation: &Head,
+    seq: i64,
+    body: &str,
+    at: Timestamp,
+) -> rusqlite::Result<Option<Changed>> {
+    let updated = c
+        .prepare_cached(
+            "UPDATE messages SET body = ?3, edited_at = ?4
+             WHERE conversation_id = ?1 AND seq = ?2 AND body <> ?3 AND deleted_at IS NULL",
+        )?
+        .execute(params![conversation.id, seq, body, at])?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    let num = num_of(c, conversation.id, seq)?;
+    search::unindex(c, num)?;
+    search::index(c, num, conversation.num, body)?;
+    changed(c, conversation.id, seq).map(Some)
+}
+
+/// Deletes a message: its seq stays, its body, reactions and attachments go, and so does its
+/// entry in the search index. `None` when it was already deleted.
+pub fn delete(
+    c: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+    at: Timestamp,
+) -> rusqlite::Result<Option<Changed>> {
+    let updated = c
+        .prepare_cached(
+            "UPDATE messages SET body = '', reactions = NULL, attachments = NULL, deleted_at = ?3
+             WHERE conversation_id = ?1 AND seq = ?2 AND deleted_at IS NULL",
+        )?
+        .execute(params![conversation, seq, at])?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    search::unindex(c, num_of(c, conversation, seq)?)?;
+    changed(c, conversation, seq).map(Some)
+}
+
+/// Puts (`on`) or takes back `user`'s `emoji` on a message that is not deleted; `None` when
+/// that changes nothing.
+pub fn react(
+    c: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+    user: UserId,
+    emoji: &str,
+    on: bool,
+) -> rusqlite::Result<Option<Changed>> {
+    let Some(message) = get(c, conversation, seq)? else {
+        return Ok(None);
+    };
+    if message.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let mut reactions = message.reactions;
+    if !toggle(&mut reactions, user, emoji, on) {
+        return Ok(None);
+    }
+    c.prepare_cached("UPDATE messages SET reactions = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![conversation, seq, to_json_column(&reactions)?])?;
+    changed(c, conversation, seq).map(Some)
+}
+
+/// Adds or removes `user` under `emoji`, keeping first-use order; false when nothing changed.
+fn toggle(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str, on: bool) -> bool {
+    let at = reactions.iter().position(|r| r.emoji == emoji);
+    match (at, on) {
+        (Some(i), true) if reactions[i].user_ids.contains(&user) => false,
+        (Some(i), true) => {
+            reactions[i].user_ids.push(user);
+            true
+        }
+        (None, true) => {
+            reactions.push(Reaction {
+                emoji: emoji.to_owned(),
+                user_ids: vec![user],
+            });
+            true
+        }
+        (Some(i), false) => {
+            let before = reactions[i].user_ids.len();
+            reactions[i].user_ids.retain(|u| *u != user);
+            if reactions[i].user_ids.is_empty() {
+                reactions.remove(i);
+                return true;
+            }
+            reactions[i].user_ids.len() != before
+        }
+        (None, false) => false,
+    }
 }
 
 /// Up to `limit` messages of `window`, ascending by seq, as of the conversation's `last_seq`
@@ -101,17 +278,14 @@ pub fn page(
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND {sql} LIMIT ?3"
     ))?;
-    let mut args = vec![
-        rusqlite::types::Value::Text(conversation.to_string()),
-        bound.into(),
-        (i64::from(limit) + 1).into(),
-    ];
-    if matches!(window, Window::After(_)) {
-        args.push(last_seq.into());
-    }
-    let mut messages = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| message_from(r, 0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = match window {
+        Window::After(_) => stmt.query_map(
+            params![conversation, bound, i64::from(limit) + 1, last_seq],
+            message_from,
+        ),
+        _ => stmt.query_map(params![conversation, bound, i64::from(limit) + 1], message_from),
+    }?;
+    let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     if !matches!(window, Window::After(_)) {
@@ -120,12 +294,37 @@ pub fn page(
     Ok(MessagesPage { messages, has_more })
 }
 
+/// The messages changed after change `since`, by the change that last touched them, up to
+/// `limit` of them; `last_change` is where the caller is after applying them.
+pub fn changes(c: &Connection, conversation: &Head, since: i64, limit: u32) -> rusqlite::Result<ChangesPage> {
+    let mut messages = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND change > ?2 ORDER BY change LIMIT ?3"
+        ))?
+        .query_map(params![conversation.id, since, i64::from(limit) + 1], |r| {
+            Ok((r.get::<_, i64>("change")?, message_from(r)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    let last_change = if has_more {
+        messages.last().map_or(since, |(change, _)| *change)
+    } else {
+        conversation.last_change.max(since)
+    };
+    Ok(ChangesPage {
+        messages: messages.into_iter().map(|(_, m)| m).collect(),
+        last_change,
+        has_more,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{conversations, test_db, users};
 
-    fn conversation_with(c: &Connection, n: usize) -> (ConversationId, UserId, UserId) {
+    fn conversation_with(c: &Connection, n: usize) -> (Head, UserId, UserId) {
         let (a, b) = (UserId::new(), UserId::new());
         users::registered(c, a, "a").unwrap();
         users::registered(c, b, "b").unwrap();
@@ -134,15 +333,16 @@ mod tests {
             let sender = if i % 2 == 0 { a } else { b };
             append(
                 c,
-                conv.id,
+                &conv,
                 sender,
                 ClientId::new(),
                 &format!("m{}", i + 1),
+                None,
                 chrono::Utc::now(),
             )
             .unwrap();
         }
-        (conv.id, a, b)
+        (conversations::head(c, conv.id).unwrap().unwrap(), a, b)
     }
 
     fn seqs(page: &MessagesPage) -> Vec<i64> {
@@ -155,30 +355,30 @@ mod tests {
         let (conv, a, _) = conversation_with(&c, 3);
         let (other, ..) = conversation_with(&c, 1);
         let client = ClientId::new();
-        let m = append(&c, conv, a, client, "again", chrono::Utc::now()).unwrap();
-        assert_eq!(m.seq, 4);
+        let m = append(&c, &conv, a, client, "again", Some(2), chrono::Utc::now()).unwrap();
+        assert_eq!((m.seq, m.reply_to_seq), (4, Some(2)));
         assert_eq!(find_by_client(&c, a, client).unwrap(), Some(m.clone()));
         assert_eq!(find_by_client(&c, UserId::new(), client).unwrap(), None);
         assert!(
-            append(&c, conv, a, client, "dup", chrono::Utc::now()).is_err(),
+            append(&c, &conv, a, client, "dup", None, chrono::Utc::now()).is_err(),
             "the unique index refuses a repeat"
         );
-        assert_eq!(conversations::head(&c, conv).unwrap().unwrap().last_seq, 4);
-        assert_eq!(page(&c, other, 1, Window::Newest, 10).unwrap().messages[0].seq, 1);
+        assert_eq!(conversations::head(&c, conv.id).unwrap().unwrap().last_seq, 4);
+        assert_eq!(page(&c, other.id, 1, Window::Newest, 10).unwrap().messages[0].seq, 1);
     }
 
     #[test]
     fn pages_walk_back_and_forth_covering_each_message_once() {
         let c = test_db();
         let (conv, ..) = conversation_with(&c, 23);
-        let newest = page(&c, conv, 23, Window::Newest, 10).unwrap();
+        let newest = page(&c, conv.id, 23, Window::Newest, 10).unwrap();
         assert_eq!(seqs(&newest), (14..=23).collect::<Vec<_>>());
         assert!(newest.has_more);
 
         let mut back = seqs(&newest);
         let mut cursor = newest.messages[0].seq;
         loop {
-            let p = page(&c, conv, 23, Window::Before(cursor), 10).unwrap();
+            let p = page(&c, conv.id, 23, Window::Before(cursor), 10).unwrap();
             back.splice(0..0, seqs(&p));
             if !p.has_more {
                 break;
@@ -190,7 +390,7 @@ mod tests {
         let mut forth = Vec::new();
         let mut cursor = 0;
         loop {
-            let p = page(&c, conv, 23, Window::After(cursor), 7).unwrap();
+            let p = page(&c, conv.id, 23, Window::After(cursor), 7).unwrap();
             forth.extend(seqs(&p));
             if !p.has_more {
                 break;
@@ -204,6 +404,7 @@ mod tests {
     fn pages_ignore_messages_after_last_seq_and_out_of_range_cursors() {
         let c = test_db();
         let (conv, ..) = conversation_with(&c, 5);
+        let conv = conv.id;
         assert_eq!(seqs(&page(&c, conv, 3, Window::Newest, 10).unwrap()), [1, 2, 3]);
         assert_eq!(seqs(&page(&c, conv, 3, Window::Before(100), 10).unwrap()), [1, 2, 3]);
         let after = page(&c, conv, 3, Window::After(1), 10).unwrap();
@@ -215,5 +416,47 @@ mod tests {
         let empty = page(&c, conv, 5, Window::After(5), 10).unwrap();
         assert_eq!((empty.messages.len(), empty.has_more), (0, false));
         assert_eq!(seqs(&page(&c, conv, 5, Window::After(-3), 2).unwrap()), [1, 2]);
+    }
+
+    #[test]
+    fn edits_deletes_and_reactions_bump_the_change_counter_and_changes_replay_them() {
+        let c = test_db();
+        let (conv, a, b) = conversation_with(&c, 4);
+        let now = chrono::Utc::now();
+        let edited = edit(&c, &conv, 1, "m1, better", now).unwrap().unwrap();
+        assert_eq!((edited.change, edited.message.edited_at), (1, Some(now)));
+        assert!(
+            edit(&c, &conv, 1, "m1, better", now).unwrap().is_none(),
+            "same body: no change"
+        );
+
+        let reacted = react(&c, conv.id, 2, a, "👍", true).unwrap().unwrap();
+        assert_eq!(reacted.change, 2);
+        react(&c, conv.id, 2, b, "👍", true).unwrap().unwrap();
+        react(&c, conv.id, 2, b, "🎉", true).unwrap().unwrap();
+        assert!(react(&c, conv.id, 2, b, "🎉", true).unwrap().is_none(), "twice is once");
+        let now_reactions = get(&c, conv.id, 2).unwrap().unwrap().reactions;
+        assert_eq!(now_reactions[0].user_ids, [a, b]);
+        assert_eq!(now_reactions[1].emoji, "🎉");
+        react(&c, conv.id, 2, b, "🎉", false).unwrap().unwrap();
+        assert_eq!(get(&c, conv.id, 2).unwrap().unwrap().reactions.len(), 1);
+
+        let deleted = delete(&c, conv.id, 2, now).unwrap().unwrap();
+        assert_eq!(deleted.message.body, "");
+        assert!(deleted.message.reactions.is_empty());
+        assert!(delete(&c, conv.id, 2, now).unwrap().is_none());
+        assert!(
+            react(&c, conv.id, 2, a, "👍", true).unwrap().is_none(),
+            "a deleted message takes no reaction"
+        );
+        assert!(edit(&c, &conv, 2, "back", now).unwrap().is_none(), "nor an edit");
+
+        let head = conversations::head(&c, conv.id).unwrap().unwrap();
+        let all = changes(&c, &head, 0, 10).unwrap();
+        assert_eq!(all.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((all.last_change, all.has_more), (head.last_change, false));
+        let first = changes(&c, &head, 0, 1).unwrap();
+        assert_eq!((first.messages[0].seq, first.last_change, first.has_more), (1, 1, true));
+        assert!(changes(&c, &head, head.last_change, 10).unwrap().messages.is_empty());
     }
 }

@@ -3,41 +3,36 @@
 //! on an in-memory database.
 //!
 //! - [`users`]: the replica of the user directory (names and presence), built from events.
-//! - [`conversations`]: direct conversations, their members and the members' watermarks.
-//! - [`messages`]: the messages of a conversation, numbered by `seq`, and pages of them.
+//! - [`conversations`]: direct and group conversations, their members, roles and watermarks.
+//! - [`messages`]: the messages of a conversation, numbered by `seq`, their edits, deletions and
+//!   reactions, and pages of them.
+//! - [`search`]: the full-text index of message bodies.
+//! - [`blocks`]: who blocks whom.
 
+pub mod blocks;
 pub mod conversations;
 pub mod messages;
+pub mod search;
 pub mod users;
 
-use rusqlite::Row;
-use std::str::FromStr;
-
-pub const MIGRATIONS: &[&str] = &["
--- The users this service knows, from user.registered and presence.changed: peers of the
--- conversation list, and the recipients a message may be sent to.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: direct conversations (v1).
+    "
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL,
     online INTEGER NOT NULL DEFAULT 0,
     last_seen_at TEXT
 ) WITHOUT ROWID;
-
 CREATE TABLE conversations (
     id TEXT PRIMARY KEY,
-    -- the two members in ascending order, unique: one direct conversation per pair of users
     member_lo TEXT NOT NULL,
     member_hi TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    -- seq of the newest message, 0 when there is none; the next message gets last_seq + 1
     last_seq INTEGER NOT NULL DEFAULT 0,
-    -- time of the newest message, else of creation (unix microseconds): orders the list
     activity_us INTEGER NOT NULL,
     UNIQUE (member_lo, member_hi)
 ) WITHOUT ROWID;
-
--- Watermarks: every seq up to delivered_seq reached one of the member's tabs, every seq up to
--- read_seq was shown. Never above last_seq, never lowered, read_seq <= delivered_seq.
 CREATE TABLE members (
     user_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL REFERENCES conversations (id),
@@ -46,7 +41,6 @@ CREATE TABLE members (
     PRIMARY KEY (user_id, conversation_id)
 ) WITHOUT ROWID;
 CREATE INDEX members_of_conversation ON members (conversation_id);
-
 CREATE TABLE messages (
     conversation_id TEXT NOT NULL REFERENCES conversations (id),
     seq INTEGER NOT NULL,
@@ -57,27 +51,123 @@ CREATE TABLE messages (
     sent_at TEXT NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_dedupe ON messages (sender_id, client_id);
+",
+    // 2: groups, roles, replies, edits, deletions, reactions, the change counter, search and
+    // blocks. Tables are rebuilt (SQLite cannot drop a NOT NULL), keeping every row.
+    "
+-- users (unchanged): the users this service knows, from user.registered and presence.changed:
+-- peers of the conversation list, members that may be added, recipients of a first message.
+
+CREATE TABLE conversations_v2 (
+    id TEXT PRIMARY KEY,
+    -- a small number naming the conversation in the search index (its token is 'c<num>')
+    num INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+    -- groups only
+    title TEXT,
+    -- direct only: the two members in ascending order, unique: one direct conversation per pair
+    member_lo TEXT,
+    member_hi TEXT,
+    created_at TEXT NOT NULL,
+    -- seq of the newest message, 0 when there is none; the next message gets last_seq + 1
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    -- bumped by every edit, deletion and reaction change; a message records the value it got
+    last_change INTEGER NOT NULL DEFAULT 0,
+    -- time of the newest message, else of creation (unix microseconds): orders the list
+    activity_us INTEGER NOT NULL,
+    UNIQUE (member_lo, member_hi)
+) WITHOUT ROWID;
+INSERT INTO conversations_v2 (id, num, kind, member_lo, member_hi, created_at, last_seq, activity_us)
+    SELECT id, row_number() OVER (ORDER BY activity_us, id), 'direct', member_lo, member_hi, created_at,
+           last_seq, activity_us
+    FROM conversations;
+
+-- Members and their watermarks: every seq up to delivered_seq reached one of the member's tabs,
+-- every seq up to read_seq was shown. Never above last_seq, never lowered,
+-- read_seq <= delivered_seq. A member who leaves loses the row (and sees nothing any more).
+CREATE TABLE members_v2 (
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    -- a group has one owner (who adds and removes members); direct members are all 'member'
+    role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'member')),
+    joined_us INTEGER NOT NULL DEFAULT 0,
+    delivered_seq INTEGER NOT NULL DEFAULT 0,
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, conversation_id)
+) WITHOUT ROWID;
+INSERT INTO members_v2 (user_id, conversation_id, delivered_seq, read_seq)
+    SELECT user_id, conversation_id, delivered_seq, read_seq FROM members;
+
+-- A deleted message keeps its row and seq; its body becomes '' and its reactions and
+-- attachments go, so its text is gone from the database, not hidden.
+CREATE TABLE messages_v2 (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    seq INTEGER NOT NULL,
+    -- the message's number in this database, in the order messages were stored: the search
+    -- index's rowid, so search results come newest first by it
+    num INTEGER NOT NULL UNIQUE,
+    id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    reply_to_seq INTEGER,
+    edited_at TEXT,
+    deleted_at TEXT,
+    -- JSON [{emoji, userIds}] in the order each emoji was first used; NULL when there is none
+    reactions TEXT,
+    -- JSON [Attachment]; NULL when there is none
+    attachments TEXT,
+    -- the conversation's last_change when this message last changed; 0 if it never did
+    change INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+INSERT INTO messages_v2 (conversation_id, seq, num, id, sender_id, client_id, body, sent_at)
+    SELECT conversation_id, seq, row_number() OVER (ORDER BY sent_at, conversation_id, seq), id, sender_id,
+           client_id, body, sent_at
+    FROM messages;
+
+DROP TABLE messages;
+DROP TABLE members;
+DROP TABLE conversations;
+ALTER TABLE conversations_v2 RENAME TO conversations;
+ALTER TABLE members_v2 RENAME TO members;
+ALTER TABLE messages_v2 RENAME TO messages;
+CREATE INDEX members_of_conversation ON members (conversation_id);
 -- A resent (sender, clientId) never makes a second message.
 CREATE UNIQUE INDEX messages_dedupe ON messages (sender_id, client_id);
-"];
+-- What changed in a conversation since a given change (catch-up).
+CREATE INDEX messages_changed ON messages (conversation_id, change) WHERE change > 0;
 
-/// Reads an id column (UUID text) into its typed id.
-fn id<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    row.get_ref(index)?
-        .as_str()?
-        .parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
-}
+-- Bodies of messages that are not deleted, for search. Contentless: the text is stored once (in
+-- messages) and a deleted message's entry is removed from the index.
+CREATE VIRTUAL TABLE message_search USING fts5(
+    conv, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO message_search (rowid, conv, body)
+    SELECT m.num, 'c' || c.num, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id;
+
+-- blocker blocks blocked: blocked cannot message blocker in their direct conversation.
+CREATE TABLE blocks (
+    blocker TEXT NOT NULL,
+    blocked TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (blocker, blocked)
+) WITHOUT ROWID;
+",
+];
 
 #[cfg(test)]
 pub(crate) fn test_db() -> rusqlite::Connection {
-    let c = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
+    let mut c = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
+    let steps = MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect();
+    rusqlite_migration::Migrations::new(steps)
+        .to_latest(&mut c)
+        .expect("the migrations apply");
     c.pragma_update(None, "foreign_keys", "ON")
         .expect("foreign keys can be enabled");
-    c.execute_batch(MIGRATIONS[0]).expect("the migrations apply");
     c
 }

@@ -11,7 +11,7 @@ pub fn registered(c: &Connection, id: UserId, username: &str) -> rusqlite::Resul
         "INSERT INTO users (id, username) VALUES (?1, ?2)
          ON CONFLICT (id) DO UPDATE SET username = excluded.username",
     )?
-    .execute(params![id.to_string(), username])?;
+    .execute(params![id, username])?;
     Ok(())
 }
 
@@ -23,7 +23,7 @@ pub fn presence(c: &Connection, e: &PresenceChanged) -> rusqlite::Result<()> {
          ON CONFLICT (id) DO UPDATE SET
              username = excluded.username, online = excluded.online, last_seen_at = excluded.last_seen_at",
     )?
-    .execute(params![e.user_id.to_string(), e.username, e.online, e.last_seen_at])?;
+    .execute(params![e.user_id, e.username, e.online, e.last_seen_at])?;
     Ok(())
 }
 
@@ -31,18 +31,18 @@ pub fn presence(c: &Connection, e: &PresenceChanged) -> rusqlite::Result<()> {
 /// `username` may be empty when unknown; `user.registered` fills it in.
 pub fn ensure(c: &Connection, id: UserId, username: &str) -> rusqlite::Result<()> {
     c.prepare_cached("INSERT OR IGNORE INTO users (id, username) VALUES (?1, ?2)")?
-        .execute(params![id.to_string(), username])?;
+        .execute(params![id, username])?;
     Ok(())
 }
 
 pub fn find(c: &Connection, id: UserId) -> rusqlite::Result<Option<UserSummary>> {
     c.prepare_cached("SELECT username, online, last_seen_at FROM users WHERE id = ?1")?
-        .query_row([id.to_string()], |r| {
+        .query_row([id], |r| {
             Ok(UserSummary {
                 id,
-                username: r.get(0)?,
-                online: r.get(1)?,
-                last_seen_at: r.get(2)?,
+                username: r.get("username")?,
+                online: r.get("online")?,
+                last_seen_at: r.get("last_seen_at")?,
             })
         })
         .optional()
@@ -52,6 +52,18 @@ pub fn find(c: &Connection, id: UserId) -> rusqlite::Result<Option<UserSummary>>
 pub fn user_ref(c: &Connection, id: UserId) -> rusqlite::Result<UserRef> {
     let username = find(c, id)?.map(|u| u.username).unwrap_or_default();
     Ok(UserRef { id, username })
+}
+
+/// Which of `ids` are unknown.
+pub fn unknown(c: &Connection, ids: &[UserId]) -> rusqlite::Result<Vec<UserId>> {
+    let mut stmt = c.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?;
+    let mut missing = Vec::new();
+    for id in ids {
+        if !stmt.exists([id])? {
+            missing.push(*id);
+        }
+    }
+    Ok(missing)
 }
 
 #[cfg(test)]

@@ -1,0 +1,12 @@
+// Generated from services/proto/src/limits.rs; never edited by hand.
+
+export const MAX_FRAME_BYTES = 16384;
+export const MAX_BODY_CHARS = 4000;
+export const MAX_GROUP_MEMBERS = 256;
+export const MIN_TITLE_CHARS = 1;
+export const MAX_TITLE_CHARS = 100;
+export const MAX_EMOJI_BYTES = 16;
+export const MAX_ATTACHMENTS = 10;
+export const MAX_SEARCH_CHARS = 200;
+export const MIN_USERNAME_CHARS = 3;
+export const MAX_USERNAME_CHARS = 32;

@@ -1,0 +1,108 @@
+//! `GET /api/conversations/{id}/messages` (pages by seq) and
+//! `GET /api/conversations/{id}/changes` (what changed since a change counter value).
+
+use super::{conversation_id, query};
+use crate::store::conversations;
+use crate::store::messages::{self, Window};
+use crate::{AppState, CachedPage};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use gochat_kit::auth::AuthUser;
+use gochat_kit::db::DbError;
+use gochat_kit::http::{ApiError, Json, page_limit};
+use gochat_proto::dto::ChangesPage;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// A page of history by `seq` cursor; with neither cursor, the newest page. Pages are cached as
+/// the JSON they are sent as, keyed by what they hold (the cursor clamped to the history), and
+/// served only while the conversation's last seq and change counter are what they were.
+pub async fn messages(
+    State(state): State<AppState>,
+    me: AuthUser,
+    Path(id): Path<String>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let conversation = conversation_id(&id)?;
+    let q = query(q)?;
+    let limit = page_limit(q.limit)?;
+    // Membership and the current last seq: looked up every time, so a cached page is never
+    // shown to a non-member nor served once the conversation moved on.
+    let head = state
+        .db
+        .read(move |c| conversations::head_for(c, conversation, me.id).map_err(DbError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let window = match (q.before, q.after) {
+        (None, None) => Window::Newest,
+        // Every cursor beyond the history names the same page.
+        (Some(before), None) => Window::Before(before.clamp(1, head.last_seq + 1)),
+        (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
+    };
+    let key = (conversation, window, limit);
+    let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
+    let body = match state.pages.get(&key).filter(fresh) {
+        Some(cached) => cached.body,
+        None => {
+            let last_seq = head.last_seq;
+            let page = state
+                .db
+                .read(move |c| messages::page(c, conversation, last_seq, window, limit).map_err(DbError::from))
+                .await?;
+            let body = bytes::Bytes::from(serde_json::to_vec(&page).map_err(anyhow::Error::from)?);
+            state.pages.insert(
+                key,
+                CachedPage {
+                    last_seq: head.last_seq,
+                    last_change: head.last_change,
+                    body: body.clone(),
+                },
+            );
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ChangesQuery {
+    since: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The messages edited, deleted or reacted to after change `since` (default 0), in their
+/// current state: how a tab that was away catches up on changes, as it catches up on new
+/// messages by seq.
+pub async fn changes(
+    State(state): State<AppState>,
+    me: AuthUser,
+    Path(id): Path<String>,
+    q: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Json<ChangesPage>, ApiError> {
+    let conversation = conversation_id(&id)?;
+    let q = query(q)?;
+    let limit = page_limit(q.limit)?;
+    let since = q.since.unwrap_or(0).max(0);
+    let page = state
+        .db
+        .read(move |c| {
+            let Some(head) = conversations::head_for(c, conversation, me.id)? else {
+                return Ok(None);
+            };
+            messages::changes(c, &head, since, limit)
+                .map(Some)
+                .map_err(DbError::from)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(page))
+}

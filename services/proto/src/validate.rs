@@ -1,0 +1,95 @@
+//! Checks of user input that more than one service applies (chat at the edge, the messages
+//! service where it is stored), so both refuse exactly the same things with the same words.
+
+use crate::ids::AttachmentId;
+use crate::limits::{MAX_ATTACHMENTS, MAX_BODY_CHARS, MAX_EMOJI_BYTES, TITLE_CHARS};
+
+/// A message: a body of at most [`MAX_BODY_CHARS`] characters, not blank unless the message
+/// carries attachments, and at most [`MAX_ATTACHMENTS`] attachments, each once.
+pub fn body(body: &str, attachments: &[AttachmentId]) -> Result<(), &'static str> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err("a message carries at most 10 attachments");
+    }
+    if attachments
+        .iter()
+        .enumerate()
+        .any(|(i, a)| attachments[..i].contains(a))
+    {
+        return Err("an attachment is sent once");
+    }
+    if attachments.is_empty() && body.trim().is_empty() {
+        return Err("the message is empty");
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err("the message is longer than 4000 characters");
+    }
+    Ok(())
+}
+
+/// An edited body: like a new one, but it cannot be emptied (delete the message instead).
+pub fn edited_body(body: &str) -> Result<(), &'static str> {
+    self::body(body, &[])
+}
+
+/// A group title, trimmed: 1 to 100 characters.
+pub fn title(title: &str) -> Result<&str, &'static str> {
+    let title = title.trim();
+    if !TITLE_CHARS.contains(&title.chars().count()) {
+        return Err("a title has 1 to 100 characters");
+    }
+    Ok(title)
+}
+
+/// A reaction: exactly one emoji (skin tones and other modifiers included), at most
+/// [`MAX_EMOJI_BYTES`] bytes.
+pub fn emoji(emoji: &str) -> Result<(), &'static str> {
+    if emoji.len() > MAX_EMOJI_BYTES || emojis::get(emoji).is_none() {
+        return Err("a reaction is one emoji");
+    }
+    Ok(())
+}
+
+/// A seq that can name a message: 1 or more.
+pub fn seq(seq: i64) -> Result<(), &'static str> {
+    if seq < 1 {
+        return Err("seq must be 1 or more");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_need_text_unless_they_carry_files_and_fit_the_limit() {
+        let file = AttachmentId::new();
+        assert!(body("hi", &[]).is_ok());
+        assert!(body(" \n\t", &[]).is_err());
+        assert!(body("", &[file]).is_ok());
+        assert!(body("", &[file, file]).is_err(), "each attachment once");
+        let many: Vec<_> = (0..=MAX_ATTACHMENTS).map(|_| AttachmentId::new()).collect();
+        assert!(body("", &many).is_err());
+        assert!(body(&"é".repeat(MAX_BODY_CHARS), &[]).is_ok());
+        assert!(body(&"é".repeat(MAX_BODY_CHARS + 1), &[]).is_err());
+        assert!(edited_body("").is_err());
+    }
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(title("  Family "), Ok("Family"));
+        assert!(title("   ").is_err());
+        assert!(title(&"x".repeat(101)).is_err());
+        assert!(title(&"é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn a_reaction_is_exactly_one_emoji() {
+        for ok in ["👍", "👍🏽", "❤️", "🇫🇷", "🎉"] {
+            assert!(emoji(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "👍👍", "hello", "👨‍👩‍👧‍👦", "<script>"] {
+            assert!(emoji(bad).is_err(), "{bad}");
+        }
+    }
+}
