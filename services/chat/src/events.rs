@@ -45,7 +45,7 @@ fn push(state: &AppState, event: Event) {
                 conversation_id: e.conversation_id,
                 user_id: e.user_id,
             });
-            hub.push(e.members.iter().filter(|m| **m != e.user_id), &frame);
+            hub.push_droppable(e.members.iter().filter(|m| **m != e.user_id), &frame);
         }
         Event::ConversationUpdated(e) => {
             // Each member sees their own unread count: one frame per member.

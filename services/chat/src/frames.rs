@@ -142,6 +142,10 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
             record(state, &event).await
         }
         ChatClientFrame::Typing { conversation_id } => {
+            if state.typing.contains_key(&(user, conversation_id)) {
+                return Reply::None;
+            }
+            state.typing.insert((user, conversation_id), ());
             // Ephemeral: if the bus is down the indicator is simply lost.
             let event = UserTyping {
                 conversation_id,

@@ -24,6 +24,8 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::bus::{Bus, Queue};
 use gochat_kit::http::Origins;
 use gochat_kit::record::Recorder;
+use gochat_kit::ws::{Hub, Limits};
+use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::topology::CHAT_PUSH;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -58,7 +60,21 @@ pub struct Settings {
     #[arg(long, env = "GOCHAT_CHAT_IDLE_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_idle_secs: Option<u64>,
+
+    /// Sockets one user may hold open on one chat instance; more are refused with 429. [default: 32]
+    #[arg(long, env = "GOCHAT_CHAT_SOCKETS_PER_USER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_sockets_per_user: Option<usize>,
+
+    /// Frames per second one user's sockets may send together (as many again in a burst);
+    /// beyond, they are read more slowly, never closed. [default: 1000]
+    #[arg(long, env = "GOCHAT_CHAT_FRAMES_PER_SECOND")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_frames_per_second: Option<u32>,
 }
+
+/// A user's typing frames for one conversation are passed on at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -66,14 +82,31 @@ pub struct AppState {
     bus: Bus,
     sessions: Sessions,
     origins: Origins,
-    hub: Arc<gochat_kit::ws::Hub>,
+    hub: Arc<Hub>,
     /// Names this instance in the origin of what its sockets send, so refusals come back here.
     instance: Arc<str>,
-    queue_len: usize,
+    /// (user, conversation) pairs whose typing was passed on in the last [`TYPING_EVERY`]: a
+    /// flood of typing frames costs the bus and the other members one frame per period.
+    typing: moka::sync::Cache<(UserId, ConversationId), ()>,
     idle: Duration,
     shutdown: CancellationToken,
     /// Background work the process waits for when stopping (the sockets among it).
     tasks: tokio_util::task::TaskTracker,
+}
+
+fn limits(settings: &Settings) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        sockets_per_user: settings
+            .chat_sockets_per_user
+            .unwrap_or(defaults.sockets_per_user)
+            .max(1),
+        frames_per_second: settings
+            .chat_frames_per_second
+            .unwrap_or(defaults.frames_per_second)
+            .max(1),
+        queue: settings.chat_socket_queue.unwrap_or(defaults.queue).max(1),
+    }
 }
 
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
@@ -84,9 +117,12 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         bus: runtime.bus.clone(),
         sessions,
         origins: runtime.origins.clone(),
-        hub: Arc::new(gochat_kit::ws::Hub::new("/ws/chat")),
+        hub: Arc::new(Hub::new("/ws/chat", limits(&settings))),
         instance: runtime.instance.clone(),
-        queue_len: settings.chat_socket_queue.unwrap_or(256).max(1),
+        typing: moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(TYPING_EVERY)
+            .build(),
         idle: Duration::from_secs(settings.chat_idle_secs.unwrap_or(75).max(1)),
         shutdown: runtime.shutdown.clone(),
         tasks: runtime.tasks.clone(),

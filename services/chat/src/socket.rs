@@ -9,10 +9,21 @@ use gochat_kit::auth::AuthUser;
 use gochat_kit::ws;
 
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-    let (origins, sessions, tasks) = (state.origins.clone(), state.sessions.clone(), state.tasks.clone());
-    ws::accept(upgrade, &headers, &origins, &sessions, &tasks, move |socket, user| {
-        run(socket, user, state)
-    })
+    let (origins, sessions, hub, tasks) = (
+        state.origins.clone(),
+        state.sessions.clone(),
+        state.hub.clone(),
+        state.tasks.clone(),
+    );
+    ws::accept(
+        upgrade,
+        &headers,
+        &origins,
+        &sessions,
+        &hub,
+        &tasks,
+        move |socket, user| run(socket, user, state),
+    )
 }
 
 /// Who is on the other end of a socket, and which socket it is.
@@ -23,19 +34,17 @@ pub struct Peer {
 }
 
 async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
-    let joined = state.hub.join(user.id, state.queue_len);
+    let Ok(joined) = state.hub.join(user.id) else {
+        return ws::refuse(socket, "too many open sockets").await;
+    };
     let peer = Peer {
         user,
         socket: joined.id,
     };
     let (state_ref, peer_ref) = (&state, &peer);
-    ws::serve(
-        socket,
-        joined.queue,
-        state.idle,
-        &state.shutdown,
-        move |text| async move { crate::frames::handle(state_ref, peer_ref, &text).await },
-    )
+    ws::serve(socket, joined, state.idle, &state.shutdown, move |text| async move {
+        crate::frames::handle(state_ref, peer_ref, &text).await
+    })
     .await;
-    state.hub.leave(peer.user.id, joined.id);
+    state.hub.leave(peer.user.id, peer.socket);
 }

@@ -24,7 +24,7 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::bus::{Bus, Queue};
 use gochat_kit::db::Db;
 use gochat_kit::http::Origins;
-use gochat_kit::ws::Hub;
+use gochat_kit::ws::{Hub, Limits};
 use gochat_proto::events::EventKind;
 use gochat_proto::topology::NOTIFICATIONS;
 use serde::{Deserialize, Serialize};
@@ -79,15 +79,20 @@ impl axum::extract::FromRef<AppState> for Sessions {
     }
 }
 
-/// Frames queued per socket before it is closed as stuck; notifications are few and small.
-const SOCKET_QUEUE: usize = 128;
+/// Sockets per user, frames they may send (only pings), and frames queued per socket before it
+/// is closed as stuck (notifications are few and small).
+const SOCKETS: Limits = Limits {
+    sockets_per_user: 32,
+    frames_per_second: 10,
+    queue: 128,
+};
 /// A socket silent this long (no frame, no pong) is closed.
 const IDLE: Duration = Duration::from_secs(75);
 
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("notifications", store::MIGRATIONS)?;
     let sessions = runtime.sessions("notifications", &db).await?;
-    let hub = Arc::new(Hub::new("/ws/notifications"));
+    let hub = Arc::new(Hub::new("/ws/notifications", SOCKETS));
     let coalesce = Duration::from_millis(settings.presence_coalesce_ms.unwrap_or(300));
     let (presence, claims) = presence::Presence::new(hub.clone(), coalesce);
     let state = AppState {

@@ -1,6 +1,6 @@
 //! `/api/notifications` and `/ws/notifications`.
 
-use crate::{AppState, IDLE, SOCKET_QUEUE, store};
+use crate::{AppState, IDLE, store};
 use axum::Router;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -91,19 +91,33 @@ async fn mark_read(
 }
 
 async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-    let (origins, sessions, tasks) = (state.origins.clone(), state.sessions.clone(), state.tasks.clone());
-    ws::accept(upgrade, &headers, &origins, &sessions, &tasks, move |socket, user| {
-        run(socket, user, state)
-    })
+    let (origins, sessions, hub, tasks) = (
+        state.origins.clone(),
+        state.sessions.clone(),
+        state.hub.clone(),
+        state.tasks.clone(),
+    );
+    ws::accept(
+        upgrade,
+        &headers,
+        &origins,
+        &sessions,
+        &hub,
+        &tasks,
+        move |socket, user| run(socket, user, state),
+    )
 }
 
 /// Server → client only; a client `{"type":"ping"}` is answered, anything else ignored.
 async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
-    let joined = state.hub.join(user.id, SOCKET_QUEUE);
+    let Ok(joined) = state.hub.join(user.id) else {
+        return ws::refuse(socket, "too many open sockets").await;
+    };
+    let id = joined.id;
     if joined.first {
         state.presence.holds(user.id, true);
     }
-    ws::serve(socket, joined.queue, IDLE, &state.shutdown, |text| async move {
+    ws::serve(socket, joined, IDLE, &state.shutdown, |text| async move {
         let ping = serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok_and(|frame| frame["type"] == "ping");
         if ping {
             ws::Reply::Now(r#"{"type":"pong"}"#.into())
@@ -112,7 +126,7 @@ async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
         }
     })
     .await;
-    if state.hub.leave(user.id, joined.id) {
+    if state.hub.leave(user.id, id) {
         state.presence.holds(user.id, false);
     }
 }

@@ -26,6 +26,14 @@ pub async fn start_all_in_one(dir: &Path, amqp_url: Option<&str>, bus: Option<Bu
         .expect("server starts")
 }
 
+/// GoChat all in one on an in-process bus with these service settings.
+pub async fn start_all_in_one_with(dir: &Path, services: gochat::Settings) -> TestServer {
+    let settings = TestServer::settings(dir, None);
+    TestServer::start(settings, None, |rt| gochat::app(rt, services))
+        .await
+        .expect("server starts")
+}
+
 /// A browser-like client: one session cookie, sends JSON.
 pub struct Client {
     pub base: String,

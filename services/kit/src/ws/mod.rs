@@ -11,7 +11,7 @@
 
 mod hub;
 
-pub use hub::{Hub, Membership};
+pub use hub::{Budget, Hub, Limits, Membership, TooManySockets};
 
 use crate::auth::{AuthUser, Sessions};
 use crate::http::{ApiError, Origins};
@@ -48,14 +48,16 @@ pub enum Reply {
 }
 
 /// Answers a socket upgrade: 403 without an allowed `Origin`, 401 without a valid, unrevoked
-/// session cookie (both checked before upgrading); otherwise upgrades with GoChat's frame limit
-/// and small buffers and runs `serve` for the user, tracked by `tasks` so a stopping process
-/// waits for its sockets to close with 1001.
+/// session cookie, 429 when the user already holds as many sockets as `hub` allows (all
+/// checked before upgrading); otherwise upgrades with GoChat's frame limit and small buffers
+/// and runs `serve` for the user, tracked by `tasks` so a stopping process waits for its
+/// sockets to close with 1001.
 pub fn accept<F, Fut>(
     upgrade: WebSocketUpgrade,
     headers: &HeaderMap,
     origins: &Origins,
     sessions: &Sessions,
+    hub: &Hub,
     tasks: &TaskTracker,
     serve: F,
 ) -> Response
@@ -70,6 +72,12 @@ where
         Ok(user) => user,
         Err(refused) => return refused.into_response(),
     };
+    if !hub.has_room(&user.id) {
+        return ApiError::RateLimited {
+            retry_after: Duration::from_secs(5),
+        }
+        .into_response();
+    }
     let tasks = tasks.clone();
     upgrade
         .read_buffer_size(READ_BUFFER)
@@ -81,11 +89,11 @@ where
 }
 
 /// Serves one socket until it closes: `on_text` handles each text frame, in order, and says
-/// how to answer it; frames the hub queued are written as they come; a socket silent for
-/// `idle` is closed.
+/// how to answer it; frames the hub queued for it are written as they come; a socket silent
+/// for `idle` is closed. Frames beyond the user's budget are read later, not refused.
 pub async fn serve<F, Fut>(
     mut socket: WebSocket,
-    mut queued: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    membership: Membership,
     idle: Duration,
     shutdown: &CancellationToken,
     mut on_text: F,
@@ -93,14 +101,25 @@ pub async fn serve<F, Fut>(
     F: FnMut(Utf8Bytes) -> Fut,
     Fut: std::future::Future<Output = Reply>,
 {
+    let Membership {
+        queue: mut queued,
+        budget,
+        ..
+    } = membership;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     let mut owed: FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>> = FuturesOrdered::new();
+    // Set while the user's frame budget is spent: nothing is read until then.
+    let mut paced: Option<Instant> = None;
     let close = loop {
         tokio::select! {
-            incoming = socket.recv(), if owed.len() < MAX_IN_FLIGHT => match incoming {
+            _ = tokio::time::sleep_until(paced.unwrap_or_else(Instant::now)), if paced.is_some() => paced = None,
+            incoming = socket.recv(), if owed.len() < MAX_IN_FLIGHT && paced.is_none() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
+                    if let Err(until) = budget.take() {
+                        paced = Some(until);
+                    }
                     let answer = match on_text(text).await {
                         Reply::None => None,
                         // Behind answers still owed, an immediate one waits its turn.
@@ -154,6 +173,15 @@ pub async fn serve<F, Fut>(
         };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }
+}
+
+/// Closes a socket that was upgraded but cannot be served (the user opened too many at once).
+pub async fn refuse(mut socket: WebSocket, reason: &'static str) {
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Whether a read failed because the client sent more than the frame limit.
