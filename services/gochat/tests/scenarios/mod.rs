@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary runs the scenarios of its own area
 
 pub mod groups;
+pub mod messages;
 
 use crate::common::site::Tab;
 use serde_json::Value;
