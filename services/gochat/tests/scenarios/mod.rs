@@ -6,6 +6,7 @@
 
 pub mod groups;
 pub mod messages;
+pub mod search;
 
 use crate::common::site::Tab;
 use serde_json::Value;
