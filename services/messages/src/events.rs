@@ -87,9 +87,15 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
     if let Err(reason) = validate::body(&e.body, &e.attachment_ids) {
         return refuse.send(w, ErrorCode::InvalidInput, reason);
     }
-    let head = match (e.conversation_id, e.to) {
+    // The conversation, if it exists, and the peer when it is (or is to be) a direct one. A
+    // first message to a user opens their conversation only once every check passed, so a
+    // refused one opens nothing and announces nothing to the peer.
+    let (existing, peer) = match (e.conversation_id, e.to) {
         (Some(conversation), _) => match conversations::head_for(w, conversation, e.sender_id)? {
-            Some(head) => head,
+            Some(head) if head.kind == ConversationKind::Direct => {
+                (Some(head), conversations::peer_of(w, head.id, e.sender_id)?)
+            }
+            Some(head) => (Some(head), None),
             None => return refuse.not_found(w),
         },
         (None, Some(to)) if to == e.sender_id => {
@@ -99,11 +105,7 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
             if users::find(w, to)?.is_none() {
                 return refuse.send(w, ErrorCode::NotFound, "no such user");
             }
-            let (head, created) = conversations::get_or_create_direct(w, e.sender_id, to, chrono::Utc::now())?;
-            if created {
-                announce_conversation(w, head.id, Vec::new())?;
-            }
-            head
+            (conversations::find_direct(w, e.sender_id, to)?, Some(to))
         }
         (None, None) => {
             return refuse.send(
@@ -113,17 +115,28 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
             );
         }
     };
-    if head.kind == ConversationKind::Direct
-        && let Some(peer) = conversations::peer_of(w, head.id, e.sender_id)?
+    if let Some(peer) = peer
         && blocks::blocks(w, peer, e.sender_id)?
     {
         return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
     }
     if let Some(reply_to) = e.reply_to_seq
-        && !(1..=head.last_seq).contains(&reply_to)
+        && !(1..=existing.map_or(0, |head| head.last_seq)).contains(&reply_to)
     {
         return refuse.send(w, ErrorCode::NotFound, "no such message to reply to");
     }
+    let head = match (existing, peer) {
+        (Some(head), _) => head,
+        (None, Some(to)) => {
+            let (head, created) = conversations::get_or_create_direct(w, e.sender_id, to, chrono::Utc::now())?;
+            if created {
+                announce_conversation(w, head.id, Vec::new())?;
+            }
+            head
+        }
+        // Without a conversation there is a recipient (see above).
+        (None, None) => return refuse.not_found(w),
+    };
     // The sender comes from a verified token, so they exist even if their `user.registered` has
     // not reached us yet (it comes from another publisher): recorded with the token's name.
     users::ensure(w, e.sender_id, &e.sender_username)?;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod site;
+
 use gochat_kit::bus::Bus;
 use gochat_kit::testing::TestServer;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};

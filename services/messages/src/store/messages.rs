@@ -78,16 +78,21 @@ pub fn get(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::
     .optional()
 }
 
-/// The senders of the messages with a seq in `(after, up_to]`.
+/// The senders of the messages with a seq in `(after, up_to]` who are members now (one who
+/// left hears nothing more of the conversation).
 pub fn senders_between(
     c: &Connection,
     conversation: ConversationId,
     after: i64,
     up_to: i64,
 ) -> rusqlite::Result<Vec<UserId>> {
-    c.prepare_cached("SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3")?
-        .query_map(params![conversation, after, up_to], |r| r.get(0))?
-        .collect()
+    c.prepare_cached(
+        "SELECT DISTINCT m.sender_id FROM messages m
+         JOIN members ON members.conversation_id = m.conversation_id AND members.user_id = m.sender_id
+         WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.seq <= ?3",
+    )?
+    .query_map(params![conversation, after, up_to], |r| r.get(0))?
+    .collect()
 }
 
 /// Stores a message with the conversation's next seq and indexes it for search. Must run in the
@@ -416,6 +421,26 @@ mod tests {
         let empty = page(&c, conv, 5, Window::After(5), 10).unwrap();
         assert_eq!((empty.messages.len(), empty.has_more), (0, false));
         assert_eq!(seqs(&page(&c, conv, 5, Window::After(-3), 2).unwrap()), [1, 2]);
+    }
+
+    #[test]
+    fn senders_between_names_the_senders_who_are_still_members() {
+        let c = test_db();
+        let (a, b, d) = (UserId::new(), UserId::new(), UserId::new());
+        let group = conversations::create_group(&c, a, "g", &[b, d], chrono::Utc::now()).unwrap();
+        for sender in [a, b, d, b] {
+            let head = conversations::head(&c, group.id).unwrap().unwrap();
+            append(&c, &head, sender, ClientId::new(), "hi", None, chrono::Utc::now()).unwrap();
+        }
+        let mut all = senders_between(&c, group.id, 0, 4).unwrap();
+        all.sort();
+        let mut expected = vec![a, b, d];
+        expected.sort();
+        assert_eq!(all, expected);
+        assert_eq!(senders_between(&c, group.id, 2, 3).unwrap(), [d]);
+        conversations::remove_member(&c, group.id, b).unwrap();
+        assert!(!senders_between(&c, group.id, 0, 4).unwrap().contains(&b));
+        assert!(senders_between(&c, group.id, 3, 4).unwrap().is_empty());
     }
 
     #[test]

@@ -35,9 +35,16 @@ pub fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The words of a query, folded like the index folds them.
+/// The words of a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Terms(Vec<String>);
+pub struct Terms {
+    /// As typed: FTS5 tokenizes them itself, exactly as it tokenized the bodies (it ignores case,
+    /// and accents of Latin letters only; folding them here as well would strip marks it keeps,
+    /// such as the vowel signs of Devanagari, and find nothing).
+    typed: Vec<String>,
+    /// Folded (lower case, no marks), to find the matching word of a body for its snippet.
+    folded: Vec<String>,
+}
 
 impl Terms {
     /// `q` must have 1 to [`MAX_SEARCH_CHARS`] characters and at least one word.
@@ -46,18 +53,21 @@ impl Terms {
         if q.trim().is_empty() || chars > MAX_SEARCH_CHARS {
             return Err("q must have 1 to 200 characters");
         }
-        let words: Vec<String> = words(q).map(|(_, w)| fold(w)).filter(|w| !w.is_empty()).collect();
-        if words.is_empty() {
+        let (typed, folded): (Vec<String>, Vec<String>) = words(q)
+            .map(|(_, w)| (w.to_owned(), fold(w)))
+            .filter(|(_, folded)| !folded.is_empty())
+            .unzip();
+        if typed.is_empty() {
             return Err("q has no words to search for");
         }
-        Ok(Self(words))
+        Ok(Self { typed, folded })
     }
 
     /// The FTS5 expression: every word, the last one also as a prefix.
     fn expression(&self) -> String {
-        let last = self.0.len() - 1;
+        let last = self.typed.len() - 1;
         let words: Vec<String> = self
-            .0
+            .typed
             .iter()
             .enumerate()
             .map(|(i, w)| {
@@ -73,8 +83,8 @@ impl Terms {
 
     fn matches(&self, word: &str) -> bool {
         let folded = fold(word);
-        let last = self.0.len() - 1;
-        self.0
+        let last = self.folded.len() - 1;
+        self.folded
             .iter()
             .enumerate()
             .any(|(i, t)| folded == *t || (i == last && folded.starts_with(t.as_str())))
@@ -240,6 +250,16 @@ mod tests {
     }
 
     #[test]
+    fn a_word_as_written_is_found_in_every_script() {
+        let texts = ["नमस्ते दुनिया", "ΟΔΟΣ Αθηνάς", "สวัสดีครับ ทุกคน", "Привет ёлка", "שָׁלוֹם עולם"];
+        let w = world(&texts);
+        for (body, word) in texts.iter().zip(["दुनिया", "Αθηνάς", "ทุกคน", "ёлка", "שָׁלוֹם"])
+        {
+            assert_eq!(bodies(&find(&w, w.a, word)), [*body], "{word}");
+        }
+    }
+
+    #[test]
     fn edits_are_found_by_their_new_text_and_deletes_not_at_all() {
         let w = world(&["first draft", "keep me"]);
         let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
@@ -265,9 +285,13 @@ mod tests {
         assert!(Terms::parse("  ").is_err());
         assert!(Terms::parse("!!! ???").is_err());
         assert!(Terms::parse(&"a".repeat(201)).is_err());
+        let terms = Terms::parse("Éclair, \"quoted\"*").unwrap();
         assert_eq!(
-            Terms::parse("Éclair, \"quoted\"*").unwrap(),
-            Terms(vec!["eclair".into(), "quoted".into()])
+            (terms.typed, terms.folded),
+            (
+                vec!["Éclair".into(), "quoted".into()],
+                vec!["eclair".into(), "quoted".into()]
+            )
         );
     }
 

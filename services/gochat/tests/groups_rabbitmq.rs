@@ -1,0 +1,54 @@
+//! The v2 scenarios over a real RabbitMQ: auth, users, messages and notifications as separate
+//! services and two chat instances, the members of each scenario spread over both (a group of
+//! three whose members sit on different instances; Ann with a tab on each).
+//!
+//! Needs the private RabbitMQ node of `scripts/with-rabbitmq.sh` (GOCHAT_TEST_AMQP_URL, …);
+//! each test gets its own virtual host.
+
+mod common;
+mod scenarios;
+
+use common::site::Deployment;
+use scenarios::{blocks, groups, messages, search};
+
+#[tokio::test]
+async fn group_of_three_on_two_chat_instances_everyone_gets_everything_once_in_order() {
+    let deployment = Deployment::over_rabbitmq().await;
+    groups::group_of_three_everyone_gets_everything_once_in_order(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn membership_rules() {
+    let deployment = Deployment::over_rabbitmq().await;
+    groups::membership_rules(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn former_members_and_strangers_get_nothing() {
+    let deployment = Deployment::over_rabbitmq().await;
+    groups::former_members_and_strangers_get_nothing(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn replies_edits_deletes_and_reactions() {
+    let deployment = Deployment::over_rabbitmq().await;
+    messages::replies_edits_deletes_and_reactions(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn offline_tab_catches_up_by_changes() {
+    let deployment = Deployment::over_rabbitmq().await;
+    messages::offline_tab_catches_up_by_changes(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn search_follows_the_contract() {
+    let deployment = Deployment::over_rabbitmq().await;
+    search::search_follows_the_contract(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn blocking() {
+    let deployment = Deployment::over_rabbitmq().await;
+    blocks::blocking(&deployment.site).await;
+}
