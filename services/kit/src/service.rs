@@ -66,9 +66,12 @@ pub async fn serve(runtime: Runtime, listener: TcpListener, app: Router) -> anyh
     crate::ops::serve(listener, app, runtime.shutdown.clone()).await?;
     runtime.shutdown.cancel();
     runtime.tasks.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, runtime.tasks.wait()).await.is_err() {
-        tracing::warn!("background tasks did not finish in time");
-    }
+    // A task that outlives the drain is a bug; say so instead of exiting as if all was well.
+    anyhow::ensure!(
+        tokio::time::timeout(DRAIN_TIMEOUT, runtime.tasks.wait()).await.is_ok(),
+        "{} background tasks did not finish within {DRAIN_TIMEOUT:?} of shutdown",
+        runtime.tasks.len()
+    );
     Ok(())
 }
 

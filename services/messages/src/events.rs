@@ -168,6 +168,18 @@ fn member_of(w: &mut Write<'_>, conversation: ConversationId, refuse: &Refusal<'
     Ok(head)
 }
 
+/// Whether `user` may not reach the other member of this direct conversation (they block them):
+/// then nothing of theirs reaches them there, messages, edits, reactions or typing.
+fn blocked(w: &Write<'_>, head: &Head, user: UserId) -> rusqlite::Result<bool> {
+    if head.kind != ConversationKind::Direct {
+        return Ok(false);
+    }
+    match conversations::peer_of(w, head.id, user)? {
+        Some(peer) => blocks::blocks(w, peer, user),
+        None => Ok(false),
+    }
+}
+
 /// The message at `seq`, when it is there and `refuse.user` sent it.
 fn own_message(w: &mut Write<'_>, head: &Head, seq: i64, refuse: &Refusal<'_>) -> rusqlite::Result<Option<Message>> {
     match messages::get(w, head.id, seq)? {
@@ -191,6 +203,9 @@ fn edited(w: &mut Write<'_>, e: MessageEdited) -> rusqlite::Result<()> {
     let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
         return Ok(());
     };
+    if blocked(w, &head, e.user_id)? {
+        return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
+    }
     let Some(message) = own_message(w, &head, e.seq, &refuse)? else {
         return Ok(());
     };
@@ -233,6 +248,9 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
     let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
         return Ok(());
     };
+    if blocked(w, &head, e.user_id)? {
+        return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
+    }
     match messages::get(w, head.id, e.seq)? {
         Some(m) if m.deleted_at.is_none() => {}
         _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
@@ -306,7 +324,11 @@ fn typing(w: &mut Write<'_>, e: UserTyping) -> rusqlite::Result<()> {
         client_id: None,
         origin: &e.origin,
     };
-    if member_of(w, e.conversation_id, &refuse)?.is_none() {
+    let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
+        return Ok(());
+    };
+    // Typing to someone who blocks you is simply not shown.
+    if blocked(w, &head, e.user_id)? {
         return Ok(());
     }
     let members = conversations::member_ids(w, e.conversation_id)?;

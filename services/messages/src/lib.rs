@@ -21,7 +21,7 @@ use clap::Args;
 use gochat_kit::Runtime;
 use gochat_kit::auth::Sessions;
 use gochat_kit::bus::Queue;
-use gochat_kit::db::Db;
+use gochat_kit::db::{Db, DbError};
 use gochat_proto::ids::ConversationId;
 use gochat_proto::topology::MESSAGES;
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,27 @@ impl axum::extract::FromRef<AppState> for Sessions {
     }
 }
 
+/// Indexes for search the messages a migration left waiting (a database from before the
+/// current index), a batch per write so that the service keeps serving meanwhile.
+async fn index_backlog(db: Db, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        match db
+            .write(|w| store::search::reindex_some(w).map_err(DbError::from))
+            .await
+        {
+            Ok(0) => return,
+            Ok(left) => tracing::info!(db = db.name(), left, "indexing older messages for search"),
+            Err(e) => {
+                tracing::warn!(db = db.name(), error = %e, "search indexing paused");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
 /// Opens the database, starts the consumer and returns the service's router.
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("messages", store::MIGRATIONS)?;
@@ -78,6 +99,10 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         // Weighed by what the page takes in memory: its JSON, plus the entry's own keep.
         .weigher(|_, page: &CachedPage| u32::try_from(page.body.len() + 128).unwrap_or(u32::MAX))
         .build();
+    // A deleted message's text is overwritten where it was, not just unlinked.
+    db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
+        .await?;
+    runtime.tasks.spawn(index_backlog(db.clone(), runtime.shutdown.clone()));
     let state = AppState { db, sessions, pages };
     runtime.bus.consume(
         Queue::Shared(&MESSAGES),

@@ -83,7 +83,16 @@ pub async fn flush_coalesced(presence: Arc<Presence>, shutdown: CancellationToke
 /// opened and closed: one task, so a release can never overtake the claim that followed it.
 /// Not through the outbox: if the bus is down, the next heartbeat states the claims anyway.
 pub async fn announce(state: AppState, mut changes: mpsc::UnboundedReceiver<(UserId, bool)>) {
-    while let Some((user_id, online)) = changes.recv().await {
+    // The state this task holds keeps the channel's sender alive, so the channel never ends
+    // by itself: stop on shutdown (the last heartbeat then releases every user at once).
+    loop {
+        let change = tokio::select! {
+            change = changes.recv() => change,
+            _ = state.shutdown.cancelled() => None,
+        };
+        let Some((user_id, online)) = change else {
+            return;
+        };
         let (instance, at) = (state.instance.to_string(), chrono::Utc::now());
         if online {
             state.bus.publish_ephemeral(&UserOnline { user_id, instance, at }).await;

@@ -1,8 +1,9 @@
-//! Blocking: while A blocks B, B cannot message A in their direct conversation (nothing is
-//! stored, nothing reaches A) nor open it (403, whether or not it exists); A still can; groups
-//! are not affected; unblocking restores everything.
+//! Blocking: while A blocks B, B cannot message A in their direct conversation, nor edit or
+//! react there, and B's typing is not shown (nothing is stored, nothing reaches A), nor open it
+//! (403, whether or not it exists); A still can; groups are not affected; unblocking restores
+//! everything.
 
-use crate::common::site::{Person, Site};
+use crate::common::site::{Person, Site, frame};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -75,6 +76,12 @@ pub async fn blocking(site: &Arc<Site>) {
     ben1.refused("forbidden").await;
     dan0.send(to_ann("hello stranger")).await;
     dan0.refused("forbidden").await;
+    // Nor do his edits, reactions or typing reach her there.
+    ben1.send(frame::edit(&direct, 1, "changed my mind")).await;
+    ben1.refused("forbidden").await;
+    ben1.send(frame::react(&direct, 1, "👍", true)).await;
+    ben1.refused("forbidden").await;
+    ben1.send(frame::typing(&direct)).await;
     // Opening the conversation: 403 whether it exists or not; Ben keeps his.
     for person in [&ben, &dan] {
         let (status, body) = person.post("/api/conversations", json!({"peerId": ann.id})).await;
@@ -97,7 +104,13 @@ pub async fn blocking(site: &Arc<Site>) {
         Some(1),
         "nor for Ann: {anns}"
     );
-    assert_eq!(ann.history(&direct).await.len(), 1, "nothing was stored");
+    let history = ann.history(&direct).await;
+    assert_eq!(history.len(), 1, "nothing was stored");
+    assert_eq!(
+        (&history[0]["body"], &history[0]["reactions"]),
+        (&json!("before the block"), &json!([])),
+        "nothing was changed"
+    );
 
     // Nothing reached Ann: a later message from someone else is the first thing she gets.
     let marker = cat.direct_with(&ann).await;

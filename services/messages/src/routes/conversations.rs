@@ -198,14 +198,15 @@ pub async fn add_members(
 ) -> Result<Json<ConversationResponse>, ApiError> {
     let id = conversation_id(&id)?;
     let others = others(me.id, request.user_ids, MAX_GROUP_MEMBERS)?;
-    if others.is_empty() {
-        return Err(ApiError::invalid("name at least one user to add"));
-    }
     let conversation = write(&state, move |w| {
         match group_of(w, id, me.id)? {
             Err(e) => return refused(e),
             Ok((_, MemberRole::Member)) => return refused(ApiError::Forbidden("only the group's owner adds members")),
             Ok((_, MemberRole::Owner)) => {}
+        }
+        // Checked once the caller is known to be the owner, so a stranger learns nothing.
+        if others.is_empty() {
+            return refused(ApiError::invalid("name at least one user to add"));
         }
         if !users::unknown(w, &others)?.is_empty() {
             return refused(ApiError::NotFound);

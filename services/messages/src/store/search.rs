@@ -1,12 +1,14 @@
-//! Full-text search of message bodies (SQLite FTS5, `unicode61 remove_diacritics 2`: letter
-//! case and accents are ignored).
+//! Full-text search of message bodies (SQLite FTS5).
 //!
 //! Each message is indexed under its number (`num`, which grows with time, so results come
 //! newest first by walking the index backwards) with two columns: its conversation's token
-//! (`c<num of the conversation>`) and its body. A query is the caller's words, every one
-//! required, the last one also as a prefix, restricted to the tokens of the conversations the
-//! caller is a member of now: the index intersects both, so a common word in a large database
-//! costs no more than the caller's share of it.
+//! (`c<num of the conversation>`) and its body, folded (lower case, without accents: the
+//! diacritics of Latin, Greek and Cyrillic letters and the vowel points of Hebrew and Arabic;
+//! the marks that make up Indic or Thai letters are kept, they are not accents). A query is the
+//! caller's words folded the same way, every one required, the last one also as a prefix,
+//! restricted to the tokens of the conversations the caller is a member of now: the index
+//! intersects both, so a common word in a large database costs no more than the caller's share
+//! of it. The index is contentless and deletes securely: a deleted message leaves no text in it.
 
 use super::messages::message_from;
 use gochat_proto::dto::Message;
@@ -14,18 +16,19 @@ use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
 use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 /// Characters of context a snippet shows before the first match, and its longest length.
 const SNIPPET_LEAD: usize = 40;
 const SNIPPET_CHARS: usize = 160;
+/// Messages indexed per write when an older database's index is rebuilt.
+const REINDEX_BATCH: i64 = 2000;
 
 pub fn index(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
     if body.trim().is_empty() {
         return Ok(());
     }
     c.prepare_cached("INSERT INTO message_search (rowid, conv, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![num, format!("c{conversation_num}"), body])?;
+        .execute(params![num, format!("c{conversation_num}"), fold(body)])?;
     Ok(())
 }
 
@@ -35,16 +38,31 @@ pub fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The words of a query.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Terms {
-    /// As typed: FTS5 tokenizes them itself, exactly as it tokenized the bodies (it ignores case,
-    /// and accents of Latin letters only; folding them here as well would strip marks it keeps,
-    /// such as the vowel signs of Devanagari, and find nothing).
-    typed: Vec<String>,
-    /// Folded (lower case, no marks), to find the matching word of a body for its snippet.
-    folded: Vec<String>,
+/// Indexes up to a batch of the messages waiting in `search_backlog` (left there by the
+/// migration that rebuilt the index); returns how many remain.
+pub fn reindex_some(c: &Connection) -> rusqlite::Result<i64> {
+    let waiting: Vec<(i64, i64, String)> = c
+        .prepare_cached(
+            "SELECT m.num, c.num, m.body FROM search_backlog b
+             JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
+             ORDER BY b.num LIMIT ?1",
+        )?
+        .query_map([REINDEX_BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (num, conversation_num, body) in &waiting {
+        unindex(c, *num)?;
+        index(c, *num, *conversation_num, body)?;
+    }
+    let last = waiting.last().map_or(i64::MAX, |(num, ..)| *num);
+    c.prepare_cached("DELETE FROM search_backlog WHERE num <= ?1")?
+        .execute([last])?;
+    c.prepare_cached("SELECT count(*) FROM search_backlog")?
+        .query_row([], |r| r.get(0))
 }
+
+/// The words of a query, folded as the index folds bodies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Terms(Vec<String>);
 
 impl Terms {
     /// `q` must have 1 to [`MAX_SEARCH_CHARS`] characters and at least one word.
@@ -53,21 +71,19 @@ impl Terms {
         if q.trim().is_empty() || chars > MAX_SEARCH_CHARS {
             return Err("q must have 1 to 200 characters");
         }
-        let (typed, folded): (Vec<String>, Vec<String>) = words(q)
-            .map(|(_, w)| (w.to_owned(), fold(w)))
-            .filter(|(_, folded)| !folded.is_empty())
-            .unzip();
-        if typed.is_empty() {
+        let words: Vec<String> = words(&fold(q)).map(|(_, w)| w.to_owned()).collect();
+        if words.is_empty() {
             return Err("q has no words to search for");
         }
-        Ok(Self { typed, folded })
+        Ok(Self(words))
     }
 
-    /// The FTS5 expression: every word, the last one also as a prefix.
+    /// The FTS5 expression: every word (quoted, so nothing in it is query syntax), the last
+    /// one also as a prefix.
     fn expression(&self) -> String {
-        let last = self.typed.len() - 1;
+        let last = self.0.len() - 1;
         let words: Vec<String> = self
-            .typed
+            .0
             .iter()
             .enumerate()
             .map(|(i, w)| {
@@ -83,8 +99,8 @@ impl Terms {
 
     fn matches(&self, word: &str) -> bool {
         let folded = fold(word);
-        let last = self.folded.len() - 1;
-        self.folded
+        let last = self.0.len() - 1;
+        self.0
             .iter()
             .enumerate()
             .any(|(i, t)| folded == *t || (i == last && folded.starts_with(t.as_str())))
@@ -157,12 +173,34 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
 }
 
-/// Lower case, without accents.
-fn fold(word: &str) -> String {
-    word.nfd()
-        .filter(|c| !is_combining_mark(*c))
+/// Lower case, without accents (see the module's documentation).
+fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_accent(*c))
+        .nfc()
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Marks that only accent a letter: the combining diacritics (Latin, Greek, Cyrillic and their
+/// extensions), Hebrew points and Arabic vowel marks.
+fn is_accent(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{0591}'..='\u{05BD}'
+        | '\u{05BF}'
+        | '\u{05C1}'..='\u{05C2}'
+        | '\u{05C4}'..='\u{05C5}'
+        | '\u{05C7}'
+        | '\u{0610}'..='\u{061A}'
+        | '\u{064B}'..='\u{065F}'
+        | '\u{0670}'
+        | '\u{06D6}'..='\u{06ED}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
 }
 
 /// A short excerpt of `body` around its first matching word.
@@ -250,6 +288,16 @@ mod tests {
     }
 
     #[test]
+    fn accents_are_ignored_in_every_script_that_has_them() {
+        let texts = ["ΟΔΟΣ Αθηνάς", "Привет ёлка", "שָׁלוֹם עולם", "ﻣَﺮْﺣَﺒﺎً", "Crème brûlée"];
+        let w = world(&texts);
+        for (body, word) in texts.iter().zip(["αθηνας", "елка", "שלום", "ﻣﺮﺣﺒﺎ", "creme brulee"])
+        {
+            assert_eq!(bodies(&find(&w, w.a, word)), [*body], "{word}");
+        }
+    }
+
+    #[test]
     fn a_word_as_written_is_found_in_every_script() {
         let texts = ["नमस्ते दुनिया", "ΟΔΟΣ Αθηνάς", "สวัสดีครับ ทุกคน", "Привет ёлка", "שָׁלוֹם עולם"];
         let w = world(&texts);
@@ -285,13 +333,10 @@ mod tests {
         assert!(Terms::parse("  ").is_err());
         assert!(Terms::parse("!!! ???").is_err());
         assert!(Terms::parse(&"a".repeat(201)).is_err());
-        let terms = Terms::parse("Éclair, \"quoted\"*").unwrap();
         assert_eq!(
-            (terms.typed, terms.folded),
-            (
-                vec!["Éclair".into(), "quoted".into()],
-                vec!["eclair".into(), "quoted".into()]
-            )
+            Terms::parse("Éclair, \"quoted\"* OR NEAR(x)").unwrap(),
+            Terms(["eclair", "quoted", "or", "near", "x"].map(String::from).to_vec()),
+            "query syntax is only words"
         );
     }
 
