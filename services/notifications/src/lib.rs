@@ -22,7 +22,7 @@ use clap::Args;
 use gochat_kit::Runtime;
 use gochat_kit::auth::Sessions;
 use gochat_kit::bus::{Bus, Queue};
-use gochat_kit::db::Db;
+use gochat_kit::db::{Db, DbError};
 use gochat_kit::http::Origins;
 use gochat_kit::ws::{Hub, Limits};
 use gochat_proto::events::EventKind;
@@ -91,6 +91,9 @@ const IDLE: Duration = Duration::from_secs(75);
 
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("notifications", store::MIGRATIONS)?;
+    // Notifications keep message previews: a deleted message's text is overwritten, not unlinked.
+    db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
+        .await?;
     let sessions = runtime.sessions("notifications", &db).await?;
     let hub = Arc::new(Hub::new("/ws/notifications", SOCKETS));
     let coalesce = Duration::from_millis(settings.presence_coalesce_ms.unwrap_or(300));
