@@ -9,6 +9,7 @@
 //! - [`record`]: recording what a user did, durably, by the cheapest path the bus allows.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
+//! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
 //! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
 //! - [`service`]: command line, startup, serving and draining of a service process.
@@ -21,6 +22,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod listener;
 pub mod ops;
 pub mod outbox;
 pub mod record;

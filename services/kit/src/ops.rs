@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 use tokio::net::TcpListener;
@@ -93,10 +92,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 
 /// Serves `app` on `listener` until `shutdown`, then stops accepting and lets requests finish.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    crate::listener::serve(listener, app, shutdown).await
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.
