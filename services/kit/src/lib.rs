@@ -11,6 +11,7 @@
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
 //! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
+//! - [`private`]: owner-only modes for the data directory and the database files.
 //! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
 //! - [`service`]: command line, startup, serving and draining of a service process.
 //! - [`telemetry`]: logging setup.
@@ -25,6 +26,7 @@ pub mod http;
 pub mod listener;
 pub mod ops;
 pub mod outbox;
+pub mod private;
 pub mod record;
 pub mod runtime;
 pub mod service;

@@ -52,8 +52,10 @@ impl Runtime {
         }
     }
 
-    /// Opens the service's database in the data directory and starts its outbox relay.
+    /// Opens the service's database in the data directory (owner-only, see [`crate::private`])
+    /// and starts its outbox relay.
     pub fn open_db(&self, name: &str, migrations: &[&'static str]) -> anyhow::Result<Db> {
+        crate::private::database(&self.settings.data_dir(), name)?;
         let outbox = Outbox::default();
         let db = Db::open(
             &self.settings.data_dir(),
