@@ -1,5 +1,5 @@
 // Invitation links: what the admin copies, and what the sign-up form reads back.
-import { MAX_INVITE_CODE_CHARS, MAX_INVITE_USES } from './limits';
+import { MAX_INVITE_CODE_CHARS, MAX_INVITE_USES } from '../../api/generated/limits';
 
 /** The link a new user opens: the sign-up form with the code filled in. */
 export function inviteLink(origin: string, code: string): string {
