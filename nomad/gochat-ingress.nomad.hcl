@@ -218,6 +218,9 @@ job "gochat-ingress" {
                   location /api/auth/ {
                       proxy_pass http://gochat_auth;
                   }
+                  location /api/admin/ {
+                      proxy_pass http://gochat_auth;
+                  }
                   location /api/users {
                       proxy_pass http://gochat_users;
                   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// End-to-end runner: starts the real all-in-one server on a free port with a fresh data
-// directory, waits until it is ready, runs the test files with node:test (each drives its own
-// headless Chromium), prints the summary, and stops the server.
+// End-to-end runner: for each group, starts the real all-in-one server on a free port with a
+// fresh data directory (so every group's first account is that server's first, its admin),
+// waits until it is ready, runs the group's file with node:test (it drives its own headless
+// Chromium), and stops the server; then prints the summary.
 //
 //   node e2e/run.mjs              every group
 //   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
@@ -17,7 +18,7 @@ import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { artifactsDir, clientDir } from './lib.mjs';
 
-const GROUPS = { auth: 'auth.test.mjs', chat: 'chat.test.mjs' };
+const GROUPS = { auth: 'auth.test.mjs', chat: 'chat.test.mjs', admin: 'admin.test.mjs' };
 
 const requested = process.argv.slice(2).length ? process.argv.slice(2) : (process.env.E2E_GROUPS?.split(',').filter(Boolean) ?? []);
 const groups = requested.length ? requested : Object.keys(GROUPS);
@@ -78,10 +79,21 @@ async function main() {
   }
 
   await mkdir(artifactsDir, { recursive: true });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const group of groups) await runGroup(group, totals);
+  const { passed, failed, skipped } = totals;
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+/** One group against a server of its own; its log is e2e-artifacts/server-<group>.log. */
+async function runGroup(group, totals) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gochat-e2e-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(path.join(artifactsDir, 'server.log'));
+  const logName = `server-${group}.log`;
+  const log = createWriteStream(path.join(artifactsDir, logName));
   const server = spawn(bin, ['serve'], {
     cwd: dataDir, // no config/gochat.toml here: defaults + env only
     env: {
@@ -99,25 +111,20 @@ async function main() {
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
   };
   process.on('exit', stop);
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
-  let passed = 0;
-  let failed = 0;
-  let skipped = 0;
   try {
     await waitReady(url, server);
-    console.log(`GoChat under test: ${url} (data ${dataDir}, log e2e-artifacts/server.log)`);
+    console.log(`GoChat under test (${group}): ${url} (data ${dataDir}, log e2e-artifacts/${logName})`);
     process.env.GOCHAT_E2E_URL = url;
 
-    const files = groups.map((g) => path.join(clientDir, 'e2e', GROUPS[g]));
-    const stream = run({ files, concurrency: 1, timeout: 180_000 });
+    const stream = run({ files: [path.join(clientDir, 'e2e', GROUPS[group])], concurrency: 1, timeout: 180_000 });
     stream.on('test:pass', (e) => {
       if (e.details?.type === 'suite') return;
-      if (e.skip || e.todo) skipped++;
-      else passed++;
+      if (e.skip || e.todo) totals.skipped++;
+      else totals.passed++;
     });
     stream.on('test:fail', (e) => {
-      if (e.details?.type !== 'suite') failed++;
+      if (e.details?.type !== 'suite') totals.failed++;
     });
     await new Promise((resolve, reject) => {
       const out = stream.compose(spec);
@@ -128,16 +135,15 @@ async function main() {
   } catch (e) {
     console.error(String(e?.stack ?? e));
     await new Promise((r) => log.write('', r));
-    const tail = (await readFile(path.join(artifactsDir, 'server.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
-    if (tail.trim()) console.error(`--- last lines of e2e-artifacts/server.log ---\n${tail}`);
-    failed++;
+    const tail = (await readFile(path.join(artifactsDir, logName), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
+    if (tail.trim()) console.error(`--- last lines of e2e-artifacts/${logName} ---\n${tail}`);
+    totals.failed++;
   } finally {
     stop();
     await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
+    process.off('exit', stop);
     await rm(dataDir, { recursive: true, force: true });
   }
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  return failed === 0 && passed > 0 ? 0 : 1;
 }
 
 process.exitCode = await main();

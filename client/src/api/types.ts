@@ -3,6 +3,16 @@
 // One import path for the app; nothing here is hand-copied.
 
 export type { User } from './generated/User';
+export type { Role } from './generated/Role';
+export type { SignupPolicy } from './generated/SignupPolicy';
+export type { AdminSettings } from './generated/AdminSettings';
+export type { AdminSettingsResponse } from './generated/AdminSettingsResponse';
+export type { UpdateAdminSettings } from './generated/UpdateAdminSettings';
+export type { CreateInviteRequest } from './generated/CreateInviteRequest';
+export type { Invite } from './generated/Invite';
+export type { InviteResponse } from './generated/InviteResponse';
+export type { AdminUser } from './generated/AdminUser';
+export type { AdminUsersPage } from './generated/AdminUsersPage';
 export type { UserRef } from './generated/UserRef';
 export type { UserSummary } from './generated/UserSummary';
 export type { UsersPage } from './generated/UsersPage';

@@ -5,11 +5,13 @@ export type Route =
   | { name: 'home' }
   | { name: 'conversation'; id: string }
   | { name: 'signin' }
-  | { name: 'signup' };
+  | { name: 'signup' }
+  | { name: 'admin' };
 
 export function parseRoute(path: string): Route {
   if (path === '/signin') return { name: 'signin' };
   if (path === '/signup') return { name: 'signup' };
+  if (path === '/admin') return { name: 'admin' };
   const m = /^\/c\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: 'conversation', id: decodeURIComponent(m[1]) };
   return { name: 'home' };

@@ -13,6 +13,9 @@ import type { SocketDeps } from './deps';
 import { ReconnectingSocket } from './reconnectingSocket';
 import { connectionAction, parseFrame, type SocketDispatch, type SocketRootState } from './state';
 
+/** Close codes of a server that ended the socket's session (4001), or closed it by policy (1008). */
+export const SESSION_ENDED_CLOSE_CODES = [4001, 1008];
+
 export function createNotificationsSocketMiddleware(deps: SocketDeps): Middleware<object, SocketRootState> {
   return (store) => {
     const dispatch = store.dispatch as SocketDispatch;
@@ -24,6 +27,13 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
       clock: deps.clock,
       random: deps.random,
       onEvent: (e) => dispatch(connectionAction('notifications', e)),
+      // The server closes sockets whose session ended (signed out elsewhere, account disabled):
+      // ask at once whether we are still signed in (the session guard acts on the answer).
+      onClose: (code) => {
+        if (SESSION_ENDED_CLOSE_CODES.includes(code)) {
+          void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
+        }
+      },
       onOpen: () => {
         opens++;
         // Whatever happened while we were away: unread notifications, and (on a reconnect) presence.

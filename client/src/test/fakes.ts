@@ -104,8 +104,8 @@ export function testDeps(clock: FakeClock, random = () => 0.5): SocketDeps {
   };
 }
 
-export const alice: User = { id: 'u-alice', username: 'alice', email: 'alice@example.com' };
-export const bob: User = { id: 'u-bob', username: 'bob', email: 'bob@example.com' };
+export const alice: User = { id: 'u-alice', username: 'alice', email: 'alice@example.com', role: 'admin' };
+export const bob: User = { id: 'u-bob', username: 'bob', email: 'bob@example.com', role: 'member' };
 
 export function msg(conversationId: string, seq: number, senderId = bob.id, extra: Partial<Message> = {}): Message {
   return {

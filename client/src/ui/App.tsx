@@ -1,7 +1,9 @@
 import { useEffect } from 'react';
 import { useCurrentUserQuery } from '../api/http';
 import { useAppSelector } from '../app/hooks';
+import { inviteFromSearch } from '../features/admin/invites';
 import { navigate, useRoute } from '../lib/router';
+import { AdminPage } from './admin/AdminPage';
 import { SignInScreen, SignUpScreen } from './AuthScreen';
 import { Messenger } from './Messenger';
 import { ChatIcon } from './icons';
@@ -29,15 +31,22 @@ function Splash({ text, action }: { text: string; action?: { label: string; onCl
 export function App() {
   const { refetch } = useCurrentUserQuery();
   const status = useAppSelector((s) => s.session.status);
+  const isAdmin = useAppSelector((s) => s.session.user?.role === 'admin');
   const route = useRoute();
 
   useEffect(() => {
-    if (status === 'signedOut' && route.name !== 'signin' && route.name !== 'signup') navigate('/signin', { replace: true });
+    if (status === 'signedOut' && route.name !== 'signin' && route.name !== 'signup') {
+      // An invitation link (`/?invite=…`) leads to the sign-up form with its code.
+      const invited = inviteFromSearch(location.search) !== null;
+      navigate(invited ? `/signup${location.search}` : '/signin', { replace: true });
+    }
     if (status === 'signedIn' && (route.name === 'signin' || route.name === 'signup')) navigate('/', { replace: true });
-  }, [status, route.name]);
+    if (status === 'signedIn' && route.name === 'admin' && !isAdmin) navigate('/', { replace: true });
+  }, [status, route.name, isAdmin]);
 
   if (status === 'unknown') return <Splash text="Loading…" />;
   if (status === 'unreachable') return <Splash text="Cannot reach the server." action={{ label: 'Try again', onClick: () => void refetch() }} />;
   if (status === 'signedOut') return route.name === 'signup' ? <SignUpScreen /> : <SignInScreen />;
+  if (route.name === 'admin' && isAdmin) return <AdminPage />;
   return <Messenger route={route} />;
 }

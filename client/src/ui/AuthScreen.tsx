@@ -1,6 +1,7 @@
 // Sign in and sign up. Field names and button names are part of what tests and screen readers use.
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { errorCode, errorText, useSigninMutation, useSignupMutation } from '../api/http';
+import { inviteFromSearch } from '../features/admin/invites';
 import { navigate } from '../lib/router';
 import { ChatIcon } from './icons';
 
@@ -154,10 +155,12 @@ export function SignUpScreen() {
   const [email, setEmail] = useState('');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [invite, setInvite] = useState(() => inviteFromSearch(location.search) ?? '');
   const [error, setError] = useState<string | null>(null);
   const emailId = useId();
   const usernameId = useId();
   const passwordId = useId();
+  const inviteId = useId();
 
   const usernameOk = USERNAME_RE.test(username);
   const passwordOk = password.length >= 8 && password.length <= 128;
@@ -167,7 +170,8 @@ export function SignUpScreen() {
     setError(null);
     if (!usernameOk) return setError('Usernames are 3–32 letters, digits, “_”, “.” or “-”.');
     if (!passwordOk) return setError('Passwords are 8–128 characters.');
-    const result = await signup({ email: email.trim(), username, password });
+    const inviteCode = invite.trim();
+    const result = await signup({ email: email.trim(), username, password, ...(inviteCode ? { inviteCode } : {}) });
     if ('error' in result && result.error) {
       const code = errorCode(result.error);
       setError(code === 'conflict' ? 'That email or username is already taken.' : errorText(result.error));
@@ -223,6 +227,20 @@ export function SignUpScreen() {
             onChange={(e) => setPassword(e.target.value)}
             aria-invalid={password.length > 0 && !passwordOk}
             aria-describedby={`${passwordId}-hint`}
+          />
+        </Field>
+        <Field id={inviteId} label="Invite code" hint="Only needed when this server is invitation-only.">
+          <input
+            id={inviteId}
+            className={inputClass}
+            type="text"
+            autoComplete="off"
+            autoCapitalize="none"
+            spellCheck={false}
+            maxLength={64}
+            value={invite}
+            onChange={(e) => setInvite(e.target.value)}
+            aria-describedby={`${inviteId}-hint`}
           />
         </Field>
         <ErrorNote text={error} />

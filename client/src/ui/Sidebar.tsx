@@ -1,10 +1,11 @@
 import { useEffect, useId, useState } from 'react';
 import { useSignoutMutation } from '../api/http';
 import { useAppSelector } from '../app/hooks';
+import { navigate } from '../lib/router';
 import { selectTotalUnread } from '../features/chat/selectors';
 import { Avatar } from './Avatar';
 import { ConversationList } from './ConversationList';
-import { LogOutIcon, SearchIcon } from './icons';
+import { LogOutIcon, SearchIcon, ShieldIcon } from './icons';
 import { NotificationsBell } from './NotificationsBell';
 import { PeopleList } from './PeopleList';
 
@@ -44,6 +45,17 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
           <p className="truncate text-xs text-slate-500 dark:text-slate-400">{me?.email}</p>
         </div>
         <NotificationsBell />
+        {me?.role === 'admin' && (
+          <button
+            type="button"
+            aria-label="Administration"
+            title="Administration"
+            onClick={() => navigate('/admin')}
+            className="inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100"
+          >
+            <ShieldIcon />
+          </button>
+        )}
         <button
           type="button"
           aria-label="Sign out"

@@ -105,3 +105,8 @@ export const WifiOffIcon = (p: IconProps) => (
     <path d="M12 20h.01" />
   </Svg>
 );
+export const ShieldIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z" />
+  </Svg>
+);

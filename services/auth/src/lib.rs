@@ -1,16 +1,22 @@
-//! The auth service: sign-up, sign-in, sign-out and the current user.
+//! The auth service: sign-up, sign-in, sign-out, the current user, and the admin's controls
+//! (sign-up policy, invitations, disabling accounts).
 //!
 //! Layout
-//! - [`Settings`]: argon2 cost and sign-in limits.
-//! - `password`: argon2id hashing on one dedicated thread per core, with a dummy
-//!   verification for unknown users so both failures cost the same.
-//! - `limiter`: failed sign-ins per client address and per account.
-//! - `store`: the credentials table.
-//! - `routes`: the HTTP handlers of `/api/auth/*`.
+//! - [`Settings`]: argon2 cost, the sign-up policy and the attempt limits.
+//! - `password`: argon2id hashing on one dedicated thread per core behind a bounded queue, with
+//!   a dummy verification for unknown users so both failures cost the same.
+//! - `limiter`: attempt budgets counted as attempts start: sign-in failures per client address,
+//!   a progressive delay per account and address, sign-ups per client address.
+//! - `store`: accounts, settings, invitations.
+//! - `ledger`: every sign-out and access change, numbered, for the other services' replicas.
+//! - `routes`: the HTTP handlers of `/api/auth/*`; `admin`: those of `/api/admin/*`.
 //!
-//! It owns credentials and sessions, and publishes `user.registered`, `user.logged_in` and
-//! `user.signed_out` through its outbox.
+//! It owns credentials and sessions, and publishes `user.registered`, `user.logged_in`,
+//! `user.signed_out`, `user.disabled` and `user.enabled` through its outbox, and the ledger's
+//! `sessions.head` and `sessions.replayed` directly.
 
+mod admin;
+mod ledger;
 mod limiter;
 mod password;
 mod routes;
@@ -21,6 +27,7 @@ use gochat_kit::Runtime;
 use gochat_kit::auth::Sessions;
 use gochat_kit::db::Db;
 use gochat_kit::http::Origins;
+use gochat_proto::admin::SignupPolicy;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,12 +50,19 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argon2_iterations: Option<u32>,
 
+    /// Passwords that may wait for a hashing thread; beyond, sign-ins and sign-ups get 429.
+    /// [default: 8 per core]
+    #[arg(long, env = "GOCHAT_ARGON2_QUEUE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argon2_queue: Option<usize>,
+
     /// Failed sign-ins allowed per client address per window. [default: 20]
     #[arg(long, env = "GOCHAT_SIGNIN_FAILURES_PER_ADDRESS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signin_failures_per_address: Option<u32>,
 
-    /// Failed sign-ins allowed per account per window. [default: 5]
+    /// Failed sign-ins to one account from one address before each further attempt waits
+    /// (1 s, doubling, at most the window). [default: 5]
     #[arg(long, env = "GOCHAT_SIGNIN_FAILURES_PER_ACCOUNT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signin_failures_per_account: Option<u32>,
@@ -57,6 +71,16 @@ pub struct Settings {
     #[arg(long, env = "GOCHAT_SIGNIN_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signin_window_secs: Option<u64>,
+
+    /// Who may sign up until an admin decides: open, invite or closed. [default: open]
+    #[arg(long, env = "GOCHAT_SIGNUP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signup: Option<SignupPolicy>,
+
+    /// Sign-ups allowed per client address per minute. [default: 10]
+    #[arg(long, env = "GOCHAT_SIGNUP_PER_MINUTE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signup_per_minute: Option<u32>,
 }
 
 /// Shared by every handler.
@@ -66,8 +90,14 @@ pub struct AppState {
     sessions: Sessions,
     origins: Origins,
     passwords: Arc<password::Passwords>,
-    per_address: Arc<limiter::FailureLimiter>,
-    per_account: Arc<limiter::FailureLimiter>,
+    /// Failed sign-ins per client address.
+    signin_failures: Arc<limiter::Window>,
+    /// Failed sign-ins per account and client address.
+    signin_backoff: Arc<limiter::Backoff>,
+    /// Sign-ups per client address.
+    signups: Arc<limiter::Window>,
+    /// The sign-up policy until an admin sets one.
+    signup_default: SignupPolicy,
     session_ttl: Duration,
 }
 
@@ -81,10 +111,13 @@ impl axum::extract::FromRef<AppState> for Sessions {
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("auth", store::MIGRATIONS)?;
     let sessions = runtime.sessions("auth", &db).await?;
+    ledger::serve(&runtime, &db);
     let window = Duration::from_secs(settings.signin_window_secs.unwrap_or(900));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let passwords = password::Passwords::new(
         settings.argon2_memory_kib.unwrap_or(19_456),
         settings.argon2_iterations.unwrap_or(2),
+        settings.argon2_queue.unwrap_or(8 * cores),
     )
     .await?;
     let state = AppState {
@@ -92,15 +125,21 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         sessions,
         origins: runtime.origins.clone(),
         passwords: Arc::new(passwords),
-        per_address: Arc::new(limiter::FailureLimiter::new(
+        signin_failures: Arc::new(limiter::Window::new(
             settings.signin_failures_per_address.unwrap_or(20),
             window,
         )),
-        per_account: Arc::new(limiter::FailureLimiter::new(
+        signin_backoff: Arc::new(limiter::Backoff::new(
             settings.signin_failures_per_account.unwrap_or(5),
             window,
         )),
+        signups: Arc::new(limiter::Window::new(
+            settings.signup_per_minute.unwrap_or(10),
+            Duration::from_secs(60),
+        )),
+        signup_default: settings.signup.unwrap_or_default(),
         session_ttl: Duration::from_secs(u64::from(runtime.settings.session_hours()) * 3600),
     };
-    Ok(runtime.api_layers(routes::router(state)))
+    let router = routes::router(state.clone()).merge(admin::router(state));
+    Ok(runtime.api_layers(router))
 }

@@ -1,6 +1,9 @@
 //! `/api/auth/*`.
 
 use crate::AppState;
+use crate::ledger;
+use crate::limiter::address_key;
+use crate::password::HashError;
 use crate::store::{self, Taken};
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -10,11 +13,14 @@ use axum::routing::{get, post};
 use gochat_kit::auth::{clear_cookie, session_cookie};
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json};
+use gochat_proto::admin::{MAX_INVITE_CODE_CHARS, Role, SignupPolicy};
 use gochat_proto::dto::{CurrentUserResponse, SigninRequest, SignupRequest, User, UserResponse};
 use gochat_proto::events::{UserLoggedIn, UserRegistered, UserSignedOut};
 use gochat_proto::ids::UserId;
 use gochat_proto::limits::{MAX_EMAIL_CHARS, PASSWORD_CHARS, USERNAME_CHARS};
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -25,47 +31,86 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The limiter key of the request's client: the peer, or what a trusted proxy reports.
+pub fn client_key(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    address_key(state.origins.client_ip(headers, peer))
+}
+
+/// How long a route waits for the event announcing its change to be confirmed, so that the
+/// next request, to any service, sees it (in process: applied everywhere; over RabbitMQ: queued
+/// ahead of anything that follows). The change is committed either way.
+pub(crate) const SEEN_EVERYWHERE: Duration = Duration::from_secs(3);
+
 async fn signup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<SignupRequest>,
 ) -> Result<Response, ApiError> {
     validate_email(&req.email)?;
     validate_username(&req.username)?;
     validate_password(&req.password)?;
+    let invite = match &req.invite_code {
+        Some(code) if code.chars().count() > MAX_INVITE_CODE_CHARS => {
+            return Err(ApiError::invalid("that is not an invite code"));
+        }
+        code => code.as_deref().map(invite_hash),
+    };
+    let _counted = state
+        .signups
+        .attempt(&client_key(&state, &headers, peer))
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
 
-    // Refuse duplicates before paying for a hash; the unique indexes still decide races.
-    let (email, username) = (req.email.clone(), req.username.clone());
-    if let Some(taken) = state
+    // Refuse what the policy or a duplicate forbids before paying for a hash; the write checks
+    // both again, and the unique indexes decide races.
+    let (email, username, policy_default, code) = (
+        req.email.clone(),
+        req.username.clone(),
+        state.signup_default,
+        invite.clone(),
+    );
+    state
         .db
-        .read(move |c| store::taken(c, &email, &username).map_err(DbError::from))
-        .await?
-    {
-        return Err(conflict(taken));
-    }
-    let hash = state.passwords.hash(req.password).await?;
-    let user = User {
+        .read(move |c| {
+            may_sign_up(c, policy_default, code.as_deref(), store::invite_is_valid)?;
+            match store::taken(c, &email, &username)? {
+                Some(taken) => Err(conflict(taken)),
+                None => Ok(()),
+            }
+        })
+        .await?;
+    let hash = state.passwords.hash(req.password).await.map_err(hash_error)?;
+    let mut user = User {
         id: UserId::new(),
         email: req.email.trim().to_owned(),
         username: req.username,
+        role: Role::Member,
     };
     let now = chrono::Utc::now();
     let stored = user.clone();
-    state
+    let (role, registered) = state
         .db
         .write(move |w| {
+            let mut stored = stored;
+            may_sign_up(w, policy_default, invite.as_deref(), store::use_invite)?;
             if let Some(taken) = store::taken(w, &stored.email, &stored.username)? {
                 return Err(conflict(taken));
             }
-            store::insert(w, &stored, &hash, &now.to_rfc3339())?;
-            w.publish(&UserRegistered {
+            if !store::any_user(w)? {
+                stored.role = Role::Admin;
+            }
+            store::insert(w, &stored, &hash, &now)?;
+            let registered = w.publish_delivered(&UserRegistered {
                 user_id: stored.id,
                 username: stored.username.clone(),
                 registered_at: now,
             })?;
-            Ok(())
+            Ok((stored.role, registered))
         })
         .await?;
+    user.role = role;
+    // Whoever learns of the new user next (a message to them) must find them known everywhere.
+    registered.within(SEEN_EVERYWHERE).await;
     let cookie = start_session(&state, &headers, &user)?;
     Ok((
         StatusCode::CREATED,
@@ -75,53 +120,95 @@ async fn signup(
         .into_response())
 }
 
+/// Whether the sign-up policy lets a new account in. The very first account always may (it
+/// becomes the admin); under `invite`, `invite_ok` judges the code (checking it, or using it).
+fn may_sign_up(
+    c: &rusqlite::Connection,
+    default: SignupPolicy,
+    invite: Option<&str>,
+    invite_ok: fn(&rusqlite::Connection, &str) -> rusqlite::Result<bool>,
+) -> Result<(), ApiError> {
+    if !store::any_user(c)? {
+        return Ok(());
+    }
+    match store::signup_policy(c)?.unwrap_or(default) {
+        SignupPolicy::Open => Ok(()),
+        SignupPolicy::Closed => Err(ApiError::Forbidden("sign-up is closed on this server")),
+        SignupPolicy::Invite => match invite {
+            Some(code) if invite_ok(c, code)? => Ok(()),
+            Some(_) => Err(ApiError::Forbidden("that invitation is not valid (any more)")),
+            None => Err(ApiError::Forbidden("sign-up needs an invitation on this server")),
+        },
+    }
+}
+
+/// What the database keeps of an invite code.
+pub fn invite_hash(code: &str) -> String {
+    Sha256::digest(code.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 async fn signin(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<SigninRequest>,
 ) -> Result<Response, ApiError> {
-    let (login, by_email) = match (&req.email, &req.username) {
-        (Some(email), _) => (email.trim().to_owned(), true),
-        (None, Some(username)) => (username.trim().to_owned(), false),
-        (None, None) => return Err(ApiError::invalid("give an email or a username, and a password")),
-    };
+    // Bounded before anything keeps or looks at them.
+    let (login, by_email) = signin_login(&req)?;
+    if req.password.is_empty() || req.password.chars().count() > *PASSWORD_CHARS.end() {
+        return Err(ApiError::invalid("password must be 8 to 128 characters"));
+    }
+    let address = client_key(&state, &headers, peer);
+    let address_attempt = state
+        .signin_failures
+        .attempt(&address)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+
+    let lookup = login.clone();
     let found = state
         .db
-        .read(move |c| store::find_credentials(c, &login, by_email).map_err(DbError::from))
+        .read(move |c| store::find_account(c, &lookup, by_email).map_err(DbError::from))
         .await?;
-    let (user, hash) = match found {
-        Some(c) => (Some(c.user), Some(c.password_hash)),
+    // One budget per account however it is named (email or username), from each address;
+    // unknown names get their own, so the answer never tells whether an account exists.
+    let account = match &found {
+        Some(found) => format!("user:{}", found.user.id),
+        None => format!("unknown:{}", login.to_lowercase()),
+    };
+    let account_attempt = match state.signin_backoff.attempt(&format!("{account} from {address}")) {
+        Ok(attempt) => attempt,
+        Err(retry_after) => {
+            address_attempt.give_back();
+            return Err(ApiError::RateLimited { retry_after });
+        }
+    };
+    let (hash, found) = match found {
+        Some(a) => (Some(a.password_hash.clone()), Some(a)),
         None => (None, None),
     };
-    // One budget per account however it is named (email or username); unknown names get their
-    // own, so the answer never tells whether an account exists.
-    let address = state.origins.client_ip(&headers, peer).to_string();
-    let account = match &user {
-        Some(user) => format!("user:{}", user.id),
-        None => format!(
-            "unknown:{}",
-            req.email
-                .as_deref()
-                .or(req.username.as_deref())
-                .unwrap_or_default()
-                .to_lowercase()
-        ),
+    let matches = match state.passwords.verify(req.password, hash).await {
+        Ok(matches) => matches,
+        Err(e) => {
+            // Not judged: neither budget pays for the server's own congestion.
+            address_attempt.give_back();
+            account_attempt.give_back();
+            return Err(hash_error(e));
+        }
     };
-    for (limiter, key) in [(&state.per_address, &address), (&state.per_account, &account)] {
-        limiter
-            .check(key)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    }
-    let matches = state.passwords.verify(req.password, hash).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        state.per_address.record_failure(&address);
-        state.per_account.record_failure(&account);
+    let Some(account) = found.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };
-    state.per_account.clear(&account);
+    // Only failures count.
+    address_attempt.give_back();
+    account_attempt.succeeded();
+    if account.disabled {
+        return Err(ApiError::Forbidden("this account is disabled"));
+    }
 
-    let user_id = user.id;
+    let user_id = account.user.id;
     state
         .db
         .write(move |w| {
@@ -133,27 +220,61 @@ async fn signin(
             .map_err(ApiError::from)
         })
         .await?;
-    let cookie = start_session(&state, &headers, &user)?;
-    Ok(([(header::SET_COOKIE, cookie)], Json(UserResponse { user })).into_response())
+    let cookie = start_session(&state, &headers, &account.user)?;
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(UserResponse { user: account.user }),
+    )
+        .into_response())
+}
+
+/// The trimmed email or username to sign in with, and whether it is an email; refuses
+/// anything longer than an account can have.
+fn signin_login(req: &SigninRequest) -> Result<(String, bool), ApiError> {
+    let (login, by_email, max) = match (&req.email, &req.username) {
+        (Some(email), _) => (email.trim(), true, MAX_EMAIL_CHARS),
+        (None, Some(username)) => (username.trim(), false, *USERNAME_CHARS.end()),
+        (None, None) => return Err(ApiError::invalid("give an email or a username, and a password")),
+    };
+    // Bytes first: never count the characters of something huge.
+    if login.is_empty() || login.len() > 4 * max || login.chars().count() > max {
+        return Err(ApiError::invalid(if by_email {
+            "email must be at most 254 characters"
+        } else {
+            "username must be 3 to 32 characters"
+        }));
+    }
+    Ok((login.to_owned(), by_email))
+}
+
+fn hash_error(e: HashError) -> ApiError {
+    match e {
+        HashError::Busy(_) => ApiError::RateLimited {
+            retry_after: Duration::from_secs(1),
+        },
+        HashError::Failed(e) => ApiError::Internal(e),
+    }
 }
 
 async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     // Signing out twice, or with an expired token, still clears the cookie.
     if let Ok(session) = state.sessions.authenticate(&headers) {
         let sessions = state.sessions.clone();
-        state
+        let revoked = state
             .db
             .write(move |w| {
+                let seq = ledger::revoked(w, session.id, &session.jti, session.expires_at)?;
                 sessions.revoke_in(w, &session.jti, session.expires_at)?;
                 let expires_at = chrono::DateTime::from_timestamp(session.expires_at, 0).unwrap_or_default();
-                w.publish(&UserSignedOut {
+                Ok::<_, ApiError>(w.publish_delivered(&UserSignedOut {
                     user_id: session.id,
                     jti: session.jti.clone(),
                     expires_at,
-                })?;
-                Ok::<_, ApiError>(())
+                    seq,
+                })?)
             })
             .await?;
+        revoked.within(SEEN_EVERYWHERE).await;
     }
     let cookie = clear_cookie(state.origins.is_https(&headers));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

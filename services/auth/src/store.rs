@@ -1,10 +1,14 @@
-//! The credentials table. Plain synchronous functions, run on the database threads.
+//! Accounts, site settings and invitations. Plain synchronous functions, run on the database
+//! threads. (The session ledger has its own module, `ledger`.)
 
+use chrono::{DateTime, Utc};
+use gochat_proto::admin::{AdminUser, SignupPolicy};
 use gochat_proto::dto::User;
 use gochat_proto::ids::UserId;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL,
@@ -15,12 +19,53 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"];
+",
+    "
+-- 'admin' for the first account ever created, 'member' for every later one
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+-- unix seconds of the last disabling: sessions issued up to then stay refused
+ALTER TABLE users ADD COLUMN sessions_before INTEGER NOT NULL DEFAULT 0;
+-- an existing site's first account becomes its admin (ids are UUIDv7: they sort by creation)
+UPDATE users SET role = 'admin' WHERE id = (SELECT id FROM users ORDER BY created_at, id LIMIT 1);
 
-/// A user with their password hash.
-pub struct Credentials {
+-- values an admin set at run time; they win over the configuration
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE invites (
+    -- SHA-256 of the code: the database never holds a usable code
+    code_hash TEXT PRIMARY KEY,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    uses_left INTEGER NOT NULL CHECK (uses_left >= 0)
+) WITHOUT ROWID;
+
+-- every change of sessions and account access, numbered (see ledger.rs)
+CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    -- a revocation: jti and expires_at; an access change: disabled and sessions_before
+    jti TEXT,
+    expires_at INTEGER,
+    disabled INTEGER,
+    sessions_before INTEGER
+);
+CREATE INDEX ledger_revocations ON ledger (expires_at) WHERE jti IS NOT NULL;
+CREATE INDEX ledger_access ON ledger (user_id) WHERE jti IS NULL;
+-- names this ledger: a replica that sees another epoch follows it from the start
+INSERT INTO settings (key, value) VALUES ('ledger_epoch', lower(hex(randomblob(16))));
+",
+];
+
+/// An account with what sign-in needs.
+pub struct Account {
     pub user: User,
     pub password_hash: String,
+    pub disabled: bool,
 }
 
 /// Which unique field a new account collides with.
@@ -46,10 +91,14 @@ pub fn taken(c: &Connection, email: &str, username: &str) -> rusqlite::Result<Op
     Ok(username_taken.then_some(Taken::Username))
 }
 
-pub fn insert(c: &Connection, user: &User, password_hash: &str, created_at: &str) -> rusqlite::Result<()> {
+pub fn any_user(c: &Connection) -> rusqlite::Result<bool> {
+    c.query_row("SELECT EXISTS(SELECT 1 FROM users)", [], |r| r.get(0))
+}
+
+pub fn insert(c: &Connection, user: &User, password_hash: &str, created_at: &DateTime<Utc>) -> rusqlite::Result<()> {
     c.execute(
-        "INSERT INTO users (id, email, email_key, username, username_key, password_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO users (id, email, email_key, username, username_key, password_hash, created_at, role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             user.id.to_string(),
             user.email,
@@ -57,46 +106,249 @@ pub fn insert(c: &Connection, user: &User, password_hash: &str, created_at: &str
             user.username,
             user.username.to_lowercase(),
             password_hash,
-            created_at
+            created_at.to_rfc3339(),
+            user.role.as_str(),
         ],
     )?;
     Ok(())
 }
 
-/// Looks a user up by email, or by username when `by_email` is false; ignores letter case.
-pub fn find_credentials(c: &Connection, login: &str, by_email: bool) -> rusqlite::Result<Option<Credentials>> {
+/// Looks an account up by email, or by username when `by_email` is false; ignores letter case.
+pub fn find_account(c: &Connection, login: &str, by_email: bool) -> rusqlite::Result<Option<Account>> {
     let sql = if by_email {
-        "SELECT id, email, username, password_hash FROM users WHERE email_key = ?1"
+        "SELECT id, email, username, role, password_hash, disabled FROM users WHERE email_key = ?1"
     } else {
-        "SELECT id, email, username, password_hash FROM users WHERE username_key = ?1"
+        "SELECT id, email, username, role, password_hash, disabled FROM users WHERE username_key = ?1"
     };
     c.prepare_cached(sql)?
         .query_row([login.to_lowercase()], |r| {
-            Ok(Credentials {
+            Ok(Account {
                 user: User {
-                    id: parse_id(r.get_ref(0)?.as_str()?)?,
-                    email: r.get(1)?,
-                    username: r.get(2)?,
+                    id: parse(r, "id")?,
+                    email: r.get("email")?,
+                    username: r.get("username")?,
+                    role: parse(r, "role")?,
                 },
-                password_hash: r.get(3)?,
+                password_hash: r.get("password_hash")?,
+                disabled: r.get("disabled")?,
             })
         })
         .optional()
 }
 
 pub fn find_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
-    c.prepare_cached("SELECT email, username FROM users WHERE id = ?1")?
-        .query_row([id.to_string()], |r| {
-            Ok(User {
-                id,
-                email: r.get(0)?,
-                username: r.get(1)?,
-            })
-        })
+    Ok(find_admin_user(c, id)?.map(|u| User {
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        role: u.role,
+    }))
+}
+
+const ADMIN_COLUMNS: &str = "id, username, email, role, disabled, created_at";
+
+pub fn find_admin_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<AdminUser>> {
+    c.prepare_cached(&format!("SELECT {ADMIN_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id.to_string()], admin_user)
         .optional()
 }
 
-fn parse_id(s: &str) -> rusqlite::Result<UserId> {
-    s.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+/// Up to `limit` accounts after `after`, oldest first.
+pub fn list_users(c: &Connection, after: Option<UserId>, limit: u32) -> rusqlite::Result<Vec<AdminUser>> {
+    let after = after.map(|id| id.to_string()).unwrap_or_default();
+    c.prepare_cached(&format!(
+        "SELECT {ADMIN_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?
+    .query_map(params![after, limit], admin_user)?
+    .collect()
+}
+
+fn admin_user(r: &Row<'_>) -> rusqlite::Result<AdminUser> {
+    Ok(AdminUser {
+        id: parse(r, "id")?,
+        username: r.get("username")?,
+        email: r.get("email")?,
+        role: parse(r, "role")?,
+        disabled: r.get("disabled")?,
+        created_at: parse(r, "created_at")?,
+    })
+}
+
+/// Disables an account: sessions issued up to `now` (unix seconds) are refused from then on,
+/// even once it is enabled again. Returns that instant, or `None` when there is no such account.
+pub fn disable(c: &Connection, id: UserId, now: i64) -> rusqlite::Result<Option<i64>> {
+    c.query_row(
+        "UPDATE users SET disabled = 1, sessions_before = ?2 WHERE id = ?1 RETURNING sessions_before",
+        params![id.to_string(), now],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Enables an account again. Returns its `sessions_before`, or `None` when there is no such account.
+pub fn enable(c: &Connection, id: UserId) -> rusqlite::Result<Option<i64>> {
+    c.query_row(
+        "UPDATE users SET disabled = 0 WHERE id = ?1 RETURNING sessions_before",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+pub fn signup_policy(c: &Connection) -> rusqlite::Result<Option<SignupPolicy>> {
+    let stored: Option<String> = c
+        .query_row("SELECT value FROM settings WHERE key = 'signup'", [], |r| r.get(0))
+        .optional()?;
+    Ok(stored.and_then(|v| v.parse().ok()))
+}
+
+pub fn set_signup_policy(c: &Connection, policy: SignupPolicy) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO settings (key, value) VALUES ('signup', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [policy.as_str()],
+    )?;
+    Ok(())
+}
+
+pub fn insert_invite(
+    c: &Connection,
+    code_hash: &str,
+    created_by: UserId,
+    expires_at: i64,
+    uses: u32,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO invites (code_hash, created_by, created_at, expires_at, uses_left)
+         VALUES (?1, ?2, unixepoch(), ?3, ?4)",
+        params![code_hash, created_by.to_string(), expires_at, uses],
+    )?;
+    c.execute(
+        "DELETE FROM invites WHERE expires_at < unixepoch() OR uses_left = 0",
+        [],
+    )?;
+    Ok(())
+}
+
+pub fn invite_is_valid(c: &Connection, code_hash: &str) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM invites WHERE code_hash = ?1 AND uses_left > 0 AND expires_at > unixepoch())",
+        [code_hash],
+        |r| r.get(0),
+    )
+}
+
+/// Uses the invitation once; false when it is unknown, expired or used up.
+pub fn use_invite(c: &Connection, code_hash: &str) -> rusqlite::Result<bool> {
+    let changed = c.execute(
+        "UPDATE invites SET uses_left = uses_left - 1
+         WHERE code_hash = ?1 AND uses_left > 0 AND expires_at > unixepoch()",
+        [code_hash],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Column `name` parsed from its text (ids, roles, times).
+fn parse<T>(r: &Row<'_>, name: &str) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: String = r.get(name)?;
+    text.parse().map_err(|e: T::Err| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.to_string().into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use gochat_proto::admin::Role;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        let steps = MIGRATIONS.iter().map(|m| rusqlite_migration::M::up(m)).collect();
+        rusqlite_migration::Migrations::new(steps).to_latest(&mut c).unwrap();
+        c
+    }
+
+    fn user(name: &str, role: Role) -> User {
+        User {
+            id: UserId::new(),
+            username: name.into(),
+            email: format!("{name}@example.org"),
+            role,
+        }
+    }
+
+    #[test]
+    fn an_existing_site_gets_its_first_account_as_admin() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let first = rusqlite_migration::Migrations::new(vec![rusqlite_migration::M::up(MIGRATIONS[0])]);
+        first.to_latest(&mut c).unwrap();
+        let (old, new) = (UserId::new(), UserId::new());
+        for (id, name, at) in [
+            (new, "newer", "2025-02-01T00:00:00+00:00"),
+            (old, "older", "2025-01-01T00:00:00+00:00"),
+        ] {
+            c.execute(
+                "INSERT INTO users VALUES (?1, ?2, ?2, ?2, ?2, 'h', ?3)",
+                params![id.to_string(), name, at],
+            )
+            .unwrap();
+        }
+        let all = MIGRATIONS.iter().map(|m| rusqlite_migration::M::up(m)).collect();
+        rusqlite_migration::Migrations::new(all).to_latest(&mut c).unwrap();
+        assert_eq!(find_user(&c, old).unwrap().unwrap().role, Role::Admin);
+        assert_eq!(find_user(&c, new).unwrap().unwrap().role, Role::Member);
+    }
+
+    #[test]
+    fn invitations_are_used_up_and_expire() {
+        let c = db();
+        insert_invite(&c, "h1", UserId::new(), chrono::Utc::now().timestamp() + 60, 2).unwrap();
+        insert_invite(&c, "old", UserId::new(), chrono::Utc::now().timestamp() - 1, 5).unwrap();
+        assert!(invite_is_valid(&c, "h1").unwrap());
+        assert!(use_invite(&c, "h1").unwrap());
+        assert!(use_invite(&c, "h1").unwrap());
+        assert!(!use_invite(&c, "h1").unwrap());
+        assert!(!invite_is_valid(&c, "h1").unwrap());
+        assert!(!use_invite(&c, "old").unwrap());
+        assert!(!use_invite(&c, "unknown").unwrap());
+    }
+
+    #[test]
+    fn users_page_by_creation_and_disabling_keeps_its_instant() {
+        let c = db();
+        let names = ["ann", "bob", "cat"];
+        let users: Vec<User> = names.iter().map(|n| user(n, Role::Member)).collect();
+        for u in &users {
+            insert(&c, u, "h", &chrono::Utc::now()).unwrap();
+        }
+        let first = list_users(&c, None, 2).unwrap();
+        assert_eq!(
+            first.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+            ["ann", "bob"]
+        );
+        let rest = list_users(&c, Some(first[1].id), 2).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].username, "cat");
+
+        assert_eq!(disable(&c, users[0].id, 1000).unwrap(), Some(1000));
+        assert!(find_admin_user(&c, users[0].id).unwrap().unwrap().disabled);
+        assert_eq!(enable(&c, users[0].id).unwrap(), Some(1000));
+        assert!(!find_admin_user(&c, users[0].id).unwrap().unwrap().disabled);
+        assert_eq!(disable(&c, UserId::new(), 1).unwrap(), None);
+    }
+
+    #[test]
+    fn the_stored_signup_policy_is_read_back() {
+        let c = db();
+        assert_eq!(signup_policy(&c).unwrap(), None);
+        set_signup_policy(&c, SignupPolicy::Invite).unwrap();
+        set_signup_policy(&c, SignupPolicy::Closed).unwrap();
+        assert_eq!(signup_policy(&c).unwrap(), Some(SignupPolicy::Closed));
+    }
 }

@@ -33,18 +33,15 @@ pub struct Peer {
     pub socket: u64,
 }
 
-async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
-    let Ok(joined) = state.hub.join(user.id) else {
-        return ws::refuse(socket, "too many open sockets").await;
-    };
+async fn run(socket: WebSocket, mut seat: ws::Seat, state: AppState) {
     let peer = Peer {
-        user,
-        socket: joined.id,
+        user: seat.user.clone(),
+        socket: seat.membership.id,
     };
     let (state_ref, peer_ref) = (&state, &peer);
-    ws::serve(socket, joined, state.idle, &state.shutdown, move |text| async move {
+    ws::serve(socket, &mut seat, state.idle, &state.shutdown, move |text| async move {
         crate::frames::handle(state_ref, peer_ref, &text).await
     })
     .await;
-    state.hub.leave(peer.user.id, peer.socket);
+    seat.membership.leave();
 }

@@ -15,6 +15,7 @@
 //! share only events, and the outbox/inbox make every consumer catch up on what it missed.
 
 use anyhow::{Context, bail, ensure};
+use gochat_kit::private;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
@@ -95,7 +96,7 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<Manifest> {
         databases,
         files,
     };
-    write_atomically(&out.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?, 0o644)?;
+    write_atomically(&out.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?)?;
     sync_dir(out)?;
     Ok(manifest)
 }
@@ -130,6 +131,8 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
         let target = data_dir.join(&e.file);
         let partial = partial_path(&target);
         fs::copy(from.join(&e.file), &partial)?;
+        // `copy` gives the copy the source's mode; a database is the owner's alone.
+        private::file(&partial)?;
         let conn = Connection::open(&partial)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         ensure!(check == "ok", "{} fails SQLite's quick_check: {check}", e.file);
@@ -162,7 +165,7 @@ fn databases_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
 }
 
 /// Refuses a directory with anything in it (but `lost+found`, the only entry of a fresh
-/// filesystem), and creates it when missing.
+/// filesystem), and creates it when missing; either way it ends up owner-only (0700).
 fn ensure_empty_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
     match fs::read_dir(dir) {
         Ok(entries) => {
@@ -176,10 +179,10 @@ fn ensure_empty_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
                     );
                 }
             }
-            Ok(())
+            private::dir(dir).with_context(|| format!("making the {what} {} owner-only", dir.display()))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).with_context(|| format!("creating the {what} {}", dir.display()))
+            private::dir(dir).with_context(|| format!("creating the {what} {}", dir.display()))
         }
         Err(e) => Err(e).with_context(|| format!("reading the {what} {}", dir.display())),
     }
@@ -196,6 +199,8 @@ fn copy_database(source: &Path, target: &Path) -> anyhow::Result<()> {
     src.busy_timeout(Duration::from_secs(5))?;
     let partial = partial_path(target);
     let _ = fs::remove_file(&partial);
+    // Created owner-only before SQLite opens it, which then keeps that mode.
+    private::file(&partial)?;
     let mut dst = Connection::open(&partial)?;
     {
         let backup = Backup::new(&src, &mut dst)?;
@@ -247,20 +252,16 @@ fn digest(path: &Path) -> anyhow::Result<(u64, String)> {
     Ok((bytes, hex))
 }
 
-/// Copies a secret, readable by its owner only.
 fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
-    write_atomically(to, &fs::read(from)?, 0o600)
+    write_atomically(to, &fs::read(from)?)
 }
 
-fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Writes a file readable by its owner only (everything in a backup is private: the manifest
+/// names the data directory and the files hold every account and message).
+fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let partial = partial_path(path);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&partial)?;
+    private::file(&partial)?;
+    let mut file = fs::OpenOptions::new().write(true).truncate(true).open(&partial)?;
     file.write_all(contents)?;
     file.sync_all()?;
     fs::rename(&partial, path)?;
@@ -320,6 +321,31 @@ mod tests {
         restore(&root.path().join("backup"), &restored).unwrap();
         assert_eq!(count(&restored.join("messages.db")), 100);
         assert_eq!(fs::read_to_string(restored.join(JWT_KEY)).unwrap(), "k".repeat(48));
+    }
+
+    #[test]
+    fn backups_and_restored_data_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "auth"));
+        fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
+        let out = root.path().join("backup");
+        backup(&data, &out).unwrap();
+        assert_eq!(mode(&out), 0o700);
+        for file in ["auth.db", JWT_KEY, MANIFEST] {
+            assert_eq!(mode(&out.join(file)), 0o600, "{file}");
+        }
+        // A backup copied around with a loose mode still restores owner-only.
+        fs::set_permissions(out.join("auth.db"), fs::Permissions::from_mode(0o644)).unwrap();
+        let restored = root.path().join("restored");
+        restore(&out, &restored).unwrap();
+        assert_eq!(mode(&restored), 0o700);
+        for file in ["auth.db", JWT_KEY] {
+            assert_eq!(mode(&restored.join(file)), 0o600, "{file}");
+        }
     }
 
     #[test]

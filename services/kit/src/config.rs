@@ -99,6 +99,17 @@ pub struct CommonSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_proxy: Option<bool>,
 
+    /// Reverse proxies whose X-Forwarded-* headers are believed, comma separated addresses or
+    /// networks (127.0.0.1,10.0.0.0/8); overrides trust_proxy. [default: none, or the local
+    /// networks when trust_proxy is true]
+    #[arg(long, env = "GOCHAT_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_proxies: Option<Vec<crate::http::ProxyNet>>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub connections: crate::listener::ConnectionSettings,
+
     /// Name of this instance, unique among instances of a service; names its fan-out queues.
     /// [default: <hostname>-<random>]
     #[arg(long, env = "GOCHAT_INSTANCE_ID")]

@@ -11,7 +11,7 @@
 //! announcing it are never one without the other.
 
 use crate::config::Synchronous;
-use crate::outbox::{OutboxRow, OutboxSink};
+use crate::outbox::{Delivered, OutboxRow, OutboxSink};
 use gochat_proto::events::{Envelope, EventData};
 use gochat_proto::ids::EventId;
 use rusqlite::{Connection, OpenFlags, Savepoint, params};
@@ -68,12 +68,25 @@ impl Write<'_> {
     pub fn publish<E: EventData>(&mut self, event: &E) -> rusqlite::Result<EventId> {
         let (envelope, json) = encode(event)?;
         let id = envelope.id;
-        self.keep(Arc::new(envelope), json)?;
+        self.keep(Arc::new(envelope), json, None)?;
         Ok(id)
     }
 
+    /// Like [`Write::publish`], and says when the event is confirmed (see [`Delivered`]).
+    pub fn publish_delivered<E: EventData>(&mut self, event: &E) -> rusqlite::Result<Delivered> {
+        let (envelope, json) = encode(event)?;
+        let (tx, rx) = oneshot::channel();
+        self.keep(Arc::new(envelope), json, Some(tx))?;
+        Ok(Delivered(rx))
+    }
+
     /// Records an encoded event in the outbox; it is published once this write commits.
-    pub(crate) fn keep(&mut self, envelope: Arc<Envelope>, json: Vec<u8>) -> rusqlite::Result<()> {
+    pub(crate) fn keep(
+        &mut self,
+        envelope: Arc<Envelope>,
+        json: Vec<u8>,
+        confirmed: Option<oneshot::Sender<()>>,
+    ) -> rusqlite::Result<()> {
         self.tx
             .prepare_cached("INSERT INTO outbox (payload) VALUES (?1)")?
             .execute(params![json])?;
@@ -81,6 +94,7 @@ impl Write<'_> {
             id: Some(self.tx.last_insert_rowid()),
             envelope,
             json,
+            confirmed,
         });
         Ok(())
     }
@@ -93,6 +107,7 @@ impl Write<'_> {
             id: None,
             envelope: Arc::new(envelope),
             json,
+            confirmed: None,
         });
         Ok(())
     }

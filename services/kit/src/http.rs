@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gochat_proto::error::{ErrorBody, ErrorCode, ErrorDetail};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,18 +144,18 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 #[derive(Clone, Debug, Default)]
 pub struct Origins {
     allowed: Arc<Vec<String>>,
-    trust_proxy: bool,
+    proxies: TrustedProxies,
 }
 
 impl Origins {
-    pub fn new(allowed: Vec<String>, trust_proxy: bool) -> Self {
+    pub fn new(allowed: Vec<String>, proxies: TrustedProxies) -> Self {
         let allowed = allowed
             .into_iter()
             .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
             .collect();
         Self {
             allowed: Arc::new(allowed),
-            trust_proxy,
+            proxies,
         }
     }
 
@@ -180,7 +182,7 @@ impl Origins {
         }
         // Same origin: the Origin's host:port is the host the request was sent to.
         let host = self
-            .trust_proxy
+            .behind_proxy()
             .then(|| headers.get("x-forwarded-host"))
             .flatten()
             .or_else(|| headers.get(header::HOST))
@@ -189,27 +191,144 @@ impl Origins {
         matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
     }
 
+    /// Whether the deployment has a reverse proxy, so `X-Forwarded-Proto/-Host` are its words.
+    /// (A client that forges them gains nothing: a browser cannot set them, and they only decide
+    /// the cookie's `Secure` flag and the same-origin comparison.)
+    fn behind_proxy(&self) -> bool {
+        !self.proxies.is_empty()
+    }
+
     /// True when the client reached us over HTTPS (directly or through a trusted proxy).
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
-        self.trust_proxy
+        self.behind_proxy()
             && headers
                 .get("x-forwarded-proto")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|p| p.eq_ignore_ascii_case("https"))
     }
 
-    /// The client's address: the peer, or the proxy's `X-Forwarded-For` when trusted.
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
+    /// address of `X-Forwarded-For` that is not a trusted proxy (see [`TrustedProxies`]).
     pub fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-        if self.trust_proxy
-            && let Some(ip) = headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
+        self.proxies.client_ip(headers, peer.ip())
+    }
+}
+
+/// The reverse proxies whose `X-Forwarded-For` is believed: addresses and networks.
+///
+/// Each proxy appends the address it received the request from, so the header reads
+/// `<what the client claims>, …, <client as the first proxy saw it>, <next proxy>…`. Only the
+/// entries added by our own proxies are facts; everything left of them was written by the client.
+/// Walking from the right, the first address that is not one of our proxies is the client.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Arc<Vec<IpNet>>);
+
+/// Most `X-Forwarded-For` entries looked at: a longer chain of our own proxies does not exist.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+impl TrustedProxies {
+    pub fn new(networks: impl IntoIterator<Item = ProxyNet>) -> Self {
+        Self(Arc::new(networks.into_iter().map(|n| n.0).collect()))
+    }
+
+    /// What `GOCHAT_TRUST_PROXY=true` has always meant for a homelab: the proxy runs on this
+    /// machine or on the local network (loopback, RFC 1918, IPv6 unique-local and link-local).
+    pub fn local_networks() -> Self {
+        let nets = [
+            "127.0.0.0/8",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16",
+            "::1/128",
+            "fc00::/7",
+            "fe80::/10",
+        ];
+        Self::new(
+            nets.iter()
+                .map(|n| n.parse().expect("the local networks are valid CIDRs")),
+        )
+    }
+
+    /// `trusted_proxies` when given; the local networks when only `trust_proxy = true` is;
+    /// otherwise nobody.
+    pub fn from_settings(settings: &crate::config::CommonSettings) -> Self {
+        match &settings.trusted_proxies {
+            Some(list) => Self::new(list.iter().cloned()),
+            None if settings.trust_proxy() => Self::local_networks(),
+            None => Self::default(),
         }
-        peer.ip()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address for a request that came from `peer`.
+    pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.contains(client) {
+            return client;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        for hop in hops.iter().rev().take(MAX_FORWARDED_HOPS) {
+            // Something that is not an address was written by the client (or a proxy we do not
+            // know); the last hop we trust is the best we know.
+            let Some(ip) = parse_hop(hop) else { break };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+/// A trusted proxy's address (`192.168.1.2`, `::1`) or network (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProxyNet(IpNet);
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(|net| Self(net.trunc()))
+            .map_err(|_| format!("{s:?} is not an IP address or a network such as 10.0.0.0/8"))
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<ProxyNet> for String {
+    fn from(net: ProxyNet) -> Self {
+        net.0.to_string()
     }
 }
 
@@ -224,4 +343,89 @@ pub async fn origin_guard(
         return ApiError::Forbidden("requests from this origin are not allowed").into_response();
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    fn proxies(list: &[&str]) -> TrustedProxies {
+        TrustedProxies::new(list.iter().map(|n| n.parse().unwrap()))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_hop_that_is_not_a_trusted_proxy() {
+        let trusted = proxies(&["127.0.0.1", "10.0.0.0/8"]);
+        // nginx appended the real client (203.0.113.7); the client wrote the rest itself.
+        let headers = forwarded("6.6.6.6, 203.0.113.7");
+        assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("203.0.113.7"));
+        // Two proxies of ours in a row are skipped.
+        let headers = forwarded("6.6.6.6, 203.0.113.7, 10.1.2.3");
+        assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("203.0.113.7"));
+        // Several headers are one list, in order.
+        let mut headers = forwarded("6.6.6.6");
+        headers.append("x-forwarded-for", HeaderValue::from_static("203.0.113.8"));
+        assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("203.0.113.8"));
+    }
+
+    #[test]
+    fn forwarding_headers_from_anyone_else_are_ignored() {
+        let trusted = proxies(&["127.0.0.1"]);
+        let headers = forwarded("1.2.3.4");
+        assert_eq!(trusted.client_ip(&headers, ip("198.51.100.9")), ip("198.51.100.9"));
+        assert_eq!(
+            TrustedProxies::default().client_ip(&headers, ip("127.0.0.1")),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn garbage_and_missing_hops_leave_the_last_trusted_address() {
+        let trusted = proxies(&["127.0.0.1", "10.0.0.0/8"]);
+        assert_eq!(trusted.client_ip(&HeaderMap::new(), ip("127.0.0.1")), ip("127.0.0.1"));
+        let headers = forwarded("203.0.113.7, unknown, 10.0.0.2");
+        assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("10.0.0.2"));
+        let headers = forwarded("[2001:db8::1]:443, 10.0.0.2:80");
+        assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_networks() {
+        let trusted = proxies(&["127.0.0.1"]);
+        let headers = forwarded("203.0.113.7");
+        assert_eq!(trusted.client_ip(&headers, ip("::ffff:127.0.0.1")), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn proxy_networks_parse_addresses_and_cidrs_and_refuse_the_rest() {
+        for ok in ["10.0.0.0/8", "192.168.1.2", "::1", "fd00::/8", " 10.1.2.3/8 "] {
+            assert!(ok.parse::<ProxyNet>().is_ok(), "{ok}");
+        }
+        for bad in ["", "10.0.0.0/33", "example.org", "10.0.0"] {
+            assert!(bad.parse::<ProxyNet>().is_err(), "{bad}");
+        }
+        // A host address inside a network spelled with host bits still means the network.
+        assert!(proxies(&["10.1.2.3/8"]).contains(ip("10.200.0.1")));
+    }
+
+    #[test]
+    fn trust_proxy_true_means_the_local_networks() {
+        let local = TrustedProxies::local_networks();
+        for inside in ["127.0.0.1", "10.0.0.1", "172.20.0.1", "192.168.1.1", "::1", "fd12::1"] {
+            assert!(local.contains(ip(inside)), "{inside}");
+        }
+        for outside in ["203.0.113.7", "172.32.0.1", "2001:db8::1"] {
+            assert!(!local.contains(ip(outside)), "{outside}");
+        }
+    }
 }

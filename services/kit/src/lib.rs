@@ -9,7 +9,9 @@
 //! - [`record`]: recording what a user did, durably, by the cheapest path the bus allows.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
+//! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
+//! - [`private`]: owner-only modes for the data directory and the database files.
 //! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
 //! - [`service`]: command line, startup, serving and draining of a service process.
 //! - [`telemetry`]: logging setup.
@@ -21,8 +23,10 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod listener;
 pub mod ops;
 pub mod outbox;
+pub mod private;
 pub mod record;
 pub mod runtime;
 pub mod service;

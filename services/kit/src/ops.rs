@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 use tokio::net::TcpListener;
@@ -93,22 +92,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 
 /// Serves `app` on `listener` until `shutdown`, then stops accepting and lets requests finish.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(without_delay(listener), app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-/// Accepts connections with Nagle's algorithm off: chat frames are small, and one written behind
-/// another must not wait for the peer's delayed ACK (about 40 ms on Linux).
-fn without_delay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
-    use axum::serve::ListenerExt;
-    fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    }
-    listener.tap_io(set_nodelay)
+    crate::listener::serve(listener, app, shutdown).await
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.
@@ -123,20 +107,4 @@ pub fn cancel_on_signal(shutdown: CancellationToken) {
         tracing::info!("shutting down");
         shutdown.cancel();
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::serve::Listener;
-
-    #[tokio::test]
-    async fn accepted_connections_do_not_delay_small_writes() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut listener = without_delay(listener);
-        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (accepted, _) = listener.accept().await;
-        assert!(accepted.nodelay().unwrap());
-    }
 }

@@ -44,6 +44,22 @@ pub struct OutboxRow {
     pub id: Option<i64>,
     pub envelope: Arc<Envelope>,
     pub json: Vec<u8>,
+    /// Told once the event is confirmed, for a writer that waits for it (see [`Delivered`]).
+    pub confirmed: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Resolves once an event is confirmed: in process, applied by every durable consumer; over
+/// RabbitMQ, persisted by the broker, so that anything published after it into the same queues
+/// is consumed after it. A route awaits this when what it changed must be seen by the next
+/// request to another service (a new user being messaged, a revoked session refused).
+pub struct Delivered(pub(crate) tokio::sync::oneshot::Receiver<()>);
+
+impl Delivered {
+    /// Waits for the confirm, at most `bound`: the change is committed either way, only how soon
+    /// other services see it is at stake. True when confirmed in time.
+    pub async fn within(self, bound: Duration) -> bool {
+        matches!(tokio::time::timeout(bound, self.0).await, Ok(Ok(())))
+    }
 }
 
 /// The writer's side of the hand-off to the relay, and what the relay tells about its progress.
@@ -283,10 +299,13 @@ impl Relay {
             self.last_published = self.last_published.max(id);
         }
         let confirm = self.bus.publish(row.envelope, row.json).await?;
-        let id = row.id;
+        let (id, waiting) = (row.id, row.confirmed);
         metrics::counter!("gochat_events_published_total").increment(1);
         Ok(async move {
             confirm.await?;
+            if let Some(waiting) = waiting {
+                let _ = waiting.send(());
+            }
             Ok(id)
         })
     }
@@ -312,6 +331,7 @@ impl Relay {
                     id: Some(id),
                     envelope: Arc::new(envelope),
                     json,
+                    confirmed: None,
                 }),
                 Err(e) => {
                     let payload = String::from_utf8_lossy(&json).into_owned();

@@ -57,7 +57,8 @@ impl Recorder {
 
 /// Commits the event to the outbox.
 async fn keep(db: &Db, envelope: Arc<Envelope>, json: Vec<u8>) -> Result<(), DbError> {
-    db.write(move |w| w.keep(envelope, json).map_err(DbError::from)).await
+    db.write(move |w| w.keep(envelope, json, None).map_err(DbError::from))
+        .await
 }
 
 fn encoding(e: serde_json::Error) -> DbError {

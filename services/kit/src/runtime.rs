@@ -6,7 +6,7 @@ use crate::auth::{Keys, Sessions};
 use crate::bus::Bus;
 use crate::config::CommonSettings;
 use crate::db::Db;
-use crate::http::{Origins, origin_guard};
+use crate::http::{Origins, TrustedProxies, origin_guard};
 use crate::outbox::Outbox;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -38,7 +38,8 @@ impl Runtime {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
-        let origins = Origins::new(settings.allowed_origins(), settings.trust_proxy());
+        let origins = Origins::new(settings.allowed_origins(), TrustedProxies::from_settings(&settings));
+        crate::listener::configure(crate::listener::Limits::from_settings(&settings.connections));
         Self {
             bus,
             keys: Arc::new(keys),
@@ -51,8 +52,10 @@ impl Runtime {
         }
     }
 
-    /// Opens the service's database in the data directory and starts its outbox relay.
+    /// Opens the service's database in the data directory (owner-only, see [`crate::private`])
+    /// and starts its outbox relay.
     pub fn open_db(&self, name: &str, migrations: &[&'static str]) -> anyhow::Result<Db> {
+        crate::private::database(&self.settings.data_dir(), name)?;
         let outbox = Outbox::default();
         let db = Db::open(
             &self.settings.data_dir(),

@@ -109,15 +109,12 @@ async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: Web
 }
 
 /// Server → client only; a client `{"type":"ping"}` is answered, anything else ignored.
-async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
-    let Ok(joined) = state.hub.join(user.id) else {
-        return ws::refuse(socket, "too many open sockets").await;
-    };
-    let id = joined.id;
-    if joined.first {
-        state.presence.holds(user.id, true);
+async fn run(socket: WebSocket, mut seat: ws::Seat, state: AppState) {
+    let user = seat.user.id;
+    if seat.membership.first {
+        state.presence.holds(user, true);
     }
-    ws::serve(socket, joined, IDLE, &state.shutdown, |text| async move {
+    ws::serve(socket, &mut seat, IDLE, &state.shutdown, |text| async move {
         let ping = serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok_and(|frame| frame["type"] == "ping");
         if ping {
             ws::Reply::Now(r#"{"type":"pong"}"#.into())
@@ -126,7 +123,7 @@ async fn run(socket: WebSocket, user: AuthUser, state: AppState) {
         }
     })
     .await;
-    if state.hub.leave(user.id, id) {
-        state.presence.holds(user.id, false);
+    if seat.membership.leave() {
+        state.presence.holds(user, false);
     }
 }

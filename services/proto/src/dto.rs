@@ -15,14 +15,20 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub email: String,
+    pub role: crate::admin::Role,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
+#[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
     pub email: String,
     pub username: String,
     pub password: String,
+    /// Required while the sign-up policy is `invite`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub invite_code: Option<String>,
 }
 
 /// Sign in by email or by username.

@@ -4,6 +4,7 @@
 //! so no call site ever spells a routing key or an exchange name.
 
 use crate::Timestamp;
+use crate::admin::{SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled, UserEnabled};
 use crate::conversation::ConversationState;
 use crate::dto::{Message, Notification, UserRef};
 use crate::error::ErrorCode;
@@ -99,6 +100,11 @@ events! {
     UserRegistered = "user.registered" in UserEvents => UserRegistered,
     UserLoggedIn = "user.logged_in" in UserEvents => UserLoggedIn,
     UserSignedOut = "user.signed_out" in UserEvents => UserSignedOut,
+    UserDisabled = "user.disabled" in UserEvents => UserDisabled,
+    UserEnabled = "user.enabled" in UserEvents => UserEnabled,
+    SessionsHead = "sessions.head" in UserEvents => SessionsHead,
+    SessionsReplayRequested = "sessions.replay_requested" in UserEvents => SessionsReplayRequested,
+    SessionsReplayed = "sessions.replayed" in UserEvents => SessionsReplayed,
     UserOnline = "user.online" in UserEvents => UserOnline,
     UserOffline = "user.offline" in UserEvents => UserOffline,
     PresenceHeartbeat = "presence.heartbeat" in UserEvents => PresenceHeartbeat,
@@ -196,6 +202,9 @@ pub struct UserSignedOut {
     pub user_id: UserId,
     pub jti: String,
     pub expires_at: Timestamp,
+    /// Its place in auth's session ledger (0 from publishers that predate the ledger).
+    #[serde(default)]
+    pub seq: i64,
 }
 
 /// A notifications instance holds the first socket of this user.

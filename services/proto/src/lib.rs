@@ -2,6 +2,7 @@
 //!
 //! Layout
 //! - [`ids`]: opaque id newtypes, so a user id is never passed where a conversation id belongs.
+//! - [`admin`]: roles, sign-up policy, invitations, and the session ledger's events.
 //! - [`dto`]: the JSON bodies of the HTTP API (users, messages, conversations, notifications).
 //! - [`conversation`]: a conversation's shared state and the view each member gets of it.
 //! - [`frames`]: WebSocket frames of `/ws/chat` and `/ws/notifications`.
@@ -16,6 +17,7 @@
 //! the web client imports, so the client never hand-copies the contract. With `sqlite`, ids
 //! are SQLite values.
 
+pub mod admin;
 pub mod conversation;
 pub mod dto;
 pub mod error;

@@ -35,7 +35,8 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 /// The limits the web client checks before sending, as a TypeScript module.
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
-    let consts: [(&str, usize); 10] = [
+    use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
+    let consts: [(&str, usize); 13] = [
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
         ("MAX_GROUP_MEMBERS", MAX_GROUP_MEMBERS),
@@ -46,6 +47,9 @@ pub fn typescript() -> String {
         ("MAX_SEARCH_CHARS", MAX_SEARCH_CHARS),
         ("MIN_USERNAME_CHARS", *USERNAME_CHARS.start()),
         ("MAX_USERNAME_CHARS", *USERNAME_CHARS.end()),
+        ("MAX_INVITE_USES", MAX_INVITE_USES as usize),
+        ("MAX_INVITE_HOURS", MAX_INVITE_HOURS as usize),
+        ("MAX_INVITE_CODE_CHARS", MAX_INVITE_CODE_CHARS),
     ];
     let mut out = String::from("// Generated from services/proto/src/limits.rs; never edited by hand.\n\n");
     for (name, value) in consts {

@@ -10,3 +10,6 @@ export const MAX_ATTACHMENTS = 10;
 export const MAX_SEARCH_CHARS = 200;
 export const MIN_USERNAME_CHARS = 3;
 export const MAX_USERNAME_CHARS = 32;
+export const MAX_INVITE_USES = 1000;
+export const MAX_INVITE_HOURS = 720;
+export const MAX_INVITE_CODE_CHARS = 64;

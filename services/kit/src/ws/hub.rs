@@ -56,14 +56,35 @@ struct UserSockets {
     budget: Arc<Budget>,
 }
 
-/// A socket's place in the hub.
+/// A socket's place in the hub, from before its upgrade is answered (so nothing pushed after
+/// that is missed) until [`Membership::leave`], or until it is dropped (an upgrade that never
+/// completed).
 pub struct Membership {
     pub id: u64,
+    pub user: UserId,
     pub queue: mpsc::Receiver<Utf8Bytes>,
     /// This is the user's first open socket on this instance.
     pub first: bool,
     /// The frames the user's sockets may still send.
     pub budget: Arc<Budget>,
+    hub: Arc<Hub>,
+    left: bool,
+}
+
+impl Membership {
+    /// Leaves the hub; true when this was the user's last socket on this instance.
+    pub fn leave(mut self) -> bool {
+        self.left = true;
+        self.hub.remove(self.user, self.id)
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        if !self.left {
+            self.hub.remove(self.user, self.id);
+        }
+    }
 }
 
 /// The user already holds as many sockets as they may.
@@ -80,16 +101,8 @@ impl Hub {
         }
     }
 
-    /// Whether `user` may open another socket (checked before upgrading; `join` checks again).
-    pub fn has_room(&self, user: &UserId) -> bool {
-        let users = self.users.read().expect("hub lock poisoned");
-        users
-            .get(user)
-            .is_none_or(|u| u.sockets.len() < self.limits.sockets_per_user)
-    }
-
     /// Registers a socket of `user`.
-    pub fn join(&self, user: UserId) -> Result<Membership, TooManySockets> {
+    pub fn join(self: &Arc<Self>, user: UserId) -> Result<Membership, TooManySockets> {
         let (tx, queue) = mpsc::channel(self.limits.queue.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.users.write().expect("hub lock poisoned");
@@ -105,14 +118,17 @@ impl Hub {
         metrics::gauge!("gochat_open_sockets", "path" => self.path).increment(1.0);
         Ok(Membership {
             id,
+            user,
             queue,
             first,
             budget: entry.budget.clone(),
+            hub: self.clone(),
+            left: false,
         })
     }
 
     /// Removes a socket; true when it was the user's last one on this instance.
-    pub fn leave(&self, user: UserId, id: u64) -> bool {
+    fn remove(&self, user: UserId, id: u64) -> bool {
         metrics::gauge!("gochat_open_sockets", "path" => self.path).decrement(1.0);
         let mut users = self.users.write().expect("hub lock poisoned");
         let Some(entry) = users.get_mut(&user) else {
@@ -219,15 +235,15 @@ impl Budget {
 mod tests {
     use super::*;
 
-    fn hub(sockets: usize, queue: usize) -> Hub {
-        Hub::new(
+    fn hub(sockets: usize, queue: usize) -> Arc<Hub> {
+        Arc::new(Hub::new(
             "/test",
             Limits {
                 sockets_per_user: sockets,
                 frames_per_second: 10,
                 queue,
             },
-        )
+        ))
     }
 
     #[test]
@@ -238,11 +254,13 @@ mod tests {
         assert!(a.first);
         let b = hub.join(user).unwrap();
         assert!(!b.first);
-        assert!(!hub.has_room(&user));
         assert!(hub.join(user).is_err());
-        assert!(hub.has_room(&UserId::new()), "others are not affected");
-        assert!(!hub.leave(user, a.id));
-        assert!(hub.join(user).is_ok(), "a closed socket frees its place");
+        assert!(hub.join(UserId::new()).is_ok(), "others are not affected");
+        assert!(!a.leave());
+        let c = hub.join(user).expect("a closed socket frees its place");
+        drop(c);
+        assert!(hub.join(user).is_ok(), "so does one whose upgrade never completed");
+        assert!(b.leave(), "the last one");
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ mod hub;
 
 pub use hub::{Budget, Hub, Limits, Membership, TooManySockets};
 
-use crate::auth::{AuthUser, Sessions};
+use crate::auth::{AuthUser, SessionEnd, Sessions};
 use crate::http::{ApiError, Origins};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use gochat_proto::limits::MAX_FRAME_BYTES;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,8 @@ const PING_EVERY: Duration = Duration::from_secs(25);
 /// defaults are 128 KiB for reading alone). Frames are at most 16 KiB anyway.
 const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
+/// The close code of a socket whose session ended (the client then asks who it is).
+const SESSION_ENDED: u16 = 4001;
 /// Answers a socket may owe at once (see the module's documentation).
 pub const MAX_IN_FLIGHT: usize = 32;
 
@@ -47,22 +50,30 @@ pub enum Reply {
     Later(BoxFuture<'static, Option<Utf8Bytes>>),
 }
 
+/// An accepted socket: who it is, its place in the hub, and when its session ends.
+pub struct Seat {
+    pub user: AuthUser,
+    pub membership: Membership,
+    ended: BoxFuture<'static, SessionEnd>,
+}
+
 /// Answers a socket upgrade: 403 without an allowed `Origin`, 401 without a valid, unrevoked
 /// session cookie, 429 when the user already holds as many sockets as `hub` allows (all
-/// checked before upgrading); otherwise upgrades with GoChat's frame limit and small buffers
-/// and runs `serve` for the user, tracked by `tasks` so a stopping process waits for its
-/// sockets to close with 1001.
+/// checked before upgrading). Otherwise the socket joins `hub` before the upgrade is answered,
+/// so nothing pushed once the client sees the socket open is missed; it is upgraded with
+/// GoChat's frame limit and small buffers, and `serve` runs it, tracked by `tasks` so a
+/// stopping process waits for its sockets to close with 1001.
 pub fn accept<F, Fut>(
     upgrade: WebSocketUpgrade,
     headers: &HeaderMap,
     origins: &Origins,
     sessions: &Sessions,
-    hub: &Hub,
+    hub: &Arc<Hub>,
     tasks: &TaskTracker,
     serve: F,
 ) -> Response
 where
-    F: FnOnce(WebSocket, AuthUser) -> Fut + Send + 'static,
+    F: FnOnce(WebSocket, Seat) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     if !origins.is_present_and_allowed(headers) {
@@ -72,12 +83,17 @@ where
         Ok(user) => user,
         Err(refused) => return refused.into_response(),
     };
-    if !hub.has_room(&user.id) {
+    let Ok(membership) = hub.join(user.id) else {
         return ApiError::RateLimited {
             retry_after: Duration::from_secs(5),
         }
         .into_response();
-    }
+    };
+    let seat = Seat {
+        ended: Box::pin(sessions.ended(&user)),
+        user,
+        membership,
+    };
     let tasks = tasks.clone();
     upgrade
         .read_buffer_size(READ_BUFFER)
@@ -85,15 +101,17 @@ where
         .max_write_buffer_size(MAX_FRAME_BYTES * 8)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| tasks.track_future(serve(socket, user)))
+        .on_upgrade(move |socket| tasks.track_future(serve(socket, seat)))
 }
 
 /// Serves one socket until it closes: `on_text` handles each text frame, in order, and says
 /// how to answer it; frames the hub queued for it are written as they come; a socket silent
-/// for `idle` is closed. Frames beyond the user's budget are read later, not refused.
+/// for `idle` is closed, and so is one whose session ends (signed out, account disabled,
+/// expired: 4001). Frames beyond the user's budget are read later, not refused. The socket
+/// stays in the hub until the caller leaves it.
 pub async fn serve<F, Fut>(
     mut socket: WebSocket,
-    membership: Membership,
+    seat: &mut Seat,
     idle: Duration,
     shutdown: &CancellationToken,
     mut on_text: F,
@@ -101,11 +119,9 @@ pub async fn serve<F, Fut>(
     F: FnMut(Utf8Bytes) -> Fut,
     Fut: std::future::Future<Output = Reply>,
 {
-    let Membership {
-        queue: mut queued,
-        budget,
-        ..
-    } = membership;
+    let Seat { membership, ended, .. } = seat;
+    let budget = membership.budget.clone();
+    let queued = &mut membership.queue;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     let mut owed: FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>> = FuturesOrdered::new();
@@ -163,6 +179,7 @@ pub async fn serve<F, Fut>(
                     break None;
                 }
             }
+            end = &mut *ended => break Some((SESSION_ENDED, end.reason())),
             _ = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
         }
     };
@@ -173,15 +190,6 @@ pub async fn serve<F, Fut>(
         };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }
-}
-
-/// Closes a socket that was upgraded but cannot be served (the user opened too many at once).
-pub async fn refuse(mut socket: WebSocket, reason: &'static str) {
-    let frame = CloseFrame {
-        code: close_code::POLICY,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Whether a read failed because the client sent more than the frame limit.

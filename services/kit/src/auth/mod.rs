@@ -1,26 +1,32 @@
 //! The session: an HS256 JWT in the `auth` cookie, verified locally by every service.
 //!
-//! Sign-out revokes a token everywhere: the auth service publishes `user.signed_out` with the
-//! token's `jti` and expiry; every service instance receives it on its fan-out queue, stores it
-//! (so a restart remembers it) and keeps it in a moka cache that forgets each entry when the
-//! token would have expired anyway.
+//! Sign-out revokes a token everywhere, and disabling an account ends all its sessions: every
+//! service instance keeps a replica of auth's session ledger ([`replica`]), stored in its own
+//! database and completed after any outage, and checks every token against it. Sockets learn
+//! that their session ended through [`Sessions::ended`].
+
+mod replica;
+mod watch;
 
 use crate::bus::{Bus, Queue, handler};
 use crate::config::CommonSettings;
-use crate::db::{Db, DbError, Write};
+use crate::db::{Db, Write};
 use crate::http::ApiError;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
-use gochat_proto::events::{Event, EventKind, UserSignedOut};
+use gochat_proto::admin::AccountAccess;
+use gochat_proto::events::EventKind;
 use gochat_proto::ids::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use replica::Replica;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -105,8 +111,8 @@ impl Keys {
 fn generate_key_file(path: &Path) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private::create_dir(dir)?;
     }
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
@@ -126,30 +132,54 @@ pub struct AuthUser {
     pub id: UserId,
     pub username: String,
     pub jti: String,
+    /// When the token was issued, unix seconds.
+    pub issued_at: i64,
     /// Expiry of the token, unix seconds.
     pub expires_at: i64,
 }
 
-/// Verifies session tokens for one service, honouring revocations.
-#[derive(Clone)]
-pub struct Sessions {
-    keys: Arc<Keys>,
-    /// jti → the token's expiry (unix seconds); entries vanish once the token is expired anyway.
-    revoked: moka::sync::Cache<String, i64>,
+/// Why a session ended while in use (see [`Sessions::ended`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Signed out, or ended when its account was disabled.
+    Revoked,
+    /// Its account is disabled.
+    Disabled,
+    /// Its token expired.
+    Expired,
 }
 
-struct UntilTokenExpiry;
-
-impl moka::Expiry<String, i64> for UntilTokenExpiry {
-    fn expire_after_create(&self, _jti: &String, expires_at: &i64, _now: Instant) -> Option<Duration> {
-        let left = expires_at - chrono::Utc::now().timestamp();
-        Some(Duration::from_secs(left.max(0) as u64 + 60))
+impl SessionEnd {
+    /// Words for a close frame or a log line.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Revoked => "session ended",
+            Self::Disabled => "account disabled",
+            Self::Expired => "session expired",
+        }
     }
 }
 
+/// The fan-out queue events that keep an instance's [`Sessions`] replica up to date.
+const LEDGER_EVENTS: &[EventKind] = &[
+    EventKind::UserSignedOut,
+    EventKind::UserDisabled,
+    EventKind::UserEnabled,
+    EventKind::SessionsHead,
+    EventKind::SessionsReplayed,
+];
+
+/// Verifies session tokens for one service, honouring revocations and disabled accounts, and
+/// tells open sockets when their session ends. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    keys: Arc<Keys>,
+    replica: Arc<Replica>,
+}
+
 impl Sessions {
-    /// Loads the revocations stored in `db` and follows `user.signed_out` on this instance's
-    /// fan-out queue.
+    /// Loads the replica stored in `db` and keeps it up to date from this instance's fan-out
+    /// queue (see [`replica`]).
     pub async fn start(
         keys: Arc<Keys>,
         db: &Db,
@@ -159,54 +189,35 @@ impl Sessions {
         tasks: &TaskTracker,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let revoked = moka::sync::Cache::builder()
-            .max_capacity(1_000_000)
-            .expire_after(UntilTokenExpiry)
-            .build();
-        let stored = db
-            .read(|c| {
-                let mut stmt =
-                    c.prepare("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > unixepoch()")?;
-                let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(DbError::from)
-            })
-            .await?;
-        for (jti, exp) in stored {
-            revoked.insert(jti, exp);
-        }
-        let sessions = Self { keys, revoked };
-        let (this, db) = (sessions.clone(), db.clone());
+        let replica = Arc::new(Replica::load(db, bus).await?);
+        let follower = replica.clone();
         bus.consume(
-            Queue::fanout(service, instance, "sessions", &[EventKind::UserSignedOut]),
+            Queue::fanout(service, instance, "sessions", LEDGER_EVENTS),
             handler(move |envelope| {
-                let (this, db) = (this.clone(), db.clone());
-                async move {
-                    if let Event::UserSignedOut(event) = envelope.event()? {
-                        this.revoke_stored(&db, event).await?;
-                    }
-                    Ok(())
-                }
+                let replica = follower.clone();
+                async move { replica.apply(envelope.event()?).await }
             }),
             tasks,
             shutdown,
         );
-        Ok(sessions)
+        Ok(Self { keys, replica })
     }
 
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
-    /// The user of a token, or `Unauthenticated` (forged, expired, revoked, malformed).
+    /// The user of a token, or `Unauthenticated` (forged, expired, revoked, disabled, malformed).
     pub fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
         let claims = self.keys.decode(token).ok_or(ApiError::Unauthenticated)?;
-        if self.revoked.contains_key(&claims.jti) {
+        if self.replica.refusal(claims.sub, &claims.jti, claims.iat).is_some() {
             return Err(ApiError::Unauthenticated);
         }
         Ok(AuthUser {
             id: claims.sub,
             username: claims.username,
             jti: claims.jti,
+            issued_at: claims.iat,
             expires_at: claims.exp,
         })
     }
@@ -217,30 +228,41 @@ impl Sessions {
         self.verify(token)
     }
 
-    /// Revokes within a write of the caller (the auth service, signing out).
+    /// Resolves when `user`'s session ends: signed out, its account disabled, or its token
+    /// expired (at once if that already happened). For sockets, which outlive the request that
+    /// authenticated them: `select!` on it beside the socket's own work and close the socket.
+    pub fn ended(&self, user: &AuthUser) -> impl Future<Output = SessionEnd> + Send + 'static {
+        let replica = self.replica.clone();
+        let (id, jti, issued_at) = (user.id, user.jti.clone(), user.issued_at);
+        let expiry = Duration::from_secs(u64::try_from(user.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0));
+        let expired = tokio::time::Instant::now() + expiry;
+        // Watch before looking, so that a change between the two is never missed.
+        let session = replica.sessions.watch(jti.clone());
+        let mut account = replica.users.watch(id);
+        async move {
+            loop {
+                if let Some(end) = replica.refusal(id, &jti, issued_at) {
+                    return end;
+                }
+                tokio::select! {
+                    _ = session.notified() => {}
+                    _ = account.notified() => account = replica.users.watch(id),
+                    _ = tokio::time::sleep_until(expired) => return SessionEnd::Expired,
+                }
+            }
+        }
+    }
+
+    /// Within a write of the auth service (signing out): revokes the session here at once.
     pub fn revoke_in(&self, w: &Write<'_>, jti: &str, expires_at: i64) -> rusqlite::Result<()> {
-        store_revocation(w, jti, expires_at)?;
-        self.revoked.insert(jti.to_owned(), expires_at);
-        Ok(())
+        self.replica.revoke_in(w, jti, expires_at)
     }
 
-    async fn revoke_stored(&self, db: &Db, event: UserSignedOut) -> Result<(), DbError> {
-        let expires_at = event.expires_at.timestamp();
-        let jti = event.jti.clone();
-        db.write(move |w| store_revocation(w, &jti, expires_at).map_err(DbError::from))
-            .await?;
-        self.revoked.insert(event.jti, expires_at);
-        Ok(())
+    /// Within a write of the auth service (disabling or enabling an account): applies the new
+    /// access here at once.
+    pub fn set_access_in(&self, w: &Write<'_>, access: &AccountAccess) -> rusqlite::Result<()> {
+        self.replica.set_access_in(w, access)
     }
-}
-
-fn store_revocation(w: &Write<'_>, jti: &str, expires_at: i64) -> rusqlite::Result<()> {
-    w.execute(
-        "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)",
-        rusqlite::params![jti, expires_at],
-    )?;
-    w.execute("DELETE FROM revoked_tokens WHERE expires_at < unixepoch() - 60", [])?;
-    Ok(())
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -286,7 +308,10 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod unit_tests {
     use super::*;
 
     fn keys() -> Keys {

@@ -1,0 +1,95 @@
+// The admin's page: the first account is the admin, makes sign-up invitation-only, hands out an
+// invitation link, and disables the account created with it, whose open tab is signed out.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials, eventually, launch, newPerson, scenario, screenshots, signUp } from './lib.mjs';
+
+describe('admin', () => {
+  let browser;
+  let admin;
+  let bob;
+  let link;
+  const adminUser = credentials('ada');
+  const bobUser = credentials('bob');
+  const step = scenario(it);
+
+  before(async () => {
+    browser = await launch();
+    admin = await newPerson(browser);
+    await admin.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    bob = await newPerson(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('the first account is the admin and has the admin page', async () => {
+    await signUp(admin.page, adminUser);
+    await admin.page.getByRole('button', { name: 'Administration', exact: true }).click();
+    await admin.page.getByRole('heading', { name: 'Administration' }).waitFor();
+    assert.equal(new URL(admin.page.url()).pathname, '/admin');
+    await admin.page.getByRole('radio', { name: /^Open/ }).waitFor();
+    assert.equal(await admin.page.getByRole('radio', { name: /^Open/ }).isChecked(), true);
+  });
+
+  step('the admin makes sign-up invitation-only, and it stays so', async () => {
+    await admin.page.getByRole('radio', { name: /^Invitation only/ }).check();
+    await admin.page.reload();
+    const invite = admin.page.getByRole('radio', { name: /^Invitation only/ });
+    await invite.waitFor();
+    await eventually(async () => assert.equal(await invite.isChecked(), true), { what: 'invitation-only after a reload' });
+  });
+
+  step('without an invitation nobody can sign up', async () => {
+    const stranger = await newPerson(browser);
+    const who = credentials('eve');
+    await stranger.page.goto('/signup');
+    await stranger.page.getByLabel('Email', { exact: true }).fill(who.email);
+    await stranger.page.getByLabel('Username', { exact: true }).fill(who.username);
+    await stranger.page.getByLabel('Password', { exact: true }).fill(who.password);
+    await stranger.page.getByRole('button', { name: 'Sign up', exact: true }).click();
+    await stranger.page.getByRole('alert').filter({ hasText: /invitation/i }).waitFor();
+    assert.equal(await stranger.page.getByTestId('me').count(), 0);
+    await stranger.context.close();
+  });
+
+  step('the admin creates an invitation and copies its link', async () => {
+    await admin.page.getByRole('button', { name: 'Create invitation', exact: true }).click();
+    const shown = admin.page.getByLabel('Invitation link', { exact: true });
+    await shown.waitFor();
+    link = await shown.inputValue();
+    assert.match(link, /\/signup\?invite=[A-Za-z0-9_-]{22}$/);
+    await admin.page.getByRole('button', { name: 'Copy link', exact: true }).click();
+    await admin.page.getByRole('button', { name: 'Copied', exact: true }).waitFor();
+    assert.equal(await admin.page.evaluate(() => navigator.clipboard.readText()), link);
+    await screenshots(admin.page, 'admin');
+  });
+
+  step('a second person signs up with the invitation link', async () => {
+    await bob.page.goto(link);
+    const code = bob.page.getByLabel('Invite code', { exact: true });
+    await code.waitFor();
+    assert.equal(await code.inputValue(), new URL(link).searchParams.get('invite'));
+    await bob.page.getByLabel('Email', { exact: true }).fill(bobUser.email);
+    await bob.page.getByLabel('Username', { exact: true }).fill(bobUser.username);
+    await bob.page.getByLabel('Password', { exact: true }).fill(bobUser.password);
+    await bob.page.getByRole('button', { name: 'Sign up', exact: true }).click();
+    await bob.page.getByTestId('me').filter({ hasText: bobUser.username }).waitFor();
+    assert.equal(await bob.page.getByRole('button', { name: 'Administration', exact: true }).count(), 0, 'a member has no admin page');
+  });
+
+  step('the admin disables the new account, and its open tab is signed out', async () => {
+    await admin.page.reload();
+    const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));
+    await row.waitFor();
+    await row.getByRole('button', { name: `Disable ${bobUser.username}`, exact: true }).click();
+    await row.getByText('disabled', { exact: true }).waitFor();
+    await bob.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 20_000 });
+    assert.equal(await bob.page.getByTestId('me').count(), 0);
+    // And it cannot sign in again.
+    await bob.page.getByLabel('Email', { exact: true }).fill(bobUser.email);
+    await bob.page.getByLabel('Password', { exact: true }).fill(bobUser.password);
+    await bob.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await bob.page.getByRole('alert').filter({ hasText: /disabled/i }).waitFor();
+  });
+});

@@ -1,0 +1,58 @@
+// The admin's HTTP calls (`/api/admin/*`), injected into the one RTK Query API.
+import { api } from './http';
+import type {
+  AdminSettingsResponse,
+  AdminUsersPage,
+  CreateInviteRequest,
+  InviteResponse,
+  UpdateAdminSettings,
+  UserId,
+} from './types';
+
+export const ADMIN_USERS_PAGE = 50;
+
+export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'AdminUsers'] }).injectEndpoints({
+  endpoints: (build) => ({
+    adminSettings: build.query<AdminSettingsResponse, void>({
+      query: () => '/api/admin/settings',
+      providesTags: ['AdminSettings'],
+    }),
+    updateAdminSettings: build.mutation<AdminSettingsResponse, UpdateAdminSettings>({
+      query: (body) => ({ url: '/api/admin/settings', method: 'PATCH', body }),
+      // The answer is the settings as they now are.
+      async onQueryStarted(_arg, { dispatch, queryFulfilled }) {
+        const { data } = await queryFulfilled.catch(() => ({ data: null }));
+        if (data) dispatch(adminApi.util.updateQueryData('adminSettings', undefined, () => data));
+      },
+    }),
+    createInvite: build.mutation<InviteResponse, CreateInviteRequest>({
+      query: (body) => ({ url: '/api/admin/invites', method: 'POST', body }),
+    }),
+    adminUsers: build.infiniteQuery<AdminUsersPage, void, string | null>({
+      infiniteQueryOptions: {
+        initialPageParam: null,
+        getNextPageParam: (lastPage) => lastPage.nextCursor,
+      },
+      query: ({ pageParam }) => ({
+        url: '/api/admin/users',
+        params: { limit: ADMIN_USERS_PAGE, ...(pageParam ? { cursor: pageParam } : {}) },
+      }),
+      providesTags: ['AdminUsers'],
+    }),
+    setUserDisabled: build.mutation<void, { id: UserId; disabled: boolean }>({
+      query: ({ id, disabled }) => ({
+        url: `/api/admin/users/${encodeURIComponent(id)}/${disabled ? 'disable' : 'enable'}`,
+        method: 'POST',
+      }),
+      invalidatesTags: ['AdminUsers'],
+    }),
+  }),
+});
+
+export const {
+  useAdminSettingsQuery,
+  useUpdateAdminSettingsMutation,
+  useCreateInviteMutation,
+  useAdminUsersInfiniteQuery,
+  useSetUserDisabledMutation,
+} = adminApi;

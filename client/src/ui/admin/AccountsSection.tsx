@@ -1,0 +1,74 @@
+// Every account, oldest first, with disable/enable. Disabling ends the person's sessions at once.
+import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation } from '../../api/admin';
+import { errorText } from '../../api/http';
+import type { AdminUser } from '../../api/types';
+import { useAppSelector } from '../../app/hooks';
+import { Section } from './Section';
+
+function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
+  const [setDisabled, { isLoading, error }] = useSetUserDisabledMutation();
+  return (
+    <li className="flex items-center gap-3 py-3" data-testid="account" data-username={user.username}>
+      <div className="min-w-0 flex-1">
+        <p className="truncate text-sm font-medium">
+          {user.username}
+          {user.role === 'admin' && (
+            <span className="ml-2 rounded bg-accent-100 px-1.5 py-0.5 text-xs text-accent-700 dark:bg-slate-800 dark:text-accent-300">admin</span>
+          )}
+          {user.disabled && (
+            <span className="ml-2 rounded bg-rose-100 px-1.5 py-0.5 text-xs text-rose-700 dark:bg-rose-950 dark:text-rose-300">disabled</span>
+          )}
+        </p>
+        <p className="truncate text-xs text-slate-500 dark:text-slate-400">
+          {user.email} · since {new Date(user.createdAt).toLocaleDateString()}
+        </p>
+        {error && (
+          <p role="alert" className="text-xs text-rose-600">
+            {errorText(error)}
+          </p>
+        )}
+      </div>
+      {!isMe && (
+        <button
+          type="button"
+          disabled={isLoading}
+          onClick={() => void setDisabled({ id: user.id, disabled: !user.disabled })}
+          className={`rounded-lg px-3 py-1.5 text-sm font-medium disabled:opacity-60 ${
+            user.disabled
+              ? 'bg-accent-600 text-white hover:bg-accent-700'
+              : 'border border-rose-300 text-rose-700 hover:bg-rose-50 dark:border-rose-800 dark:text-rose-300 dark:hover:bg-rose-950'
+          }`}
+        >
+          {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
+        </button>
+      )}
+    </li>
+  );
+}
+
+export function AccountsSection() {
+  const me = useAppSelector((s) => s.session.user?.id);
+  const { data, error, isLoading, hasNextPage, fetchNextPage, isFetchingNextPage } = useAdminUsersInfiniteQuery();
+  const users = data?.pages.flatMap((p) => p.users) ?? [];
+  return (
+    <Section title="Accounts" description="Disabling an account signs it out everywhere at once and stops it from signing in.">
+      {isLoading && <p className="text-sm text-slate-500">Loading…</p>}
+      {error && <p role="alert" className="text-sm text-rose-600">{errorText(error)}</p>}
+      <ul className="divide-y divide-slate-200 dark:divide-slate-800">
+        {users.map((u) => (
+          <AccountRow key={u.id} user={u} isMe={u.id === me} />
+        ))}
+      </ul>
+      {hasNextPage && (
+        <button
+          type="button"
+          disabled={isFetchingNextPage}
+          onClick={() => void fetchNextPage()}
+          className="mt-3 text-sm font-medium text-accent-600 hover:underline disabled:opacity-60 dark:text-accent-400"
+        >
+          {isFetchingNextPage ? 'Loading…' : 'Show more'}
+        </button>
+      )}
+    </Section>
+  );
+}

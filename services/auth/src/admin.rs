@@ -1,0 +1,207 @@
+//! `/api/admin/*`: the sign-up policy, invitations, and the accounts list with disable/enable.
+//! Only an admin may call them; everyone else gets 403 (401 without a session).
+
+use crate::routes::{SEEN_EVERYWHERE, invite_hash};
+use crate::{AppState, ledger, store};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use base64::Engine;
+use gochat_kit::auth::AuthUser;
+use gochat_kit::db::DbError;
+use gochat_kit::http::{ApiError, Json, page_limit};
+use gochat_proto::admin::{
+    AccountAccess, AdminSettings, AdminSettingsResponse, AdminUsersPage, CreateInviteRequest, DEFAULT_INVITE_HOURS,
+    DEFAULT_INVITE_USES, Invite, InviteResponse, MAX_INVITE_HOURS, MAX_INVITE_USES, Role, UpdateAdminSettings,
+    UserDisabled, UserEnabled,
+};
+use gochat_proto::ids::UserId;
+use rand::RngCore;
+use serde::Deserialize;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/admin/settings", get(settings).patch(update_settings))
+        .route("/api/admin/invites", post(create_invite))
+        .route("/api/admin/users", get(users))
+        .route("/api/admin/users/{id}/disable", post(disable))
+        .route("/api/admin/users/{id}/enable", post(enable))
+        .with_state(state)
+}
+
+/// The signed-in admin. The role is read from the database on every request, not trusted
+/// from the token.
+struct Admin(AuthUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = state.sessions.authenticate(&parts.headers)?;
+        let id = user.id;
+        let account = state
+            .db
+            .read(move |c| store::find_admin_user(c, id).map_err(DbError::from))
+            .await?;
+        match account {
+            Some(account) if account.role == Role::Admin && !account.disabled => Ok(Self(user)),
+            _ => Err(ApiError::Forbidden("only an admin may do that")),
+        }
+    }
+}
+
+async fn settings(_admin: Admin, State(state): State<AppState>) -> Result<Json<AdminSettingsResponse>, ApiError> {
+    let default = state.signup_default;
+    let signup = state
+        .db
+        .read(move |c| store::signup_policy(c).map_err(DbError::from))
+        .await?
+        .unwrap_or(default);
+    Ok(Json(AdminSettingsResponse {
+        settings: AdminSettings { signup },
+    }))
+}
+
+async fn update_settings(
+    admin: Admin,
+    State(state): State<AppState>,
+    Json(update): Json<UpdateAdminSettings>,
+) -> Result<Json<AdminSettingsResponse>, ApiError> {
+    if let Some(signup) = update.signup {
+        state
+            .db
+            .write(move |w| store::set_signup_policy(w, signup).map_err(DbError::from))
+            .await?;
+        tracing::info!(admin = %admin.0.id, policy = signup.as_str(), "sign-up policy changed");
+    }
+    settings(admin, State(state)).await
+}
+
+async fn create_invite(
+    admin: Admin,
+    State(state): State<AppState>,
+    Json(req): Json<CreateInviteRequest>,
+) -> Result<(StatusCode, Json<InviteResponse>), ApiError> {
+    let uses = req.max_uses.unwrap_or(DEFAULT_INVITE_USES);
+    let hours = req.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);
+    if !(1..=MAX_INVITE_USES).contains(&uses) {
+        return Err(ApiError::invalid(format!("maxUses must be 1 to {MAX_INVITE_USES}")));
+    }
+    if !(1..=MAX_INVITE_HOURS).contains(&hours) {
+        return Err(ApiError::invalid(format!(
+            "expiresInHours must be 1 to {MAX_INVITE_HOURS}"
+        )));
+    }
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let expires_at = chrono::Utc::now() + chrono::Duration::hours(i64::from(hours));
+    let (hash, by) = (invite_hash(&code), admin.0.id);
+    state
+        .db
+        .write(move |w| store::insert_invite(w, &hash, by, expires_at.timestamp(), uses).map_err(DbError::from))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteResponse {
+            invite: Invite {
+                code,
+                expires_at,
+                uses_left: uses,
+            },
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn users(
+    _admin: Admin,
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AdminUsersPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let limit = page_limit(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            cursor
+                .parse::<UserId>()
+                .map_err(|_| ApiError::invalid("cursor is not one this server gave"))?,
+        ),
+    };
+    let mut users = state
+        .db
+        .read(move |c| store::list_users(c, after, limit + 1).map_err(DbError::from))
+        .await?;
+    let next_cursor = (users.len() > limit as usize).then(|| {
+        users.truncate(limit as usize);
+        users.last().map(|u| u.id.to_string()).unwrap_or_default()
+    });
+    Ok(Json(AdminUsersPage { users, next_cursor }))
+}
+
+async fn disable(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = account_id(&id)?;
+    if id == admin.0.id {
+        return Err(ApiError::invalid("you cannot disable your own account"));
+    }
+    let now = chrono::Utc::now();
+    let sessions = state.sessions.clone();
+    state
+        .db
+        .write(move |w| {
+            let Some(before) = store::disable(w, id, now.timestamp())? else {
+                return Err(ApiError::NotFound);
+            };
+            let access = AccountAccess {
+                user_id: id,
+                disabled: true,
+                sessions_before: chrono::DateTime::from_timestamp(before, 0).unwrap_or(now),
+            };
+            let seq = ledger::access(w, &access)?;
+            sessions.set_access_in(w, &access)?;
+            Ok(w.publish_delivered(&UserDisabled { access, seq })?)
+        })
+        .await?
+        .within(SEEN_EVERYWHERE)
+        .await;
+    tracing::info!(admin = %admin.0.id, user = %id, "account disabled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = account_id(&id)?;
+    let sessions = state.sessions.clone();
+    state
+        .db
+        .write(move |w| {
+            let Some(before) = store::enable(w, id)? else {
+                return Err(ApiError::NotFound);
+            };
+            let access = AccountAccess {
+                user_id: id,
+                disabled: false,
+                sessions_before: chrono::DateTime::from_timestamp(before, 0).unwrap_or_default(),
+            };
+            let seq = ledger::access(w, &access)?;
+            sessions.set_access_in(w, &access)?;
+            Ok(w.publish_delivered(&UserEnabled { access, seq })?)
+        })
+        .await?
+        .within(SEEN_EVERYWHERE)
+        .await;
+    tracing::info!(admin = %admin.0.id, user = %id, "account enabled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An account id from the path; anything else names no account.
+fn account_id(raw: &str) -> Result<UserId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
