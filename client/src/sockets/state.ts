@@ -1,5 +1,6 @@
 import type { ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import type { ChatState } from '../features/chat/chatSlice';
+import type { TypingState } from '../features/chat/typingSlice';
 import type { ConnectionState, SocketName } from '../features/connection/connectionSlice';
 import {
   socketConnecting,
@@ -16,6 +17,7 @@ import type { SocketEvent } from './reconnectingSocket';
 export interface SocketRootState {
   session: SessionState;
   chat: ChatState;
+  typing: TypingState;
   notifications: NotificationsState;
   connection: ConnectionState;
 }

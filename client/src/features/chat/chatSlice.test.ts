@@ -108,7 +108,7 @@ describe('chat slice', () => {
   });
 
   it('pending messages: queued → sending → accepted, or failed → retried, then replaced by the stored copy', () => {
-    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', createdAt: '2025-01-01T12:00:00Z' };
+    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
     let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]), pageLoaded({ conversationId: 'c1' }, { messages: [msg('c1', 1)], hasMore: false }));
     s = chatReducer(s, messageQueued(base));
     s = chatReducer(s, messageFailed({ clientId: 'k1', error: 'nope' }));
@@ -135,7 +135,7 @@ describe('chat slice', () => {
 
   it('presence reaches conversation peers', () => {
     const s = reduce(conversationsLoaded([conversation('c1', 1)]), presenceChanged({ userId: bob.id, username: 'bob', online: false, lastSeenAt: '2025-01-01T00:00:00Z' }));
-    expect(s.conversations['c1']!.peer).toMatchObject({ online: false, lastSeenAt: '2025-01-01T00:00:00Z' });
+    expect(s.conversations['c1']).toMatchObject({ peer: { online: false, lastSeenAt: '2025-01-01T00:00:00Z' } });
   });
 });
 
@@ -154,7 +154,7 @@ describe('chat selectors', () => {
   });
 
   it('ticks follow the peer watermarks', () => {
-    const c = { peerDeliveredSeq: 5, peerReadSeq: 3 };
-    expect([2, 3, 4, 5, 6].map((seq) => tickFor(seq, c))).toEqual(['read', 'read', 'delivered', 'delivered', 'sent']);
+    const c = conversation('c1', 6, { peerDeliveredSeq: 5, peerReadSeq: 3 });
+    expect([2, 3, 4, 5, 6].map((seq) => tickFor(seq, c, alice.id))).toEqual(['read', 'read', 'delivered', 'delivered', 'sent']);
   });
 });
