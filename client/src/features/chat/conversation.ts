@@ -129,3 +129,13 @@ export function namesList(names: readonly string[], max = 3): string {
   const rest = names.length - (max - 1);
   return `${names.slice(0, max - 1).join(', ')} and ${rest} others`;
 }
+
+/** What a chat's header says while people type: "typing" (direct), "alice is typing", "alice and bob are typing", "3 people are typing". */
+export function typingText(c: Conversation | undefined, typing: readonly UserId[], names: Record<UserId, string>): string | null {
+  if (!c || typing.length === 0) return null;
+  if (c.kind === 'direct') return 'typing';
+  const who = typing.map((id) => names[id] ?? 'Someone');
+  if (who.length === 1) return `${who[0]} is typing`;
+  if (who.length === 2) return `${who[0]} and ${who[1]} are typing`;
+  return `${who.length} people are typing`;
+}
