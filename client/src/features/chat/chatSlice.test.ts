@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../api/http';
-import type { Conversation, Message, MessagesPage } from '../../api/types';
+import type { Message } from '../../api/types';
+import { conversationsLoaded, pageLoaded, reduce, signedInAs } from '../../test/actions';
 import { alice, bob, conversation, msg } from '../../test/fakes';
 import {
   chatReducer,
@@ -12,37 +13,10 @@ import {
   readMarked,
   receiptReceived,
   sendingRequeued,
-  type ChatState,
 } from './chatSlice';
 import { makeSelectTimeline, pendingTick, selectConversations, selectTotalUnread, tickFor } from './selectors';
 import { presenceChanged } from '../users/usersSlice';
 
-// Fulfilled actions as RTK Query dispatches them (only the fields the reducer reads).
-function conversationsLoaded(conversations: Conversation[]) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: { conversations },
-    meta: { arg: { endpointName: 'conversations', originalArgs: undefined, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-function pageLoaded(args: { conversationId: string; before?: number; after?: number }, page: MessagesPage) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: page,
-    meta: { arg: { endpointName: 'messages', originalArgs: args, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-function signedInAs(id: string) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: { currentUser: { ...alice, id } },
-    meta: { arg: { endpointName: 'currentUser', originalArgs: undefined, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-
-function reduce(...actions: { type: string }[]): ChatState {
-  return actions.reduce((s, a) => chatReducer(s, a as never), chatReducer(undefined, { type: 'init' }));
-}
 const range = (a: number, b: number, from = bob.id): Message[] => Array.from({ length: b - a + 1 }, (_, i) => msg('c1', a + i, from));
 
 describe('chat slice', () => {
