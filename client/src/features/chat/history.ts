@@ -6,9 +6,10 @@ import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
 import type { ConversationId } from '../../api/types';
 import { historyReset, type ChatState } from './chatSlice';
-import { focusCleared } from './viewSlice';
+import { lowerBound } from './timeline';
+import { focusCleared, type ChatViewState } from './viewSlice';
 
-type HistoryThunk<R = void> = ThunkAction<Promise<R>, { chat: ChatState }, unknown, UnknownAction>;
+type HistoryThunk<R = void> = ThunkAction<Promise<R>, { chat: ChatState; chatView: ChatViewState }, unknown, UnknownAction>;
 
 /** Catch-up pages use the contract's largest page. */
 const FILL_PAGE = 100;
@@ -36,6 +37,17 @@ export const loadAround =
     const after = Math.max(0, seq - AROUND - 1);
     const r = await dispatch(api.endpoints.messages.initiate({ conversationId, after, limit: 2 * AROUND, replace: true }, once));
     return r.error ? ((r.error as { status?: number | string }).status ?? 'error') : null;
+  };
+
+/** Loads the history around the focused message `seq`; a message that is not there (any more) is no longer focused. */
+export const loadAroundFocus =
+  (conversationId: ConversationId, seq: number): HistoryThunk =>
+  async (dispatch, getState) => {
+    const failed = await dispatch(loadAround(conversationId, seq));
+    const items = getState().chat.messages[conversationId]?.items ?? [];
+    const focus = getState().chatView.focus;
+    const found = items[lowerBound(items, seq)]?.seq === seq;
+    if (!found && failed === null && focus?.conversationId === conversationId && focus.seq === seq) dispatch(focusCleared());
   };
 
 export const loadOlder =
@@ -94,7 +106,7 @@ export const fillChanges =
 
 /** Back to the newest messages from a window that stops short of them: the open chat loads its newest page again. */
 export const jumpToLatest =
-  (conversationId: ConversationId): ThunkAction<void, { chat: ChatState }, unknown, UnknownAction> =>
+  (conversationId: ConversationId): ThunkAction<void, { chat: ChatState; chatView: ChatViewState }, unknown, UnknownAction> =>
   (dispatch, getState) => {
     dispatch(focusCleared());
     if (getState().chat.messages[conversationId]?.hasMoreAfter) dispatch(historyReset(conversationId));

@@ -7,7 +7,7 @@ import type { Conversation, ConversationId, Message, UserId } from '../../api/ty
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
 import { memberNames, readBy } from '../../features/chat/conversation';
-import { jumpToLatest, loadAround, loadNewer, loadOlder } from '../../features/chat/history';
+import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../features/chat/history';
 import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
 import { lowerBound } from '../../features/chat/timeline';
 import { focusCleared } from '../../features/chat/viewSlice';
@@ -71,7 +71,6 @@ export function MessageList({
   const [leftAtSeq, setLeftAtSeq] = useState<number | null>(null);
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
   const [highlight, flash] = useFlash<number>(HIGHLIGHT_MS);
-  usePinnedToBottom(scroller);
 
   const isGroup = conversation?.kind === 'group';
   const names = useMemo(() => ({ ...memberNames(conversation), ...(me ? { [me.id]: me.username } : {}) }), [conversation, me]);
@@ -79,6 +78,13 @@ export function MessageList({
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;
   const focusIndex = focus ? findSeq(entry.items, focus.seq) : -1;
+  const detached = entry.hasMoreAfter;
+  // Where the current list (a new one for each window) opened: at a focused message, or at the
+  // end. Virtuoso keeps reading its initial index until it got there, so it must not change.
+  const openedAt = useRef<{ epoch: number; index: number } | null>(null);
+  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
+  const initialIndex = openedAt.current.index;
+  usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
 
   // Remember where we were when we scrolled away from the bottom, for the "new messages" pill.
   useEffect(() => {
@@ -88,25 +94,18 @@ export function MessageList({
   const newSince = leftAtSeq === null ? 0 : Math.max(0, lastSeq - leftAtSeq);
 
   // A focused message: scroll to it when it is loaded, else load the history around it (once).
-  const aroundFor = useRef<{ nonce: number; done: boolean } | null>(null);
-  const [, settled] = useState(0);
+  const aroundFor = useRef<number | null>(null);
   useEffect(() => {
     if (!focus) return;
     if (focusIndex >= 0) {
-      virtuoso.current?.scrollToIndex({ index: focusIndex, align: 'center' });
+      if (focusIndex !== initialIndex) virtuoso.current?.scrollToIndex({ index: focusIndex, align: 'center' });
       flash(focus.seq);
       dispatch(focusCleared());
-    } else if (aroundFor.current?.nonce !== focus.nonce) {
-      const mark = { nonce: focus.nonce, done: false };
-      aroundFor.current = mark;
-      void dispatch(loadAround(conversationId, focus.seq)).then(() => {
-        mark.done = true;
-        settled((n) => n + 1);
-      });
-    } else if (aroundFor.current.done) {
-      dispatch(focusCleared()); // not there (any more)
+    } else if (aroundFor.current !== focus.nonce) {
+      aroundFor.current = focus.nonce;
+      void dispatch(loadAroundFocus(conversationId, focus.seq));
     }
-  });
+  }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
   useEffect(() => {
@@ -207,7 +206,6 @@ export function MessageList({
     );
   }
 
-  const detached = entry.hasMoreAfter;
   return (
     <div className="relative min-h-0 flex-1" role="log" aria-label="Messages" aria-live="polite">
       <Virtuoso
@@ -217,7 +215,7 @@ export function MessageList({
         className="scrollbar-thin"
         data={items}
         firstItemIndex={firstItemIndex}
-        initialTopMostItemIndex={focusIndex >= 0 ? { index: focusIndex, align: 'center' } : { index: 'LAST', align: 'end' }}
+        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: 'center' } : { index: 'LAST', align: 'end' }}
         alignToBottom
         computeItemKey={(_, item) => item.key}
         itemContent={itemContent}

@@ -1,5 +1,5 @@
 // Small behaviours of the message list, each on its own.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 export function useDocumentVisible(): boolean {
   const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
@@ -14,13 +14,18 @@ export function useDocumentVisible(): boolean {
 /**
  * Keeps the list pinned to the bottom when its box changes height (the composer grows, a phone
  * keyboard opens, a banner appears) or the last row grows (a reaction): "at bottom" as of the
- * last scroll. Virtuoso's followOutput covers new rows only.
+ * last scroll. Virtuoso's followOutput covers new rows only. A list that opens at a message
+ * (`startPinned` false) stays where it is until the user scrolls to the bottom; one whose end
+ * is not the newest message (`scroller` null) is never pinned.
  */
-export function usePinnedToBottom(scroller: HTMLElement | null): void {
+export function usePinnedToBottom(scroller: HTMLElement | null, startPinned: boolean): void {
+  const start = useRef(startPinned);
+  start.current = startPinned;
   useEffect(() => {
     if (!scroller) return;
     const gap = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
-    let pinned = gap() < 80;
+    // Only the value as of when this list appeared counts: the focus it opened at is soon cleared.
+    let pinned = start.current && gap() < 80;
     let frame = 0;
     const onScroll = () => {
       pinned = gap() < 80;
