@@ -109,6 +109,8 @@ describe('groups', () => {
     await tip.waitFor();
     const names = await tip.innerText();
     assert.ok(names.includes(users.bob.username) && names.includes(users.carol.username), names);
+    await screenshots(page, 'read-by');
+    await page.getByLabel('Message', { exact: true }).focus();
     await screenshotsBothSizes(page, 'group', async () => {
       await header(page).filter({ hasText: title }).waitFor();
     });
@@ -143,6 +145,7 @@ describe('groups', () => {
     await dialog.getByRole('button', { name: 'Add', exact: true }).click();
     await info.getByTestId('member').filter({ hasText: users.dave.username }).waitFor();
     await page.getByTestId('chat-status').filter({ hasText: '4 members' }).waitFor();
+    await info.getByRole('button', { name: 'Close group info' }).click();
 
     const dave = people.dave.page;
     await chatRow(dave, renamed).waitFor({ timeout: 15_000 });

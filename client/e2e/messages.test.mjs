@@ -31,6 +31,8 @@ describe('messages', () => {
   let conversationId;
 
   const composer = (page) => page.getByLabel('Message', { exact: true });
+  /** The message itself, not a reply quoting it. */
+  const original = (page, text) => bubble(page, text).filter({ hasNot: page.getByTestId('reply-quote') });
 
   before(async () => {
     browser = await launch();
@@ -67,11 +69,11 @@ describe('messages', () => {
     const quote = reply.getByTestId('reply-quote');
     assert.ok((await quote.innerText()).includes('Café Zoë'));
     await quote.click();
-    await bubble(erin.page, CAFE).and(erin.page.locator('[data-highlighted="true"]')).waitFor();
+    await original(erin.page, CAFE).and(erin.page.locator('[data-highlighted="true"]')).waitFor();
   });
 
   step('erin edits her message with the keyboard: frank sees the new text, marked edited', async () => {
-    const row = bubble(erin.page, CAFE);
+    const row = original(erin.page, CAFE);
     await row.hover();
     const actions = row.getByRole('button', { name: 'Message actions' });
     await actions.focus();
@@ -92,17 +94,17 @@ describe('messages', () => {
     await eventually(async () => assert.equal(await composer(erin.page).inputValue(), CAFE));
     await composer(erin.page).fill('Let us meet at the Café Zoë at one');
     await composer(erin.page).press('Enter');
-    const edited = bubble(frank.page, 'Café Zoë at one');
+    const edited = original(frank.page, 'Café Zoë at one');
     await edited.and(frank.page.locator('[data-edited="true"]')).waitFor();
     assert.ok((await edited.innerText()).includes('edited'));
-    assert.equal(await bubble(frank.page, 'at noon').count(), 0);
+    assert.equal(await original(frank.page, 'at noon').count(), 0);
   });
 
   step('frank reacts; erin sees who, and toggles her own by clicking the chip', async () => {
-    const menu = await messageActions(frank.page, bubble(frank.page, 'Café Zoë at one'));
+    const menu = await messageActions(frank.page, original(frank.page, 'Café Zoë at one'));
     await menu.getByRole('menuitem', { name: 'React' }).click();
     await frank.page.getByRole('menu', { name: 'React' }).getByRole('menuitem', { name: 'React with 👍' }).click();
-    const chip = bubble(erin.page, 'Café Zoë at one').getByTestId('reaction').and(erin.page.locator('[data-emoji="👍"]'));
+    const chip = original(erin.page, 'Café Zoë at one').getByTestId('reaction').and(erin.page.locator('[data-emoji="👍"]'));
     await chip.waitFor();
     assert.match(await chip.getAttribute('aria-label'), new RegExp(`^👍 1: ${frankUser.username}$`));
     assert.equal(await chip.getAttribute('aria-pressed'), 'false');
@@ -110,7 +112,7 @@ describe('messages', () => {
     await eventually(async () => assert.equal(await chip.getAttribute('aria-pressed'), 'true'));
     assert.equal(await chip.getAttribute('aria-label'), `👍 2: ${frankUser.username} and you`);
     await eventually(async () => {
-      const theirs = bubble(frank.page, 'Café Zoë at one').getByTestId('reaction');
+      const theirs = original(frank.page, 'Café Zoë at one').getByTestId('reaction');
       assert.equal(await theirs.getAttribute('aria-label'), `👍 2: you and ${erinUser.username}`);
     });
     await chip.click();
@@ -168,7 +170,7 @@ describe('messages', () => {
       await result.waitFor();
     });
     await result.click();
-    const target = bubble(erin.page, 'Café Zoë at one');
+    const target = original(erin.page, 'Café Zoë at one');
     await target.and(erin.page.locator('[data-highlighted="true"]')).waitFor();
     assert.ok(await target.isVisible());
     await screenshots(erin.page, 'search-jump');

@@ -85,7 +85,8 @@ export function Popover({
   return createPortal(
     <div
       ref={box}
-      style={{ top: pos?.top ?? 0, left: pos?.left ?? 0, visibility: pos ? 'visible' : 'hidden' }}
+      // Transparent (not hidden) until placed: its first item can take focus at once.
+      style={{ top: pos?.top ?? 0, left: pos?.left ?? 0, opacity: pos ? 1 : 0 }}
       className="fixed z-50 rounded-xl border border-slate-200 bg-white py-1 text-slate-900 shadow-xl dark:border-slate-700 dark:bg-slate-800 dark:text-slate-100"
     >
       {children}
@@ -113,7 +114,7 @@ export function MenuList({
 }) {
   const list = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    list.current?.querySelector<HTMLElement>('[role="menuitem"]')?.focus();
+    list.current?.querySelector<HTMLElement>('[role="menuitem"]')?.focus({ preventScroll: true });
   }, []);
   return (
     <div

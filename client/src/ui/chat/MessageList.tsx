@@ -21,6 +21,8 @@ import { MessageRow, PendingRow } from './MessageRow';
 const BASE_INDEX = 1_000_000_000;
 /** Messages of one sender closer than this form a run (one tail, one name, tighter spacing). */
 const GROUP_MS = 5 * 60_000;
+/** New messages closer together than this are a burst: the list jumps to them instead of gliding. */
+const BURST_MS = 600;
 /** How long a message brought into view stays highlighted. */
 const HIGHLIGHT_MS = 2_500;
 
@@ -70,6 +72,10 @@ export function MessageList({
   const [range, setRange] = useState<ListRange | null>(null);
   const [leftAtSeq, setLeftAtSeq] = useState<number | null>(null);
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
+  // Stable: a new ref callback on every render makes React call it again (null, then the element)
+  // on every render, a state update each time, which a burst of messages turns into a render loop.
+  const lastFollowAt = useRef(-Infinity);
+  const scrollerRef = useCallback((el: HTMLElement | Window | null) => setScroller(el instanceof HTMLElement ? el : null), []);
   const [highlight, flash] = useFlash<number>(HIGHLIGHT_MS);
 
   const isGroup = conversation?.kind === 'group';
@@ -211,7 +217,7 @@ export function MessageList({
       <Virtuoso
         key={entry.epoch}
         ref={virtuoso}
-        scrollerRef={(el) => setScroller(el instanceof HTMLElement ? el : null)}
+        scrollerRef={scrollerRef}
         className="scrollbar-thin"
         data={items}
         firstItemIndex={firstItemIndex}
@@ -233,7 +239,12 @@ export function MessageList({
             stickRef.current = false;
             return 'auto';
           }
-          return isAtBottom ? 'smooth' : false;
+          if (!isAtBottom) return false;
+          // One new message glides in; a burst jumps, or smooth scrolling falls behind and lets go.
+          const now = performance.now();
+          const burst = now - lastFollowAt.current < BURST_MS;
+          lastFollowAt.current = now;
+          return burst ? 'auto' : 'smooth';
         }}
         components={{ Header, Footer }}
       />
