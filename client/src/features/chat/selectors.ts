@@ -2,6 +2,7 @@ import { createSelector } from '@reduxjs/toolkit';
 import type { Conversation, ConversationId, Message } from '../../api/types';
 import type { ChatState, PendingMessage } from './chatSlice';
 import type { Tick } from './conversation';
+import { uuidv7Time } from '../../lib/uuid';
 
 export { tickFor, type Tick } from './conversation';
 
@@ -15,11 +16,12 @@ export type TimelineItem =
 
 const selectConversationsMap = (s: WithChat) => s.chat.conversations;
 
+/** The last message's time, or for a conversation without messages when it was created (its id is a v7 UUID). */
 function activity(c: Conversation): string {
-  return c.lastMessage?.sentAt ?? '';
+  return c.lastMessage?.sentAt ?? uuidv7Time(c.id) ?? '';
 }
 
-/** Most recent activity first (conversations without messages last). */
+/** Most recent activity first: a group just created comes first, like a new message. */
 export const selectConversations = createSelector([selectConversationsMap], (map) =>
   Object.values(map).sort((a, b) => {
     const x = activity(a);

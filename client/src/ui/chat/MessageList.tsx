@@ -163,7 +163,7 @@ export function MessageList({
               message={m}
               mine={mine}
               myId={myId}
-              tick={mine ? tickFor(m.seq, conversation, myId) : null}
+              tick={mine && !m.deletedAt ? tickFor(m.seq, conversation, myId) : null}
               senderName={isGroup && !mine && layout.firstInGroup ? (names[m.senderId] ?? 'Someone') : null}
               readers={readers}
               names={names}

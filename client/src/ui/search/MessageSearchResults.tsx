@@ -47,7 +47,11 @@ function Result({ result, conversation, query, myId }: { result: SearchResult; c
         }}
         className="mx-2 flex w-[calc(100%-1rem)] items-start gap-3 rounded-xl px-2.5 py-2 text-left hover:bg-slate-100 dark:hover:bg-slate-800/70"
       >
-        <Avatar id={group ? m.conversationId : m.senderId} name={group ? title : sender} size="md" group={group} />
+        {conversation?.kind === 'direct' ? (
+          <Avatar id={conversation.peer.id} name={conversation.peer.username} size="md" />
+        ) : (
+          <Avatar id={m.conversationId} name={title} size="md" group />
+        )}
         <span className="min-w-0 flex-1">
           <span className="flex items-baseline gap-2">
             <span className="min-w-0 flex-1 truncate font-semibold">{title}</span>
