@@ -131,6 +131,33 @@ describe('messages', () => {
     }
   });
 
+  step('frank, offline meanwhile, catches up on an edit, a reaction and a delete when back', async () => {
+    await send(erin.page, 'Bring an umbrella');
+    await send(erin.page, 'and boots');
+    await bubble(frank.page, 'and boots').waitFor();
+    await frank.context.setOffline(true);
+    await frank.page.getByTestId('connection-banner').waitFor();
+
+    let menu = await messageActions(erin.page, original(erin.page, 'Bring an umbrella'));
+    await menu.getByRole('menuitem', { name: 'Edit' }).click();
+    await composer(erin.page).fill('Bring an umbrella, rain at noon');
+    await composer(erin.page).press('Enter');
+    await original(erin.page, 'rain at noon').waitFor();
+    menu = await messageActions(erin.page, bubble(erin.page, 'Which one?'));
+    await menu.getByRole('menuitem', { name: 'React' }).click();
+    await erin.page.getByRole('menu', { name: 'React' }).getByRole('menuitem', { name: 'React with 🎉' }).click();
+    await bubble(erin.page, 'Which one?').getByTestId('reaction').waitFor();
+    menu = await messageActions(erin.page, bubble(erin.page, 'and boots'));
+    await menu.getByRole('menuitem', { name: 'Delete' }).click();
+    await erin.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await eventually(async () => assert.equal(await bubble(erin.page, 'and boots').count(), 0));
+
+    await frank.context.setOffline(false);
+    await original(frank.page, 'rain at noon').and(frank.page.locator('[data-edited="true"]')).waitFor({ timeout: 20_000 });
+    await bubble(frank.page, 'Which one?').getByTestId('reaction').and(frank.page.locator('[data-emoji="🎉"]')).waitFor();
+    await eventually(async () => assert.equal(await bubble(frank.page, 'and boots').count(), 0), { what: 'deleted while away' });
+  });
+
   step('search finds the message by a word of it (any case, no accents) and opens the chat at it', async () => {
     // Many messages after it, sent straight over a socket: the message is far outside the newest page.
     const sent = await frank.page.evaluate(

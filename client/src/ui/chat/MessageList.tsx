@@ -239,10 +239,11 @@ export function MessageList({
             stickRef.current = false;
             return 'auto';
           }
-          if (!isAtBottom) return false;
-          // One new message glides in; a burst jumps, or smooth scrolling falls behind and lets go.
+          // One new message glides in. In a burst the list jumps, and keeps following even while
+          // the glide to the previous one has not reached the bottom yet.
           const now = performance.now();
           const burst = now - lastFollowAt.current < BURST_MS;
+          if (!isAtBottom && !burst) return false;
           lastFollowAt.current = now;
           return burst ? 'auto' : 'smooth';
         }}
