@@ -75,9 +75,13 @@ export function ConfirmDialog({
   );
 }
 
-export function buttonClass(kind: 'primary' | 'plain' | 'danger'): string {
+/** primary and danger: filled; plain, accent and dangerText: text only. */
+export function buttonClass(kind: 'primary' | 'plain' | 'danger' | 'accent' | 'dangerText'): string {
   const base = 'inline-flex items-center justify-center gap-2 rounded-lg px-4 py-2 text-sm font-semibold disabled:cursor-not-allowed';
+  const quiet = 'hover:bg-slate-100 dark:hover:bg-slate-800';
   if (kind === 'primary') return `${base} bg-accent-600 text-white hover:bg-accent-700 disabled:bg-slate-300 dark:disabled:bg-slate-700`;
   if (kind === 'danger') return `${base} bg-rose-600 text-white hover:bg-rose-700`;
-  return `${base} text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800`;
+  if (kind === 'accent') return `${base} ${quiet} text-accent-600 dark:text-accent-400`;
+  if (kind === 'dangerText') return `${base} ${quiet} text-rose-600 dark:text-rose-400`;
+  return `${base} ${quiet} text-slate-700 dark:text-slate-200`;
 }

@@ -92,7 +92,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
                 {c.title}
               </p>
               <p className="text-sm text-slate-500 dark:text-slate-400">Group · {c.members.length} members</p>
-              <button type="button" onClick={() => setRenaming(true)} className={`${buttonClass('plain')} text-accent-600 dark:text-accent-400`}>
+              <button type="button" onClick={() => setRenaming(true)} className={buttonClass('accent')}>
                 <PencilIcon /> Rename
               </button>
             </>
@@ -102,7 +102,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
           <div className="flex items-center justify-between px-5 py-1">
             <h3 className="text-sm font-semibold text-slate-500 dark:text-slate-400">{c.members.length} members</h3>
             {iAmOwner && (
-              <button type="button" onClick={() => setAdding(true)} className={`${buttonClass('plain')} px-2 text-accent-600 dark:text-accent-400`}>
+              <button type="button" onClick={() => setAdding(true)} className={buttonClass('accent')}>
                 <GroupAddIcon /> Add members
               </button>
             )}
@@ -131,7 +131,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
           </ul>
         </section>
         <div className="border-t border-slate-200 px-5 py-4 dark:border-slate-800">
-          <button type="button" onClick={() => setConfirm({ kind: 'leave' })} className={`${buttonClass('plain')} w-full text-rose-600 dark:text-rose-400`}>
+          <button type="button" onClick={() => setConfirm({ kind: 'leave' })} className={`${buttonClass('dangerText')} w-full`}>
             Leave group
           </button>
         </div>
@@ -140,7 +140,11 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
       {confirm?.kind === 'leave' && (
         <ConfirmDialog
           title={`Leave ${c.title}?`}
-          text="You will no longer see its messages. The owner can add you again."
+          text={
+            iAmOwner && c.members.length > 1
+              ? 'You will no longer see its messages. The member who joined first becomes its owner.'
+              : 'You will no longer see its messages. The owner can add you again.'
+          }
           action="Leave"
           onConfirm={() => me && void removeMember(me)}
           onClose={() => setConfirm(null)}
