@@ -108,6 +108,25 @@ export async function screenshots(page, name) {
   return saved;
 }
 
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 780 };
+
+/**
+ * Saves `<name>-desktop-{light,dark}.png` and `<name>-phone-{light,dark}.png`. `onPhone` may
+ * bring the view back on the narrow screen (a phone shows one pane at a time); the desktop size
+ * is restored afterwards.
+ */
+export async function screenshotsBothSizes(page, name, onPhone = async () => {}) {
+  const saved = [];
+  await page.setViewportSize(DESKTOP);
+  saved.push(...(await screenshots(page, `${name}-desktop`)));
+  await page.setViewportSize(PHONE);
+  await onPhone();
+  saved.push(...(await screenshots(page, `${name}-phone`)));
+  await page.setViewportSize(DESKTOP);
+  return saved;
+}
+
 /** The rows of the open chat's message list (rendered ones: the list is virtualized). */
 export function messages(page) {
   return page.getByRole('log', { name: 'Messages' }).getByTestId('message');
@@ -119,6 +138,23 @@ export async function openPeople(page) {
 
 export async function openChats(page) {
   await page.getByRole('tab', { name: /^Chats/ }).click();
+}
+
+/** A row of the chat list, by the conversation's name (peer or group title). */
+export function chatRow(page, title) {
+  return page.locator(`[data-testid="conversation"][data-title="${title}"]`);
+}
+
+/** A message bubble row of the open chat containing `text`. */
+export function bubble(page, text) {
+  return messages(page).filter({ hasText: text });
+}
+
+/** Opens the "Message actions" menu of a message (hovering first, as a mouse user does). */
+export async function messageActions(page, row) {
+  await row.hover();
+  await row.getByRole('button', { name: 'Message actions' }).click();
+  return page.getByRole('menu', { name: 'Message actions' });
 }
 
 /** Sends `text` from the open chat's composer. */

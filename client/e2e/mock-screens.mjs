@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Screenshots of the built client against a fake backend (Playwright routes answer /api/* and
 // /ws/*; files come from client/dist), for layout checks without a GoChat server. Also loads a
-// 10,000-message conversation and reports how long the first render and a fast scroll take.
+// 10,000-message conversation and reports how long the first render and a fast scroll take,
+// and jumps from a search result to a message far outside the loaded page.
 //
 //   npm run build && node e2e/mock-screens.mjs     → e2e-artifacts/mock-*.png
 import { readFile } from 'node:fs/promises';
@@ -33,7 +34,7 @@ function bigMessage(seq) {
     'ok',
     '<b>not bold</b> & <script>alert(1)</script>',
   ];
-  return {
+  return v2({
     id: `m-big-${seq}`,
     conversationId: 'c-bob',
     seq,
@@ -41,20 +42,27 @@ function bigMessage(seq) {
     body: `${bodies[seq % bodies.length]} (#${seq})`,
     sentAt: iso((BIG - seq) * 45_000 + 60_000),
     clientId: `cl-big-${seq}`,
-  };
+  });
+}
+/** The fields v2 messages carry, with their defaults. */
+function v2(m) {
+  return { replyToSeq: null, editedAt: null, deletedAt: null, reactions: [], attachments: [], ...m };
 }
 const big = Array.from({ length: BIG }, (_, i) => bigMessage(i + 1));
 
 const small = (cid, from, rows) =>
-  rows.map(([body, msAgo], i) => ({
-    id: `m-${cid}-${i + 1}`,
-    conversationId: cid,
-    seq: i + 1,
-    senderId: from[i % from.length],
-    body,
-    sentAt: iso(msAgo),
-    clientId: `cl-${cid}-${i + 1}`,
-  }));
+  rows.map(([body, msAgo, extra], i) =>
+    v2({
+      id: `m-${cid}-${i + 1}`,
+      conversationId: cid,
+      seq: i + 1,
+      senderId: from[i % from.length],
+      body,
+      sentAt: iso(msAgo),
+      clientId: `cl-${cid}-${i + 1}`,
+      ...extra,
+    }),
+  );
 const carolMsgs = small('c-carol', ['u-carol', 'u-carol', me.id], [
   ['Are you coming tonight?', 3 * 3600_000],
   ['We start at 8', 3 * 3600_000 - 30_000],
@@ -62,13 +70,48 @@ const carolMsgs = small('c-carol', ['u-carol', 'u-carol', me.id], [
   ['🎉', 5 * 60_000],
 ]);
 const daveMsgs = small('c-dave', [me.id], [['Thanks for the review, merged.', 2 * 86_400_000]]);
+const teamMsgs = small('c-team', ['u-bob', 'u-carol', me.id, 'u-bob', me.id, 'u-carol', me.id], [
+  ['Who is in for the hike on Saturday?', 50 * 60_000],
+  ['Me! Weather looks great', 48 * 60_000, { reactions: [{ emoji: '☀️', userIds: ['u-bob', me.id] }] }],
+  ['Count me in. I can drive 🚗', 45 * 60_000, { editedAt: iso(44 * 60_000) }],
+  ['', 40 * 60_000, { deletedAt: iso(39 * 60_000) }],
+  ['Great, we leave at 8 from the station', 20 * 60_000, { replyToSeq: 1, reactions: [{ emoji: '👍', userIds: ['u-bob', 'u-carol'] }, { emoji: '🎉', userIds: ['u-carol'] }] }],
+  ['Perfect, see you there!', 10 * 60_000, { replyToSeq: 5 }],
+  ['I will bring snacks', 2 * 60_000],
+]);
+const team = {
+  id: 'c-team',
+  kind: 'group',
+  title: 'Saturday hike',
+  members: [
+    { id: me.id, username: 'alice', role: 'owner' },
+    { id: 'u-bob', username: 'bob', role: 'member' },
+    { id: 'u-carol', username: 'carol.m', role: 'member' },
+  ],
+  lastMessage: teamMsgs[6],
+  lastSeq: 7,
+  unread: 0,
+  myReadSeq: 7,
+  receipts: [
+    { userId: me.id, deliveredSeq: 7, readSeq: 7 },
+    { userId: 'u-bob', deliveredSeq: 7, readSeq: 7 },
+    { userId: 'u-carol', deliveredSeq: 7, readSeq: 6 },
+  ],
+  lastChange: 6,
+};
 
 const conversations = [
-  { id: 'c-bob', kind: 'direct', peer: peer('u-bob'), lastMessage: big[BIG - 1], lastSeq: BIG, unread: 0, myReadSeq: BIG, peerDeliveredSeq: BIG, peerReadSeq: BIG - 2 },
-  { id: 'c-carol', kind: 'direct', peer: peer('u-carol'), lastMessage: carolMsgs[3], lastSeq: 4, unread: 2, myReadSeq: 2, peerDeliveredSeq: 3, peerReadSeq: 3 },
-  { id: 'c-dave', kind: 'direct', peer: peer('u-dave'), lastMessage: daveMsgs[0], lastSeq: 1, unread: 0, myReadSeq: 1, peerDeliveredSeq: 1, peerReadSeq: 1 },
+  team,
+  { id: 'c-bob', kind: 'direct', peer: peer('u-bob'), lastMessage: big[BIG - 1], lastSeq: BIG, unread: 0, myReadSeq: BIG, peerDeliveredSeq: BIG, peerReadSeq: BIG - 2, lastChange: 0 },
+  { id: 'c-carol', kind: 'direct', peer: peer('u-carol'), lastMessage: carolMsgs[3], lastSeq: 4, unread: 2, myReadSeq: 2, peerDeliveredSeq: 3, peerReadSeq: 3, lastChange: 0 },
+  { id: 'c-dave', kind: 'direct', peer: peer('u-dave'), lastMessage: daveMsgs[0], lastSeq: 1, unread: 0, myReadSeq: 1, peerDeliveredSeq: 1, peerReadSeq: 1, lastChange: 0 },
 ];
-const messagesOf = { 'c-bob': big, 'c-carol': carolMsgs, 'c-dave': daveMsgs };
+const messagesOf = { 'c-bob': big, 'c-carol': carolMsgs, 'c-dave': daveMsgs, 'c-team': teamMsgs };
+const searchResults = [
+  { message: teamMsgs[0], snippet: 'Who is in for the hike on Saturday?' },
+  { message: big[4999], snippet: big[4999].body },
+  { message: big[9], snippet: big[9].body },
+];
 const notifications = [
   { id: 'n1', kind: 'message', conversationId: 'c-carol', seq: 4, from: { id: 'u-carol', username: 'carol.m' }, preview: '🎉', createdAt: iso(5 * 60_000), readAt: null },
   { id: 'n2', kind: 'message', conversationId: 'c-carol', seq: 2, from: { id: 'u-carol', username: 'carol.m' }, preview: 'We start at 8', createdAt: iso(3 * 3600_000), readAt: null },
@@ -83,6 +126,10 @@ function api(url) {
     return { users: people.filter((u) => u.username.toLowerCase().startsWith(q)), nextCursor: null };
   }
   if (p === '/api/conversations') return { conversations };
+  if (p === '/api/users/blocked') return { users: [] };
+  if (p === '/api/search') return { results: searchResults, nextCursor: null };
+  const changes = /^\/api\/conversations\/([^/]+)\/changes$/.exec(p);
+  if (changes) return { messages: [], lastChange: conversations.find((c) => c.id === changes[1])?.lastChange ?? 0, hasMore: false };
   if (p === '/api/notifications') return { notifications, unreadCount: 2 };
   const m = /^\/api\/conversations\/([^/]+)\/messages$/.exec(p);
   if (m) {
@@ -203,6 +250,40 @@ try {
   await page.getByRole('tab', { name: 'People' }).click();
   await page.getByTestId('person').first().waitFor();
   await shoot(page, 'people');
+  await page.getByRole('tab', { name: /^Chats/ }).click();
+
+  // A group: names, replies, reactions, edited and deleted messages, "read by".
+  await page.locator('[data-testid="conversation"][data-title="Saturday hike"]').click();
+  await page.getByTestId('message').filter({ hasText: 'snacks' }).waitFor();
+  await shoot(page, 'group');
+  const row = page.getByTestId('message').filter({ hasText: 'Count me in' });
+  await row.hover();
+  await row.getByRole('button', { name: 'Message actions' }).click();
+  await shoot(page, 'message-actions');
+  await page.getByRole('menuitem', { name: 'React' }).click();
+  await shoot(page, 'react');
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Group info' }).click();
+  await page.getByRole('complementary', { name: 'Group info' }).waitFor();
+  await shoot(page, 'group-info');
+  await page.getByRole('button', { name: 'Close group info' }).click();
+  await page.getByRole('button', { name: 'New group', exact: true }).click();
+  await page.getByRole('checkbox').first().waitFor();
+  await shoot(page, 'new-group');
+  await page.keyboard.press('Escape');
+
+  // Search, then a result far outside the loaded page of a 10,000-message chat.
+  await page.getByRole('searchbox', { name: 'Search messages' }).fill('hike');
+  await page.getByTestId('search-result').first().waitFor();
+  await shoot(page, 'search');
+  t = Date.now();
+  await page.getByTestId('search-result').filter({ hasText: '#5000' }).click();
+  await page.locator('[data-testid="message"][data-seq="5000"][data-highlighted="true"]').waitFor();
+  console.log(`jump to message 5000 of ${BIG} from a search result: ${Date.now() - t} ms`);
+  await shoot(page, 'search-jump');
+  await page.getByRole('searchbox', { name: 'Search messages' }).fill('');
+  await page.getByTestId('new-messages').click();
+  await page.getByTestId('message').filter({ hasText: `#${BIG}` }).waitFor();
 
   // Phone.
   const phone = await browser.newContext({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });

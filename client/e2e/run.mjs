@@ -6,6 +6,7 @@
 //
 //   node e2e/run.mjs              every group
 //   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
+//   groups: a group of three, then four; messages: reply, edit, delete, react, search, block
 //
 // Env: GOCHAT_BIN (default ../target/debug/gochat), CHROMIUM_PATH (default /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,7 +19,13 @@ import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { artifactsDir, clientDir } from './lib.mjs';
 
-const GROUPS = { auth: 'auth.test.mjs', chat: 'chat.test.mjs', admin: 'admin.test.mjs' };
+const GROUPS = {
+  auth: 'auth.test.mjs',
+  chat: 'chat.test.mjs',
+  groups: 'groups.test.mjs',
+  messages: 'messages.test.mjs',
+  admin: 'admin.test.mjs',
+};
 
 const requested = process.argv.slice(2).length ? process.argv.slice(2) : (process.env.E2E_GROUPS?.split(',').filter(Boolean) ?? []);
 const groups = requested.length ? requested : Object.keys(GROUPS);

@@ -6,12 +6,12 @@ import type {
   ConversationsResponse,
   CurrentUserResponse,
   ConversationId,
+  CreateConversationRequest,
   MarkNotificationsRead,
   MessagesPage,
   NotificationsPage,
   SigninRequest,
   SignupRequest,
-  UserId,
   UserResponse,
   UsersPage,
 } from './types';
@@ -24,6 +24,8 @@ export interface MessagesArgs {
   before?: number;
   after?: number;
   limit?: number;
+  /** Not sent: this page replaces the loaded window (opening history around a message). */
+  replace?: boolean;
 }
 
 export interface UsersArgs {
@@ -74,7 +76,8 @@ export const api = createApi({
     conversations: build.query<ConversationsResponse, void>({
       query: () => '/api/conversations',
     }),
-    createConversation: build.mutation<ConversationResponse, { peerId: UserId }>({
+    /** `{peerId}` opens (or finds) a direct conversation; `{title, memberIds}` creates a group. */
+    createConversation: build.mutation<ConversationResponse, CreateConversationRequest>({
       query: (body) => ({ url: '/api/conversations', method: 'POST', body }),
     }),
     messages: build.query<MessagesPage, MessagesArgs>({

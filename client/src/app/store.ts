@@ -1,6 +1,9 @@
 import { combineReducers, configureStore, type UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
 import { chatReducer } from '../features/chat/chatSlice';
+import { typingReducer } from '../features/chat/typingSlice';
+import { chatViewReducer } from '../features/chat/viewSlice';
+import { noticesReducer } from '../features/notices/noticesSlice';
 import { connectionReducer } from '../features/connection/connectionSlice';
 import { notificationsReducer } from '../features/notifications/notificationsSlice';
 import { sessionEnded, sessionReducer } from '../features/session/sessionSlice';
@@ -14,6 +17,9 @@ const slices = combineReducers({
   session: sessionReducer,
   users: usersReducer,
   chat: chatReducer,
+  typing: typingReducer,
+  chatView: chatViewReducer,
+  notices: noticesReducer,
   notifications: notificationsReducer,
   connection: connectionReducer,
   [api.reducerPath]: api.reducer,

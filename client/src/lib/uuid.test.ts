@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv4 } from './uuid';
+import { uuidv4, uuidv7Time } from './uuid';
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -19,5 +19,13 @@ describe('uuidv4', () => {
       delete (crypto as { randomUUID?: unknown }).randomUUID;
     }
     expect(typeof crypto.randomUUID).toBe('function');
+  });
+});
+
+describe('uuidv7Time', () => {
+  it('reads the creation time of a v7 id, and nothing from other ids', () => {
+    expect(uuidv7Time('0190b3a4-5d6e-7f80-9a1b-2c3d4e5f6a7b')).toBe('2024-07-14T23:46:51.886Z');
+    expect(uuidv7Time('0190b3a4-5d6e-4f80-9a1b-2c3d4e5f6a7b')).toBeNull();
+    expect(uuidv7Time('c1')).toBeNull();
   });
 });

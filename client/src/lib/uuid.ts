@@ -11,3 +11,10 @@ export function uuidv4(): string {
   const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** When a v7 UUID (the server's ids) was made, as an ISO time; null for any other string. */
+export function uuidv7Time(id: string): string | null {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/i.test(id)) return null;
+  const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return new Date(ms).toISOString();
+}

@@ -2,8 +2,18 @@
 import { createAction } from '@reduxjs/toolkit';
 import type { ClientId, ConversationId } from '../api/types';
 
-export const sendRequested = createAction<{ conversationId: ConversationId; body: string }>('chatSocket/sendRequested');
+export const sendRequested = createAction<{ conversationId: ConversationId; body: string; replyToSeq?: number | null }>(
+  'chatSocket/sendRequested',
+);
 export const retryRequested = createAction<ClientId>('chatSocket/retryRequested');
+/** Replace the text of one of my messages. */
+export const editRequested = createAction<{ conversationId: ConversationId; seq: number; body: string }>('chatSocket/editRequested');
+/** Delete one of my messages for everyone. */
+export const deleteRequested = createAction<{ conversationId: ConversationId; seq: number }>('chatSocket/deleteRequested');
+/** Put (`on`) or take back my reaction `emoji` on a message. */
+export const reactRequested = createAction<{ conversationId: ConversationId; seq: number; emoji: string; on: boolean }>(
+  'chatSocket/reactRequested',
+);
 export const typingRequested = createAction<ConversationId>('chatSocket/typingRequested');
 /** The conversation is on screen up to `seq` (and the tab is visible). */
 export const readRequested = createAction<{ conversationId: ConversationId; seq: number }>('chatSocket/readRequested');

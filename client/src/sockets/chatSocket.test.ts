@@ -198,7 +198,7 @@ describe('chat socket middleware', () => {
     expect(store.getState().chat.pending[p!.clientId]!.status).toBe('sending');
 
     chat.receive({ type: 'error', code: 'invalid_input', message: 'too long', clientId: p!.clientId });
-    expect(store.getState().chat.pending[p!.clientId]).toMatchObject({ status: 'failed', error: 'too long' });
+    expect(store.getState().chat.pending[p!.clientId]).toMatchObject({ status: 'failed', error: 'Too long.' });
   });
 
   it('reports delivered for received messages, and read watermarks that only grow', async () => {
@@ -214,6 +214,7 @@ describe('chat socket middleware', () => {
   });
 
   it('applies receipts to the ticks of my messages', async () => {
+    serverMessages = [1, 2, 3].map((s) => msg('c1', s, alice.id));
     const { store, chat } = await signedInWithOpenChat();
     chat.receive({ type: 'receipt', conversationId: 'c1', userId: bob.id, deliveredSeq: 3, readSeq: 2 });
     chat.receive({ type: 'receipt', conversationId: 'c1', userId: bob.id, deliveredSeq: 1, readSeq: 1 }); // stale
@@ -223,9 +224,9 @@ describe('chat socket middleware', () => {
   it('shows typing for a while, and throttles our own typing frames', async () => {
     const { store, chat, clock } = await signedInWithOpenChat();
     chat.receive({ type: 'typing', conversationId: 'c1', userId: bob.id });
-    expect(store.getState().chat.typing['c1']).toBeDefined();
+    expect(store.getState().typing.byConversation['c1']).toEqual({ [bob.id]: clock.now() + TYPING_SHOW_MS });
     clock.advance(TYPING_SHOW_MS);
-    expect(store.getState().chat.typing['c1']).toBeUndefined();
+    expect(store.getState().typing.byConversation['c1']).toBeUndefined();
 
     store.dispatch(typingRequested('c1'));
     store.dispatch(typingRequested('c1'));

@@ -1,5 +1,7 @@
 import type { ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import type { ChatState } from '../features/chat/chatSlice';
+import type { TypingState } from '../features/chat/typingSlice';
+import type { ChatViewState } from '../features/chat/viewSlice';
 import type { ConnectionState, SocketName } from '../features/connection/connectionSlice';
 import {
   socketConnecting,
@@ -16,6 +18,8 @@ import type { SocketEvent } from './reconnectingSocket';
 export interface SocketRootState {
   session: SessionState;
   chat: ChatState;
+  typing: TypingState;
+  chatView: ChatViewState;
   notifications: NotificationsState;
   connection: ConnectionState;
 }

@@ -1,7 +1,7 @@
 // Test doubles: a scriptable WebSocket, a manual clock, and a fetch that answers like the server.
 import { vi } from 'vitest';
 import { makeStore } from '../app/store';
-import type { Conversation, Message, User } from '../api/types';
+import type { Conversation, GroupConversation, Message, User } from '../api/types';
 import type { SocketDeps } from '../sockets/deps';
 import type { Clock, SocketLike } from '../sockets/reconnectingSocket';
 
@@ -106,6 +106,7 @@ export function testDeps(clock: FakeClock, random = () => 0.5): SocketDeps {
 
 export const alice: User = { id: 'u-alice', username: 'alice', email: 'alice@example.com', role: 'admin' };
 export const bob: User = { id: 'u-bob', username: 'bob', email: 'bob@example.com', role: 'member' };
+export const carol: User = { id: 'u-carol', username: 'carol', email: 'carol@example.com', role: 'member' };
 
 export function msg(conversationId: string, seq: number, senderId = bob.id, extra: Partial<Message> = {}): Message {
   return {
@@ -116,11 +117,19 @@ export function msg(conversationId: string, seq: number, senderId = bob.id, extr
     body: `message ${seq}`,
     sentAt: new Date(Date.parse('2025-01-01T10:00:00Z') + seq * 1000).toISOString(),
     clientId: `c-${conversationId}-${seq}`,
+    replyToSeq: null,
+    editedAt: null,
+    deletedAt: null,
+    reactions: [],
+    attachments: [],
     ...extra,
   };
 }
 
-export function conversation(id: string, lastSeq: number, extra: Partial<Conversation> = {}): Conversation {
+type Direct = Extract<Conversation, { kind: 'direct' }>;
+
+/** A direct conversation between alice (us) and bob. */
+export function conversation(id: string, lastSeq: number, extra: Partial<Direct> = {}): Conversation {
   return {
     id,
     kind: 'direct',
@@ -131,6 +140,25 @@ export function conversation(id: string, lastSeq: number, extra: Partial<Convers
     myReadSeq: lastSeq,
     peerDeliveredSeq: lastSeq,
     peerReadSeq: lastSeq,
+    lastChange: 0,
+    ...extra,
+  };
+}
+
+/** A group of alice (its owner, us), bob and carol, where everyone has read everything. */
+export function group(id: string, lastSeq: number, extra: Partial<GroupConversation> = {}): Conversation {
+  const members = [alice, bob, carol];
+  return {
+    id,
+    kind: 'group',
+    title: 'Family',
+    members: members.map((u, i) => ({ id: u.id, username: u.username, role: i === 0 ? 'owner' : 'member' })),
+    lastMessage: lastSeq > 0 ? msg(id, lastSeq) : null,
+    lastSeq,
+    unread: 0,
+    myReadSeq: lastSeq,
+    receipts: members.map((u) => ({ userId: u.id, deliveredSeq: lastSeq, readSeq: lastSeq })),
+    lastChange: 0,
     ...extra,
   };
 }

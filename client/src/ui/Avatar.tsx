@@ -1,4 +1,5 @@
-// A round avatar with the user's initials on a color of their own, and an online dot.
+// A round avatar with the user's initials (or a group's) on a color of their own, and an online dot.
+import { UsersIcon } from './icons';
 
 const COLORS = [
   'bg-rose-500',
@@ -30,18 +31,27 @@ export function Avatar({
   name,
   online,
   size = 'md',
+  group = false,
 }: {
   id: string;
   name: string;
   online?: boolean;
-  size?: 'sm' | 'md' | 'lg';
+  size?: 'xs' | 'sm' | 'md' | 'lg';
+  /** A group: its initials with a small people badge. */
+  group?: boolean;
 }) {
-  const box = size === 'sm' ? 'h-9 w-9 text-sm' : size === 'lg' ? 'h-12 w-12 text-lg' : 'h-11 w-11 text-base';
+  const box =
+    size === 'xs' ? 'h-7 w-7 text-xs' : size === 'sm' ? 'h-9 w-9 text-sm' : size === 'lg' ? 'h-12 w-12 text-lg' : 'h-11 w-11 text-base';
   return (
     <span className="relative inline-flex shrink-0" aria-hidden="true">
       <span className={`${box} ${colorFor(id)} inline-flex items-center justify-center rounded-full font-semibold text-white select-none`}>
         {initials(name)}
       </span>
+      {group && (
+        <span className="absolute -right-0.5 -bottom-0.5 inline-flex h-4.5 w-4.5 items-center justify-center rounded-full bg-white text-[11px] text-slate-600 ring-2 ring-white dark:bg-slate-900 dark:text-slate-300 dark:ring-slate-900">
+          <UsersIcon />
+        </span>
+      )}
       {online && (
         <span className="absolute right-0 bottom-0 h-3 w-3 rounded-full bg-emerald-500 ring-2 ring-white dark:ring-slate-900" />
       )}

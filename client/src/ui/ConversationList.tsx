@@ -1,32 +1,51 @@
-import { memo } from 'react';
+import { memo, useMemo } from 'react';
 import { Virtuoso } from 'react-virtuoso';
 import { useConversationsQuery } from '../api/http';
-import type { Conversation } from '../api/types';
+import type { Conversation, UserId } from '../api/types';
 import { useAppSelector } from '../app/hooks';
-import { selectConversations, tickFor } from '../features/chat/selectors';
+import { conversationTitle, memberNames, tickFor, typingText } from '../features/chat/conversation';
+import { selectConversations } from '../features/chat/selectors';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
 import { Avatar } from './Avatar';
-import { Ticks } from './Ticks';
+import { Ticks } from './chat/Ticks';
+import { Welcome } from './Welcome';
 
-const Row = memo(function Row({
+function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | null; active: boolean; typing: string | null }) {
+  const last = c.lastMessage;
+  if (typing) return <span className={active ? '' : 'text-accent-600 dark:text-accent-400'}>{typing}…</span>;
+  if (!last) return <span className="italic">No messages yet</span>;
+  const mine = last.senderId === myId;
+  const sender = mine ? 'You' : c.kind === 'group' ? memberNames(c)[last.senderId] : null;
+  return (
+    <>
+      {sender && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>{sender}: </span>}
+      {last.deletedAt ? <span className="italic">Message deleted</span> : last.body}
+    </>
+  );
+}
+
+export const ConversationRow = memo(function ConversationRow({
   conversation: c,
   active,
-  mine,
+  myId,
   typing,
 }: {
   conversation: Conversation;
   active: boolean;
-  mine: boolean;
-  typing: boolean;
+  myId: UserId | null;
+  typing: string | null;
 }) {
   const last = c.lastMessage;
+  const title = conversationTitle(c);
+  const mine = last !== null && last.senderId === myId;
   return (
     <a
       href={`/c/${c.id}`}
       aria-current={active ? 'page' : undefined}
       data-testid="conversation"
-      data-peer={c.peer.username}
+      data-peer={c.kind === 'direct' ? c.peer.username : undefined}
+      data-title={title}
       onClick={(e) => {
         e.preventDefault();
         navigate(`/c/${c.id}`);
@@ -35,11 +54,15 @@ const Row = memo(function Row({
         active ? 'bg-accent-600 text-white' : 'hover:bg-slate-100 dark:hover:bg-slate-800/70'
       }`}
     >
-      <Avatar id={c.peer.id} name={c.peer.username} online={c.peer.online} size="lg" />
+      {c.kind === 'direct' ? (
+        <Avatar id={c.peer.id} name={c.peer.username} online={c.peer.online} size="lg" />
+      ) : (
+        <Avatar id={c.id} name={c.title} size="lg" group />
+      )}
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
-          <span className="min-w-0 flex-1 truncate font-semibold">{c.peer.username}</span>
-          {last && mine && <Ticks tick={tickFor(last.seq, c)} onBubble={active} />}
+          <span className="min-w-0 flex-1 truncate font-semibold">{title}</span>
+          {last && mine && !last.deletedAt && <Ticks tick={tickFor(last.seq, c, myId)} onBubble={active} />}
           {last && (
             <time
               dateTime={last.sentAt}
@@ -51,16 +74,7 @@ const Row = memo(function Row({
         </div>
         <div className="mt-0.5 flex items-center gap-2">
           <span className={`min-w-0 flex-1 truncate text-sm ${active ? 'text-white/85' : 'text-slate-500 dark:text-slate-400'}`}>
-            {typing ? (
-              <span className={active ? '' : 'text-accent-600 dark:text-accent-400'}>typing…</span>
-            ) : last ? (
-              <>
-                {mine && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>You: </span>}
-                {last.body}
-              </>
-            ) : (
-              <span className="italic">No messages yet</span>
-            )}
+            <Preview c={c} myId={myId} active={active} typing={typing} />
           </span>
           {c.unread > 0 && (
             <span
@@ -79,14 +93,33 @@ const Row = memo(function Row({
   );
 });
 
-export function ConversationList({ filter, activeId }: { filter: string; activeId: string | null }) {
-  const { isLoading, isError, refetch } = useConversationsQuery();
+/** "typing" texts of every conversation where someone types, for the rows. */
+function useTypingTexts(list: readonly Conversation[]): Record<string, string> {
+  const typing = useAppSelector((s) => s.typing.byConversation);
+  const out: Record<string, string> = {};
+  for (const c of list) {
+    const ids = Object.keys(typing[c.id] ?? {});
+    const text = typingText(c, ids, memberNames(c));
+    if (text) out[c.id] = text;
+  }
+  return out;
+}
+
+/** Conversations whose title contains `needle` (case-insensitive). */
+export function useMatchingConversations(needle: string): Conversation[] {
   const all = useAppSelector(selectConversations);
-  const me = useAppSelector((s) => s.session.user?.id);
-  const typing = useAppSelector((s) => s.chat.typing);
+  return useMemo(() => {
+    const n = needle.toLowerCase();
+    return n ? all.filter((c) => conversationTitle(c).toLowerCase().includes(n)) : all;
+  }, [all, needle]);
+}
+
+export function ConversationList({ activeId, onFindPeople }: { activeId: string | null; onFindPeople: () => void }) {
+  const { isLoading, isError, refetch } = useConversationsQuery();
+  const list = useAppSelector(selectConversations);
+  const myId = useAppSelector((s) => s.session.user?.id ?? null);
   const loaded = useAppSelector((s) => s.chat.conversationsLoaded);
-  const needle = filter.toLowerCase();
-  const list = needle ? all.filter((c) => c.peer.username.toLowerCase().includes(needle)) : all;
+  const typing = useTypingTexts(list);
 
   if (!loaded && isLoading) return <p className="p-6 text-center text-sm text-slate-500">Loading chats…</p>;
   if (!loaded && isError)
@@ -98,12 +131,7 @@ export function ConversationList({ filter, activeId }: { filter: string; activeI
         </button>
       </div>
     );
-  if (list.length === 0)
-    return (
-      <p className="p-6 text-center text-sm text-slate-500 dark:text-slate-400">
-        {needle ? 'No chats match your search.' : 'No chats yet. Open People to start one.'}
-      </p>
-    );
+  if (list.length === 0) return <Welcome onFindPeople={onFindPeople} />;
   return (
     <nav aria-label="Chats" className="h-full">
       <Virtuoso
@@ -112,14 +140,7 @@ export function ConversationList({ filter, activeId }: { filter: string; activeI
         computeItemKey={(_, c) => c.id}
         increaseViewportBy={200}
         components={{ Header: () => <div className="h-2" />, Footer: () => <div className="h-2" /> }}
-        itemContent={(_, c) => (
-          <Row
-            conversation={c}
-            active={c.id === activeId}
-            mine={c.lastMessage?.senderId === me}
-            typing={typing[c.id] !== undefined}
-          />
-        )}
+        itemContent={(_, c) => <ConversationRow conversation={c} active={c.id === activeId} myId={myId} typing={typing[c.id] ?? null} />}
       />
     </nav>
   );

@@ -1,10 +1,11 @@
-// The signed-in app: sidebar (chats, people) and the open conversation; one pane at a time on a phone.
+// The signed-in app: sidebar (chats, people, search) and the open conversation; one pane at a time on a phone.
 import { useEffect } from 'react';
 import { useAppSelector } from '../app/hooks';
 import { selectTotalUnread } from '../features/chat/selectors';
 import type { Route } from '../lib/router';
-import { ChatView } from './ChatView';
+import { ChatView } from './chat/ChatView';
 import { ConnectionBanner } from './ConnectionBanner';
+import { Notices } from './Notices';
 import { Sidebar } from './Sidebar';
 import { ChatIcon } from './icons';
 
@@ -19,13 +20,16 @@ function useUnreadTitle() {
 }
 
 function EmptyPane() {
+  const newcomer = useAppSelector((s) => s.chat.conversationsLoaded && Object.keys(s.chat.conversations).length === 0);
   return (
     <div className="chat-wallpaper hidden h-full flex-1 flex-col items-center justify-center gap-3 text-center md:flex">
       <span className="inline-flex h-16 w-16 items-center justify-center rounded-full bg-white/70 text-3xl text-accent-600 shadow-sm dark:bg-slate-800/70 dark:text-accent-400">
         <ChatIcon />
       </span>
-      <p className="text-lg font-medium text-slate-700 dark:text-slate-200">Select a chat to start messaging</p>
-      <p className="max-w-xs text-sm text-slate-500 dark:text-slate-400">Pick a conversation, or find someone under People.</p>
+      <p className="text-lg font-medium text-slate-700 dark:text-slate-200">{newcomer ? 'Your chats will appear here' : 'Select a chat to start messaging'}</p>
+      <p className="max-w-xs text-sm text-slate-500 dark:text-slate-400">
+        {newcomer ? 'Say hi to someone on the left, or create a group with “New group”.' : 'Pick a conversation, or find someone under People.'}
+      </p>
     </div>
   );
 }
@@ -44,6 +48,7 @@ export function Messenger({ route }: { route: Route }) {
         </div>
         {conversationId ? <ChatView key={conversationId} conversationId={conversationId} /> : <EmptyPane />}
       </div>
+      <Notices />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { useMarkNotificationsReadMutation, useNotificationsQuery } from '../api/http';
 import type { Notification } from '../api/types';
 import { useAppDispatch, useAppSelector } from '../app/hooks';
+import { conversationTitle } from '../features/chat/conversation';
 import { allNotificationsRead, notificationsRead } from '../features/notifications/notificationsSlice';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
@@ -14,6 +15,7 @@ export function NotificationsBell() {
   const dispatch = useAppDispatch();
   const items = useAppSelector((s) => s.notifications.items);
   const unread = useAppSelector((s) => s.notifications.unreadCount);
+  const conversations = useAppSelector((s) => s.chat.conversations);
   const [markRead] = useMarkNotificationsReadMutation();
   const [open, setOpen] = useState(false);
   const panelId = useId();
@@ -118,7 +120,12 @@ export function NotificationsBell() {
                     <Avatar id={n.from.id} name={n.from.username} size="sm" />
                     <span className="min-w-0 flex-1">
                       <span className="flex items-baseline gap-2">
-                        <span className={`min-w-0 flex-1 truncate text-sm ${n.readAt ? '' : 'font-semibold'}`}>{n.from.username}</span>
+                        <span className={`min-w-0 flex-1 truncate text-sm ${n.readAt ? '' : 'font-semibold'}`}>
+                          {n.from.username}
+                          {conversations[n.conversationId]?.kind === 'group' && (
+                            <span className="font-normal text-slate-500 dark:text-slate-400"> in {conversationTitle(conversations[n.conversationId]!)}</span>
+                          )}
+                        </span>
                         <time dateTime={n.createdAt} className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
                           {listTime(n.createdAt)}
                         </time>

@@ -1,12 +1,12 @@
-import { memo, useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import { Virtuoso } from 'react-virtuoso';
-import { errorText, useCreateConversationMutation, useUsersInfiniteQuery } from '../api/http';
+import { errorText, useUsersInfiniteQuery } from '../api/http';
 import type { UserSummary } from '../api/types';
 import { useAppSelector } from '../app/hooks';
 import { mergePeople } from '../features/users/usersSlice';
-import { navigate } from '../lib/router';
 import { lastSeen } from '../lib/time';
 import { Avatar } from './Avatar';
+import { useOpenDirect } from './useOpenDirect';
 
 function useMinuteTick(): number {
   const [now, setNow] = useState(() => Date.now());
@@ -59,29 +59,11 @@ const PersonRow = memo(function PersonRow({
 export function PeopleList({ query, onOpened }: { query: string; onOpened: () => void }) {
   const { data, isLoading, isError, error, hasNextPage, isFetchingNextPage, fetchNextPage, refetch } = useUsersInfiniteQuery({ q: query }, { refetchOnMountOrArgChange: true });
   const presence = useAppSelector((s) => s.users.presence);
-  const conversations = useAppSelector((s) => s.chat.conversations);
   const me = useAppSelector((s) => s.session.user?.id);
-  const [createConversation, { isLoading: creating }] = useCreateConversationMutation();
-  const [openError, setOpenError] = useState<string | null>(null);
+  const { open: openDirect, busy: creating, error: openError } = useOpenDirect(onOpened);
   const now = useMinuteTick();
   const people = useMemo(() => mergePeople({ users: { presence } }, data?.pages ?? []), [presence, data]);
-
-  async function open(user: UserSummary) {
-    setOpenError(null);
-    const existing = Object.values(conversations).find((c) => c.peer.id === user.id);
-    if (existing) {
-      navigate(`/c/${existing.id}`);
-      onOpened();
-      return;
-    }
-    const result = await createConversation({ peerId: user.id });
-    if (result.data) {
-      navigate(`/c/${result.data.conversation.id}`);
-      onOpened();
-    } else {
-      setOpenError(errorText(result.error));
-    }
-  }
+  const open = useCallback((user: UserSummary) => void openDirect(user.id), [openDirect]);
 
   if (isLoading) return <p className="p-6 text-center text-sm text-slate-500">Loading people…</p>;
   if (isError && people.length === 0)

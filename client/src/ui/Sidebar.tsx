@@ -1,22 +1,20 @@
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
+import { MAX_SEARCH_CHARS } from '../api/generated/limits';
 import { useSignoutMutation } from '../api/http';
 import { useAppSelector } from '../app/hooks';
 import { navigate } from '../lib/router';
 import { selectTotalUnread } from '../features/chat/selectors';
+import { useDebounced } from '../lib/useDebounced';
 import { Avatar } from './Avatar';
 import { ConversationList } from './ConversationList';
-import { LogOutIcon, SearchIcon, ShieldIcon } from './icons';
+import { NewGroupDialog } from './groups/NewGroupDialog';
+import { GroupAddIcon, LogOutIcon, SearchIcon, ShieldIcon } from './icons';
 import { NotificationsBell } from './NotificationsBell';
 import { PeopleList } from './PeopleList';
+import { SearchPanel } from './search/SearchPanel';
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
+const headerButton =
+  'inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100';
 
 export function Sidebar({ activeId }: { activeId: string | null }) {
   const [tab, setTab] = useState<'chats' | 'people'>('chats');
@@ -24,8 +22,10 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
   const unread = useAppSelector(selectTotalUnread);
   const [signout, { isLoading: signingOut }] = useSignoutMutation();
   const [search, setSearch] = useState('');
-  const query = useDebounced(search.trim(), 200);
+  const query = useDebounced(search.trim(), 250);
   const searchId = useId();
+  const [newGroup, setNewGroup] = useState(false);
+  const searchLabel = tab === 'people' ? 'Search people' : 'Search messages';
 
   const tabClass = (active: boolean) =>
     `relative flex flex-1 items-center justify-center gap-2 py-2.5 text-sm font-medium transition-colors ${
@@ -44,33 +44,24 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
           </p>
           <p className="truncate text-xs text-slate-500 dark:text-slate-400">{me?.email}</p>
         </div>
+        <button type="button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)} className={headerButton}>
+          <GroupAddIcon />
+        </button>
         <NotificationsBell />
         {me?.role === 'admin' && (
-          <button
-            type="button"
-            aria-label="Administration"
-            title="Administration"
-            onClick={() => navigate('/admin')}
-            className="inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100"
-          >
+          <button type="button" aria-label="Administration" title="Administration" onClick={() => navigate('/admin')} className={headerButton}>
             <ShieldIcon />
           </button>
         )}
-        <button
-          type="button"
-          aria-label="Sign out"
-          title="Sign out"
-          disabled={signingOut}
-          onClick={() => void signout()}
-          className="inline-flex h-10 w-10 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-slate-100 hover:text-slate-800 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-slate-100"
-        >
+        <button type="button" aria-label="Sign out" title="Sign out" disabled={signingOut} onClick={() => void signout()} className={headerButton}>
           <LogOutIcon />
         </button>
       </header>
+      {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
 
       <div className="px-3 pb-2">
         <label htmlFor={searchId} className="sr-only">
-          {tab === 'people' ? 'Search people' : 'Search chats'}
+          {searchLabel}
         </label>
         <div className="relative">
           <SearchIcon className="pointer-events-none absolute top-1/2 left-3 -translate-y-1/2 text-slate-400" />
@@ -79,7 +70,8 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
             type="search"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            placeholder={tab === 'people' ? 'Search people' : 'Search chats'}
+            placeholder={tab === 'people' ? 'Search people' : 'Search chats and messages'}
+            maxLength={MAX_SEARCH_CHARS}
             autoComplete="off"
             className="w-full rounded-full border border-transparent bg-slate-100 py-2 pr-3 pl-9 text-sm placeholder:text-slate-500 focus:border-accent-500 focus:bg-white focus:outline-none dark:bg-slate-800/80 dark:placeholder:text-slate-400 dark:focus:bg-slate-900"
           />
@@ -110,8 +102,10 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
       <div id="sidebar-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1">
         {tab === 'people' ? (
           <PeopleList query={query} onOpened={() => setTab('chats')} />
+        ) : query ? (
+          <SearchPanel query={query} activeId={activeId} />
         ) : (
-          <ConversationList filter={query} activeId={activeId} />
+          <ConversationList activeId={activeId} onFindPeople={() => setTab('people')} />
         )}
       </div>
     </>

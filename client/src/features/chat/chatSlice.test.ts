@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../api/http';
-import type { Conversation, Message, MessagesPage } from '../../api/types';
+import type { Message } from '../../api/types';
+import { conversationsLoaded, pageLoaded, reduce, signedInAs } from '../../test/actions';
 import { alice, bob, conversation, msg } from '../../test/fakes';
 import {
   chatReducer,
@@ -12,37 +13,10 @@ import {
   readMarked,
   receiptReceived,
   sendingRequeued,
-  type ChatState,
 } from './chatSlice';
 import { makeSelectTimeline, pendingTick, selectConversations, selectTotalUnread, tickFor } from './selectors';
 import { presenceChanged } from '../users/usersSlice';
 
-// Fulfilled actions as RTK Query dispatches them (only the fields the reducer reads).
-function conversationsLoaded(conversations: Conversation[]) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: { conversations },
-    meta: { arg: { endpointName: 'conversations', originalArgs: undefined, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-function pageLoaded(args: { conversationId: string; before?: number; after?: number }, page: MessagesPage) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: page,
-    meta: { arg: { endpointName: 'messages', originalArgs: args, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-function signedInAs(id: string) {
-  return {
-    type: 'api/executeQuery/fulfilled',
-    payload: { currentUser: { ...alice, id } },
-    meta: { arg: { endpointName: 'currentUser', originalArgs: undefined, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
-  };
-}
-
-function reduce(...actions: { type: string }[]): ChatState {
-  return actions.reduce((s, a) => chatReducer(s, a as never), chatReducer(undefined, { type: 'init' }));
-}
 const range = (a: number, b: number, from = bob.id): Message[] => Array.from({ length: b - a + 1 }, (_, i) => msg('c1', a + i, from));
 
 describe('chat slice', () => {
@@ -108,7 +82,7 @@ describe('chat slice', () => {
   });
 
   it('pending messages: queued → sending → accepted, or failed → retried, then replaced by the stored copy', () => {
-    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', createdAt: '2025-01-01T12:00:00Z' };
+    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
     let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]), pageLoaded({ conversationId: 'c1' }, { messages: [msg('c1', 1)], hasMore: false }));
     s = chatReducer(s, messageQueued(base));
     s = chatReducer(s, messageFailed({ clientId: 'k1', error: 'nope' }));
@@ -135,7 +109,7 @@ describe('chat slice', () => {
 
   it('presence reaches conversation peers', () => {
     const s = reduce(conversationsLoaded([conversation('c1', 1)]), presenceChanged({ userId: bob.id, username: 'bob', online: false, lastSeenAt: '2025-01-01T00:00:00Z' }));
-    expect(s.conversations['c1']!.peer).toMatchObject({ online: false, lastSeenAt: '2025-01-01T00:00:00Z' });
+    expect(s.conversations['c1']).toMatchObject({ peer: { online: false, lastSeenAt: '2025-01-01T00:00:00Z' } });
   });
 });
 
@@ -154,7 +128,7 @@ describe('chat selectors', () => {
   });
 
   it('ticks follow the peer watermarks', () => {
-    const c = { peerDeliveredSeq: 5, peerReadSeq: 3 };
-    expect([2, 3, 4, 5, 6].map((seq) => tickFor(seq, c))).toEqual(['read', 'read', 'delivered', 'delivered', 'sent']);
+    const c = conversation('c1', 6, { peerDeliveredSeq: 5, peerReadSeq: 3 });
+    expect([2, 3, 4, 5, 6].map((seq) => tickFor(seq, c, alice.id))).toEqual(['read', 'read', 'delivered', 'delivered', 'sent']);
   });
 });

@@ -1,19 +1,34 @@
 // Conversations and their messages: loaded by HTTP (RTK Query), kept live by the chat socket.
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
+import { groupsApi } from '../../api/groups';
+import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
 import type { ClientId, Conversation, ConversationId, Message, UserId, UserSummary } from '../../api/types';
 import { presenceChanged } from '../users/usersSlice';
 import { signedInMatcher } from '../session/sessionSlice';
-import { advanceSynced, mergeMessages } from './timeline';
+import { mergeConversation, noteMessage, raiseWatermarks } from './conversation';
+import { advanceSynced, lowerBound, mergeMessages } from './timeline';
 
+/**
+ * The loaded window of one conversation's history: `items` run without a hole from `items[0]`
+ * up to `syncedSeq` (live messages may follow past a hole until it is filled).
+ */
 export interface ConversationMessages {
   /** Loaded messages, ascending by seq, without duplicates. */
   items: Message[];
   /** Older messages exist on the server before `items[0]`. */
   hasMoreBefore: boolean;
+  /**
+   * The window stops short of the newest messages (it was opened around a search result or a
+   * quoted message): newer pages load on scroll, live messages wait until the window reaches the end.
+   */
+  hasMoreAfter: boolean;
   /** Everything from the oldest loaded message up to this seq is loaded (no hole). */
   syncedSeq: number;
   loadingOlder: boolean;
+  loadingNewer: boolean;
+  /** Grows each time the window is replaced, so the list starts over at its new place. */
+  epoch: number;
 }
 
 /**
@@ -28,25 +43,25 @@ export interface PendingMessage {
   conversationId: ConversationId;
   senderId: UserId;
   body: string;
+  replyToSeq: number | null;
   createdAt: string;
   status: PendingStatus;
   error: string | null;
-}
-
-export interface Typing {
-  userId: UserId;
-  until: number;
 }
 
 export interface ChatState {
   myId: UserId | null;
   conversations: Record<ConversationId, Conversation>;
   conversationsLoaded: boolean;
-  /** Only conversations that were opened (their newest page loaded) have an entry. */
+  /** Only conversations that were opened (a page loaded) have an entry. */
   messages: Record<ConversationId, ConversationMessages>;
+  /**
+   * Per conversation, the change counter up to which the loaded messages show every edit, delete
+   * and reaction. Catch-up asks `/changes?since=` this value when the server's `lastChange` is higher.
+   */
+  appliedChange: Record<ConversationId, number>;
   /** Own messages not yet stored, by clientId, in the order they were written. */
   pending: Record<ClientId, PendingMessage>;
-  typing: Record<ConversationId, Typing>;
   activeId: ConversationId | null;
 }
 
@@ -55,65 +70,95 @@ const initialState: ChatState = {
   conversations: {},
   conversationsLoaded: false,
   messages: {},
+  appliedChange: {},
   pending: {},
-  typing: {},
   activeId: null,
 };
 
-export interface Receipt {
+export interface ReceiptFrame {
   conversationId: ConversationId;
   userId: UserId;
   deliveredSeq: number;
   readSeq: number;
 }
 
-/** Merges a conversation as the server sees it into what we know; watermarks only grow. */
 function upsertConversation(state: ChatState, incoming: Conversation): void {
   const known = state.conversations[incoming.id];
-  if (!known) {
-    state.conversations[incoming.id] = { ...incoming };
-    return;
+  if (known) mergeConversation(known, incoming);
+  else state.conversations[incoming.id] = structuredClone(incoming);
+  // Messages not loaded yet will load in their current state: nothing to catch up on for them.
+  if (!state.messages[incoming.id]) {
+    state.appliedChange[incoming.id] = Math.max(state.appliedChange[incoming.id] ?? 0, incoming.lastChange);
   }
-  known.peer = incoming.peer;
-  if (incoming.lastSeq >= known.lastSeq) {
-    known.lastSeq = incoming.lastSeq;
-    known.lastMessage = incoming.lastMessage ?? known.lastMessage;
-  }
-  known.myReadSeq = Math.max(known.myReadSeq, incoming.myReadSeq);
-  known.peerDeliveredSeq = Math.max(known.peerDeliveredSeq, incoming.peerDeliveredSeq);
-  known.peerReadSeq = Math.max(known.peerReadSeq, incoming.peerReadSeq);
-  known.unread = Math.max(0, known.lastSeq - known.myReadSeq);
 }
 
-/** A stored message reached us (socket or HTTP): conversation summary, pending copy, typing. */
-function noteMessage(state: ChatState, m: Message): void {
-  const conv = state.conversations[m.conversationId];
-  if (conv && m.seq > conv.lastSeq) {
-    conv.lastSeq = m.seq;
-    conv.lastMessage = m;
-  }
-  if (conv && m.senderId === state.myId) {
-    // Sending moves the sender's own watermarks to the message: own messages are never unread.
-    conv.myReadSeq = Math.max(conv.myReadSeq, m.seq);
-  }
-  if (conv) conv.unread = Math.max(0, conv.lastSeq - conv.myReadSeq);
-  if (state.pending[m.clientId] && m.senderId === state.myId) delete state.pending[m.clientId];
-  const typing = state.typing[m.conversationId];
-  if (typing && typing.userId === m.senderId) delete state.typing[m.conversationId];
+function removeConversation(state: ChatState, id: ConversationId): void {
+  delete state.conversations[id];
+  delete state.messages[id];
+  delete state.appliedChange[id];
+  for (const p of Object.values(state.pending)) if (p.conversationId === id) delete state.pending[p.clientId];
 }
 
+/**
+ * The messages of `incoming` that join the window without a hole. A window that stops short of
+ * the newest messages takes nothing beyond its end: those load when it is scrolled to.
+ */
+function joining(entry: ConversationMessages, incoming: readonly Message[]): readonly Message[] {
+  if (!entry.hasMoreAfter) return incoming;
+  const sorted = [...incoming].sort((a, b) => a.seq - b.seq);
+  let end = entry.syncedSeq;
+  return sorted.filter((m) => {
+    if (m.seq > end + 1) return false;
+    end = Math.max(end, m.seq);
+    return true;
+  });
+}
+
+/** Stored messages reached us (socket or HTTP): the window, the summary, the pending copies. */
 function addMessages(state: ChatState, conversationId: ConversationId, messages: readonly Message[]): void {
   const entry = state.messages[conversationId];
   if (entry) {
-    mergeMessages(entry.items, messages);
+    mergeMessages(entry.items, joining(entry, messages));
     entry.syncedSeq = advanceSynced(entry.items, entry.syncedSeq);
   }
-  for (const m of messages) noteMessage(state, m);
+  const conv = state.conversations[conversationId];
+  for (const m of messages) {
+    if (conv) noteMessage(conv, m, state.myId);
+    if (m.senderId === state.myId && state.pending[m.clientId]) delete state.pending[m.clientId];
+  }
+}
+
+/** A message in its new state (edit, delete, reaction), wherever we hold it. */
+function replaceMessage(state: ChatState, m: Message): void {
+  const entry = state.messages[m.conversationId];
+  if (entry) {
+    const at = lowerBound(entry.items, m.seq);
+    if (entry.items[at]?.seq === m.seq) entry.items[at] = m;
+  }
+  const conv = state.conversations[m.conversationId];
+  if (conv?.lastMessage?.seq === m.seq) conv.lastMessage = m;
+}
+
+function newWindow(state: ChatState, conversationId: ConversationId, first: Message | undefined): ConversationMessages {
+  const entry: ConversationMessages = {
+    items: [],
+    hasMoreBefore: false,
+    hasMoreAfter: false,
+    syncedSeq: first ? first.seq - 1 : 0,
+    loadingOlder: false,
+    loadingNewer: false,
+    epoch: (state.messages[conversationId]?.epoch ?? 0) + 1,
+  };
+  state.messages[conversationId] = entry;
+  if (state.appliedChange[conversationId] === undefined) {
+    state.appliedChange[conversationId] = state.conversations[conversationId]?.lastChange ?? 0;
+  }
+  return entry;
 }
 
 function setPeerPresence(state: ChatState, userId: UserId, presence: Pick<UserSummary, 'online' | 'lastSeenAt'>): void {
   for (const c of Object.values(state.conversations)) {
-    if (c.peer.id === userId) {
+    if (c.kind === 'direct' && c.peer.id === userId) {
       c.peer.online = presence.online;
       c.peer.lastSeenAt = presence.lastSeenAt;
     }
@@ -127,35 +172,39 @@ const chatSlice = createSlice({
     conversationOpened(state, { payload }: PayloadAction<ConversationId | null>) {
       state.activeId = payload;
     },
+    /** A `conversation` frame: created, renamed, members changed. */
+    conversationReceived(state, { payload }: PayloadAction<Conversation>) {
+      upsertConversation(state, payload);
+    },
+    /** A `removed` frame, or I left: the conversation and everything of it go. */
+    conversationRemoved(state, { payload }: PayloadAction<ConversationId>) {
+      removeConversation(state, payload);
+    },
     messageReceived(state, { payload }: PayloadAction<Message>) {
       addMessages(state, payload.conversationId, [payload]);
     },
-    receiptReceived(state, { payload }: PayloadAction<Receipt>) {
+    /** A `message.updated` frame. A change beyond the next one leaves a gap the socket fills from `/changes`. */
+    messageUpdated(state, { payload }: PayloadAction<{ message: Message; change: number }>) {
+      const { message, change } = payload;
+      replaceMessage(state, message);
+      const id = message.conversationId;
+      const applied = state.appliedChange[id] ?? 0;
+      if (!state.messages[id] || change <= applied + 1) state.appliedChange[id] = Math.max(applied, change);
+    },
+    receiptReceived(state, { payload }: PayloadAction<ReceiptFrame>) {
       const conv = state.conversations[payload.conversationId];
-      if (!conv) return;
-      if (payload.userId === state.myId) {
-        // Another tab of mine read or received something.
-        conv.myReadSeq = Math.max(conv.myReadSeq, payload.readSeq);
-        conv.unread = Math.max(0, conv.lastSeq - conv.myReadSeq);
-      } else {
-        conv.peerDeliveredSeq = Math.max(conv.peerDeliveredSeq, payload.deliveredSeq, payload.readSeq);
-        conv.peerReadSeq = Math.max(conv.peerReadSeq, payload.readSeq);
-      }
+      if (conv) raiseWatermarks(conv, payload.userId, state.myId, payload.deliveredSeq, payload.readSeq);
     },
     /** This tab reported `read` up to `seq` (applied at once, the server's receipt confirms it later). */
     readMarked(state, { payload }: PayloadAction<{ conversationId: ConversationId; seq: number }>) {
       const conv = state.conversations[payload.conversationId];
-      if (!conv) return;
-      conv.myReadSeq = Math.max(conv.myReadSeq, Math.min(payload.seq, conv.lastSeq));
-      conv.unread = Math.max(0, conv.lastSeq - conv.myReadSeq);
+      if (!conv || !state.myId) return;
+      const seq = Math.min(payload.seq, conv.lastSeq);
+      raiseWatermarks(conv, state.myId, state.myId, seq, seq);
     },
-    typingReceived(state, { payload }: PayloadAction<{ conversationId: ConversationId; userId: UserId; until: number }>) {
-      if (payload.userId === state.myId) return;
-      state.typing[payload.conversationId] = { userId: payload.userId, until: payload.until };
-    },
-    typingExpired(state, { payload }: PayloadAction<{ conversationId: ConversationId; now: number }>) {
-      const t = state.typing[payload.conversationId];
-      if (t && t.until <= payload.now) delete state.typing[payload.conversationId];
+    /** Forget the loaded window; the open chat loads the newest page again ("jump to latest"). */
+    historyReset(state, { payload }: PayloadAction<ConversationId>) {
+      delete state.messages[payload];
     },
     messageQueued(state, { payload }: PayloadAction<Omit<PendingMessage, 'status' | 'error'>>) {
       state.pending[payload.clientId] = { ...payload, status: 'queued', error: null };
@@ -171,7 +220,7 @@ const chatSlice = createSlice({
         p.error = null;
       }
     },
-    /** No `accepted` in time, or an `error` frame for it (also after `accepted`: the server may reject it later). */
+    /** No `accepted` in time, or an `error` frame for it (also after `accepted`: the server may refuse it later). */
     messageFailed(state, { payload }: PayloadAction<{ clientId: ClientId; error: string }>) {
       const p = state.pending[payload.clientId];
       if (p) {
@@ -187,13 +236,13 @@ const chatSlice = createSlice({
         p.error = null;
       }
     },
+    /** The user gave up on a message that was not sent. */
+    pendingDiscarded(state, { payload }: PayloadAction<ClientId>) {
+      if (state.pending[payload]?.status === 'failed') delete state.pending[payload];
+    },
     /** A socket was lost: what was on the wire and not accepted goes back to the queue. */
     sendingRequeued(state) {
       for (const p of Object.values(state.pending)) if (p.status === 'sending') p.status = 'queued';
-    },
-    olderLoading(state, { payload }: PayloadAction<{ conversationId: ConversationId; loading: boolean }>) {
-      const entry = state.messages[payload.conversationId];
-      if (entry) entry.loadingOlder = payload.loading;
     },
   },
   extraReducers: (builder) => {
@@ -206,30 +255,52 @@ const chatSlice = createSlice({
         state.myId = payload.user.id;
       })
       .addMatcher(api.endpoints.conversations.matchFulfilled, (state, { payload }) => {
+        // The list is every conversation I am in now: one I was removed from while away goes.
+        const listed = new Set(payload.conversations.map((c) => c.id));
+        if (state.conversationsLoaded) for (const id of Object.keys(state.conversations)) if (!listed.has(id)) removeConversation(state, id);
         for (const c of payload.conversations) upsertConversation(state, c);
         state.conversationsLoaded = true;
       })
       .addMatcher(api.endpoints.createConversation.matchFulfilled, (state, { payload }) => {
         upsertConversation(state, payload.conversation);
       })
+      .addMatcher(groupsApi.endpoints.renameConversation.matchFulfilled, (state, { payload }) => {
+        upsertConversation(state, payload.conversation);
+      })
+      .addMatcher(groupsApi.endpoints.addMembers.matchFulfilled, (state, { payload }) => {
+        upsertConversation(state, payload.conversation);
+      })
+      .addMatcher(groupsApi.endpoints.removeMember.matchFulfilled, (state, { meta }) => {
+        const { id, userId } = meta.arg.originalArgs;
+        if (userId === state.myId) removeConversation(state, id);
+      })
       .addMatcher(api.endpoints.messages.matchPending, (state, { meta }) => {
-        const { conversationId, before } = meta.arg.originalArgs;
+        const { conversationId, before, after } = meta.arg.originalArgs;
         const entry = state.messages[conversationId];
         if (entry && before !== undefined) entry.loadingOlder = true;
+        if (entry && after !== undefined && entry.hasMoreAfter && after === entry.syncedSeq) entry.loadingNewer = true;
       })
       .addMatcher(api.endpoints.messages.matchRejected, (state, { meta }) => {
         const entry = state.messages[meta.arg.originalArgs.conversationId];
-        if (entry) entry.loadingOlder = false;
+        if (entry) {
+          entry.loadingOlder = false;
+          entry.loadingNewer = false;
+        }
       })
       .addMatcher(api.endpoints.messages.matchFulfilled, (state, { payload, meta }) => {
-        const { conversationId, before, after } = meta.arg.originalArgs;
+        const { conversationId, before, after, replace } = meta.arg.originalArgs;
         let entry = state.messages[conversationId];
-        if (before === undefined && after === undefined) {
+        if (replace) {
+          // A window around one message: it starts where the page starts and may stop short of the end.
+          const first = payload.messages[0];
+          entry = newWindow(state, conversationId, first);
+          entry.hasMoreBefore = first !== undefined && first.seq > 1;
+          entry.hasMoreAfter = payload.hasMore;
+        } else if (before === undefined && after === undefined) {
           // The newest page: it defines the window when nothing was loaded yet.
           if (!entry || entry.items.length === 0) {
-            const first = payload.messages[0];
-            entry = { items: [], hasMoreBefore: payload.hasMore, syncedSeq: first ? first.seq - 1 : 0, loadingOlder: false };
-            state.messages[conversationId] = entry;
+            entry = newWindow(state, conversationId, payload.messages[0]);
+            entry.hasMoreBefore = payload.hasMore;
           }
         } else if (!entry) {
           return; // a page for a conversation that was closed meanwhile
@@ -238,24 +309,37 @@ const chatSlice = createSlice({
           entry.hasMoreBefore = payload.hasMore;
           entry.loadingOlder = false;
         }
+        const extendsWindow = !replace && after !== undefined && entry.hasMoreAfter && after === entry.syncedSeq;
         addMessages(state, conversationId, payload.messages);
+        if (extendsWindow) {
+          entry.hasMoreAfter = payload.hasMore;
+          entry.loadingNewer = false;
+        }
+      })
+      .addMatcher(historyApi.endpoints.changes.matchFulfilled, (state, { payload, meta }) => {
+        const id = meta.arg.originalArgs.conversationId;
+        if (!state.conversations[id]) return;
+        for (const m of payload.messages) replaceMessage(state, m);
+        state.appliedChange[id] = Math.max(state.appliedChange[id] ?? 0, payload.lastChange);
       });
   },
 });
 
 export const {
   conversationOpened,
+  conversationReceived,
+  conversationRemoved,
   messageReceived,
+  messageUpdated,
   receiptReceived,
   readMarked,
-  typingReceived,
-  typingExpired,
+  historyReset,
   messageQueued,
   messageSending,
   messageAccepted,
   messageFailed,
   messageRetried,
+  pendingDiscarded,
   sendingRequeued,
-  olderLoading,
 } = chatSlice.actions;
 export const chatReducer = chatSlice.reducer;

@@ -1,13 +1,14 @@
 import { createSelector } from '@reduxjs/toolkit';
 import type { Conversation, ConversationId, Message } from '../../api/types';
 import type { ChatState, PendingMessage } from './chatSlice';
+import type { Tick } from './conversation';
+import { uuidv7Time } from '../../lib/uuid';
+
+export { tickFor, type Tick } from './conversation';
 
 interface WithChat {
   chat: ChatState;
 }
-
-/** What the ticks of one of my messages show. */
-export type Tick = 'pending' | 'failed' | 'sent' | 'delivered' | 'read';
 
 export type TimelineItem =
   | { kind: 'message'; key: string; message: Message }
@@ -15,11 +16,12 @@ export type TimelineItem =
 
 const selectConversationsMap = (s: WithChat) => s.chat.conversations;
 
+/** The last message's time, or for a conversation without messages when it was created (its id is a v7 UUID). */
 function activity(c: Conversation): string {
-  return c.lastMessage?.sentAt ?? '';
+  return c.lastMessage?.sentAt ?? uuidv7Time(c.id) ?? '';
 }
 
-/** Most recent activity first (conversations without messages last). */
+/** Most recent activity first: a group just created comes first, like a new message. */
 export const selectConversations = createSelector([selectConversationsMap], (map) =>
   Object.values(map).sort((a, b) => {
     const x = activity(a);
@@ -35,12 +37,15 @@ export const selectTotalUnread = createSelector([selectConversationsMap], (map) 
 export const selectConversation = (s: WithChat, id: ConversationId | null): Conversation | undefined =>
   id ? s.chat.conversations[id] : undefined;
 
+/** My direct conversation with `peerId`, if there is one. */
 export const selectConversationWith = (s: WithChat, peerId: string): Conversation | undefined =>
-  Object.values(s.chat.conversations).find((c) => c.peer.id === peerId);
+  Object.values(s.chat.conversations).find((c) => c.kind === 'direct' && c.peer.id === peerId);
 
 const EMPTY: Message[] = [];
+const NO_PENDING: PendingMessage[] = [];
 const selectItems = (s: WithChat, id: ConversationId) => s.chat.messages[id]?.items ?? EMPTY;
 const selectPending = (s: WithChat) => s.chat.pending;
+const selectDetached = (s: WithChat, id: ConversationId) => s.chat.messages[id]?.hasMoreAfter ?? false;
 
 /** Own messages still on their way, for one conversation, oldest first. */
 export const selectPendingFor = createSelector(
@@ -51,9 +56,12 @@ export const selectPendingFor = createSelector(
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0)),
 );
 
+/** Pending messages follow the newest stored ones: not shown while the window stops short of them. */
+const selectShownPending = createSelector([selectPendingFor, selectDetached], (pending, detached) => (detached ? NO_PENDING : pending));
+
 /** Stored messages, then pending ones: what the chat view lists. */
 export const makeSelectTimeline = () =>
-  createSelector([selectItems, selectPendingFor], (items, pending): TimelineItem[] => {
+  createSelector([selectItems, selectShownPending], (items, pending): TimelineItem[] => {
     const out: TimelineItem[] = new Array(items.length + pending.length);
     for (let i = 0; i < items.length; i++) {
       const m = items[i]!;
@@ -65,14 +73,6 @@ export const makeSelectTimeline = () =>
     }
     return out;
   });
-
-/** The ticks of a stored message of mine, from the peer's watermarks. */
-export function tickFor(seq: number, conv: Pick<Conversation, 'peerDeliveredSeq' | 'peerReadSeq'> | undefined): Tick {
-  if (!conv) return 'sent';
-  if (seq <= conv.peerReadSeq) return 'read';
-  if (seq <= conv.peerDeliveredSeq) return 'delivered';
-  return 'sent';
-}
 
 export function pendingTick(p: PendingMessage): Tick {
   if (p.status === 'failed') return 'failed';

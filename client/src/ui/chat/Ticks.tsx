@@ -1,5 +1,5 @@
-import type { Tick } from '../features/chat/selectors';
-import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from './icons';
+import type { Tick } from '../../features/chat/conversation';
+import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from '../icons';
 
 const LABEL: Record<Tick, string> = {
   pending: 'Sending',

@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { linkify } from '../lib/linkify';
+import { linkify } from '../../lib/linkify';
 
 /** Message text as text: React escapes it; only http(s) URLs become links, opened without an opener. */
 export const MessageText = memo(function MessageText({ text, onBubble }: { text: string; onBubble: boolean }) {

@@ -1,0 +1,194 @@
+// A group: a newcomer's first screen, alice creates a group with bob and carol, all three chat
+// live (typing names, "read by"), bob renames it, alice adds dave who sees the history, carol
+// leaves.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  bubble,
+  chatRow,
+  credentials,
+  eventually,
+  launch,
+  messages,
+  newPerson,
+  PHONE,
+  DESKTOP,
+  scenario,
+  screenshots,
+  screenshotsBothSizes,
+  send,
+  signUp,
+} from './lib.mjs';
+
+describe('groups', () => {
+  let browser;
+  const people = {};
+  const users = { alice: credentials('alice'), bob: credentials('bob'), carol: credentials('carol'), dave: credentials('dave') };
+  const step = scenario(it);
+  let title = 'Weekend trip';
+  const renamed = 'Weekend trip 🏕️';
+
+  const header = (page) => page.getByTestId('chat-title');
+  const groupInfo = (page) => page.getByRole('complementary', { name: 'Group info' });
+  async function openGroupInfo(page) {
+    if ((await groupInfo(page).count()) === 0) await page.getByRole('button', { name: 'Group info', exact: true }).click();
+    return groupInfo(page);
+  }
+  async function pick(page, username) {
+    await page.getByLabel('Find people').fill(username);
+    await page.getByRole('checkbox', { name: username, exact: true }).check();
+  }
+
+  before(async () => {
+    browser = await launch();
+    for (const name of Object.keys(users)) people[name] = await newPerson(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('everyone signs up; a newcomer sees people to talk to instead of an empty list', async () => {
+    for (const [name, user] of Object.entries(users)) await signUp(people[name].page, user);
+    const { page } = people.dave;
+    await page.reload();
+    const welcome = page.getByTestId('welcome');
+    await welcome.waitFor();
+    await welcome.getByTestId('suggested-person').filter({ hasText: users.alice.username }).waitFor();
+    await screenshotsBothSizes(page, 'welcome');
+  });
+
+  step('alice creates a group with bob and carol', async () => {
+    const { page } = people.alice;
+    await page.getByRole('button', { name: 'New group', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'New group' });
+    await dialog.waitFor();
+    const create = dialog.getByRole('button', { name: 'Create group', exact: true });
+    assert.equal(await create.isDisabled(), true, 'nothing to create yet');
+    await dialog.getByLabel('Group name').fill(title);
+    await pick(page, users.bob.username);
+    await pick(page, users.carol.username);
+    await dialog.getByRole('list', { name: 'Chosen people' }).getByText(users.bob.username).waitFor();
+    await screenshots(page, 'new-group-dialog');
+    await create.click();
+    await header(page).filter({ hasText: title }).waitFor();
+    await page.getByTestId('chat-status').filter({ hasText: '3 members' }).waitFor();
+  });
+
+  step('bob and carol see the group at once, and all three chat live', async () => {
+    for (const name of ['bob', 'carol']) {
+      const { page } = people[name];
+      await chatRow(page, title).waitFor({ timeout: 15_000 });
+      await chatRow(page, title).click();
+      await header(page).filter({ hasText: title }).waitFor();
+    }
+    await send(people.alice.page, 'Hi all, plans for Saturday?');
+    for (const name of ['bob', 'carol']) await bubble(people[name].page, 'plans for Saturday').waitFor();
+
+    // carol types: the others see her name.
+    await people.carol.page.getByLabel('Message', { exact: true }).pressSequentially('Hiking', { delay: 30 });
+    for (const name of ['alice', 'bob']) {
+      await people[name].page.getByTestId('chat-status').filter({ hasText: `${users.carol.username} is typing` }).waitFor({ timeout: 10_000 });
+    }
+    await people.carol.page.getByLabel('Message', { exact: true }).press('Enter');
+    await send(people.bob.page, 'I bring the snacks');
+    for (const name of ['alice', 'bob', 'carol']) {
+      const { page } = people[name];
+      await bubble(page, 'Hiking').waitFor();
+      await bubble(page, 'I bring the snacks').waitFor();
+    }
+    // In a group, others' messages carry their sender's name.
+    await bubble(people.alice.page, 'I bring the snacks').getByText(users.bob.username, { exact: true }).waitFor();
+  });
+
+  step('alice sees who read her message: "read by 2", with the names on focus', async () => {
+    const { page } = people.alice;
+    const readBy = bubble(page, 'plans for Saturday').getByTestId('read-by');
+    await readBy.filter({ hasText: 'Read by 2' }).waitFor({ timeout: 15_000 });
+    await readBy.focus();
+    const tip = readBy.getByRole('tooltip');
+    await tip.waitFor();
+    const names = await tip.innerText();
+    assert.ok(names.includes(users.bob.username) && names.includes(users.carol.username), names);
+    await screenshots(page, 'read-by');
+    await page.getByLabel('Message', { exact: true }).focus();
+    await screenshotsBothSizes(page, 'group', async () => {
+      await header(page).filter({ hasText: title }).waitFor();
+    });
+  });
+
+  step('bob renames the group; everyone sees the new name', async () => {
+    const { page } = people.bob;
+    const info = await openGroupInfo(page);
+    await info.getByRole('button', { name: 'Rename' }).click();
+    await info.getByLabel('Group name').fill(renamed);
+    await info.getByRole('button', { name: 'Save', exact: true }).click();
+    await info.getByTestId('group-title').filter({ hasText: renamed }).waitFor();
+    await screenshots(page, 'group-info');
+    await info.getByRole('button', { name: 'Close group info' }).click();
+    title = renamed;
+    for (const name of ['alice', 'carol']) {
+      await header(people[name].page).filter({ hasText: renamed }).waitFor({ timeout: 15_000 });
+      await chatRow(people[name].page, renamed).waitFor();
+    }
+  });
+
+  step('only the owner adds people: alice adds dave, who sees the whole history', async () => {
+    const bobInfo = await openGroupInfo(people.bob.page);
+    assert.equal(await bobInfo.getByRole('button', { name: 'Add members' }).count(), 0, 'bob is not the owner');
+    await bobInfo.getByRole('button', { name: 'Close group info' }).click();
+
+    const { page } = people.alice;
+    const info = await openGroupInfo(page);
+    await info.getByRole('button', { name: 'Add members' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add members' });
+    await pick(page, users.dave.username);
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+    await info.getByTestId('member').filter({ hasText: users.dave.username }).waitFor();
+    await page.getByTestId('chat-status').filter({ hasText: '4 members' }).waitFor();
+    await info.getByRole('button', { name: 'Close group info' }).click();
+
+    const dave = people.dave.page;
+    await chatRow(dave, renamed).waitFor({ timeout: 15_000 });
+    await chatRow(dave, renamed).click();
+    await bubble(dave, 'plans for Saturday').waitFor();
+    await bubble(dave, 'I bring the snacks').waitFor();
+    await send(dave, 'Thanks for adding me!');
+    for (const name of ['alice', 'bob', 'carol']) await bubble(people[name].page, 'Thanks for adding me').waitFor();
+  });
+
+  step('carol leaves: the group is gone from her list, the others see three members', async () => {
+    const { page } = people.carol;
+    const info = await openGroupInfo(page);
+    await info.getByRole('button', { name: 'Leave group' }).click();
+    await page.getByRole('dialog', { name: `Leave ${renamed}?` }).getByRole('button', { name: 'Leave', exact: true }).click();
+    await eventually(async () => assert.equal(new URL(page.url()).pathname, '/'), { what: 'carol back on the chat list' });
+    await eventually(async () => assert.equal(await chatRow(page, renamed).count(), 0), { what: 'group gone from carol’s list' });
+    for (const name of ['alice', 'bob', 'dave']) {
+      await people[name].page.getByTestId('chat-status').filter({ hasText: '3 members' }).waitFor({ timeout: 15_000 });
+    }
+    // What is said after she left does not reach her.
+    await send(people.alice.page, 'Carol left, see you Saturday');
+    await bubble(people.bob.page, 'Carol left').waitFor();
+    await page.reload();
+    await page.getByTestId('me').waitFor();
+    assert.equal(await chatRow(page, renamed).count(), 0);
+  });
+
+  step('phone: the group fills the screen, and the info panel too', async () => {
+    const { page } = people.alice;
+    await page.setViewportSize(PHONE);
+    await header(page).filter({ hasText: renamed }).waitFor();
+    await openGroupInfo(page);
+    await screenshots(page, 'group-info-phone');
+    await groupInfo(page).getByRole('button', { name: 'Close group info' }).click();
+    await page.setViewportSize(DESKTOP);
+  });
+
+  step('no script errors on any page', async () => {
+    for (const name of Object.keys(users)) {
+      assert.deepEqual(people[name].errors, [], `${name}'s page`);
+      assert.deepEqual(people[name].dialogs, [], `${name}'s page`);
+    }
+    assert.ok((await messages(people.alice.page).count()) > 0);
+  });
+});

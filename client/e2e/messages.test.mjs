@@ -1,0 +1,232 @@
+// Erin and Frank: reply (and jump to the quoted message), edit, delete, react (mouse and
+// keyboard), search and jump to a result outside the loaded history, block and unblock.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  bubble,
+  credentials,
+  eventually,
+  launch,
+  messageActions,
+  newPerson,
+  openPeople,
+  scenario,
+  screenshots,
+  screenshotsBothSizes,
+  send,
+  signUp,
+} from './lib.mjs';
+
+const CAFE = 'Let us meet at the Café Zoë at noon';
+/** More than one history page (50) after the searched message, so jumping to it loads the history around it. */
+const FILLERS = 120;
+
+describe('messages', () => {
+  let browser;
+  let erin;
+  let frank;
+  const erinUser = credentials('erin');
+  const frankUser = credentials('frank');
+  const step = scenario(it);
+  let conversationId;
+
+  const composer = (page) => page.getByLabel('Message', { exact: true });
+  /** The message itself, not a reply quoting it. */
+  const original = (page, text) => bubble(page, text).filter({ hasNot: page.getByTestId('reply-quote') });
+
+  before(async () => {
+    browser = await launch();
+    erin = await newPerson(browser);
+    frank = await newPerson(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('erin and frank open a chat', async () => {
+    await signUp(erin.page, erinUser);
+    await signUp(frank.page, frankUser);
+    await openPeople(erin.page);
+    await erin.page.getByLabel('Search people').fill(frankUser.username);
+    await erin.page.locator(`[data-testid="person"][data-username="${frankUser.username}"]`).click();
+    await erin.page.getByTestId('chat-title').filter({ hasText: frankUser.username }).waitFor();
+    conversationId = new URL(erin.page.url()).pathname.split('/').pop();
+    await send(erin.page, CAFE);
+    await frank.page.locator(`[data-testid="conversation"][data-peer="${erinUser.username}"]`).click();
+    await bubble(frank.page, CAFE).waitFor();
+    await send(frank.page, 'Sure! Which one?');
+    await bubble(erin.page, 'Which one?').waitFor();
+  });
+
+  step('frank replies to erin’s message; the reply quotes it and jumps to it', async () => {
+    const menu = await messageActions(frank.page, bubble(frank.page, CAFE));
+    await menu.getByRole('menuitem', { name: 'Reply' }).click();
+    await frank.page.getByTestId('composer-mode').filter({ hasText: `Reply to ${erinUser.username}` }).waitFor();
+    await composer(frank.page).fill('Perfect, see you there');
+    await composer(frank.page).press('Enter');
+    const reply = bubble(erin.page, 'Perfect, see you there');
+    await reply.waitFor();
+    const quote = reply.getByTestId('reply-quote');
+    assert.ok((await quote.innerText()).includes('Café Zoë'));
+    await quote.click();
+    await original(erin.page, CAFE).and(erin.page.locator('[data-highlighted="true"]')).waitFor();
+  });
+
+  step('erin edits her message with the keyboard: frank sees the new text, marked edited', async () => {
+    const row = original(erin.page, CAFE);
+    await row.hover();
+    const actions = row.getByRole('button', { name: 'Message actions' });
+    await actions.focus();
+    await erin.page.keyboard.press('Enter');
+    const menu = erin.page.getByRole('menu', { name: 'Message actions' });
+    await menu.waitFor();
+    // The first item has focus; arrows move; Escape closes and returns to the button.
+    await eventually(async () => assert.equal(await erin.page.evaluate(() => document.activeElement?.textContent), 'Reply'));
+    await erin.page.keyboard.press('ArrowDown');
+    await eventually(async () => assert.equal(await erin.page.evaluate(() => document.activeElement?.textContent), 'Edit'));
+    await erin.page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached' });
+    await eventually(async () => assert.equal(await erin.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Message actions'));
+    await erin.page.keyboard.press('Enter');
+    await erin.page.keyboard.press('ArrowDown');
+    await erin.page.keyboard.press('Enter');
+    await erin.page.getByTestId('composer-mode').filter({ hasText: 'Edit message' }).waitFor();
+    await eventually(async () => assert.equal(await composer(erin.page).inputValue(), CAFE));
+    await composer(erin.page).fill('Let us meet at the Café Zoë at one');
+    await composer(erin.page).press('Enter');
+    const edited = original(frank.page, 'Café Zoë at one');
+    await edited.and(frank.page.locator('[data-edited="true"]')).waitFor();
+    assert.ok((await edited.innerText()).includes('edited'));
+    assert.equal(await original(frank.page, 'at noon').count(), 0);
+  });
+
+  step('frank reacts; erin sees who, and toggles her own by clicking the chip', async () => {
+    const menu = await messageActions(frank.page, original(frank.page, 'Café Zoë at one'));
+    await menu.getByRole('menuitem', { name: 'React' }).click();
+    await frank.page.getByRole('menu', { name: 'React' }).getByRole('menuitem', { name: 'React with 👍' }).click();
+    const chip = original(erin.page, 'Café Zoë at one').getByTestId('reaction').and(erin.page.locator('[data-emoji="👍"]'));
+    await chip.waitFor();
+    assert.match(await chip.getAttribute('aria-label'), new RegExp(`^👍 1: ${frankUser.username}$`));
+    assert.equal(await chip.getAttribute('aria-pressed'), 'false');
+    await chip.click();
+    await eventually(async () => assert.equal(await chip.getAttribute('aria-pressed'), 'true'));
+    assert.equal(await chip.getAttribute('aria-label'), `👍 2: ${frankUser.username} and you`);
+    await eventually(async () => {
+      const theirs = original(frank.page, 'Café Zoë at one').getByTestId('reaction');
+      assert.equal(await theirs.getAttribute('aria-label'), `👍 2: you and ${erinUser.username}`);
+    });
+    await chip.click();
+    await eventually(async () => assert.equal(await chip.getAttribute('aria-label'), `👍 1: ${frankUser.username}`));
+  });
+
+  step('erin deletes a message: both see "Message deleted"', async () => {
+    await send(erin.page, 'oops, wrong chat');
+    await bubble(frank.page, 'oops, wrong chat').waitFor();
+    const menu = await messageActions(erin.page, bubble(erin.page, 'oops, wrong chat'));
+    await menu.getByRole('menuitem', { name: 'Delete' }).click();
+    await erin.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    for (const { page } of [erin, frank]) {
+      await eventually(async () => assert.equal(await bubble(page, 'oops, wrong chat').count(), 0), { what: 'text gone' });
+      await page.locator('[data-testid="message"][data-deleted="true"]').filter({ hasText: 'Message deleted' }).waitFor();
+    }
+  });
+
+  step('frank, offline meanwhile, catches up on an edit, a reaction and a delete when back', async () => {
+    await send(erin.page, 'Bring an umbrella');
+    await send(erin.page, 'and boots');
+    await bubble(frank.page, 'and boots').waitFor();
+    await frank.context.setOffline(true);
+    await frank.page.getByTestId('connection-banner').waitFor();
+
+    let menu = await messageActions(erin.page, original(erin.page, 'Bring an umbrella'));
+    await menu.getByRole('menuitem', { name: 'Edit' }).click();
+    await composer(erin.page).fill('Bring an umbrella, rain at noon');
+    await composer(erin.page).press('Enter');
+    await original(erin.page, 'rain at noon').waitFor();
+    menu = await messageActions(erin.page, bubble(erin.page, 'Which one?'));
+    await menu.getByRole('menuitem', { name: 'React' }).click();
+    await erin.page.getByRole('menu', { name: 'React' }).getByRole('menuitem', { name: 'React with 🎉' }).click();
+    await bubble(erin.page, 'Which one?').getByTestId('reaction').waitFor();
+    menu = await messageActions(erin.page, bubble(erin.page, 'and boots'));
+    await menu.getByRole('menuitem', { name: 'Delete' }).click();
+    await erin.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await eventually(async () => assert.equal(await bubble(erin.page, 'and boots').count(), 0));
+
+    await frank.context.setOffline(false);
+    await original(frank.page, 'rain at noon').and(frank.page.locator('[data-edited="true"]')).waitFor({ timeout: 20_000 });
+    await bubble(frank.page, 'Which one?').getByTestId('reaction').and(frank.page.locator('[data-emoji="🎉"]')).waitFor();
+    await eventually(async () => assert.equal(await bubble(frank.page, 'and boots').count(), 0), { what: 'deleted while away' });
+  });
+
+  step('search finds the message by a word of it (any case, no accents) and opens the chat at it', async () => {
+    // Many messages after it, sent straight over a socket: the message is far outside the newest page.
+    const sent = await frank.page.evaluate(
+      async ({ conversationId, count }) => {
+        const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/chat`);
+        await new Promise((resolve, reject) => {
+          ws.onopen = resolve;
+          ws.onerror = reject;
+        });
+        let accepted = 0;
+        const done = new Promise((resolve) => {
+          ws.onmessage = (e) => {
+            if (JSON.parse(e.data).type === 'accepted' && ++accepted === count) resolve();
+          };
+        });
+        for (let i = 1; i <= count; i++) ws.send(JSON.stringify({ type: 'send', clientId: crypto.randomUUID(), conversationId, body: `filler ${i}` }));
+        await done;
+        ws.close();
+        return accepted;
+      },
+      { conversationId, count: FILLERS },
+    );
+    assert.equal(sent, FILLERS);
+    await bubble(erin.page, `filler ${FILLERS}`).waitFor({ timeout: 20_000 });
+    // A fresh page: only the newest history page is loaded.
+    await erin.page.reload();
+    await bubble(erin.page, `filler ${FILLERS}`).waitFor();
+
+    const search = erin.page.getByRole('searchbox', { name: 'Search messages' });
+    await search.fill('cafe zoe');
+    const results = erin.page.getByRole('region', { name: 'Messages found' });
+    const result = results.getByTestId('search-result').first();
+    await result.waitFor();
+    assert.deepEqual(await result.locator('mark').allInnerTexts(), ['Café', 'Zoë']);
+    await screenshotsBothSizes(erin.page, 'search', async () => {
+      await erin.page.getByRole('button', { name: 'Back to chats' }).click();
+      await result.waitFor();
+    });
+    await result.click();
+    const target = original(erin.page, 'Café Zoë at one');
+    await target.and(erin.page.locator('[data-highlighted="true"]')).waitFor();
+    assert.ok(await target.isVisible());
+    await screenshots(erin.page, 'search-jump');
+    // The history around it was loaded, not up to the newest: "scroll to latest" brings those.
+    await erin.page.getByTestId('new-messages').click();
+    await bubble(erin.page, `filler ${FILLERS}`).waitFor();
+  });
+
+  step('erin blocks frank: his next message is refused and never reaches her; unblocked, it goes through', async () => {
+    await erin.page.getByRole('button', { name: 'User menu' }).click();
+    await erin.page.getByRole('menuitem', { name: `Block ${frankUser.username}` }).click();
+    await erin.page.getByRole('dialog', { name: `Block ${frankUser.username}?` }).getByRole('button', { name: 'Block', exact: true }).click();
+    await erin.page.getByText(`You blocked ${frankUser.username}`).waitFor();
+
+    await send(frank.page, 'are you there?');
+    await frank.page.getByTestId('send-error').filter({ hasText: 'You cannot message this user.' }).waitFor({ timeout: 15_000 });
+    await screenshots(frank.page, 'blocked-send');
+    assert.equal(await bubble(erin.page, 'are you there?').count(), 0);
+
+    await erin.page.getByRole('button', { name: 'Unblock', exact: true }).click();
+    await eventually(async () => assert.equal(await erin.page.getByText(`You blocked ${frankUser.username}`).count(), 0), { what: 'unblocked' });
+    await frank.page.getByRole('button', { name: 'Retry', exact: true }).click();
+    await bubble(erin.page, 'are you there?').waitFor({ timeout: 15_000 });
+  });
+
+  step('no script errors on either page', async () => {
+    assert.deepEqual(erin.errors, []);
+    assert.deepEqual(frank.errors, []);
+    assert.deepEqual(erin.dialogs, []);
+    assert.deepEqual(frank.dialogs, []);
+  });
+});

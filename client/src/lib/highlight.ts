@@ -1,0 +1,33 @@
+// Marks the words of a search result that match the query, the way the server matches them:
+// letter case and accents ignored, whole words, the last word of the query also as a prefix.
+
+export type Part = { text: string; match: boolean };
+
+/** Lower case, without accents. */
+export function fold(word: string): string {
+  return word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+export function queryTerms(q: string): string[] {
+  return (q.match(WORD) ?? []).map(fold).filter(Boolean);
+}
+
+export function highlight(text: string, q: string): Part[] {
+  const terms = queryTerms(q);
+  if (terms.length === 0) return [{ text, match: false }];
+  const last = terms[terms.length - 1]!;
+  const whole = new Set(terms);
+  const parts: Part[] = [];
+  let at = 0;
+  for (const m of text.matchAll(WORD)) {
+    const w = fold(m[0]);
+    if (!whole.has(w) && !w.startsWith(last)) continue;
+    if (m.index > at) parts.push({ text: text.slice(at, m.index), match: false });
+    parts.push({ text: m[0], match: true });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at), match: false });
+  return parts;
+}

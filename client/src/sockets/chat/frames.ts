@@ -1,0 +1,112 @@
+// What each `/ws/chat` server frame does to the store.
+import type { ChatClientFrame, ChatServerFrame, ErrorCode, Message } from '../../api/types';
+import {
+  conversationReceived,
+  conversationRemoved,
+  messageAccepted,
+  messageFailed,
+  messageReceived,
+  messageUpdated,
+  receiptReceived,
+} from '../../features/chat/chatSlice';
+import { fillChanges, fillConversation } from '../../features/chat/history';
+import { noticeShown } from '../../features/notices/noticesSlice';
+import type { SocketDispatch, SocketRootState } from '../state';
+import type { Outbox } from './outbox';
+import type { TypingTimers } from './typing';
+
+export interface FrameContext {
+  dispatch: SocketDispatch;
+  getState: () => SocketRootState;
+  send: (frame: ChatClientFrame) => boolean;
+  outbox: Outbox;
+  typing: TypingTimers;
+  /** Catch up by seq and change counter, as after a reconnect. */
+  catchUp: () => void;
+  /** Fetch the conversation list again (a frame named a conversation we do not know). */
+  refreshConversations: () => void;
+  /**
+   * Whether the user asked for an edit, delete or reaction a moment ago: an `error` frame without
+   * a clientId is then its refusal, shown to them. Otherwise it answers a background frame (say a
+   * read receipt racing a removal) and only goes to the console.
+   */
+  userActionPending: () => boolean;
+}
+
+/** A refusal as a sentence for the user: the server's own words, or a plain one for its code. */
+export function refusalText(code: ErrorCode, message: string): string {
+  const text = message.trim();
+  if (text) return `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+  if (code === 'forbidden') return 'You are not allowed to do that.';
+  if (code === 'not_found') return 'That conversation or message is not there any more.';
+  if (code === 'invalid_input') return 'The server did not accept that.';
+  return 'Something went wrong.';
+}
+
+function onMessage(ctx: FrameContext, m: Message): void {
+  const before = ctx.getState().chat;
+  const entry = before.messages[m.conversationId];
+  const hole = entry !== undefined && !entry.hasMoreAfter && m.seq > entry.syncedSeq + 1;
+  ctx.dispatch(messageReceived(m));
+  const mine = m.senderId === before.myId;
+  if (mine) ctx.outbox.settle(m.clientId);
+  if (!before.conversations[m.conversationId]) ctx.refreshConversations();
+  if (hole) void ctx.dispatch(fillConversation(m.conversationId, m.seq));
+  if (!mine) ctx.send({ type: 'delivered', conversationId: m.conversationId, seq: m.seq });
+}
+
+function onMessageUpdated(ctx: FrameContext, message: Message, change: number): void {
+  const before = ctx.getState().chat;
+  const id = message.conversationId;
+  const applied = before.appliedChange[id] ?? 0;
+  ctx.dispatch(messageUpdated({ message, change }));
+  if (!before.conversations[id]) ctx.refreshConversations();
+  // A change number skipped: some update never reached this socket. Ask for what changed since.
+  else if (before.messages[id] && change > applied + 1) void ctx.dispatch(fillChanges(id, change));
+}
+
+export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
+  switch (frame.type) {
+    case 'accepted':
+      ctx.outbox.settle(frame.clientId);
+      ctx.dispatch(messageAccepted(frame.clientId));
+      break;
+    case 'message':
+      onMessage(ctx, frame.message);
+      break;
+    case 'message.updated':
+      onMessageUpdated(ctx, frame.message, frame.change);
+      break;
+    case 'receipt':
+      ctx.dispatch(receiptReceived(frame));
+      break;
+    case 'typing':
+      if (frame.userId !== ctx.getState().chat.myId) ctx.typing.received(frame.conversationId, frame.userId);
+      break;
+    case 'conversation':
+      ctx.dispatch(conversationReceived(frame.conversation));
+      break;
+    case 'removed':
+      ctx.dispatch(conversationRemoved(frame.conversationId));
+      break;
+    case 'resync':
+      ctx.catchUp();
+      break;
+    case 'pong':
+      break;
+    case 'error': {
+      const text = refusalText(frame.code, frame.message);
+      if (frame.clientId) {
+        ctx.outbox.settle(frame.clientId);
+        ctx.dispatch(messageFailed({ clientId: frame.clientId, error: text }));
+      } else if (ctx.userActionPending()) {
+        ctx.dispatch(noticeShown(text));
+      } else {
+        console.warn('chat socket error frame', frame.code, frame.message);
+      }
+      break;
+    }
+    default:
+      break; // a frame type this version does not know
+  }
+}

@@ -1,0 +1,23 @@
+// Fulfilled actions as RTK Query dispatches them (only the fields the reducers read), and a
+// reducer runner, for slice tests that need no store.
+import type { ChangesPage, Conversation, MessagesPage } from '../api/types';
+import type { MessagesArgs } from '../api/http';
+import { chatReducer, type ChatState } from '../features/chat/chatSlice';
+import { alice } from './fakes';
+
+function fulfilled(endpointName: string, originalArgs: unknown, payload: unknown) {
+  return {
+    type: 'api/executeQuery/fulfilled',
+    payload,
+    meta: { arg: { endpointName, originalArgs, type: 'query' }, requestStatus: 'fulfilled', requestId: 'r', fulfilledTimeStamp: 0, baseQueryMeta: {}, RTK_autoBatch: true },
+  };
+}
+
+export const conversationsLoaded = (conversations: Conversation[]) => fulfilled('conversations', undefined, { conversations });
+export const pageLoaded = (args: MessagesArgs, page: MessagesPage) => fulfilled('messages', args, page);
+export const changesLoaded = (args: { conversationId: string; since: number }, page: ChangesPage) => fulfilled('changes', args, page);
+export const signedInAs = (id: string) => fulfilled('currentUser', undefined, { currentUser: { ...alice, id } });
+
+export function reduce(...actions: { type: string }[]): ChatState {
+  return actions.reduce((s, a) => chatReducer(s, a as never), chatReducer(undefined, { type: 'init' }));
+}

@@ -1,0 +1,173 @@
+// Writing a message, a reply (the answered message shown above the box) or an edit (the box
+// holds the message's text; Enter saves, Escape cancels). Up arrow in an empty box edits my
+// last message, as in the chat apps people know.
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { ConversationId, Message } from '../../api/types';
+import { MAX_BODY_CHARS } from '../../api/generated/limits';
+import { useAppDispatch, useAppSelector } from '../../app/hooks';
+import { memberNames } from '../../features/chat/conversation';
+import { lowerBound } from '../../features/chat/timeline';
+import { composerModeCleared, composerModeSet, type ComposerMode } from '../../features/chat/viewSlice';
+import { editRequested, sendRequested, typingRequested } from '../../sockets/actions';
+import { CheckIcon, CloseIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
+
+/** Unsent text per (user, conversation), kept while switching chats (not across reloads). */
+const drafts = new Map<string, string>();
+
+function useTarget(conversationId: ConversationId, mode: ComposerMode | undefined): Message | undefined {
+  return useAppSelector((s) => {
+    const items = s.chat.messages[conversationId]?.items;
+    if (!mode || !items) return undefined;
+    const m = items[lowerBound(items, mode.seq)];
+    return m?.seq === mode.seq ? m : undefined;
+  });
+}
+
+function ModeBar({ mode, target, who, onCancel }: { mode: ComposerMode; target: Message | undefined; who: string; onCancel: () => void }) {
+  const editing = mode.kind === 'edit';
+  return (
+    <div className="flex items-center gap-3 px-3 pt-2" data-testid="composer-mode">
+      <span className="text-lg text-accent-600 dark:text-accent-400">{editing ? <PencilIcon /> : <ReplyIcon />}</span>
+      <div className="min-w-0 flex-1 border-l-2 border-accent-500 pl-2">
+        <p className="text-xs font-semibold text-accent-700 dark:text-accent-300">{editing ? 'Edit message' : `Reply to ${who}`}</p>
+        <p className="truncate text-sm text-slate-600 dark:text-slate-300">{target?.body ?? '…'}</p>
+      </div>
+      <button
+        type="button"
+        onClick={onCancel}
+        aria-label={editing ? 'Cancel edit' : 'Cancel reply'}
+        title="Cancel (Esc)"
+        className="inline-flex h-8 w-8 shrink-0 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 dark:text-slate-400 dark:hover:bg-slate-700"
+      >
+        <CloseIcon />
+      </button>
+    </div>
+  );
+}
+
+export function Composer({ conversationId, onSent }: { conversationId: ConversationId; onSent: () => void }) {
+  const dispatch = useAppDispatch();
+  const me = useAppSelector((s) => s.session.user?.id ?? '');
+  const mode = useAppSelector((s) => s.chatView.composer[conversationId]);
+  const target = useTarget(conversationId, mode);
+  const conversation = useAppSelector((s) => s.chat.conversations[conversationId]);
+  const myLast = useAppSelector((s) => {
+    const items = s.chat.messages[conversationId]?.items ?? [];
+    for (let i = items.length - 1; i >= 0; i--) if (items[i]!.senderId === me && !items[i]!.deletedAt) return items[i]!.seq;
+    return null;
+  });
+  const draftKey = `${me}:${conversationId}`;
+  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
+  const savedDraft = useRef<string | null>(null);
+  const id = useId();
+  const input = useRef<HTMLTextAreaElement>(null);
+  const editing = mode?.kind === 'edit';
+  const length = [...text].length;
+  const tooLong = length > MAX_BODY_CHARS;
+  const unchanged = editing && text === target?.body;
+  const canSend = text.trim().length > 0 && !tooLong && !unchanged;
+
+  useEffect(() => {
+    // Keyboard users land in the composer when a chat opens (not on touch screens: no keyboard pop-up).
+    if (window.matchMedia('(pointer: fine)').matches) input.current?.focus();
+  }, [conversationId]);
+
+  // Entering an edit puts the message's text in the box (the draft waits); leaving it brings the draft back.
+  const editingSeq = editing ? mode.seq : null;
+  const targetBody = target?.body;
+  useEffect(() => {
+    if (editingSeq === null) {
+      if (savedDraft.current !== null) {
+        setText(savedDraft.current);
+        savedDraft.current = null;
+      }
+      return;
+    }
+    if (savedDraft.current === null) savedDraft.current = drafts.get(draftKey) ?? '';
+    setText(targetBody ?? '');
+    // Only when another message is picked: later changes of its text do not overwrite the edit.
+  }, [editingSeq]);
+  useEffect(() => {
+    if (mode) input.current?.focus();
+  }, [mode]);
+
+  useEffect(() => {
+    if (editing) return;
+    if (text) drafts.set(draftKey, text);
+    else drafts.delete(draftKey);
+  }, [draftKey, text, editing]);
+
+  const cancel = () => dispatch(composerModeCleared(conversationId));
+
+  function submit(e?: FormEvent) {
+    e?.preventDefault();
+    if (!canSend) return;
+    if (editing) {
+      dispatch(editRequested({ conversationId, seq: mode.seq, body: text }));
+      cancel();
+    } else {
+      dispatch(sendRequested({ conversationId, body: text, replyToSeq: mode?.kind === 'reply' ? mode.seq : null }));
+      if (mode) cancel();
+      setText('');
+      onSent();
+    }
+    input.current?.focus();
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.nativeEvent.isComposing) return;
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      submit();
+    } else if (e.key === 'Escape' && mode) {
+      e.preventDefault();
+      cancel();
+    } else if (e.key === 'ArrowUp' && !text && !mode && myLast !== null) {
+      e.preventDefault();
+      dispatch(composerModeSet({ conversationId, mode: { kind: 'edit', seq: myLast } }));
+    }
+  }
+
+  const names = memberNames(conversation);
+  const who = target ? (target.senderId === me ? 'yourself' : (names[target.senderId] ?? 'someone')) : '…';
+
+  return (
+    <form onSubmit={submit} className="flex items-end gap-2 px-3 pt-2 pb-[max(0.75rem,env(safe-area-inset-bottom))] md:px-[5%] lg:px-[8%]">
+      <div className="flex min-w-0 flex-1 flex-col rounded-3xl bg-white shadow-sm ring-1 ring-slate-200 focus-within:ring-2 focus-within:ring-accent-500 dark:bg-slate-800 dark:ring-slate-700">
+        {mode && <ModeBar mode={mode} target={target} who={who} onCancel={cancel} />}
+        <label htmlFor={id} className="sr-only">
+          Message
+        </label>
+        <textarea
+          id={id}
+          ref={input}
+          rows={1}
+          value={text}
+          placeholder={editing ? 'Edit message' : 'Message'}
+          onChange={(e) => {
+            setText(e.target.value);
+            if (e.target.value.trim() && !editing) dispatch(typingRequested(conversationId));
+          }}
+          onKeyDown={onKeyDown}
+          aria-invalid={tooLong}
+          aria-describedby={tooLong ? `${id}-count` : undefined}
+          className="field-sizing-content max-h-40 min-h-11 resize-none overflow-y-auto bg-transparent px-4 py-2.5 text-[15px] leading-6 placeholder:text-slate-400 focus:outline-none dark:placeholder:text-slate-500"
+        />
+        {length > MAX_BODY_CHARS - 300 && (
+          <span id={`${id}-count`} className={`px-4 pb-1.5 text-right text-xs ${tooLong ? 'text-rose-600' : 'text-slate-500'}`}>
+            {length}/{MAX_BODY_CHARS}
+          </span>
+        )}
+      </div>
+      <button
+        type="submit"
+        aria-label={editing ? 'Save' : 'Send'}
+        title={editing ? 'Save (Enter)' : 'Send (Enter)'}
+        disabled={!canSend}
+        className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-accent-600 text-xl text-white shadow-sm transition hover:bg-accent-700 disabled:bg-slate-300 disabled:text-white/90 dark:disabled:bg-slate-700"
+      >
+        {editing ? <CheckIcon className="h-5 w-5" /> : <SendIcon className="translate-x-[-1px] translate-y-[1px]" />}
+      </button>
+    </form>
+  );
+}

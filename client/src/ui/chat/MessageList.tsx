@@ -1,0 +1,273 @@
+// The virtualized history of one conversation: older pages on scroll up, newer ones on scroll
+// down (when opened at an older message), read receipts for what is on screen, and scrolling
+// to a focused message (a search result, a quoted message) with a short highlight.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Virtuoso, type ListRange, type VirtuosoHandle } from 'react-virtuoso';
+import type { Conversation, ConversationId, Message, UserId } from '../../api/types';
+import { useAppDispatch, useAppSelector } from '../../app/hooks';
+import type { ConversationMessages } from '../../features/chat/chatSlice';
+import { memberNames, readBy } from '../../features/chat/conversation';
+import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../features/chat/history';
+import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
+import { lowerBound } from '../../features/chat/timeline';
+import { focusCleared } from '../../features/chat/viewSlice';
+import { sameDay } from '../../lib/time';
+import { readRequested } from '../../sockets/actions';
+import { ArrowDownIcon } from '../icons';
+import { useDocumentVisible, useFlash, usePinnedToBottom } from './hooks';
+import { MessageRow, PendingRow } from './MessageRow';
+
+/** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
+const BASE_INDEX = 1_000_000_000;
+/** Messages of one sender closer than this form a run (one tail, one name, tighter spacing). */
+const GROUP_MS = 5 * 60_000;
+/** New messages closer together than this are a burst: the list jumps to them instead of gliding. */
+const BURST_MS = 600;
+/** How long a message brought into view stays highlighted. */
+const HIGHLIGHT_MS = 2_500;
+
+function itemSender(item: TimelineItem): string {
+  return item.kind === 'message' ? item.message.senderId : item.pending.senderId;
+}
+function itemTime(item: TimelineItem): string {
+  return item.kind === 'message' ? item.message.sentAt : item.pending.createdAt;
+}
+function grouped(a: TimelineItem | undefined, b: TimelineItem | undefined): boolean {
+  if (!a || !b || itemSender(a) !== itemSender(b)) return false;
+  return Math.abs(Date.parse(itemTime(b)) - Date.parse(itemTime(a))) < GROUP_MS && sameDay(itemTime(a), itemTime(b));
+}
+function findSeq(items: readonly Message[], seq: number): number {
+  const i = lowerBound(items, seq);
+  return items[i]?.seq === seq ? i : -1;
+}
+
+function Beginning({ group }: { group: boolean }) {
+  return (
+    <p className="pt-2 pb-1 text-center text-xs text-slate-500 dark:text-slate-400">
+      This is the beginning of {group ? 'the group' : 'your conversation'}.
+    </p>
+  );
+}
+
+export function MessageList({
+  conversationId,
+  conversation,
+  entry,
+  stickRef,
+}: {
+  conversationId: ConversationId;
+  conversation: Conversation | undefined;
+  entry: ConversationMessages;
+  stickRef: React.RefObject<boolean>;
+}) {
+  const dispatch = useAppDispatch();
+  const selectTimeline = useMemo(makeSelectTimeline, []);
+  const items = useAppSelector((s) => selectTimeline(s, conversationId));
+  const me = useAppSelector((s) => s.session.user);
+  const myId: UserId | null = me?.id ?? null;
+  const focus = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus : null));
+  const visible = useDocumentVisible();
+  const virtuoso = useRef<VirtuosoHandle>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [range, setRange] = useState<ListRange | null>(null);
+  const [leftAtSeq, setLeftAtSeq] = useState<number | null>(null);
+  const [scroller, setScroller] = useState<HTMLElement | null>(null);
+  // Stable: a new ref callback on every render makes React call it again (null, then the element)
+  // on every render, a state update each time, which a burst of messages turns into a render loop.
+  const lastFollowAt = useRef(-Infinity);
+  const scrollerRef = useCallback((el: HTMLElement | Window | null) => setScroller(el instanceof HTMLElement ? el : null), []);
+  const [highlight, flash] = useFlash<number>(HIGHLIGHT_MS);
+
+  const isGroup = conversation?.kind === 'group';
+  const names = useMemo(() => ({ ...memberNames(conversation), ...(me ? { [me.id]: me.username } : {}) }), [conversation, me]);
+  const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
+  const firstItemIndex = BASE_INDEX + firstSeq;
+  const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;
+  const focusIndex = focus ? findSeq(entry.items, focus.seq) : -1;
+  const detached = entry.hasMoreAfter;
+  // Where the current list (a new one for each window) opened: at a focused message, or at the
+  // end. Virtuoso keeps reading its initial index until it got there, so it must not change.
+  const openedAt = useRef<{ epoch: number; index: number } | null>(null);
+  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
+  const initialIndex = openedAt.current.index;
+  usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
+
+  // Remember where we were when we scrolled away from the bottom, for the "new messages" pill.
+  useEffect(() => {
+    if (atBottom) setLeftAtSeq(null);
+    else setLeftAtSeq((v) => v ?? lastSeq);
+  }, [atBottom, lastSeq]);
+  const newSince = leftAtSeq === null ? 0 : Math.max(0, lastSeq - leftAtSeq);
+
+  // A focused message: scroll to it when it is loaded, else load the history around it (once).
+  const aroundFor = useRef<number | null>(null);
+  useEffect(() => {
+    if (!focus) return;
+    if (focusIndex >= 0) {
+      if (focusIndex !== initialIndex) virtuoso.current?.scrollToIndex({ index: focusIndex, align: 'center' });
+      flash(focus.seq);
+      dispatch(focusCleared());
+    } else if (aroundFor.current !== focus.nonce) {
+      aroundFor.current = focus.nonce;
+      void dispatch(loadAroundFocus(conversationId, focus.seq));
+    }
+  }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
+
+  // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
+  useEffect(() => {
+    if (!visible || !conversation) return;
+    let seq = 0;
+    if (atBottom) {
+      seq = entry.syncedSeq;
+    } else if (range) {
+      for (let i = range.endIndex - firstItemIndex; i >= 0; i--) {
+        const it = items[i];
+        if (it?.kind === 'message') {
+          seq = it.message.seq;
+          break;
+        }
+      }
+    }
+    seq = Math.min(seq, entry.syncedSeq);
+    if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
+  }, [visible, atBottom, range, items, firstItemIndex, entry.syncedSeq, conversation, conversationId, dispatch]);
+
+  const itemContent = useCallback(
+    (index: number, item: TimelineItem) => {
+      const i = index - firstItemIndex;
+      const prev = items[i - 1];
+      const next = items[i + 1];
+      const layout = {
+        showDay: !prev || !sameDay(itemTime(prev), itemTime(item)),
+        firstInGroup: !grouped(prev, item),
+        lastInGroup: !grouped(item, next),
+      };
+      // The start of history travels with the first message (the list is aligned to the bottom).
+      const beginning = i === 0 && !entry.hasMoreBefore ? <Beginning group={isGroup} /> : null;
+      if (item.kind === 'message') {
+        const m = item.message;
+        const mine = m.senderId === myId;
+        let readers: string[] | null = null;
+        if (isGroup && mine && !m.deletedAt) {
+          // Shown where it differs from my next message's (a read watermark covers everything before it).
+          const ids = readBy(conversation, m.seq, myId);
+          const nextMine = next?.kind === 'message' && next.message.senderId === myId ? next.message : null;
+          if (!nextMine || readBy(conversation, nextMine.seq, myId).length !== ids.length) readers = ids.map((id) => names[id] ?? 'someone');
+        }
+        const q = m.replyToSeq !== null ? findSeq(entry.items, m.replyToSeq) : -1;
+        return (
+          <>
+            {beginning}
+            <MessageRow
+              {...layout}
+              message={m}
+              mine={mine}
+              myId={myId}
+              tick={mine && !m.deletedAt ? tickFor(m.seq, conversation, myId) : null}
+              senderName={isGroup && !mine && layout.firstInGroup ? (names[m.senderId] ?? 'Someone') : null}
+              readers={readers}
+              names={names}
+              quoted={q >= 0 ? entry.items[q] : undefined}
+              highlighted={highlight === m.seq}
+            />
+          </>
+        );
+      }
+      const p = item.pending;
+      const q = p.replyToSeq !== null ? findSeq(entry.items, p.replyToSeq) : -1;
+      return (
+        <>
+          {beginning}
+          <PendingRow {...layout} mine pending={p} tick={pendingTick(p)} names={names} myId={myId} quoted={q >= 0 ? entry.items[q] : undefined} />
+        </>
+      );
+    },
+    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight],
+  );
+
+  const Header = useMemo(
+    () =>
+      function ListHeader() {
+        if (entry.loadingOlder) return <p className="py-3 text-center text-xs text-slate-500 dark:text-slate-400">Loading earlier messages…</p>;
+        return <div className="h-3" />;
+      },
+    [entry.loadingOlder],
+  );
+  const Footer = useMemo(
+    () =>
+      function ListFooter() {
+        if (entry.hasMoreAfter) return <p className="py-3 text-center text-xs text-slate-500 dark:text-slate-400">Loading newer messages…</p>;
+        return <div className="h-2" />;
+      },
+    [entry.hasMoreAfter],
+  );
+
+  if (items.length === 0) {
+    return (
+      <div className="flex flex-1 items-center justify-center p-6">
+        <p className="rounded-2xl bg-white/80 px-4 py-3 text-center text-sm text-slate-600 shadow-sm dark:bg-slate-800/80 dark:text-slate-300">
+          {isGroup ? 'No messages yet. Say hello to the group 👋' : 'No messages yet. Say hello 👋'}
+        </p>
+      </div>
+    );
+  }
+
+  return (
+    <div className="relative min-h-0 flex-1" role="log" aria-label="Messages" aria-live="polite">
+      <Virtuoso
+        key={entry.epoch}
+        ref={virtuoso}
+        scrollerRef={scrollerRef}
+        className="scrollbar-thin"
+        data={items}
+        firstItemIndex={firstItemIndex}
+        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: 'center' } : { index: 'LAST', align: 'end' }}
+        alignToBottom
+        computeItemKey={(_, item) => item.key}
+        itemContent={itemContent}
+        startReached={() => void dispatch(loadOlder(conversationId))}
+        endReached={() => {
+          if (detached) void dispatch(loadNewer(conversationId));
+        }}
+        atBottomStateChange={setAtBottom}
+        atBottomThreshold={80}
+        rangeChanged={setRange}
+        increaseViewportBy={{ top: 600, bottom: 300 }}
+        followOutput={(isAtBottom) => {
+          if (detached) return false;
+          if (stickRef.current) {
+            stickRef.current = false;
+            return 'auto';
+          }
+          // One new message glides in. In a burst the list jumps, and keeps following even while
+          // the glide to the previous one has not reached the bottom yet.
+          const now = performance.now();
+          const burst = now - lastFollowAt.current < BURST_MS;
+          if (!isAtBottom && !burst) return false;
+          lastFollowAt.current = now;
+          return burst ? 'auto' : 'smooth';
+        }}
+        components={{ Header, Footer }}
+      />
+      {(!atBottom || detached) && (
+        <button
+          type="button"
+          onClick={() => {
+            if (detached) dispatch(jumpToLatest(conversationId));
+            else virtuoso.current?.scrollToIndex({ index: 'LAST', align: 'end' });
+          }}
+          aria-label={newSince > 0 ? `${newSince} new message${newSince > 1 ? 's' : ''}` : 'Scroll to latest'}
+          data-testid="new-messages"
+          className="absolute right-4 bottom-3 inline-flex items-center gap-1.5 rounded-full bg-white px-3 py-2 text-sm font-medium text-slate-700 shadow-lg ring-1 ring-slate-200 hover:bg-slate-50 dark:bg-slate-800 dark:text-slate-200 dark:ring-slate-700 dark:hover:bg-slate-700"
+        >
+          {newSince > 0 && (
+            <span>
+              {newSince} new message{newSince > 1 ? 's' : ''}
+            </span>
+          )}
+          <ArrowDownIcon />
+        </button>
+      )}
+    </div>
+  );
+}
