@@ -1,0 +1,61 @@
+//! `gochat-load`: see the library's documentation, or `gochat-load --help`.
+
+use anyhow::Context;
+use clap::Parser;
+use gochat_load::api::Api;
+use gochat_load::cli::{Cli, Command, run};
+use gochat_load::report::Document;
+use gochat_load::scenario::idle;
+use gochat_load::target::Target;
+use gochat_load::targets;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Thousands of sockets need the whole file allowance, not the usual soft 1,024.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    match &cli.command {
+        Command::IdleChild => return idle::child().await,
+        Command::Report(args) => return targets::print(args),
+        _ => {}
+    }
+    let target = Arc::new(Target::new(&cli.target)?);
+    let api = Api::new(target.clone())?;
+    if cli.target.wait_ready > 0 {
+        target
+            .wait_ready(api.http(), Duration::from_secs(cli.target.wait_ready))
+            .await?;
+    }
+    if target.probe.is_empty() {
+        eprintln!(
+            "gochat-load: no server process found on this machine for these URLs; \
+             CPU time and memory are not measured (give --server-pid)"
+        );
+    }
+    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let results = run(&api, &cli.command).await?;
+    let document = Document {
+        tool: "gochat-load".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        label: cli.label,
+        bus: cli.bus,
+        target: target.info(),
+        started_at,
+        results,
+    };
+    let json = serde_json::to_string_pretty(&document)?;
+    match cli.json.as_deref() {
+        Some(path) if path.as_os_str() == "-" => {
+            println!("{json}");
+            eprint!("{}", document.table());
+        }
+        Some(path) => {
+            std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+            print!("{}", document.table());
+        }
+        None => print!("{}", document.table()),
+    }
+    Ok(())
+}
