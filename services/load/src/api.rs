@@ -8,7 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a new user may take to reach the messages service.
+const PEER_KNOWN_WITHIN: Duration = Duration::from_secs(30);
 
 /// A signed-in user: who, and the cookie that proves it.
 #[derive(Clone, Debug)]
@@ -116,7 +119,7 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let response = request.send().await.with_context(|| format!("{method} {path}"))?;
         let status = response.status();
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -170,22 +173,26 @@ impl Api {
         session(reply)
     }
 
-    /// Opens (or finds) `me`'s direct conversation with `peer`; its id.
+    /// Opens (or finds) `me`'s direct conversation with `peer`; its id. A user who signed up
+    /// a moment ago reaches the messages service by an event, so a 404 is retried for a while.
     pub async fn open_direct(&self, me: &Session, peer: &str) -> anyhow::Result<String> {
         let body = json!({"peerId": peer});
-        let reply = self
-            .call(
-                Method::POST,
-                Service::Messages,
-                "/api/conversations",
-                Some(me),
-                Some(&body),
-            )
-            .await?;
-        if !reply.status.is_success() {
-            bail!("opening a conversation: {} {}", reply.status, reply.body);
+        let deadline = Instant::now() + PEER_KNOWN_WITHIN;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let path = "/api/conversations";
+            let reply = self
+                .call(Method::POST, Service::Messages, path, Some(me), Some(&body))
+                .await?;
+            if reply.status.is_success() {
+                return Ok(serde_json::from_value::<ConversationBody>(reply.body)?.conversation.id);
+            }
+            if reply.status != StatusCode::NOT_FOUND || Instant::now() >= deadline {
+                bail!("opening a conversation: {} {}", reply.status, reply.body);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
-        Ok(serde_json::from_value::<ConversationBody>(reply.body)?.conversation.id)
     }
 
     /// Creates a group conversation owned by `me`; its id. A server without groups answers

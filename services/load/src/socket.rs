@@ -2,8 +2,13 @@
 //! TCP connection with TCP_NODELAY (as browsers set it). A reader task timestamps every frame
 //! as it arrives, answers each message from someone else with a `delivered` watermark as the
 //! web client does, and reports what it saw to the scenario.
+//!
+//! The server starts pushing to a socket just after the upgrade, so a message stored in
+//! between reaches it only through history (the web client catches up that way). A tab is
+//! ready once its first `ping` is answered: from then on every push reaches it.
 
 use crate::api::Session;
+use crate::scenario::STALL;
 use crate::target::{Service, Target};
 use crate::wire::{Incoming, Outgoing};
 use anyhow::{Context, bail};
@@ -13,7 +18,7 @@ use reqwest::Url;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -103,12 +108,20 @@ pub struct Tab {
 }
 
 impl Tab {
+    /// Opens a tab and waits until the server pushes to it.
     pub async fn open(target: &Target, me: &Session, options: TabOptions) -> anyhow::Result<Tab> {
         let ws = connect(target, Service::Chat, "/ws/chat", me).await?;
         let (sink, stream) = ws.split();
         let writer = Arc::new(Mutex::new(sink));
-        let reader = tokio::spawn(read(stream, writer.clone(), me.id.clone(), options));
-        Ok(Tab { writer, reader })
+        let (ready, answered) = oneshot::channel();
+        let reader = tokio::spawn(read(stream, writer.clone(), me.id.clone(), options, ready));
+        let tab = Tab { writer, reader };
+        tab.send(&Outgoing::Ping).await?;
+        tokio::time::timeout(STALL, answered)
+            .await
+            .context("no pong to the first ping")?
+            .context("the socket closed before answering a ping")?;
+        Ok(tab)
     }
 
     pub async fn send(&self, frame: &Outgoing<'_>) -> anyhow::Result<()> {
@@ -138,7 +151,14 @@ impl Tab {
     }
 }
 
-async fn read(mut stream: SplitStream<Ws>, writer: Writer, me: String, options: TabOptions) {
+async fn read(
+    mut stream: SplitStream<Ws>,
+    writer: Writer,
+    me: String,
+    options: TabOptions,
+    ready: oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
     let report = |seen: Seen, at: Instant| {
         if let Some(events) = &options.events {
             let _ = events.send(Event {
@@ -187,6 +207,12 @@ async fn read(mut stream: SplitStream<Ws>, writer: Writer, me: String, options: 
                 message,
                 client_id,
             },
+            Ok(Incoming::Pong) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                continue;
+            }
             Ok(Incoming::Other) => continue,
             Err(e) => Seen::Error {
                 code: "unreadable_frame".into(),

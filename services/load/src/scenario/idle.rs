@@ -20,6 +20,7 @@ use clap::Args;
 use futures_util::{StreamExt, stream};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -39,6 +40,10 @@ pub struct IdleArgs {
     /// Sockets per load-generator process (a process may hold at most 20,000 files).
     #[arg(long, default_value_t = 18_000)]
     pub sockets_per_process: usize,
+    /// The program whose `idle-child` holds the sockets: this one, unless given (tests run
+    /// from another binary).
+    #[arg(skip)]
+    pub program: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -152,7 +157,7 @@ pub async fn run(api: &Api, args: &IdleArgs) -> anyhow::Result<IdleResult> {
     let started = Instant::now();
     let mut children = Vec::new();
     for part in plan.chunks(chunk) {
-        children.push(spawn_child(part).await?);
+        children.push(spawn_child(args.program.as_deref(), part).await?);
     }
     let mut report = ChildReport {
         held: 0,
@@ -196,8 +201,11 @@ pub async fn run(api: &Api, args: &IdleArgs) -> anyhow::Result<IdleResult> {
 }
 
 /// Starts a child holding `part`; the child and the stdin that keeps it alive.
-async fn spawn_child(part: &[Planned]) -> anyhow::Result<(Child, tokio::process::ChildStdin)> {
-    let exe = std::env::current_exe().context("finding this program to run its children")?;
+async fn spawn_child(program: Option<&Path>, part: &[Planned]) -> anyhow::Result<(Child, tokio::process::ChildStdin)> {
+    let exe = match program {
+        Some(p) => p.to_owned(),
+        None => std::env::current_exe().context("finding this program to run its children")?,
+    };
     let mut child = Command::new(exe)
         .arg("idle-child")
         .stdin(Stdio::piped())
