@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use gochat_load::api::Api;
 use gochat_load::cli::{Cli, Command, run};
+use gochat_load::procfs;
 use gochat_load::report::Document;
 use gochat_load::scenario::idle;
 use gochat_load::target::Target;
@@ -35,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let load_before = procfs::load_average();
     let results = run(&api, &cli.command).await?;
     let document = Document {
         tool: "gochat-load".into(),
@@ -43,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
         bus: cli.bus,
         target: target.info(),
         started_at,
+        load_average: [load_before, procfs::load_average()],
         results,
     };
     let json = serde_json::to_string_pretty(&document)?;

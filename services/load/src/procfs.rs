@@ -118,6 +118,16 @@ pub fn rss_from_status(status: &str) -> Option<u64> {
         .ok()
 }
 
+/// The machine's load average over the last minute: how busy the cores were besides the run.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The process listening on TCP `port` (any local address), if this user can see it.
 pub fn listener_pid(port: u16) -> Option<u32> {
     let mut inodes = HashSet::new();

@@ -37,6 +37,10 @@ pub struct Document {
     pub target: TargetInfo,
     /// Seconds since the Unix epoch.
     pub started_at: u64,
+    /// The machine's one-minute load average at the start and at the end (the load generator
+    /// shares the cores with the server, and anything else running skews the figures).
+    #[serde(default)]
+    pub load_average: [Option<f64>; 2],
     pub results: Vec<Outcome>,
 }
 
@@ -97,11 +101,14 @@ impl Document {
                 table.row(vec![scenario, figure, value]);
             }
         }
+        let load = |l: Option<f64>| l.map_or("?".to_owned(), |l| format!("{l:.2}"));
         format!(
-            "gochat-load {} against {} ({}):\n{}",
+            "gochat-load {} against {} ({}); load average {} → {}:\n{}",
             self.version,
             self.label,
             self.target.urls.join(", "),
+            load(self.load_average[0]),
+            load(self.load_average[1]),
             table.render()
         )
     }
@@ -218,6 +225,7 @@ mod tests {
             bus: Bus::InProcess,
             target: TargetInfo::default(),
             started_at: 1,
+            load_average: [Some(0.5), None],
             results: vec![
                 Outcome::Seq(SeqResult {
                     pairs: 1,

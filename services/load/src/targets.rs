@@ -316,7 +316,7 @@ pub fn table(documents: &[Document]) -> String {
     }
     let mut header = vec!["figure".to_owned(), "target".to_owned()];
     for c in &columns {
-        header.extend([c.label.to_owned(), String::new()]);
+        header.extend([c.label.to_owned(), "met?".to_owned()]);
     }
     let mut table = Table::new(header);
     for line in LINES {
@@ -334,7 +334,111 @@ pub fn table(documents: &[Document]) -> String {
         }
         table.row(row);
     }
-    table.render()
+    let loads: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            let seen: Vec<f64> = c.documents.iter().flat_map(|d| d.load_average).flatten().collect();
+            let low = seen.iter().copied().reduce(f64::min)?;
+            let high = seen.iter().copied().reduce(f64::max)?;
+            Some(format!("{} {low:.1}–{high:.1}", c.label))
+        })
+        .collect();
+    let mut text = table.render();
+    if !loads.is_empty() {
+        text.push_str(&format!(
+            "\nMachine load average (1 min) during the runs: {}.\n",
+            loads.join("; ")
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::seq::SeqResult;
+    use crate::target::TargetInfo;
+
+    fn summary(p50_ms: f64, p99_ms: f64) -> Summary {
+        Summary {
+            count: 100,
+            mean_ms: p50_ms,
+            p50_ms,
+            p90_ms: p99_ms,
+            p99_ms,
+            max_ms: p99_ms,
+        }
+    }
+
+    fn document(label: &str, bus: Bus, results: Vec<Outcome>) -> Document {
+        Document {
+            tool: "gochat-load".into(),
+            version: "0".into(),
+            label: label.into(),
+            bus,
+            target: TargetInfo::default(),
+            started_at: 0,
+            load_average: [Some(0.4), Some(1.6)],
+            results,
+        }
+    }
+
+    fn seq(p99_ms: f64) -> Outcome {
+        Outcome::Seq(SeqResult {
+            pairs: 1,
+            messages: 100,
+            accepted: summary(0.3, 0.8),
+            received: summary(0.4, p99_ms),
+            server: None,
+            cpu_per_message_ms: Some(0.2),
+        })
+    }
+
+    fn row<'a>(table: &'a str, figure: &str) -> Vec<&'a str> {
+        let line = table.lines().find(|l| l.contains(figure)).expect("row present");
+        line.split('|').map(str::trim).filter(|c| !c.is_empty()).collect()
+    }
+
+    #[test]
+    fn each_deployment_is_held_to_its_own_bus_targets() {
+        let docs = [
+            document("serve", Bus::InProcess, vec![seq(2.0)]),
+            document("services", Bus::Rabbitmq, vec![seq(2.0)]),
+        ];
+        let table = table(&docs);
+        // 2 ms misses the in-process 0.5 ms target and meets the RabbitMQ 5 ms one.
+        assert_eq!(
+            row(&table, "seq: send → receive"),
+            [
+                "seq: send → receive p50 / p99",
+                "p99 ≤ 0.5 ms in process, ≤ 5 ms over RabbitMQ",
+                "400 µs / 2.00 ms",
+                "NOT MET",
+                "400 µs / 2.00 ms",
+                "met"
+            ]
+        );
+        assert_eq!(row(&table, "seq: send → accepted")[3], "met");
+        assert_eq!(row(&table, "server CPU per message, seq")[3], "NOT MET");
+        assert_eq!(row(&table, "history page")[2..], ["not run", "not run"]);
+        assert!(table.contains("serve 0.4–1.6; services 0.4–1.6"), "{table}");
+    }
+
+    #[test]
+    fn runs_with_one_label_share_a_column_and_a_skip_is_shown() {
+        let skipped = Outcome::Skipped {
+            name: "search".into(),
+            reason: "no search yet".into(),
+        };
+        let docs = [
+            document("serve", Bus::InProcess, vec![seq(0.4)]),
+            document("serve", Bus::InProcess, vec![skipped]),
+        ];
+        let table = table(&docs);
+        assert_eq!(row(&table, "figure").len(), 4, "{table}");
+        assert_eq!(row(&table, "seq: send → receive")[3], "met");
+        assert_eq!(row(&table, "search at 1M")[2], "skipped: no search yet");
+    }
 }
 
 fn verdict(goal: Goal, value: Option<f64>) -> &'static str {
