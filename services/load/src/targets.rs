@@ -353,6 +353,15 @@ pub fn table(documents: &[Document]) -> String {
     text
 }
 
+fn verdict(goal: Goal, value: Option<f64>) -> &'static str {
+    match (goal, value) {
+        (Goal::AtMost(limit), Some(v)) if v <= limit => "met",
+        (Goal::AtLeast(limit), Some(v)) if v >= limit => "met",
+        (Goal::AtMost(_) | Goal::AtLeast(_), Some(_)) => "NOT MET",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,14 +447,5 @@ mod tests {
         assert_eq!(row(&table, "figure").len(), 4, "{table}");
         assert_eq!(row(&table, "seq: send → receive")[3], "met");
         assert_eq!(row(&table, "search at 1M")[2], "skipped: no search yet");
-    }
-}
-
-fn verdict(goal: Goal, value: Option<f64>) -> &'static str {
-    match (goal, value) {
-        (Goal::AtMost(limit), Some(v)) if v <= limit => "met",
-        (Goal::AtLeast(limit), Some(v)) if v >= limit => "met",
-        (Goal::AtMost(_) | Goal::AtLeast(_), Some(_)) => "NOT MET",
-        _ => "",
     }
 }
