@@ -22,13 +22,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Report(args) => return targets::print(args),
         _ => {}
     }
-    let target = Arc::new(Target::new(&cli.target)?);
-    let api = Api::new(target.clone())?;
+    let mut target = Target::new(&cli.target)?;
     if cli.target.wait_ready > 0 {
-        target
-            .wait_ready(api.http(), Duration::from_secs(cli.target.wait_ready))
-            .await?;
+        let timeout = Duration::from_secs(cli.target.wait_ready);
+        target.wait_ready(&gochat_load::api::client()?, timeout).await?;
     }
+    target.find_servers();
+    let target = Arc::new(target);
+    let api = Api::new(target.clone())?;
     if target.probe.is_empty() {
         eprintln!(
             "gochat-load: no server process found on this machine for these URLs; \

@@ -91,6 +91,8 @@ pub struct TargetArgs {
 pub struct Target {
     urls: [Url; 5],
     origin: Option<String>,
+    /// The broker's URL, when it runs on this machine.
+    broker: Option<Url>,
     pub probe: Probe,
 }
 
@@ -105,7 +107,8 @@ pub struct TargetInfo {
 }
 
 impl Target {
-    /// Resolves the URLs and finds the server processes (by port, when they are local).
+    /// Resolves the URLs. The server processes are the ones given; [`Target::find_servers`]
+    /// looks for them by port once they listen.
     pub fn new(args: &TargetArgs) -> anyhow::Result<Self> {
         let pick = |u: &Option<Url>| u.clone().unwrap_or_else(|| args.url.clone());
         let urls = [
@@ -121,17 +124,26 @@ impl Target {
                 bail!("{url}: a base URL is http:// (measure the servers behind the TLS proxy)");
             }
         }
-        let servers = if args.server_pid.is_empty() {
-            local_pids(&urls)
-        } else {
-            args.server_pid.clone()
+        let probe = Probe {
+            servers: args.server_pid.clone(),
+            broker: None,
         };
-        let broker = args
-            .broker_url
-            .as_ref()
-            .filter(|u| is_local(u))
-            .and_then(|u| procfs::listener_pid(u.port().unwrap_or(5672)));
-        Ok(Self::with_probe(urls, args.origin.clone(), Probe { servers, broker }))
+        let broker = args.broker_url.clone().filter(is_local);
+        Ok(Self {
+            broker,
+            ..Self::with_probe(urls, args.origin.clone(), probe)
+        })
+    }
+
+    /// Finds the processes listening on the local URLs' ports (servers not given by pid) and
+    /// on the broker's.
+    pub fn find_servers(&mut self) {
+        if self.probe.servers.is_empty() {
+            self.probe.servers = local_pids(&self.urls);
+        }
+        if let Some(broker) = &self.broker {
+            self.probe.broker = procfs::listener_pid(broker.port().unwrap_or(5672));
+        }
     }
 
     /// One base URL for every service, measuring `probe`.
@@ -140,7 +152,12 @@ impl Target {
     }
 
     fn with_probe(urls: [Url; 5], origin: Option<String>, probe: Probe) -> Self {
-        Self { urls, origin, probe }
+        Self {
+            urls,
+            origin,
+            broker: None,
+            probe,
+        }
     }
 
     fn base(&self, service: Service) -> &Url {
@@ -240,11 +257,7 @@ mod tests {
 
     fn target(args: &[&str]) -> Target {
         let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).expect("parses");
-        Target::new(&TargetArgs {
-            server_pid: vec![1],
-            ..cli.target
-        })
-        .expect("resolves")
+        Target::new(&cli.target).expect("resolves")
     }
 
     #[test]
