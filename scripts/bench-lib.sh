@@ -56,12 +56,15 @@ load() {
 
 # The scenarios every fresh deployment runs, in this order: sign-ins first (their argon2
 # memory is part of what the server keeps), then messages, fan-out, and the idle sockets last
-# (the server takes a while to let go of 19,000 sockets).
+# (the server takes a while to let go of 19,000 sockets). seq runs twice: as the web client
+# (receivers answer `delivered`), and as a bare client that does not, which shows what the
+# receipts traffic costs a quiet chat.
 fresh_deployment_scenarios() {
     local label=$1 bus=$2
     shift 2
     load signin "$label" "$bus" "$@" signin
     load seq "$label" "$bus" "$@" seq
+    load seq-no-delivered "$label" "$bus" "$@" seq --delivered none
     load burst "$label" "$bus" "$@" burst
     load fanout "$label" "$bus" "$@" fanout
     load idle "$label" "$bus" "$@" idle --chat 19000

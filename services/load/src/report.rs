@@ -230,6 +230,7 @@ mod tests {
                 Outcome::Seq(SeqResult {
                     pairs: 1,
                     messages: 10,
+                    delivered: crate::socket::Acknowledge::All,
                     accepted: Summary::default(),
                     received: Summary::default(),
                     server: None,

@@ -12,9 +12,11 @@ use crate::scenario::STALL;
 use crate::target::{Service, Target};
 use crate::wire::{Incoming, Outgoing};
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpStream;
@@ -88,6 +90,28 @@ pub enum Seen {
     },
     /// The socket closed (or failed): why.
     Closed(String),
+}
+
+/// Which tabs send `delivered` watermarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acknowledge {
+    /// Every tab, as every open tab of the web client does.
+    #[default]
+    All,
+    /// One tab per user: thousands of tabs of one person are a test rig, not a browser.
+    OnePerUser,
+    None,
+}
+
+impl Acknowledge {
+    pub fn name(self) -> &'static str {
+        match self {
+            Acknowledge::All => "all",
+            Acknowledge::OnePerUser => "one per user's",
+            Acknowledge::None => "no",
+        }
+    }
 }
 
 /// How a tab behaves.

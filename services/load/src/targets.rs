@@ -5,6 +5,8 @@
 
 use crate::report::{Bus, Document, Outcome, Table, mib};
 use crate::scenario::burst::BurstResult;
+use crate::scenario::seq::SeqResult;
+use crate::socket::Acknowledge;
 use crate::stats::{Summary, duration, rate, significant, thousands};
 use anyhow::Context;
 use clap::Args;
@@ -76,6 +78,14 @@ impl Column<'_> {
         self.documents.iter().flat_map(|d| &d.results)
     }
 
+    /// The seq run whose tabs sent `delivered` as told.
+    fn seq(&self, delivered: Acknowledge) -> Option<&SeqResult> {
+        self.outcomes().find_map(|o| match o {
+            Outcome::Seq(s) if s.delivered == delivered => Some(s),
+            _ => None,
+        })
+    }
+
     fn burst(&self, window: usize) -> Option<&BurstResult> {
         self.outcomes().find_map(|o| match o {
             Outcome::Burst(b) if b.window == window => Some(b),
@@ -114,23 +124,23 @@ const LINES: &[Line] = &[
         target: "p99 ≤ 0.5 ms in process, ≤ 5 ms over RabbitMQ",
         in_process: Goal::AtMost(0.5),
         rabbitmq: Goal::AtMost(5.0),
-        measure: |c| {
-            c.outcomes().find_map(|o| match o {
-                Outcome::Seq(s) => Some(p50_p99(&s.received)),
-                _ => None,
-            })
-        },
+        measure: |c| c.seq(Acknowledge::All).map(|s| p50_p99(&s.received)),
     },
     Line {
         figure: "seq: send → accepted p50 / p99",
         target: "p99 ≤ 1 ms",
         in_process: Goal::AtMost(1.0),
         rabbitmq: Goal::AtMost(1.0),
+        measure: |c| c.seq(Acknowledge::All).map(|s| p50_p99(&s.accepted)),
+    },
+    Line {
+        figure: "same, receivers sending no `delivered`: send → receive",
+        target: "",
+        in_process: Goal::None,
+        rabbitmq: Goal::None,
         measure: |c| {
-            c.outcomes().find_map(|o| match o {
-                Outcome::Seq(s) => Some(p50_p99(&s.accepted)),
-                _ => None,
-            })
+            c.seq(Acknowledge::None)
+                .map(|s| Figure::info(p50_p99(&s.received).text))
         },
     },
     Line {
@@ -176,12 +186,7 @@ const LINES: &[Line] = &[
         target: "≤ 0.15 ms",
         in_process: Goal::AtMost(0.15),
         rabbitmq: Goal::AtMost(0.15),
-        measure: |c| {
-            c.outcomes().find_map(|o| match o {
-                Outcome::Seq(s) => cpu(s.cpu_per_message_ms),
-                _ => None,
-            })
-        },
+        measure: |c| c.seq(Acknowledge::All).and_then(|s| cpu(s.cpu_per_message_ms)),
     },
     Line {
         figure: "server CPU per message, burst (32 in flight)",
@@ -365,7 +370,6 @@ fn verdict(goal: Goal, value: Option<f64>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::seq::SeqResult;
     use crate::target::TargetInfo;
 
     fn summary(p50_ms: f64, p99_ms: f64) -> Summary {
@@ -396,6 +400,7 @@ mod tests {
         Outcome::Seq(SeqResult {
             pairs: 1,
             messages: 100,
+            delivered: crate::socket::Acknowledge::All,
             accepted: summary(0.3, 0.8),
             received: summary(0.4, p99_ms),
             server: None,

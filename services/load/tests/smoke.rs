@@ -8,6 +8,7 @@ use gochat_load::api::Api;
 use gochat_load::procfs::Probe;
 use gochat_load::report::Outcome;
 use gochat_load::scenario::{burst, fanout, history, idle, search, seed, seq, signin};
+use gochat_load::socket::Acknowledge;
 use gochat_load::target::Target;
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ async fn seq_delivers_every_message_and_measures_it() {
         pairs: 2,
         messages: 5,
         warmup: 1,
+        delivered: Acknowledge::All,
     };
     let result = seq::run(&api(&server), &args).await.expect("seq runs");
     assert_eq!(result.messages, 10);
@@ -62,6 +64,7 @@ async fn burst_fanout_idle_and_signin_run_against_a_real_server() {
             pairs: 2,
             messages: 20,
             window: vec![4, 1],
+            delivered: Acknowledge::None,
         },
     )
     .await
@@ -79,7 +82,7 @@ async fn burst_fanout_idle_and_signin_run_against_a_real_server() {
             sockets_per_user: Some(4),
             messages: 3,
             warmup: 1,
-            delivered: fanout::Acknowledge::OnePerUser,
+            delivered: Acknowledge::OnePerUser,
             group: false,
         },
     )
@@ -125,7 +128,7 @@ async fn a_group_fanout_fails_clearly_where_groups_are_missing_and_runs_where_th
         sockets_per_user: Some(2),
         messages: 2,
         warmup: 0,
-        delivered: fanout::Acknowledge::All,
+        delivered: Acknowledge::All,
         group: true,
     };
     match fanout::run(&api(&server), &args).await {

@@ -9,7 +9,7 @@ use super::{Meter, Pair, PairTabs, RECEIVER, SENDER, next_event, pairs, per_unit
 use crate::api::Api;
 use crate::procfs::Usage;
 use crate::report::{count, seconds, usage_rows};
-use crate::socket::Seen;
+use crate::socket::{Acknowledge, Seen};
 use crate::stats::{Latencies, Summary, rate};
 use crate::users;
 use crate::vocab::Vocabulary;
@@ -34,6 +34,9 @@ pub struct BurstArgs {
     /// Messages in flight per pair (sent, not yet received); several values run one after another.
     #[arg(long, value_delimiter = ',', default_values_t = [32, 1])]
     pub window: Vec<usize>,
+    /// Whether tabs answer messages with `delivered` (the web client does: all).
+    #[arg(long, value_enum, default_value_t = Acknowledge::All)]
+    pub delivered: Acknowledge,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,6 +45,8 @@ pub struct BurstResult {
     pub pairs: usize,
     pub window: usize,
     pub messages: u64,
+    #[serde(default)]
+    pub delivered: Acknowledge,
     pub seconds: f64,
     pub delivered_per_second: f64,
     /// send → `message` on the receiver's socket.
@@ -63,11 +68,12 @@ impl BurstResult {
             [
                 "messages".into(),
                 format!(
-                    "{} ({} pairs × {}, {} in flight per pair) in {}",
+                    "{} ({} pairs × {}, {} in flight per pair; delivered sent by {} tabs) in {}",
                     count(self.messages),
                     self.pairs,
                     self.messages / self.pairs.max(1) as u64,
                     self.window,
+                    self.delivered.name(),
                     seconds(self.seconds)
                 ),
             ],
@@ -96,7 +102,7 @@ impl BurstResult {
 pub async fn run(api: &Api, args: &BurstArgs) -> anyhow::Result<Vec<BurstResult>> {
     let mut results = Vec::new();
     for &window in &args.window {
-        results.push(burst(api, args.pairs, args.messages, window.max(1)).await?);
+        results.push(burst(api, args, window.max(1)).await?);
     }
     Ok(results)
 }
@@ -112,10 +118,11 @@ struct PairOutcome {
     last_delivery: Option<Instant>,
 }
 
-async fn burst(api: &Api, pair_count: usize, messages: usize, window: usize) -> anyhow::Result<BurstResult> {
+async fn burst(api: &Api, args: &BurstArgs, window: usize) -> anyhow::Result<BurstResult> {
+    let (pair_count, messages) = (args.pairs, args.messages);
     let mut meter = Meter::start(&api.target.probe);
     let pairs = pairs(api, &users::run_prefix(), pair_count).await?;
-    let mut tabs = try_join_all(pairs.iter().map(|p| p.open(api))).await?;
+    let mut tabs = try_join_all(pairs.iter().map(|p| p.open(api, args.delivered))).await?;
     // Bodies are made before the clock starts: the load generator shares the server's cores.
     let vocab = Vocabulary::default();
     let bodies: Vec<Vec<String>> = (0..pairs.len())
@@ -156,6 +163,7 @@ async fn burst(api: &Api, pair_count: usize, messages: usize, window: usize) -> 
         pairs: pair_count,
         window,
         messages: delivered,
+        delivered: args.delivered,
         seconds: elapsed,
         delivered_per_second: if elapsed > 0.0 { delivered as f64 / elapsed } else { 0.0 },
         delivery: total.delivery.summary(),

@@ -8,12 +8,12 @@ use super::{CONNECT_CONCURRENCY, Meter, next_event, per_unit};
 use crate::api::{Api, Session};
 use crate::procfs::Usage;
 use crate::report::{count, seconds, usage_rows};
-use crate::socket::{Event, Seen, Tab, TabOptions};
+use crate::socket::{Acknowledge, Event, Seen, Tab, TabOptions};
 use crate::stats::{Latencies, Summary, rate};
 use crate::users;
 use crate::vocab::Vocabulary;
 use anyhow::bail;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -46,17 +46,6 @@ pub struct FanoutArgs {
     /// Reach the recipients through one group conversation (the server must support groups).
     #[arg(long)]
     pub group: bool,
-}
-
-/// Which tabs send `delivered` watermarks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Acknowledge {
-    /// Every tab, as every open tab of the web client does.
-    All,
-    /// One tab per user: thousands of tabs of one person are a test rig, not a browser.
-    OnePerUser,
-    None,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

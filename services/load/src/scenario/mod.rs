@@ -13,7 +13,7 @@ pub mod signin;
 
 use crate::api::{Api, Session};
 use crate::procfs::{Mark, Probe, Usage};
-use crate::socket::{Event, Seen, Tab, TabOptions};
+use crate::socket::{Acknowledge, Event, Seen, Tab, TabOptions};
 use crate::users;
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -64,12 +64,13 @@ pub struct PairTabs {
 }
 
 impl Pair {
-    /// Opens one tab for each user; the receiver's acknowledges what arrives, as the client does.
-    pub async fn open(&self, api: &Api) -> anyhow::Result<PairTabs> {
+    /// Opens one tab for each user; unless told otherwise each acknowledges what others send,
+    /// as the web client does.
+    pub async fn open(&self, api: &Api, delivered: Acknowledge) -> anyhow::Result<PairTabs> {
         let (tx, events) = mpsc::unbounded_channel();
         let options = |index| TabOptions {
             index,
-            acknowledge: true,
+            acknowledge: delivered != Acknowledge::None,
             events: Some(tx.clone()),
         };
         let sender = Tab::open(&api.target, &self.sender, options(SENDER)).await?;

@@ -6,7 +6,7 @@ use super::{Meter, Pair, RECEIVER, SENDER, next_event, pairs, per_unit};
 use crate::api::Api;
 use crate::procfs::Usage;
 use crate::report::{count, usage_rows};
-use crate::socket::Seen;
+use crate::socket::{Acknowledge, Seen};
 use crate::stats::{Latencies, Summary};
 use crate::users;
 use crate::vocab::Vocabulary;
@@ -28,6 +28,9 @@ pub struct SeqArgs {
     /// Messages sent first by each pair and not measured.
     #[arg(long, default_value_t = 200)]
     pub warmup: usize,
+    /// Whether tabs answer messages with `delivered` (the web client does: all).
+    #[arg(long, value_enum, default_value_t = Acknowledge::All)]
+    pub delivered: Acknowledge,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -35,6 +38,8 @@ pub struct SeqArgs {
 pub struct SeqResult {
     pub pairs: usize,
     pub messages: u64,
+    #[serde(default)]
+    pub delivered: Acknowledge,
     /// send → `accepted` on the sender's socket.
     pub accepted: Summary,
     /// send → `message` on the receiver's socket.
@@ -48,7 +53,12 @@ impl SeqResult {
         let mut rows = vec![
             [
                 "messages".into(),
-                format!("{} ({} pair(s), one at a time)", count(self.messages), self.pairs),
+                format!(
+                    "{} ({} pair(s), one at a time; delivered sent by {} tabs)",
+                    count(self.messages),
+                    self.pairs,
+                    self.delivered.name()
+                ),
             ],
             [
                 "send → receive p50 / p90 / p99 / max".into(),
@@ -67,7 +77,7 @@ impl SeqResult {
 pub async fn run(api: &Api, args: &SeqArgs) -> anyhow::Result<SeqResult> {
     let mut meter = Meter::start(&api.target.probe);
     let pairs = pairs(api, &users::run_prefix(), args.pairs).await?;
-    let mut tabs = try_join_all(pairs.iter().map(|p| p.open(api))).await?;
+    let mut tabs = try_join_all(pairs.iter().map(|p| p.open(api, args.delivered))).await?;
     try_join_all(
         pairs
             .iter()
@@ -100,6 +110,7 @@ pub async fn run(api: &Api, args: &SeqArgs) -> anyhow::Result<SeqResult> {
     Ok(SeqResult {
         pairs: args.pairs,
         messages,
+        delivered: args.delivered,
         accepted: accepted.summary(),
         received: received.summary(),
         cpu_per_message_ms: per_unit(server.as_ref(), messages),
