@@ -17,7 +17,7 @@ DEPLOY_VENV := target/deploy-venv
 help:
 	@echo "make run    build the client, start the all-in-one server on http://127.0.0.1:8080 (data in ./data)"
 	@echo "make test   install test dependencies, start a private RabbitMQ, run every check and test"
-	@echo "make bench  measure latency, CPU per message and memory per socket (both buses)"
+	@echo "make bench  load-test release builds (in process and over RabbitMQ); targets beside figures"
 	@echo "make fmt    format the Rust code"
 	@echo "make lint   rustfmt check and clippy, as CI runs them"
 	@echo "make clean  remove build output (keeps ./data)"
@@ -53,11 +53,12 @@ ifneq ($(CLIENT),)
 	cd client && GOCHAT_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/gochat npm run --if-present e2e
 endif
 
-# Numbers, not assertions: sign-in cost, message latency p50/p99, server CPU per message and
-# memory per idle socket, over the in-process bus and over RabbitMQ.
+# Numbers, not assertions: the load generator (services/load) against `gochat serve`, against
+# it holding a million messages, and against the five services over RabbitMQ; one table with
+# the targets beside the figures (scripts/bench.sh says what runs).
 bench:
 	scripts/test-deps.sh
-	scripts/with-rabbitmq.sh bash -c 'GOCHAT_BENCH_AMQP_URL=$$GOCHAT_TEST_AMQP_URL cargo bench -p gochat --bench chat'
+	scripts/bench.sh
 
 # Static musl binaries of gochat and every service for x86_64 and aarch64 (cargo-zigbuild), and
 # a tarball per architecture with the client, config/ and nomad/. Cargo rebuilds only what changed.

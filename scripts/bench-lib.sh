@@ -1,0 +1,71 @@
+# Shared by scripts/bench.sh and scripts/bench-services.sh (sourced, not run): starting and
+# stopping GoChat processes, and the scenarios every deployment runs.
+#
+# Expects BENCH_OUT (directory of the JSON documents) and LOAD (the gochat-load binary).
+
+GOCHAT=${GOCHAT:-target/release/gochat}
+bench_pids=()
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# A TCP port the kernel considers free right now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The server must hold 19,000 idle sockets: raise this shell's (and so its children's) file
+# limit to 20,000, or to the hard limit when that is lower.
+raise_file_limit() {
+    local hard
+    hard=$(ulimit -Hn)
+    if [[ $hard == unlimited || $hard -ge 20000 ]]; then
+        ulimit -n 20000
+    else
+        ulimit -n "$hard"
+        log "the hard file limit is $hard: fewer than 19,000 sockets will fit in one server"
+    fi
+}
+
+# Starts `$GOCHAT ARGS...` in the background with the environment already exported, logging
+# to FILE; its pid is remembered so that stop_all stops it.
+start() {
+    local logfile=$1
+    shift
+    "$GOCHAT" "$@" >"$logfile" 2>&1 &
+    bench_pids+=($!)
+}
+
+# SIGTERM to every process started here, then wait for each (they drain, then exit).
+stop_all() {
+    local pid
+    for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${bench_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    bench_pids=()
+}
+
+# Runs one scenario: load NAME LABEL BUS [gochat-load options and scenario arguments...].
+# Its JSON document goes to $BENCH_OUT/<label>-<name>.json.
+load() {
+    local name=$1 label=$2 bus=$3
+    shift 3
+    local file="$BENCH_OUT/${label// /-}-$name.json"
+    log "$label: $name"
+    "$LOAD" --label "$label" --bus "$bus" --wait-ready 60 --json "$file" "$@"
+}
+
+# The scenarios every fresh deployment runs, in this order: sign-ins first (their argon2
+# memory is part of what the server keeps), then messages, fan-out, and the idle sockets last
+# (the server takes a while to let go of 19,000 sockets). seq runs twice: as the web client
+# (receivers answer `delivered`), and as a bare client that does not, which shows what the
+# receipts traffic costs a quiet chat.
+fresh_deployment_scenarios() {
+    local label=$1 bus=$2
+    shift 2
+    load signin "$label" "$bus" "$@" signin
+    load seq "$label" "$bus" "$@" seq
+    load seq-no-delivered "$label" "$bus" "$@" seq --delivered none
+    load burst "$label" "$bus" "$@" burst
+    load fanout "$label" "$bus" "$@" fanout
+    load idle "$label" "$bus" "$@" idle --chat 19000
+}
