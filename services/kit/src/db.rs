@@ -125,9 +125,10 @@ impl Db {
         Migrations::new(steps).to_latest(&mut conn)?;
 
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
-        std::thread::Builder::new()
-            .name(format!("{name}-db-writer"))
-            .spawn(move || write_loop(conn, write_jobs, outbox))?;
+        std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
+            let span = tracing::info_span!("database", db = name);
+            move || span.in_scope(|| write_loop(conn, write_jobs, outbox))
+        })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
         for i in 0..READERS {

@@ -9,6 +9,7 @@
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
+//! - [`process`]: the `process_*` metrics (memory, CPU, file descriptors) read from `/proc`.
 //! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
 //! - [`service`]: command line, startup, serving and draining of a service process.
 //! - [`telemetry`]: logging setup.
@@ -22,6 +23,7 @@ pub mod db;
 pub mod http;
 pub mod ops;
 pub mod outbox;
+pub mod process;
 pub mod runtime;
 pub mod service;
 pub mod telemetry;

@@ -37,7 +37,7 @@ impl TestServer {
         F: FnOnce(Runtime) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<Router>>,
     {
-        let mut runtime = crate::service::runtime(settings, false)?;
+        let mut runtime = crate::service::runtime(settings, "test", false)?;
         if let Some(bus) = bus {
             runtime.bus = bus;
         }
