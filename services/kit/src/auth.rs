@@ -16,7 +16,6 @@ use base64::Engine;
 use gochat_proto::events::{Event, EventKind, UserSignedOut};
 use gochat_proto::ids::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +45,7 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
+        crate::jwt::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub", "iat", "jti"]);
@@ -109,7 +109,7 @@ fn generate_key_file(path: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random bytes from the OS: {e}"))?;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut file = std::fs::OpenOptions::new()
         .write(true)

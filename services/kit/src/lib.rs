@@ -7,6 +7,7 @@
 //! - [`bus`]: publish/consume with RabbitMQ semantics, over RabbitMQ (lapin) or in process.
 //! - [`outbox`]: the relay that publishes committed outbox rows with confirms.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
+//! - [`jwt`]: the HS256 signatures of session tokens (no RSA or elliptic curves in the tree).
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
 //! - [`process`]: the `process_*` metrics (memory, CPU, file descriptors) read from `/proc`.
@@ -21,6 +22,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod jwt;
 pub mod ops;
 pub mod outbox;
 pub mod process;
