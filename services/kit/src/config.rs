@@ -227,8 +227,15 @@ where
 
 /// Prefixes and names of `GOCHAT_*` variables that belong to GoChat's tooling (tests, benchmarks,
 /// the Litestream configuration beside a service), not to the binary's settings.
-const TOOLING_PREFIXES: &[&str] = &["GOCHAT_TEST_", "GOCHAT_BENCH_", "GOCHAT_E2E_", "GOCHAT_LITESTREAM_"];
-const TOOLING_NAMES: &[&str] = &["GOCHAT_BIN", "GOCHAT_API", "GOCHAT_DEPLOY_VENV", "GOCHAT_RABBITMQ_BIN"];
+const TOOLING_PREFIXES: &[&str] = &[
+    "GOCHAT_TEST_",
+    "GOCHAT_BENCH_",
+    "GOCHAT_LOAD_",
+    "GOCHAT_E2E_",
+    "GOCHAT_LITESTREAM_",
+    "GOCHAT_RABBITMQ_",
+];
+const TOOLING_NAMES: &[&str] = &["GOCHAT_BIN", "GOCHAT_API", "GOCHAT_DEPLOY_VENV"];
 
 /// Refuses a `GOCHAT_*` environment variable that no subcommand of `command` reads (a typo
 /// would otherwise leave a setting at its default without a word). Variables of other commands
