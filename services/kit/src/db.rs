@@ -166,9 +166,10 @@ impl Db {
 
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
         let sink = outbox.clone();
-        std::thread::Builder::new()
-            .name(format!("{name}-db-writer"))
-            .spawn(move || write_loop(conn, write_jobs, sink))?;
+        std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
+            let span = tracing::info_span!("database", db = name);
+            move || span.in_scope(|| write_loop(conn, write_jobs, sink))
+        })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
         for i in 0..READERS {

@@ -4,7 +4,8 @@
 //! - `directory`: the table and its queries (prefix search, keyset pagination).
 //! - `events`: the consumer that builds the directory from `user.registered` and presence from
 //!   claims and heartbeats.
-//! - `presence`: per-(user, instance) claims, silent instances swept, transitions announced.
+//! - `presence`: per-(user, instance) claims kept in memory, silent instances swept, transitions
+//!   written and announced (nothing is written while nobody's presence changes).
 //! - `routes`: `GET /api/users`, with pages cached in moka and invalidated by every change.
 //!
 //! Single writer of its SQLite file: run one instance.
@@ -20,10 +21,12 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::bus::Queue;
 use gochat_kit::db::Db;
 use gochat_proto::dto::UsersPage;
+use gochat_proto::ids::UserId;
 use gochat_proto::topology::USERS;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -55,6 +58,37 @@ pub struct AppState {
     sessions: Sessions,
     /// Directory pages; cleared whenever the directory changes, so no page is ever stale.
     pages: moka::future::Cache<PageKey, Arc<UsersPage>>,
+    /// Which instance holds which users: memory only, restated by every heartbeat.
+    liveness: Arc<Mutex<presence::Liveness>>,
+    /// The users stored as online: read once at start, then kept by every committed write, so
+    /// the sweeper compares it with `liveness` without reading the database (an idle read still
+    /// touches the WAL index).
+    stored_online: Arc<Mutex<BTreeSet<UserId>>>,
+}
+
+impl AppState {
+    /// Writes the presence of `users` as `liveness` has it now; whether anything changed.
+    async fn settle(&self, users: Vec<UserId>) -> Result<bool, gochat_kit::db::DbError> {
+        let liveness = self.liveness.clone();
+        let written = self
+            .db
+            .write(move |w| Ok::<_, gochat_kit::db::DbError>(presence::settle(w, users, &liveness)?))
+            .await?;
+        self.stored(&written);
+        Ok(!written.is_empty())
+    }
+
+    /// Records committed presence transitions.
+    fn stored(&self, written: &[(UserId, bool)]) {
+        let mut stored = self.stored_online.lock().expect("stored presence lock poisoned");
+        for (user, online) in written {
+            if *online {
+                stored.insert(*user);
+            } else {
+                stored.remove(user);
+            }
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Sessions {
@@ -67,7 +101,16 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     let db = runtime.open_db("users", directory::MIGRATIONS)?;
     let sessions = runtime.sessions("users", &db).await?;
     let pages = moka::future::Cache::new(settings.users_cache_pages.unwrap_or(10_000));
-    let state = AppState { db, sessions, pages };
+    let stored_online = db
+        .read(|c| directory::online_users(c).map_err(gochat_kit::db::DbError::from))
+        .await?;
+    let state = AppState {
+        db,
+        sessions,
+        pages,
+        liveness: Arc::default(),
+        stored_online: Arc::new(Mutex::new(stored_online)),
+    };
     runtime.bus.consume(
         Queue::Shared(&USERS),
         events::handler(state.clone()),
@@ -81,7 +124,9 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     Ok(runtime.api_layers(routes::router(state)))
 }
 
-/// Every third of the timeout, drops the claims of instances that stopped beating.
+/// Every third of the timeout, drops the claims of instances that stopped beating, and brings
+/// the stored presence in line with memory (after a restart, users stored online whom no
+/// instance restated go offline; a write that failed is made again).
 async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: CancellationToken) {
     // The first sweep waits a whole timeout: after a restart of this service, the heartbeats
     // queued meanwhile must be read before any instance is judged silent.
@@ -92,11 +137,23 @@ async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: Ca
             _ = shutdown.cancelled() => return,
         }
         let cutoff = chrono::Utc::now().timestamp_millis() - timeout.as_millis() as i64;
-        match state
-            .db
-            .write(move |w| presence::sweep(w, cutoff).map_err(gochat_kit::db::DbError::from))
-            .await
-        {
+        let (swept, live) = {
+            let mut liveness = state.liveness.lock().expect("liveness lock poisoned");
+            (liveness.sweep(cutoff), liveness.online_users())
+        };
+        let stored = state
+            .stored_online
+            .lock()
+            .expect("stored presence lock poisoned")
+            .clone();
+        let users: BTreeSet<UserId> = swept
+            .into_iter()
+            .chain(stored.symmetric_difference(&live).copied())
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        match state.settle(users.into_iter().collect()).await {
             Ok(true) => state.pages.invalidate_all(),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "presence sweep failed"),
