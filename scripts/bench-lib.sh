@@ -4,6 +4,12 @@
 # Expects BENCH_OUT (directory of the JSON documents) and LOAD (the gochat-load binary).
 
 GOCHAT=${GOCHAT:-target/release/gochat}
+# The load generator signs up thousands of users from one address, which the sign-up limit
+# (10 a minute per address by default) exists to refuse.
+export GOCHAT_SIGNUP_PER_MINUTE=1000000
+# The fan-out and idle scenarios open thousands of sockets as a few users; a real user may hold
+# 32 on one instance.
+export GOCHAT_CHAT_SOCKETS_PER_USER=20000
 bench_pids=()
 
 log() { echo "bench: $*" >&2; }

@@ -90,7 +90,7 @@ export function MessageList({
   const openedAt = useRef<{ epoch: number; index: number } | null>(null);
   if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
   const initialIndex = openedAt.current.index;
-  usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
+  const pinned = usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
 
   // Remember where we were when we scrolled away from the bottom, for the "new messages" pill.
   useEffect(() => {
@@ -240,12 +240,13 @@ export function MessageList({
             return 'auto';
           }
           // One new message glides in. In a burst the list jumps, and keeps following even while
-          // the glide to the previous one has not reached the bottom yet.
+          // the glide to the previous one has not reached the bottom yet, or while the rows that
+          // came last are still being measured: until the reader scrolls up, it stays pinned.
           const now = performance.now();
           const burst = now - lastFollowAt.current < BURST_MS;
-          if (!isAtBottom && !burst) return false;
+          if (!isAtBottom && !burst && !pinned.current) return false;
           lastFollowAt.current = now;
-          return burst ? 'auto' : 'smooth';
+          return isAtBottom && !burst ? 'smooth' : 'auto';
         }}
         components={{ Header, Footer }}
       />
