@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod files;
 pub mod site;
 
 use gochat_kit::bus::Bus;
