@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every service in this process on one port (in-process bus unless GOCHAT_AMQP_URL is set).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the auth service alone, over RabbitMQ.
     Auth(ServiceArgs<gochat_auth::Settings>),
     /// Run the users service alone, over RabbitMQ.
@@ -97,7 +97,7 @@ async fn run() -> anyhow::Result<()> {
     gochat_kit::config::check_environment(&command)?;
     let cli = Cli::from_arg_matches(&command.get_matches())?;
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Auth(args) => run_one("auth", args, gochat_auth::DEFAULT_LISTEN, gochat_auth::build).await,
         Command::Users(args) => run_one("users", args, gochat_users::DEFAULT_LISTEN, gochat_users::build).await,
         Command::Messages(args) => {
