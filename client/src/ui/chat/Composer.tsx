@@ -141,9 +141,10 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   }
 
   function onPaste(e: ClipboardEvent<HTMLTextAreaElement>) {
-    // A copied picture (a screenshot) arrives as a file; text pastes as usual.
+    // A copied picture (a screenshot) arrives as a file; text pastes as usual, even when the
+    // clipboard also holds a picture of it (copied from an office document).
     const files = [...e.clipboardData.files];
-    if (files.length === 0 || editing) return;
+    if (files.length === 0 || editing || e.clipboardData.types.includes('text/plain')) return;
     e.preventDefault();
     attach(files);
   }

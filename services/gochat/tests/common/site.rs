@@ -197,10 +197,20 @@ impl Person {
 
     /// `GET path` as bytes, with the response's headers.
     pub async fn fetch(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        self.fetch_with(path, reqwest::header::HeaderMap::new()).await
+    }
+
+    /// `GET path` with these request headers, as bytes, with the response's headers.
+    pub async fn fetch_with(
+        &self,
+        path: &str,
+        headers: reqwest::header::HeaderMap,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
         let response = self
             .http
             .get(format!("{}{path}", self.site.base(path)))
             .header(reqwest::header::COOKIE, format!("auth={}", self.cookie))
+            .headers(headers)
             .send()
             .await
             .expect("request sent");

@@ -101,6 +101,12 @@ pub async fn pictures_and_files_reach_the_members_only(site: &Arc<Site>) {
     assert_eq!(header(&headers, "content-type"), "image/png");
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
     assert!(header(&headers, "content-disposition").starts_with("inline"));
+    // Asked again with its ETag: 304 while access lasts.
+    let mut again = reqwest::header::HeaderMap::new();
+    again.insert("if-none-match", headers["etag"].clone());
+    let (status, headers, bytes) = ben.fetch_with(&format!("/api/attachments/{picture_id}"), again).await;
+    assert_eq!((status, bytes.len()), (304, 0));
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
     // A document is a download of a neutral type.
     let (status, headers, bytes) = ben.fetch(&format!("/api/attachments/{document_id}")).await;
     assert_eq!((status, bytes), (200, pdf()));

@@ -78,7 +78,11 @@ impl Files {
     /// A new private file in `tmp/`, removed when the returned [`TempPath`] is dropped unless it
     /// was placed.
     pub fn temp(&self) -> io::Result<(fs::File, TempPath)> {
-        let path = self.root.join(TMP).join(uuid_like());
+        // A fresh v7 UUID: unique, and sorts by age for whoever looks.
+        let path = self
+            .root
+            .join(TMP)
+            .join(gochat_proto::ids::AttachmentId::new().to_string());
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -119,11 +123,6 @@ impl Files {
         }
         Ok(())
     }
-}
-
-/// A file name unique in `tmp/`.
-fn uuid_like() -> String {
-    gochat_proto::ids::AttachmentId::new().to_string()
 }
 
 /// An upload being written; its file is removed on drop unless it was renamed into place.
