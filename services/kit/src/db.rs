@@ -375,3 +375,6 @@ fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod files;
+pub mod fuzz;
 pub mod site;
 
 use gochat_kit::bus::Bus;
