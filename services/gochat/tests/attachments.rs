@@ -5,9 +5,10 @@
 mod common;
 mod scenarios;
 
-use common::files::{bomb_png, files_under, pdf, png, sha256};
+use common::files::{files_under, pdf, png, sha256};
 use common::site::{Deployment, multipart};
 use common::{eventually, fast_settings};
+use gochat_kit::testing::bomb_png;
 use scenarios::attachments::{self, stored, uploaded};
 use scenarios::text;
 use serde_json::json;

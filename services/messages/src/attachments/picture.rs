@@ -124,6 +124,7 @@ fn encode_thumbnail(small: DynamicImage) -> Result<(Vec<u8>, &'static str), Imag
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use gochat_kit::testing::bomb_png;
     use image::{ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
 
     /// A PNG of `width` × `height` pixels.
@@ -133,45 +134,6 @@ pub(crate) mod tests {
         image::codecs::png::PngEncoder::new(&mut out)
             .write_image(img.as_raw(), width, height, image::ExtendedColorType::Rgb8)
             .unwrap();
-        out
-    }
-
-    /// A tiny PNG whose header declares `width` × `height` pixels: a decompression bomb.
-    pub fn bomb_png(width: u32, height: u32) -> Vec<u8> {
-        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-            out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
-            let mut crc = crc32(kind, 0xFFFF_FFFF);
-            crc = crc32(data, crc);
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            out.extend_from_slice(&(crc ^ 0xFFFF_FFFF).to_be_bytes());
-        }
-        fn crc32(bytes: &[u8], mut crc: u32) -> u32 {
-            for &b in bytes {
-                crc ^= u32::from(b);
-                for _ in 0..8 {
-                    crc = if crc & 1 == 1 {
-                        (crc >> 1) ^ 0xEDB8_8320
-                    } else {
-                        crc >> 1
-                    };
-                }
-            }
-            crc
-        }
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut header = Vec::new();
-        header.extend_from_slice(&width.to_be_bytes());
-        header.extend_from_slice(&height.to_be_bytes());
-        header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-        chunk(&mut out, b"IHDR", &header);
-        // A zlib stream of a few zero bytes: what a decoder would inflate into gigabytes.
-        chunk(
-            &mut out,
-            b"IDAT",
-            &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
-        );
-        chunk(&mut out, b"IEND", &[]);
         out
     }
 
