@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { bubble, credentials, eventually, launch, newPerson, openPeople, scenario, screenshots, signUp } from './lib.mjs';
+import { bubble, credentials, eventually, launch, newPerson, openChatWith, scenario, screenshots, signUp } from './lib.mjs';
 
 /** A real PNG of `width` × `height` pixels (a gradient, so it does not compress to nothing). */
 function png(width, height) {
@@ -60,10 +60,7 @@ describe('attachments', () => {
   step('gina and hal open a chat', async () => {
     await signUp(gina.page, ginaUser);
     await signUp(hal.page, halUser);
-    await openPeople(gina.page);
-    await gina.page.getByLabel('Search people').fill(halUser.username);
-    await gina.page.locator(`[data-testid="person"][data-username="${halUser.username}"]`).click();
-    await gina.page.getByTestId('chat-title').filter({ hasText: halUser.username }).waitFor();
+    await openChatWith(gina.page, halUser.username);
   });
 
   step('the Attach file button uploads a picture with a progress bar', async () => {
