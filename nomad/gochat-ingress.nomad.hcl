@@ -275,6 +275,22 @@ job "gochat-ingress" {
                   location /api/conversations {
                       proxy_pass http://gochat_messages;
                   }
+                  # Search and blocking are the messages service's too (blocking under /api/users/).
+                  location = /api/search {
+                      proxy_pass http://gochat_messages;
+                  }
+                  location = /api/users/blocked {
+                      proxy_pass http://gochat_messages;
+                  }
+                  location ~ ^/api/users/[^/]+/block$ {
+                      proxy_pass http://gochat_messages;
+                  }
+                  location /api/attachments {
+                      proxy_pass http://gochat_messages;
+                      client_max_body_size 26m;
+                      proxy_request_buffering off;
+                      proxy_buffering off;
+                  }
                   location /api/notifications {
                       proxy_pass http://gochat_notifications;
                   }

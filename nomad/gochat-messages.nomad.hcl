@@ -9,7 +9,8 @@
 #   nomad job run -var version=0.1.0 -var release_url=http://nas.lan/gochat nomad/gochat-messages.nomad.hcl
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
-# host volumes "gochat-messages" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
+# host volumes "gochat-messages", "gochat-replicas" and "gochat-attachments" (the NAS share that
+# keeps attachments, README "Attachments") on the node; the Nomad variable nomad/jobs
 # with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
 
 variable "version" {
@@ -103,6 +104,12 @@ job "gochat-messages" {
       read_only = false
     }
 
+    volume "attachments" {
+      type      = "host"
+      source    = "gochat-attachments"
+      read_only = false
+    }
+
     service {
       name     = "gochat-messages"
       provider = "nomad"
@@ -164,9 +171,15 @@ job "gochat-messages" {
         destination = "/replicas"
       }
 
+      volume_mount {
+        volume      = "attachments"
+        destination = "/var/lib/gochat-attachments"
+      }
+
       env {
         GOCHAT_LISTEN             = "${NOMAD_ADDR_http}"
         GOCHAT_DATA_DIR           = "/var/lib/gochat"
+        GOCHAT_ATTACHMENTS_DIR    = "/var/lib/gochat-attachments"
         GOCHAT_TRUST_PROXY        = "true"
         GOCHAT_LITESTREAM_REPLICA = var.replica_url
       }

@@ -140,6 +140,14 @@ export async function openPeople(page) {
   await page.getByRole('tab', { name: 'People' }).click();
 }
 
+/** Opens (or starts) the direct chat with `username` from the People tab. */
+export async function openChatWith(page, username) {
+  await openPeople(page);
+  await page.getByLabel('Search people').fill(username);
+  await page.locator(`[data-testid="person"][data-username="${username}"]`).click();
+  await page.getByTestId('chat-title').filter({ hasText: username }).waitFor();
+}
+
 export async function openChats(page) {
   await page.getByRole('tab', { name: /^Chats/ }).click();
 }

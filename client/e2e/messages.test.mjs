@@ -9,7 +9,7 @@ import {
   launch,
   messageActions,
   newPerson,
-  openPeople,
+  openChatWith,
   scenario,
   screenshots,
   screenshotsBothSizes,
@@ -46,10 +46,7 @@ describe('messages', () => {
   step('erin and frank open a chat', async () => {
     await signUp(erin.page, erinUser);
     await signUp(frank.page, frankUser);
-    await openPeople(erin.page);
-    await erin.page.getByLabel('Search people').fill(frankUser.username);
-    await erin.page.locator(`[data-testid="person"][data-username="${frankUser.username}"]`).click();
-    await erin.page.getByTestId('chat-title').filter({ hasText: frankUser.username }).waitFor();
+    await openChatWith(erin.page, frankUser.username);
     conversationId = new URL(erin.page.url()).pathname.split('/').pop();
     await send(erin.page, CAFE);
     await frank.page.locator(`[data-testid="conversation"][data-peer="${erinUser.username}"]`).click();

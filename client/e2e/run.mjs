@@ -6,7 +6,8 @@
 //
 //   node e2e/run.mjs              every group
 //   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
-//   groups: a group of three, then four; messages: reply, edit, delete, react, search, block
+//   groups: a group of three, then four; messages: reply, edit, delete, react, search, block;
+//   attachments: attach (button, drop, paste), progress, too large, thumbnails, lightbox, download
 //
 // Env: GOCHAT_BIN (default ../target/debug/gochat), CHROMIUM_PATH (default /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const GROUPS = {
   groups: 'groups.test.mjs',
   messages: 'messages.test.mjs',
   admin: 'admin.test.mjs',
+  attachments: 'attachments.test.mjs',
 };
 
 const requested = process.argv.slice(2).length ? process.argv.slice(2) : (process.env.E2E_GROUPS?.split(',').filter(Boolean) ?? []);

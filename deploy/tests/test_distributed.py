@@ -85,6 +85,23 @@ def test_services_behind_nginx_serve_a_chat_with_notifications_over_tls(procs, t
     assert names == {"alice", "bob"}
     assert alice.call("GET", f"/api/conversations/{conv.id}/messages")["messages"][0]["seq"] == 1
 
+    # Search, blocking and attachments are the messages service's, whatever their prefix
+    # (/api/users/blocked beside the users service's /api/users); a file goes through whole.
+    assert alice.call("GET", "/api/search?q=hello")["nextCursor"] is None
+    assert alice.call("GET", "/api/users/blocked") == {"users": []}
+    boundary = "gochat-deploy-test"
+    upload = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note.txt\"\r\n\r\n"
+        f"hello\r\n--{boundary}--\r\n"
+    ).encode()
+    status, _, body = alice.raw(
+        "POST", "/api/attachments", upload, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert status == 201, body
+    attachment = json.loads(body)["attachment"]
+    status, headers, body = alice.raw("GET", f"/api/attachments/{attachment['id']}")
+    assert status == 200 and body == b"hello" and "nosniff" in headers["x-content-type-options"]
+
     # The Origin check sees the browser's host through X-Forwarded-Host: same origin passes
     # (the sockets above), a foreign one is refused.
     status, _, _ = alice.raw(

@@ -2,6 +2,7 @@
 // fulfilled actions to keep their own live state (which sockets also update).
 import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
 import type {
+  AttachmentLimits,
   ConversationResponse,
   ConversationsResponse,
   CurrentUserResponse,
@@ -44,7 +45,7 @@ export const api = createApi({
     // Looked up on each call so tests can swap `globalThis.fetch`.
     fetchFn: (input, init) => globalThis.fetch(input, init),
   }),
-  tagTypes: ['Users', 'Notifications'],
+  tagTypes: ['Users', 'Notifications', 'AttachmentLimits'],
   endpoints: (build) => ({
     currentUser: build.query<CurrentUserResponse, void>({
       query: () => '/api/auth/currentuser',
@@ -99,6 +100,11 @@ export const api = createApi({
     markNotificationsRead: build.mutation<void, MarkNotificationsRead>({
       query: (body) => ({ url: '/api/notifications/read', method: 'POST', body }),
     }),
+    /** The largest upload this server takes, and my quota (refreshed after each upload). */
+    attachmentLimits: build.query<AttachmentLimits, void>({
+      query: () => '/api/attachments/limits',
+      providesTags: ['AttachmentLimits'],
+    }),
   }),
 });
 
@@ -112,6 +118,7 @@ export const {
   useCreateConversationMutation,
   useNotificationsQuery,
   useMarkNotificationsReadMutation,
+  useAttachmentLimitsQuery,
 } = api;
 
 /** A readable sentence for a failed request, from the contract's error body when there is one. */

@@ -2,6 +2,7 @@ import { combineReducers, configureStore, type UnknownAction } from '@reduxjs/to
 import { api } from '../api/http';
 import { chatReducer } from '../features/chat/chatSlice';
 import { typingReducer } from '../features/chat/typingSlice';
+import { uploadsReducer } from '../features/chat/uploadsSlice';
 import { chatViewReducer } from '../features/chat/viewSlice';
 import { noticesReducer } from '../features/notices/noticesSlice';
 import { connectionReducer } from '../features/connection/connectionSlice';
@@ -19,6 +20,7 @@ const slices = combineReducers({
   chat: chatReducer,
   typing: typingReducer,
   chatView: chatViewReducer,
+  uploads: uploadsReducer,
   notices: noticesReducer,
   notifications: notificationsReducer,
   connection: connectionReducer,

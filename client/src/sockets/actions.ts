@@ -1,10 +1,14 @@
 // Intents the UI hands to the socket middlewares. No reducer handles them directly.
 import { createAction } from '@reduxjs/toolkit';
-import type { ClientId, ConversationId } from '../api/types';
+import type { Attachment, ClientId, ConversationId } from '../api/types';
 
-export const sendRequested = createAction<{ conversationId: ConversationId; body: string; replyToSeq?: number | null }>(
-  'chatSocket/sendRequested',
-);
+/** Send a message: text, uploaded attachments, or both. */
+export const sendRequested = createAction<{
+  conversationId: ConversationId;
+  body: string;
+  replyToSeq?: number | null;
+  attachments?: Attachment[];
+}>('chatSocket/sendRequested');
 export const retryRequested = createAction<ClientId>('chatSocket/retryRequested');
 /** Replace the text of one of my messages. */
 export const editRequested = createAction<{ conversationId: ConversationId; seq: number; body: string }>('chatSocket/editRequested');

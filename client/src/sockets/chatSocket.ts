@@ -145,10 +145,11 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
       } else if (sendRequested.match(a)) {
         const me = getState().session.user?.id;
         const { conversationId, body, replyToSeq } = a.payload;
-        if (me && body.trim()) {
+        const attachments = a.payload.attachments ?? [];
+        if (me && (body.trim() || attachments.length > 0)) {
           const clientId = deps.uuid();
           const createdAt = new Date(clock.now()).toISOString();
-          dispatch(messageQueued({ clientId, conversationId, senderId: me, body, replyToSeq: replyToSeq ?? null, createdAt }));
+          dispatch(messageQueued({ clientId, conversationId, senderId: me, body, replyToSeq: replyToSeq ?? null, attachments, createdAt }));
           outbox.transmit(clientId);
         }
       } else if (retryRequested.match(a)) {

@@ -3,6 +3,7 @@ import { Virtuoso } from 'react-virtuoso';
 import { useConversationsQuery } from '../api/http';
 import type { Conversation, UserId } from '../api/types';
 import { useAppSelector } from '../app/hooks';
+import { previewText } from '../features/chat/attachments';
 import { conversationTitle, memberNames, tickFor, typingText } from '../features/chat/conversation';
 import { selectConversations } from '../features/chat/selectors';
 import { navigate } from '../lib/router';
@@ -20,7 +21,7 @@ function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | 
   return (
     <>
       {sender && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>{sender}: </span>}
-      {last.deletedAt ? <span className="italic">Message deleted</span> : last.body}
+      {last.deletedAt ? <span className="italic">Message deleted</span> : previewText(last)}
     </>
   );
 }

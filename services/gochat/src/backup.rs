@@ -4,8 +4,9 @@
 //! Layout
 //! - [`backup`]: copies each `<data dir>/<service>.db` with SQLite's online backup API (one step,
 //!   so one read transaction: in WAL mode writers are never blocked and the copy is the state of
-//!   one instant per database), plus the session key `jwt.key` when it lives there, then writes
-//!   `manifest.json` last: a directory without a manifest is not a backup.
+//!   one instant per database), plus the session key `jwt.key` when it lives there and the
+//!   messages service's attachments (`attachments/ab/<sha256>`), then writes `manifest.json`
+//!   last: a directory without a manifest is not a backup.
 //! - [`restore`]: checks every file against the manifest before touching anything, then copies
 //!   the files into a data directory that must be empty (it never merges into, or overwrites,
 //!   live data).
@@ -13,6 +14,9 @@
 //! Each database is consistent on its own; databases are copied one after the other, so they are
 //! not one snapshot together. That is the same guarantee the services themselves work with: they
 //! share only events, and the outbox/inbox make every consumer catch up on what it missed.
+//! Attachments are copied after the databases: a file never changes under its name, so a copy
+//! is whole; one uploaded meanwhile is simply extra, and only a file whose message was deleted
+//! meanwhile can be missing (its row then names a file that is gone: it answers 404).
 
 use anyhow::{Context, bail, ensure};
 use gochat_kit::private;
@@ -29,6 +33,10 @@ use std::time::{Duration, Instant};
 pub const MANIFEST: &str = "manifest.json";
 /// The session key `gochat serve` keeps in its data directory.
 const JWT_KEY: &str = "jwt.key";
+/// The attachments directory: in the data directory by default, and always so in a backup.
+pub const ATTACHMENTS: &str = "attachments";
+/// Uploads in progress inside the attachments directory: never backed up.
+const ATTACHMENTS_TMP: &str = "tmp";
 /// Version of the manifest's shape.
 const FORMAT: u32 = 1;
 /// Longest a database may stay locked (another connection holding a write lock on a rollback
@@ -51,6 +59,9 @@ pub struct Manifest {
     pub databases: Vec<Entry>,
     /// Other files of the data directory (the session key).
     pub files: Vec<Entry>,
+    /// The attachments' files, as `attachments/ab/<sha256>` (and `….thumb`).
+    #[serde(default)]
+    pub attachments: Vec<Entry>,
 }
 
 /// One copied file.
@@ -66,8 +77,9 @@ pub struct Entry {
     pub sha256: String,
 }
 
-/// Copies every database of `data_dir` into `out`, which must not exist yet or be empty.
-pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<Manifest> {
+/// Copies every database of `data_dir` and the attachments in `attachments_dir` (by default
+/// `<data dir>/attachments`) into `out`, which must not exist yet or be empty.
+pub fn backup(data_dir: &Path, attachments_dir: Option<&Path>, out: &Path) -> anyhow::Result<Manifest> {
     let sources = databases_in(data_dir)?;
     ensure!(
         !sources.is_empty(),
@@ -87,6 +99,17 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<Manifest> {
         copy_private(&data_dir.join(JWT_KEY), &out.join(JWT_KEY))?;
         files.push(entry(JWT_KEY, out, JWT_KEY)?);
     }
+    let attachments_dir = attachments_dir.map_or_else(|| data_dir.join(ATTACHMENTS), Path::to_owned);
+    let mut attachments = Vec::new();
+    for (relative, source) in attachment_files(&attachments_dir)? {
+        let file = format!("{ATTACHMENTS}/{relative}");
+        let target = out.join(&file);
+        if let Some(dir) = target.parent() {
+            private::create_dir(dir)?;
+        }
+        copy_private(&source, &target).with_context(|| format!("backing up {}", source.display()))?;
+        attachments.push(entry(&relative, out, &file)?);
+    }
 
     let manifest = Manifest {
         format: FORMAT,
@@ -95,14 +118,17 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<Manifest> {
         data_dir: fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned()),
         databases,
         files,
+        attachments,
     };
     write_atomically(&out.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?)?;
     sync_dir(out)?;
     Ok(manifest)
 }
 
-/// Puts the backup in `from` into `data_dir`, which must not exist yet or be empty.
-pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
+/// Puts the backup in `from` into `data_dir`, which must not exist yet or be empty, and its
+/// attachments into `attachments_dir` (by default `<data dir>/attachments`), which must not
+/// hold any either.
+pub fn restore(from: &Path, data_dir: &Path, attachments_dir: Option<&Path>) -> anyhow::Result<Manifest> {
     let raw = fs::read(from.join(MANIFEST))
         .with_context(|| format!("{} has no readable {MANIFEST}: not a gochat backup", from.display()))?;
     let manifest: Manifest = serde_json::from_slice(&raw).context("reading the manifest")?;
@@ -118,14 +144,25 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
             "the manifest names an unexpected file {:?}",
             e.file
         );
-        let (bytes, sha256) = digest(&from.join(&e.file))?;
+        verify(from, e)?;
+    }
+    for e in &manifest.attachments {
         ensure!(
-            bytes == e.bytes && sha256 == e.sha256,
-            "{} does not match the manifest (damaged or changed since the backup)",
+            attachment_name(&e.file).is_some(),
+            "the manifest names an unexpected attachment {:?}",
             e.file
         );
+        verify(from, e)?;
+        // A file is named by its bytes: a name that does not match them was changed.
+        if let Some(named) = attachment_name(&e.file).filter(|n| !n.ends_with(THUMBNAIL)) {
+            ensure!(named == e.sha256, "{} is not the file its name says", e.file);
+        }
     }
     ensure_empty_dir(data_dir, "data directory")?;
+    let attachments_dir = attachments_dir.map_or_else(|| data_dir.join(ATTACHMENTS), Path::to_owned);
+    if !manifest.attachments.is_empty() {
+        ensure_empty_dir(&attachments_dir, "attachments directory")?;
+    }
 
     for e in &manifest.databases {
         let target = data_dir.join(&e.file);
@@ -143,8 +180,69 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
     for e in &manifest.files {
         copy_private(&from.join(&e.file), &data_dir.join(&e.file))?;
     }
+    for e in &manifest.attachments {
+        let relative = e.file.strip_prefix(&format!("{ATTACHMENTS}/")).unwrap_or(&e.file);
+        let target = attachments_dir.join(relative);
+        if let Some(dir) = target.parent() {
+            private::create_dir(dir)?;
+        }
+        copy_private(&from.join(&e.file), &target)?;
+    }
     sync_dir(data_dir)?;
     Ok(manifest)
+}
+
+/// Suffix of a thumbnail's file.
+const THUMBNAIL: &str = ".thumb";
+
+/// `<sha256>` or `<sha256>.thumb` when `file` is `attachments/<its first two characters>/` that
+/// (lower-case hex): the only shape of file an attachments directory holds.
+fn attachment_name(file: &str) -> Option<&str> {
+    let rest = file.strip_prefix(ATTACHMENTS)?.strip_prefix('/')?;
+    let (dir, name) = rest.split_once('/')?;
+    let hash = name.strip_suffix(THUMBNAIL).unwrap_or(name);
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (hash.len() == 64 && hex(hash) && hash.starts_with(dir) && dir.len() == 2).then_some(name)
+}
+
+/// Checks a backed-up file against its manifest entry.
+fn verify(from: &Path, e: &Entry) -> anyhow::Result<()> {
+    let (bytes, sha256) = digest(&from.join(&e.file))?;
+    ensure!(
+        bytes == e.bytes && sha256 == e.sha256,
+        "{} does not match the manifest (damaged or changed since the backup)",
+        e.file
+    );
+    Ok(())
+}
+
+/// `(ab/<name>, path)` of every file of an attachments directory (none when it is missing),
+/// sorted, without uploads in progress.
+fn attachment_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    let top = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e).with_context(|| format!("reading the attachments directory {}", dir.display())),
+    };
+    for sub in top {
+        let sub = sub?;
+        let name = sub.file_name().to_string_lossy().into_owned();
+        if name == ATTACHMENTS_TMP || !sub.file_type()?.is_dir() {
+            continue;
+        }
+        for file in fs::read_dir(sub.path())? {
+            let file = file?;
+            if file.file_type()?.is_file() {
+                let relative = format!("{name}/{}", file.file_name().to_string_lossy());
+                if attachment_name(&format!("{ATTACHMENTS}/{relative}")).is_some() {
+                    found.push((relative, file.path()));
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// `(service, path)` of every `*.db` file directly in `dir`, sorted by service.
@@ -263,8 +361,15 @@ fn digest(path: &Path) -> anyhow::Result<(u64, String)> {
     Ok((bytes, hex))
 }
 
+/// Copies a file into a private one, streamed (attachments are up to tens of MiB).
 fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
-    write_atomically(to, &fs::read(from)?)
+    let partial = partial_path(to);
+    private::file(&partial)?;
+    let mut out = fs::OpenOptions::new().write(true).truncate(true).open(&partial)?;
+    io::copy(&mut File::open(from)?, &mut out)?;
+    out.sync_all()?;
+    fs::rename(&partial, to)?;
+    Ok(())
 }
 
 /// Writes a file readable by its owner only (everything in a backup is private: the manifest
@@ -322,14 +427,14 @@ mod tests {
         fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
 
         // Taken while the connection is open and rows sit in the WAL.
-        let manifest = backup(&data, &root.path().join("backup")).unwrap();
+        let manifest = backup(&data, None, &root.path().join("backup")).unwrap();
         assert_eq!(manifest.databases.len(), 1);
         assert_eq!(manifest.databases[0].name, "messages");
         assert_eq!(manifest.files[0].file, JWT_KEY);
         assert!(!root.path().join("backup/messages.db-wal").exists());
 
         let restored = root.path().join("restored");
-        restore(&root.path().join("backup"), &restored).unwrap();
+        restore(&root.path().join("backup"), &restored, None).unwrap();
         assert_eq!(count(&restored.join("messages.db")), 100);
         assert_eq!(fs::read_to_string(restored.join(JWT_KEY)).unwrap(), "k".repeat(48));
     }
@@ -344,7 +449,7 @@ mod tests {
         drop(live_db(&data, "auth"));
         fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
         let out = root.path().join("backup");
-        backup(&data, &out).unwrap();
+        backup(&data, None, &out).unwrap();
         assert_eq!(mode(&out), 0o700);
         for file in ["auth.db", JWT_KEY, MANIFEST] {
             assert_eq!(mode(&out.join(file)), 0o600, "{file}");
@@ -352,7 +457,7 @@ mod tests {
         // A backup copied around with a loose mode still restores owner-only.
         fs::set_permissions(out.join("auth.db"), fs::Permissions::from_mode(0o644)).unwrap();
         let restored = root.path().join("restored");
-        restore(&out, &restored).unwrap();
+        restore(&out, &restored, None).unwrap();
         assert_eq!(mode(&restored), 0o700);
         for file in ["auth.db", JWT_KEY] {
             assert_eq!(mode(&restored.join(file)), 0o600, "{file}");
@@ -408,8 +513,8 @@ mod tests {
         let data = root.path().join("data");
         fs::create_dir(&data).unwrap();
         drop(live_db(&data, "auth"));
-        backup(&data, &root.path().join("backup")).unwrap();
-        let error = restore(&root.path().join("backup"), &data).unwrap_err();
+        backup(&data, None, &root.path().join("backup")).unwrap();
+        let error = restore(&root.path().join("backup"), &data, None).unwrap_err();
         assert!(error.to_string().contains("not empty"), "{error}");
     }
 
@@ -420,7 +525,7 @@ mod tests {
         fs::create_dir(&data).unwrap();
         drop(live_db(&data, "users"));
         let out = root.path().join("backup");
-        backup(&data, &out).unwrap();
+        backup(&data, None, &out).unwrap();
         fs::OpenOptions::new()
             .append(true)
             .open(out.join("users.db"))
@@ -428,7 +533,7 @@ mod tests {
             .write_all(b"x")
             .unwrap();
         let target = root.path().join("restored");
-        let error = restore(&out, &target).unwrap_err();
+        let error = restore(&out, &target, None).unwrap_err();
         assert!(error.to_string().contains("does not match"), "{error}");
         assert!(!target.exists());
     }
@@ -440,7 +545,84 @@ mod tests {
         fs::create_dir(&data).unwrap();
         drop(live_db(&data, "auth"));
         let out = root.path().join("backup");
-        backup(&data, &out).unwrap();
-        assert!(backup(&data, &out).is_err());
+        backup(&data, None, &out).unwrap();
+        assert!(backup(&data, None, &out).is_err());
+    }
+
+    /// An attachment's file as the messages service stores it; returns its relative path.
+    fn attachment(dir: &Path, bytes: &[u8]) -> String {
+        let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        fs::create_dir_all(dir.join(&sha[..2])).unwrap();
+        fs::write(dir.join(&sha[..2]).join(&sha), bytes).unwrap();
+        format!("{}/{sha}", &sha[..2])
+    }
+
+    #[test]
+    fn attachments_are_backed_up_checked_and_restored() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "messages"));
+        let files = data.join(ATTACHMENTS);
+        let picture = attachment(&files, b"a picture");
+        fs::write(files.join(format!("{picture}.thumb")), b"its thumbnail").unwrap();
+        let document = attachment(&files, b"a document");
+        // An upload in progress and a stray file are not attachments.
+        fs::create_dir_all(files.join("tmp")).unwrap();
+        fs::write(files.join("tmp/partial"), b"half").unwrap();
+        fs::write(files.join(&picture[..2]).join("notes.txt"), b"?").unwrap();
+
+        let out = root.path().join("backup");
+        let manifest = backup(&data, None, &out).unwrap();
+        let mut names: Vec<&str> = manifest.attachments.iter().map(|e| e.file.as_str()).collect();
+        names.sort();
+        let mut expected = vec![
+            format!("attachments/{picture}"),
+            format!("attachments/{picture}.thumb"),
+            format!("attachments/{document}"),
+        ];
+        expected.sort();
+        assert_eq!(names, expected);
+
+        let restored = root.path().join("restored");
+        restore(&out, &restored, None).unwrap();
+        assert_eq!(
+            fs::read(restored.join(ATTACHMENTS).join(&picture)).unwrap(),
+            b"a picture"
+        );
+        assert_eq!(
+            fs::read(restored.join(ATTACHMENTS).join(format!("{picture}.thumb"))).unwrap(),
+            b"its thumbnail"
+        );
+        assert!(!restored.join(ATTACHMENTS).join("tmp/partial").exists());
+
+        // Elsewhere when the attachments live elsewhere.
+        let (elsewhere, share) = (root.path().join("elsewhere"), root.path().join("share"));
+        restore(&out, &elsewhere, Some(&share)).unwrap();
+        assert_eq!(fs::read(share.join(&document)).unwrap(), b"a document");
+        assert!(!elsewhere.join(ATTACHMENTS).exists());
+    }
+
+    #[test]
+    fn restore_refuses_an_attachment_that_is_not_what_its_name_says() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        fs::create_dir(&data).unwrap();
+        drop(live_db(&data, "messages"));
+        let picture = attachment(&data.join(ATTACHMENTS), b"a picture");
+        let out = root.path().join("backup");
+        backup(&data, None, &out).unwrap();
+        // Other bytes, with a manifest rewritten to match them: the name still gives it away.
+        let file = out.join(ATTACHMENTS).join(&picture);
+        fs::write(&file, b"something else").unwrap();
+        let mut manifest: Manifest = serde_json::from_slice(&fs::read(out.join(MANIFEST)).unwrap()).unwrap();
+        let (bytes, sha256) = digest(&file).unwrap();
+        manifest.attachments[0].bytes = bytes;
+        manifest.attachments[0].sha256 = sha256;
+        fs::write(out.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        let target = root.path().join("restored");
+        let error = restore(&out, &target, None).unwrap_err();
+        assert!(error.to_string().contains("is not the file its name says"), "{error}");
+        assert!(!target.exists());
     }
 }

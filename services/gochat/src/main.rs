@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every service in this process on one port (in-process bus unless GOCHAT_AMQP_URL is set).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the auth service alone, over RabbitMQ.
     Auth(ServiceArgs<gochat_auth::Settings>),
     /// Run the users service alone, over RabbitMQ.
@@ -36,7 +36,8 @@ enum Command {
     Chat(ServiceArgs<gochat_chat::Settings>),
     /// Run the notifications service alone, over RabbitMQ.
     Notifications(ServiceArgs<gochat_notifications::Settings>),
-    /// Copy every database of the data directory into DIR: consistent, safe while serving.
+    /// Copy every database of the data directory, and the attachments, into DIR: consistent,
+    /// safe while serving.
     Backup(BackupArgs),
     /// Put a backup made by `gochat backup` into an empty (or missing) data directory.
     Restore(BackupArgs),
@@ -65,12 +66,15 @@ struct BackupArgs {
 /// Where the data directory is, read as `gochat serve` reads it.
 #[derive(clap::Args)]
 struct DataLocation {
-    /// TOML file with settings; only `data_dir` is read. [default: config/gochat.toml when present]
+    /// TOML file with settings; only `data_dir` and `attachments_dir` are read. [default: config/gochat.toml when present]
     #[arg(long, env = "GOCHAT_CONFIG")]
     config: Option<PathBuf>,
     /// Directory of the SQLite files. [default: ./data]
     #[arg(long, env = "GOCHAT_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Directory of the attachments' files. [default: <data dir>/attachments]
+    #[arg(long, env = "GOCHAT_ATTACHMENTS_DIR")]
+    attachments_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Serialize, Deserialize)]
@@ -93,7 +97,7 @@ async fn run() -> anyhow::Result<()> {
     gochat_kit::config::check_environment(&command)?;
     let cli = Cli::from_arg_matches(&command.get_matches())?;
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Auth(args) => run_one("auth", args, gochat_auth::DEFAULT_LISTEN, gochat_auth::build).await,
         Command::Users(args) => run_one("users", args, gochat_users::DEFAULT_LISTEN, gochat_users::build).await,
         Command::Messages(args) => {
@@ -119,27 +123,36 @@ async fn run() -> anyhow::Result<()> {
 async fn backup_or_restore(args: BackupArgs, is_backup: bool) -> anyhow::Result<()> {
     // Read as `gochat serve` reads it (the same file holds every other setting too).
     let explicit = args.location.config.clone();
+    let mut services = gochat::Settings::default();
+    services.messages.attachments_dir = args.location.attachments_dir;
     let as_serve = ServeArgs {
         common: CommonSettings {
             data_dir: args.location.data_dir,
             ..Default::default()
         },
-        services: Default::default(),
+        services,
     };
     let layered: ServeArgs = gochat_kit::config::layer(&as_serve, explicit.as_deref(), "config/gochat.toml".as_ref())?;
     let data_dir = layered.common.data_dir();
+    let attachments_dir = layered.services.messages.attachments_dir;
     let dir = args.dir;
     let manifest = tokio::task::spawn_blocking(move || {
         if is_backup {
-            backup::backup(&data_dir, &dir)
+            backup::backup(&data_dir, attachments_dir.as_deref(), &dir)
         } else {
-            backup::restore(&dir, &data_dir)
+            backup::restore(&dir, &data_dir, attachments_dir.as_deref())
         }
     })
     .await??;
     for e in manifest.databases.iter().chain(&manifest.files) {
         println!("{:<20} {:>12} bytes  sha256 {}", e.file, e.bytes, e.sha256);
     }
+    let attachment_bytes: u64 = manifest.attachments.iter().map(|e| e.bytes).sum();
+    println!(
+        "{:<20} {attachment_bytes:>12} bytes  in {} files",
+        backup::ATTACHMENTS,
+        manifest.attachments.len()
+    );
     let verb = if is_backup { "backed up" } else { "restored" };
     println!(
         "{verb} {} databases taken {} by gochat {}",

@@ -246,11 +246,20 @@ async fn the_data_directory_and_every_database_file_are_the_owners_alone() {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&data).unwrap() {
         let path = entry.unwrap().path();
-        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        // Files 0600; directories (the attachments') 0700, like the data directory.
+        let private = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), private, "{}", path.display());
         files.push(path.file_name().unwrap().to_string_lossy().into_owned());
     }
-    for expected in ["auth.db", "auth.db-wal", "auth.db-shm", "messages.db-wal"] {
+    for expected in [
+        "auth.db",
+        "auth.db-wal",
+        "auth.db-shm",
+        "messages.db-wal",
+        "attachments",
+    ] {
         assert!(files.iter().any(|f| f == expected), "{expected} in {files:?}");
     }
+    assert_eq!(mode(&data.join("attachments/tmp")), 0o700);
     server.stop().await.unwrap();
 }

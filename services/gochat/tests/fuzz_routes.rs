@@ -3,31 +3,33 @@
 //! codes with the contract's error body, never a 500, never the server's own plain text.
 //!
 //! One server per service's routes, seeded with real users, conversations, messages and
-//! notifications, so that real ids and cursors are among the inputs. Sign-out is left out (it
-//! would end the session the rest runs on; its own tests cover it).
+//! notifications and attachments, so that real ids and cursors are among the inputs. Sign-out
+//! is left out (it would end the session the rest runs on; its own tests cover it).
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 mod common;
 
 use common::fuzz::{self, percent};
+use common::site::multipart;
 use common::{Client, connect_ws, next_of, send_frame};
 use gochat_kit::testing::TestServer;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use reqwest::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// One route: its method, its path with `{}` for each parameter, its query keys, its body's
-/// fields (none: it reads no body).
+/// fields (none: it reads no body), and whether its success is a file's bytes rather than JSON.
 struct Route {
     method: &'static str,
     path: &'static str,
     query: &'static [&'static str],
     body: Option<&'static [&'static str]>,
+    file: bool,
 }
 
 const fn route(
@@ -41,6 +43,15 @@ const fn route(
         path,
         query,
         body,
+        file: false,
+    }
+}
+
+/// A `GET` route whose success is a file's bytes.
+const fn file_route(path: &'static str) -> Route {
+    Route {
+        file: true,
+        ..route("GET", path, &[], None)
     }
 }
 
@@ -90,6 +101,10 @@ const MESSAGES: &[Route] = &[
     route("GET", "/api/users/blocked", &[], None),
     route("POST", "/api/users/{}/block", &[], None),
     route("DELETE", "/api/users/{}/block", &[], None),
+    route("POST", "/api/attachments", &[], Some(&["file"])),
+    route("GET", "/api/attachments/limits", &[], None),
+    file_route("/api/attachments/{}"),
+    file_route("/api/attachments/{}/thumbnail"),
 ];
 
 const NOTIFICATIONS: &[Route] = &[
@@ -124,6 +139,8 @@ enum Body {
     Raw(Vec<u8>, Option<&'static str>),
     /// Larger than the 64 KiB every JSON body may be.
     Huge,
+    /// `multipart/form-data` with one part of this name, file name and bytes.
+    Multipart(String, Option<String>, Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +149,8 @@ struct Request {
     path: String,
     query: String,
     body: Body,
+    /// Its success is a file's bytes.
+    file: bool,
 }
 
 /// What the server was seeded with: ids and cursors that exist.
@@ -141,7 +160,8 @@ struct Seed {
 }
 
 /// An admin (the first account), two members, a direct conversation and a group with a few
-/// messages each way, notifications for the admin, and a page cursor of each kind.
+/// messages each way, notifications for the admin, a page cursor of each kind, and the admin's
+/// attachments: a picture sent in the direct conversation and a document never sent.
 async fn seed(server: &TestServer) -> Seed {
     let mut admin = Client::new(server);
     let admin_id = admin.signup("admin").await;
@@ -186,12 +206,38 @@ async fn seed(server: &TestServer) -> Seed {
     let (_, users) = admin.get("/api/users?limit=1").await;
     let (_, admins) = admin.get("/api/admin/users?limit=1").await;
     let (_, found) = admin.get("/api/search?q=hello&limit=1").await;
-    let mut known = vec![admin_id, bob_id, carol_id, direct, group];
+    let mut known = vec![admin_id, bob_id, carol_id, direct.clone(), group];
     known.extend(notes);
+    let picture = upload(&admin, "picture.png", &common::files::png(40, 30)).await;
+    let document = upload(&admin, "notes.txt", b"plain words").await;
+    let mut tab = connect_ws(&server.url(""), "/ws/chat", admin.cookie.as_deref(), None)
+        .await
+        .unwrap();
+    let frame = json!({"type": "send", "clientId": uuid::Uuid::new_v4(), "conversationId": direct, "body": "", "attachmentIds": [picture]});
+    send_frame(&mut tab, frame).await;
+    next_of(&mut tab, "message", WAIT).await;
+    known.extend([picture, document]);
     for cursor in [&users["nextCursor"], &admins["nextCursor"], &found["nextCursor"]] {
         known.push(cursor.as_str().expect("a next page").to_owned());
     }
     Seed { admin, known }
+}
+
+/// Uploads a file as `client`; returns the attachment's id.
+async fn upload(client: &Client, name: &str, bytes: &[u8]) -> String {
+    let (content_type, body) = multipart(&[("file", Some(name), bytes)]);
+    let response = client
+        .http
+        .post(format!("{}/api/attachments", client.base))
+        .header(COOKIE, format!("auth={}", client.cookie.as_deref().unwrap()))
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{name} uploaded");
+    let body: Value = response.json().await.unwrap();
+    body["attachment"]["id"].as_str().unwrap().to_owned()
 }
 
 /// A request to one of `routes`, with every part drawn from values worth trying.
@@ -203,6 +249,12 @@ fn request(routes: &'static [Route], known: Vec<String>) -> impl Strategy<Value 
     let value = fuzz::raw(known.clone());
     let pairs = prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), value), 0..5);
     let json = fuzz::value(BODY_FIELDS, known.clone());
+    let part = (
+        prop::sample::select(vec!["file", "other", ""]),
+        prop::option::of(fuzz::string(known.clone())),
+        prop::collection::vec(any::<u8>(), 0..256),
+    )
+        .prop_map(|(name, file, bytes)| Body::Multipart(name.to_owned(), file, bytes));
     let body = prop_oneof![
         6 => fuzz::object(BODY_FIELDS, json.clone()).prop_map(Body::Json),
         2 => json.prop_map(Body::Json),
@@ -210,6 +262,7 @@ fn request(routes: &'static [Route], known: Vec<String>) -> impl Strategy<Value 
             .prop_map(|(bytes, kind)| Body::Raw(bytes, kind)),
         1 => Just(Body::None),
         1 => Just(Body::Huge),
+        1 => part,
     ];
     (
         prop::sample::select((0..routes.len()).collect::<Vec<_>>()),
@@ -240,6 +293,7 @@ fn request(routes: &'static [Route], known: Vec<String>) -> impl Strategy<Value 
                 path,
                 query,
                 body,
+                file: route.file,
             }
         })
 }
@@ -281,6 +335,10 @@ async fn check(http: &reqwest::Client, base: &str, cookie: &str, request: Reques
         Body::Huge => req
             .header(CONTENT_TYPE, "application/json")
             .body(format!("{{\"title\":\"{}\"}}", "x".repeat(70 * 1024))),
+        Body::Multipart(name, file, bytes) => {
+            let (content_type, body) = multipart(&[(name, file.as_deref(), bytes)]);
+            req.header(CONTENT_TYPE, content_type).body(body)
+        }
     };
     let response = req
         .send()
@@ -292,9 +350,15 @@ async fn check(http: &reqwest::Client, base: &str, cookie: &str, request: Reques
         .get(CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
     let retry_after = response.headers().contains_key(RETRY_AFTER);
-    let text = response.text().await.unwrap_or_default();
+    let nosniff = response
+        .headers()
+        .get(X_CONTENT_TYPE_OPTIONS)
+        .is_some_and(|v| v == "nosniff");
+    let text = String::from_utf8_lossy(&response.bytes().await.unwrap_or_default()).into_owned();
     let what = format!("{} {url} -> {status} {text}", request.method);
     match status {
+        // A file is its bytes, whatever they are, and never sniffed.
+        200 if request.file => prop_assert!(nosniff, "a file is never sniffed: {}", what),
         200 | 201 => {
             prop_assert!(json_type, "a success is JSON: {}", what);
             prop_assert!(serde_json::from_str::<Value>(&text).is_ok(), "{}", what);
@@ -344,7 +408,7 @@ fn user_list_answers_any_query_within_the_contract() {
 }
 
 #[test]
-fn conversation_history_search_and_block_routes_answer_any_input_within_the_contract() {
+fn conversation_history_search_block_and_attachment_routes_answer_any_input_within_the_contract() {
     fuzz(MESSAGES);
 }
 
@@ -367,6 +431,8 @@ async fn a_path_parameter_that_is_not_utf8_is_not_found_with_the_contract_body()
         ("DELETE", "/api/conversations/%80/members/%80"),
         ("POST", "/api/users/%C3%28/block"),
         ("POST", "/api/admin/users/%80/disable"),
+        ("GET", "/api/attachments/%80"),
+        ("GET", "/api/attachments/%FF%FE/thumbnail"),
     ] {
         let body = (method != "GET").then(|| json!({"title": "t", "userIds": []}));
         let (status, _, body) = admin.request(method, path, body, Default::default()).await;

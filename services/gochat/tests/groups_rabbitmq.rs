@@ -9,7 +9,7 @@ mod common;
 mod scenarios;
 
 use common::site::Deployment;
-use scenarios::{blocks, groups, messages, search};
+use scenarios::{attachments, blocks, groups, messages, search};
 
 #[tokio::test]
 async fn group_of_three_on_two_chat_instances_everyone_gets_everything_once_in_order() {
@@ -65,4 +65,12 @@ async fn blocking() {
         return;
     };
     blocks::blocking(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn attachments_reach_the_members_only() {
+    let Some(deployment) = Deployment::over_rabbitmq().await else {
+        return;
+    };
+    attachments::pictures_and_files_reach_the_members_only(&deployment.site).await;
 }

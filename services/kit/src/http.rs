@@ -31,8 +31,9 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
-    #[error("the request body is too large")]
-    PayloadTooLarge,
+    /// What is too large, and the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: Duration },
     #[error(transparent)]
@@ -52,7 +53,7 @@ impl ApiError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -126,7 +127,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge("the request body is too large".into()))
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::invalid(
                 "expected a JSON body (Content-Type: application/json)",
             )),

@@ -9,11 +9,12 @@
 //! repeated receipt changes nothing. Edits, deletions and reactions are not idempotent (an old
 //! reaction redelivered after a newer one would undo it): those are applied once by event id.
 //!
-//! A request the service refuses (not a member, someone else's message, blocked) is answered
-//! with `message.rejected`, to the socket it came from.
+//! A request the service refuses (not a member, someone else's message, blocked, an attachment
+//! that is not the sender's unsent upload) is answered with `message.rejected`, to the socket
+//! it came from.
 
 use crate::store::conversations::{self, Head};
-use crate::store::{blocks, messages, users};
+use crate::store::{attachments, blocks, messages, users};
 use gochat_kit::bus::{Handler, applying_once};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::conversation::ConversationState;
@@ -25,6 +26,8 @@ use gochat_proto::events::{
 };
 use gochat_proto::ids::{ClientId, ConversationId, UserId};
 use gochat_proto::validate;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The events that are applied once by id (see the module's documentation).
 const ONCE: &[EventKind] = &[
@@ -33,11 +36,12 @@ const ONCE: &[EventKind] = &[
     EventKind::MessageReacted,
 ];
 
-pub fn handler(db: Db) -> Handler {
-    applying_once(db, ONCE, |w, event| match event {
+/// `sweep` is woken when a deleted message had attachments, to remove their files.
+pub fn handler(db: Db, sweep: Arc<Notify>) -> Handler {
+    applying_once(db, ONCE, move |w, event| match event {
         Event::MessageSent(e) => sent(w, e),
         Event::MessageEdited(e) => edited(w, e),
-        Event::MessageDeleted(e) => deleted(w, e),
+        Event::MessageDeleted(e) => deleted(w, e, &sweep),
         Event::MessageReacted(e) => reacted(w, e),
         Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0, e.origin),
         // A message read has been delivered.
@@ -125,6 +129,10 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
     {
         return refuse.send(w, ErrorCode::NotFound, "no such message to reply to");
     }
+    let attached = match attachments::unsent_of(w, e.sender_id, &e.attachment_ids)? {
+        Ok(list) => list,
+        Err(refused) => return refuse.send(w, refused.code, refused.reason),
+    };
     let head = match (existing, peer) {
         (Some(head), _) => head,
         (None, Some(to)) => {
@@ -140,7 +148,11 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
     // The sender comes from a verified token, so they exist even if their `user.registered` has
     // not reached us yet (it comes from another publisher): recorded with the token's name.
     users::ensure(w, e.sender_id, &e.sender_username)?;
-    let message = messages::append(w, &head, e.sender_id, e.client_id, &e.body, e.reply_to_seq, e.sent_at)?;
+    let mut message = messages::append(w, &head, e.sender_id, e.client_id, &e.body, e.reply_to_seq, e.sent_at)?;
+    if !attached.is_empty() {
+        attachments::link(w, &e.attachment_ids, head.id, message.seq)?;
+        messages::set_attachments(w, &mut message, attached)?;
+    }
     // Your own messages are never unread: `message.stored` tells everyone that, no receipt.
     conversations::advance(w, head.id, e.sender_id, message.seq, message.seq)?;
     publish_stored(w, message)
@@ -218,7 +230,7 @@ fn edited(w: &mut Write<'_>, e: MessageEdited) -> rusqlite::Result<()> {
     }
 }
 
-fn deleted(w: &mut Write<'_>, e: MessageDeleted) -> rusqlite::Result<()> {
+fn deleted(w: &mut Write<'_>, e: MessageDeleted, sweep: &Notify) -> rusqlite::Result<()> {
     let refuse = Refusal {
         user: e.user_id,
         client_id: None,
@@ -227,8 +239,12 @@ fn deleted(w: &mut Write<'_>, e: MessageDeleted) -> rusqlite::Result<()> {
     let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
         return Ok(());
     };
-    if own_message(w, &head, e.seq, &refuse)?.is_none() {
+    let Some(message) = own_message(w, &head, e.seq, &refuse)? else {
         return Ok(());
+    };
+    if !message.attachments.is_empty() {
+        // Its files go once this commits and no other upload names them.
+        sweep.notify_one();
     }
     match messages::delete(w, head.id, e.seq, e.at)? {
         Some(changed) => publish_updated(w, changed),

@@ -8,11 +8,15 @@
 //! - `events`: the consumer of `messages.events` (what users did, as chat recorded it); it
 //!   publishes `message.stored`, `message.updated`, `receipt.updated`, `conversation.updated`,
 //!   `typing` and `message.rejected`.
-//! - `routes`: the HTTP routes (conversations and members, history, changes, search, blocks).
+//! - `routes`: the HTTP routes (conversations and members, history, changes, search, blocks,
+//!   attachments).
+//! - `attachments`: the attachments' files beside the database, images' thumbnails, and the
+//!   sweep that removes uploads never sent and files no longer named.
 //!
 //! Single writer of its SQLite file: run one instance. `seq` is assigned inside the write
 //! transaction that stores the message, which is what makes 1, 2, 3… gap-free.
 
+mod attachments;
 mod events;
 mod routes;
 mod store;
@@ -23,9 +27,13 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::bus::Queue;
 use gochat_kit::db::{Db, DbError};
 use gochat_proto::ids::ConversationId;
+use gochat_proto::limits::{DEFAULT_ATTACHMENT_MAX_BYTES, DEFAULT_ATTACHMENT_QUOTA_BYTES};
 use gochat_proto::topology::MESSAGES;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
 
@@ -38,6 +46,26 @@ pub struct Settings {
     #[arg(long, env = "GOCHAT_MESSAGES_CACHE_MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages_cache_mib: Option<u64>,
+
+    /// Largest attachment, in bytes. [default: 26214400 (25 MiB)]
+    #[arg(long, env = "GOCHAT_ATTACHMENT_MAX_BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_max_bytes: Option<u64>,
+
+    /// Bytes one user's attachments may take together, sent or not yet. [default: 1073741824 (1 GiB)]
+    #[arg(long, env = "GOCHAT_ATTACHMENT_QUOTA_BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_quota_bytes: Option<u64>,
+
+    /// Seconds an uploaded file may wait to be sent before it is removed. [default: 86400 (24 h)]
+    #[arg(long, env = "GOCHAT_ATTACHMENT_UNSENT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_unsent_secs: Option<u64>,
+
+    /// Directory of the attachments' files. [default: <data dir>/attachments]
+    #[arg(long, env = "GOCHAT_ATTACHMENTS_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments_dir: Option<PathBuf>,
 }
 
 /// Cache key of a history page: (conversation, window, limit).
@@ -61,6 +89,7 @@ pub struct AppState {
     sessions: Sessions,
     /// Hot history pages (typically the newest page of busy conversations, opened by every tab).
     pages: moka::sync::Cache<PageKey, CachedPage>,
+    attachments: Arc<attachments::Attachments>,
 }
 
 impl axum::extract::FromRef<AppState> for Sessions {
@@ -103,10 +132,34 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
         .await?;
     runtime.tasks.spawn(index_backlog(db.clone(), runtime.shutdown.clone()));
-    let state = AppState { db, sessions, pages };
+    let files_dir = settings
+        .attachments_dir
+        .unwrap_or_else(|| runtime.settings.data_dir().join(attachments::DIR));
+    let attachments = Arc::new(attachments::Attachments {
+        files: attachments::Files::open(&files_dir)?,
+        max_bytes: settings.attachment_max_bytes.unwrap_or(DEFAULT_ATTACHMENT_MAX_BYTES),
+        quota_bytes: settings
+            .attachment_quota_bytes
+            .unwrap_or(DEFAULT_ATTACHMENT_QUOTA_BYTES),
+        unsent_for: Duration::from_secs(settings.attachment_unsent_secs.unwrap_or(24 * 3600)),
+        decoding: tokio::sync::Semaphore::new(1),
+        sweep: Arc::default(),
+    });
+    runtime.tasks.spawn(attachments::sweep::run(
+        db.clone(),
+        attachments.clone(),
+        runtime.shutdown.clone(),
+    ));
+    let sweep = attachments.sweep.clone();
+    let state = AppState {
+        db,
+        sessions,
+        pages,
+        attachments,
+    };
     runtime.bus.consume(
         Queue::Shared(&MESSAGES),
-        events::handler(state.db.clone()),
+        events::handler(state.db.clone(), sweep),
         &runtime.tasks,
         runtime.shutdown.clone(),
     );

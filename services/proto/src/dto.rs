@@ -157,6 +157,20 @@ pub struct AttachmentResponse {
     pub attachment: Attachment,
 }
 
+/// `GET /api/attachments/limits`: how large an upload may be on this server, and how much of
+/// the caller's quota their uploads (sent or not) take.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct AttachmentLimits {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub max_bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub quota_bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub used_bytes: u64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]

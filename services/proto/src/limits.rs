@@ -26,6 +26,12 @@ pub const TITLE_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 pub const MAX_EMOJI_BYTES: usize = 16;
 /// Most attachments on one message.
 pub const MAX_ATTACHMENTS: usize = 10;
+/// Largest attachment by default (`GOCHAT_ATTACHMENT_MAX_BYTES` changes it; the client asks
+/// the server for the value in force: `GET /api/attachments/limits`).
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// Bytes of attachments one user may keep by default, sent or not
+/// (`GOCHAT_ATTACHMENT_QUOTA_BYTES`).
+pub const DEFAULT_ATTACHMENT_QUOTA_BYTES: u64 = 1024 * 1024 * 1024;
 /// Longest search query, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
 /// Default and largest page sizes of search results.
@@ -36,7 +42,7 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
     use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
-    let consts: [(&str, usize); 13] = [
+    let consts: [(&str, usize); 14] = [
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
         ("MAX_GROUP_MEMBERS", MAX_GROUP_MEMBERS),
@@ -44,6 +50,7 @@ pub fn typescript() -> String {
         ("MAX_TITLE_CHARS", *TITLE_CHARS.end()),
         ("MAX_EMOJI_BYTES", MAX_EMOJI_BYTES),
         ("MAX_ATTACHMENTS", MAX_ATTACHMENTS),
+        ("DEFAULT_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES as usize),
         ("MAX_SEARCH_CHARS", MAX_SEARCH_CHARS),
         ("MIN_USERNAME_CHARS", *USERNAME_CHARS.start()),
         ("MAX_USERNAME_CHARS", *USERNAME_CHARS.end()),

@@ -7,6 +7,7 @@ export const MIN_TITLE_CHARS = 1;
 export const MAX_TITLE_CHARS = 100;
 export const MAX_EMOJI_BYTES = 16;
 export const MAX_ATTACHMENTS = 10;
+export const DEFAULT_ATTACHMENT_MAX_BYTES = 26214400;
 export const MAX_SEARCH_CHARS = 200;
 export const MIN_USERNAME_CHARS = 3;
 export const MAX_USERNAME_CHARS = 32;

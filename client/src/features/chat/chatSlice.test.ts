@@ -82,7 +82,7 @@ describe('chat slice', () => {
   });
 
   it('a refusal is final even when `accepted` arrives after it; a late `accepted` after a timeout still counts', () => {
-    const base = { clientId: 'k2', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
+    const base = { clientId: 'k2', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, attachments: [], createdAt: '2025-01-01T12:00:00Z' };
     let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]));
     s = chatReducer(s, messageQueued(base));
     s = chatReducer(s, messageFailed({ clientId: 'k2', error: 'You cannot message this user.', refused: true }));
@@ -95,7 +95,7 @@ describe('chat slice', () => {
   });
 
   it('pending messages: queued → sending → accepted, or failed → retried, then replaced by the stored copy', () => {
-    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
+    const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, attachments: [], createdAt: '2025-01-01T12:00:00Z' };
     let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]), pageLoaded({ conversationId: 'c1' }, { messages: [msg('c1', 1)], hasMore: false }));
     s = chatReducer(s, messageQueued(base));
     s = chatReducer(s, messageFailed({ clientId: 'k1', error: 'nope' }));

@@ -3,7 +3,7 @@ import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
 import { groupsApi } from '../../api/groups';
 import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
-import type { ClientId, Conversation, ConversationId, Message, UserId, UserSummary } from '../../api/types';
+import type { Attachment, ClientId, Conversation, ConversationId, Message, UserId, UserSummary } from '../../api/types';
 import { presenceChanged } from '../users/usersSlice';
 import { signedInMatcher } from '../session/sessionSlice';
 import { mergeConversation, noteMessage, raiseWatermarks } from './conversation';
@@ -44,6 +44,8 @@ export interface PendingMessage {
   senderId: UserId;
   body: string;
   replyToSeq: number | null;
+  /** Uploaded already; sent by id. */
+  attachments: Attachment[];
   createdAt: string;
   status: PendingStatus;
   error: string | null;

@@ -85,7 +85,7 @@ describe('group conversations in the chat slice', () => {
     // Its messages load in their current state: no change to catch up on.
     expect(s.appliedChange['g']).toBe(7);
     s = chatReducer(s, pageLoaded({ conversationId: 'g' }, { messages: [msg('g', 1), msg('g', 2)], hasMore: false }));
-    s = chatReducer(s, messageQueued({ clientId: 'k', conversationId: 'g', senderId: alice.id, body: 'hi', replyToSeq: 2, createdAt: '2025-01-01T12:00:00Z' }));
+    s = chatReducer(s, messageQueued({ clientId: 'k', conversationId: 'g', senderId: alice.id, body: 'hi', replyToSeq: 2, attachments: [], createdAt: '2025-01-01T12:00:00Z' }));
     s = chatReducer(s, conversationRemoved('g'));
     expect(s.conversations['g']).toBeUndefined();
     expect(s.messages['g']).toBeUndefined();

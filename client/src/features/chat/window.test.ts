@@ -30,7 +30,7 @@ describe('a history window opened at a message', () => {
     s = chatReducer(s, messageReceived(msg('c1', 501)));
     expect(seqs(s).at(-1)).toBe(124);
     expect(s.conversations['c1']!.lastSeq).toBe(501);
-    s = chatReducer(s, messageQueued({ clientId: 'k', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' }));
+    s = chatReducer(s, messageQueued({ clientId: 'k', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, attachments: [], createdAt: '2025-01-01T12:00:00Z' }));
     const timeline = makeSelectTimeline();
     expect(timeline({ chat: s }, 'c1').some((i) => i.kind === 'pending')).toBe(false);
   });

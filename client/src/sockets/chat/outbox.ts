@@ -24,6 +24,7 @@ export class Outbox {
     if (!p || p.status === 'accepted' || p.status === 'failed') return;
     const frame: ChatClientFrame = { type: 'send', clientId, conversationId: p.conversationId, body: p.body };
     if (p.replyToSeq !== null) frame.replyToSeq = p.replyToSeq;
+    if (p.attachments.length > 0) frame.attachmentIds = p.attachments.map((a) => a.id);
     if (!this.send(frame)) return;
     this.dispatch(messageSending(clientId));
     this.settle(clientId);

@@ -1,6 +1,7 @@
 // One conversation: its header, its history (loaded the first time it opens: the newest page,
 // or the history around a message it was opened at), the composer, and a group's info panel.
-import { useEffect, useRef, useState } from 'react';
+// Files dropped anywhere on the chat go to the composer.
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { api } from '../../api/http';
 import type { ConversationId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
@@ -13,6 +14,7 @@ import { useBlockToggle } from '../UserMenu';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
+import { useAttach } from './UploadTray';
 
 type LoadFailure = 'missing' | 'error' | null;
 
@@ -61,6 +63,40 @@ function BlockedBar({ user }: { user: { id: string; username: string } }) {
   );
 }
 
+/** Drag and drop of files: whether files are over the chat, and the handlers that take them. */
+function useFileDrop(onFiles: (files: File[]) => void) {
+  const [over, setOver] = useState(false);
+  // dragenter/dragleave fire for every child crossed: count them.
+  const depth = useRef(0);
+  const hasFiles = (e: DragEvent) => e.dataTransfer.types.includes('Files');
+  const handlers = {
+    onDragEnter: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth.current += 1;
+      setOver(true);
+    },
+    onDragOver: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    },
+    onDragLeave: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth.current = Math.max(0, depth.current - 1);
+      if (depth.current === 0) setOver(false);
+    },
+    onDrop: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth.current = 0;
+      setOver(false);
+      onFiles([...e.dataTransfer.files]);
+    },
+  };
+  return { over, handlers };
+}
+
 export function ChatView({ conversationId }: { conversationId: ConversationId }) {
   const dispatch = useAppDispatch();
   const conversation = useAppSelector((s) => s.chat.conversations[conversationId]);
@@ -86,13 +122,26 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
     }
   }, [dispatch, listLoaded, known, conversationId]);
 
+  const attach = useAttach(conversationId);
+  const canCompose = (entry !== undefined || !failed) && failed !== 'missing';
+  const drop = useFileDrop(attach);
+
   const group = conversation?.kind === 'group' ? conversation : null;
   return (
     <div className="flex min-w-0 flex-1">
       <section
         aria-label={conversation ? (group ? `Group ${group.title}` : `Chat with ${conversationTitle(conversation)}`) : 'Chat'}
-        className={`chat-wallpaper min-w-0 flex-1 flex-col ${infoOpen && group ? 'hidden lg:flex' : 'flex'}`}
+        className={`chat-wallpaper relative min-w-0 flex-1 flex-col ${infoOpen && group ? 'hidden lg:flex' : 'flex'}`}
+        {...(canCompose ? drop.handlers : {})}
       >
+        {drop.over && (
+          <div
+            data-testid="drop-zone"
+            className="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-accent-500 bg-white/85 text-lg font-semibold text-accent-700 dark:bg-slate-900/85 dark:text-accent-300"
+          >
+            Drop files to send them
+          </div>
+        )}
         <ChatHeader conversation={conversation} infoOpen={infoOpen} onToggleInfo={() => setInfoOpen((v) => !v)} />
         {entry ? (
           <MessageList conversationId={conversationId} conversation={conversation} entry={entry} stickRef={stickRef} />
@@ -108,7 +157,7 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
           </div>
         )}
         {conversation?.kind === 'direct' && <BlockedBar user={conversation.peer} />}
-        {(entry || !failed) && failed !== 'missing' && (
+        {canCompose && (
           <Composer
             conversationId={conversationId}
             onSent={() => {

@@ -1,15 +1,19 @@
 // Writing a message, a reply (the answered message shown above the box) or an edit (the box
 // holds the message's text; Enter saves, Escape cancels). Up arrow in an empty box edits my
-// last message, as in the chat apps people know.
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+// last message, as in the chat apps people know. Files come in by the attach button, a paste
+// or a drop on the chat; they upload at once and go with the next message.
+import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
 import type { ConversationId, Message } from '../../api/types';
 import { MAX_BODY_CHARS } from '../../api/generated/limits';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import { memberNames } from '../../features/chat/conversation';
 import { lowerBound } from '../../features/chat/timeline';
+import { previewText } from '../../features/chat/attachments';
+import { takeUploads } from '../../features/chat/uploadsSlice';
 import { composerModeCleared, composerModeSet, type ComposerMode } from '../../features/chat/viewSlice';
 import { editRequested, sendRequested, typingRequested } from '../../sockets/actions';
-import { CheckIcon, CloseIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
+import { CheckIcon, CloseIcon, PaperclipIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
+import { UploadTray, useAttach, useUploads } from './UploadTray';
 
 /** Unsent text per (user, conversation), kept while switching chats (not across reloads). */
 const drafts = new Map<string, string>();
@@ -30,7 +34,7 @@ function ModeBar({ mode, target, who, onCancel }: { mode: ComposerMode; target: 
       <span className="text-lg text-accent-600 dark:text-accent-400">{editing ? <PencilIcon /> : <ReplyIcon />}</span>
       <div className="min-w-0 flex-1 border-l-2 border-accent-500 pl-2">
         <p className="text-xs font-semibold text-accent-700 dark:text-accent-300">{editing ? 'Edit message' : `Reply to ${who}`}</p>
-        <p className="truncate text-sm text-slate-600 dark:text-slate-300">{target?.body ?? '…'}</p>
+        <p className="truncate text-sm text-slate-600 dark:text-slate-300">{target ? previewText(target) : '…'}</p>
       </div>
       <button
         type="button"
@@ -65,7 +69,14 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   const length = [...text].length;
   const tooLong = length > MAX_BODY_CHARS;
   const unchanged = editing && text === target?.body;
-  const canSend = text.trim().length > 0 && !tooLong && !unchanged;
+  const uploads = useUploads(conversationId);
+  const attach = useAttach(conversationId);
+  const picker = useRef<HTMLInputElement>(null);
+  const uploading = uploads.some((u) => u.status === 'uploading');
+  const uploaded = uploads.some((u) => u.status === 'done');
+  const canSend = editing
+    ? text.trim().length > 0 && !tooLong && !unchanged
+    : (text.trim().length > 0 || uploaded) && !tooLong && !uploading;
 
   useEffect(() => {
     // Keyboard users land in the composer when a chat opens (not on touch screens: no keyboard pop-up).
@@ -106,7 +117,8 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
       dispatch(editRequested({ conversationId, seq: mode.seq, body: text }));
       cancel();
     } else {
-      dispatch(sendRequested({ conversationId, body: text, replyToSeq: mode?.kind === 'reply' ? mode.seq : null }));
+      const attachments = dispatch(takeUploads(conversationId));
+      dispatch(sendRequested({ conversationId, body: text, replyToSeq: mode?.kind === 'reply' ? mode.seq : null, attachments }));
       if (mode) cancel();
       setText('');
       onSent();
@@ -128,13 +140,47 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
     }
   }
 
+  function onPaste(e: ClipboardEvent<HTMLTextAreaElement>) {
+    // A copied picture (a screenshot) arrives as a file; text pastes as usual, even when the
+    // clipboard also holds a picture of it (copied from an office document).
+    const files = [...e.clipboardData.files];
+    if (files.length === 0 || editing || e.clipboardData.types.includes('text/plain')) return;
+    e.preventDefault();
+    attach(files);
+  }
+
   const names = memberNames(conversation);
   const who = target ? (target.senderId === me ? 'yourself' : (names[target.senderId] ?? 'someone')) : '…';
 
   return (
     <form onSubmit={submit} className="flex items-end gap-2 px-3 pt-2 pb-[max(0.75rem,env(safe-area-inset-bottom))] md:px-[5%] lg:px-[8%]">
+      {!editing && (
+        <>
+          <button
+            type="button"
+            onClick={() => picker.current?.click()}
+            aria-label="Attach file"
+            title="Attach file"
+            className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-full text-xl text-slate-500 hover:bg-white/80 hover:text-accent-600 dark:text-slate-400 dark:hover:bg-slate-800 dark:hover:text-accent-400"
+          >
+            <PaperclipIcon />
+          </button>
+          <input
+            ref={picker}
+            type="file"
+            multiple
+            hidden
+            data-testid="attach-input"
+            onChange={(e) => {
+              attach([...(e.target.files ?? [])]);
+              e.target.value = '';
+            }}
+          />
+        </>
+      )}
       <div className="flex min-w-0 flex-1 flex-col rounded-3xl bg-white shadow-sm ring-1 ring-slate-200 focus-within:ring-2 focus-within:ring-accent-500 dark:bg-slate-800 dark:ring-slate-700">
         {mode && <ModeBar mode={mode} target={target} who={who} onCancel={cancel} />}
+        {!editing && <UploadTray uploads={uploads} />}
         <label htmlFor={id} className="sr-only">
           Message
         </label>
@@ -149,6 +195,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
             if (e.target.value.trim() && !editing) dispatch(typingRequested(conversationId));
           }}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           aria-invalid={tooLong}
           aria-describedby={tooLong ? `${id}-count` : undefined}
           className="field-sizing-content max-h-40 min-h-11 resize-none overflow-y-auto bg-transparent px-4 py-2.5 text-[15px] leading-6 placeholder:text-slate-400 focus:outline-none dark:placeholder:text-slate-500"

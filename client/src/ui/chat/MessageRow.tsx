@@ -1,6 +1,6 @@
 // One row of the history: a day separator when the day changes, the bubble (sender in groups,
-// quoted message, text or "Message deleted", "edited", time and ticks), its actions, reactions
-// and, for my messages in groups, who read them.
+// quoted message, attachments, text or "Message deleted", "edited", time and ticks), its
+// actions, reactions and, for my messages in groups, who read them.
 import { memo, useCallback, type ReactNode } from 'react';
 import type { Message, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
@@ -9,6 +9,7 @@ import type { Tick } from '../../features/chat/conversation';
 import { pendingDiscarded } from '../../features/chat/chatSlice';
 import { retryRequested } from '../../sockets/actions';
 import { clockTime, dayLabel } from '../../lib/time';
+import { Attachments } from './Attachments';
 import { MessageActions } from './MessageActions';
 import { MessageText } from './MessageText';
 import { Reactions } from './Reactions';
@@ -153,6 +154,7 @@ export const MessageRow = memo(function MessageRow(p: MessageRowProps) {
       {m.replyToSeq !== null && !deleted && (
         <ReplyQuote conversationId={m.conversationId} seq={m.replyToSeq} loaded={p.quoted} senderName={nameOf} onBubble={p.mine} />
       )}
+      {!deleted && <Attachments list={m.attachments} mine={p.mine} />}
       <Body text={m.body} deleted={deleted} mine={p.mine} meta={<Meta at={m.sentAt} tick={p.tick} edited={m.editedAt !== null && !deleted} />} />
     </Row>
   );
@@ -225,6 +227,7 @@ export const PendingRow = memo(function PendingRow(
       {p.pending.replyToSeq !== null && (
         <ReplyQuote conversationId={p.pending.conversationId} seq={p.pending.replyToSeq} loaded={p.quoted} senderName={nameOf} onBubble />
       )}
+      <Attachments list={p.pending.attachments} mine />
       <Body text={p.pending.body} deleted={false} mine meta={<Meta at={p.pending.createdAt} tick={p.tick} edited={false} />} />
     </Row>
   );

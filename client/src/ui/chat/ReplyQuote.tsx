@@ -3,6 +3,7 @@ import { memo } from 'react';
 import { useMessageAtQuery } from '../../api/history';
 import type { ConversationId, Message } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
+import { previewText } from '../../features/chat/attachments';
 import { messageFocused } from '../../features/chat/viewSlice';
 
 export const ReplyQuote = memo(function ReplyQuote({
@@ -22,7 +23,7 @@ export const ReplyQuote = memo(function ReplyQuote({
   const dispatch = useAppDispatch();
   const { data: fetched, isError } = useMessageAtQuery({ conversationId, seq }, { skip: loaded !== undefined });
   const quoted = loaded ?? fetched ?? undefined;
-  const text = quoted ? (quoted.deletedAt ? 'Message deleted' : quoted.body) : isError || fetched === null ? 'Message not available' : '…';
+  const text = quoted ? (quoted.deletedAt ? 'Message deleted' : previewText(quoted)) : isError || fetched === null ? 'Message not available' : '…';
   const who = quoted ? senderName(quoted) : '';
   return (
     <button

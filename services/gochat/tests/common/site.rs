@@ -30,6 +30,8 @@ pub struct Site {
     pub chat: Vec<String>,
     pub messages_db: PathBuf,
     pub notifications_db: PathBuf,
+    /// The messages service's attachments directory.
+    pub attachments_dir: PathBuf,
     /// Blocks and unblocks each new person once, to learn that the messages service knows them.
     witness: tokio::sync::OnceCell<Person>,
     /// Makes usernames unique when scenarios share a site.
@@ -57,6 +59,7 @@ impl Site {
             messages,
             notifications,
             chat,
+            attachments_dir: messages_db.with_file_name("attachments"),
             messages_db,
             notifications_db,
             witness: tokio::sync::OnceCell::new(),
@@ -169,6 +172,53 @@ impl Person {
         self.call("DELETE", path, None).await
     }
 
+    /// Uploads `bytes` as the file `name` (`POST /api/attachments`); returns the status and
+    /// the JSON body.
+    pub async fn upload(&self, name: &str, bytes: &[u8]) -> (u16, Value) {
+        let (content_type, body) = multipart(&[("file", Some(name), bytes)]);
+        self.upload_raw(&content_type, body).await
+    }
+
+    /// `POST /api/attachments` with this exact body.
+    pub async fn upload_raw(&self, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/attachments", self.site.messages))
+            .header(reqwest::header::COOKIE, format!("auth={}", self.cookie))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("upload sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// `GET path` as bytes, with the response's headers.
+    pub async fn fetch(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        self.fetch_with(path, reqwest::header::HeaderMap::new()).await
+    }
+
+    /// `GET path` with these request headers, as bytes, with the response's headers.
+    pub async fn fetch_with(
+        &self,
+        path: &str,
+        headers: reqwest::header::HeaderMap,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.site.base(path)))
+            .header(reqwest::header::COOKIE, format!("auth={}", self.cookie))
+            .headers(headers)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.expect("body").to_vec())
+    }
+
     /// Opens a chat tab on chat instance `instance` (modulo how many there are), ready to
     /// receive: it answered a ping, so its socket has joined the hub.
     pub async fn tab(&self, instance: usize) -> Tab {
@@ -241,6 +291,23 @@ impl Person {
     }
 }
 
+/// A `multipart/form-data` body of `(part name, file name, bytes)` parts, and its content type.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("gochat-test-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let file = file.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
+        body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n").as_bytes());
+        // What a browser claims; the server must not believe it.
+        body.extend_from_slice(b"Content-Type: text/plain\r\n\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// A query-string value, percent-encoded.
 pub fn encode(value: &str) -> String {
     value
@@ -274,6 +341,14 @@ impl Tab {
             .send(Message::Text(frame.to_string().into()))
             .await
             .expect("frame sent");
+    }
+
+    /// Sends a message with attachments into `conversation`; returns its client id.
+    pub async fn send_files(&mut self, conversation: &str, body: &str, attachment_ids: &[&str]) -> String {
+        let client_id = uuid::Uuid::new_v4().to_string();
+        self.send(json!({"type": "send", "clientId": client_id, "conversationId": conversation, "body": body, "attachmentIds": attachment_ids}))
+            .await;
+        client_id
     }
 
     /// Sends a message into `conversation`; returns its client id.
@@ -392,8 +467,13 @@ pub struct Deployment {
 impl Deployment {
     /// GoChat all in one, on the in-process bus.
     pub async fn all_in_one() -> Self {
+        Self::all_in_one_with(super::fast_settings()).await
+    }
+
+    /// GoChat all in one, on the in-process bus, with these service settings.
+    pub async fn all_in_one_with(settings: gochat::Settings) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let server = super::start_all_in_one(dir.path(), None, None).await;
+        let server = super::start_all_in_one_with(dir.path(), settings).await;
         Self {
             site: Site::all_in_one(&server, dir.path()),
             _servers: vec![server],

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary runs the scenarios of its own area
 
+pub mod attachments;
 pub mod blocks;
 pub mod groups;
 pub mod messages;

@@ -7,7 +7,9 @@
 //! - `history`: pages of messages by seq (cached) and of changes by change counter.
 //! - `search`: full-text search over the caller's conversations.
 //! - `blocks`: blocking and unblocking users.
+//! - `attachments`: uploading files and getting them (and images' thumbnails) back.
 
+mod attachments;
 mod blocks;
 mod conversations;
 mod history;
@@ -15,13 +17,20 @@ mod search;
 
 use crate::AppState;
 use axum::Router;
-use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query};
 use axum::routing::{delete, get, post};
 use gochat_kit::http::ApiError;
 use gochat_proto::ids::ConversationId;
 
+/// Room for a multipart body's boundaries and part headers around the file itself.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
 pub fn router(state: AppState) -> Router {
+    // The one route whose body may be larger than a JSON body: it streams the file to disk.
+    let upload_limit = usize::try_from(state.attachments.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MULTIPART_OVERHEAD);
     Router::new()
         .route(
             "/api/conversations",
@@ -38,6 +47,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/search", get(search::search))
         .route("/api/users/blocked", get(blocks::list))
         .route("/api/users/{id}/block", post(blocks::block).delete(blocks::unblock))
+        .route(
+            "/api/attachments",
+            post(attachments::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/attachments/limits", get(attachments::limits))
+        .route("/api/attachments/{id}", get(attachments::download))
+        .route("/api/attachments/{id}/thumbnail", get(attachments::thumbnail))
         .with_state(state)
 }
 

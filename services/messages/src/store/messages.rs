@@ -2,7 +2,7 @@
 //! reactions (each bumps the conversation's change counter); pages of history and of changes.
 
 use super::conversations::{self, Head};
-use super::search;
+use super::{attachments, search};
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
@@ -147,6 +147,14 @@ pub fn append(
     Ok(message)
 }
 
+/// Puts the attachments on a message just appended (see [`attachments::link`]).
+pub fn set_attachments(c: &Connection, message: &mut Message, list: Vec<Attachment>) -> rusqlite::Result<()> {
+    c.prepare_cached("UPDATE messages SET attachments = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![message.conversation_id, message.seq, to_json_column(&list)?])?;
+    message.attachments = list;
+    Ok(())
+}
+
 /// A message changed: the conversation's new change counter and the message as it is now.
 pub struct Changed {
     pub message: Message,
@@ -190,8 +198,9 @@ pub fn edit(
     changed(c, conversation.id, seq).map(Some)
 }
 
-/// Deletes a message: its seq stays, its body, reactions and attachments go, and so does its
-/// entry in the search index. `None` when it was already deleted.
+/// Deletes a message: its seq stays, its body, reactions and attachments go (their files once
+/// no other upload names them), and so does its entry in the search index. `None` when it was
+/// already deleted.
 pub fn delete(
     c: &Connection,
     conversation: ConversationId,
@@ -208,6 +217,7 @@ pub fn delete(
         return Ok(None);
     }
     search::unindex(c, num_of(c, conversation, seq)?)?;
+    attachments::remove_of_message(c, conversation, seq)?;
     changed(c, conversation, seq).map(Some)
 }
 

@@ -8,7 +8,9 @@
 //!   reactions, and pages of them.
 //! - [`search`]: the full-text index of message bodies.
 //! - [`blocks`]: who blocks whom.
+//! - [`attachments`]: uploaded files, sent with a message or waiting to be.
 
+pub mod attachments;
 pub mod blocks;
 pub mod conversations;
 pub mod messages;
@@ -171,6 +173,38 @@ CREATE VIRTUAL TABLE message_search USING fts5(
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
 CREATE TABLE search_backlog (num INTEGER PRIMARY KEY);
 INSERT INTO search_backlog (num) SELECT num FROM messages WHERE deleted_at IS NULL;
+",
+    // 4: attachments. A row is one upload; its bytes are a file of the attachments directory
+    // named by their SHA-256, so the same bytes uploaded twice are stored once.
+    "
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    uploader_id TEXT NOT NULL,
+    -- the name the uploader gave, cleaned (no directories, no control characters)
+    name TEXT NOT NULL,
+    -- sniffed from the bytes, never the uploader's word
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    -- images that decoded: their upright size in pixels, and the type of their thumbnail (a
+    -- file beside the original, '<sha256>.thumb')
+    width INTEGER,
+    height INTEGER,
+    thumbnail_type TEXT,
+    -- lower-case hex SHA-256 of the bytes: the file's name
+    sha256 TEXT NOT NULL,
+    -- unix seconds
+    uploaded_at INTEGER NOT NULL,
+    -- the message that carries it (messages.attachments lists it too); NULL while unsent
+    conversation_id TEXT REFERENCES conversations (id),
+    seq INTEGER
+) WITHOUT ROWID;
+CREATE INDEX attachments_by_uploader ON attachments (uploader_id);
+CREATE INDEX attachments_by_content ON attachments (sha256);
+CREATE INDEX attachments_of_message ON attachments (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+CREATE INDEX attachments_unsent ON attachments (uploaded_at) WHERE conversation_id IS NULL;
+-- Files no row names any more: removed from disk once the removal of their last row committed
+-- (a removal rolled back must not lose a file that is still named).
+CREATE TABLE attachment_garbage (sha256 TEXT PRIMARY KEY) WITHOUT ROWID;
 ",
 ];
 

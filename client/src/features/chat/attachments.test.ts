@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { Attachment } from '../../api/types';
+import { attachmentSummary, isPicture, previewText, thumbnailSize, typeLabel } from './attachments';
+
+const photo = (width: number, height: number): Attachment => ({ id: 'p', name: 'cat.jpg', contentType: 'image/jpeg', size: 5, width, height });
+const pdf: Attachment = { id: 'd', name: 'report.pdf', contentType: 'application/pdf', size: 5 };
+
+describe('attachments in the timeline', () => {
+  it('shows pictures of the inline types that have a size, and everything else as a file', () => {
+    expect(isPicture(photo(10, 10))).toBe(true);
+    expect(isPicture(pdf)).toBe(false);
+    expect(isPicture({ ...pdf, contentType: 'image/svg+xml', width: 1, height: 1 })).toBe(false);
+    expect(isPicture({ ...photo(1, 1), width: undefined })).toBe(false);
+  });
+
+  it('keeps the space of a thumbnail: its shape, at most 320 px', () => {
+    expect(thumbnailSize(photo(4000, 3000))).toEqual({ width: 320, height: 240 });
+    expect(thumbnailSize(photo(1000, 4000))).toEqual({ width: 80, height: 320 });
+    expect(thumbnailSize(photo(100, 50))).toEqual({ width: 100, height: 50 });
+  });
+
+  it('says what a message without text carries', () => {
+    expect(attachmentSummary([photo(1, 1)])).toBe('Photo');
+    expect(attachmentSummary([photo(1, 1), photo(1, 1)])).toBe('2 photos');
+    expect(attachmentSummary([pdf])).toBe('report.pdf');
+    expect(attachmentSummary([pdf, photo(1, 1)])).toBe('2 files');
+    expect(previewText({ body: '', attachments: [pdf] })).toBe('report.pdf');
+    expect(previewText({ body: 'hi', attachments: [pdf] })).toBe('hi');
+    expect(typeLabel(pdf)).toBe('PDF');
+    expect(typeLabel({ ...pdf, name: 'noext', contentType: 'application/octet-stream' })).toBe('File');
+  });
+});
