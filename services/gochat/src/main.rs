@@ -32,8 +32,8 @@ enum Command {
     Messages(ServiceArgs<gochat_messages::Settings>),
     /// Run the chat service alone, over RabbitMQ.
     Chat(ServiceArgs<gochat_chat::Settings>),
-    /// Run the notifications service alone, over RabbitMQ.
-    Notifications(ServiceArgs<gochat_notifications::Settings>),
+    /// Run the notifications service alone, over RabbitMQ: its store, its socket gateway, or both.
+    Notifications(ServiceArgs<gochat_notifications::ServiceSettings>),
     /// Copy every database of the data directory into DIR: consistent, safe while serving.
     Backup(BackupArgs),
     /// Put a backup made by `gochat backup` into an empty (or missing) data directory.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 mod common;
+mod scenarios;
 
 use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
 use gochat_kit::testing::TestServer;
@@ -330,4 +331,10 @@ async fn notification_sockets_refuse_foreign_origins_missing_and_revoked_cookies
     })
     .await;
     server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_socket_gets_its_notifications_and_the_store_answers() {
+    let deployment = common::site::Deployment::all_in_one().await;
+    scenarios::notifications::every_gateway_pushes_and_the_store_answers(&deployment.site).await;
 }
