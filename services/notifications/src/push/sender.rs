@@ -17,7 +17,7 @@ use gochat_kit::db::{Db, DbError};
 use gochat_proto::dto::PushMessage;
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
 use reqwest::StatusCode;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -56,49 +56,81 @@ fn key(job: &Job) -> Key {
     (job.subscription.endpoint.clone(), job.message.conversation_id)
 }
 
+/// The pushes waiting, and the browsers and conversations with one in flight: while a push
+/// is out, newer ones of its conversation wait (and replace each other) instead of going out
+/// beside it, so a push service that hangs holds one push per conversation, not one per message.
 #[derive(Default)]
 pub struct Queue {
-    pending: Mutex<HashMap<Key, Entry>>,
+    state: Mutex<State>,
     wake: Notify,
 }
 
+#[derive(Default)]
+struct State {
+    pending: HashMap<Key, Entry>,
+    in_flight: HashSet<Key>,
+}
+
 impl Queue {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("push queue lock poisoned")
+    }
+
     /// Queues pushes, each replacing the one of its browser and conversation not sent yet.
     pub fn enqueue(&self, jobs: Vec<Job>) {
-        let mut pending = self.pending.lock().expect("push queue lock poisoned");
+        let mut state = self.state();
         for job in jobs {
             let key = key(&job);
-            if pending.len() >= CAPACITY && !pending.contains_key(&key) {
+            if state.pending.len() >= CAPACITY && !state.pending.contains_key(&key) {
                 metrics::counter!("gochat_push_total", "outcome" => "dropped").increment(1);
                 continue;
             }
             let due = Instant::now();
-            pending.insert(key, Entry { job, attempts: 0, due });
+            state.pending.insert(key, Entry { job, attempts: 0, due });
         }
-        drop(pending);
+        drop(state);
         self.wake.notify_one();
     }
 
-    /// Takes up to `limit` pushes that are due; also says when the next one will be.
+    /// Takes up to `limit` pushes that are due and have none of their conversation in flight;
+    /// also says when the next one will be due.
     fn take_due(&self, limit: usize) -> (Vec<Entry>, Option<Instant>) {
         let now = Instant::now();
-        let mut pending = self.pending.lock().expect("push queue lock poisoned");
-        let due: Vec<Key> = pending
+        let mut state = self.state();
+        let due: Vec<Key> = state
+            .pending
             .iter()
-            .filter(|(_, e)| e.due <= now)
+            .filter(|(k, e)| e.due <= now && !state.in_flight.contains(*k))
             .take(limit)
             .map(|(k, _)| k.clone())
             .collect();
-        let taken = due.iter().filter_map(|k| pending.remove(k)).collect();
-        let next = pending.values().map(|e| e.due).min();
+        let mut taken = Vec::with_capacity(due.len());
+        for k in due {
+            if let Some(entry) = state.pending.remove(&k) {
+                state.in_flight.insert(k);
+                taken.push(entry);
+            }
+        }
+        let next = state
+            .pending
+            .iter()
+            .filter(|(k, _)| !state.in_flight.contains(*k))
+            .map(|(_, e)| e.due)
+            .min();
         (taken, next)
     }
 
-    /// Puts a failed push back for later, unless a newer one for its browser and
+    /// A push is done; `again` puts it back for later, unless a newer one of its browser and
     /// conversation came meanwhile.
-    fn retry(&self, entry: Entry) {
-        let mut pending = self.pending.lock().expect("push queue lock poisoned");
-        pending.entry(key(&entry.job)).or_insert(entry);
+    fn finish(&self, entry: Entry, again: bool) {
+        let key = key(&entry.job);
+        let mut state = self.state();
+        state.in_flight.remove(&key);
+        if again {
+            state.pending.entry(key).or_insert(entry);
+        }
+        drop(state);
+        self.wake.notify_one();
     }
 }
 
@@ -149,8 +181,9 @@ impl Sender {
         })
     }
 
-    /// One push, start to end: checks it is still news, sends, and deals with the answer.
-    async fn deliver(&self, mut entry: Entry) {
+    /// One push: checks it is still news, sends, and deals with the answer. Returns whether to
+    /// try again later (then `entry.due` says when).
+    async fn attempt(&self, entry: &mut Entry) -> bool {
         let (user, notification) = (entry.job.user, entry.job.notification);
         let news = self
             .db
@@ -160,7 +193,7 @@ impl Sender {
             .await;
         if !news.unwrap_or(true) {
             metrics::counter!("gochat_push_total", "outcome" => "moot").increment(1);
-            return;
+            return false;
         }
         entry.attempts += 1;
         let outcome = self.send(&entry.job).await;
@@ -172,7 +205,7 @@ impl Sender {
         };
         metrics::counter!("gochat_push_total", "outcome" => label).increment(1);
         match outcome {
-            Outcome::Delivered => {}
+            Outcome::Delivered => false,
             Outcome::Gone => {
                 let subscription = entry.job.subscription.clone();
                 let removed = self
@@ -182,17 +215,20 @@ impl Sender {
                 if let Err(e) = removed {
                     tracing::warn!(error = %e, "could not remove a push subscription that is gone");
                 }
+                false
             }
             Outcome::Retry(reason, _) if entry.attempts >= MAX_ATTEMPTS => {
                 tracing::warn!(reason, attempts = entry.attempts, "push given up");
+                false
             }
             Outcome::Retry(_, after) => {
                 let backoff = Duration::from_secs(1 << (entry.attempts - 1).min(9)).min(MAX_BACKOFF);
                 entry.due = Instant::now() + after.map_or(backoff, |a| a.clamp(backoff, MAX_BACKOFF));
-                self.queue.retry(entry);
+                true
             }
             Outcome::Refused(status) => {
                 tracing::warn!(%status, "the push service refused a push");
+                false
             }
         }
     }
@@ -255,14 +291,16 @@ pub async fn run(sender: Arc<Sender>, shutdown: CancellationToken) {
         let (due, next) = sender.queue.take_due(slots.available_permits());
         for entry in due {
             let Ok(slot) = slots.clone().try_acquire_owned() else {
-                sender.queue.retry(entry);
+                sender.queue.finish(entry, true);
                 continue;
             };
             let sender = sender.clone();
             sending.spawn(async move {
-                sender.deliver(entry).await;
+                let mut entry = entry;
+                let again = sender.attempt(&mut entry).await;
+                // The slot is free before the loop is woken to use it.
                 drop(slot);
-                sender.queue.wake.notify_one();
+                sender.queue.finish(entry, again);
             });
         }
         while sending.try_join_next().is_some() {}
