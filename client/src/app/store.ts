@@ -6,6 +6,8 @@ import { chatViewReducer } from '../features/chat/viewSlice';
 import { noticesReducer } from '../features/notices/noticesSlice';
 import { connectionReducer } from '../features/connection/connectionSlice';
 import { notificationsReducer } from '../features/notifications/notificationsSlice';
+import { browserNotificationsDeps } from '../features/push/browserDeps';
+import { createBrowserNotificationsMiddleware, type NotificationsDepsFactory } from '../features/push/middleware';
 import { sessionEnded, sessionReducer } from '../features/session/sessionSlice';
 import { usersReducer } from '../features/users/usersSlice';
 import { createChatSocketMiddleware } from '../sockets/chatSocket';
@@ -36,7 +38,8 @@ function rootReducer(state: SlicesState | undefined, action: UnknownAction): Sli
   return slices(state, action);
 }
 
-export function makeStore(deps: SocketDeps = browserDeps()) {
+/** `notifications`: the browser's notifications, or none (unit tests of other parts). */
+export function makeStore(deps: SocketDeps = browserDeps(), notifications: NotificationsDepsFactory | null = browserNotificationsDeps) {
   return configureStore({
     reducer: rootReducer,
     middleware: (getDefault) =>
@@ -45,6 +48,7 @@ export function makeStore(deps: SocketDeps = browserDeps()) {
         sessionGuard,
         createChatSocketMiddleware(deps),
         createNotificationsSocketMiddleware(deps),
+        ...(notifications ? [createBrowserNotificationsMiddleware(notifications)] : []),
       ),
   });
 }
