@@ -55,8 +55,9 @@ async function openPath(path) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
   if (open) {
-    await open.focus();
     open.postMessage({ type: 'gochat.open', path });
+    // Allowed only during a real click; the conversation is shown either way.
+    await open.focus().catch(() => {});
     return;
   }
   await self.clients.openWindow(path);
