@@ -15,8 +15,15 @@ export interface ShowDeps {
 
 export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificationsDeps & ShowDeps {
   const hasNotification = typeof Notification !== 'undefined';
-  const registration = async () =>
-    typeof navigator !== 'undefined' && 'serviceWorker' in navigator ? navigator.serviceWorker.ready : null;
+  // The service worker's registration, or null: never `serviceWorker.ready` alone, which waits
+  // forever where no worker was registered (sign-out must not hang on it).
+  const registration = async (): Promise<ServiceWorkerRegistration | null> => {
+    if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return null;
+    const reg = await navigator.serviceWorker.getRegistration();
+    if (!reg || reg.active) return reg ?? null;
+    const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000));
+    return Promise.race([navigator.serviceWorker.ready, timeout]);
+  };
   return {
     notification: hasNotification ? Notification : undefined,
     async pushManager() {
