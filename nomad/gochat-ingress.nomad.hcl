@@ -10,7 +10,8 @@
 #
 # Needs: Debian's nginx on the ingress node (apt install nginx; systemctl disable --now nginx);
 # net.ipv4.ip_unprivileged_port_start=80 there (nginx runs as an unprivileged user); the host
-# volume "gochat-tls" with fullchain.pem and privkey.pem; node meta gochat_ingress = "true".
+# volume "gochat-acme" (certbot's webroot); the certificate in the Nomad variable
+# nomad/jobs/gochat-ingress (fullchain, privkey); node meta gochat_ingress = "true".
 
 variable "version" {
   type        = string
@@ -83,9 +84,11 @@ job "gochat-ingress" {
       }
     }
 
-    volume "tls" {
+    # The ACME webroot: certbot on the node writes its challenge files there (certbot
+    # --webroot -w /srv/gochat/acme), nginx serves them from inside its chroot.
+    volume "acme" {
       type      = "host"
-      source    = "gochat-tls"
+      source    = "gochat-acme"
       read_only = true
     }
 
@@ -132,8 +135,27 @@ job "gochat-ingress" {
       }
 
       volume_mount {
-        volume      = "tls"
-        destination = "/etc/gochat/tls"
+        volume      = "acme"
+        destination = "/var/www/acme"
+      }
+
+      # The certificate and key, from the Nomad variable nomad/jobs/gochat-ingress (certbot's
+      # deploy hook, config/certbot-deploy-hook.sh, puts renewed ones there). When they change the
+      # files are rendered again and nginx reloads (SIGHUP) with the new certificate, keeping
+      # open connections.
+      template {
+        destination   = "secrets/fullchain.pem"
+        perms         = "0644"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        data          = "{{ with nomadVar \"nomad/jobs/gochat-ingress\" }}{{ .fullchain }}{{ end }}"
+      }
+      template {
+        destination   = "secrets/privkey.pem"
+        perms         = "0600"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        data          = "{{ with nomadVar \"nomad/jobs/gochat-ingress\" }}{{ .privkey }}{{ end }}"
       }
 
       template {
@@ -153,6 +175,21 @@ job "gochat-ingress" {
               server_tokens off;
               access_log off;
               client_max_body_size 64k;
+
+              # How long browsers keep a response: the client's hashed assets never change; everything else
+              # of the client (index.html, a service worker) is revalidated; API answers set their own.
+              map $uri $gochat_cache_control {
+                  ~^/assets/  "public, max-age=31536000, immutable";
+                  ~^/(api|ws)/ "";
+                  default     "no-cache";
+              }
+
+              # The client build writes a .gz copy of every compressible file (gzip_static sends it); the
+              # rest of the client is compressed on the fly. API answers are not: compressing secrets next to
+              # attacker-chosen text over TLS leaks them (BREACH).
+              gzip_vary on;
+              gzip_min_length 1024;
+              gzip_types text/css application/javascript text/javascript image/svg+xml application/manifest+json;
               client_body_temp_path {{ env "NOMAD_TASK_DIR" }}/tmp/body;
               proxy_temp_path {{ env "NOMAD_TASK_DIR" }}/tmp/proxy;
               fastcgi_temp_path {{ env "NOMAD_TASK_DIR" }}/tmp/fastcgi;
@@ -197,12 +234,23 @@ job "gochat-ingress" {
                   listen [::]:{{ env "NOMAD_PORT_https" }} ssl http2;
                   server_name _;
 
-                  ssl_certificate /etc/gochat/tls/fullchain.pem;
-                  ssl_certificate_key /etc/gochat/tls/privkey.pem;
+                  ssl_certificate {{ env "NOMAD_SECRETS_DIR" }}/fullchain.pem;
+                  ssl_certificate_key {{ env "NOMAD_SECRETS_DIR" }}/privkey.pem;
                   ssl_protocols TLSv1.2 TLSv1.3;
                   ssl_session_cache shared:gochat_tls:10m;
                   ssl_session_timeout 1d;
+
+                  # Every response, API and client alike (set here only: a block with add_header of its own
+                  # would drop these): HTTPS only, and a Content-Security-Policy that allows only what the
+                  # client uses (its own scripts, styles, API and WebSockets; data:/blob: images for upload
+                  # previews; its own service worker and manifest), no framing, no MIME sniffing.
                   add_header Strict-Transport-Security "max-age=31536000" always;
+                  add_header Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" always;
+                  add_header X-Frame-Options DENY always;
+                  add_header X-Content-Type-Options nosniff always;
+                  add_header Referrer-Policy same-origin always;
+                  add_header Cross-Origin-Opener-Policy same-origin always;
+                  add_header Cache-Control $gochat_cache_control;
 
                   root {{ env "NOMAD_TASK_DIR" }}/release/gochat-${var.version}-linux-{{ env "attr.cpu.arch" }}/client/dist;
 
@@ -253,14 +301,14 @@ job "gochat-ingress" {
                       default_type application/json;
                       return 404 '{"error":{"code":"not_found","message":"no such route"}}';
                   }
+                  # A missing asset is a 404, never index.html (an old tab must not run HTML as script).
                   location /assets/ {
-                      add_header Cache-Control "public, max-age=31536000, immutable";
-                      add_header Strict-Transport-Security "max-age=31536000" always;
+                      gzip_static on;
                       try_files $uri =404;
                   }
                   location / {
-                      add_header Cache-Control "no-cache";
-                      add_header Strict-Transport-Security "max-age=31536000" always;
+                      gzip_static on;
+                      gzip on;
                       try_files $uri /index.html;
                   }
               }

@@ -150,7 +150,7 @@ job "gochat-messages" {
           "replicate",
           "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/messages.yml",
           "-restore-if-db-not-exists",
-          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-messages",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat messages",
         ]
       }
 

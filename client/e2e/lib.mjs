@@ -35,7 +35,7 @@ export async function launch() {
 
 /**
  * A signed-out tab of its own browser context (own cookies), that records dialogs (none may
- * ever open: a message must not run script) and page errors.
+ * ever open: a message must not run script), page errors and Content-Security-Policy violations.
  */
 export async function newPerson(browser, { viewport = { width: 1280, height: 800 } } = {}) {
   const context = await browser.newContext({ baseURL: baseURL(), viewport });
@@ -47,6 +47,10 @@ export async function newPerson(browser, { viewport = { width: 1280, height: 800
     void d.dismiss();
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Anything the Content-Security-Policy blocks is an error too: the client must live within it.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(`CSP: ${m.text()}`);
+  });
   return { context, page, dialogs, errors };
 }
 

@@ -28,12 +28,12 @@ def test_default_toml_lists_real_settings_that_the_binary_accepts(name, tmp_path
     settings = tomllib.loads(live)
     assert settings, "the file documents settings"
 
-    binary = dist_bin("amd64", "gochat" if name == "gochat" else f"gochat-{name}")
-    argv = [binary, "serve"] if name == "gochat" else [binary]
+    binary = dist_bin("amd64", "gochat")
+    argv = [binary, "serve" if name == "gochat" else name]
     help_text = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=10, check=True).stdout
     flags = set(re.findall(r"--([a-z0-9-]+)", help_text))
     for key in settings:
-        assert key.replace("_", "-") in flags, f"{path.name}: {key} is not a setting of {binary.name}"
+        assert key.replace("_", "-") in flags, f"{path.name}: {key} is not a setting of {' '.join(map(str, argv))}"
 
     # The binary reads the file with every line live, values and types included: it gets as far
     # as loading the session key, which the test makes too short so that it stops right there.

@@ -1,5 +1,5 @@
-"""`make dist`: static, stripped binaries for both architectures, tarballs that unpack to a
-runnable tree, and no jemalloc or OpenSSL anywhere in the binaries' dependencies."""
+"""`make dist`: one static, stripped binary (`gochat`) for each architecture, tarballs that unpack
+to a runnable tree, and no jemalloc or OpenSSL anywhere in the binary's dependencies."""
 
 import hashlib
 import struct
@@ -7,9 +7,9 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import DIST, ROOT, dist_bin, record, version
+from conftest import DIST, ROOT, SERVICES, dist_bin, record, version
 
-BINARIES = ["gochat", "gochat-auth", "gochat-users", "gochat-messages", "gochat-chat", "gochat-notifications"]
+BINARIES = ["gochat"]  # the only GoChat executable: `gochat <service>` runs each service
 # ELF e_machine values.
 MACHINE = {"amd64": 62, "arm64": 183}
 TRIPLE = {"amd64": "x86_64-unknown-linux-musl", "arm64": "aarch64-unknown-linux-musl"}
@@ -54,19 +54,33 @@ def test_tarball_unpacks_to_bin_client_config_and_nomad(arch):
     for b in BINARIES + ["litestream"]:
         m = members[f"{name}/bin/{b}"]
         assert m.mode & 0o111 and m.uid == 0, f"{b}: mode {m.mode:o} uid {m.uid}"
-    for required in ["client/dist/index.html", "config/gochat.toml", "config/nginx.conf", "config/rabbitmq.conf"]:
+    for required in ["client/dist/index.html", "config/gochat.toml", "config/nginx.conf", "config/rabbitmq.conf",
+                     "config/gochat.service"]:
         assert f"{name}/{required}" in members, required
     for svc in ["auth", "users", "messages", "chat", "notifications"]:
         assert f"{name}/config/{svc}.toml" in members
         assert f"{name}/config/litestream/{svc}.yml" in members
         assert f"{name}/nomad/gochat-{svc}.nomad.hcl" in members
+    # The client's bundles with the precompressed copies the servers send.
+    assets = [m for m in members if "/client/dist/assets/" in m and m.endswith(".js")]
+    assert assets and all(f"{a}.br" in members and f"{a}.gz" in members for a in assets), assets
     record(f"tarball-size-{arch}", tarball.stat().st_size)
 
 
-def test_the_amd64_binaries_run_here_and_name_their_version():
-    for b in BINARIES:
-        out = subprocess.run([dist_bin("amd64", b), "--version"], capture_output=True, text=True, timeout=10)
-        assert out.returncode == 0 and version() in out.stdout, out
+def test_the_amd64_binary_runs_here_and_each_service_names_gochat_itself_and_the_version():
+    gochat = dist_bin("amd64", "gochat")
+    out = subprocess.run([gochat, "--version"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0 and out.stdout.strip() == f"gochat {version()}", out
+    for svc in SERVICES:
+        out = subprocess.run([gochat, svc, "--version"], capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0 and out.stdout.strip() == f"gochat-{svc} {version()}", out
+        usage = subprocess.run([gochat, svc, "--help"], capture_output=True, text=True, timeout=10).stdout
+        assert f"Usage: gochat {svc}" in usage and "kit" not in usage, usage
+
+
+def test_the_tarball_ships_no_other_gochat_executable():
+    bins = {p.name for p in (DIST / "linux-amd64" / "bin").iterdir()}
+    assert bins == {"gochat", "litestream"}, bins
 
 
 @pytest.mark.parametrize("arch", ["amd64", "arm64"])

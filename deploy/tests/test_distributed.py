@@ -1,9 +1,10 @@
 """The distributed topology on loopback: RabbitMQ (the test node), every service as its own
-static binary, and Debian's nginx with config/nginx.conf in front (only the ports, the paths and
+process of the one static binary (`gochat <service>`), and Debian's nginx with config/nginx.conf in front (only the ports, the paths and
 the certificate changed). A client signs up, chats and gets its notification through nginx
 only, over HTTPS and WSS; then every service stops cleanly."""
 
 import json
+import re
 import shutil
 import signal
 import tempfile
@@ -39,7 +40,7 @@ def start_services(procs, tmp_path, amqp_url):
             "GOCHAT_JWT_KEY": JWT_KEY,
             "GOCHAT_TRUST_PROXY": "true",
         }
-        running[svc] = procs.start(svc, [dist_bin("amd64", f"gochat-{svc}")], env)
+        running[svc] = procs.start(svc, [dist_bin("amd64", "gochat"), svc], env)
     for svc in SERVICES:
         procs.wait_ready(running[svc], f"http://127.0.0.1:{ports[svc]}")
     return ports, running
@@ -101,6 +102,20 @@ def test_services_behind_nginx_serve_a_chat_with_notifications_over_tls(procs, t
     assert status == 200 and b"<html" in body.lower() and headers["cache-control"] == "no-cache"
     status, headers, body = alice.raw("GET", "/api/nothing-here")
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+
+    # The bundle goes out as the build's .gz copy (gzip_static), cached for good; a bundle that
+    # is not there is a 404; every answer carries the security headers.
+    index = alice.raw("GET", "/")[2].decode()
+    bundle = re.search(r'src="(/assets/[^"]+\.js)"', index).group(1)
+    status, headers, body = alice.raw("GET", bundle, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert body == (client_dir / f"{bundle[1:]}.gz").read_bytes()
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert alice.raw("GET", "/assets/index-0ld.js")[0] == 404
+    for path in ("/", bundle, "/api/users"):
+        headers = alice.raw("GET", path)[1]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff", path
 
     # Plain HTTP moves to HTTPS.
     status, headers, _ = Http(f"http://127.0.0.1:{http_port}").raw("GET", "/api/users")

@@ -36,7 +36,7 @@ def test_a_deleted_database_comes_back_from_the_replica_with_every_acknowledged_
     ports = {svc: free_port() for svc in ("auth", "chat", "messages")}
     for svc in ("auth", "chat"):
         env = {**common, **FAST_ARGON2, "GOCHAT_LISTEN": f"127.0.0.1:{ports[svc]}", "GOCHAT_DATA_DIR": tmp_path / svc}
-        p = procs.start(svc, [dist_bin("amd64", f"gochat-{svc}")], env)
+        p = procs.start(svc, [dist_bin("amd64", "gochat"), svc], env)
         procs.wait_ready(p, f"http://127.0.0.1:{ports[svc]}")
 
     data, replica = tmp_path / "messages", tmp_path / "replica"
@@ -49,7 +49,7 @@ def test_a_deleted_database_comes_back_from_the_replica_with_every_acknowledged_
     }
     argv = [
         litestream, "replicate", "-config", ROOT / "config" / "litestream" / "messages.yml",
-        "-restore-if-db-not-exists", "-exec", dist_bin("amd64", "gochat-messages"),
+        "-restore-if-db-not-exists", "-exec", f"{dist_bin('amd64', 'gochat')} messages",
     ]
     messages_base = f"http://127.0.0.1:{ports['messages']}"
     messages = procs.start("messages-under-litestream", argv, messages_env)

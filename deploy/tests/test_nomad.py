@@ -114,7 +114,7 @@ def test_service_job_runs_the_static_binary_under_litestream_with_checks_volumes
     args = config["args"]
     assert config["command"].endswith("/bin/litestream")
     assert args[0] == "replicate" and "-restore-if-db-not-exists" in args
-    assert args[args.index("-exec") + 1].endswith(f"/bin/gochat-{svc}")
+    assert args[args.index("-exec") + 1].endswith(f"/bin/gochat {svc}")
     ls_config = args[args.index("-config") + 1]
     assert ls_config.endswith(f"config/litestream/{svc}.yml")
     assert (ROOT / "config" / "litestream" / f"{svc}.yml").exists()
@@ -229,11 +229,17 @@ def https_server(text: str) -> str:
 
 
 def routing(server: str) -> tuple[list[str], list[str]]:
-    """(location blocks, proxy_set_header lines), whitespace-normalised."""
+    """(location blocks, proxy_set_header and add_header lines), whitespace-normalised."""
     norm = lambda s: " ".join(s.split())
     locations = [norm(m) for m in re.findall(r"location\s+[^{]+\{[^{}]*\}", server)]
-    headers = [norm(m) for m in re.findall(r"proxy_set_header[^;]+;", server)]
+    headers = [norm(m) for m in re.findall(r"(?:proxy_set_header|add_header)[^;]+;", server)]
     return locations, headers
+
+
+def http_level(text: str) -> list[str]:
+    """The gzip and map settings of the http block, whitespace-normalised."""
+    norm = lambda s: " ".join(s.split())
+    return [norm(m) for m in re.findall(r"\n\s*(?:gzip\w*\s[^;]+;|map \$uri [^{]+\{[^}]*\})", text)]
 
 
 def ingress_template() -> str:
@@ -247,7 +253,30 @@ def test_ingress_routes_exactly_as_config_nginx_conf():
     for svc in SERVICES:
         assert f"gochat_{svc}" in template
     assert 'nomadService (printf "gochat-%s" $service)' in template
-    assert routing(https_server(template)) == routing(https_server((ROOT / "config/nginx.conf").read_text()))
+    conf = (ROOT / "config/nginx.conf").read_text()
+    assert routing(https_server(template)) == routing(https_server(conf))
+    assert http_level(template) == http_level(conf) and http_level(conf)
+
+
+def test_ingress_serves_acme_challenges_and_reloads_renewed_certificates():
+    _, job, _ = job_of(NOMAD / "gochat-ingress.nomad.hcl")
+    group = labelled(job, "group")["nginx"]
+    task = labelled(group, "task")["nginx"]
+    # certbot's webroot on the node, mounted where nginx serves /.well-known/acme-challenge/.
+    volumes = labelled(group, "volume")
+    assert volumes["acme"]["type"] == "host" and volumes["acme"]["source"] == "gochat-acme"
+    mounts = {m["volume"]: m["destination"] for m in blocks(task, "volume_mount")}
+    assert re.search(rf"location /\.well-known/acme-challenge/ \{{\s*root {re.escape(mounts['acme'])};", ingress_template())
+    # The certificate and key come from a Nomad variable; a new one re-renders them and nginx
+    # reloads (SIGHUP) without dropping connections.
+    templates = {t["destination"]: t for t in blocks(task, "template")}
+    for name, perms in [("fullchain.pem", "0644"), ("privkey.pem", "0600")]:
+        t = templates[f"secrets/{name}"]
+        assert 'nomadVar "nomad/jobs/gochat-ingress"' in heredoc(t["data"])
+        assert t["change_mode"] == "signal" and t["change_signal"] == "SIGHUP" and t["perms"] == perms
+        assert f'{{{{ env "NOMAD_SECRETS_DIR" }}}}/{name};' in ingress_template()
+    hook = (ROOT / "config" / "certbot-deploy-hook.sh").read_text()
+    assert "nomad var put" in hook and "nomad/jobs/gochat-ingress" in hook
 
 
 def test_rendered_ingress_configuration_passes_nginx_t(tmp_path, tls_cert):
@@ -268,8 +297,7 @@ def test_rendered_ingress_configuration_passes_nginx_t(tmp_path, tls_cert):
             ('{{ env "NOMAD_PORT_https" }}', "18443", 2),
             ('{{ env "attr.cpu.arch" }}', "amd64", 1),
             ("${var.version}", version(), 1),
-            ("/etc/gochat/tls/fullchain.pem", str(cert), 1),
-            ("/etc/gochat/tls/privkey.pem", str(key), 1),
+            ('{{ env "NOMAD_SECRETS_DIR" }}', str(cert.parent), 2),
         ],
     )
     assert "{{" not in text and "${" not in text, "an unrendered template construct is left"

@@ -10,10 +10,7 @@ use axum::extract::ws::Utf8Bytes;
 use gochat_kit::db::DbError;
 use gochat_kit::ws::Reply;
 use gochat_proto::error::ErrorCode;
-use gochat_proto::events::{
-    EventData, MessageDeleted, MessageDelivered, MessageEdited, MessageReacted, MessageRead, MessageSent, Origin,
-    UserTyping,
-};
+use gochat_proto::events::{EventData, MessageDeleted, MessageEdited, MessageReacted, MessageSent, Origin, UserTyping};
 use gochat_proto::frames::{ChatClientFrame, ChatServerFrame};
 use gochat_proto::ids::ClientId;
 use gochat_proto::validate;
@@ -25,7 +22,7 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
         Err(e) => return refuse(ErrorCode::InvalidInput, &format!("malformed frame: {e}"), None),
     };
     let user = peer.user.id;
-    let origin = || Some(origin(state, peer));
+    let origin = || Some(origin_of(state, peer));
     let now = chrono::Utc::now();
     match frame {
         ChatClientFrame::Send {
@@ -73,22 +70,16 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
             refuse(ErrorCode::InvalidInput, "seq must not be negative", None)
         }
         ChatClientFrame::Delivered { conversation_id, seq } => {
-            let event = MessageDelivered {
-                conversation_id,
-                user_id: user,
-                seq,
-                origin: origin(),
-            };
-            record(state, &event).await
+            state
+                .receipts
+                .note(user, conversation_id, seq, 0, origin_of(state, peer));
+            Reply::None
         }
         ChatClientFrame::Read { conversation_id, seq } => {
-            let event = MessageRead {
-                conversation_id,
-                user_id: user,
-                seq,
-                origin: origin(),
-            };
-            record(state, &event).await
+            state
+                .receipts
+                .note(user, conversation_id, seq, seq, origin_of(state, peer));
+            Reply::None
         }
         ChatClientFrame::Edit {
             conversation_id,
@@ -160,7 +151,7 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
     }
 }
 
-fn origin(state: &AppState, peer: &Peer) -> Origin {
+fn origin_of(state: &AppState, peer: &Peer) -> Origin {
     Origin {
         instance: state.instance.to_string(),
         socket: peer.socket,

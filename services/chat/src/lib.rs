@@ -8,6 +8,7 @@
 //! - `socket`: the upgrade (Origin and cookie checked first); the socket loop and the hub of
 //!   open sockets are `gochat_kit::ws`'s.
 //! - `frames`: what each client frame does.
+//! - `receipts`: delivered and read watermarks, gathered for a moment before they are recorded.
 //! - `events`: this instance's fan-out consumer: messages, updates, receipts, conversations,
 //!   typing, refusals.
 //!
@@ -16,6 +17,7 @@
 
 mod events;
 mod frames;
+mod receipts;
 mod socket;
 
 use clap::Args;
@@ -88,6 +90,8 @@ pub struct AppState {
     /// (user, conversation) pairs whose typing was passed on in the last [`TYPING_EVERY`]: a
     /// flood of typing frames costs the bus and the other members one frame per period.
     typing: moka::sync::Cache<(UserId, ConversationId), ()>,
+    /// Receipts gathered for a moment before they are recorded.
+    receipts: Arc<receipts::Receipts>,
     idle: Duration,
     shutdown: CancellationToken,
     /// Background work the process waits for when stopping (the sockets among it).
@@ -123,10 +127,15 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
             .max_capacity(100_000)
             .time_to_live(TYPING_EVERY)
             .build(),
+        receipts: Arc::default(),
         idle: Duration::from_secs(settings.chat_idle_secs.unwrap_or(75).max(1)),
         shutdown: runtime.shutdown.clone(),
         tasks: runtime.tasks.clone(),
     };
+    let (receipts, recorder, shutdown) = (state.receipts.clone(), state.recorder.clone(), runtime.shutdown.clone());
+    runtime
+        .tasks
+        .spawn(async move { receipts.record(recorder, shutdown).await });
     runtime.bus.consume(
         Queue::fanout("chat", &runtime.instance, "push", CHAT_PUSH),
         events::handler(state.clone()),

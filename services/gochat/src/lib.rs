@@ -4,8 +4,8 @@
 //! Layout
 //! - [`Settings`]: the settings of every service, flattened into one command line.
 //! - [`app`]: builds every service on a runtime and merges their routers with the client.
-//! - `client`: serves the built web client (hashed assets cached for good, the SPA's index
-//!   for any other path).
+//! - `client`: serves the built web client (precompressed hashed assets cached for good, the
+//!   SPA's index for its routes, security headers) and the JSON 404 of unknown API paths.
 
 mod client;
 
@@ -57,5 +57,5 @@ pub async fn app(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::R
     let notifications = gochat_notifications::build_both(runtime.clone(), settings.notifications).await?;
     let client_dir = settings.client_dir.unwrap_or_else(|| PathBuf::from("client/dist"));
     let api = auth.merge(users).merge(messages).merge(chat).merge(notifications);
-    Ok(api.fallback_service(client::service(&client_dir)))
+    Ok(api.fallback_service(client::router(&client_dir)))
 }

@@ -1,12 +1,14 @@
-//! `gochat`: GoChat in one binary. `gochat serve` runs every service in this process on one
-//! port; `gochat <service>` runs one service over RabbitMQ, exactly as `gochat-<service>` does;
+//! `gochat`: GoChat's only executable. `gochat serve` runs every service in this process on one
+//! port; `gochat <service>` runs one service over RabbitMQ (the distributed mode);
 //! `gochat backup` / `gochat restore` copy the databases of a data directory out and back;
-//! `gochat probe` is the health check of images that have no curl.
+//! `gochat probe` is the health check of images that have no curl. `--print-config` on `serve`
+//! and on each service prints the settings it would run with.
 
+mod allocator;
 mod backup;
 mod probe;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gochat_kit::config::CommonSettings;
 use gochat_kit::service::{ServiceArgs, run_one};
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,7 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(version, about = "GoChat: self-hosted real-time chat")]
+#[command(version, propagate_version = true, about = "GoChat: self-hosted real-time chat")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,15 +63,13 @@ struct BackupArgs {
 }
 
 /// Where the data directory is, read as `gochat serve` reads it.
-#[derive(clap::Args, Serialize, Deserialize)]
+#[derive(clap::Args)]
 struct DataLocation {
     /// TOML file with settings; only `data_dir` is read. [default: config/gochat.toml when present]
     #[arg(long, env = "GOCHAT_CONFIG")]
-    #[serde(skip)]
     config: Option<PathBuf>,
     /// Directory of the SQLite files. [default: ./data]
     #[arg(long, env = "GOCHAT_DATA_DIR")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
 }
 
@@ -83,9 +83,16 @@ struct ServeArgs {
     services: gochat::Settings,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> anyhow::Result<()> {
+    allocator::tune();
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let command = Cli::command();
+    gochat_kit::config::check_environment(&command)?;
+    let cli = Cli::from_arg_matches(&command.get_matches())?;
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Auth(args) => run_one("auth", args, gochat_auth::DEFAULT_LISTEN, gochat_auth::build).await,
         Command::Users(args) => run_one("users", args, gochat_users::DEFAULT_LISTEN, gochat_users::build).await,
@@ -110,10 +117,17 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn backup_or_restore(args: BackupArgs, is_backup: bool) -> anyhow::Result<()> {
+    // Read as `gochat serve` reads it (the same file holds every other setting too).
     let explicit = args.location.config.clone();
-    let location: DataLocation =
-        gochat_kit::config::layer(&args.location, explicit.as_deref(), "config/gochat.toml".as_ref())?;
-    let data_dir = location.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+    let as_serve = ServeArgs {
+        common: CommonSettings {
+            data_dir: args.location.data_dir,
+            ..Default::default()
+        },
+        services: Default::default(),
+    };
+    let layered: ServeArgs = gochat_kit::config::layer(&as_serve, explicit.as_deref(), "config/gochat.toml".as_ref())?;
+    let data_dir = layered.common.data_dir();
     let dir = args.dir;
     let manifest = tokio::task::spawn_blocking(move || {
         if is_backup {
@@ -138,9 +152,14 @@ async fn backup_or_restore(args: BackupArgs, is_backup: bool) -> anyhow::Result<
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let explicit = args.common.config.clone();
-    let args: ServeArgs = gochat_kit::config::layer(&args, explicit.as_deref(), "config/gochat.toml".as_ref())?;
-    let listen = args.common.listen_or(gochat::DEFAULT_LISTEN);
-    let runtime = gochat_kit::service::runtime(args.common, true)?;
+    let mut layered: ServeArgs = gochat_kit::config::layer(&args, explicit.as_deref(), "config/gochat.toml".as_ref())?;
+    let listen = *layered.common.listen.get_or_insert(gochat::DEFAULT_LISTEN);
+    if args.common.print_config {
+        print!("{}", gochat_kit::config::effective(&layered, "gochat serve")?);
+        return Ok(());
+    }
+    let args = layered;
+    let runtime = gochat_kit::service::runtime(args.common, "gochat", true)?;
     gochat_kit::ops::cancel_on_signal(runtime.shutdown.clone());
     let app = gochat::app(runtime.clone(), args.services).await?;
     let listener = TcpListener::bind(listen).await?;
@@ -149,9 +168,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     #[test]
     fn command_line_is_consistent() {
-        use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_service_names_gochat_and_itself_in_version_and_help() {
+        for service in ["auth", "users", "messages", "chat", "notifications"] {
+            let version = super::Cli::command()
+                .try_get_matches_from(["gochat", service, "--version"])
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                version.trim(),
+                format!("gochat-{service} {}", env!("CARGO_PKG_VERSION"))
+            );
+            let help = super::Cli::command()
+                .try_get_matches_from(["gochat", service, "--help"])
+                .unwrap_err()
+                .to_string();
+            assert!(help.contains(&format!("Run the {service} service alone")), "{help}");
+            assert!(help.contains(&format!("Usage: gochat {service} [OPTIONS]")), "{help}");
+            assert!(!help.contains("kit"), "{help}");
+        }
     }
 }

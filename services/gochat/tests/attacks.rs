@@ -209,7 +209,8 @@ async fn a_flood_of_sign_ins_is_turned_away_instead_of_queueing_hashes() {
 #[tokio::test]
 async fn sign_up_is_limited_per_client_address() {
     let dir = tempfile::tempdir().unwrap();
-    let server = behind_proxy(dir.path(), |_| {}).await;
+    // The default limit: 10 a minute.
+    let server = behind_proxy(dir.path(), |s| s.auth.signup_per_minute = None).await;
     let signup = |name: String, address: &'static str| {
         let base = server.url("");
         async move {

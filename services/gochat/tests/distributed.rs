@@ -86,7 +86,7 @@ async fn chat_socket(server: &TestServer, client: &Client) -> Socket {
 #[tokio::test]
 async fn users_on_different_instances_chat_get_receipts_and_notifications_and_a_killed_messages_service_loses_nothing()
 {
-    let url = vhost_url();
+    let Some(url) = vhost_url() else { return };
     let dirs: Vec<_> = (0..7).map(|_| tempfile::tempdir().unwrap()).collect();
     let auth = service(dirs[0].path(), &url, "auth-1", |rt| gochat_auth::build(rt, fast_auth())).await;
     let users = service(dirs[1].path(), &url, "users-1", |rt| {

@@ -101,7 +101,7 @@ async fn until_chat_refuses(chat: &TestServer, cookie: &Option<String>) {
 
 #[tokio::test]
 async fn a_sign_out_while_an_instance_is_cut_off_reaches_it_when_it_is_back_and_any_new_one() {
-    let url = vhost_url();
+    let Some(url) = vhost_url() else { return };
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let auth = auth(dirs[0].path(), &url).await;
     let chat_account = BrokerAccount::new(&url);
@@ -133,7 +133,7 @@ async fn a_sign_out_while_an_instance_is_cut_off_reaches_it_when_it_is_back_and_
 
 #[tokio::test]
 async fn disabling_an_account_ends_its_sessions_in_every_service_over_rabbitmq() {
-    let url = vhost_url();
+    let Some(url) = vhost_url() else { return };
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let auth = auth(dirs[0].path(), &url).await;
     let users = start(dirs[1].path(), &url, "users-1", |rt| {

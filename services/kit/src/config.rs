@@ -5,12 +5,19 @@
 //! flags. Clap reads flags and environment together (so `--help` documents both); figment puts
 //! them over the file. Fields are `Option` so an unset layer never hides a lower one; the
 //! accessors hold the defaults.
+//!
+//! A misspelt setting is an error, never silently ignored: [`layer`] refuses TOML keys that are
+//! not settings of the command, and [`check_environment`] refuses `GOCHAT_*` variables that are
+//! not settings of any command. [`effective`] prints what a command runs with, secrets redacted.
+//! A setting is a secret when its argument hides its environment value (`hide_env_values`).
 
+use anyhow::bail;
 use clap::Args;
-use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use figment::{Figment, Provider};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,6 +60,17 @@ pub enum Synchronous {
     Full,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of text per event; coloured only when written to a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, service, target, message, fields).
+    Json,
+}
+
 /// Settings every service has.
 #[derive(Clone, Debug, Default, Args, Serialize, Deserialize)]
 #[group(id = "common")]
@@ -61,6 +79,12 @@ pub struct CommonSettings {
     #[arg(long, env = "GOCHAT_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+
+    /// Print the effective configuration (defaults, file, environment and flags; secrets
+    /// redacted) and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub print_config: bool,
 
     /// Address the HTTP server listens on. [default: 127.0.0.1:8080, or the service's own port]
     #[arg(long, env = "GOCHAT_LISTEN")]
@@ -130,6 +154,17 @@ pub struct CommonSettings {
     #[arg(long, env = "GOCHAT_LOG")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+
+    /// Log format: text (coloured on a terminal only) or json (one object per line). [default: text]
+    #[arg(long, env = "GOCHAT_LOG_FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+
+    /// Serve /metrics on this address instead of the HTTP address (keeps it off the public
+    /// port). [default: /metrics on the HTTP address]
+    #[arg(long, env = "GOCHAT_METRICS_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl CommonSettings {
@@ -154,6 +189,9 @@ impl CommonSettings {
     pub fn log(&self) -> &str {
         self.log.as_deref().unwrap_or("info")
     }
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or_default()
+    }
     pub fn instance_id(&self) -> String {
         self.instance_id.clone().unwrap_or_else(|| {
             let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
@@ -168,21 +206,168 @@ impl CommonSettings {
 /// Puts the flags and environment parsed by clap over the TOML file.
 ///
 /// `file` is used when `--config` was not given and it exists. `settings` is the clap-parsed
-/// struct; the result has the same type, with file values filled in where clap had none.
+/// struct; the result has the same type, with file values filled in where clap had none. A key
+/// of the file that is not one of `T`'s settings is an error naming it.
 pub fn layer<T>(settings: &T, explicit_file: Option<&Path>, default_file: &Path) -> anyhow::Result<T>
 where
-    T: Serialize + DeserializeOwned,
+    T: Args + Serialize + DeserializeOwned,
 {
     let mut figment = Figment::new();
-    match explicit_file {
+    let file = match explicit_file {
         Some(path) => {
             anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
-            figment = figment.merge(Toml::file(path));
+            Some(path)
         }
-        None if default_file.exists() => figment = figment.merge(Toml::file(default_file)),
-        None => {}
+        None => default_file.exists().then_some(default_file),
+    };
+    if let Some(path) = file {
+        let toml = Toml::file(path);
+        let known = setting_names::<T>();
+        for profile in toml.data()?.values() {
+            if let Some(key) = profile.keys().find(|key| !known.contains(*key)) {
+                bail!(
+                    "{}: unknown setting `{key}` (the settings are listed by --help, spelt with _ instead of -)",
+                    path.display()
+                );
+            }
+        }
+        figment = figment.merge(toml);
     }
-    Ok(figment.merge(Serialized::defaults(settings)).extract()?)
+    let figment = figment.merge(Serialized::defaults(settings));
+    figment.extract().map_err(|error| name_the_key::<T>(&figment, error))
+}
+
+/// A figment error names the key it is about, except behind serde's `flatten` (which every
+/// settings struct uses to share one level): there the key is lost. Find it by leaving each
+/// key out in turn; the one without which the settings decode is the one refused.
+fn name_the_key<T: DeserializeOwned>(figment: &Figment, error: figment::Error) -> anyhow::Error {
+    if !error.path.is_empty() {
+        return error.into();
+    }
+    let Ok(data) = figment.data() else {
+        return error.into();
+    };
+    for (profile, dict) in &data {
+        for key in dict.keys() {
+            let mut without = dict.clone();
+            without.remove(key);
+            if Figment::from(Serialized::from(without, profile.clone()))
+                .extract::<T>()
+                .is_ok()
+            {
+                let source = figment
+                    .find_metadata(key)
+                    .and_then(|m| m.source.as_ref())
+                    .map(|source| format!(" (from {source})"))
+                    .unwrap_or_default();
+                return anyhow::anyhow!("setting `{key}`{source}: {error}");
+            }
+        }
+    }
+    error.into()
+}
+
+/// Prefixes and names of `GOCHAT_*` variables that belong to GoChat's tooling (tests, benchmarks,
+/// the Litestream configuration beside a service), not to the binary's settings.
+const TOOLING_PREFIXES: &[&str] = &[
+    "GOCHAT_TEST_",
+    "GOCHAT_BENCH_",
+    "GOCHAT_LOAD_",
+    "GOCHAT_E2E_",
+    "GOCHAT_LITESTREAM_",
+    "GOCHAT_RABBITMQ_",
+];
+const TOOLING_NAMES: &[&str] = &["GOCHAT_BIN", "GOCHAT_API", "GOCHAT_DEPLOY_VENV"];
+
+/// Refuses a `GOCHAT_*` environment variable that no subcommand of `command` reads (a typo
+/// would otherwise leave a setting at its default without a word). Variables of other commands
+/// are accepted: one environment is often shared by every service.
+pub fn check_environment(command: &clap::Command) -> anyhow::Result<()> {
+    let mut known = BTreeSet::new();
+    collect_env_names(command, &mut known);
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let tooling = TOOLING_NAMES.contains(&name) || TOOLING_PREFIXES.iter().any(|p| name.starts_with(p));
+        if name.starts_with("GOCHAT_") && !tooling && !known.contains(name) {
+            bail!("unknown environment variable {name}: not a GoChat setting (`gochat <command> --help` lists them)");
+        }
+    }
+    Ok(())
+}
+
+fn collect_env_names(command: &clap::Command, into: &mut BTreeSet<String>) {
+    for arg in command.get_arguments() {
+        if let Some(env) = arg.get_env().and_then(|e| e.to_str()) {
+            into.insert(env.to_owned());
+        }
+    }
+    for sub in command.get_subcommands() {
+        collect_env_names(sub, into);
+    }
+}
+
+/// The arguments of `T`, as clap declares them.
+fn arguments<T: Args>() -> Vec<clap::Arg> {
+    T::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .filter(|a| !matches!(a.get_id().as_str(), "config" | "print_config"))
+        .cloned()
+        .collect()
+}
+
+/// The names a TOML file may use: the settings' field names.
+fn setting_names<T: Args>() -> BTreeSet<String> {
+    arguments::<T>().iter().map(|a| a.get_id().to_string()).collect()
+}
+
+/// The effective settings as TOML, for `--print-config`: every setting given by the file, the
+/// environment or a flag as a `key = value` line (secrets redacted), every other one as a comment
+/// with its built-in default.
+pub fn effective<T: Args + Serialize>(settings: &T, title: &str) -> anyhow::Result<String> {
+    let values = match serde_json::to_value(settings)? {
+        serde_json::Value::Object(map) => map,
+        other => bail!("settings serialize to a map, not {other}"),
+    };
+    let mut out =
+        format!("# {title}\n# (built-in defaults < TOML file < GOCHAT_* environment < flags; secrets redacted)\n");
+    for arg in arguments::<T>() {
+        let key = arg.get_id().as_str();
+        let line = match values.get(key) {
+            Some(value) if arg.is_hide_env_values_set() => {
+                let shown = value.as_str().map(redact).unwrap_or_else(|| "<redacted>".into());
+                format!("{key} = {}", toml_value(&serde_json::Value::String(shown))?)
+            }
+            Some(value) => format!("{key} = {}", toml_value(value)?),
+            None => {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                let default = help
+                    .rsplit_once("[default: ")
+                    .and_then(|(_, d)| d.strip_suffix(']'))
+                    .unwrap_or("unset");
+                format!("# {key}: {default} (default)")
+            }
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A JSON value as a TOML value.
+fn toml_value(value: &serde_json::Value) -> anyhow::Result<String> {
+    let value: toml::Value = serde_json::from_value(value.clone())?;
+    Ok(value.to_string())
+}
+
+/// A secret for display: a URL keeps everything but its password; anything else is hidden.
+fn redact(secret: &str) -> String {
+    if let Some((scheme, rest)) = secret.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+    {
+        let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+        return format!("{scheme}://{user}:<redacted>@{host}");
+    }
+    "<redacted>".into()
 }
 
 #[cfg(test)]
@@ -202,6 +387,106 @@ mod tests {
         assert_eq!(merged.listen, Some("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(merged.session_hours(), 7);
         assert_eq!(merged.data_dir(), PathBuf::from("data"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("svc.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let error = layer(&CommonSettings::default(), Some(&file), Path::new("absent.toml")).unwrap_err();
+        assert!(error.to_string().contains("unknown setting `lisen`"), "{error}");
+        // A table is no setting either.
+        std::fs::write(&file, "[auth]\nargon2_iterations = 3\n").unwrap();
+        let error = layer(&CommonSettings::default(), Some(&file), Path::new("absent.toml")).unwrap_err();
+        assert!(error.to_string().contains("unknown setting `auth`"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_gochat_variable_is_an_error_naming_it_and_tooling_variables_pass() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            common: CommonSettings,
+        }
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let mut known = BTreeSet::new();
+        collect_env_names(&command, &mut known);
+        assert!(known.contains("GOCHAT_LISTEN") && known.contains("GOCHAT_LOG_FORMAT"));
+        // The process environment is shared by the tests of this binary: the check runs in a
+        // child process with a misspelt variable.
+        if std::env::var_os("GOCHAT_LISEN").is_some() {
+            let error = check_environment(&command).unwrap_err();
+            assert!(error.to_string().contains("GOCHAT_LISEN"), "{error}");
+            return;
+        }
+        let me = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(me)
+            .args([
+                "--exact",
+                "config::tests::an_unknown_gochat_variable_is_an_error_naming_it_and_tooling_variables_pass",
+            ])
+            .env("GOCHAT_LISEN", "127.0.0.1:1")
+            .env("GOCHAT_TEST_AMQP_URL", "amqp://x")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            check_environment(&command).is_ok(),
+            "this process has no unknown GOCHAT_ variable"
+        );
+    }
+
+    #[test]
+    fn effective_configuration_shows_set_values_defaults_and_redacts_secrets() {
+        let settings = CommonSettings {
+            listen: Some("0.0.0.0:8080".parse().unwrap()),
+            jwt_key: Some(Secret::new("hunter2-hunter2-hunter2-hunter2-hunter2")),
+            amqp_url: Some(Secret::new("amqp://gochat:s3cret@rabbit:5672/%2f")),
+            allowed_origins: Some(vec!["https://chat.example.org".into()]),
+            ..Default::default()
+        };
+        let text = effective(&settings, "test").unwrap();
+        assert!(text.contains("listen = \"0.0.0.0:8080\"\n"), "{text}");
+        assert!(
+            text.contains("allowed_origins = [\"https://chat.example.org\"]\n"),
+            "{text}"
+        );
+        assert!(text.contains("jwt_key = \"<redacted>\"\n"), "{text}");
+        assert!(
+            text.contains("amqp_url = \"amqp://gochat:<redacted>@rabbit:5672/%2f\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("# session_hours: 168 (default)\n"), "{text}");
+        assert!(!text.contains("hunter2") && !text.contains("s3cret"), "{text}");
+        // What it prints is a configuration file the same command reads back.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("printed.toml");
+        std::fs::write(&file, text.replace("<redacted>", "x")).unwrap();
+        let back = layer(&CommonSettings::default(), Some(&file), Path::new("absent.toml")).unwrap();
+        assert_eq!(back.listen, settings.listen);
+    }
+
+    #[test]
+    fn a_refused_value_behind_flatten_names_its_key_and_file() {
+        #[derive(clap::Args, Serialize, Deserialize)]
+        struct Outer {
+            #[command(flatten)]
+            #[serde(flatten)]
+            common: CommonSettings,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("svc.toml");
+        std::fs::write(&file, "listen = 0\nsession_hours = 5\n").unwrap();
+        let outer = Outer {
+            common: CommonSettings::default(),
+        };
+        let error = layer(&outer, Some(&file), Path::new("absent.toml"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("`listen`") && error.contains("svc.toml"), "{error}");
     }
 
     #[test]

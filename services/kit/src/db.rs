@@ -180,9 +180,10 @@ impl Db {
 
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
         let sink = outbox.clone();
-        std::thread::Builder::new()
-            .name(format!("{name}-db-writer"))
-            .spawn(move || write_loop(conn, write_jobs, sink))?;
+        std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
+            let span = tracing::info_span!("database", db = name);
+            move || span.in_scope(|| write_loop(conn, write_jobs, sink))
+        })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
         for i in 0..READERS {
@@ -400,62 +401,4 @@ fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use crate::outbox::Outbox;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test]
-    async fn after_commit_runs_for_kept_writes_only_and_once_they_are_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(
-            dir.path(),
-            "t",
-            &["CREATE TABLE t (x INTEGER NOT NULL)"],
-            Synchronous::Normal,
-            Outbox::default().sink(),
-        )
-        .unwrap();
-        let ran = Arc::new(AtomicUsize::new(0));
-
-        // The hook sees the committed row from another connection.
-        let (seen_tx, seen_rx) = std::sync::mpsc::channel();
-        let path = db.path().to_owned();
-        db.write(move |w| {
-            w.execute("INSERT INTO t VALUES (1)", [])?;
-            w.after_commit(move || {
-                let c = Connection::open(path).unwrap();
-                let n: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
-                seen_tx.send(n).unwrap();
-            });
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
-        assert_eq!(seen_rx.recv().unwrap(), 1);
-
-        // A write that fails is rolled back, and its hook never runs.
-        let counter = ran.clone();
-        let failed = db
-            .write(move |w| {
-                w.execute("INSERT INTO t VALUES (2)", [])?;
-                w.after_commit(move || {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                });
-                w.execute("INSERT INTO t VALUES (NULL)", [])?;
-                Ok::<_, DbError>(())
-            })
-            .await;
-        assert!(failed.is_err());
-        let rows: i64 = db
-            .read(|c| {
-                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                    .map_err(DbError::from)
-            })
-            .await
-            .unwrap();
-        assert_eq!((rows, ran.load(Ordering::SeqCst)), (1, 0));
-    }
-}
+mod tests;

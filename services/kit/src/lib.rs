@@ -8,10 +8,12 @@
 //! - [`outbox`]: the relay that publishes committed outbox rows with confirms.
 //! - [`record`]: recording what a user did, durably, by the cheapest path the bus allows.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
+//! - [`jwt`]: the HS256 signatures of session tokens (no RSA or elliptic curves in the tree).
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
 //! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
 //! - [`private`]: owner-only modes for the data directory and the database files.
+//! - [`process`]: the `process_*` metrics (memory, CPU, file descriptors) read from `/proc`.
 //! - [`runtime`]: what a service is given to run: bus, keys, shutdown, tasks.
 //! - [`service`]: command line, startup, serving and draining of a service process.
 //! - [`telemetry`]: logging setup.
@@ -23,10 +25,12 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod jwt;
 pub mod listener;
 pub mod ops;
 pub mod outbox;
 pub mod private;
+pub mod process;
 pub mod record;
 pub mod runtime;
 pub mod service;

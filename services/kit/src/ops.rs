@@ -1,9 +1,9 @@
-//! Operations endpoints and serving: `/healthz`, `/readyz`, `/metrics`, request metrics, and
-//! graceful shutdown.
+//! Operations endpoints and serving: `/healthz`, `/readyz`, `/metrics` (GoChat's series,
+//! `gochat_build_info` and the `process_*` series), request metrics, and graceful shutdown.
 
 use crate::runtime::Runtime;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +14,17 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The process-wide metrics recorder (one per process, shared by every service in it).
+/// Version and commit of this build; `GOCHAT_COMMIT` is set by the release build (scripts/dist.sh).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = match option_env!("GOCHAT_COMMIT") {
+    Some(commit) => commit,
+    None => "unknown",
+};
+
+/// The process-wide metrics recorder (one per process, shared by every service in it),
+/// installed on first call. [`crate::service::runtime`] calls it before anything else, so that
+/// no counter is created against the no-op recorder that `metrics` uses until one is installed
+/// (such a counter would never show on `/metrics`).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -26,27 +36,66 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("the metrics recorder is installed once per process");
-            metrics::describe_counter!("gochat_http_requests_total", "HTTP requests by route and status");
-            metrics::describe_histogram!("gochat_http_request_seconds", "HTTP request latency by route");
-            metrics::describe_gauge!(
-                "gochat_outbox_depth",
-                "Outbox rows published but not yet confirmed, or confirmed and awaiting their batched delete"
-            );
-            metrics::describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
-            metrics::describe_counter!("gochat_events_published_total", "Events published from outboxes");
+            describe_metrics();
+            metrics::gauge!("gochat_build_info", "version" => VERSION, "commit" => COMMIT).set(1.0);
             handle
         })
         .clone()
 }
 
-/// `/healthz`, `/readyz` and `/metrics` for the databases and bus of `runtime`.
-pub fn router(runtime: Runtime) -> Router {
+/// HELP text of every series GoChat records (Prometheus shows it; a series without one is
+/// harder to read).
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(
+        "gochat_build_info",
+        "Always 1; the labels name the version and commit of this build"
+    );
+    describe_counter!("gochat_http_requests_total", "HTTP requests by route and status");
+    describe_histogram!(
+        "gochat_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency by route, in seconds"
+    );
+    describe_gauge!(
+        "gochat_outbox_depth",
+        "Outbox rows published but not yet confirmed, or confirmed and awaiting their batched delete"
+    );
+    describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
+    describe_counter!("gochat_events_published_total", "Events published from outboxes");
+    describe_counter!("gochat_events_consumed_total", "Events handled by consumers");
+    describe_counter!(
+        "gochat_events_dead_lettered_total",
+        "Events that failed every attempt and went to the dead-letter queue, by queue"
+    );
+}
+
+/// The `/metrics` route alone: the recorder's series and the process's.
+pub fn metrics_router() -> Router {
     let handle = metrics_handle();
-    Router::new()
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let mut text = handle.render();
+            text.push_str(&crate::process::render());
+            std::future::ready(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+        }),
+    )
+}
+
+/// `/healthz` and `/readyz` for the databases and bus of `runtime`, and `/metrics` unless it is
+/// served on its own address (`GOCHAT_METRICS_LISTEN`).
+pub fn router(runtime: Runtime) -> Router {
+    let with_metrics = runtime.settings.metrics_listen.is_none();
+    let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(move || std::future::ready(handle.render())))
-        .with_state(runtime)
+        .with_state(runtime);
+    if with_metrics {
+        health.merge(metrics_router())
+    } else {
+        health
+    }
 }
 
 async fn readyz(State(runtime): State<Runtime>) -> Response {
@@ -86,7 +135,8 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("gochat_http_requests_total", "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("gochat_http_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("gochat_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 

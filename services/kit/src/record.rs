@@ -55,6 +55,16 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// Commits `event` to the outbox, whatever the bus: for a stopping process, whose consumers
+    /// will not confirm anything any more. It is published at the next start.
+    pub async fn keep<E: EventData>(&self, event: &E) -> Result<(), DbError> {
+        let envelope = Arc::new(Envelope::new(event).map_err(encoding)?);
+        let json = envelope.to_json().map_err(encoding)?;
+        keep(&self.db, envelope, json).await
+    }
+}
+
 /// Commits the event to the outbox.
 async fn keep(db: &Db, envelope: Arc<Envelope>, json: Vec<u8>) -> Result<(), DbError> {
     db.write(move |w| w.keep(envelope, json, None).map_err(DbError::from))

@@ -14,6 +14,7 @@ use gochat_proto::limits::MAX_JSON_BODY_BYTES;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -56,16 +57,20 @@ impl Runtime {
     /// and starts its outbox relay.
     pub fn open_db(&self, name: &str, migrations: &[&'static str]) -> anyhow::Result<Db> {
         crate::private::database(&self.settings.data_dir(), name)?;
+        // Every log line about this database (migrations, the relay) names it.
+        let span = tracing::info_span!("database", db = name);
         let outbox = Outbox::default();
-        let db = Db::open(
-            &self.settings.data_dir(),
-            name,
-            migrations,
-            self.settings.synchronous(),
-            outbox.sink(),
-        )?;
+        let db = span.in_scope(|| {
+            Db::open(
+                &self.settings.data_dir(),
+                name,
+                migrations,
+                self.settings.synchronous(),
+                outbox.sink(),
+            )
+        })?;
         let relay = outbox.relay(db.clone(), self.bus.clone(), self.shutdown.clone());
-        self.tasks.spawn(self.bus.track_publisher(relay));
+        self.tasks.spawn(self.bus.track_publisher(relay.instrument(span)));
         self.tasks
             .spawn(forget_old_deliveries(db.clone(), self.shutdown.clone()));
         self.databases.lock().expect("databases lock poisoned").push(db.clone());

@@ -1,11 +1,157 @@
 //! Logging. Installed once per process; later calls (tests, the all-in-one binary) are no-ops.
+//!
+//! Text lines are coloured only when stdout is a terminal (never in files, journald or Nomad's
+//! logs) and `NO_COLOR` is unset. `GOCHAT_LOG_FORMAT=json` writes one JSON object per line with
+//! the service, for log shippers. Fields of the spans around an event (`db`, for everything that
+//! concerns one database) are part of the line in both formats.
 
+use crate::config::LogFormat;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::io::IsTerminal;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
 
-pub fn init(filter: &str) {
+/// Installs the process's log subscriber. `service` names the process in JSON lines (`gochat`
+/// for the all-in-one server, else the service).
+pub fn init(filter: &str, format: LogFormat, service: &'static str) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_target(false).with_ansi(colour).try_init()
+        }
+        LogFormat::Json => builder
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines { service })
+            .try_init(),
+    };
+}
+
+/// One JSON object per event: `timestamp`, `level`, `service`, `target`, `message`, then the
+/// event's fields and those of its spans (innermost wins).
+struct JsonLines {
+    service: &'static str,
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let mut line = Map::new();
+        line.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        line.insert("level".into(), event.metadata().level().as_str().into());
+        line.insert("service".into(), self.service.into());
+        line.insert("target".into(), event.metadata().target().into());
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                // Span fields are stored by JsonFields as a JSON object.
+                if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
+                    && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields)
+                {
+                    line.extend(fields);
+                }
+            }
+        }
+        event.record(&mut Fields(&mut line));
+        // Records of the `log` crate (rusqlite_migration's) arrive with their origin as fields.
+        if let Some(target) = line.remove("log.target") {
+            line.insert("target".into(), target);
+        }
+        line.retain(|key, _| !key.starts_with("log."));
+        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writeln!(writer, "{text}")
+    }
+}
+
+/// Collects an event's fields as JSON values.
+struct Fields<'a>(&'a mut Map<String, Value>);
+
+impl Visit for Fields<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.insert(field.name().into(), value.to_string().into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::fmt::MakeWriter;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_service_the_database_span_and_the_fields() {
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines { service: "users" })
+            .with_writer(out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let _db = tracing::info_span!("database", db = "users").entered();
+            tracing::info!(version = 2, "Database migrated");
+            tracing::warn!(error = %"disk full", "write failed");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["service"], "users");
+        assert_eq!(lines[0]["db"], "users");
+        assert_eq!(lines[0]["message"], "Database migrated");
+        assert_eq!(lines[0]["version"], 2);
+        assert_eq!(lines[0]["level"], "INFO");
+        assert_eq!(lines[1]["error"], "disk full");
+        assert!(!text.contains('\u{1b}'), "no escape codes in JSON");
+    }
 }

@@ -1,4 +1,5 @@
-//! Running services in tests: a real server on port 0 over a real database directory.
+//! Running services in tests: a real server on port 0 over a real database directory, and the
+//! private RabbitMQ node of `make test` when there is one.
 
 use crate::Runtime;
 use crate::bus::Bus;
@@ -37,7 +38,7 @@ impl TestServer {
         F: FnOnce(Runtime) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<Router>>,
     {
-        let mut runtime = crate::service::runtime(settings, false)?;
+        let mut runtime = crate::service::runtime(settings, "test", false)?;
         if let Some(bus) = bus {
             runtime.bus = bus;
         }
@@ -56,5 +57,26 @@ impl TestServer {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.runtime.shutdown.cancel();
         self.served.await?
+    }
+}
+
+/// The AMQP URL of the private RabbitMQ node that `make test` (scripts/with-rabbitmq.sh) starts
+/// and exports as `GOCHAT_TEST_AMQP_URL`. Without one, plain `cargo test` still runs every other
+/// test: this returns `None` and says on the terminal which test it skipped, and the caller
+/// returns.
+pub fn rabbitmq_or_skip() -> Option<String> {
+    use std::io::Write;
+    match std::env::var("GOCHAT_TEST_AMQP_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            let thread = std::thread::current();
+            let test = thread.name().unwrap_or("a test");
+            // Straight to stderr: the harness captures print! and eprint!, and a skip must show.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test}: needs RabbitMQ (`make test`, or scripts/with-rabbitmq.sh cargo test)"
+            );
+            None
+        }
     }
 }

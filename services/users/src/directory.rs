@@ -21,6 +21,7 @@ CREATE TABLE users (
 CREATE INDEX users_listing ON users (online DESC, username_key, id);
 ",
     crate::presence::MIGRATION,
+    crate::presence::DROP_STORED_CLAIMS,
 ];
 
 /// Where a page ends: the sort key of its last row. Opaque to clients (base64 JSON).
@@ -61,6 +62,17 @@ pub fn set_presence(
         params![id.to_string(), online, last_seen_at],
     )?;
     Ok(())
+}
+
+/// The users stored as online.
+pub fn online_users(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<UserId>> {
+    c.prepare_cached("SELECT id FROM users WHERE online = 1")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|id| {
+            id?.parse()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        })
+        .collect()
 }
 
 pub fn last_seen(c: &Connection, id: UserId) -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {

@@ -4,8 +4,9 @@
 //! - `directory`: the table and its queries (prefix search, keyset pagination).
 //! - `events`: the consumer that builds the directory from `user.registered` and presence from
 //!   claims and heartbeats.
-//! - `presence`: per-(user, instance) claims, silent instances swept, transitions announced.
-//! - `routes`: `GET /api/users`, with pages cached in moka and invalidated by every change.
+//! - `presence`: per-(user, instance) claims kept in memory, silent instances swept, transitions
+//!   written and announced (nothing is written while nobody's presence changes).
+//! - `routes`: `GET /api/users`, with first pages cached in moka by the directory's version.
 //!
 //! Single writer of its SQLite file: run one instance.
 
@@ -20,10 +21,12 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::bus::Queue;
 use gochat_kit::db::Db;
 use gochat_proto::dto::UsersPage;
+use gochat_proto::ids::UserId;
 use gochat_proto::topology::USERS;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -34,10 +37,10 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std:
 #[group(id = "users")]
 #[command(next_help_heading = "Users service")]
 pub struct Settings {
-    /// User-list pages kept in the cache. [default: 10000]
-    #[arg(long, env = "GOCHAT_USERS_CACHE_PAGES")]
+    /// Mebibytes of user-list first pages kept in memory. [default: 4]
+    #[arg(long, env = "GOCHAT_USERS_CACHE_MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users_cache_pages: Option<u64>,
+    pub users_cache_mib: Option<u64>,
 
     /// Seconds without a heartbeat after which a notifications instance's users go offline.
     /// [default: 30]
@@ -46,15 +49,57 @@ pub struct Settings {
     pub presence_timeout_secs: Option<u64>,
 }
 
-/// Cache key of a page: (lower-cased prefix, limit, cursor).
-type PageKey = (String, u32, Option<String>);
+/// Cache key of a first page: (lower-cased prefix, limit). Pages after a cursor are not cached:
+/// a cursor can name any position, so caching them would let anyone fill the cache.
+type PageKey = (String, u32);
 
 #[derive(Clone)]
 pub struct AppState {
     db: Db,
     sessions: Sessions,
-    /// Directory pages; cleared whenever the directory changes, so no page is ever stale.
-    pages: moka::future::Cache<PageKey, Arc<UsersPage>>,
+    /// First pages of the directory (per prefix), bounded in bytes, each with the directory's
+    /// version it was read at: served only while that is still the version, so no page is ever
+    /// stale, not even one whose read raced a change.
+    pages: moka::sync::Cache<PageKey, (u64, Arc<UsersPage>)>,
+    /// The directory's version: bumped by every change that shows in a page.
+    version: Arc<std::sync::atomic::AtomicU64>,
+    /// Which instance holds which users: memory only, restated by every heartbeat.
+    liveness: Arc<Mutex<presence::Liveness>>,
+    /// The users stored as online: read once at start, then kept by every committed write, so
+    /// the sweeper compares it with `liveness` without reading the database (an idle read still
+    /// touches the WAL index).
+    stored_online: Arc<Mutex<BTreeSet<UserId>>>,
+}
+
+impl AppState {
+    /// Every cached page is out of date from now on.
+    fn directory_changed(&self) {
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.pages.invalidate_all();
+    }
+
+    /// Writes the presence of `users` as `liveness` has it now; whether anything changed.
+    async fn settle(&self, users: Vec<UserId>) -> Result<bool, gochat_kit::db::DbError> {
+        let liveness = self.liveness.clone();
+        let written = self
+            .db
+            .write(move |w| Ok::<_, gochat_kit::db::DbError>(presence::settle(w, users, &liveness)?))
+            .await?;
+        self.stored(&written);
+        Ok(!written.is_empty())
+    }
+
+    /// Records committed presence transitions.
+    fn stored(&self, written: &[(UserId, bool)]) {
+        let mut stored = self.stored_online.lock().expect("stored presence lock poisoned");
+        for (user, online) in written {
+            if *online {
+                stored.insert(*user);
+            } else {
+                stored.remove(user);
+            }
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Sessions {
@@ -66,8 +111,21 @@ impl axum::extract::FromRef<AppState> for Sessions {
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("users", directory::MIGRATIONS)?;
     let sessions = runtime.sessions("users", &db).await?;
-    let pages = moka::future::Cache::new(settings.users_cache_pages.unwrap_or(10_000));
-    let state = AppState { db, sessions, pages };
+    let pages = moka::sync::Cache::builder()
+        .max_capacity(settings.users_cache_mib.unwrap_or(4) * 1024 * 1024)
+        .weigher(|_, (_, page): &(u64, Arc<UsersPage>)| routes::weight(page))
+        .build();
+    let stored_online = db
+        .read(|c| directory::online_users(c).map_err(gochat_kit::db::DbError::from))
+        .await?;
+    let state = AppState {
+        db,
+        sessions,
+        pages,
+        version: Arc::default(),
+        liveness: Arc::default(),
+        stored_online: Arc::new(Mutex::new(stored_online)),
+    };
     runtime.bus.consume(
         Queue::Shared(&USERS),
         events::handler(state.clone()),
@@ -81,7 +139,9 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     Ok(runtime.api_layers(routes::router(state)))
 }
 
-/// Every third of the timeout, drops the claims of instances that stopped beating.
+/// Every third of the timeout, drops the claims of instances that stopped beating, and brings
+/// the stored presence in line with memory (after a restart, users stored online whom no
+/// instance restated go offline; a write that failed is made again).
 async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: CancellationToken) {
     // The first sweep waits a whole timeout: after a restart of this service, the heartbeats
     // queued meanwhile must be read before any instance is judged silent.
@@ -92,12 +152,24 @@ async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: Ca
             _ = shutdown.cancelled() => return,
         }
         let cutoff = chrono::Utc::now().timestamp_millis() - timeout.as_millis() as i64;
-        match state
-            .db
-            .write(move |w| presence::sweep(w, cutoff).map_err(gochat_kit::db::DbError::from))
-            .await
-        {
-            Ok(true) => state.pages.invalidate_all(),
+        let (swept, live) = {
+            let mut liveness = state.liveness.lock().expect("liveness lock poisoned");
+            (liveness.sweep(cutoff), liveness.online_users())
+        };
+        let stored = state
+            .stored_online
+            .lock()
+            .expect("stored presence lock poisoned")
+            .clone();
+        let users: BTreeSet<UserId> = swept
+            .into_iter()
+            .chain(stored.symmetric_difference(&live).copied())
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        match state.settle(users.into_iter().collect()).await {
+            Ok(true) => state.directory_changed(),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "presence sweep failed"),
         }

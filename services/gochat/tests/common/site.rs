@@ -424,9 +424,10 @@ impl Deployment {
     }
 
     /// Every service on its own over RabbitMQ (a fresh virtual host), with two chat instances
-    /// and, beside the notifications store, two notifications gateways.
-    pub async fn over_rabbitmq() -> Self {
-        let url = super::vhost_url();
+    /// and, beside the notifications store, two notifications gateways; `None` (the test is
+    /// skipped) without a broker.
+    pub async fn over_rabbitmq() -> Option<Self> {
+        let url = super::vhost_url()?;
         let dirs: Vec<_> = (0..8)
             .map(|_| tempfile::tempdir().expect("a temporary directory"))
             .collect();
@@ -469,7 +470,7 @@ impl Deployment {
             dirs[2].path().join("messages.db"),
             dirs[3].path().join("notifications.db"),
         );
-        Self {
+        Some(Self {
             site,
             _servers: vec![
                 auth,
@@ -482,7 +483,7 @@ impl Deployment {
                 chat_b,
             ],
             _dirs: dirs,
-        }
+        })
     }
 }
 

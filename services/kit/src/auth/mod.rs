@@ -20,7 +20,6 @@ use gochat_proto::admin::AccountAccess;
 use gochat_proto::events::EventKind;
 use gochat_proto::ids::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use replica::Replica;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -52,6 +51,7 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
+        crate::jwt::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub", "iat", "jti"]);
@@ -115,7 +115,7 @@ fn generate_key_file(path: &Path) -> anyhow::Result<()> {
         crate::private::create_dir(dir)?;
     }
     let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random bytes from the OS: {e}"))?;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
