@@ -13,6 +13,10 @@ use std::sync::Arc;
 /// Longest endpoint URL accepted (real ones are a few hundred bytes).
 pub const MAX_ENDPOINT_BYTES: usize = 2048;
 
+/// How long a subscription request waits for its endpoint's name to resolve (a slow resolver
+/// must not hold the request).
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// An entry of `GOCHAT_PUSH_INSECURE_HOSTS`: `host` (any port) or `host:port`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -105,7 +109,8 @@ impl Policy {
     }
 
     /// Refuses an endpoint whose name resolves to a private or loopback address. A name that
-    /// does not resolve now is accepted: the resolver checks it again at every send.
+    /// does not resolve now, or not within [`RESOLVE_TIMEOUT`], is accepted: the resolver
+    /// checks it again at every send.
     pub async fn check_resolved(&self, url: &Url) -> Result<(), &'static str> {
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return Err("endpoint has no host");
@@ -113,8 +118,8 @@ impl Policy {
         if ip_of(url).is_some() || self.listed(host, Some(port)) {
             return Ok(());
         }
-        match tokio::net::lookup_host((host, port)).await {
-            Ok(addrs) => {
+        match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addrs)) => {
                 let addrs: Vec<SocketAddr> = addrs.collect();
                 if addrs.iter().all(|a| is_public(a.ip())) {
                     Ok(())
@@ -122,7 +127,7 @@ impl Policy {
                     Err("endpoint resolves to a private or loopback address")
                 }
             }
-            Err(_) => Ok(()),
+            Ok(Err(_)) | Err(_) => Ok(()),
         }
     }
 
@@ -178,13 +183,23 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240 // reserved
+                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 198 && (18..20).contains(&b))) // benchmarking
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., hi, lo] = segments;
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(hi) << 16) | u32::from(lo),
+                )));
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -217,6 +232,10 @@ mod tests {
         assert!(none.check("https://fcm.googleapis.com/fcm/send/abc").is_ok());
         assert!(none.check("https://203.0.113.9:8443/x").is_err(), "documentation range");
         assert!(none.check("https://8.8.8.8/x").is_ok());
+        assert!(
+            none.check("https://[64:ff9b::808:808]/x").is_ok(),
+            "NAT64 of a public address"
+        );
         for refused in [
             "http://push.example.org/x",
             "ftp://push.example.org/x",
@@ -229,6 +248,9 @@ mod tests {
             "https://[::1]/x",
             "https://[fd00::1]/x",
             "https://[::ffff:127.0.0.1]/x",
+            "https://[64:ff9b::a00:1]/x",
+            "https://198.18.0.1/x",
+            "https://250.1.2.3/x",
             "not a url",
         ] {
             assert!(none.check(refused).is_err(), "{refused}");
