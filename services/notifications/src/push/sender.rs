@@ -4,7 +4,8 @@
 //!
 //! The queue holds one push per browser and conversation: a newer message replaces one not
 //! sent yet (and the push service replaces one it has not delivered yet, by `Topic`). Before
-//! sending, a push is dropped if it is no longer news (the user came online or read it). A
+//! sending, a push is dropped if it is no longer news (the user came online or read it) or the
+//! browser is no longer the user's (unsubscribed, or someone else's since). A
 //! failed push is retried with backoff a bounded number of times; a subscription the push
 //! service says is gone (404, 410) is deleted.
 
@@ -185,10 +186,14 @@ impl Sender {
     /// try again later (then `entry.due` says when).
     async fn attempt(&self, entry: &mut Entry) -> bool {
         let (user, notification) = (entry.job.user, entry.job.notification);
+        let endpoint = entry.job.subscription.endpoint.clone();
         let news = self
             .db
             .read(move |c| -> Result<bool, DbError> {
-                Ok(table::is_unread(c, notification)? && !online::is_online(c, user)?)
+                // A browser unsubscribed meanwhile (a sign-out) gets nothing more of this user's.
+                Ok(table::is_unread(c, notification)?
+                    && !online::is_online(c, user)?
+                    && subscriptions::belongs_to(c, &endpoint, user)?)
             })
             .await;
         if !news.unwrap_or(true) {

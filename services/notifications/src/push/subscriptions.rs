@@ -100,6 +100,12 @@ pub fn remove_gone(c: &Connection, s: &Subscription) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Whether the browser at `endpoint` is still subscribed for `user`.
+pub fn belongs_to(c: &Connection, endpoint: &str, user: UserId) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT 1 FROM push_subscriptions WHERE endpoint = ?1 AND user_id = ?2")?
+        .exists(params![endpoint, user.to_string()])
+}
+
 pub fn of_user(c: &Connection, user: UserId) -> rusqlite::Result<Vec<Subscription>> {
     c.prepare_cached("SELECT endpoint, p256dh, auth, origin FROM push_subscriptions WHERE user_id = ?1")?
         .query_map([user.to_string()], subscription)?
@@ -179,6 +185,8 @@ mod tests {
         save(&c, alice, &browser(1), start).unwrap();
         save(&c, bob, &browser(1), start).unwrap();
         assert!(of_user(&c, alice).unwrap().is_empty(), "bob took the browser over");
+        assert!(belongs_to(&c, &browser(1).endpoint, bob).unwrap());
+        assert!(!belongs_to(&c, &browser(1).endpoint, alice).unwrap());
         assert!(
             !remove(&c, alice, &browser(1).endpoint).unwrap(),
             "not alice's to remove"
