@@ -65,7 +65,6 @@ impl Vapid {
 
 fn write_new_key(path: &Path) -> anyhow::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt;
     let secret = loop {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -74,13 +73,14 @@ fn write_new_key(path: &Path) -> anyhow::Result<()> {
             break bytes;
         }
     };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(gochat_kit::private::FILE_MODE)
-        .open(path)?;
+    // Written aside and renamed into place, so a crash midway never leaves a key file that
+    // is empty or cut short (the next start would refuse it).
+    let partial = path.with_extension("key.partial");
+    gochat_kit::private::file(&partial)?;
+    let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(&partial)?;
     file.write_all(URL_SAFE_NO_PAD.encode(secret).as_bytes())?;
     file.sync_all()?;
+    std::fs::rename(&partial, path)?;
     Ok(())
 }
 
