@@ -5,7 +5,7 @@
 mod common;
 mod scenarios;
 
-use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
+use common::{Client, Socket, connect_ws, eventually, next_of, send_frame, signed_up, socket};
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -20,18 +20,6 @@ async fn start(dir: &std::path::Path) -> TestServer {
     settings.notifications.presence_heartbeat_secs = Some(1);
     settings.notifications.presence_coalesce_ms = Some(50);
     TestServer::start(TestServer::settings(dir, None), None, |rt| gochat::app(rt, settings))
-        .await
-        .unwrap()
-}
-
-async fn signed_up(server: &TestServer, name: &str) -> (String, Client) {
-    let mut client = Client::new(server);
-    let id = client.signup(name).await;
-    (id, client)
-}
-
-async fn socket(server: &TestServer, path: &str, client: &Client) -> Socket {
-    connect_ws(&server.url(""), path, client.cookie.as_deref(), None)
         .await
         .unwrap()
 }

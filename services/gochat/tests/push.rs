@@ -9,7 +9,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
+use common::{Client, Socket, eventually, next_of, send_frame, signed_up, socket};
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -230,18 +230,6 @@ async fn start(dir: &std::path::Path, push_service: SocketAddr) -> TestServer {
     settings.notifications.push_insecure_hosts = Some(vec![push_service.to_string().parse().unwrap()]);
     settings.notifications.push_timeout_secs = Some(5);
     common::start_all_in_one_with(dir, settings).await
-}
-
-async fn signed_up(server: &TestServer, name: &str) -> (String, Client) {
-    let mut client = Client::new(server);
-    let id = client.signup(name).await;
-    (id, client)
-}
-
-async fn socket(server: &TestServer, path: &str, client: &Client) -> Socket {
-    connect_ws(&server.url(""), path, client.cookie.as_deref(), None)
-        .await
-        .unwrap()
 }
 
 async fn say(chat: &mut Socket, to: &str, body: &str) {
