@@ -200,8 +200,8 @@ job "gochat-ingress" {
                   default upgrade;
                   ''      '';
               }
-          {{ range $service := split "," "auth,users,messages,chat,notifications" }}
-              upstream gochat_{{ $service }} {
+          {{ range $service := split "," "auth,users,messages,chat,notifications,notifications-gateway" }}
+              upstream gochat_{{ $service | replaceAll "-" "_" }} {
               {{- range nomadService (printf "gochat-%s" $service) }}
                   server {{ .Address }}:{{ .Port }};
               {{- else }}
@@ -294,6 +294,9 @@ job "gochat-ingress" {
                   location /api/notifications {
                       proxy_pass http://gochat_notifications;
                   }
+                  location /api/push/ {
+                      proxy_pass http://gochat_notifications;
+                  }
                   location = /ws/chat {
                       proxy_pass http://gochat_chat;
                       proxy_read_timeout 1h;
@@ -301,7 +304,7 @@ job "gochat-ingress" {
                       proxy_buffering off;
                   }
                   location = /ws/notifications {
-                      proxy_pass http://gochat_notifications;
+                      proxy_pass http://gochat_notifications_gateway;
                       proxy_read_timeout 1h;
                       proxy_send_timeout 1h;
                       proxy_buffering off;

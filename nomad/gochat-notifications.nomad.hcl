@@ -1,12 +1,15 @@
-# GoChat's notifications service (/api/notifications*, /ws/notifications): notifications per user,
-# and the sockets that make a user online.
-#
-# A single writer of its SQLite file: exactly one instance, never a second one beside it (no
-# canary; a disconnected node's allocation is not replaced while it may still be running).
-# Litestream restores the file from the replica when it is missing (a new or wiped node), then
-# runs the service as its child and streams every commit to the replica.
+# GoChat's notifications service, in its two roles:
+# - group "notifications", the store (/api/notifications*, /api/push/*, Web Push): a single
+#   writer of its SQLite file, so exactly one instance, never a second one beside it (no canary;
+#   a disconnected node's allocation is not replaced while it may still be running). Litestream
+#   restores the file from the replica when it is missing (a new or wiped node), then runs the
+#   service as its child and streams every commit to the replica. Its Web Push key (vapid.key)
+#   lives beside the file on the host volume.
+# - group "gateway" (/ws/notifications, presence): scales out; each instance keeps only a
+#   session replica it can rebuild, in its allocation directory.
 #
 #   nomad job run -var version=0.1.0 -var release_url=http://nas.lan/gochat nomad/gochat-notifications.nomad.hcl
+#   nomad job scale gochat-notifications gateway 3
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
 # host volumes "gochat-notifications" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
@@ -28,6 +31,12 @@ variable "replica_url" {
   type        = string
   description = "Litestream replica base URL: file:///replicas (the gochat-replicas host volume, e.g. an NFS share), or s3://bucket/gochat."
   default     = "file:///replicas"
+}
+
+variable "gateways" {
+  type        = number
+  description = "Notifications gateways to start with (nomad job scale changes it later)."
+  default     = 2
 }
 
 variable "datacenters" {
@@ -169,6 +178,7 @@ job "gochat-notifications" {
         GOCHAT_DATA_DIR           = "/var/lib/gochat"
         GOCHAT_TRUST_PROXY        = "true"
         GOCHAT_LITESTREAM_REPLICA = var.replica_url
+        GOCHAT_NOTIFICATIONS_ROLE = "store"
       }
 
       # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
@@ -197,6 +207,118 @@ job "gochat-notifications" {
         cpu        = 200
         memory     = 96
         memory_max = 192
+      }
+    }
+  }
+
+  group "gateway" {
+    count = var.gateways
+
+    scaling {
+      enabled = true
+      min     = 1
+      max     = 8
+    }
+
+    # Spread the gateways over the nodes, so one node going down closes only its sockets.
+    spread {
+      attribute = "${node.unique.id}"
+    }
+
+    restart {
+      attempts = 3
+      interval = "5m"
+      delay    = "10s"
+      mode     = "delay"
+    }
+
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+
+    network {
+      port "http" {}
+    }
+
+    service {
+      name     = "gochat-notifications-gateway"
+      provider = "nomad"
+      port     = "http"
+
+      check {
+        name     = "alive"
+        type     = "http"
+        path     = "/healthz"
+        interval = "10s"
+        timeout  = "2s"
+
+        check_restart {
+          limit = 3
+          grace = "30s"
+        }
+      }
+
+      check {
+        name     = "ready"
+        type     = "http"
+        path     = "/readyz"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+
+    task "gateway" {
+      driver = "exec"
+      user   = "gochat"
+
+      artifact {
+        source      = "${var.release_url}/gochat-${var.version}-linux-${attr.cpu.arch}.tar.gz"
+        destination = "local/release"
+        options {
+          checksum = "file:${var.release_url}/gochat-${var.version}-linux-${attr.cpu.arch}.tar.gz.sha256"
+        }
+      }
+
+      # No Litestream: a gateway's only file is its session replica, rebuilt from auth's ledger
+      # when it is missing.
+      config {
+        command = "local/release/gochat-${var.version}-linux-${attr.cpu.arch}/bin/gochat"
+        args    = ["notifications"]
+      }
+
+      env {
+        GOCHAT_LISTEN             = "${NOMAD_ADDR_http}"
+        GOCHAT_DATA_DIR           = "${NOMAD_ALLOC_DIR}/data"
+        GOCHAT_TRUST_PROXY        = "true"
+        GOCHAT_NOTIFICATIONS_ROLE = "gateway"
+      }
+
+      template {
+        destination = "secrets/gochat.env"
+        env         = true
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs" }}
+          GOCHAT_JWT_KEY={{ .jwt_key }}
+          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- range nomadService "gochat-rabbitmq" }}
+          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          {{- end }}
+          {{- end }}
+        EOT
+      }
+
+      kill_signal  = "SIGTERM"
+      kill_timeout = "20s"
+
+      # Sockets and presence only: a few MB, plus about 8 KiB per open socket.
+      resources {
+        cpu        = 200
+        memory     = 48
+        memory_max = 128
       }
     }
   }

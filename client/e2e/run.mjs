@@ -8,6 +8,7 @@
 //   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
 //   groups: a group of three, then four; messages: reply, edit, delete, react, search, block;
 //   attachments: attach (button, drop, paste), progress, too large, thumbnails, lightbox, download
+//   push: the manifest, the service worker showing a push, the notifications switch
 //
 // Env: GOCHAT_BIN (default ../target/debug/gochat), CHROMIUM_PATH (default /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,6 +28,7 @@ const GROUPS = {
   messages: 'messages.test.mjs',
   admin: 'admin.test.mjs',
   attachments: 'attachments.test.mjs',
+  push: 'push.test.mjs',
 };
 
 const requested = process.argv.slice(2).length ? process.argv.slice(2) : (process.env.E2E_GROUPS?.split(',').filter(Boolean) ?? []);
@@ -110,6 +112,8 @@ async function runGroup(group, totals) {
       GOCHAT_LISTEN: `127.0.0.1:${port}`,
       GOCHAT_DATA_DIR: dataDir,
       GOCHAT_CLIENT_DIR: distDir,
+      // The push test's browser subscribes at a discard port: nothing there, nothing elsewhere.
+      GOCHAT_PUSH_INSECURE_HOSTS: '127.0.0.1:9',
       GOCHAT_LOG: process.env.GOCHAT_LOG ?? 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

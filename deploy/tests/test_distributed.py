@@ -47,7 +47,11 @@ def start_services(procs, tmp_path, amqp_url):
 
 
 def nginx_conf(ports, http_port, https_port, cert, key, client_dir) -> str:
-    replacements = [(f"server 127.0.0.1:{DEFAULT_PORTS[s]};", f"server 127.0.0.1:{ports[s]};", 1) for s in SERVICES]
+    # The notifications service runs both roles here: the store's upstream and the gateways'.
+    replacements = [
+        (f"server 127.0.0.1:{DEFAULT_PORTS[s]};", f"server 127.0.0.1:{ports[s]};", 2 if s == "notifications" else 1)
+        for s in SERVICES
+    ]
     replacements += [
         ("listen 80;", f"listen 127.0.0.1:{http_port};", 1),
         ("listen [::]:80;", "", 1),

@@ -185,6 +185,23 @@ def test_everything_fits_a_raspberry_pi_4_with_2_gb():
     assert total <= 1400, f"{total} MB reserved"
 
 
+def test_notifications_run_one_store_and_gateways_that_scale_out():
+    _, job, variables = job_of(NOMAD / "gochat-notifications.nomad.hcl")
+    groups = labelled(job, "group")
+    store = one(labelled(groups["notifications"], "task")["notifications"], "env")
+    assert store["GOCHAT_NOTIFICATIONS_ROLE"] == "store"
+    gateway = groups["gateway"]
+    assert gateway["count"] == "${var.gateways}" and variables["gateways"] >= 2
+    assert one(gateway, "scaling")["max"] > 1
+    assert one(gateway, "service")["name"] == "gochat-notifications-gateway"
+    task = labelled(gateway, "task")["gateway"]
+    assert one(task, "env")["GOCHAT_NOTIFICATIONS_ROLE"] == "gateway"
+    assert not blocks(gateway, "volume"), "a gateway keeps nothing worth a volume"
+    # The ingress sends the sockets to the gateways and the REST routes to the store.
+    template = ingress_template()
+    assert "notifications-gateway" in template and "gochat_notifications_gateway" in template
+
+
 def test_rabbitmq_job_has_a_volume_and_the_settings_of_config_rabbitmq_conf():
     _, job, _ = job_of(NOMAD / "gochat-rabbitmq.nomad.hcl")
     group = labelled(job, "group")["rabbitmq"]
@@ -268,7 +285,7 @@ def test_rendered_ingress_configuration_passes_nginx_t(tmp_path, tls_cert):
     cert, key = tls_cert
     upstreams = "".join(
         f"    upstream gochat_{svc} {{\n        server 127.0.0.1:{8081 + i};\n        keepalive 8;\n    }}\n"
-        for i, svc in enumerate(SERVICES)
+        for i, svc in enumerate(SERVICES + ["notifications_gateway"])
     )
     text = ingress_template()
     text = re.sub(r"\{\{ range \$service := .*?\n\{\{ end \}\}\n", upstreams, text, flags=re.S)

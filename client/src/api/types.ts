@@ -58,3 +58,8 @@ export type { RenameConversationRequest } from './generated/RenameConversationRe
 export type { SearchResult } from './generated/SearchResult';
 export type { SearchResults } from './generated/SearchResults';
 export type { BlockedUsers } from './generated/BlockedUsers';
+export type { PushKey } from './generated/PushKey';
+export type { PushMessage } from './generated/PushMessage';
+export type { PushSubscriptionKeys } from './generated/PushSubscriptionKeys';
+export type { PushSubscriptionRequest } from './generated/PushSubscriptionRequest';
+export type { PushUnsubscribeRequest } from './generated/PushUnsubscribeRequest';

@@ -7,6 +7,8 @@ import { chatViewReducer } from '../features/chat/viewSlice';
 import { noticesReducer } from '../features/notices/noticesSlice';
 import { connectionReducer } from '../features/connection/connectionSlice';
 import { notificationsReducer } from '../features/notifications/notificationsSlice';
+import { browserNotificationsDeps } from '../features/push/browserDeps';
+import { createBrowserNotificationsMiddleware, type NotificationsDepsFactory } from '../features/push/middleware';
 import { sessionEnded, sessionReducer } from '../features/session/sessionSlice';
 import { usersReducer } from '../features/users/usersSlice';
 import { createChatSocketMiddleware } from '../sockets/chatSocket';
@@ -38,7 +40,8 @@ function rootReducer(state: SlicesState | undefined, action: UnknownAction): Sli
   return slices(state, action);
 }
 
-export function makeStore(deps: SocketDeps = browserDeps()) {
+/** `notifications`: the browser's notifications, or none (unit tests of other parts). */
+export function makeStore(deps: SocketDeps = browserDeps(), notifications: NotificationsDepsFactory | null = browserNotificationsDeps) {
   return configureStore({
     reducer: rootReducer,
     middleware: (getDefault) =>
@@ -47,6 +50,7 @@ export function makeStore(deps: SocketDeps = browserDeps()) {
         sessionGuard,
         createChatSocketMiddleware(deps),
         createNotificationsSocketMiddleware(deps),
+        ...(notifications ? [createBrowserNotificationsMiddleware(notifications)] : []),
       ),
   });
 }

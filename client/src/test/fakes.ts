@@ -203,6 +203,6 @@ export async function waitFor(cond: () => boolean, what = 'condition', timeoutMs
 
 export function setup(clock = new FakeClock(), random?: () => number) {
   FakeWebSocket.instances = [];
-  const store = makeStore(testDeps(clock, random));
+  const store = makeStore(testDeps(clock, random), null);
   return { store, clock };
 }

@@ -7,6 +7,7 @@ import { allNotificationsRead, notificationsRead } from '../features/notificatio
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
 import { Avatar } from './Avatar';
+import { BrowserNotificationsSwitch } from './BrowserNotificationsSwitch';
 import { BellIcon } from './icons';
 
 /** The bell: unread count, and a list of recent notifications that can be marked read. */
@@ -138,6 +139,7 @@ export function NotificationsBell() {
               ))}
             </ul>
           )}
+          <BrowserNotificationsSwitch />
         </div>
       )}
     </div>

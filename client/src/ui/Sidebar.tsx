@@ -1,7 +1,9 @@
 import { useId, useState } from 'react';
 import { MAX_SEARCH_CHARS } from '../api/generated/limits';
 import { useSignoutMutation } from '../api/http';
-import { useAppSelector } from '../app/hooks';
+import { useAppDispatch, useAppSelector } from '../app/hooks';
+import { browserNotificationsDeps } from '../features/push/browserDeps';
+import { turnOff } from '../features/push/browserNotifications';
 import { navigate } from '../lib/router';
 import { selectTotalUnread } from '../features/chat/selectors';
 import { useDebounced } from '../lib/useDebounced';
@@ -21,6 +23,13 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
   const me = useAppSelector((s) => s.session.user);
   const unread = useAppSelector(selectTotalUnread);
   const [signout, { isLoading: signingOut }] = useSignoutMutation();
+  const dispatch = useAppDispatch();
+
+  /** Pushes stop coming to this browser first, while the session still allows saying so. */
+  async function signOut() {
+    await turnOff(browserNotificationsDeps(dispatch)).catch(() => {});
+    await signout();
+  }
   const [search, setSearch] = useState('');
   const query = useDebounced(search.trim(), 250);
   const searchId = useId();
@@ -53,7 +62,7 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
             <ShieldIcon />
           </button>
         )}
-        <button type="button" aria-label="Sign out" title="Sign out" disabled={signingOut} onClick={() => void signout()} className={headerButton}>
+        <button type="button" aria-label="Sign out" title="Sign out" disabled={signingOut} onClick={() => void signOut()} className={headerButton}>
           <LogOutIcon />
         </button>
       </header>

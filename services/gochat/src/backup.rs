@@ -4,9 +4,10 @@
 //! Layout
 //! - [`backup`]: copies each `<data dir>/<service>.db` with SQLite's online backup API (one step,
 //!   so one read transaction: in WAL mode writers are never blocked and the copy is the state of
-//!   one instant per database), plus the session key `jwt.key` when it lives there and the
-//!   messages service's attachments (`attachments/ab/<sha256>`), then writes `manifest.json`
-//!   last: a directory without a manifest is not a backup.
+//!   one instant per database), plus the keys that live there (the session key `jwt.key`,
+//!   the Web Push key `vapid.key`: without it every browser would have to subscribe again) and
+//!   the messages service's attachments (`attachments/ab/<sha256>`), then writes
+//!   `manifest.json` last: a directory without a manifest is not a backup.
 //! - [`restore`]: checks every file against the manifest before touching anything, then copies
 //!   the files into a data directory that must be empty (it never merges into, or overwrites,
 //!   live data).
@@ -37,6 +38,8 @@ const JWT_KEY: &str = "jwt.key";
 pub const ATTACHMENTS: &str = "attachments";
 /// Uploads in progress inside the attachments directory: never backed up.
 const ATTACHMENTS_TMP: &str = "tmp";
+/// Key files copied along with the databases when they are in the data directory.
+const KEY_FILES: [&str; 2] = [JWT_KEY, gochat_notifications::VAPID_KEY_FILE];
 /// Version of the manifest's shape.
 const FORMAT: u32 = 1;
 /// Longest a database may stay locked (another connection holding a write lock on a rollback
@@ -57,7 +60,7 @@ pub struct Manifest {
     pub data_dir: PathBuf,
     /// One SQLite file per service.
     pub databases: Vec<Entry>,
-    /// Other files of the data directory (the session key).
+    /// Other files of the data directory (the keys).
     pub files: Vec<Entry>,
     /// The attachments' files, as `attachments/ab/<sha256>` (and `….thumb`).
     #[serde(default)]
@@ -95,9 +98,11 @@ pub fn backup(data_dir: &Path, attachments_dir: Option<&Path>, out: &Path) -> an
         databases.push(entry(name, out, &file)?);
     }
     let mut files = Vec::new();
-    if data_dir.join(JWT_KEY).is_file() {
-        copy_private(&data_dir.join(JWT_KEY), &out.join(JWT_KEY))?;
-        files.push(entry(JWT_KEY, out, JWT_KEY)?);
+    for key in KEY_FILES {
+        if data_dir.join(key).is_file() {
+            copy_private(&data_dir.join(key), &out.join(key))?;
+            files.push(entry(key, out, key)?);
+        }
     }
     let attachments_dir = attachments_dir.map_or_else(|| data_dir.join(ATTACHMENTS), Path::to_owned);
     let mut attachments = Vec::new();
@@ -425,18 +430,21 @@ mod tests {
                 .unwrap();
         }
         fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
+        fs::write(data.join(KEY_FILES[1]), "v".repeat(43)).unwrap();
 
         // Taken while the connection is open and rows sit in the WAL.
         let manifest = backup(&data, None, &root.path().join("backup")).unwrap();
         assert_eq!(manifest.databases.len(), 1);
         assert_eq!(manifest.databases[0].name, "messages");
-        assert_eq!(manifest.files[0].file, JWT_KEY);
+        let files: Vec<&str> = manifest.files.iter().map(|f| f.file.as_str()).collect();
+        assert_eq!(files, KEY_FILES);
         assert!(!root.path().join("backup/messages.db-wal").exists());
 
         let restored = root.path().join("restored");
         restore(&root.path().join("backup"), &restored, None).unwrap();
         assert_eq!(count(&restored.join("messages.db")), 100);
         assert_eq!(fs::read_to_string(restored.join(JWT_KEY)).unwrap(), "k".repeat(48));
+        assert_eq!(fs::read_to_string(restored.join(KEY_FILES[1])).unwrap(), "v".repeat(43));
     }
 
     #[test]
@@ -448,10 +456,11 @@ mod tests {
         fs::create_dir(&data).unwrap();
         drop(live_db(&data, "auth"));
         fs::write(data.join(JWT_KEY), "k".repeat(48)).unwrap();
+        fs::write(data.join(KEY_FILES[1]), "v".repeat(43)).unwrap();
         let out = root.path().join("backup");
         backup(&data, None, &out).unwrap();
         assert_eq!(mode(&out), 0o700);
-        for file in ["auth.db", JWT_KEY, MANIFEST] {
+        for file in ["auth.db", JWT_KEY, KEY_FILES[1], MANIFEST] {
             assert_eq!(mode(&out.join(file)), 0o600, "{file}");
         }
         // A backup copied around with a loose mode still restores owner-only.
@@ -459,7 +468,7 @@ mod tests {
         let restored = root.path().join("restored");
         restore(&out, &restored, None).unwrap();
         assert_eq!(mode(&restored), 0o700);
-        for file in ["auth.db", JWT_KEY] {
+        for file in ["auth.db", JWT_KEY, KEY_FILES[1]] {
             assert_eq!(mode(&restored.join(file)), 0o600, "{file}");
         }
     }

@@ -54,7 +54,7 @@ pub async fn app(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::R
     let users = gochat_users::build(runtime.clone(), settings.users).await?;
     let messages = gochat_messages::build(runtime.clone(), settings.messages).await?;
     let chat = gochat_chat::build(runtime.clone(), settings.chat).await?;
-    let notifications = gochat_notifications::build(runtime.clone(), settings.notifications).await?;
+    let notifications = gochat_notifications::build_both(runtime.clone(), settings.notifications).await?;
     let client_dir = settings.client_dir.unwrap_or_else(|| PathBuf::from("client/dist"));
     let api = auth.merge(users).merge(messages).merge(chat).merge(notifications);
     Ok(api.fallback_service(client::router(&client_dir)))

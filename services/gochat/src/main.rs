@@ -34,8 +34,8 @@ enum Command {
     Messages(ServiceArgs<gochat_messages::Settings>),
     /// Run the chat service alone, over RabbitMQ.
     Chat(ServiceArgs<gochat_chat::Settings>),
-    /// Run the notifications service alone, over RabbitMQ.
-    Notifications(ServiceArgs<gochat_notifications::Settings>),
+    /// Run the notifications service alone, over RabbitMQ: its store, its socket gateway, or both.
+    Notifications(ServiceArgs<gochat_notifications::ServiceSettings>),
     /// Copy every database of the data directory, and the attachments, into DIR: consistent,
     /// safe while serving.
     Backup(BackupArgs),

@@ -1,5 +1,6 @@
-//! The services spread out over a real RabbitMQ: two chat and two notifications instances, the
-//! messages service as its own process, killed with SIGKILL in the middle of a burst.
+//! The services spread out over a real RabbitMQ: two chat instances, the notifications store
+//! (with a gateway of its own) and a second notifications gateway, the messages service as its
+//! own process, killed with SIGKILL in the middle of a burst.
 //!
 //! Needs the private RabbitMQ node that `make test` starts (GOCHAT_TEST_AMQP_URL, …).
 
@@ -100,12 +101,19 @@ async fn users_on_different_instances_chat_get_receipts_and_notifications_and_a_
         gochat_chat::build(rt, Default::default())
     })
     .await;
+    // The store with its own gateway, and a gateway alone.
     let notes_a = service(dirs[4].path(), &url, "notifications-a", |rt| {
         gochat_notifications::build(rt, Default::default())
     })
     .await;
     let notes_b = service(dirs[6].path(), &url, "notifications-b", |rt| {
-        gochat_notifications::build(rt, Default::default())
+        gochat_notifications::build(
+            rt,
+            gochat_notifications::ServiceSettings {
+                role: Some(gochat_notifications::Role::Gateway),
+                ..Default::default()
+            },
+        )
     })
     .await;
     let port = free_port();

@@ -110,6 +110,9 @@ const MESSAGES: &[Route] = &[
 const NOTIFICATIONS: &[Route] = &[
     route("GET", "/api/notifications", &["unread", "limit", "before"], None),
     route("POST", "/api/notifications/read", &[], Some(&["ids", "all"])),
+    route("GET", "/api/push/key", &[], None),
+    route("POST", "/api/push/subscriptions", &[], Some(&["endpoint", "keys"])),
+    route("DELETE", "/api/push/subscriptions", &[], Some(&["endpoint"])),
 ];
 
 /// Every field name of every body, so random objects often hit a real field.
@@ -127,6 +130,10 @@ const BODY_FIELDS: &[&str] = &[
     "userIds",
     "ids",
     "all",
+    "endpoint",
+    "keys",
+    "p256dh",
+    "auth",
 ];
 
 /// A request's body.
@@ -207,6 +214,18 @@ async fn seed(server: &TestServer) -> Seed {
     let (_, admins) = admin.get("/api/admin/users?limit=1").await;
     let (_, found) = admin.get("/api/search?q=hello&limit=1").await;
     let mut known = vec![admin_id, bob_id, carol_id, direct.clone(), group];
+    // A browser's push keys (a P-256 point, a 16-byte secret) and endpoints of each kind, none
+    // of them a name to resolve.
+    known.extend(
+        [
+            "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+            "BTBZMqHH6r4Tts7J_aSIgg",
+            "https://8.8.8.8/push/fuzz",
+            "https://10.0.0.1/push/fuzz",
+            "http://127.0.0.1:9/push/fuzz",
+        ]
+        .map(str::to_owned),
+    );
     known.extend(notes);
     let picture = upload(&admin, "picture.png", &common::files::png(40, 30)).await;
     let document = upload(&admin, "notes.txt", b"plain words").await;

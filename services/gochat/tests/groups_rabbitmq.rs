@@ -1,6 +1,7 @@
-//! The v2 scenarios over a real RabbitMQ: auth, users, messages and notifications as separate
-//! services and two chat instances, the members of each scenario spread over both (a group of
-//! three whose members sit on different instances; Ann with a tab on each).
+//! The v2 scenarios over a real RabbitMQ: auth, users, messages and the notifications store as
+//! separate services, two chat instances and two notifications gateways, the members of each
+//! scenario spread over them (a group of three whose members sit on different instances; Ann
+//! with a tab on each).
 //!
 //! Needs the private RabbitMQ node of `scripts/with-rabbitmq.sh` (GOCHAT_TEST_AMQP_URL, …);
 //! each test gets its own virtual host.
@@ -9,7 +10,7 @@ mod common;
 mod scenarios;
 
 use common::site::Deployment;
-use scenarios::{attachments, blocks, groups, messages, search};
+use scenarios::{attachments, blocks, groups, messages, notifications, search};
 
 #[tokio::test]
 async fn group_of_three_on_two_chat_instances_everyone_gets_everything_once_in_order() {
@@ -73,4 +74,12 @@ async fn attachments_reach_the_members_only() {
         return;
     };
     attachments::pictures_and_files_reach_the_members_only(&deployment.site).await;
+}
+
+#[tokio::test]
+async fn notifications_through_two_gateways_and_one_store() {
+    let Some(deployment) = Deployment::over_rabbitmq().await else {
+        return;
+    };
+    notifications::every_gateway_pushes_and_the_store_answers(&deployment.site).await;
 }

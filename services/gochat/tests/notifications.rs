@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
 mod common;
+mod scenarios;
 
-use common::{Client, Socket, connect_ws, eventually, next_of, send_frame};
+use common::{Client, Socket, connect_ws, eventually, next_of, send_frame, signed_up, socket};
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -19,18 +20,6 @@ async fn start(dir: &std::path::Path) -> TestServer {
     settings.notifications.presence_heartbeat_secs = Some(1);
     settings.notifications.presence_coalesce_ms = Some(50);
     TestServer::start(TestServer::settings(dir, None), None, |rt| gochat::app(rt, settings))
-        .await
-        .unwrap()
-}
-
-async fn signed_up(server: &TestServer, name: &str) -> (String, Client) {
-    let mut client = Client::new(server);
-    let id = client.signup(name).await;
-    (id, client)
-}
-
-async fn socket(server: &TestServer, path: &str, client: &Client) -> Socket {
-    connect_ws(&server.url(""), path, client.cookie.as_deref(), None)
         .await
         .unwrap()
 }
@@ -376,4 +365,10 @@ async fn notification_sockets_refuse_foreign_origins_missing_and_revoked_cookies
     })
     .await;
     server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_socket_gets_its_notifications_and_the_store_answers() {
+    let deployment = common::site::Deployment::all_in_one().await;
+    scenarios::notifications::every_gateway_pushes_and_the_store_answers(&deployment.site).await;
 }

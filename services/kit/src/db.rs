@@ -50,10 +50,14 @@ pub enum DbError {
     Closed(String),
 }
 
+/// Work to do once a write is committed (see [`Write::after_commit`]).
+type AfterCommit = Box<dyn FnOnce() + Send>;
+
 /// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
 pub struct Write<'c> {
     tx: Savepoint<'c>,
     published: Vec<OutboxRow>,
+    after_commit: Vec<AfterCommit>,
 }
 
 impl std::ops::Deref for Write<'_> {
@@ -112,6 +116,13 @@ impl Write<'_> {
         Ok(())
     }
 
+    /// Runs `f` once this write is committed, never if it is rolled back: for effects outside
+    /// the database that must follow only what was really kept (handing work to a task that
+    /// then reads it back). Runs on the writer thread: keep it short and never block in it.
+    pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(f));
+    }
+
     /// Records that this event is being applied; false when it already was (a redelivery).
     pub fn first_delivery(&self, event: EventId) -> rusqlite::Result<bool> {
         let inserted = self.tx.execute(
@@ -161,7 +172,10 @@ impl Db {
         // migrations are done instead of during them.
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         let steps: Vec<M<'static>> = migrations.iter().map(|sql| M::up(sql).foreign_key_check()).collect();
-        Migrations::new(steps).to_latest(&mut conn)?;
+        // A database with only the kit's tables (a socket gateway's session replica) has none.
+        if !steps.is_empty() {
+            Migrations::new(steps).to_latest(&mut conn)?;
+        }
         conn.pragma_update(None, "foreign_keys", "ON")?;
 
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
@@ -300,10 +314,11 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
 
         let mut finishers: Vec<Finisher> = Vec::with_capacity(group.len());
         let mut published = Vec::new();
+        let mut after_commit = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let mut tx = conn.transaction()?;
             for job in group {
-                run_job(&mut tx, job, &mut finishers, &mut published)?;
+                run_job(&mut tx, job, &mut finishers, &mut published, &mut after_commit)?;
                 // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
                 // jobs after it must not run in autocommit mode, unseen by this group's commit.
                 if tx.is_autocommit() {
@@ -318,6 +333,11 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
         let error = result.err();
         if let Some(e) = &error {
             tracing::error!(error = %e, "write transaction failed");
+        }
+        if error.is_none() {
+            for f in after_commit {
+                f();
+            }
         }
         for finish in finishers {
             finish(error.as_ref());
@@ -334,10 +354,12 @@ fn run_job(
     job: WriteJob,
     finishers: &mut Vec<Finisher>,
     published: &mut Vec<OutboxRow>,
+    after_commit: &mut Vec<AfterCommit>,
 ) -> rusqlite::Result<()> {
     let mut write = Write {
         tx: tx.savepoint()?,
         published: Vec::new(),
+        after_commit: Vec::new(),
     };
     // A panicking job must not take the writer thread (and so the service) down.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut write))) {
@@ -345,9 +367,11 @@ fn run_job(
             let Write {
                 tx: savepoint,
                 published: events,
+                after_commit: hooks,
             } = write;
             savepoint.commit()?;
             published.extend(events);
+            after_commit.extend(hooks);
             finishers.push(finish);
         }
         // Failed: its savepoint rolls back when dropped; the job reports its own error.

@@ -407,3 +407,53 @@ pub struct MarkNotificationsRead {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub all: Option<bool>,
 }
+
+// ----- push to closed tabs (Web Push) -----
+
+/// `GET /api/push/key`: the server's VAPID public key, for `PushManager.subscribe`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PushKey {
+    /// Uncompressed P-256 point (65 bytes), base64url without padding.
+    pub public_key: String,
+}
+
+/// The keys of a browser's push subscription (`PushSubscription.toJSON().keys`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PushSubscriptionKeys {
+    /// The browser's P-256 public key (65 bytes, uncompressed), base64url.
+    pub p256dh: String,
+    /// The browser's authentication secret (16 bytes), base64url.
+    pub auth: String,
+}
+
+/// `POST /api/push/subscriptions`: where this browser receives pushes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PushSubscriptionRequest {
+    pub endpoint: String,
+    pub keys: PushSubscriptionKeys,
+}
+
+/// `DELETE /api/push/subscriptions`: this browser no longer wants pushes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PushUnsubscribeRequest {
+    pub endpoint: String,
+}
+
+/// What a push carries (encrypted for the browser): a new message for a user who had no open
+/// `/ws/notifications` socket. The service worker shows it and opens the conversation on click.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PushMessage {
+    pub kind: NotificationKind,
+    pub conversation_id: ConversationId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: i64,
+    pub from: UserRef,
+    pub preview: String,
+}

@@ -45,6 +45,8 @@ pub const NOTIFICATIONS: SharedQueue = SharedQueue {
         EventKind::MessageUpdated,
         EventKind::ReceiptUpdated,
         EventKind::ConversationUpdated,
+        // Who is online, so the store pushes (Web Push) only to users without an open socket.
+        EventKind::PresenceChanged,
     ],
 };
 

@@ -128,6 +128,20 @@ impl Client {
     }
 }
 
+/// A new user `name`, signed up on `server`: their id and their client.
+pub async fn signed_up(server: &TestServer, name: &str) -> (String, Client) {
+    let mut client = Client::new(server);
+    let id = client.signup(name).await;
+    (id, client)
+}
+
+/// `client`'s socket at `path` on `server`.
+pub async fn socket(server: &TestServer, path: &str, client: &Client) -> Socket {
+    connect_ws(&server.url(""), path, client.cookie.as_deref(), None)
+        .await
+        .expect("the socket opens")
+}
+
 /// Retries `check` until it returns `Some`, for effects that travel through the bus. Bounded:
 /// fails the test after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> T

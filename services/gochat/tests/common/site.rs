@@ -1,11 +1,13 @@
 //! A GoChat site as a browser sees it, however it is deployed: all in one on the in-process bus,
-//! or separate services over RabbitMQ with several chat instances. Scenarios written against a
-//! [`Site`] run unchanged on both.
+//! or separate services over RabbitMQ with several chat instances and several notifications
+//! gateways beside one notifications store. Scenarios written against a [`Site`] run unchanged
+//! on both.
 //!
 //! - [`Person`]: a signed-up user with their session cookie, calling the HTTP API (each path
 //!   goes to the service that serves it, as the ingress routes it) and opening chat tabs.
-//! - [`Tab`]: one `/ws/chat` socket that keeps every frame it received, in order, so a
-//!   scenario can assert on the whole log (exactly once, in order, nothing else).
+//! - [`Tab`]: one `/ws/chat` (or `/ws/notifications`) socket that keeps every frame it
+//!   received, in order, so a scenario can assert on the whole log (exactly once, in order,
+//!   nothing else).
 
 use super::{Socket, connect_ws, eventually};
 use futures_util::{SinkExt, StreamExt};
@@ -25,9 +27,12 @@ pub struct Site {
     pub auth: String,
     pub users: String,
     pub messages: String,
+    /// The notifications store (REST).
     pub notifications: String,
     /// Every chat instance; a person's tab names the one it connects to by index.
     pub chat: Vec<String>,
+    /// Every notifications gateway (`/ws/notifications`), named by index likewise.
+    pub gateways: Vec<String>,
     pub messages_db: PathBuf,
     pub notifications_db: PathBuf,
     /// The messages service's attachments directory.
@@ -44,15 +49,21 @@ impl Site {
         let base = server.url("");
         Self::new(
             [base.clone(), base.clone(), base.clone(), base.clone()],
-            vec![base],
+            [vec![base.clone()], vec![base]],
             dir.join("messages.db"),
             dir.join("notifications.db"),
         )
     }
 
-    /// `[auth, users, messages, notifications]` base URLs and the chat instances.
-    pub fn new(bases: [String; 4], chat: Vec<String>, messages_db: PathBuf, notifications_db: PathBuf) -> Arc<Self> {
+    /// `[auth, users, messages, notifications]` base URLs, and `[chat, gateways]` instances.
+    pub fn new(
+        bases: [String; 4],
+        instances: [Vec<String>; 2],
+        messages_db: PathBuf,
+        notifications_db: PathBuf,
+    ) -> Arc<Self> {
         let [auth, users, messages, notifications] = bases;
+        let [chat, gateways] = instances;
         Arc::new(Self {
             auth,
             users,
@@ -60,6 +71,7 @@ impl Site {
             notifications,
             chat,
             attachments_dir: messages_db.with_file_name("attachments"),
+            gateways,
             messages_db,
             notifications_db,
             witness: tokio::sync::OnceCell::new(),
@@ -222,10 +234,20 @@ impl Person {
     /// Opens a chat tab on chat instance `instance` (modulo how many there are), ready to
     /// receive: it answered a ping, so its socket has joined the hub.
     pub async fn tab(&self, instance: usize) -> Tab {
-        let base = &self.site.chat[instance % self.site.chat.len()];
-        let socket = connect_ws(base, "/ws/chat", Some(&self.cookie), None)
+        self.socket(&self.site.chat, "/ws/chat", instance).await
+    }
+
+    /// Opens `/ws/notifications` on gateway `instance` (modulo how many there are), ready to
+    /// receive. Holding it makes this person online.
+    pub async fn notifications_tab(&self, instance: usize) -> Tab {
+        self.socket(&self.site.gateways, "/ws/notifications", instance).await
+    }
+
+    async fn socket(&self, instances: &[String], path: &str, instance: usize) -> Tab {
+        let base = &instances[instance % instances.len()];
+        let socket = connect_ws(base, path, Some(&self.cookie), None)
             .await
-            .expect("chat socket opens");
+            .unwrap_or_else(|e| panic!("{path} opens: {e}"));
         let mut tab = Tab {
             who: self.name.clone(),
             socket,
@@ -481,11 +503,12 @@ impl Deployment {
         }
     }
 
-    /// Every service on its own over RabbitMQ (a fresh virtual host), with two chat instances;
-    /// `None` (the test is skipped) without a broker.
+    /// Every service on its own over RabbitMQ (a fresh virtual host), with two chat instances
+    /// and, beside the notifications store, two notifications gateways; `None` (the test is
+    /// skipped) without a broker.
     pub async fn over_rabbitmq() -> Option<Self> {
         let url = super::vhost_url()?;
-        let dirs: Vec<_> = (0..6)
+        let dirs: Vec<_> = (0..8)
             .map(|_| tempfile::tempdir().expect("a temporary directory"))
             .collect();
         let auth_settings = super::fast_settings().auth;
@@ -498,8 +521,16 @@ impl Deployment {
             gochat_messages::build(rt, Default::default())
         })
         .await;
-        let notifications = service(&dirs[3], &url, "notifications-1", |rt| {
-            gochat_notifications::build(rt, Default::default())
+        let notifications = service(&dirs[3], &url, "notifications-store", |rt| {
+            gochat_notifications::build(rt, notifications_role(gochat_notifications::Role::Store))
+        })
+        .await;
+        let gateway_a = service(&dirs[6], &url, "notifications-a", |rt| {
+            gochat_notifications::build(rt, notifications_role(gochat_notifications::Role::Gateway))
+        })
+        .await;
+        let gateway_b = service(&dirs[7], &url, "notifications-b", |rt| {
+            gochat_notifications::build(rt, notifications_role(gochat_notifications::Role::Gateway))
         })
         .await;
         let chat_a = service(&dirs[4], &url, "chat-a", |rt| {
@@ -512,15 +543,35 @@ impl Deployment {
         .await;
         let site = Site::new(
             [auth.url(""), users.url(""), messages.url(""), notifications.url("")],
-            vec![chat_a.url(""), chat_b.url("")],
+            [
+                vec![chat_a.url(""), chat_b.url("")],
+                vec![gateway_a.url(""), gateway_b.url("")],
+            ],
             dirs[2].path().join("messages.db"),
             dirs[3].path().join("notifications.db"),
         );
         Some(Self {
             site,
-            _servers: vec![auth, users, messages, notifications, chat_a, chat_b],
+            _servers: vec![
+                auth,
+                users,
+                messages,
+                notifications,
+                gateway_a,
+                gateway_b,
+                chat_a,
+                chat_b,
+            ],
             _dirs: dirs,
         })
+    }
+}
+
+/// The notifications service in one role, with default settings.
+pub fn notifications_role(role: gochat_notifications::Role) -> gochat_notifications::ServiceSettings {
+    gochat_notifications::ServiceSettings {
+        role: Some(role),
+        ..Default::default()
     }
 }
 

@@ -1,6 +1,7 @@
-//! The v2 scenarios (groups, replies/edits/deletes/reactions, search, blocking), written against
-//! a [`Site`](crate::common::site::Site) so each runs both all in one on the in-process bus and
-//! as separate services over RabbitMQ with two chat instances.
+//! The v2 scenarios (groups, replies/edits/deletes/reactions, search, blocking, notifications),
+//! written against a [`Site`](crate::common::site::Site) so each runs both all in one on the
+//! in-process bus and as separate services over RabbitMQ with two chat instances and two
+//! notifications gateways.
 
 #![allow(dead_code)] // each test binary runs the scenarios of its own area
 
@@ -8,6 +9,7 @@ pub mod attachments;
 pub mod blocks;
 pub mod groups;
 pub mod messages;
+pub mod notifications;
 pub mod search;
 
 use crate::common::site::Tab;

@@ -288,3 +288,64 @@ async fn each_job_of_a_group_sees_what_the_earlier_ones_wrote() {
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert_eq!(ids(&t.db, "parents").await, [1, 2, 3, 4, 5]);
 }
+
+/// A job that inserts parent `id` and, once committed, reports how many parents another
+/// connection sees then.
+fn insert_parent_then_count(
+    id: i64,
+    path: std::path::PathBuf,
+    seen: std::sync::mpsc::Sender<i64>,
+) -> impl FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static {
+    move |w| {
+        insert_parent(id)(w)?;
+        w.after_commit(move || {
+            let c = Connection::open(path).unwrap();
+            seen.send(c.query_row("SELECT count(*) FROM parents", [], |r| r.get(0)).unwrap())
+                .unwrap();
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn after_commit_runs_for_kept_writes_only_and_once_they_are_committed() {
+    let t = open();
+    let path = t.db.path().to_owned();
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+
+    // A kept write: its hook sees the committed row from another connection.
+    t.db.write(insert_parent_then_count(1, path.clone(), seen_tx.clone()))
+        .await
+        .unwrap();
+    assert_eq!(seen.try_recv(), Ok(1));
+
+    // A job that fails is rolled back alone: its hook never runs, the other job's does.
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, {
+                let hook = insert_parent_then_count(2, path.clone(), seen_tx.clone());
+                move |w| {
+                    hook(w)?;
+                    Err(refused("changed its mind"))
+                }
+            }),
+            job(&t.db, insert_parent_then_count(3, path.clone(), seen_tx.clone())),
+        ])
+        .await;
+    assert!(outcomes[0].is_err() && outcomes[1].is_ok(), "{outcomes:?}");
+    assert_eq!(seen.try_recv(), Ok(2), "only job 3's hook ran, after the commit");
+    assert!(seen.try_recv().is_err());
+
+    // A group whose commit fails runs none of its hooks.
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, insert_parent_then_count(4, path.clone(), seen_tx.clone())),
+            job(&t.db, insert_item(5, 99)),
+        ])
+        .await;
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    assert!(seen.try_recv().is_err(), "no hook of a group that was not committed");
+    assert_eq!(ids(&t.db, "parents").await, [1, 3]);
+}

@@ -155,6 +155,28 @@ pub fn list(
         .collect()
 }
 
+/// Whether a notification is still unread (and not removed with its message).
+pub fn is_unread(c: &Connection, id: NotificationId) -> rusqlite::Result<bool> {
+    Ok(
+        c.prepare_cached("SELECT read_at IS NULL FROM notifications WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false),
+    )
+}
+
+/// The user's unread notifications created at or after `since`, oldest first (at most 500).
+pub fn unread_since(c: &Connection, user: UserId, since: Timestamp) -> rusqlite::Result<Vec<Notification>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications
+         WHERE user_id = ?1 AND read_at IS NULL AND created_at >= ?2
+         ORDER BY id LIMIT 500"
+    );
+    c.prepare_cached(&sql)?
+        .query_map(params![user.to_string(), since], notification)?
+        .collect()
+}
+
 pub fn unread_count(c: &Connection, user: UserId) -> rusqlite::Result<i64> {
     c.prepare_cached("SELECT count(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL")?
         .query_row([user.to_string()], |r| r.get(0))

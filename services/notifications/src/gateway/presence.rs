@@ -3,7 +3,7 @@
 //! from a dead one. Presence pushes to the sockets are coalesced: a user who flaps (a tab
 //! reloading) within the window is pushed once, in their final state.
 
-use crate::AppState;
+use super::Gateway;
 use gochat_kit::ws::Hub;
 use gochat_proto::events::{PresenceChanged, PresenceHeartbeat, UserOffline, UserOnline};
 use gochat_proto::frames::NotificationServerFrame;
@@ -68,7 +68,7 @@ pub async fn flush_coalesced(presence: Arc<Presence>, shutdown: CancellationToke
             .map(|(_, c)| c)
             .collect();
         for c in changes {
-            let frame = crate::events::encode(&NotificationServerFrame::Presence {
+            let frame = super::events::encode(&NotificationServerFrame::Presence {
                 user_id: c.user_id,
                 username: c.username,
                 online: c.online,
@@ -82,22 +82,25 @@ pub async fn flush_coalesced(presence: Arc<Presence>, shutdown: CancellationToke
 /// Publishes claims (`user.online`) and releases (`user.offline`) in the order the sockets
 /// opened and closed: one task, so a release can never overtake the claim that followed it.
 /// Not through the outbox: if the bus is down, the next heartbeat states the claims anyway.
-pub async fn announce(state: AppState, mut changes: mpsc::UnboundedReceiver<(UserId, bool)>) {
-    // The state this task holds keeps the channel's sender alive, so the channel never ends
+pub async fn announce(gateway: Gateway, mut changes: mpsc::UnboundedReceiver<(UserId, bool)>) {
+    // The gateway this task holds keeps the channel's sender alive, so the channel never ends
     // by itself: stop on shutdown (the last heartbeat then releases every user at once).
     loop {
         let change = tokio::select! {
             change = changes.recv() => change,
-            _ = state.shutdown.cancelled() => None,
+            _ = gateway.shutdown.cancelled() => None,
         };
         let Some((user_id, online)) = change else {
             return;
         };
-        let (instance, at) = (state.instance.to_string(), chrono::Utc::now());
+        let (instance, at) = (gateway.instance.to_string(), chrono::Utc::now());
         if online {
-            state.bus.publish_ephemeral(&UserOnline { user_id, instance, at }).await;
+            gateway
+                .bus
+                .publish_ephemeral(&UserOnline { user_id, instance, at })
+                .await;
         } else {
-            state
+            gateway
                 .bus
                 .publish_ephemeral(&UserOffline { user_id, instance, at })
                 .await;
@@ -107,26 +110,26 @@ pub async fn announce(state: AppState, mut changes: mpsc::UnboundedReceiver<(Use
 
 /// Beats every `interval` with the users this instance holds, until shutdown; then releases
 /// them all, so a clean stop does not wait for the timeout.
-pub async fn heartbeat(state: AppState, interval: Duration) {
+pub async fn heartbeat(gateway: Gateway, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = state.shutdown.cancelled() => break,
+            _ = gateway.shutdown.cancelled() => break,
         }
         let beat = PresenceHeartbeat {
-            instance: state.instance.to_string(),
+            instance: gateway.instance.to_string(),
             at: chrono::Utc::now(),
-            users: state.hub.users(),
+            users: gateway.hub.users(),
         };
-        state.bus.publish_ephemeral(&beat).await;
+        gateway.bus.publish_ephemeral(&beat).await;
     }
     let last = PresenceHeartbeat {
-        instance: state.instance.to_string(),
+        instance: gateway.instance.to_string(),
         at: chrono::Utc::now(),
         users: Vec::new(),
     };
-    if let Ok(confirm) = state.bus.publish_now(&last).await {
+    if let Ok(confirm) = gateway.bus.publish_now(&last).await {
         let _ = tokio::time::timeout(Duration::from_secs(1), confirm).await;
     }
 }

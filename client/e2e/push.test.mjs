@@ -1,0 +1,158 @@
+// The installable app and notifications: the manifest and the service worker register; a push
+// given to the service worker (dispatched in it with its own PushEvent: Chromium cannot reach a
+// real push service here) shows a notification whose click opens the conversation; the switch
+// "Notifications on this browser" subscribes with the server's key and unsubscribes. The
+// browser's push manager is replaced by one that makes real P-256 keys but no network call.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials, eventually, launch, newPerson, scenario, screenshots, signUp } from './lib.mjs';
+
+/** A PushManager that behaves like Chromium's, without a push service (set up before any script). */
+function fakePushManager() {
+  const state = { subscription: null, keys: [], unsubscribed: 0 };
+  window.__push = state;
+  const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  PushManager.prototype.getSubscription = async () => state.subscription;
+  PushManager.prototype.subscribe = async (options) => {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    const p256dh = b64(await crypto.subtle.exportKey('raw', pair.publicKey));
+    const auth = b64(crypto.getRandomValues(new Uint8Array(16)));
+    const endpoint = `http://127.0.0.1:9/push/${crypto.randomUUID()}`;
+    state.keys.push(b64(options.applicationServerKey));
+    state.subscription = {
+      endpoint,
+      options: { applicationServerKey: new Uint8Array(options.applicationServerKey).buffer },
+      toJSON: () => ({ endpoint, keys: { p256dh, auth } }),
+      unsubscribe: async () => {
+        state.unsubscribed++;
+        state.subscription = null;
+        return true;
+      },
+    };
+    return state.subscription;
+  };
+}
+
+/** The context's GoChat service worker (the newest, should one be replacing another). */
+function currentWorker(context) {
+  return context.serviceWorkers().findLast((w) => w.url().endsWith('/sw.js'));
+}
+
+describe('push', () => {
+  let browser;
+  let ann;
+  let conversation;
+  let serviceWorker;
+  const annUser = credentials('ann');
+  const bobUser = credentials('bob');
+  const step = scenario(it);
+
+  before(async () => {
+    browser = await launch();
+    ann = await newPerson(browser);
+    await ann.context.grantPermissions(['notifications']);
+    await ann.context.addInitScript(fakePushManager);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('the manifest and the service worker register', async () => {
+    const bob = await newPerson(browser);
+    await signUp(bob.page, bobUser);
+    await bob.context.close();
+    await signUp(ann.page, annUser);
+    const manifest = await ann.page.evaluate(async () => {
+      const link = document.querySelector('link[rel="manifest"]');
+      const res = await fetch(link.href);
+      const body = await res.json();
+      const icons = await Promise.all(body.icons.map(async (i) => (await fetch(i.src)).headers.get('content-type')));
+      return { type: res.headers.get('content-type'), name: body.name, display: body.display, icons };
+    });
+    assert.deepEqual(manifest, {
+      type: 'application/manifest+json',
+      name: 'GoChat',
+      display: 'standalone',
+      icons: ['image/png', 'image/png', 'image/png'],
+    });
+    const script = await ann.page.evaluate(async () => (await navigator.serviceWorker.ready).active.scriptURL);
+    assert.equal(new URL(script).pathname, '/sw.js');
+    serviceWorker = currentWorker(ann.context) ?? (await ann.context.waitForEvent('serviceworker'));
+  });
+
+  step('a push shows a notification, and its click opens the conversation', async () => {
+    conversation = await ann.page.evaluate(async (username) => {
+      const users = await (await fetch(`/api/users?q=${username}`)).json();
+      const res = await fetch('/api/conversations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ peerId: users.users[0].id }),
+      });
+      return (await res.json()).conversation;
+    }, bobUser.username);
+    const push = {
+      kind: 'message',
+      conversationId: conversation.id,
+      seq: 1,
+      from: { id: conversation.peer.id, username: bobUser.username },
+      preview: 'Dinner at eight?',
+    };
+    // Dispatched in the worker the way the browser delivers a push (again, should the worker
+    // that took it have been replaced meanwhile).
+    const shown = await eventually(
+      async () => {
+        serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+        const list = await serviceWorker.evaluate(async (data) => {
+          const shown = await self.registration.getNotifications();
+          if (shown.length === 0) self.dispatchEvent(new PushEvent('push', { data }));
+          return shown.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+        }, JSON.stringify(push));
+        assert.equal(list.length, 1);
+        return list[0];
+      },
+      { what: 'the notification' },
+    );
+    assert.deepEqual(shown, {
+      title: bobUser.username,
+      body: 'Dinner at eight?',
+      tag: `conversation-${conversation.id}`,
+      data: { conversationId: conversation.id, seq: 1 },
+    });
+
+    assert.equal(new URL(ann.page.url()).pathname, '/');
+    await serviceWorker.evaluate(async () => {
+      const [notification] = await self.registration.getNotifications();
+      self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
+    });
+    await eventually(async () => assert.equal(new URL(ann.page.url()).pathname, `/c/${conversation.id}`), {
+      what: 'the conversation to open',
+    });
+    await ann.page.getByRole('heading', { name: bobUser.username }).first().waitFor();
+  });
+
+  step('the switch subscribes this browser with the server key, and unsubscribes it', async () => {
+    const page = ann.page;
+    await page.getByTestId('bell').click();
+    const toggle = page.getByRole('switch', { name: 'Notifications on this browser' });
+    assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+
+    const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/push/subscriptions') && r.request().method() === 'POST');
+    await toggle.click();
+    assert.equal((await subscribed).status(), 201);
+    await eventually(async () => assert.equal(await toggle.getAttribute('aria-checked'), 'true'), { what: 'the switch on' });
+    const { publicKey } = await page.evaluate(async () => (await fetch('/api/push/key')).json());
+    assert.deepEqual(await page.evaluate(() => window.__push.keys), [publicKey]);
+
+    // It stays on across a reload of the page.
+    await page.reload();
+    await page.getByTestId('bell').click();
+    assert.equal(await toggle.getAttribute('aria-checked'), 'true');
+    await screenshots(page, 'notifications-switch');
+
+    const unsubscribed = page.waitForResponse((r) => r.url().endsWith('/api/push/subscriptions') && r.request().method() === 'DELETE');
+    await toggle.click();
+    assert.equal((await unsubscribed).status(), 204);
+    await eventually(async () => assert.equal(await toggle.getAttribute('aria-checked'), 'false'), { what: 'the switch off' });
+    assert.equal(await page.evaluate(() => window.__push.unsubscribed), 1);
+  });
+});

@@ -1,0 +1,66 @@
+import { configureStore } from '@reduxjs/toolkit';
+import { describe, expect, it } from 'vitest';
+import type { Notification, User } from '../../api/types';
+import { notificationReceived, notificationsReducer } from '../notifications/notificationsSlice';
+import { sessionReducer, type SessionState } from '../session/sessionSlice';
+import type { BrowserNotificationsDeps } from './browserNotifications';
+import type { ShowDeps } from './browserDeps';
+import { createBrowserNotificationsMiddleware } from './middleware';
+
+const me = { id: 'u-me', username: 'me', email: 'me@example.org', role: 'member' } as User;
+
+function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
+  const shown: { title: string; options: NotificationOptions }[] = [];
+  const deps: BrowserNotificationsDeps & ShowDeps = {
+    notification: { permission: 'granted', requestPermission: async () => 'granted' },
+    pushManager: async () => null,
+    server: { key: async () => '', subscribe: async () => {}, unsubscribe: async () => {} },
+    storage: { getItem: () => (on ? me.id : null), setItem: () => {}, removeItem: () => {} },
+    isHidden: () => hidden,
+    show: async (title, options) => void shown.push({ title, options }),
+  };
+  const session: SessionState = { status: 'signedIn', user: me };
+  const store = configureStore({
+    reducer: { session: sessionReducer, notifications: notificationsReducer },
+    preloadedState: { session },
+    middleware: (getDefault) => getDefault().concat(createBrowserNotificationsMiddleware(() => deps)),
+  });
+  return { store, shown };
+}
+
+const note: Notification = {
+  id: 'n-1',
+  kind: 'message',
+  conversationId: 'c-1',
+  seq: 3,
+  from: { id: 'u-2', username: 'bob' },
+  preview: 'are you there?',
+  createdAt: '2026-01-01T00:00:00Z',
+  readAt: null,
+} as Notification;
+
+describe('notifications while the tab is hidden', () => {
+  it('a hidden tab shows each new notification through the browser', async () => {
+    const { store, shown } = setup({ hidden: true, on: true });
+    store.dispatch(notificationReceived(note));
+    await Promise.resolve();
+    expect(shown).toEqual([
+      {
+        title: 'bob',
+        options: expect.objectContaining({ body: 'are you there?', tag: 'conversation-c-1', data: { conversationId: 'c-1', seq: 3 } }),
+      },
+    ]);
+  });
+
+  it('a visible tab, or notifications turned off, shows none', async () => {
+    for (const options of [
+      { hidden: false, on: true },
+      { hidden: true, on: false },
+    ]) {
+      const { store, shown } = setup(options);
+      store.dispatch(notificationReceived(note));
+      await Promise.resolve();
+      expect(shown).toEqual([]);
+    }
+  });
+});

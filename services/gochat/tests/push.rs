@@ -1,0 +1,510 @@
+//! Web Push to closed tabs, against a push service of the test's own on 127.0.0.1 (listed in
+//! the insecure hosts): the test plays the browser, decrypting what arrives with the
+//! subscription's private key (RFC 8291, the receiving side) and checking the VAPID token
+//! (RFC 8292) against the key the server publishes.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Client, Socket, eventually, next_of, send_frame, signed_up, socket};
+use gochat_kit::testing::TestServer;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+// ----- a push service -------------------------------------------------------------------------
+
+/// What the push service saw.
+#[derive(Debug)]
+enum Seen {
+    Push(Push),
+    /// The sender gave up on a push this service never answered (it closed the connection).
+    Abandoned(String),
+}
+
+#[derive(Debug)]
+struct Push {
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// A push service on 127.0.0.1: `/gone/…` answers 410, `/hang/…` never answers, anything else
+/// 201. Every request and every abandoned one is reported, in order.
+struct PushService {
+    addr: SocketAddr,
+    seen: mpsc::UnboundedReceiver<Seen>,
+}
+
+impl PushService {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, seen) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket, tx.clone()));
+            }
+        });
+        Self { addr, seen }
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn next(&mut self) -> Seen {
+        tokio::time::timeout(WAIT, self.seen.recv())
+            .await
+            .expect("the push service heard something in time")
+            .expect("the push service runs")
+    }
+
+    async fn next_push(&mut self) -> Push {
+        match self.next().await {
+            Seen::Push(push) => push,
+            other => panic!("expected a push, got {other:?}"),
+        }
+    }
+
+    /// Nothing more was seen so far.
+    fn quiet(&mut self) -> bool {
+        self.seen.try_recv().is_err()
+    }
+}
+
+/// One connection, HTTP/1.1 with keep-alive: just enough of it for a push sender.
+async fn serve(mut socket: TcpStream, seen: mpsc::UnboundedSender<Seen>) {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.lines();
+        let path = lines.next().unwrap().split(' ').nth(1).unwrap().to_owned();
+        let headers: HashMap<String, String> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers.get("content-length").map_or(0, |l| l.parse().unwrap());
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = buf[head_end..head_end + length].to_vec();
+        buf.drain(..head_end + length);
+        let _ = seen.send(Seen::Push(Push {
+            path: path.clone(),
+            headers,
+            body,
+        }));
+        let status = if path.starts_with("/gone/") {
+            "410 Gone"
+        } else if path.starts_with("/hang/") {
+            // Hold the request until the sender gives up and closes the connection.
+            let mut rest = [0u8; 1024];
+            while matches!(socket.read(&mut rest).await, Ok(n) if n > 0) {}
+            let _ = seen.send(Seen::Abandoned(path));
+            return;
+        } else {
+            "201 Created"
+        };
+        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+        if socket.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+// ----- a browser ------------------------------------------------------------------------------
+
+/// The keys a browser makes when it subscribes, and what it does with a push.
+struct Browser {
+    secret: p256::SecretKey,
+    auth: [u8; 16],
+}
+
+impl Browser {
+    fn new(seed: u8) -> Self {
+        Self {
+            secret: p256::SecretKey::from_slice(&[seed; 32]).unwrap(),
+            auth: [seed.wrapping_add(1); 16],
+        }
+    }
+
+    fn public(&self) -> Vec<u8> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        self.secret.public_key().to_encoded_point(false).as_bytes().to_vec()
+    }
+
+    fn subscription(&self, endpoint: &str) -> Value {
+        json!({"endpoint": endpoint, "keys": {"p256dh": URL_SAFE_NO_PAD.encode(self.public()), "auth": URL_SAFE_NO_PAD.encode(self.auth)}})
+    }
+
+    /// RFC 8291 from the receiving side: the sender's key and salt from the header, the shared
+    /// secret with our private key, the content key and nonce, then AES-128-GCM and the padding.
+    fn decrypt(&self, body: &[u8]) -> Value {
+        use aes_gcm::aead::{Aead, KeyInit};
+        use hkdf::Hkdf;
+        use sha2::Sha256;
+        let salt = &body[..16];
+        let record_size = u32::from_be_bytes(body[16..20].try_into().unwrap()) as usize;
+        let id_len = body[20] as usize;
+        let sender_public = &body[21..21 + id_len];
+        let ciphertext = &body[21 + id_len..];
+        assert!(ciphertext.len() <= record_size, "one record");
+        let sender = p256::PublicKey::from_sec1_bytes(sender_public).unwrap();
+        let shared = p256::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), sender.as_affine());
+        let key_info = [b"WebPush: info\0".as_slice(), &self.public(), sender_public].concat();
+        let mut ikm = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&self.auth), shared.raw_secret_bytes())
+            .expand(&key_info, &mut ikm)
+            .unwrap();
+        let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
+        let (mut cek, mut nonce) = ([0u8; 16], [0u8; 12]);
+        prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek).unwrap();
+        prk.expand(b"Content-Encoding: nonce\0", &mut nonce).unwrap();
+        let mut plain = aes_gcm::Aes128Gcm::new_from_slice(&cek)
+            .unwrap()
+            .decrypt(&nonce.into(), ciphertext)
+            .expect("the push decrypts with the subscription's key");
+        while plain.last() == Some(&0) {
+            plain.pop();
+        }
+        assert_eq!(plain.pop(), Some(2), "the last record's delimiter");
+        serde_json::from_slice(&plain).unwrap()
+    }
+}
+
+/// Checks the VAPID `Authorization` of a push: the server's public key, a token for this push
+/// service's origin, not expired and valid at most a day, from `contact`, signed by that key.
+fn check_vapid(push: &Push, server_key: &str, audience: &str, contact: &str) {
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    let authorization = &push.headers["authorization"];
+    let (token, k) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .unwrap_or_else(|| panic!("not a vapid authorization: {authorization}"));
+    assert_eq!(k, server_key);
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!((&claims["aud"], &claims["sub"]), (&json!(audience), &json!(contact)));
+    let now = chrono::Utc::now().timestamp();
+    let exp = claims["exp"].as_i64().unwrap();
+    assert!(exp > now && exp <= now + 24 * 3600, "exp {exp}, now {now}");
+    let key = VerifyingKey::from_sec1_bytes(&URL_SAFE_NO_PAD.decode(k).unwrap()).unwrap();
+    let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
+    key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .expect("signed by the server's VAPID key");
+}
+
+// ----- the site -------------------------------------------------------------------------------
+
+/// All in one, with pushes to `push_service` allowed and a short push timeout.
+async fn start(dir: &std::path::Path, push_service: SocketAddr) -> TestServer {
+    let mut settings = common::fast_settings();
+    settings.notifications.push_insecure_hosts = Some(vec![push_service.to_string().parse().unwrap()]);
+    settings.notifications.push_timeout_secs = Some(5);
+    common::start_all_in_one_with(dir, settings).await
+}
+
+async fn say(chat: &mut Socket, to: &str, body: &str) {
+    send_frame(
+        chat,
+        json!({"type": "send", "clientId": uuid::Uuid::new_v4(), "to": to, "body": body}),
+    )
+    .await;
+}
+
+/// The subscriptions stored for an endpoint (read beside the running store).
+fn subscriptions_at(dir: &std::path::Path, endpoint: &str) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(dir.join("notifications.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM push_subscriptions WHERE endpoint = ?1",
+        [endpoint],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+// ----- the tests ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_offline_user_gets_an_encrypted_push_that_only_their_browser_can_read() {
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (alice_id, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+
+    let (status, key) = bob.get("/api/push/key").await;
+    assert_eq!(status, 200, "{key}");
+    let server_key = key["publicKey"].as_str().unwrap().to_owned();
+    let point = URL_SAFE_NO_PAD.decode(&server_key).unwrap();
+    assert_eq!((point.len(), point[0]), (65, 4), "an uncompressed P-256 point");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("vapid.key")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the key is kept with the data, owner-only");
+
+    // Bob turns notifications on in one browser and closes every tab.
+    let browser = Browser::new(7);
+    let endpoint = push_service.endpoint("/push/bob-laptop");
+    let (status, body) = bob
+        .post("/api/push/subscriptions", browser.subscription(&endpoint))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "Are you there? 🍉").await;
+    let push = push_service.next_push().await;
+    assert_eq!(push.path, "/push/bob-laptop");
+    assert_eq!(push.headers["content-encoding"], "aes128gcm");
+    assert!(push.headers["ttl"].parse::<u32>().unwrap() > 0);
+    let message = browser.decrypt(&push.body);
+    let conversation = message["conversationId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        message,
+        json!({"kind": "message", "conversationId": conversation, "seq": 1,
+               "from": {"id": alice_id, "username": "alice"}, "preview": "Are you there? 🍉"})
+    );
+    assert_eq!(
+        push.headers["topic"],
+        conversation.replace('-', ""),
+        "one per conversation"
+    );
+    // No Origin from this client: the contact is the site as it was asked for.
+    check_vapid(
+        &push,
+        &server_key,
+        &format!("http://{}", push_service.addr),
+        &server.url(""),
+    );
+
+    // Another browser of someone else cannot read it.
+    let stranger = std::panic::catch_unwind(|| Browser::new(9).decrypt(&push.body));
+    assert!(stranger.is_err(), "only the subscribed browser decrypts");
+}
+
+#[tokio::test]
+async fn an_online_user_gets_no_push_until_they_leave() {
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let browser = Browser::new(3);
+    let endpoint = push_service.endpoint("/push/bob");
+    assert_eq!(
+        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
+            .await
+            .0,
+        201
+    );
+
+    // Bob has a tab open: he is online once the users service says so.
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let cookie = bob.cookie.clone();
+    let is_online = |online: bool| {
+        let mut bob = Client {
+            cookie: cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (_, users) = bob.get("/api/users?q=bob").await;
+            (users["users"][0]["online"] == online).then_some(())
+        }
+    };
+    eventually(WAIT, || is_online(true)).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "seen live").await;
+    let live = next_of(&mut bob_notes, "notification", WAIT).await;
+    assert_eq!(live["notification"]["preview"], "seen live");
+    assert_eq!(bob.post("/api/notifications/read", json!({"all": true})).await.0, 204);
+    next_of(&mut bob_notes, "notifications.read", WAIT).await;
+
+    // He closes it; the next message is pushed, and it is the only push he ever got.
+    drop(bob_notes);
+    eventually(WAIT, || is_online(false)).await;
+    say(&mut alice_chat, &bob_id, "after you left").await;
+    let push = push_service.next_push().await;
+    let message = browser.decrypt(&push.body);
+    assert_eq!(
+        (&message["seq"], &message["preview"]),
+        (&json!(2), &json!("after you left"))
+    );
+    assert!(push_service.quiet(), "no push for what bob saw live");
+}
+
+#[tokio::test]
+async fn a_subscription_the_push_service_says_is_gone_is_removed() {
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let endpoint = push_service.endpoint("/gone/bob-old-phone");
+    let browser = Browser::new(5);
+    assert_eq!(
+        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(subscriptions_at(dir.path(), &endpoint), 1);
+
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "hello?").await;
+    assert_eq!(push_service.next_push().await.path, "/gone/bob-old-phone");
+    eventually(WAIT, || async {
+        (subscriptions_at(dir.path(), &endpoint) == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let browser = Browser::new(11);
+    let endpoint = push_service.endpoint("/hang/bob");
+    assert_eq!(
+        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
+            .await
+            .0,
+        201
+    );
+
+    // Bob reads chat in a tab without the notifications socket: offline for pushes.
+    let mut bob_chat = socket(&server, "/ws/chat", &bob).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "m1").await;
+    let first = push_service.next_push().await;
+    assert_eq!(browser.decrypt(&first.body)["seq"], 1);
+    // While the push service holds that push, chat goes on.
+    for i in 2..=5 {
+        say(&mut alice_chat, &bob_id, &format!("m{i}")).await;
+    }
+    for i in 1..=5 {
+        let frame = next_of(&mut bob_chat, "message", WAIT).await;
+        assert_eq!(frame["message"]["body"], format!("m{i}"));
+    }
+    assert!(
+        push_service.quiet(),
+        "every message arrived while the first push was still held"
+    );
+
+    // The sender gives up on it (timeout) and sends the newest of the conversation next: the
+    // four messages that came meanwhile make one push.
+    match push_service.next().await {
+        Seen::Abandoned(path) => assert_eq!(path, "/hang/bob"),
+        other => panic!("expected the hung push to be abandoned, got {other:?}"),
+    }
+    let next = push_service.next_push().await;
+    assert_eq!(browser.decrypt(&next.body)["seq"], 5);
+}
+
+#[tokio::test]
+async fn subscriptions_are_checked_and_belong_to_their_user() {
+    let push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (_, mut bob) = signed_up(&server, "bob").await;
+    let (_, mut eve) = signed_up(&server, "eve").await;
+    let browser = Browser::new(13);
+    let good = browser.subscription(&push_service.endpoint("/push/bob"));
+
+    let mut bad_keys = Vec::new();
+    for (field, value) in [
+        ("p256dh", json!("not base64!")),
+        ("p256dh", json!(URL_SAFE_NO_PAD.encode([4u8; 65]))), // not on the curve
+        ("p256dh", json!(URL_SAFE_NO_PAD.encode(&browser.public()[..33]))),
+        ("auth", json!(URL_SAFE_NO_PAD.encode([1u8; 8]))),
+        ("auth", json!(null)),
+    ] {
+        let mut body = good.clone();
+        body["keys"][field] = value;
+        bad_keys.push(body);
+    }
+    let other_port = push_service.addr.port().wrapping_add(1);
+    for (body, why) in bad_keys.into_iter().map(|b| (b, "malformed keys")).chain([
+        (json!({"endpoint": good["endpoint"]}), "no keys"),
+        (
+            browser.subscription("http://push.example.org/x"),
+            "plain http, not listed",
+        ),
+        (
+            browser.subscription(&format!("http://127.0.0.1:{other_port}/x")),
+            "listed host, another port",
+        ),
+        (browser.subscription("https://127.0.0.1/x"), "loopback, not listed"),
+        (browser.subscription("https://192.168.1.10/x"), "private address"),
+        (browser.subscription("https://localhost/x"), "a name for loopback"),
+        (browser.subscription("mailto:bob@example.org"), "not https"),
+        (
+            browser.subscription(&format!("https://push.example.org/{}", "x".repeat(3000))),
+            "too long",
+        ),
+    ]) {
+        let (status, error) = bob.post("/api/push/subscriptions", body).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("invalid_input")),
+            "{why}: {error}"
+        );
+    }
+    assert_eq!(
+        subscriptions_at(dir.path(), good["endpoint"].as_str().unwrap()),
+        0,
+        "nothing stored"
+    );
+
+    let (status, _) = Client::new(&server).post("/api/push/subscriptions", good.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(Client::new(&server).get("/api/push/key").await.0, 401);
+    assert_eq!(bob.post("/api/push/subscriptions", good.clone()).await.0, 201);
+
+    // Only its owner removes it.
+    let endpoint = good["endpoint"].as_str().unwrap();
+    assert_eq!(unsubscribe(&mut eve, endpoint).await, 204);
+    assert_eq!(subscriptions_at(dir.path(), endpoint), 1);
+    assert_eq!(unsubscribe(&mut bob, endpoint).await, 204);
+    assert_eq!(subscriptions_at(dir.path(), endpoint), 0);
+}
+
+async fn unsubscribe(client: &mut Client, endpoint: &str) -> u16 {
+    let body = json!({"endpoint": endpoint});
+    client
+        .request("DELETE", "/api/push/subscriptions", Some(body), Default::default())
+        .await
+        .0
+}

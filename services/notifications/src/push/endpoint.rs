@@ -1,0 +1,291 @@
+//! Which push services GoChat talks to. A subscription names an arbitrary URL, so without rules
+//! the server could be made to send requests into its own network: endpoints must be https and
+//! reach public addresses, unless their host is listed in `GOCHAT_PUSH_INSECURE_HOSTS` (tests,
+//! a push service on the LAN). Names are checked when a browser subscribes, and again by the
+//! resolver of every send, so a name that later resolves to a private address is not reached.
+
+use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Longest endpoint URL accepted (real ones are a few hundred bytes).
+pub const MAX_ENDPOINT_BYTES: usize = 2048;
+
+/// How long a subscription request waits for its endpoint's name to resolve (a slow resolver
+/// must not hold the request).
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// An entry of `GOCHAT_PUSH_INSECURE_HOSTS`: `host` (any port) or `host:port`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InsecureHost {
+    host: String,
+    port: Option<u16>,
+}
+
+impl std::str::FromStr for InsecureHost {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        // Parsed as the authority of a URL, so `[::1]:8443` and `Push.Example` mean what they
+        // mean in an endpoint.
+        let url = Url::parse(&format!("http://{s}/"))
+            .ok()
+            .filter(|u| u.username().is_empty() && u.password().is_none() && u.path() == "/" && u.query().is_none())
+            .ok_or_else(|| format!("{s:?} is not a host or host:port"))?;
+        let host = url.host_str().ok_or_else(|| format!("{s:?} names no host"))?;
+        // `Url` forgets a port that is the scheme's default; an explicit :80 is still a port.
+        let explicit_port = s.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !s.ends_with(']');
+        Ok(Self {
+            host: host.to_owned(),
+            port: if explicit_port {
+                url.port_or_known_default()
+            } else {
+                None
+            },
+        })
+    }
+}
+
+impl TryFrom<String> for InsecureHost {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<InsecureHost> for String {
+    fn from(h: InsecureHost) -> Self {
+        // An IPv6 host keeps its brackets, as URLs write it.
+        match h.port {
+            Some(port) => format!("{}:{port}", h.host),
+            None => h.host,
+        }
+    }
+}
+
+/// The rules for endpoints.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    insecure: Arc<Vec<InsecureHost>>,
+}
+
+impl Policy {
+    pub fn new(insecure: Vec<InsecureHost>) -> Self {
+        Self {
+            insecure: Arc::new(insecure),
+        }
+    }
+
+    /// The endpoint as a URL, or why it is refused. Addresses behind a name are checked by
+    /// [`Policy::check_resolved`] (subscribing) and the resolver (sending).
+    pub fn check(&self, endpoint: &str) -> Result<Url, &'static str> {
+        if endpoint.len() > MAX_ENDPOINT_BYTES {
+            return Err("endpoint is too long");
+        }
+        let url = Url::parse(endpoint).map_err(|_| "endpoint is not a URL")?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("endpoint must not carry credentials");
+        }
+        let host = url.host_str().ok_or("endpoint has no host")?;
+        let port = url.port_or_known_default();
+        let listed = self.listed(host, port);
+        match url.scheme() {
+            "https" => {}
+            "http" if listed => {}
+            "http" => return Err("endpoint must be https"),
+            _ => return Err("endpoint must be an https URL"),
+        }
+        if let Some(ip) = ip_of(&url)
+            && !listed
+            && !is_public(ip)
+        {
+            return Err("endpoint is a private or loopback address");
+        }
+        Ok(url)
+    }
+
+    /// Refuses an endpoint whose name resolves to a private or loopback address. A name that
+    /// does not resolve now, or not within [`RESOLVE_TIMEOUT`], is accepted: the resolver
+    /// checks it again at every send.
+    pub async fn check_resolved(&self, url: &Url) -> Result<(), &'static str> {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Err("endpoint has no host");
+        };
+        if ip_of(url).is_some() || self.listed(host, Some(port)) {
+            return Ok(());
+        }
+        match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addrs)) => {
+                let addrs: Vec<SocketAddr> = addrs.collect();
+                if addrs.iter().all(|a| is_public(a.ip())) {
+                    Ok(())
+                } else {
+                    Err("endpoint resolves to a private or loopback address")
+                }
+            }
+            Ok(Err(_)) | Err(_) => Ok(()),
+        }
+    }
+
+    /// Whether `host` (with `port`, when known) is listed; the resolver, which does not know
+    /// the port, asks with `None` and a host listed with any port counts.
+    fn listed(&self, host: &str, port: Option<u16>) -> bool {
+        self.insecure
+            .iter()
+            .any(|h| h.host.eq_ignore_ascii_case(host) && (h.port.is_none() || port.is_none() || h.port == port))
+    }
+}
+
+/// Resolves push service names to public addresses only (listed hosts excepted).
+impl Resolve for Policy {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = if policy.listed(&host, None) {
+                addrs
+            } else {
+                addrs.into_iter().filter(|a| is_public(a.ip())).collect()
+            };
+            if allowed.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The address of an endpoint whose host is an IP literal (`[::1]` included).
+fn ip_of(url: &Url) -> Option<IpAddr> {
+    url.host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// An address on the public internet: not loopback, private, link-local, shared (CGNAT),
+/// unspecified, broadcast, multicast or documentation ranges, in either IP version.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || a >= 240 // reserved
+                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 198 && (18..20).contains(&b))) // benchmarking
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., hi, lo] = segments;
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(hi) << 16) | u32::from(lo),
+                )));
+            }
+            let first = segments[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn policy(hosts: &str) -> Policy {
+        Policy::new(
+            hosts
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|h| h.parse().unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn https_to_public_hosts_is_accepted_and_nothing_else_unless_listed() {
+        let none = policy("");
+        assert!(none.check("https://fcm.googleapis.com/fcm/send/abc").is_ok());
+        assert!(none.check("https://203.0.113.9:8443/x").is_err(), "documentation range");
+        assert!(none.check("https://8.8.8.8/x").is_ok());
+        assert!(
+            none.check("https://[64:ff9b::808:808]/x").is_ok(),
+            "NAT64 of a public address"
+        );
+        for refused in [
+            "http://push.example.org/x",
+            "ftp://push.example.org/x",
+            "https://user:pw@push.example.org/x",
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://192.168.1.20/x",
+            "https://169.254.1.1/x",
+            "https://100.64.0.1/x",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://[64:ff9b::a00:1]/x",
+            "https://198.18.0.1/x",
+            "https://250.1.2.3/x",
+            "not a url",
+        ] {
+            assert!(none.check(refused).is_err(), "{refused}");
+        }
+        assert!(
+            none.check(&format!("https://a.org/{}", "x".repeat(MAX_ENDPOINT_BYTES)))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_listed_host_may_be_plain_http_and_private_on_any_port_or_the_listed_one() {
+        let listed = policy("127.0.0.1:9000,push.lan");
+        assert!(listed.check("http://127.0.0.1:9000/x").is_ok());
+        assert!(listed.check("http://127.0.0.1:9001/x").is_err(), "another port");
+        assert!(
+            listed.check("https://127.0.0.1:9001/x").is_err(),
+            "private, port not listed"
+        );
+        assert!(listed.check("http://push.lan/x").is_ok());
+        assert!(listed.check("http://PUSH.lan:8080/x").is_ok(), "any port, any case");
+        assert!(listed.check("http://push.lan.example/x").is_err());
+        let v6: InsecureHost = "[::1]:8443".parse().unwrap();
+        assert_eq!(String::from(v6.clone()), "[::1]:8443");
+        assert!(Policy::new(vec![v6]).check("http://[::1]:8443/x").is_ok());
+        assert!("http://x/".parse::<InsecureHost>().is_err());
+        assert_eq!("host:80".parse::<InsecureHost>().unwrap().port, Some(80));
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_unless_listed() {
+        let url = Url::parse("https://localhost/x").unwrap();
+        assert!(policy("").check_resolved(&url).await.is_err());
+        assert!(policy("localhost").check_resolved(&url).await.is_ok());
+        let sent = policy("").resolve("localhost".parse::<Name>().unwrap()).await;
+        assert!(sent.is_err(), "the resolver of sends refuses it too");
+    }
+}

@@ -1,0 +1,135 @@
+//! Web Push (RFC 8030, 8291, 8292) without a vendor cloud: for each new notification of a user
+//! who has no open `/ws/notifications` socket on any gateway, an encrypted push to each browser
+//! the user turned notifications on in, through that browser's own push service.
+//!
+//! Layout
+//! - `vapid`: the server's key pair (kept in the data directory) and the tokens pushes carry.
+//! - `ece`: encryption of a payload for one browser (`aes128gcm`).
+//! - `endpoint`: which push service URLs are accepted and reached (https, public addresses).
+//! - `subscriptions`: the subscriptions table.
+//! - `online`: who is online, from `presence.changed`.
+//! - `sender`: the bounded queue (one push per browser and conversation while undelivered)
+//!   and the task that sends it, with timeouts and bounded retries, apart from message delivery.
+//! - `routes`: `GET /api/push/key`, `POST` and `DELETE /api/push/subscriptions`.
+
+mod ece;
+mod endpoint;
+mod online;
+pub mod routes;
+mod sender;
+pub mod subscriptions;
+pub mod vapid;
+
+use crate::Settings;
+use crate::store::table;
+use gochat_kit::Runtime;
+use gochat_kit::db::{Db, Write};
+use gochat_proto::dto::{Notification, PushMessage};
+use gochat_proto::events::PresenceChanged;
+use gochat_proto::ids::UserId;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use endpoint::InsecureHost;
+pub use online::MIGRATION as PRESENCE_MIGRATION;
+pub use subscriptions::MIGRATION as SUBSCRIPTIONS_MIGRATION;
+
+/// How far back a user who just went offline is pushed what they have not read: a socket that
+/// died without closing (a laptop lid, a lost network) is only noticed after its idle timeout
+/// (75 s), and what arrived meanwhile was never seen.
+const CATCH_UP: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
+
+pub struct Push {
+    vapid: Arc<vapid::Vapid>,
+    policy: endpoint::Policy,
+    queue: Arc<sender::Queue>,
+}
+
+impl Push {
+    /// Loads (or creates) the VAPID key and starts the sending task.
+    pub fn start(runtime: &Runtime, db: Db, settings: &Settings) -> anyhow::Result<Arc<Self>> {
+        let vapid = Arc::new(vapid::Vapid::load_or_generate(&runtime.settings.data_dir())?);
+        let policy = endpoint::Policy::new(settings.push_insecure_hosts.clone().unwrap_or_default());
+        if let Some(contact) = &settings.push_contact {
+            anyhow::ensure!(
+                contact.starts_with("mailto:") || contact.starts_with("https://"),
+                "GOCHAT_PUSH_CONTACT must be a mailto: or https: URI"
+            );
+        }
+        let timeout = Duration::from_secs(settings.push_timeout_secs.unwrap_or(10).max(1));
+        let queue = Arc::new(sender::Queue::default());
+        let sending = sender::Sender::new(
+            db,
+            vapid.clone(),
+            settings.push_contact.clone(),
+            policy.clone(),
+            timeout,
+            queue.clone(),
+        )?;
+        runtime
+            .tasks
+            .spawn(sender::run(Arc::new(sending), runtime.shutdown.clone()));
+        Ok(Arc::new(Self { vapid, policy, queue }))
+    }
+
+    pub fn public_key(&self) -> &str {
+        self.vapid.public_key()
+    }
+
+    /// Within the write that stored `notification` for `user`: when the user is offline, a
+    /// push to each of their browsers, queued once the write commits.
+    pub fn offer(&self, w: &mut Write<'_>, user: UserId, notification: &Notification) -> rusqlite::Result<()> {
+        if online::is_online(w, user)? {
+            return Ok(());
+        }
+        self.queue_for(w, user, std::slice::from_ref(notification))
+    }
+
+    /// Applies a presence change. A user who just went offline is pushed, per conversation,
+    /// the latest notification they have not read from just before (see [`CATCH_UP`]).
+    pub fn presence_changed(&self, w: &mut Write<'_>, change: &PresenceChanged) -> rusqlite::Result<()> {
+        if !online::apply(w, change)? || change.online {
+            return Ok(());
+        }
+        let since = change.last_seen_at.unwrap_or_else(chrono::Utc::now) - CATCH_UP;
+        let unread = table::unread_since(w, change.user_id, since)?;
+        let mut latest: Vec<Notification> = Vec::new();
+        for n in unread {
+            match latest.iter_mut().find(|l| l.conversation_id == n.conversation_id) {
+                Some(l) if l.seq < n.seq => *l = n,
+                Some(_) => {}
+                None => latest.push(n),
+            }
+        }
+        self.queue_for(w, change.user_id, &latest)
+    }
+
+    fn queue_for(&self, w: &mut Write<'_>, user: UserId, notifications: &[Notification]) -> rusqlite::Result<()> {
+        if notifications.is_empty() {
+            return Ok(());
+        }
+        let browsers = subscriptions::of_user(w, user)?;
+        let jobs: Vec<sender::Job> = browsers
+            .iter()
+            .flat_map(|subscription| {
+                notifications.iter().map(|n| sender::Job {
+                    user,
+                    subscription: subscription.clone(),
+                    notification: n.id,
+                    message: PushMessage {
+                        kind: n.kind,
+                        conversation_id: n.conversation_id,
+                        seq: n.seq,
+                        from: n.from.clone(),
+                        preview: n.preview.clone(),
+                    },
+                })
+            })
+            .collect();
+        if !jobs.is_empty() {
+            let queue = self.queue.clone();
+            w.after_commit(move || queue.enqueue(jobs));
+        }
+        Ok(())
+    }
+}

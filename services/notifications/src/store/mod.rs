@@ -1,0 +1,73 @@
+//! The store: the single writer of notifications.db. It consumes the durable
+//! `notifications.events` queue, serves the REST routes, announces new and read notifications
+//! to the gateways, and hands pushes for offline users to Web Push.
+//!
+//! Layout
+//! - `table`: the notifications table.
+//! - `events`: the shared consumer (notifications from stored, edited and deleted messages,
+//!   read from receipts, presence for Web Push).
+//! - `routes`: `GET /api/notifications`, `POST /api/notifications/read`.
+
+mod events;
+mod routes;
+pub mod table;
+
+use crate::Settings;
+use crate::push::{self, Push};
+use axum::extract::FromRef;
+use gochat_kit::Runtime;
+use gochat_kit::auth::Sessions;
+use gochat_kit::bus::Queue;
+use gochat_kit::db::{Db, DbError};
+use gochat_kit::http::Origins;
+use gochat_proto::topology::NOTIFICATIONS;
+use std::sync::Arc;
+
+/// Migrations of notifications.db, in order.
+const MIGRATIONS: &[&str] = &[
+    table::MIGRATIONS[0],
+    table::MIGRATIONS[1],
+    push::SUBSCRIPTIONS_MIGRATION,
+    push::PRESENCE_MIGRATION,
+];
+
+#[derive(Clone)]
+pub struct Store {
+    pub db: Db,
+    pub sessions: Sessions,
+    pub origins: Origins,
+    pub push: Arc<Push>,
+}
+
+impl FromRef<Store> for Sessions {
+    fn from_ref(store: &Store) -> Self {
+        store.sessions.clone()
+    }
+}
+
+/// Opens notifications.db.
+pub async fn open(runtime: &Runtime) -> anyhow::Result<Db> {
+    let db = runtime.open_db("notifications", MIGRATIONS)?;
+    // Notifications keep message previews: a deleted message's text is overwritten, not unlinked.
+    db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
+        .await?;
+    Ok(db)
+}
+
+/// Starts the consumer and Web Push; returns the REST routes.
+pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings) -> anyhow::Result<axum::Router> {
+    let push = Push::start(runtime, db.clone(), settings)?;
+    runtime.bus.consume(
+        Queue::Shared(&NOTIFICATIONS),
+        events::store_handler(db.clone(), push.clone()),
+        &runtime.tasks,
+        runtime.shutdown.clone(),
+    );
+    let store = Store {
+        db,
+        sessions,
+        origins: runtime.origins.clone(),
+        push,
+    };
+    Ok(routes::router().merge(push::routes::router()).with_state(store))
+}
