@@ -105,7 +105,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     runtime.tasks.spawn(index_backlog(db.clone(), runtime.shutdown.clone()));
     let state = AppState { db, sessions, pages };
     runtime.bus.consume(
-        Queue::Shared(&MESSAGES),
+        Queue::shared(&MESSAGES, &state.db),
         events::handler(state.db.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),

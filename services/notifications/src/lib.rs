@@ -25,8 +25,7 @@ use gochat_kit::bus::{Bus, Queue};
 use gochat_kit::db::{Db, DbError};
 use gochat_kit::http::Origins;
 use gochat_kit::ws::{Hub, Limits};
-use gochat_proto::events::EventKind;
-use gochat_proto::topology::NOTIFICATIONS;
+use gochat_proto::topology::{NOTIFICATIONS, NOTIFICATIONS_PUSH};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,14 +33,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8085);
-
-/// Events this instance pushes to its sockets.
-const PUSHED: &[EventKind] = &[
-    EventKind::NotificationsCreated,
-    EventKind::NotificationsRead,
-    EventKind::PresenceChanged,
-    EventKind::UserRegistered,
-];
 
 /// Settings of the notifications service.
 #[derive(Clone, Debug, Default, Args, Serialize, Deserialize)]
@@ -110,13 +101,13 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         tasks: runtime.tasks.clone(),
     };
     runtime.bus.consume(
-        Queue::Shared(&NOTIFICATIONS),
+        Queue::shared(&NOTIFICATIONS, &state.db),
         events::store_handler(state.db.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),
     );
     runtime.bus.consume(
-        Queue::fanout("notifications", &runtime.instance, "push", PUSHED),
+        Queue::fanout("notifications", &runtime.instance, "push", NOTIFICATIONS_PUSH),
         events::push_handler(state.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),
