@@ -156,12 +156,18 @@ async fn requeue(target: &DeadLetterTarget) -> anyhow::Result<()> {
     }
     let mut marked = 0;
     for (database, conn) in databases(target)? {
+        let mut here = 0;
         for queue in &queues {
             let n = dead_letters::mark_for_requeue(&conn, Some(queue))?;
             if n > 0 {
                 println!("{queue} (in {database}): {n} marked for requeue");
-                marked += n;
+                here += n;
             }
+        }
+        if here > 0 {
+            let flag = dead_letters::requeue_flag(&data_dir(target).join(&database));
+            std::fs::write(&flag, b"").with_context(|| format!("writing {}", flag.display()))?;
+            marked += here;
         }
     }
     if marked > 0 {
@@ -172,9 +178,13 @@ async fn requeue(target: &DeadLetterTarget) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn data_dir(target: &DeadLetterTarget) -> PathBuf {
+    target.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"))
+}
+
 /// Every service database of the data directory, opened for reading and marking.
 fn databases(target: &DeadLetterTarget) -> anyhow::Result<Vec<(String, rusqlite::Connection)>> {
-    let dir = target.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
+    let dir = data_dir(target);
     let mut found = Vec::new();
     let entries = std::fs::read_dir(&dir).with_context(|| format!("reading the data directory {}", dir.display()))?;
     for entry in entries {

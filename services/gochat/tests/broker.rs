@@ -539,3 +539,65 @@ async fn the_bus_speaks_amqps_to_a_broker_whose_certificate_a_private_ca_signed(
     };
     assert_eq!(settings.amqp_tls().unwrap().ca_pem.as_deref(), Some(ca.as_str()));
 }
+
+#[tokio::test]
+async fn in_process_dead_letters_are_kept_in_the_consumers_database_listed_and_requeued_by_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = common::start_all_in_one(&data, None, None).await;
+    // A message.sent whose data is not one: the messages service can never apply it.
+    let id = uuid::Uuid::now_v7();
+    let json =
+        format!(r#"{{"id":"{id}","type":"message.sent","occurredAt":"2026-01-01T00:00:00Z","data":{{"bogus":1}}}}"#);
+    let envelope = Arc::new(Envelope::from_json(json.as_bytes()).unwrap());
+    let confirm = server.runtime.bus.publish(envelope, json.into_bytes()).await.unwrap();
+    // Confirmed once kept: its publisher would not replay it.
+    tokio::time::timeout(WAIT, confirm).await.unwrap().unwrap();
+
+    let data_dir = data.to_str().unwrap();
+    let list = || gochat(&["dead-letters", "list", "--data-dir", data_dir, "--json"]);
+    let letters: Vec<serde_json::Value> = list().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["eventId"], id.to_string());
+    assert_eq!(letters[0]["queue"], "messages.events");
+    assert_eq!(letters[0]["kind"], "message.sent");
+    let text = gochat(&["dead-letters", "list", "--data-dir", data_dir]);
+    assert!(
+        text.contains("messages.events (in messages.db): 1 dead letters"),
+        "{text}"
+    );
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gochat_dead_letters{queue="messages.events"} 1"#),
+        "{metrics}"
+    );
+
+    // Requeued while the server runs: published again (same id), and, still not applicable,
+    // dead-lettered again as a new row.
+    let requeued = gochat(&[
+        "dead-letters",
+        "requeue",
+        "--data-dir",
+        data_dir,
+        "--queue",
+        "messages.events",
+    ]);
+    assert!(
+        requeued.contains("messages.events (in messages.db): 1 marked for requeue"),
+        "{requeued}"
+    );
+    let first_row = letters[0]["id"].clone();
+    let again = eventually(WAIT, || async {
+        let letters: Vec<serde_json::Value> = list().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (letters.len() == 1 && letters[0]["id"] != first_row && letters[0]["requeuePending"] == false)
+            .then(|| letters[0].clone())
+    })
+    .await;
+    assert_eq!(again["eventId"], id.to_string());
+    server.stop().await.unwrap();
+}

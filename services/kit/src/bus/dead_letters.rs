@@ -6,16 +6,19 @@
 //! replays it at every start) and the event is kept for an operator instead of lost.
 //!
 //! `gochat dead-letters list` reads the table of every database of a data directory;
-//! `gochat dead-letters requeue` marks rows, and the service that owns the database (now if it
-//! runs, else when it next starts) moves each marked row into its outbox in one transaction, so
-//! the event is published again exactly as it was (same id: consumers that applied it already
-//! skip it). Over RabbitMQ, dead letters live in `<queue>.dead` instead (see the `amqp` module).
+//! `gochat dead-letters requeue` marks rows and leaves a flag file beside the database
+//! ([`requeue_flag`]); the service that owns the database (within seconds if it runs, else when
+//! it next starts) moves each marked row into its outbox in one transaction, so the event is
+//! published again exactly as it was (same id: consumers that applied it already skip it). The
+//! running service only looks for the flag file: an idle server reads and writes nothing.
+//! Over RabbitMQ, dead letters live in `<queue>.dead` instead (see the `amqp` module).
 
 use crate::db::{Db, DbError, Write};
 use chrono::{DateTime, Utc};
 use gochat_proto::events::Envelope;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -38,8 +41,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 ";
 
-/// How often a running service looks for dead letters marked for requeue, and counts them.
-const WATCH_EVERY: Duration = Duration::from_secs(5);
+/// How often a running service looks for the flag of a requeue.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// The file `gochat dead-letters requeue` creates beside a database whose dead letters it marked.
+pub fn requeue_flag(database: &Path) -> PathBuf {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push("-requeue");
+    database.with_file_name(name)
+}
 
 /// One dead letter, as `gochat dead-letters list` shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -149,45 +159,66 @@ fn requeue_marked(w: &mut Write<'_>, queue: &str) -> rusqlite::Result<usize> {
 }
 
 /// Run by the consumer of `queue` in process until `shutdown`: publishes again what an operator
-/// marked for requeue, and keeps the `gochat_dead_letters` gauge of `queue` up to date.
+/// marked for requeue (at start, and whenever the flag of a requeue appears), and keeps the
+/// `gochat_dead_letters` gauge of `queue` (counted at start and after a requeue; the consumer
+/// adds what it keeps).
 pub(super) async fn watch(db: Db, queue: String, shutdown: CancellationToken) {
     let gauge = metrics::gauge!("gochat_dead_letters", "queue" => queue.clone());
+    let flag = requeue_flag(db.path());
     let mut every = tokio::time::interval(WATCH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut first = true;
     loop {
         tokio::select! {
             _ = every.tick() => {}
             _ = shutdown.cancelled() => return,
         }
-        let q = queue.clone();
-        let counted = db
-            .read(move |c| -> Result<(i64, i64), DbError> {
-                Ok(c.query_row(
-                    "SELECT count(*), coalesce(sum(requeue), 0) FROM dead_letters WHERE queue = ?1",
-                    [q],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
-            })
-            .await;
-        let (held, marked) = match counted {
-            Ok(counts) => counts,
-            Err(e) => {
-                tracing::warn!(queue, error = %e, "cannot count dead letters");
-                continue;
-            }
-        };
-        if marked > 0 {
-            let q = queue.clone();
-            match db.write(move |w| requeue_marked(w, &q).map_err(DbError::from)).await {
-                Ok(moved) => {
-                    tracing::info!(queue, events = moved, "dead letters requeued");
-                    gauge.set((held - moved as i64) as f64);
-                    continue;
-                }
-                Err(e) => tracing::warn!(queue, error = %e, "requeueing dead letters failed"),
-            }
+        let flagged = matches!(tokio::fs::try_exists(&flag).await, Ok(true));
+        if !first && !flagged {
+            continue;
         }
-        gauge.set(held as f64);
+        first = false;
+        if flagged {
+            let _ = tokio::fs::remove_file(&flag).await;
+        }
+        match requeue(&db, &queue).await {
+            Ok((held, moved)) => {
+                if moved > 0 {
+                    tracing::info!(queue, events = moved, "dead letters requeued");
+                }
+                gauge.set(held as f64);
+            }
+            Err(e) => tracing::warn!(queue, error = %e, "requeueing dead letters failed"),
+        }
     }
+}
+
+/// Moves the dead letters of `queue` marked for requeue to the outbox; returns how many are
+/// left and how many were moved.
+async fn requeue(db: &Db, queue: &str) -> Result<(i64, usize), DbError> {
+    let q = queue.to_owned();
+    let marked: i64 = db
+        .read(move |c| -> Result<i64, DbError> {
+            Ok(c.query_row(
+                "SELECT count(*) FROM dead_letters WHERE queue = ?1 AND requeue = 1",
+                [q],
+                |r| r.get(0),
+            )?)
+        })
+        .await?;
+    let q = queue.to_owned();
+    let moved = if marked > 0 {
+        db.write(move |w| requeue_marked(w, &q).map_err(DbError::from)).await?
+    } else {
+        0
+    };
+    let q = queue.to_owned();
+    let held = db
+        .read(move |c| -> Result<i64, DbError> {
+            Ok(c.query_row("SELECT count(*) FROM dead_letters WHERE queue = ?1", [q], |r| r.get(0))?)
+        })
+        .await?;
+    Ok((held, moved))
 }
 
 #[cfg(test)]
@@ -275,6 +306,7 @@ mod tests {
         // Fixed (say by an upgrade), then requeued by the operator: applied, and gone from the table.
         broken.store(false, Ordering::SeqCst);
         assert_eq!(mark_for_requeue(&file, None).unwrap(), 1);
+        std::fs::write(requeue_flag(&dir.path().join("consumer.db")), b"").unwrap();
         let applied = tokio::time::timeout(WAIT, seen.recv()).await.unwrap().unwrap();
         assert_eq!(applied, event.id, "the same event, with its id");
         // Moved to the outbox in the transaction that deleted it, before it was published.
