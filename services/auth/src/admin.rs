@@ -4,14 +4,14 @@
 use crate::routes::{SEEN_EVERYWHERE, invite_hash};
 use crate::{AppState, ledger, store};
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use base64::Engine;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json, page_limit};
+use gochat_kit::http::{ApiError, Json, Path, page_limit};
 use gochat_proto::admin::{
     AccountAccess, AdminSettings, AdminSettingsResponse, AdminUsersPage, CreateInviteRequest, DEFAULT_INVITE_HOURS,
     DEFAULT_INVITE_USES, Invite, InviteResponse, MAX_INVITE_HOURS, MAX_INVITE_USES, Role, UpdateAdminSettings,

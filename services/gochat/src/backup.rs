@@ -191,12 +191,23 @@ fn ensure_empty_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
 /// Copies one database with the online backup API into a standalone file (rollback journal,
 /// no `-wal` beside it) at `target`.
 fn copy_database(source: &Path, target: &Path) -> anyhow::Result<()> {
+    copy_database_from_snapshot(source, target, || {})
+}
+
+/// [`copy_database`], calling `snapshot_taken` once the copy's read transaction is open (tests
+/// write to the live database there, to prove what the copy holds).
+fn copy_database_from_snapshot(source: &Path, target: &Path, snapshot_taken: impl FnOnce()) -> anyhow::Result<()> {
     // Read-only: the backup never writes the live database (SQLite may still create its `-shm`).
     let src = Connection::open_with_flags(
         source,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     src.busy_timeout(Duration::from_secs(5))?;
+    // The copy reads inside this one transaction: it is the state at this instant, whatever is
+    // committed while it runs (the backup step uses an open read transaction as it finds it).
+    src.execute_batch("BEGIN")?;
+    src.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+    snapshot_taken();
     let partial = partial_path(target);
     let _ = fs::remove_file(&partial);
     // Created owner-only before SQLite opens it, which then keeps that mode.
@@ -349,31 +360,46 @@ mod tests {
     }
 
     #[test]
-    fn backup_while_another_thread_writes_is_consistent() {
+    fn a_copy_is_the_state_of_its_start_while_writes_go_on_during_it() {
         let root = tempfile::tempdir().unwrap();
         let data = root.path().join("data");
         fs::create_dir(&data).unwrap();
-        drop(live_db(&data, "chat"));
+        let conn = live_db(&data, "chat");
+        for i in 0..100 {
+            conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
+                .unwrap();
+        }
         let path = data.join("chat.db");
-        let writer = std::thread::spawn(move || {
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-            for i in 0..1000 {
-                conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
-                    .unwrap();
-            }
-        });
-        let out = root.path().join("backup");
-        backup(&data, &out).unwrap();
-        writer.join().unwrap();
-        // Whatever instant it caught, rows have no gaps (seq 1..=n).
-        let conn = Connection::open(out.join("chat.db")).unwrap();
-        let (n, max): (i64, Option<i64>) = conn
+        let target = root.path().join("chat.db");
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let mut writer = None;
+        copy_database_from_snapshot(&path, &target, || {
+            // The copy's read transaction is open: a writer commits beside it, and the copy
+            // goes on only once the first of those commits is in, while the rest keep coming.
+            let path = path.clone();
+            writer = Some(std::thread::spawn(move || {
+                let conn = Connection::open(&path).unwrap();
+                conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+                for i in 100..1100 {
+                    conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
+                        .unwrap();
+                    if i == 100 {
+                        started_tx.send(()).unwrap();
+                    }
+                }
+            }));
+            started.recv().unwrap();
+        })
+        .unwrap();
+        writer.unwrap().join().unwrap();
+        assert_eq!(count(&path), 1100, "no write waited for the copy or was lost");
+        let copy = Connection::open(&target).unwrap();
+        let (n, max): (i64, i64) = copy
             .query_row("SELECT count(*), max(seq) FROM messages", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .unwrap();
-        assert_eq!(Some(n).filter(|n| *n > 0), max);
+        assert_eq!((n, max), (100, 100), "exactly what was committed when the copy began");
     }
 
     #[test]

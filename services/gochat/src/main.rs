@@ -5,6 +5,7 @@
 //! `gochat rabbitmq-setup` are the operator's commands for the event bus. `--print-config` on
 //! `serve` and on each service prints the settings it would run with.
 
+mod allocator;
 mod backup;
 mod broker;
 mod probe;
@@ -88,8 +89,12 @@ struct ServeArgs {
     services: gochat::Settings,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    allocator::tune();
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let command = Cli::command();
     gochat_kit::config::check_environment(&command)?;
     let cli = Cli::from_arg_matches(&command.get_matches())?;

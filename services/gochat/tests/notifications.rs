@@ -39,6 +39,14 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Closes a socket and waits until the server has let go of it: it answers the close only by
+/// dropping the connection, after which it releases the socket without pausing.
+async fn close(mut socket: Socket) {
+    use futures_util::StreamExt;
+    socket.close(None).await.unwrap();
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, socket.next()).await {}
+}
+
 /// `who` as seen in `viewer`'s user list.
 async fn listed(viewer: &mut Client, who: &str) -> Value {
     let (_, body) = viewer.get("/api/users?limit=100").await;
@@ -221,10 +229,22 @@ async fn presence_follows_the_last_open_tab_and_new_users_are_announced() {
     assert_eq!(online["online"], true);
     assert_eq!(listed(&mut alice, "bob").await["online"], true);
 
-    drop(tab1);
-    // Still online with one tab left: wait past a heartbeat and look again.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(listed(&mut alice, "bob").await["online"], true);
+    close(tab1).await;
+    // Still online with one tab left. Proven by a later presence change through the same path
+    // (this instance's claims, the users service, the coalesced pushes): dan coming online
+    // after the tab closed. Had bob gone offline, even for a moment until a heartbeat healed
+    // it, his last-seen time would be set by then.
+    let (_, dan) = signed_up(&server, "dan").await;
+    let _dan_tab = socket(&server, "/ws/notifications", &dan).await;
+    loop {
+        let frame = next_of(&mut alice_notes, "presence", WAIT).await;
+        assert!(frame["username"] != "bob", "bob's presence changed: {frame}");
+        if frame["username"] == "dan" && frame["online"] == true {
+            break;
+        }
+    }
+    let still = listed(&mut alice, "bob").await;
+    assert_eq!((&still["online"], &still["lastSeenAt"]), (&json!(true), &Value::Null));
 
     drop(tab2);
     let offline = loop {
@@ -240,9 +260,15 @@ async fn presence_follows_the_last_open_tab_and_new_users_are_announced() {
         (Some(false), true)
     );
 
-    Client::new(&server).signup("carol").await;
-    let registered = next_of(&mut alice_notes, "user.registered", WAIT).await;
-    assert_eq!(registered["user"]["username"], "carol");
+    let carol_id = Client::new(&server).signup("carol").await;
+    // Dan's registration may be announced after his presence: skip it.
+    loop {
+        let registered = next_of(&mut alice_notes, "user.registered", WAIT).await;
+        if registered["user"]["username"] != "dan" {
+            assert_eq!(registered["user"], json!({"id": carol_id, "username": "carol"}));
+            break;
+        }
+    }
     server.stop().await.unwrap();
 }
 
@@ -289,8 +315,28 @@ async fn users_of_an_instance_that_stops_beating_go_offline_after_the_timeout() 
         async move { (listed(&mut alice, "alice").await["online"] == true).then_some(()) }
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await; // longer than the timeout
-    assert_eq!(listed(&mut alice, "alice").await["online"], true);
+    // Longer than the timeout while alice stays connected: an instance that crashes after
+    // alice's claim is swept, and a sweep that late would have swept this instance too had
+    // it not kept beating. Alice was never offline, so she has no last-seen time.
+    let (dave_id, _) = signed_up(&server, "dave").await;
+    let claim = gochat_proto::events::UserOnline {
+        user_id: dave_id.parse().unwrap(),
+        instance: "crashed-later".into(),
+        at: chrono::Utc::now(),
+    };
+    server.runtime.bus.publish_now(&claim).await.unwrap().await.unwrap();
+    for online in [true, false] {
+        eventually(WAIT, || {
+            let mut alice = Client {
+                cookie: alice.cookie.clone(),
+                ..Client::new(&server)
+            };
+            async move { (listed(&mut alice, "dave").await["online"] == online).then_some(()) }
+        })
+        .await;
+    }
+    let still = listed(&mut alice, "alice").await;
+    assert_eq!((&still["online"], &still["lastSeenAt"]), (&json!(true), &Value::Null));
     server.stop().await.unwrap();
 }
 

@@ -1,5 +1,6 @@
 //! The services as separate processes' worth of runtimes over a real RabbitMQ: registration and
-//! revocation through events, a broker that comes up late, a broker restart mid-flight.
+//! revocation through events, a broker that comes up late, a broker restart mid-flight, and
+//! events the broker delivers more than once.
 //!
 //! `make test` starts a private RabbitMQ node and exports GOCHAT_TEST_AMQP_URL,
 //! GOCHAT_TEST_RABBITMQ_NODE and GOCHAT_TEST_RABBITMQCTL. Each test gets its own virtual host;
@@ -108,7 +109,7 @@ async fn services_started_before_the_broker_serve_and_catch_up_when_it_comes() {
 }
 
 #[tokio::test]
-async fn a_broker_restart_between_signup_and_delivery_loses_nothing_and_applies_nothing_twice() {
+async fn a_broker_restart_between_signup_and_delivery_loses_nothing() {
     let _broker = BROKER.lock().await;
     let Some(url) = vhost_url() else { return };
     let (auth_dir, users_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -131,28 +132,26 @@ async fn a_broker_restart_between_signup_and_delivery_loses_nothing_and_applies_
 
     let users = start_users(users_dir.path(), &url).await;
     wait_for_directory(&users, &carol.cookie, &["carol"]).await;
+    auth.stop().await.unwrap();
+    users.stop().await.unwrap();
+}
 
-    // Deliver the very same event again, as a broker does after a lost ack.
-    let conn = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    let users_db = users_dir.path().join("users.db");
-    let applied_before = count(&users_db, "SELECT count(*) FROM inbox");
-    let envelope = gochat_proto::events::Envelope::new(&gochat_proto::events::UserRegistered {
-        user_id: gochat_proto::ids::UserId::new(),
-        username: "carol-duplicate-probe".into(),
-        registered_at: chrono::Utc::now(),
-    })
-    .unwrap();
-    let payload = envelope.to_json().unwrap();
-    for body in [payload.clone(), payload] {
+/// Publishes `event` as a service would (persistent, routed by its type), `times` times with
+/// the same id: what a consumer sees when the broker redelivers.
+async fn deliver<E: gochat_proto::events::EventData>(channel: &lapin::Channel, event: &E, times: usize) -> Vec<u8> {
+    let payload = gochat_proto::events::Envelope::new(event).unwrap().to_json().unwrap();
+    redeliver(channel, E::KIND, &payload, times).await;
+    payload
+}
+
+async fn redeliver(channel: &lapin::Channel, kind: gochat_proto::events::EventKind, payload: &[u8], times: usize) {
+    for _ in 0..times {
         channel
             .basic_publish(
-                "UserEventsExchange".into(),
-                "user.registered".into(),
+                kind.exchange().name().into(),
+                kind.routing_key().into(),
                 Default::default(),
-                &body,
+                payload,
                 lapin::BasicProperties::default().with_delivery_mode(2),
             )
             .await
@@ -160,18 +159,106 @@ async fn a_broker_restart_between_signup_and_delivery_loses_nothing_and_applies_
             .await
             .unwrap();
     }
-    wait_for_directory(&users, &carol.cookie, &["carol", "carol-duplicate-probe"]).await;
-    let applied_after = count(&users_db, "SELECT count(*) FROM inbox");
-    assert_eq!(applied_after, applied_before + 1, "the duplicate was applied once");
+}
 
-    // Restarting users redelivers nothing that changes the directory.
-    users.stop().await.unwrap();
-    let users = start_users(users_dir.path(), &url).await;
-    wait_for_directory(&users, &carol.cookie, &["carol", "carol-duplicate-probe"]).await;
-    assert_eq!(
-        count(&users_db, "SELECT count(*) FROM users WHERE username = 'carol'"),
-        1
-    );
+#[tokio::test]
+async fn an_edit_or_reaction_the_broker_delivers_twice_is_applied_once() {
+    use gochat_proto::events::{MessageEdited, MessageReacted, MessageSent};
+    let _broker = BROKER.lock().await;
+    let Some(url) = vhost_url() else { return };
+    let (auth_dir, messages_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let auth = start_auth(auth_dir.path(), &url).await;
+    let settings = TestServer::settings(messages_dir.path(), Some(&url));
+    let messages = TestServer::start(settings, None, |rt| gochat_messages::build(rt, Default::default()))
+        .await
+        .unwrap();
+    let mut alice = Client::new(&auth);
+    let alice_id: gochat_proto::ids::UserId = alice.signup("alice").await.parse().unwrap();
+    let bob_id = Client::new(&auth).signup("bob").await;
+    // The messages service knows both once it opens their conversation.
+    let cookie = alice.cookie.clone();
+    let conversation: gochat_proto::ids::ConversationId = eventually(WAIT, || {
+        let mut alice = Client {
+            cookie: cookie.clone(),
+            ..Client::new(&messages)
+        };
+        let bob_id = bob_id.clone();
+        async move {
+            let (status, body) = alice.post("/api/conversations", json!({"peerId": bob_id})).await;
+            (status / 100 == 2).then(|| body["conversation"]["id"].as_str().unwrap().parse().unwrap())
+        }
+    })
+    .await;
+    let mut reader = Client {
+        cookie,
+        ..Client::new(&messages)
+    };
+    let history = format!("/api/conversations/{conversation}/messages");
+
+    let conn = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let now = chrono::Utc::now();
+    let sent = MessageSent {
+        sender_id: alice_id,
+        sender_username: "alice".into(),
+        client_id: gochat_proto::ids::ClientId::new(),
+        to: None,
+        conversation_id: Some(conversation),
+        body: "v0".into(),
+        reply_to_seq: None,
+        attachment_ids: Vec::new(),
+        sent_at: now,
+        origin: None,
+    };
+    deliver(&channel, &sent, 1).await;
+    let react = |emoji: &str, on| MessageReacted {
+        conversation_id: conversation,
+        seq: 1,
+        user_id: alice_id,
+        emoji: emoji.into(),
+        on,
+        at: now,
+        origin: None,
+    };
+    let edit = |body: &str| MessageEdited {
+        conversation_id: conversation,
+        seq: 1,
+        user_id: alice_id,
+        body: body.into(),
+        at: now,
+        origin: None,
+    };
+    // Each of these, applied again where it is redelivered below, would undo what followed it.
+    let thumbs_up = deliver(&channel, &react("👍", true), 1).await;
+    deliver(&channel, &react("👍", false), 1).await;
+    let first_edit = deliver(&channel, &edit("v1"), 1).await;
+    deliver(&channel, &edit("v2"), 1).await;
+    redeliver(&channel, gochat_proto::events::EventKind::MessageReacted, &thumbs_up, 2).await;
+    redeliver(&channel, gochat_proto::events::EventKind::MessageEdited, &first_edit, 2).await;
+    // The last event in the queue: once its effect shows, everything before it was applied.
+    deliver(&channel, &react("🎉", true), 1).await;
+
+    let message = eventually(WAIT, || {
+        let mut reader = Client {
+            cookie: reader.cookie.clone(),
+            ..Client::new(&messages)
+        };
+        let history = history.clone();
+        async move {
+            let (_, page) = reader.get(&history).await;
+            let message = page["messages"].get(0)?.clone();
+            let marked = message["reactions"].as_array()?.iter().any(|r| r["emoji"] == "🎉");
+            marked.then_some(message)
+        }
+    })
+    .await;
+    assert_eq!(message["reactions"], json!([{"emoji": "🎉", "userIds": [alice_id]}]));
+    assert_eq!(message["body"], "v2");
+    // Four changes before the marker and the marker itself: none counted twice.
+    let (_, list) = reader.get("/api/conversations").await;
+    assert_eq!(list["conversations"][0]["lastChange"], 5, "{list}");
     auth.stop().await.unwrap();
-    users.stop().await.unwrap();
+    messages.stop().await.unwrap();
 }

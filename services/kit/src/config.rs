@@ -250,7 +250,38 @@ where
         }
         figment = figment.merge(toml);
     }
-    Ok(figment.merge(Serialized::defaults(settings)).extract()?)
+    let figment = figment.merge(Serialized::defaults(settings));
+    figment.extract().map_err(|error| name_the_key::<T>(&figment, error))
+}
+
+/// A figment error names the key it is about, except behind serde's `flatten` (which every
+/// settings struct uses to share one level): there the key is lost. Find it by leaving each
+/// key out in turn; the one without which the settings decode is the one refused.
+fn name_the_key<T: DeserializeOwned>(figment: &Figment, error: figment::Error) -> anyhow::Error {
+    if !error.path.is_empty() {
+        return error.into();
+    }
+    let Ok(data) = figment.data() else {
+        return error.into();
+    };
+    for (profile, dict) in &data {
+        for key in dict.keys() {
+            let mut without = dict.clone();
+            without.remove(key);
+            if Figment::from(Serialized::from(without, profile.clone()))
+                .extract::<T>()
+                .is_ok()
+            {
+                let source = figment
+                    .find_metadata(key)
+                    .and_then(|m| m.source.as_ref())
+                    .map(|source| format!(" (from {source})"))
+                    .unwrap_or_default();
+                return anyhow::anyhow!("setting `{key}`{source}: {error}");
+            }
+        }
+    }
+    error.into()
 }
 
 /// Prefixes and names of `GOCHAT_*` variables that belong to GoChat's tooling (tests, benchmarks,
@@ -452,6 +483,27 @@ mod tests {
         std::fs::write(&file, text.replace("<redacted>", "x")).unwrap();
         let back = layer(&CommonSettings::default(), Some(&file), Path::new("absent.toml")).unwrap();
         assert_eq!(back.listen, settings.listen);
+    }
+
+    #[test]
+    fn a_refused_value_behind_flatten_names_its_key_and_file() {
+        #[derive(clap::Args, Serialize, Deserialize)]
+        struct Outer {
+            #[command(flatten)]
+            #[serde(flatten)]
+            common: CommonSettings,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("svc.toml");
+        std::fs::write(&file, "listen = 0\nsession_hours = 5\n").unwrap();
+        let outer = Outer {
+            common: CommonSettings::default(),
+        };
+        let error = layer(&outer, Some(&file), Path::new("absent.toml"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("`listen`") && error.contains("svc.toml"), "{error}");
     }
 
     #[test]

@@ -376,3 +376,6 @@ fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

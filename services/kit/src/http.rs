@@ -2,8 +2,9 @@
 //! guard, client addresses.
 
 use crate::db::DbError;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -130,6 +131,28 @@ where
                 "expected a JSON body (Content-Type: application/json)",
             )),
             Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Path`, but a path whose parameters cannot be decoded (not UTF-8 once
+/// percent-decoded, not of the expected type) names nothing that exists: 404 with the
+/// contract's body, as any unknown id, instead of axum's plain-text 400.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            // A route that asks for parameters it does not declare: our bug, not the client's.
+            Err(rejection @ PathRejection::MissingPathParams(_)) => Err(ApiError::Internal(rejection.into())),
+            Err(_) => Err(ApiError::NotFound),
         }
     }
 }

@@ -359,3 +359,6 @@ impl Relay {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

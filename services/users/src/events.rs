@@ -52,7 +52,7 @@ pub fn handler(state: AppState) -> Handler {
                 }
             };
             if changed {
-                state.pages.invalidate_all();
+                state.directory_changed();
             }
             Ok(())
         }

@@ -6,7 +6,7 @@
 //!   claims and heartbeats.
 //! - `presence`: per-(user, instance) claims kept in memory, silent instances swept, transitions
 //!   written and announced (nothing is written while nobody's presence changes).
-//! - `routes`: `GET /api/users`, with pages cached in moka and invalidated by every change.
+//! - `routes`: `GET /api/users`, with first pages cached in moka by the directory's version.
 //!
 //! Single writer of its SQLite file: run one instance.
 
@@ -37,10 +37,10 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std:
 #[group(id = "users")]
 #[command(next_help_heading = "Users service")]
 pub struct Settings {
-    /// User-list pages kept in the cache. [default: 10000]
-    #[arg(long, env = "GOCHAT_USERS_CACHE_PAGES")]
+    /// Mebibytes of user-list first pages kept in memory. [default: 4]
+    #[arg(long, env = "GOCHAT_USERS_CACHE_MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users_cache_pages: Option<u64>,
+    pub users_cache_mib: Option<u64>,
 
     /// Seconds without a heartbeat after which a notifications instance's users go offline.
     /// [default: 30]
@@ -49,15 +49,20 @@ pub struct Settings {
     pub presence_timeout_secs: Option<u64>,
 }
 
-/// Cache key of a page: (lower-cased prefix, limit, cursor).
-type PageKey = (String, u32, Option<String>);
+/// Cache key of a first page: (lower-cased prefix, limit). Pages after a cursor are not cached:
+/// a cursor can name any position, so caching them would let anyone fill the cache.
+type PageKey = (String, u32);
 
 #[derive(Clone)]
 pub struct AppState {
     db: Db,
     sessions: Sessions,
-    /// Directory pages; cleared whenever the directory changes, so no page is ever stale.
-    pages: moka::future::Cache<PageKey, Arc<UsersPage>>,
+    /// First pages of the directory (per prefix), bounded in bytes, each with the directory's
+    /// version it was read at: served only while that is still the version, so no page is ever
+    /// stale, not even one whose read raced a change.
+    pages: moka::sync::Cache<PageKey, (u64, Arc<UsersPage>)>,
+    /// The directory's version: bumped by every change that shows in a page.
+    version: Arc<std::sync::atomic::AtomicU64>,
     /// Which instance holds which users: memory only, restated by every heartbeat.
     liveness: Arc<Mutex<presence::Liveness>>,
     /// The users stored as online: read once at start, then kept by every committed write, so
@@ -67,6 +72,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Every cached page is out of date from now on.
+    fn directory_changed(&self) {
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.pages.invalidate_all();
+    }
+
     /// Writes the presence of `users` as `liveness` has it now; whether anything changed.
     async fn settle(&self, users: Vec<UserId>) -> Result<bool, gochat_kit::db::DbError> {
         let liveness = self.liveness.clone();
@@ -100,7 +111,10 @@ impl axum::extract::FromRef<AppState> for Sessions {
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("users", directory::MIGRATIONS)?;
     let sessions = runtime.sessions("users", &db).await?;
-    let pages = moka::future::Cache::new(settings.users_cache_pages.unwrap_or(10_000));
+    let pages = moka::sync::Cache::builder()
+        .max_capacity(settings.users_cache_mib.unwrap_or(4) * 1024 * 1024)
+        .weigher(|_, (_, page): &(u64, Arc<UsersPage>)| routes::weight(page))
+        .build();
     let stored_online = db
         .read(|c| directory::online_users(c).map_err(gochat_kit::db::DbError::from))
         .await?;
@@ -108,6 +122,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         db,
         sessions,
         pages,
+        version: Arc::default(),
         liveness: Arc::default(),
         stored_online: Arc::new(Mutex::new(stored_online)),
     };
@@ -154,7 +169,7 @@ async fn sweep_silent_instances(state: AppState, timeout: Duration, shutdown: Ca
             continue;
         }
         match state.settle(users.into_iter().collect()).await {
-            Ok(true) => state.pages.invalidate_all(),
+            Ok(true) => state.directory_changed(),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "presence sweep failed"),
         }

@@ -81,6 +81,19 @@ describe('chat slice', () => {
     expect(s.conversations['c1']).toMatchObject({ peerDeliveredSeq: 4, peerReadSeq: 3, myReadSeq: 5, unread: 0 });
   });
 
+  it('a refusal is final even when `accepted` arrives after it; a late `accepted` after a timeout still counts', () => {
+    const base = { clientId: 'k2', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
+    let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]));
+    s = chatReducer(s, messageQueued(base));
+    s = chatReducer(s, messageFailed({ clientId: 'k2', error: 'You cannot message this user.', refused: true }));
+    s = chatReducer(s, messageAccepted('k2'));
+    expect(s.pending['k2']).toMatchObject({ status: 'failed', error: 'You cannot message this user.' });
+    s = chatReducer(s, messageRetried('k2'));
+    s = chatReducer(s, messageFailed({ clientId: 'k2', error: 'Not confirmed by the server.' }));
+    s = chatReducer(s, messageAccepted('k2'));
+    expect(s.pending['k2']).toMatchObject({ status: 'accepted', error: null });
+  });
+
   it('pending messages: queued → sending → accepted, or failed → retried, then replaced by the stored copy', () => {
     const base = { clientId: 'k1', conversationId: 'c1', senderId: alice.id, body: 'hi', replyToSeq: null, createdAt: '2025-01-01T12:00:00Z' };
     let s = reduce(signedInAs(alice.id), conversationsLoaded([conversation('c1', 1)]), pageLoaded({ conversationId: 'c1' }, { messages: [msg('c1', 1)], hasMore: false }));
@@ -99,6 +112,7 @@ describe('chat slice', () => {
     expect(pendingTick(s.pending['k1']!)).toBe('failed');
     s = chatReducer(s, messageRetried('k1'));
     s = chatReducer(s, messageAccepted('k1'));
+    expect(pendingTick(s.pending['k1']!)).toBe('sent');
 
     const timeline = makeSelectTimeline();
     expect(timeline({ chat: s }, 'c1').map((i) => i.kind)).toEqual(['message', 'pending']);

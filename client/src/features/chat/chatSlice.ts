@@ -47,6 +47,8 @@ export interface PendingMessage {
   createdAt: string;
   status: PendingStatus;
   error: string | null;
+  /** The server refused it (an `error` frame naming it): final, whatever `accepted` comes after. */
+  refused: boolean;
 }
 
 export interface ChatState {
@@ -206,26 +208,32 @@ const chatSlice = createSlice({
     historyReset(state, { payload }: PayloadAction<ConversationId>) {
       delete state.messages[payload];
     },
-    messageQueued(state, { payload }: PayloadAction<Omit<PendingMessage, 'status' | 'error'>>) {
-      state.pending[payload.clientId] = { ...payload, status: 'queued', error: null };
+    messageQueued(state, { payload }: PayloadAction<Omit<PendingMessage, 'status' | 'error' | 'refused'>>) {
+      state.pending[payload.clientId] = { ...payload, status: 'queued', error: null, refused: false };
     },
     messageSending(state, { payload }: PayloadAction<ClientId>) {
       const p = state.pending[payload];
       if (p && p.status !== 'accepted') p.status = 'sending';
     },
+    /**
+     * The message will not be lost. A refusal is final: `accepted` (the send was recorded) and the
+     * refusal (the messages service turned it down) travel different paths and may arrive in
+     * either order.
+     */
     messageAccepted(state, { payload }: PayloadAction<ClientId>) {
       const p = state.pending[payload];
-      if (p) {
+      if (p && !p.refused) {
         p.status = 'accepted';
         p.error = null;
       }
     },
-    /** No `accepted` in time, or an `error` frame for it (also after `accepted`: the server may refuse it later). */
-    messageFailed(state, { payload }: PayloadAction<{ clientId: ClientId; error: string }>) {
+    /** No `accepted` in time, or an `error` frame for it (`refused`; also after `accepted`: the server may refuse it later). */
+    messageFailed(state, { payload }: PayloadAction<{ clientId: ClientId; error: string; refused?: boolean }>) {
       const p = state.pending[payload.clientId];
       if (p) {
         p.status = 'failed';
         p.error = payload.error;
+        p.refused = payload.refused ?? false;
       }
     },
     /** Back to the queue; the socket middleware sends it again with the same clientId. */
@@ -234,6 +242,7 @@ const chatSlice = createSlice({
       if (p && p.status === 'failed') {
         p.status = 'queued';
         p.error = null;
+        p.refused = false;
       }
     },
     /** The user gave up on a message that was not sent. */

@@ -98,7 +98,7 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
       const text = refusalText(frame.code, frame.message);
       if (frame.clientId) {
         ctx.outbox.settle(frame.clientId);
-        ctx.dispatch(messageFailed({ clientId: frame.clientId, error: text }));
+        ctx.dispatch(messageFailed({ clientId: frame.clientId, error: text, refused: true }));
       } else if (ctx.userActionPending()) {
         ctx.dispatch(noticeShown(text));
       } else {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fuzz;
 pub mod site;
 
 use gochat_kit::bus::Bus;

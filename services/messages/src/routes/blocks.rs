@@ -3,11 +3,11 @@
 
 use crate::AppState;
 use crate::store::{blocks, users};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json};
+use gochat_kit::http::{ApiError, Json, Path};
 use gochat_proto::dto::BlockedUsers;
 use gochat_proto::ids::UserId;
 

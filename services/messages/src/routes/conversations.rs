@@ -9,11 +9,11 @@ use crate::AppState;
 use crate::events::announce_conversation;
 use crate::store::conversations::{self, Head};
 use crate::store::{blocks, users};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::{DbError, Write};
-use gochat_kit::http::{ApiError, Json};
+use gochat_kit::http::{ApiError, Json, Path};
 use gochat_proto::dto::{
     AddMembersRequest, ConversationKind, ConversationResponse, ConversationsResponse, CreateConversationRequest,
     MemberRole, RenameConversationRequest,

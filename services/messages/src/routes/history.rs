@@ -6,12 +6,12 @@ use crate::store::conversations;
 use crate::store::messages::{self, Window};
 use crate::{AppState, CachedPage};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json, page_limit};
+use gochat_kit::http::{ApiError, Json, Path, page_limit};
 use gochat_proto::dto::ChangesPage;
 use serde::Deserialize;
 

@@ -1,0 +1,290 @@
+//! The writer's group commit, on a real database file: jobs queued together share one
+//! transaction, each in its own savepoint, and whatever happens to one job (an error, a panic,
+//! a rollback of the whole transaction, a failed commit) reaches exactly the jobs it must.
+//!
+//! Groups are made deterministic by holding the writer thread in a job ([`Held`]) while the
+//! jobs of the next group are queued: the writer takes them all at once when it is let go.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use super::*;
+use crate::outbox::Outbox;
+use futures_util::FutureExt;
+use gochat_proto::events::UserOnline;
+use gochat_proto::ids::UserId;
+use std::future::Future;
+use std::pin::Pin;
+
+/// `items.parent` is checked at commit, not at each statement, so a job can break it and a
+/// later job of the same transaction can mend it.
+const SCHEMA: &[&str] = &["
+CREATE TABLE parents (id INTEGER PRIMARY KEY);
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED
+);"];
+
+struct TestDb {
+    db: Db,
+    _outbox: Outbox,
+    _dir: tempfile::TempDir,
+}
+
+fn open() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    TestDb {
+        db,
+        _outbox: outbox,
+        _dir: dir,
+    }
+}
+
+type Job = Pin<Box<dyn Future<Output = Result<(), DbError>> + Send>>;
+
+/// A write whose closure is `f`, not yet queued.
+fn job<F>(db: &Db, f: F) -> Job
+where
+    F: FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static,
+{
+    let db = db.clone();
+    Box::pin(async move { db.write(f).await })
+}
+
+fn insert_parent(id: i64) -> impl FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static {
+    move |w| {
+        w.execute("INSERT INTO parents (id) VALUES (?1)", [id])?;
+        Ok(())
+    }
+}
+
+fn insert_item(id: i64, parent: i64) -> impl FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static {
+    move |w| {
+        w.execute("INSERT INTO items (id, parent) VALUES (?1, ?2)", [id, parent])?;
+        Ok(())
+    }
+}
+
+fn online() -> UserOnline {
+    UserOnline {
+        user_id: UserId::new(),
+        instance: "test".into(),
+        at: chrono::Utc::now(),
+    }
+}
+
+/// The writer thread, held inside a job until [`Held::release`].
+struct Held {
+    release: std::sync::mpsc::Sender<()>,
+    done: Job,
+}
+
+impl Held {
+    async fn writer(db: &Db) -> Self {
+        let (entered_tx, entered) = oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let mut done = job(db, move |_| {
+            entered_tx.send(()).unwrap();
+            released.recv().unwrap();
+            Ok(())
+        });
+        assert!((&mut done).now_or_never().is_none());
+        entered.await.expect("the writer runs the holding job");
+        Self { release, done }
+    }
+
+    /// Queues `jobs` behind the held one (each is polled once, which hands it to the writer),
+    /// lets the writer go, and returns each job's outcome, in order.
+    async fn then(self, jobs: Vec<Job>) -> Vec<Result<(), DbError>> {
+        let mut jobs = jobs;
+        for job in &mut jobs {
+            assert!(job.now_or_never().is_none(), "a queued job waits for the held writer");
+        }
+        self.release.send(()).unwrap();
+        self.done.await.unwrap();
+        futures_util::future::join_all(jobs).await
+    }
+}
+
+async fn ids(db: &Db, table: &'static str) -> Vec<i64> {
+    db.read(move |c| {
+        let mut stmt = c.prepare(&format!("SELECT id FROM {table} ORDER BY id"))?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        Ok::<_, DbError>(ids)
+    })
+    .await
+    .unwrap()
+}
+
+/// The event ids in the outbox table, in order.
+async fn outbox_events(db: &Db) -> Vec<EventId> {
+    db.read(|c| {
+        let mut stmt = c.prepare("SELECT payload FROM outbox ORDER BY id")?;
+        let payloads = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, DbError>(payloads)
+    })
+    .await
+    .unwrap()
+    .iter()
+    .map(|json| Envelope::from_json(json).unwrap().id)
+    .collect()
+}
+
+/// An error of the job's own making (a handler deciding not to keep its changes).
+fn refused(why: &str) -> DbError {
+    DbError::Sqlite(rusqlite::Error::InvalidParameterName(why.into()))
+}
+
+fn is_constraint_error(outcome: &Result<(), DbError>) -> bool {
+    matches!(outcome, Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+        if e.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+#[tokio::test]
+async fn jobs_queued_together_commit_as_one_transaction() {
+    let t = open();
+    // Alone, the first job could never commit (its parent does not exist yet); in the same
+    // transaction as the second, the commit finds the constraint satisfied.
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![job(&t.db, insert_item(1, 7)), job(&t.db, insert_parent(7))])
+        .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(ids(&t.db, "items").await, [1]);
+    assert_eq!(ids(&t.db, "parents").await, [7]);
+
+    // The same two jobs one after the other: the first fails its own commit.
+    let alone = t.db.write(insert_item(2, 8)).await;
+    assert!(is_constraint_error(&alone), "{alone:?}");
+}
+
+#[tokio::test]
+async fn a_failed_commit_reaches_every_job_of_the_group_and_keeps_none_of_them() {
+    let t = open();
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, insert_parent(1)),
+            // Breaks the deferred constraint: every statement succeeds, the commit does not.
+            job(&t.db, insert_item(2, 99)),
+            job(&t.db, insert_parent(3)),
+        ])
+        .await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert!(is_constraint_error(outcome), "job {i}: {outcome:?}");
+    }
+    assert!(ids(&t.db, "parents").await.is_empty());
+    assert!(ids(&t.db, "items").await.is_empty());
+    // The writer goes on with the next group.
+    t.db.write(insert_parent(4)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [4]);
+}
+
+#[tokio::test]
+async fn a_failing_job_is_rolled_back_alone_with_the_events_it_published() {
+    let t = open();
+    let (kept_a, kept_c) = (online(), online());
+    let (a, c) = (kept_a.clone(), kept_c.clone());
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, move |w| {
+                insert_parent(1)(w)?;
+                w.publish(&a)?;
+                Ok(())
+            }),
+            job(&t.db, |w| {
+                insert_parent(2)(w)?;
+                w.publish(&online())?;
+                Err(refused("refused by the job itself"))
+            }),
+            job(&t.db, move |w| {
+                insert_parent(3)(w)?;
+                w.publish(&c)?;
+                Ok(())
+            }),
+        ])
+        .await;
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[1], Err(e) if e.to_string().contains("refused by the job itself")),
+        "the failing job gets its own error: {:?}",
+        outcomes[1]
+    );
+    assert_eq!(ids(&t.db, "parents").await, [1, 3]);
+    let published = outbox_events(&t.db).await;
+    assert_eq!(published.len(), 2, "only the kept jobs' events: {published:?}");
+}
+
+#[tokio::test]
+async fn a_panicking_job_keeps_the_writer_alive_and_leaks_nothing() {
+    let t = open();
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, insert_parent(1)),
+            job(&t.db, |w| {
+                insert_parent(2)(w)?;
+                w.publish(&online())?;
+                panic!("a bug in a write job");
+            }),
+            job(&t.db, insert_parent(3)),
+        ])
+        .await;
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+    assert!(outcomes[1].is_err(), "the panicking job's caller hears of it");
+    assert_eq!(ids(&t.db, "parents").await, [1, 3]);
+    assert!(outbox_events(&t.db).await.is_empty());
+    // Same thread, next group.
+    t.db.write(insert_parent(4)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [1, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_job_that_rolls_the_whole_transaction_back_takes_its_group_with_it() {
+    let t = open();
+    // What SQLite does on some errors (disk full, I/O): the transaction is gone, not only the
+    // statement. Jobs after it must not run in autocommit mode, each committing on its own.
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, insert_parent(1)),
+            job(&t.db, |w| {
+                insert_parent(2)(w)?;
+                w.execute_batch("ROLLBACK")?;
+                Err(refused("rolled back"))
+            }),
+            job(&t.db, insert_parent(3)),
+        ])
+        .await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert!(outcome.is_err(), "job {i} cannot have been kept: {outcome:?}");
+    }
+    assert!(ids(&t.db, "parents").await.is_empty(), "nothing of the group is kept");
+    t.db.write(insert_parent(4)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [4]);
+}
+
+#[tokio::test]
+async fn each_job_of_a_group_sees_what_the_earlier_ones_wrote() {
+    let t = open();
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(
+            (1..=5)
+                .map(|i| {
+                    job(&t.db, move |w| {
+                        let before: i64 = w.query_row("SELECT count(*) FROM parents", [], |r| r.get(0))?;
+                        assert_eq!(before, i - 1, "job {i} runs after the ones queued before it");
+                        insert_parent(i)(w)
+                    })
+                })
+                .collect(),
+        )
+        .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(ids(&t.db, "parents").await, [1, 2, 3, 4, 5]);
+}

@@ -1,0 +1,357 @@
+//! The relay over a real database file and the in-process bus, with consumers the test can
+//! hold (so confirms stop coming) and make refuse an event (so its publish is not confirmed,
+//! which the relay sees as it sees a broker failure).
+//!
+//! The event used throughout, `user.online`, is routed to exactly one durable queue
+//! (`users.events`), whose only consumers are the test's. In process a refused event is
+//! confirmed once its dead letter is kept, so a refusal here is the one way an in-process
+//! confirm fails: the consumer stops before its dead letter is safe (its dead-letter table is
+//! gone). Tests of refusals start a second consumer, which takes what the relay publishes again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use super::*;
+use crate::bus::{Queue, handler};
+use crate::config::Synchronous;
+use futures_util::FutureExt;
+use gochat_proto::events::{Event, UserOnline};
+use gochat_proto::ids::{EventId, UserId};
+use gochat_proto::topology::USERS;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+/// Bound of every wait on the relay: generous, as the machine may be busy; never reached when
+/// the relay works.
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Harness {
+    db: Db,
+    sink: OutboxSink,
+    bus: Bus,
+    /// What the consumer acknowledged, in order: each event's id and the user it names.
+    acked: mpsc::UnboundedReceiver<(EventId, UserId)>,
+    /// False while the consumer is held: it then waits before handling anything.
+    open: Arc<watch::Sender<bool>>,
+    /// Events a consumer refuses once as undecodable, stopping as it does so: their publish is
+    /// not confirmed.
+    refuse_once: Arc<Mutex<HashSet<EventId>>>,
+    outbox: Option<Outbox>,
+    relay: Option<tokio::task::JoinHandle<()>>,
+    shutdown: CancellationToken,
+    _tasks: TaskTracker,
+    _dir: tempfile::TempDir,
+}
+
+fn harness() -> Harness {
+    harness_with(1)
+}
+
+/// A harness whose queue has `consumers` competing consumers.
+fn harness_with(consumers: usize) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let sink = outbox.sink();
+    // The relay needs only the kit's own tables; a service always brings a migration.
+    let schema = &["CREATE TABLE service (id INTEGER PRIMARY KEY);"];
+    let db = Db::open(dir.path(), "relay", schema, Synchronous::Normal, outbox.sink()).unwrap();
+    let bus = Bus::in_process();
+    let (acked_tx, acked) = mpsc::unbounded_channel();
+    let open = Arc::new(watch::Sender::new(true));
+    let refuse_once = Arc::new(Mutex::new(HashSet::new()));
+    let (shutdown, tasks) = (CancellationToken::new(), TaskTracker::new());
+    // Where the consumers would keep dead letters: a database without the table, so a refused
+    // event is never safe and stays unconfirmed once its consumer stops.
+    let unsafe_dead_letters = Db::open(
+        dir.path(),
+        "dead",
+        schema,
+        Synchronous::Normal,
+        Outbox::default().sink(),
+    )
+    .unwrap();
+    rusqlite::Connection::open(dir.path().join("dead.db"))
+        .and_then(|c| c.execute_batch("DROP TABLE dead_letters;"))
+        .unwrap();
+    for _ in 0..consumers {
+        let stop = shutdown.child_token();
+        let (gate, refuse, acked_tx, stopping) = (open.clone(), refuse_once.clone(), acked_tx.clone(), stop.clone());
+        bus.consume(
+            Queue::shared(&USERS, &unsafe_dead_letters),
+            handler(move |envelope| {
+                let (mut gate, refuse, acked, stopping) =
+                    (gate.subscribe(), refuse.clone(), acked_tx.clone(), stopping.clone());
+                async move {
+                    let _ = gate.wait_for(|open| *open).await;
+                    if refuse.lock().unwrap().remove(&envelope.id) {
+                        stopping.cancel();
+                        let undecodable = serde_json::from_str::<u8>("not an event").unwrap_err();
+                        return Err(anyhow::Error::from(undecodable));
+                    }
+                    let Event::UserOnline(online) = envelope.event()? else {
+                        panic!("only user.online is published here");
+                    };
+                    acked.send((envelope.id, online.user_id)).unwrap();
+                    Ok(())
+                }
+            }),
+            &tasks,
+            stop,
+        );
+    }
+    Harness {
+        db,
+        sink,
+        bus,
+        acked,
+        open,
+        refuse_once,
+        outbox: Some(outbox),
+        relay: None,
+        shutdown,
+        _tasks: tasks,
+        _dir: dir,
+    }
+}
+
+fn online() -> UserOnline {
+    UserOnline {
+        user_id: UserId::new(),
+        instance: "test".into(),
+        at: chrono::Utc::now(),
+    }
+}
+
+impl Harness {
+    fn start_relay(&mut self) {
+        let outbox = self.outbox.take().expect("one relay per harness");
+        let relay = outbox.relay(self.db.clone(), self.bus.clone(), self.shutdown.clone());
+        self.relay = Some(tokio::spawn(relay));
+    }
+
+    fn hold_consumer(&self) {
+        self.open.send_replace(false);
+    }
+
+    fn release_consumer(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Commits one write publishing `n` events; their ids in order.
+    async fn commit(&self, n: usize) -> Vec<EventId> {
+        self.db
+            .write(move |w| {
+                (0..n)
+                    .map(|_| w.publish(&online()).map_err(DbError::from))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Ids in the outbox table, by row.
+    async fn stored(&self) -> Vec<EventId> {
+        let payloads = self
+            .db
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT payload FROM outbox ORDER BY id")?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, DbError>(rows)
+            })
+            .await
+            .unwrap();
+        payloads
+            .iter()
+            .map(|json| Envelope::from_json(json).unwrap().id)
+            .collect()
+    }
+
+    async fn next_acked(&mut self) -> EventId {
+        self.next_acked_naming().await.0
+    }
+
+    /// The next acknowledged event's id and the user it names.
+    async fn next_acked_naming(&mut self) -> (EventId, UserId) {
+        tokio::time::timeout(WAIT, self.acked.recv())
+            .await
+            .expect("an acknowledgement within the wait")
+            .expect("the consumer runs")
+    }
+
+    /// Acknowledgements until every id of `want` was acknowledged at least once; how many
+    /// times each id was.
+    async fn acked_until_all(&mut self, want: &[EventId]) -> HashMap<EventId, usize> {
+        let mut seen: HashMap<EventId, usize> = HashMap::new();
+        while !want.iter().all(|id| seen.contains_key(id)) {
+            *seen.entry(self.next_acked().await).or_default() += 1;
+        }
+        seen
+    }
+
+    /// Waits until the relay has handed everything to the bus and deleted every confirmed row.
+    async fn drained(&self) {
+        let deadline = Instant::now() + WAIT;
+        while !(self.sink.is_idle() && self.stored().await.is_empty()) {
+            assert!(Instant::now() < deadline, "the relay did not drain within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Commits one more event and returns what was acknowledged before it (it must come after
+    /// everything published earlier, in order).
+    async fn acked_before_marker(&mut self) -> Vec<EventId> {
+        let marker = self.commit(1).await[0];
+        let mut before = Vec::new();
+        loop {
+            match self.next_acked().await {
+                id if id == marker => return before,
+                id => before.push(id),
+            }
+        }
+    }
+
+    async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(relay) = self.relay.take() {
+            tokio::time::timeout(WAIT, relay).await.unwrap().unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_overflowing_hand_off_falls_back_to_the_table_in_order_without_gaps_or_repeats() {
+    let mut h = harness();
+    h.start_relay();
+    h.drained().await;
+    h.hold_consumer();
+    // The held consumer stops confirms, the bounded queue stops the relay, and the commits go
+    // on until the hand-off is full and the rest exist only in the table.
+    let mut committed = Vec::new();
+    for _ in 0..16 {
+        committed.extend(h.commit(HANDOFF_CAPACITY / 8).await);
+    }
+    assert!(
+        h.sink.progress.overflowed.load(Ordering::Acquire),
+        "the hand-off overflowed"
+    );
+    assert!(!h.sink.is_idle());
+    assert!(
+        h.sink.room().now_or_never().is_none(),
+        "writers wait while rows are only in the table"
+    );
+
+    h.release_consumer();
+    let mut acked = Vec::with_capacity(committed.len());
+    while acked.len() < committed.len() {
+        acked.push(h.next_acked().await);
+    }
+    assert!(
+        acked == committed,
+        "every row once, in commit order (first difference at {:?})",
+        acked.iter().zip(&committed).position(|(a, c)| a != c)
+    );
+    tokio::time::timeout(WAIT, h.sink.room()).await.unwrap();
+    h.drained().await;
+    assert_eq!(h.acked_before_marker().await, [], "nothing published twice");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_failed_confirm_the_relay_publishes_again_what_was_not_confirmed() {
+    let mut h = harness_with(2);
+    h.start_relay();
+    h.drained().await;
+    h.hold_consumer();
+    let events = h.commit(5).await;
+    h.refuse_once.lock().unwrap().insert(events[2]);
+    h.release_consumer();
+
+    // The refused event was acknowledged only after the relay published it again.
+    let seen = h.acked_until_all(&events).await;
+    assert_eq!(seen[&events[2]], 1);
+    h.drained().await;
+    let late = h.acked_before_marker().await;
+    assert!(
+        late.iter().all(|id| events.contains(id)),
+        "only earlier events are published again: {late:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn ephemeral_events_are_published_once_and_never_stored() {
+    let mut h = harness_with(2);
+    h.start_relay();
+    h.drained().await;
+    h.hold_consumer();
+    let typing = online();
+    let typist = typing.user_id;
+    let kept =
+        h.db.write(move |w| {
+            w.announce(&typing)?;
+            Ok::<_, DbError>(w.publish(&online())?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(h.stored().await, [kept], "the ephemeral event has no row");
+    // A failed confirm makes the relay publish the table again: the ephemeral event is not in it.
+    h.refuse_once.lock().unwrap().insert(kept);
+    h.release_consumer();
+    let mut typed = 0;
+    loop {
+        match h.next_acked_naming().await {
+            (id, _) if id == kept => break,
+            (_, user) => typed += usize::from(user == typist),
+        }
+    }
+    h.drained().await;
+    let marker = h.commit(1).await[0];
+    loop {
+        match h.next_acked_naming().await {
+            (id, _) if id == marker => break,
+            (_, user) => typed += usize::from(user == typist),
+        }
+    }
+    assert_eq!(typed, 1, "the ephemeral event was published exactly once");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn idle_only_once_everything_committed_is_on_the_bus_and_room_only_below_high_water() {
+    let mut h = harness();
+    // Rows a previous run left behind: not idle before the relay has looked at the table.
+    let leftovers = h.commit(3).await;
+    assert!(!h.sink.is_idle());
+    h.start_relay();
+    let mut acked = Vec::new();
+    while acked.len() < leftovers.len() {
+        acked.push(h.next_acked().await);
+    }
+    assert_eq!(acked, leftovers);
+    h.drained().await;
+    assert_eq!(
+        h.acked_before_marker().await,
+        [],
+        "rows both in the table and in the hand-off are published once"
+    );
+
+    h.hold_consumer();
+    let burst = h.commit(HIGH_WATER + 100).await;
+    let mut room = h.sink.progress.room.subscribe();
+    tokio::time::timeout(WAIT, room.wait_for(|room| !*room))
+        .await
+        .expect("no room while more than the high water await their confirm")
+        .unwrap();
+    assert!(h.sink.room().now_or_never().is_none());
+    assert!(!h.sink.is_idle(), "rows wait for the bus");
+
+    h.release_consumer();
+    tokio::time::timeout(WAIT, h.sink.room()).await.unwrap();
+    let seen = h.acked_until_all(&burst).await;
+    assert!(seen.values().all(|n| *n == 1));
+    h.drained().await;
+    h.stop().await;
+}
