@@ -240,7 +240,9 @@ impl Deployment {
             .arg("-e")
             .arg(self.parts.dir.join("nginx-error.log"))
             .arg("-g")
-            .arg(format!("daemon off; pid {};", path(&pid)))
+            // One process, no workers: a SIGKILL at the end (or of a run that was interrupted)
+            // leaves nothing behind.
+            .arg(format!("daemon off; master_process off; pid {};", path(&pid)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

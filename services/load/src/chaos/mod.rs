@@ -128,7 +128,12 @@ pub async fn run(args: &ChaosArgs) -> anyhow::Result<Figures> {
         dir: dir.clone(),
     })
     .await?;
-    let outcome = exercise(args, &mut deployment).await;
+    // Interrupted, the deployment is still dropped: its processes are stopped, its virtual host
+    // deleted.
+    let outcome = tokio::select! {
+        outcome = exercise(args, &mut deployment) => outcome,
+        signal = interrupted() => Err(anyhow::anyhow!("chaos: interrupted by {signal}")),
+    };
     if outcome.as_ref().map_or(true, |f| !f.failures().is_empty()) {
         eprintln!("chaos: the services' last log lines:\n{}", deployment.logs());
         if args.keep.is_some() {
@@ -195,6 +200,18 @@ async fn exercise(args: &ChaosArgs, deployment: &mut Deployment) -> anyhow::Resu
     tokio::time::sleep(settle).await;
     let (stopped, logs) = traffic.finish(CONVERGE_WITHIN).await?;
     figures::judge(&api, args, spans, stopped, logs, CONVERGE_WITHIN).await
+}
+
+/// Waits for SIGINT or SIGTERM; names it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 /// `gochat-load chaos`: runs the suite, prints its table, and fails when it found anything.
