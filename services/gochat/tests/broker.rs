@@ -74,6 +74,15 @@ impl TestBus {
         );
         (pushed, missed)
     }
+
+    /// Publishes a `message.rejected` (routed to chat's push queues) and waits for the broker's
+    /// confirm; its id.
+    async fn publish_rejected(&self) -> EventId {
+        let (envelope, json) = event(&rejected());
+        let id = envelope.id;
+        self.bus.publish(envelope, json).await.unwrap().await.unwrap();
+        id
+    }
 }
 
 impl Drop for TestBus {
@@ -294,9 +303,7 @@ async fn a_fanout_queue_outlives_a_broker_restart_and_a_lost_one_is_announced() 
     let publisher = TestBus::connect(&url, Tls::default()).await;
     let mut sent = Vec::new();
     for _ in 0..20 {
-        let (envelope, json) = event(&rejected());
-        sent.push(envelope.id);
-        publisher.bus.publish(envelope, json).await.unwrap().await.unwrap();
+        sent.push(publisher.publish_rejected().await);
     }
     for id in &sent {
         let got = tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap();
@@ -309,18 +316,8 @@ async fn a_fanout_queue_outlives_a_broker_restart_and_a_lost_one_is_announced() 
     rabbitmqctl(&["delete_queue", "-p", &vhost, "chat.a.push"]);
     tokio::time::timeout(WAIT, missed.recv()).await.unwrap().unwrap();
     assert!(missed.try_recv().is_err(), "told once");
-    let (envelope, json) = event(&rejected());
-    publisher
-        .bus
-        .publish(envelope.clone(), json)
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    assert_eq!(
-        tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(),
-        envelope.id
-    );
+    let id = publisher.publish_rejected().await;
+    assert_eq!(tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(), id);
 }
 
 /// The environment files `gochat rabbitmq-setup` wrote, by account.
@@ -510,18 +507,8 @@ async fn the_bus_speaks_amqps_to_a_broker_whose_certificate_a_private_ca_signed(
     let (mut pushed, mut ready) = instance.consume_pushes("tls");
     // Told once the queue is there (a new one was created).
     tokio::time::timeout(WAIT, ready.recv()).await.unwrap().unwrap();
-    let (envelope, json) = event(&rejected());
-    instance
-        .bus
-        .publish(envelope.clone(), json)
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    assert_eq!(
-        tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(),
-        envelope.id
-    );
+    let id = instance.publish_rejected().await;
+    assert_eq!(tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(), id);
 
     // The service setting reads the same file.
     let settings = gochat_kit::config::CommonSettings {
