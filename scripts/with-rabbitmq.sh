@@ -8,6 +8,9 @@
 #
 # CMD sees:
 #   GOCHAT_TEST_AMQP_URL        amqp://guest:guest@127.0.0.1:<port>/%2f
+#   GOCHAT_TEST_AMQPS_URL       amqps://guest:guest@127.0.0.1:<port>/%2f, the same node over TLS
+#                               with a certificate of a private CA (only when openssl is there)
+#   GOCHAT_TEST_AMQP_CA_FILE    that CA's certificate (PEM)
 #   GOCHAT_TEST_RABBITMQ_NODE   the node name, e.g. gochat-test-1a2b3c4d@localhost
 #   GOCHAT_TEST_RABBITMQCTL     absolute path of a rabbitmqctl that reaches this node
 #                               (e.g. `"$GOCHAT_TEST_RABBITMQCTL" -n "$GOCHAT_TEST_RABBITMQ_NODE"
@@ -93,11 +96,11 @@ trap 'cleanup $?' EXIT
 trap 'cleanup 130' INT
 trap 'cleanup 143' TERM
 
-# Three distinct ports the kernel considers free right now (AMQP, Erlang distribution, epmd).
+# Four distinct ports the kernel considers free right now (AMQP, Erlang distribution, epmd, AMQPS).
 free_ports() {
     python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -118,7 +121,7 @@ EOF
 # One attempt to start a node. Returns 1 if it died (e.g. a port got taken meanwhile: worth a
 # retry), 2 if it was not ready in time, 3 if rabbitmqctl cannot reach it.
 start_node() {
-    read -r amqp_port dist_port epmd_port <<<"$(free_ports)"
+    read -r amqp_port dist_port epmd_port amqps_port <<<"$(free_ports)"
     node="gochat-test-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')@localhost"
 
     rm -rf "$tmp"/{home,mnesia,log,bin,conf.d} "$tmp"/rabbit.pid
@@ -134,6 +137,16 @@ loopback_users.guest = true
 log.console = false
 log.file.level = info
 EOF
+    if [[ -f $tmp/tls/server.pem ]]; then
+        cat >>"$tmp/rabbitmq.conf" <<EOF
+listeners.ssl.1 = 127.0.0.1:$amqps_port
+ssl_options.cacertfile = $tmp/tls/ca.pem
+ssl_options.certfile = $tmp/tls/server.pem
+ssl_options.keyfile = $tmp/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+    fi
 
     # Everything the node and rabbitmqctl need, in one file both read.
     cat >"$tmp/env" <<EOF
@@ -193,6 +206,25 @@ EOF
         return 3
 }
 
+# A private CA and a certificate it signed for 127.0.0.1, so the node also speaks AMQPS as a
+# self-hosted broker with a self-signed certificate does.
+make_certificates() {
+    mkdir -p "$tmp/tls" && cd "$tmp/tls" || return 1
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=GoChat test CA" \
+        -keyout ca.key -out ca.pem &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >server.ext &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile server.ext -out server.pem
+}
+if ! command -v openssl >/dev/null; then
+    log "no TLS listener: openssl is not installed"
+elif ! (make_certificates) >"$tmp/tls.log" 2>&1; then
+    log "no TLS listener: openssl failed:"
+    cat "$tmp/tls.log" >&2
+    rm -rf "${tmp:?}/tls"
+fi
+
 started=${EPOCHREALTIME/./}
 attempt=1
 while :; do
@@ -209,6 +241,10 @@ ms=$(((${EPOCHREALTIME/./} - started) / 1000))
 log "$node ready on 127.0.0.1:$amqp_port after $((ms / 1000)).$((ms % 1000 / 100))s"
 
 export GOCHAT_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$amqp_port/%2f"
+if [[ -f $tmp/tls/server.pem ]]; then
+    export GOCHAT_TEST_AMQPS_URL="amqps://guest:guest@127.0.0.1:$amqps_port/%2f"
+    export GOCHAT_TEST_AMQP_CA_FILE=$tmp/tls/ca.pem
+fi
 export GOCHAT_TEST_RABBITMQ_NODE=$node
 export GOCHAT_TEST_RABBITMQCTL=$tmp/bin/rabbitmqctl
 export PATH=$tmp/bin:$PATH

@@ -14,8 +14,9 @@ use gochat_kit::Runtime;
 use gochat_kit::bus::{Bus, Queue, handler};
 use gochat_kit::db::{Db, DbError};
 use gochat_proto::admin::{AccountAccess, LedgerChange, LedgerEntry, SessionsHead, SessionsReplayed};
-use gochat_proto::events::{Event, EventKind};
+use gochat_proto::events::Event;
 use gochat_proto::ids::UserId;
+use gochat_proto::topology::LEDGER_REQUESTS;
 use rusqlite::{Connection, Row, params};
 use std::time::Duration;
 
@@ -114,12 +115,7 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
 pub fn serve(runtime: &Runtime, db: &Db) {
     let (bus, answering) = (runtime.bus.clone(), db.clone());
     runtime.bus.consume(
-        Queue::fanout(
-            "auth",
-            &runtime.instance,
-            "ledger",
-            &[EventKind::SessionsReplayRequested],
-        ),
+        Queue::fanout("auth", &runtime.instance, "ledger", LEDGER_REQUESTS),
         handler(move |envelope| {
             let (bus, db) = (bus.clone(), answering.clone());
             async move {

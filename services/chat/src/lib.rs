@@ -136,8 +136,12 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     runtime
         .tasks
         .spawn(async move { receipts.record(recorder, shutdown).await });
+    // Pushes routed while this instance's queue did not exist never reach its sockets: they
+    // catch up by seq and change counter, as after a reconnect.
+    let hub = state.hub.clone();
+    let resync = frames::encode(&gochat_proto::frames::ChatServerFrame::Resync);
     runtime.bus.consume(
-        Queue::fanout("chat", &runtime.instance, "push", CHAT_PUSH),
+        Queue::fanout("chat", &runtime.instance, "push", CHAT_PUSH).when_missed(move || hub.push_all(&resync)),
         events::handler(state.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),

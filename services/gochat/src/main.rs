@@ -1,11 +1,13 @@
 //! `gochat`: GoChat's only executable. `gochat serve` runs every service in this process on one
 //! port; `gochat <service>` runs one service over RabbitMQ (the distributed mode);
 //! `gochat backup` / `gochat restore` copy the databases of a data directory out and back;
-//! `gochat probe` is the health check of images that have no curl. `--print-config` on `serve`
-//! and on each service prints the settings it would run with.
+//! `gochat probe` is the health check of images that have no curl; `gochat dead-letters` and
+//! `gochat rabbitmq-setup` are the operator's commands for the event bus. `--print-config` on
+//! `serve` and on each service prints the settings it would run with.
 
 mod allocator;
 mod backup;
+mod broker;
 mod probe;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -43,6 +45,10 @@ enum Command {
     Restore(BackupArgs),
     /// Exit 0 when the GoChat process listening on GOCHAT_LISTEN answers PATH with 200.
     Probe(ProbeArgs),
+    /// List or requeue the events consumers gave up on (RabbitMQ, or the data directory).
+    DeadLetters(broker::DeadLettersArgs),
+    /// Write RabbitMQ definitions: the topology and one least-privilege account per service.
+    RabbitmqSetup(broker::RabbitmqSetupArgs),
 }
 
 #[derive(clap::Args)]
@@ -117,6 +123,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Backup(args) => backup_or_restore(args, true).await,
         Command::Restore(args) => backup_or_restore(args, false).await,
         Command::Probe(args) => probe::probe(probe::target(args.listen), &args.path).await,
+        Command::DeadLetters(args) => broker::dead_letters(args).await,
+        Command::RabbitmqSetup(args) => broker::rabbitmq_setup(args),
     }
 }
 

@@ -102,6 +102,12 @@ pub struct CommonSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amqp_url: Option<Secret>,
 
+    /// PEM file of the certificate authority that signed the broker's certificate, for an
+    /// amqps:// URL whose certificate is not signed by a public one (a self-signed broker).
+    #[arg(long, env = "GOCHAT_AMQP_CA_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amqp_ca_file: Option<PathBuf>,
+
     /// HS256 key that signs session tokens; every service needs the same one.
     #[arg(long, env = "GOCHAT_JWT_KEY", hide_env_values = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +197,17 @@ impl CommonSettings {
     }
     pub fn log_format(&self) -> LogFormat {
         self.log_format.unwrap_or_default()
+    }
+    /// How to trust the broker over TLS.
+    pub fn amqp_tls(&self) -> anyhow::Result<crate::bus::Tls> {
+        let ca_pem = match &self.amqp_ca_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("reading the broker's CA file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(crate::bus::Tls { ca_pem })
     }
     pub fn instance_id(&self) -> String {
         self.instance_id.clone().unwrap_or_else(|| {

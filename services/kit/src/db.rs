@@ -167,6 +167,7 @@ impl Db {
         let path = dir.join(format!("{name}.db"));
         let mut conn = open_connection(&path, synchronous, false)?;
         conn.execute_batch(KIT_SCHEMA)?;
+        conn.execute_batch(crate::bus::dead_letters::SCHEMA)?;
         // A migration that rebuilds a table (the only way SQLite changes a column's constraints)
         // drops the old one while others still refer to it: foreign keys are checked once the
         // migrations are done instead of during them.

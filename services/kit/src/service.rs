@@ -55,7 +55,7 @@ pub fn runtime(settings: CommonSettings, service: &'static str, generate_key: bo
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     let bus = match &settings.amqp_url {
-        Some(url) => Bus::rabbitmq(url.expose(), "gochat", &tasks, shutdown.clone()),
+        Some(url) => Bus::rabbitmq(url.expose(), settings.amqp_tls()?, "gochat", &tasks, shutdown.clone()),
         None => Bus::in_process(),
     };
     Ok(Runtime::new(settings, bus, keys, shutdown, tasks))

@@ -32,6 +32,7 @@ async fn an_idle_service_shows_every_series_with_help_from_its_first_second() {
         let queue = Queue::Fanout {
             name: "idle.test".into(),
             events: &[],
+            missed: None,
         };
         runtime.bus.consume(
             queue,

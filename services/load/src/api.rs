@@ -87,6 +87,19 @@ struct ConversationsBody {
     conversations: Vec<ConversationHead>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagesBody {
+    messages: Vec<crate::wire::MessageHead>,
+    has_more: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationsBody {
+    unread_count: u64,
+}
+
 impl Api {
     pub fn new(target: Arc<Target>) -> anyhow::Result<Self> {
         Ok(Self {
@@ -220,6 +233,49 @@ impl Api {
             ),
             status => bail!("creating a group: {status} {}", reply.body),
         }
+    }
+
+    /// The messages of a conversation after seq `after`, ascending, as a tab catching up asks
+    /// for them: every page until the last.
+    pub async fn messages_after(
+        &self,
+        me: &Session,
+        conversation: &str,
+        after: i64,
+    ) -> anyhow::Result<Vec<crate::wire::MessageHead>> {
+        let mut all = Vec::new();
+        let mut after = after;
+        loop {
+            let path = format!("/api/conversations/{conversation}/messages?after={after}&limit=100");
+            let reply = self.call(Method::GET, Service::Messages, &path, Some(me), None).await?;
+            if reply.status != StatusCode::OK {
+                bail!("history of {conversation}: {} {}", reply.status, reply.body);
+            }
+            let page: MessagesBody = serde_json::from_value(reply.body)?;
+            after = page.messages.last().map_or(after, |m| m.seq);
+            let more = page.has_more && !page.messages.is_empty();
+            all.extend(page.messages);
+            if !more {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// How many of `me`'s notifications are unread.
+    pub async fn unread_notifications(&self, me: &Session) -> anyhow::Result<u64> {
+        let reply = self
+            .call(
+                Method::GET,
+                Service::Notifications,
+                "/api/notifications?unread=true&limit=1",
+                Some(me),
+                None,
+            )
+            .await?;
+        if reply.status != StatusCode::OK {
+            bail!("notifications: {} {}", reply.status, reply.body);
+        }
+        Ok(serde_json::from_value::<NotificationsBody>(reply.body)?.unread_count)
     }
 
     /// `me`'s conversations, most recent first.

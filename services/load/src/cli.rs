@@ -50,6 +50,9 @@ pub enum Command {
     Signin(signin::SigninArgs),
     /// The project's targets beside the figures of runs' JSON documents.
     Report(ReportArgs),
+    /// Starts the services behind nginx over a RabbitMQ node and breaks them in turn under
+    /// steady traffic; fails on any message lost, duplicated, out of place or not pushed.
+    Chaos(crate::chaos::ChaosArgs),
     /// Holds idle sockets for `idle` (started by it, one per 18,000 sockets or so).
     #[command(hide = true)]
     IdleChild,
@@ -65,7 +68,7 @@ pub async fn run(api: &Api, command: &Command) -> anyhow::Result<Vec<Outcome>> {
         Command::History(args) => vec![Outcome::History(history::run(api, args).await?)],
         Command::Search(args) => vec![search::run(api, args).await?],
         Command::Signin(args) => vec![Outcome::Signin(signin::run(api, args).await?)],
-        Command::Report(_) | Command::IdleChild => anyhow::bail!("not a scenario"),
+        Command::Report(_) | Command::Chaos(_) | Command::IdleChild => anyhow::bail!("not a scenario"),
     })
 }
 

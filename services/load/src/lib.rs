@@ -18,8 +18,11 @@
 //! - `vocab`: message bodies drawn from a vocabulary with Zipf-like word frequencies.
 //! - `report`: the JSON document of a run and its table; `targets`: the project's targets
 //!   beside the figures of several runs (`make bench`'s table).
+//! - `chaos`: the chaos suite: a deployment it starts and breaks in turn under steady
+//!   traffic, and the verdict (`make chaos`).
 
 pub mod api;
+pub mod chaos;
 pub mod cli;
 pub mod procfs;
 pub mod report;

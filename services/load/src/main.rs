@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::IdleChild => return idle::child().await,
         Command::Report(args) => return targets::print(args),
+        Command::Chaos(args) => return gochat_load::chaos::main(args).await,
         _ => {}
     }
     let mut target = Target::new(&cli.target)?;

@@ -88,6 +88,8 @@ pub enum Seen {
         message: String,
         client_id: Option<Uuid>,
     },
+    /// The server asked the tab to catch up (`resync`): it may have missed frames.
+    Resync,
     /// The socket closed (or failed): why.
     Closed(String),
 }
@@ -155,7 +157,17 @@ impl Tab {
 
     /// Sends a message with a fresh client id; returns the id and when it was written.
     pub async fn send_message(&self, conversation_id: &str, body: &str) -> anyhow::Result<(Uuid, Instant)> {
-        let client_id = Uuid::new_v4();
+        self.send_message_as(Uuid::new_v4(), conversation_id, body).await
+    }
+
+    /// Sends a message with `client_id` (a resend keeps the first one's); returns the id and
+    /// when it was written.
+    pub async fn send_message_as(
+        &self,
+        client_id: Uuid,
+        conversation_id: &str,
+        body: &str,
+    ) -> anyhow::Result<(Uuid, Instant)> {
         let frame = Outgoing::Send {
             client_id,
             conversation_id,
@@ -237,6 +249,7 @@ async fn read(
                 }
                 continue;
             }
+            Ok(Incoming::Resync) => Seen::Resync,
             Ok(Incoming::Other) => continue,
             Err(e) => Seen::Error {
                 code: "unreadable_frame".into(),

@@ -48,6 +48,8 @@ pub enum Incoming {
         client_id: Option<Uuid>,
     },
     Pong,
+    /// The socket may have missed frames: catch up by seq, as after a reconnect.
+    Resync,
     /// Receipts, typing, and whatever a newer server adds.
     #[serde(other)]
     Other,
@@ -115,6 +117,14 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_resync_frame_is_read() {
+        assert_eq!(
+            serde_json::from_str::<Incoming>(r#"{"type":"resync"}"#).unwrap(),
+            Incoming::Resync
+        );
     }
 
     #[test]

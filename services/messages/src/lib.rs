@@ -158,7 +158,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         attachments,
     };
     runtime.bus.consume(
-        Queue::Shared(&MESSAGES),
+        Queue::shared(&MESSAGES, &state.db),
         events::handler(state.db.clone(), sweep),
         &runtime.tasks,
         runtime.shutdown.clone(),

@@ -70,8 +70,9 @@ impl Harness {
         // `user.registered` also goes to the users service's durable queue, and the in-process
         // bus confirms a publish once every durable queue acknowledged it: stand in for the users
         // service so the test's publishes are confirmed.
+        let db = runtime.databases().pop().expect("the messages database is open");
         runtime.bus.consume(
-            Queue::Shared(&USERS),
+            Queue::shared(&USERS, &db),
             handler(|_| async { Ok(()) }),
             &runtime.tasks,
             runtime.shutdown.clone(),

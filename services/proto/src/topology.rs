@@ -2,8 +2,9 @@
 //!
 //! Every service declares all of it on connect, so an event published before its consumer ever
 //! started waits in that consumer's queue instead of being dropped as unroutable.
-//! Per-instance fan-out queues are not listed: each instance declares its own, named
-//! `<service>.<instance>.<purpose>`, exclusive to its connection.
+//! Per-instance fan-out queues are named `<service>.<instance>.<purpose>`; each instance
+//! declares its own (the events of each purpose are listed here), and they outlive a lost
+//! connection for a while so that nothing routed meanwhile is lost.
 
 use crate::events::EventKind;
 
@@ -60,9 +61,33 @@ pub const CHAT_PUSH: &[EventKind] = &[
     EventKind::Typing,
 ];
 
+/// What every notifications instance pushes to the sockets it holds (its own fan-out queue).
+pub const NOTIFICATIONS_PUSH: &[EventKind] = &[
+    EventKind::NotificationsCreated,
+    EventKind::NotificationsRead,
+    EventKind::PresenceChanged,
+    EventKind::UserRegistered,
+];
+
+/// What keeps every instance's replica of the session ledger up to date (`<service>.<instance>.sessions`).
+pub const SESSIONS: &[EventKind] = &[
+    EventKind::UserSignedOut,
+    EventKind::UserDisabled,
+    EventKind::UserEnabled,
+    EventKind::SessionsHead,
+    EventKind::SessionsReplayed,
+];
+
+/// What every auth instance answers from its ledger (`auth.<instance>.ledger`).
+pub const LEDGER_REQUESTS: &[EventKind] = &[EventKind::SessionsReplayRequested];
+
 pub const SHARED_QUEUES: &[SharedQueue] = &[USERS, MESSAGES, NOTIFICATIONS];
 
 /// Dead letters of a queue: events that failed every retry, kept for an operator to inspect.
 pub fn dead_letter_queue(queue: &str) -> String {
     format!("{queue}.dead")
 }
+
+/// The durable topic exchange dead letters go through: `<queue>.dead` is bound to it with the
+/// routing key `<queue>`, so a consumer may only be allowed to dead-letter its own queue's events.
+pub const DEAD_LETTER_EXCHANGE: &str = "DeadLettersExchange";

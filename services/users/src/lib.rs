@@ -127,7 +127,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         stored_online: Arc::new(Mutex::new(stored_online)),
     };
     runtime.bus.consume(
-        Queue::Shared(&USERS),
+        Queue::shared(&USERS, &state.db),
         events::handler(state.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),

@@ -17,8 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use gochat_proto::admin::AccountAccess;
-use gochat_proto::events::EventKind;
 use gochat_proto::ids::UserId;
+use gochat_proto::topology::SESSIONS;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use replica::Replica;
 use serde::{Deserialize, Serialize};
@@ -160,15 +160,6 @@ impl SessionEnd {
     }
 }
 
-/// The fan-out queue events that keep an instance's [`Sessions`] replica up to date.
-const LEDGER_EVENTS: &[EventKind] = &[
-    EventKind::UserSignedOut,
-    EventKind::UserDisabled,
-    EventKind::UserEnabled,
-    EventKind::SessionsHead,
-    EventKind::SessionsReplayed,
-];
-
 /// Verifies session tokens for one service, honouring revocations and disabled accounts, and
 /// tells open sockets when their session ends. Cheap to clone.
 #[derive(Clone)]
@@ -192,7 +183,7 @@ impl Sessions {
         let replica = Arc::new(Replica::load(db, bus).await?);
         let follower = replica.clone();
         bus.consume(
-            Queue::fanout(service, instance, "sessions", LEDGER_EVENTS),
+            Queue::fanout(service, instance, "sessions", SESSIONS),
             handler(move |envelope| {
                 let replica = follower.clone();
                 async move { replica.apply(envelope.event()?).await }

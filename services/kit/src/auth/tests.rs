@@ -237,7 +237,7 @@ fn serve_ledger(
     let (asked, requests) = mpsc::unbounded_channel();
     let (bus2, epoch) = (bus.clone(), epoch.to_owned());
     bus.consume(
-        Queue::fanout("auth", "test", "ledger", &[EventKind::SessionsReplayRequested]),
+        Queue::fanout("auth", "test", "ledger", gochat_proto::topology::LEDGER_REQUESTS),
         handler(move |envelope| {
             let (bus, epoch, entries, asked) = (bus2.clone(), epoch.clone(), entries.clone(), asked.clone());
             async move {

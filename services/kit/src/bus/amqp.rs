@@ -1,26 +1,37 @@
 //! RabbitMQ through lapin.
 //!
-//! A supervisor task owns the connection: it connects with backoff, declares the whole topology
+//! A supervisor task owns the connection: it connects with backoff, declares the topology
 //! (exchanges, shared queues, their dead-letter queues and bindings), opens the publishing
-//! channel with confirms, and announces the link; when the connection fails it withdraws the
-//! link and starts over. Consumers and publishers follow the announced link, so a service that
-//! starts before the broker keeps serving and catches up once the broker is there.
+//! channel with confirms, and announces the link; when the connection or the publishing channel
+//! fails it withdraws the link and starts over. Consumers and publishers follow the announced
+//! link, so a service that starts before the broker keeps serving and catches up once the
+//! broker is there.
+//!
+//! A broker account with least privilege (see [`super::accounts`]) may not declare the shared
+//! topology: then it only checks that it exists, as `gochat rabbitmq-setup`'s definitions
+//! create it. Every account declares its own fan-out queues.
 
-use super::{BusError, Confirm, Disposition, Handler, MAX_BATCH, PREFETCH, Queue, consumed_counter, deliver};
+mod operator;
+
+pub use operator::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
+
+use super::{
+    BusError, Confirm, Disposition, Handler, MAX_BATCH, PREFETCH, Queue, Tls, consumed_counter, dead_lettered, deliver,
+};
 use futures_util::FutureExt;
 use futures_util::StreamExt;
 use gochat_proto::events::{Envelope, Exchange};
-use gochat_proto::topology::{SHARED_QUEUES, dead_letter_queue};
+use gochat_proto::topology::{DEAD_LETTER_EXCHANGE, SHARED_QUEUES, dead_letter_queue};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -30,6 +41,11 @@ const FLUSH_WAIT: Duration = Duration::from_secs(5);
 /// write (typing, heartbeats).
 const PERSISTENT: u8 = 2;
 const TRANSIENT: u8 = 1;
+/// How often a consumer of a shared queue reads how many dead letters it has.
+const DEAD_LETTERS_EVERY: Duration = Duration::from_secs(30);
+/// AMQP reply codes this module acts on.
+const ACCESS_REFUSED: u16 = 403;
+const NOT_FOUND: u16 = 404;
 
 #[derive(Clone)]
 pub struct AmqpBus {
@@ -44,15 +60,18 @@ pub struct AmqpBus {
 struct Link {
     connection: Arc<Connection>,
     publisher: Channel,
+    /// Told when the publishing channel is found closed (the broker closes a channel on a
+    /// refused publish): the supervisor then starts over with a new connection.
+    broken: Arc<Notify>,
 }
 
 impl AmqpBus {
-    pub fn start(url: &str, name: &str, tasks: &TaskTracker, shutdown: CancellationToken) -> Self {
+    pub fn start(url: &str, tls: Tls, name: &str, tasks: &TaskTracker, shutdown: CancellationToken) -> Self {
         let (announce, link) = watch::channel(None);
         let url = url.to_owned();
         let name = name.to_owned();
         let publishers = TaskTracker::new();
-        tasks.spawn(supervise(url, name, announce, publishers.clone(), shutdown));
+        tasks.spawn(supervise(url, tls, name, announce, publishers.clone(), shutdown));
         Self { link, publishers }
     }
 
@@ -76,6 +95,10 @@ impl AmqpBus {
         let Some(link) = self.link.borrow().clone() else {
             return Err(BusError::NotConnected);
         };
+        if !link.publisher.status().connected() {
+            link.broken.notify_one();
+            return Err(BusError::NotConnected);
+        }
         let properties = BasicProperties::default()
             .with_delivery_mode(if envelope.kind.is_ephemeral() {
                 TRANSIENT
@@ -96,9 +119,15 @@ impl AmqpBus {
             )
             .await?;
         Ok(Box::pin(async move {
-            match pending.await? {
-                Confirmation::Ack(_) => Ok(()),
-                Confirmation::Nack(_) | Confirmation::NotRequested => Err(BusError::Nacked),
+            match pending.await {
+                Ok(Confirmation::Ack(_)) => Ok(()),
+                Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(BusError::Nacked),
+                Err(e) => {
+                    if !link.publisher.status().connected() {
+                        link.broken.notify_one();
+                    }
+                    Err(e.into())
+                }
             }
         }))
     }
@@ -134,29 +163,12 @@ impl AmqpBus {
 
 /// Consumes `queue` on `link` until the channel fails or `shutdown`.
 async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &CancellationToken) -> lapin::Result<()> {
+    let fresh = match queue {
+        Queue::Fanout { name, events, .. } => !declare_fanout(&link.connection, name, events).await?,
+        Queue::Shared { .. } => false,
+    };
     let channel = link.connection.create_channel().await?;
     channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
-    if let Queue::Fanout { name, events } = queue {
-        let exclusive = QueueDeclareOptions {
-            exclusive: true,
-            auto_delete: true,
-            ..Default::default()
-        };
-        channel
-            .queue_declare(name.as_str().into(), exclusive, FieldTable::default())
-            .await?;
-        for kind in *events {
-            channel
-                .queue_bind(
-                    name.as_str().into(),
-                    kind.exchange().name().into(),
-                    kind.routing_key().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-        }
-    }
     let consumed = consumed_counter(queue.name());
     let mut deliveries = channel
         .basic_consume(
@@ -166,6 +178,12 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
             FieldTable::default(),
         )
         .await?;
+    if fresh {
+        // Bound and consumed from now on: whatever the owner catches up on now is not missed.
+        queue.missed();
+    }
+    let mut dead_letters = DeadLetterGauge::new(link, queue).await;
+    let mut count_dead_letters = tokio::time::interval(DEAD_LETTERS_EVERY);
     loop {
         // Whatever is already here (up to a batch) is applied together.
         let first = tokio::select! {
@@ -173,6 +191,10 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 Some(delivery) => delivery?,
                 None => return Ok(()),
             },
+            _ = count_dead_letters.tick() => {
+                dead_letters.refresh().await;
+                continue;
+            }
             _ = shutdown.cancelled() => return Ok(()),
         };
         let mut batch = vec![first];
@@ -182,19 +204,132 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 _ => break,
             }
         }
-        settle(link, queue, handler, &consumed, batch).await?;
+        if settle(link, queue, handler, &consumed, batch).await? {
+            dead_letters.refresh().await;
+        }
     }
 }
 
-/// Applies a batch of deliveries, copies those that can never be applied to the dead-letter
-/// queue (with a confirm), then acknowledges the whole batch at once.
+/// Declares this instance's fan-out queue and binds it; true when it existed already (so
+/// nothing routed to it was lost while this instance was away).
+///
+/// The queue is durable and not exclusive, so it outlives a lost connection and a broker
+/// restart; `x-expires` deletes it once unused for [`super::FANOUT_EXPIRES`] (its instance is
+/// gone for good).
+async fn declare_fanout(
+    connection: &Connection,
+    name: &str,
+    events: &[gochat_proto::events::EventKind],
+) -> lapin::Result<bool> {
+    let existed = queue_exists(connection, name).await?;
+    let channel = connection.create_channel().await?;
+    let mut arguments = FieldTable::default();
+    let expires = i32::try_from(super::FANOUT_EXPIRES.as_millis()).unwrap_or(i32::MAX);
+    arguments.insert("x-expires".into(), AMQPValue::LongInt(expires));
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel.queue_declare(name.into(), options, arguments).await?;
+    for kind in events {
+        channel
+            .queue_bind(
+                name.into(),
+                kind.exchange().name().into(),
+                kind.routing_key().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    let _ = channel.close(200, "declared".into()).await;
+    Ok(existed)
+}
+
+/// Whether `queue` exists (a passive declaration, which needs no permission on it).
+async fn queue_exists(connection: &Connection, queue: &str) -> lapin::Result<bool> {
+    let channel = connection.create_channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    match channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    {
+        Ok(_) => {
+            let _ = channel.close(200, "checked".into()).await;
+            Ok(true)
+        }
+        Err(e) if reply_code(&e) == Some(NOT_FOUND) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The AMQP reply code of a channel or connection error the broker sent.
+fn reply_code(error: &lapin::Error) -> Option<u16> {
+    match error.kind() {
+        ErrorKind::ProtocolError(e) => Some(e.get_id()),
+        _ => None,
+    }
+}
+
+/// The `gochat_dead_letters` gauge of a shared queue: the depth of `<queue>.dead`, read on a
+/// channel of its own (a failure there must not stop the consumer).
+struct DeadLetterGauge {
+    probe: Option<(Channel, String, metrics::Gauge)>,
+}
+
+impl DeadLetterGauge {
+    async fn new(link: &Link, queue: &Queue) -> Self {
+        let probe = match queue {
+            Queue::Shared { queue, .. } => match link.connection.create_channel().await {
+                Ok(channel) => Some((
+                    channel,
+                    dead_letter_queue(queue.name),
+                    metrics::gauge!("gochat_dead_letters", "queue" => queue.name),
+                )),
+                Err(e) => {
+                    tracing::warn!(queue = queue.name, error = %e, "cannot count dead letters");
+                    None
+                }
+            },
+            Queue::Fanout { .. } => None,
+        };
+        Self { probe }
+    }
+
+    async fn refresh(&mut self) {
+        let Some((channel, dead, gauge)) = &self.probe else {
+            return;
+        };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        match channel
+            .queue_declare(dead.as_str().into(), passive, FieldTable::default())
+            .await
+        {
+            Ok(q) => gauge.set(f64::from(q.message_count())),
+            Err(e) => {
+                tracing::warn!(queue = %dead, error = %e, "cannot count dead letters");
+                self.probe = None;
+            }
+        }
+    }
+}
+
+/// Applies a batch of deliveries, dead-letters those that can never be applied (published to
+/// the dead-letter exchange with a confirm: a dead letter is never dropped), then acknowledges
+/// the whole batch at once. True when something was dead-lettered.
 async fn settle(
     link: &Link,
     queue: &Queue,
     handler: &Handler,
     consumed: &metrics::Counter,
     batch: Vec<Delivery>,
-) -> lapin::Result<()> {
+) -> lapin::Result<bool> {
     let mut decoded = Vec::with_capacity(batch.len());
     let mut undecodable = Vec::new();
     for delivery in &batch {
@@ -202,40 +337,77 @@ async fn settle(
             Ok(envelope) => decoded.push(Arc::new(envelope)),
             Err(e) => {
                 tracing::error!(queue = queue.name(), error = %e, "undecodable event; dead-lettered");
-                undecodable.push(delivery.delivery_tag);
+                dead_lettered(queue.name());
+                undecodable.push((delivery.delivery_tag, format!("not an event envelope: {e}")));
             }
         }
     }
     let mut fates = deliver(handler, decoded, queue.name(), consumed).await.into_iter();
+    let mut any_dead = false;
     for delivery in &batch {
-        let fate = if undecodable.contains(&delivery.delivery_tag) {
-            Disposition::DeadLetter
-        } else {
-            fates.next().unwrap_or(Disposition::DeadLetter)
+        let fate = match undecodable.iter().find(|(tag, _)| *tag == delivery.delivery_tag) {
+            Some((_, reason)) => Disposition::DeadLetter(reason.clone()),
+            None => fates
+                .next()
+                .unwrap_or_else(|| Disposition::DeadLetter("no disposition".into())),
         };
-        if fate == Disposition::DeadLetter && queue.durable() {
+        // A fan-out queue's events are pushes to this instance's sockets: nothing to keep once
+        // they cannot be pushed.
+        if let (Disposition::DeadLetter(reason), Queue::Shared { queue, .. }) = (fate, queue) {
             let confirm = link
                 .publisher
                 .basic_publish(
-                    "".into(),
-                    dead_letter_queue(queue.name()).into(),
+                    DEAD_LETTER_EXCHANGE.into(),
+                    queue.name.into(),
                     BasicPublishOptions::default(),
                     &delivery.data,
-                    delivery.properties.clone(),
+                    with_reason(&delivery.properties, queue.name, &reason),
                 )
                 .await?;
-            confirm.await?;
+            match confirm.await? {
+                Confirmation::Ack(_) => any_dead = true,
+                _ => {
+                    // Not kept: leave it unacknowledged, so the broker delivers it again after
+                    // this channel closes.
+                    return Err(lapin::Error::from(std::io::Error::other("dead letter not confirmed")));
+                }
+            }
         }
     }
     if let Some(last) = batch.last() {
         last.ack(BasicAckOptions { multiple: true }).await?;
     }
-    Ok(())
+    Ok(any_dead)
+}
+
+/// Header names of a dead letter: its queue, why it could not be applied, and when.
+pub(super) const REASON_HEADER: &str = "x-gochat-reason";
+pub(super) const QUEUE_HEADER: &str = "x-gochat-queue";
+pub(super) const DEAD_AT_HEADER: &str = "x-gochat-dead-at";
+/// Longest reason kept in a header.
+const MAX_REASON: usize = 1000;
+
+fn with_reason(properties: &BasicProperties, queue: &str, reason: &str) -> BasicProperties {
+    let mut headers = properties.headers().clone().unwrap_or_default();
+    let mut reason = reason.to_owned();
+    if reason.len() > MAX_REASON {
+        let mut end = MAX_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    headers.insert(REASON_HEADER.into(), AMQPValue::LongString(LongString::from(reason)));
+    headers.insert(QUEUE_HEADER.into(), AMQPValue::LongString(LongString::from(queue)));
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    headers.insert(DEAD_AT_HEADER.into(), AMQPValue::Timestamp(now));
+    properties.clone().with_headers(headers).with_delivery_mode(PERSISTENT)
 }
 
 /// Keeps a connection up for the life of the process.
 async fn supervise(
     url: String,
+    tls: Tls,
     name: String,
     announce: watch::Sender<Option<Link>>,
     publishers: TaskTracker,
@@ -243,7 +415,7 @@ async fn supervise(
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match connect(&url, &name).await {
+        match connect(&url, &tls, &name).await {
             Ok(link) => {
                 tracing::info!("connected to RabbitMQ");
                 backoff = Duration::from_millis(200);
@@ -252,13 +424,26 @@ async fn supervise(
                 loop {
                     tokio::select! {
                         event = events.next() => match event {
-                            Some(lapin::Event::Error(e)) => {
+                            Some(lapin::Event::Error(e)) if !link.connection.status().connected() => {
                                 tracing::warn!(error = %e, "RabbitMQ connection lost");
+                                break;
+                            }
+                            // A channel's error (a queue that is not there, a refused publish) is
+                            // reported here too; the channel's user deals with it, unless it is
+                            // the publishing channel, which only a new connection replaces.
+                            Some(lapin::Event::Error(e)) if !link.publisher.status().connected() => {
+                                tracing::warn!(error = %e, "RabbitMQ closed the publishing channel; reconnecting");
+                                let _ = link.connection.close(200, "publishing channel closed".into()).await;
                                 break;
                             }
                             Some(_) => continue,
                             None => break,
                         },
+                        _ = link.broken.notified() => {
+                            tracing::warn!("RabbitMQ closed the publishing channel; reconnecting");
+                            let _ = link.connection.close(200, "publishing channel closed".into()).await;
+                            break;
+                        }
                         _ = shutdown.cancelled() => {
                             // Let the relays flush (they give up on their own after a grace
                             // period), then close politely.
@@ -282,32 +467,87 @@ async fn supervise(
     }
 }
 
-async fn connect(url: &str, name: &str) -> lapin::Result<Link> {
+/// Opens a connection to `url`, trusting `tls`'s certificates besides the public roots.
+pub(super) async fn open(url: &str, tls: &Tls, name: &str) -> lapin::Result<Connection> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
-    let connection = Connection::connect(url, properties).await?;
+    let config = lapin::tcp::OwnedTLSConfig {
+        identity: None,
+        cert_chain: tls.ca_pem.clone(),
+    };
+    Connection::connect_with_config(url, properties, config, lapin::runtime::default_runtime()?).await
+}
+
+async fn connect(url: &str, tls: &Tls, name: &str) -> Result<Link, BusError> {
+    let connection = open(url, tls, name).await?;
+    declare_topology(&connection).await?;
     let channel = connection.create_channel().await?;
-    declare_topology(&channel).await?;
     channel.confirm_select(ConfirmSelectOptions::default()).await?;
     Ok(Link {
         connection: Arc::new(connection),
         publisher: channel,
+        broken: Arc::new(Notify::new()),
     })
 }
 
+/// Declares the shared topology, or, when this account may not, checks that it exists.
+async fn declare_topology(connection: &Connection) -> Result<(), BusError> {
+    let channel = connection.create_channel().await?;
+    match declare_shared(&channel).await {
+        Ok(()) => {
+            let _ = channel.close(200, "declared".into()).await;
+            return Ok(());
+        }
+        Err(e) if reply_code(&e) == Some(ACCESS_REFUSED) => {
+            tracing::debug!("this broker account may not declare the shared topology; checking that it exists");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let channel = connection.create_channel().await?;
+    let exchanges = Exchange::ALL.iter().map(|e| e.name()).chain([DEAD_LETTER_EXCHANGE]);
+    for exchange in exchanges {
+        let passive = ExchangeDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        channel
+            .exchange_declare(exchange.into(), ExchangeKind::Topic, passive, FieldTable::default())
+            .await
+            .map_err(|e| missing(e, format!("the exchange {exchange}")))?;
+    }
+    for queue in SHARED_QUEUES {
+        for name in [queue.name.to_owned(), dead_letter_queue(queue.name)] {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            channel
+                .queue_declare(name.as_str().into(), passive, FieldTable::default())
+                .await
+                .map_err(|e| missing(e, format!("the queue {name}")))?;
+        }
+    }
+    let _ = channel.close(200, "checked".into()).await;
+    Ok(())
+}
+
+fn missing(error: lapin::Error, what: String) -> BusError {
+    if reply_code(&error) == Some(NOT_FOUND) {
+        BusError::Missing(what)
+    } else {
+        error.into()
+    }
+}
+
 /// Declares exchanges, shared queues, dead-letter queues and bindings. Idempotent.
-async fn declare_topology(channel: &Channel) -> lapin::Result<()> {
+async fn declare_shared(channel: &Channel) -> lapin::Result<()> {
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    for exchange in Exchange::ALL {
+    let exchanges = Exchange::ALL.iter().map(|e| e.name()).chain([DEAD_LETTER_EXCHANGE]);
+    for exchange in exchanges {
         channel
-            .exchange_declare(
-                exchange.name().into(),
-                ExchangeKind::Topic,
-                durable,
-                FieldTable::default(),
-            )
+            .exchange_declare(exchange.into(), ExchangeKind::Topic, durable, FieldTable::default())
             .await?;
     }
     let durable = QueueDeclareOptions {
@@ -315,11 +555,21 @@ async fn declare_topology(channel: &Channel) -> lapin::Result<()> {
         ..Default::default()
     };
     for queue in SHARED_QUEUES {
+        let dead = dead_letter_queue(queue.name);
         channel
             .queue_declare(queue.name.into(), durable, FieldTable::default())
             .await?;
         channel
-            .queue_declare(dead_letter_queue(queue.name).into(), durable, FieldTable::default())
+            .queue_declare(dead.as_str().into(), durable, FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                dead.as_str().into(),
+                DEAD_LETTER_EXCHANGE.into(),
+                queue.name.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
             .await?;
         for kind in queue.events {
             channel

@@ -1,8 +1,9 @@
 //! The in-process broker of the all-in-one binary: RabbitMQ's routing and queue semantics
 //! without a network hop. Queues are in memory; durability comes from the producers' outboxes,
-//! whose rows stay until every durable queue's consumer has acknowledged the event.
+//! whose rows stay until every durable queue's consumer has acknowledged the event, and from
+//! the consumers' databases, which keep what they can never apply as dead letters.
 
-use super::{Confirm, Disposition, Handler, MAX_BATCH, Queue, consumed_counter, deliver};
+use super::{Confirm, Disposition, Handler, MAX_BATCH, Queue, consumed_counter, dead_letters, deliver};
 use gochat_proto::events::{Envelope, EventKind};
 use gochat_proto::topology::SHARED_QUEUES;
 use std::collections::{HashMap, VecDeque};
@@ -162,6 +163,17 @@ impl MemoryBus {
         let mem = self.declare(queue.name(), queue.durable(), queue.events());
         let bus = self.clone();
         let consumed = consumed_counter(queue.name());
+        let dead_letters = match &queue {
+            Queue::Shared { dead_letters, .. } => {
+                tasks.spawn(dead_letters::watch(
+                    dead_letters.clone(),
+                    mem.name.clone(),
+                    shutdown.clone(),
+                ));
+                Some(dead_letters.clone())
+            }
+            Queue::Fanout { .. } => None,
+        };
         tasks.spawn(async move {
             loop {
                 let batch: Vec<Item> = {
@@ -182,18 +194,20 @@ impl MemoryBus {
                 let envelopes = batch.iter().map(|item| item.envelope.clone()).collect();
                 let dispositions = deliver(&handler, envelopes, &mem.name, &consumed).await;
                 for (item, disposition) in batch.into_iter().zip(dispositions) {
-                    match disposition {
-                        Disposition::Ack => {
-                            if let Some(ack) = item.ack {
-                                ack.ack();
-                            }
+                    if let Disposition::DeadLetter(reason) = disposition {
+                        let Some(db) = &dead_letters else {
+                            // A fan-out queue's events are pushes to this instance's sockets:
+                            // nothing to keep once they cannot be pushed.
+                            continue;
+                        };
+                        if !keep_dead_letter(db, &mem.name, &item.envelope, &reason, &shutdown).await {
+                            // Stopping before the dead letter was kept: left unacknowledged, so
+                            // its publisher's outbox publishes it again at the next start.
+                            continue;
                         }
-                        // Never acknowledged: the publisher's outbox keeps the event and
-                        // publishes it again at the next start, so even a dead letter is not lost.
-                        Disposition::DeadLetter => tracing::error!(
-                            queue = %mem.name, event = %item.envelope.id,
-                            "dead letter left unacknowledged; its outbox row is retried at the next start"
-                        ),
+                    }
+                    if let Some(ack) = item.ack {
+                        ack.ack();
                     }
                 }
             }
@@ -204,13 +218,54 @@ impl MemoryBus {
     }
 }
 
+/// Keeps a dead letter in the consumer's database, retrying (a database hiccup passes) until
+/// it is committed or the process stops. True once it is kept.
+async fn keep_dead_letter(
+    db: &crate::db::Db,
+    queue: &str,
+    envelope: &Envelope,
+    reason: &str,
+    shutdown: &CancellationToken,
+) -> bool {
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match dead_letters::keep(db, queue, envelope, reason).await {
+            Ok(()) => {
+                metrics::gauge!("gochat_dead_letters", "queue" => queue.to_owned()).increment(1);
+                return true;
+            }
+            Err(e) => tracing::error!(queue, event = %envelope.id, error = %e, "cannot keep a dead letter; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.cancelled() => return false,
+        }
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(in crate::bus) mod tests {
     use super::*;
     use crate::bus::handler;
     use gochat_proto::events::UserOnline;
     use gochat_proto::ids::UserId;
     use gochat_proto::topology::USERS;
+
+    /// A consumer's database in a fresh directory (kept alive by the returned guard).
+    pub(in crate::bus) fn database() -> (crate::db::Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = crate::outbox::Outbox::default();
+        let db = crate::db::Db::open(
+            dir.path(),
+            "test",
+            &["CREATE TABLE t (x);"],
+            crate::config::Synchronous::Normal,
+            outbox.sink(),
+        )
+        .unwrap();
+        (db, dir)
+    }
 
     /// An event bound to exactly one shared queue (users.events).
     fn online() -> Arc<Envelope> {
@@ -233,8 +288,9 @@ mod tests {
         let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let tasks = TaskTracker::new();
         let stop = CancellationToken::new();
+        let (db, _dir) = database();
         bus.consume(
-            Queue::Shared(&USERS),
+            Queue::shared(&USERS, &db),
             handler(move |e| {
                 let seen_tx = seen_tx.clone();
                 async move {
@@ -256,10 +312,11 @@ mod tests {
         let tasks = TaskTracker::new();
         let stop = CancellationToken::new();
         let (tx, mut shared_seen) = tokio::sync::mpsc::unbounded_channel();
+        let (db, _dir) = database();
         for _ in 0..2 {
             let tx = tx.clone();
             bus.consume(
-                Queue::Shared(&USERS),
+                Queue::shared(&USERS, &db),
                 handler(move |e| {
                     let tx = tx.clone();
                     async move {

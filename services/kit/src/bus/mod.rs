@@ -7,10 +7,24 @@
 //!   keeps nothing on disk, so the producer's outbox row stays until then).
 //! - A consumer acknowledges only after its handler returned `Ok` (which, for handlers that change
 //!   state, means after their commit). A failing handler is retried in place with backoff, then
-//!   the event goes to the queue's dead letters, never into a hot loop.
+//!   the event goes to the queue's dead letters, never into a hot loop: `<queue>.dead` on
+//!   RabbitMQ, the consuming service's own database in process ([`dead_letters`]). Either way
+//!   the event is acknowledged once its dead letter is safe, and an operator lists and requeues
+//!   dead letters with `gochat dead-letters`.
+//! - Per-instance fan-out queues outlive a lost connection (for [`FANOUT_EXPIRES`]), so what
+//!   is routed while an instance reconnects waits for it; when one had to be created afresh
+//!   (it expired, or the broker lost it), its owner is told it may have missed events.
+//!
+//! Layout: `amqp` and `memory` are the two transports; [`dead_letters`] keeps, lists and
+//! requeues dead letters; [`accounts`] derives each service's broker permissions from the
+//! topology.
 
+pub mod accounts;
 mod amqp;
+pub mod dead_letters;
 mod memory;
+
+pub use amqp::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
 
 use crate::db::{Db, DbError, Write};
 use futures_util::future::BoxFuture;
@@ -29,6 +43,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Events a consumer may hold unacknowledged, and the most it applies as one batch.
 const PREFETCH: u16 = 128;
 const MAX_BATCH: usize = PREFETCH as usize;
+/// How long a fan-out queue outlives its instance's connection: a broker restart or a network
+/// blip is well within it; an instance gone for good leaves no queue behind for longer.
+pub const FANOUT_EXPIRES: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -36,6 +53,8 @@ pub enum BusError {
     NotConnected,
     #[error("the broker refused the event")]
     Nacked,
+    #[error("the broker does not have {0}: import the definitions of `gochat rabbitmq-setup`")]
+    Missing(String),
     #[error(transparent)]
     Amqp(#[from] lapin::Error),
 }
@@ -127,39 +146,82 @@ where
     }))
 }
 
+/// Told that a fan-out queue may have missed events (see [`Queue::when_missed`]).
+pub type Missed = Arc<dyn Fn() + Send + Sync>;
+
 /// Which queue a consumer reads.
 pub enum Queue {
-    /// A durable queue of the topology, shared by every instance of a service.
-    Shared(&'static SharedQueue),
-    /// This instance's own queue for `events`, gone with the instance.
-    Fanout { name: String, events: &'static [EventKind] },
+    /// A durable queue of the topology, shared by every instance of a service. In process, its
+    /// dead letters are kept in `dead_letters`, the consuming service's database.
+    Shared {
+        queue: &'static SharedQueue,
+        dead_letters: Db,
+    },
+    /// This instance's own queue for `events`, gone some time after the instance.
+    Fanout {
+        name: String,
+        events: &'static [EventKind],
+        missed: Option<Missed>,
+    },
 }
 
 impl Queue {
+    /// The shared queue `queue`, whose consumer keeps its dead letters in `db` (in process).
+    pub fn shared(queue: &'static SharedQueue, db: &Db) -> Self {
+        Self::Shared {
+            queue,
+            dead_letters: db.clone(),
+        }
+    }
+
     /// The fan-out queue of `service` on `instance` for one `purpose` (a service may have several).
     pub fn fanout(service: &str, instance: &str, purpose: &str, events: &'static [EventKind]) -> Self {
         Self::Fanout {
             name: format!("{service}.{instance}.{purpose}"),
             events,
+            missed: None,
         }
+    }
+
+    /// Calls `missed` whenever this fan-out queue had to be created while the instance was
+    /// running: events routed while it did not exist are lost to it, so whatever it keeps in
+    /// step from them (open sockets) must catch up another way.
+    pub fn when_missed(mut self, missed: impl Fn() + Send + Sync + 'static) -> Self {
+        if let Self::Fanout { missed: slot, .. } = &mut self {
+            *slot = Some(Arc::new(missed));
+        }
+        self
     }
 
     pub fn name(&self) -> &str {
         match self {
-            Self::Shared(q) => q.name,
+            Self::Shared { queue, .. } => queue.name,
             Self::Fanout { name, .. } => name,
         }
     }
 
     pub fn events(&self) -> &'static [EventKind] {
         match self {
-            Self::Shared(q) => q.events,
+            Self::Shared { queue, .. } => queue.events,
             Self::Fanout { events, .. } => events,
         }
     }
 
     pub fn durable(&self) -> bool {
-        matches!(self, Self::Shared(_))
+        matches!(self, Self::Shared { .. })
+    }
+
+    /// Tells the owner of a fan-out queue that it may have missed events.
+    fn missed(&self) {
+        if let Self::Fanout {
+            name,
+            missed: Some(missed),
+            ..
+        } = self
+        {
+            tracing::warn!(queue = %name, "fan-out queue was created afresh: events routed before may be missed");
+            missed();
+        }
     }
 }
 
@@ -178,8 +240,9 @@ impl Bus {
 
     /// RabbitMQ at `url`. Connects (and reconnects) in the background with backoff; until then
     /// publishes fail with [`BusError::NotConnected`] and the outbox keeps the events.
-    pub fn rabbitmq(url: &str, name: &str, tasks: &TaskTracker, shutdown: CancellationToken) -> Self {
-        Self::Amqp(amqp::AmqpBus::start(url, name, tasks, shutdown))
+    /// `tls`: how to trust an `amqps://` broker (see [`Tls`]).
+    pub fn rabbitmq(url: &str, tls: Tls, name: &str, tasks: &TaskTracker, shutdown: CancellationToken) -> Self {
+        Self::Amqp(amqp::AmqpBus::start(url, tls, name, tasks, shutdown))
     }
 
     /// Publishes an event; returns once it is handed to the transport (so successive publishes
@@ -217,6 +280,14 @@ impl Bus {
     /// Consumes `queue` with `handler` until `shutdown`, reconnecting as needed.
     pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
         metrics::describe_counter!("gochat_events_consumed_total", "Events handled by consumers");
+        metrics::describe_counter!(
+            "gochat_events_dead_lettered_total",
+            "Events dead-lettered by this process's consumers"
+        );
+        metrics::describe_gauge!(
+            "gochat_dead_letters",
+            "Dead letters waiting for an operator (`gochat dead-letters`), by queue"
+        );
         match self {
             Self::Memory(bus) => bus.consume(queue, handler, tasks, shutdown),
             Self::Amqp(bus) => bus.consume(queue, handler, tasks, shutdown),
@@ -261,11 +332,25 @@ fn consumed_counter(queue: &str) -> metrics::Counter {
     metrics::counter!("gochat_events_consumed_total", "queue" => queue.to_owned())
 }
 
+/// How a broker with a self-signed certificate is trusted over `amqps://`.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    /// PEM certificates (a private CA) trusted besides the usual public roots.
+    pub ca_pem: Option<String>,
+}
+
 /// What became of a delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Disposition {
     Ack,
-    DeadLetter,
+    /// Kept aside for an operator, with why.
+    DeadLetter(String),
+}
+
+impl Disposition {
+    fn is_ack(&self) -> bool {
+        matches!(self, Self::Ack)
+    }
 }
 
 /// Applies a batch with `handler`; one disposition per event, in order. Shared by both
@@ -293,7 +378,7 @@ async fn deliver(
         Handler::Batch(apply) => one_by_one(batch, queue, |e| apply(vec![e])).await,
         Handler::Each(apply) => one_by_one(batch, queue, |e| apply(e)).await,
     };
-    let acked = dispositions.iter().filter(|d| **d == Disposition::Ack).count();
+    let acked = dispositions.iter().filter(|d| d.is_ack()).count();
     consumed.increment(acked as u64);
     dispositions
 }
@@ -315,27 +400,35 @@ where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
     let mut backoff = Duration::from_millis(100);
-    for n in 1..=MAX_ATTEMPTS {
+    let mut n = 1;
+    let reason = loop {
         match attempt(envelope.clone()).await {
             Ok(()) => return Disposition::Ack,
             Err(e) if is_poison(&e) => {
                 tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
                     "event cannot be decoded; dead-lettered");
-                break;
+                break format!("cannot be decoded: {e:#}");
             }
             Err(e) if n == MAX_ATTEMPTS => {
                 tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
                     "event failed every attempt; dead-lettered");
+                break format!("failed {MAX_ATTEMPTS} attempts: {e:#}");
             }
             Err(e) => {
                 tracing::warn!(queue, event = %envelope.id, attempt = n, error = format!("{e:#}"), "event handler failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
+                n += 1;
             }
         }
-    }
+    };
+    dead_lettered(queue);
+    Disposition::DeadLetter(reason)
+}
+
+/// Counts a dead letter of `queue`.
+fn dead_lettered(queue: &str) {
     metrics::counter!("gochat_events_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
-    Disposition::DeadLetter
 }
 
 /// An event whose payload does not decode will not decode on the next attempt either.

@@ -1,9 +1,12 @@
-//! The relay over a real database file and the in-process bus, with a consumer the test can
+//! The relay over a real database file and the in-process bus, with consumers the test can
 //! hold (so confirms stop coming) and make refuse an event (so its publish is not confirmed,
 //! which the relay sees as it sees a broker failure).
 //!
 //! The event used throughout, `user.online`, is routed to exactly one durable queue
-//! (`users.events`), whose only consumer is the test's.
+//! (`users.events`), whose only consumers are the test's. In process a refused event is
+//! confirmed once its dead letter is kept, so a refusal here is the one way an in-process
+//! confirm fails: the consumer stops before its dead letter is safe (its dead-letter table is
+//! gone). Tests of refusals start a second consumer, which takes what the relay publishes again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -31,8 +34,8 @@ struct Harness {
     acked: mpsc::UnboundedReceiver<(EventId, UserId)>,
     /// False while the consumer is held: it then waits before handling anything.
     open: Arc<watch::Sender<bool>>,
-    /// Events the consumer refuses once as undecodable: dead-lettered at once, so their
-    /// publish is not confirmed.
+    /// Events a consumer refuses once as undecodable, stopping as it does so: their publish is
+    /// not confirmed.
     refuse_once: Arc<Mutex<HashSet<EventId>>>,
     outbox: Option<Outbox>,
     relay: Option<tokio::task::JoinHandle<()>>,
@@ -42,6 +45,11 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    harness_with(1)
+}
+
+/// A harness whose queue has `consumers` competing consumers.
+fn harness_with(consumers: usize) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::default();
     let sink = outbox.sink();
@@ -53,27 +61,45 @@ fn harness() -> Harness {
     let open = Arc::new(watch::Sender::new(true));
     let refuse_once = Arc::new(Mutex::new(HashSet::new()));
     let (shutdown, tasks) = (CancellationToken::new(), TaskTracker::new());
-    let (gate, refuse) = (open.clone(), refuse_once.clone());
-    bus.consume(
-        Queue::Shared(&USERS),
-        handler(move |envelope| {
-            let (mut gate, refuse, acked) = (gate.subscribe(), refuse.clone(), acked_tx.clone());
-            async move {
-                let _ = gate.wait_for(|open| *open).await;
-                if refuse.lock().unwrap().remove(&envelope.id) {
-                    let undecodable = serde_json::from_str::<u8>("not an event").unwrap_err();
-                    return Err(anyhow::Error::from(undecodable));
+    // Where the consumers would keep dead letters: a database without the table, so a refused
+    // event is never safe and stays unconfirmed once its consumer stops.
+    let unsafe_dead_letters = Db::open(
+        dir.path(),
+        "dead",
+        schema,
+        Synchronous::Normal,
+        Outbox::default().sink(),
+    )
+    .unwrap();
+    rusqlite::Connection::open(dir.path().join("dead.db"))
+        .and_then(|c| c.execute_batch("DROP TABLE dead_letters;"))
+        .unwrap();
+    for _ in 0..consumers {
+        let stop = shutdown.child_token();
+        let (gate, refuse, acked_tx, stopping) = (open.clone(), refuse_once.clone(), acked_tx.clone(), stop.clone());
+        bus.consume(
+            Queue::shared(&USERS, &unsafe_dead_letters),
+            handler(move |envelope| {
+                let (mut gate, refuse, acked, stopping) =
+                    (gate.subscribe(), refuse.clone(), acked_tx.clone(), stopping.clone());
+                async move {
+                    let _ = gate.wait_for(|open| *open).await;
+                    if refuse.lock().unwrap().remove(&envelope.id) {
+                        stopping.cancel();
+                        let undecodable = serde_json::from_str::<u8>("not an event").unwrap_err();
+                        return Err(anyhow::Error::from(undecodable));
+                    }
+                    let Event::UserOnline(online) = envelope.event()? else {
+                        panic!("only user.online is published here");
+                    };
+                    acked.send((envelope.id, online.user_id)).unwrap();
+                    Ok(())
                 }
-                let Event::UserOnline(online) = envelope.event()? else {
-                    panic!("only user.online is published here");
-                };
-                acked.send((envelope.id, online.user_id)).unwrap();
-                Ok(())
-            }
-        }),
-        &tasks,
-        shutdown.clone(),
-    );
+            }),
+            &tasks,
+            stop,
+        );
+    }
     Harness {
         db,
         sink,
@@ -235,7 +261,7 @@ async fn an_overflowing_hand_off_falls_back_to_the_table_in_order_without_gaps_o
 
 #[tokio::test]
 async fn after_a_failed_confirm_the_relay_publishes_again_what_was_not_confirmed() {
-    let mut h = harness();
+    let mut h = harness_with(2);
     h.start_relay();
     h.drained().await;
     h.hold_consumer();
@@ -257,7 +283,7 @@ async fn after_a_failed_confirm_the_relay_publishes_again_what_was_not_confirmed
 
 #[tokio::test]
 async fn ephemeral_events_are_published_once_and_never_stored() {
-    let mut h = harness();
+    let mut h = harness_with(2);
     h.start_relay();
     h.drained().await;
     h.hold_consumer();

@@ -58,7 +58,7 @@ pub async fn open(runtime: &Runtime) -> anyhow::Result<Db> {
 pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings) -> anyhow::Result<axum::Router> {
     let push = Push::start(runtime, db.clone(), settings)?;
     runtime.bus.consume(
-        Queue::Shared(&NOTIFICATIONS),
+        Queue::shared(&NOTIFICATIONS, &db),
         events::store_handler(db.clone(), push.clone()),
         &runtime.tasks,
         runtime.shutdown.clone(),
