@@ -8,8 +8,9 @@
 #   nomad job run -var version=0.1.0 -var release_url=http://nas.lan/gochat nomad/gochat-auth.nomad.hcl
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
-# host volumes "gochat-auth" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
-# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+# host volumes "gochat-auth" and "gochat-replicas" on the node; the Nomad variables nomad/jobs
+# (jwt_key) and nomad/jobs/gochat-auth (amqp_password: the gochat-auth broker account's, made by
+# `gochat rabbitmq-setup`); the gochat-rabbitmq job running.
 
 variable "version" {
   type        = string
@@ -174,8 +175,10 @@ job "gochat-auth" {
         GOCHAT_ARGON2_ITERATIONS = "3"
       }
 
-      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
-      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      # The session key from the Nomad variable nomad/jobs (readable by every job of the namespace),
+      # the password of this service's own broker account from nomad/jobs/gochat-auth (readable by
+      # this job only) and the broker's address from Nomad's service catalogue. A change restarts
+      # the task.
       template {
         destination = "secrets/gochat.env"
         env         = true
@@ -183,9 +186,10 @@ job "gochat-auth" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-auth" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-auth:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT

@@ -11,8 +11,9 @@
 #   nomad job scale gochat-chat chat 3
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
-# host volumes "gochat-chat" and "gochat-replicas" on the nodes; the Nomad variable nomad/jobs
-# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+# host volumes "gochat-chat" and "gochat-replicas" on the nodes; the Nomad variables nomad/jobs
+# (jwt_key) and nomad/jobs/gochat-chat (amqp_password: the gochat-chat broker account's, made by
+# `gochat rabbitmq-setup`); the gochat-rabbitmq job running.
 
 variable "version" {
   type        = string
@@ -191,8 +192,10 @@ job "gochat-chat" {
         GOCHAT_LITESTREAM_SLOT    = "-${NOMAD_ALLOC_INDEX}"
       }
 
-      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
-      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      # The session key from the Nomad variable nomad/jobs (readable by every job of the namespace),
+      # the password of this service's own broker account from nomad/jobs/gochat-chat (readable by
+      # this job only) and the broker's address from Nomad's service catalogue. A change restarts
+      # the task.
       template {
         destination = "secrets/gochat.env"
         env         = true
@@ -200,9 +203,10 @@ job "gochat-chat" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-chat" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-chat:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT

@@ -10,8 +10,9 @@
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
 # host volumes "gochat-messages", "gochat-replicas" and "gochat-attachments" (the NAS share that
-# keeps attachments, README "Attachments") on the node; the Nomad variable nomad/jobs
-# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+# keeps attachments, README "Attachments") on the node; the Nomad variables nomad/jobs (jwt_key) and
+# nomad/jobs/gochat-messages (amqp_password: the gochat-messages broker account's, made by `gochat
+# rabbitmq-setup`); the gochat-rabbitmq job running.
 
 variable "version" {
   type        = string
@@ -184,8 +185,10 @@ job "gochat-messages" {
         GOCHAT_LITESTREAM_REPLICA = var.replica_url
       }
 
-      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
-      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      # The session key from the Nomad variable nomad/jobs (readable by every job of the namespace),
+      # the password of this service's own broker account from nomad/jobs/gochat-messages (readable
+      # by this job only) and the broker's address from Nomad's service catalogue. A change restarts
+      # the task.
       template {
         destination = "secrets/gochat.env"
         env         = true
@@ -193,9 +196,10 @@ job "gochat-messages" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-messages" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-messages:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT

@@ -12,8 +12,9 @@
 #   nomad job scale gochat-notifications gateway 3
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
-# host volumes "gochat-notifications" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
-# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+# host volumes "gochat-notifications" and "gochat-replicas" on the node; the Nomad variables
+# nomad/jobs (jwt_key) and nomad/jobs/gochat-notifications (amqp_password: the gochat-notifications
+# broker account's, made by `gochat rabbitmq-setup`); the gochat-rabbitmq job running.
 
 variable "version" {
   type        = string
@@ -181,8 +182,10 @@ job "gochat-notifications" {
         GOCHAT_NOTIFICATIONS_ROLE = "store"
       }
 
-      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
-      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      # The session key from the Nomad variable nomad/jobs (readable by every job of the namespace),
+      # the password of this service's own broker account from nomad/jobs/gochat-notifications
+      # (readable by this job only) and the broker's address from Nomad's service catalogue. A
+      # change restarts the task.
       template {
         destination = "secrets/gochat.env"
         env         = true
@@ -190,9 +193,10 @@ job "gochat-notifications" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-notifications" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-notifications:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT
@@ -303,9 +307,10 @@ job "gochat-notifications" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-notifications" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-notifications:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT

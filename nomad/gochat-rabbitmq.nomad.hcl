@@ -3,9 +3,15 @@
 # "gochat-rabbitmq" host volume.
 #
 # Runs Debian's RabbitMQ from the node (apt install rabbitmq-server; `systemctl disable --now
-# rabbitmq-server` so only this job runs it) with config/rabbitmq.conf's settings, its user and
-# password from the Nomad variable nomad/jobs (amqp_user, amqp_password).
+# rabbitmq-server` so only this job runs it) with config/rabbitmq.conf's settings. No default
+# account: its accounts (one per service, least privilege) and GoChat's exchanges and shared
+# queues come from the definitions of `gochat rabbitmq-setup`, kept in the Nomad variable
+# nomad/jobs/gochat-rabbitmq (readable by this job only) and loaded at every start; each service
+# job reads its own account's password from nomad/jobs/gochat-<service> (README "Several
+# Raspberry Pis with Nomad", step 4):
 #
+#   gochat rabbitmq-setup ~/gochat-broker --broker broker.lan:5672
+#   nomad var put nomad/jobs/gochat-rabbitmq definitions=@$HOME/gochat-broker/definitions.json
 #   nomad job run nomad/gochat-rabbitmq.nomad.hcl
 
 variable "datacenters" {
@@ -127,22 +133,25 @@ job "gochat-rabbitmq" {
         data        = "# settings come from the environment of the task\n"
       }
 
-      # config/rabbitmq.conf, with the listener on the allocated port and the user from Nomad
-      # variables (created on first start; change it later with rabbitmqctl).
+      # The definitions of `gochat rabbitmq-setup` (accounts with their password hashes,
+      # permissions, exchanges, shared queues, bindings), from the Nomad variable; a new version
+      # of it restarts the broker, which loads them again.
+      template {
+        destination = "secrets/definitions.json"
+        change_mode = "restart"
+        data        = "{{ with nomadVar \"nomad/jobs/gochat-rabbitmq\" }}{{ .definitions }}{{ end }}"
+      }
+
+      # config/rabbitmq.conf, with the listener on the allocated port and the definitions from
+      # the template above. The node creates no default user (no guest) when it loads them.
       template {
         destination = "secrets/rabbitmq.conf"
         change_mode = "restart"
         data        = <<-EOT
+          definitions.import_backend = local_filesystem
+          definitions.local.path = {{ env "NOMAD_SECRETS_DIR" }}/definitions.json
           listeners.tcp.default = {{ env "NOMAD_PORT_amqp" }}
           loopback_users.guest = true
-          {{- with nomadVar "nomad/jobs" }}
-          default_user = {{ .amqp_user }}
-          default_pass = {{ .amqp_password }}
-          {{- end }}
-          default_vhost = /
-          default_permissions.configure = .*
-          default_permissions.read = .*
-          default_permissions.write = .*
           heartbeat = 30
           vm_memory_high_watermark.absolute = 256MiB
           disk_free_limit.absolute = 1GB

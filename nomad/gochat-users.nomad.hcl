@@ -8,8 +8,9 @@
 #   nomad job run -var version=0.1.0 -var release_url=http://nas.lan/gochat nomad/gochat-users.nomad.hcl
 #
 # Needs (see README "Several Raspberry Pis with Nomad"): the release tarballs under release_url;
-# host volumes "gochat-users" and "gochat-replicas" on the node; the Nomad variable nomad/jobs
-# with jwt_key, amqp_user and amqp_password; the gochat-rabbitmq job running.
+# host volumes "gochat-users" and "gochat-replicas" on the node; the Nomad variables nomad/jobs
+# (jwt_key) and nomad/jobs/gochat-users (amqp_password: the gochat-users broker account's, made by
+# `gochat rabbitmq-setup`); the gochat-rabbitmq job running.
 
 variable "version" {
   type        = string
@@ -170,8 +171,10 @@ job "gochat-users" {
         GOCHAT_LITESTREAM_REPLICA = var.replica_url
       }
 
-      # Secrets from the Nomad variable nomad/jobs (readable by every job of the namespace) and
-      # the broker's address from Nomad's service catalogue. A change restarts the task.
+      # The session key from the Nomad variable nomad/jobs (readable by every job of the namespace),
+      # the password of this service's own broker account from nomad/jobs/gochat-users (readable by
+      # this job only) and the broker's address from Nomad's service catalogue. A change restarts
+      # the task.
       template {
         destination = "secrets/gochat.env"
         env         = true
@@ -179,9 +182,10 @@ job "gochat-users" {
         data        = <<-EOT
           {{- with nomadVar "nomad/jobs" }}
           GOCHAT_JWT_KEY={{ .jwt_key }}
-          {{- $user := .amqp_user }}{{ $password := .amqp_password }}
+          {{- end }}
+          {{- with nomadVar "nomad/jobs/gochat-users" }}{{ $password := .amqp_password }}
           {{- range nomadService "gochat-rabbitmq" }}
-          GOCHAT_AMQP_URL=amqp://{{ $user }}:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
+          GOCHAT_AMQP_URL=amqp://gochat-users:{{ $password }}@{{ .Address }}:{{ .Port }}/%2f
           {{- end }}
           {{- end }}
         EOT

@@ -64,6 +64,37 @@ def heredoc(text: str) -> str:
     return textwrap.dedent(m.group(3)) if m.group(1) else m.group(3)
 
 
+def nomad_vars(template: str) -> dict[str, str]:
+    """{variable path: what the template renders inside `{{ with nomadVar "path" }} ... {{ end }}`}
+    (the blocks GoChat's templates use: not nested in one another)."""
+    found = {}
+    for m in re.finditer(r'\{\{-?\s*with nomadVar "([^"]+)"\s*-?\}\}', template):
+        depth, pos = 1, m.end()
+        for tag in re.finditer(r"\{\{-?\s*(with|range|if|end)\b[^}]*\}\}", template[pos:]):
+            depth += -1 if tag.group(1) == "end" else 1
+            if depth == 0:
+                found[m.group(1)] = template[pos : pos + tag.start()]
+                break
+        else:
+            raise AssertionError(f"no end of the nomadVar {m.group(1)} block")
+    return found
+
+
+def assert_own_broker_account(svc: str, template: str):
+    """The session key from the shared variable nomad/jobs; the broker URL with the service's own
+    account (gochat-<svc>, as `gochat rabbitmq-setup` names it), its password from the job's own
+    variable nomad/jobs/gochat-<svc>, the broker's address from the catalogue."""
+    blocks_of = nomad_vars(template)
+    assert set(blocks_of) == {"nomad/jobs", f"nomad/jobs/gochat-{svc}"}, blocks_of
+    shared, own = blocks_of["nomad/jobs"], blocks_of[f"nomad/jobs/gochat-{svc}"]
+    assert "GOCHAT_JWT_KEY={{ .jwt_key }}" in shared
+    assert "amqp" not in shared.lower(), "no broker account in the variable every job reads"
+    assert ".amqp_password" in own and 'nomadService "gochat-rabbitmq"' in own
+    urls = re.findall(r"^GOCHAT_AMQP_URL=(.*)$", own, re.M)
+    assert urls == [f"amqp://gochat-{svc}:{{{{ $password }}}}@{{{{ .Address }}}}:{{{{ .Port }}}}/%2f"], urls
+    assert "GOCHAT_AMQP_URL" not in template.replace(own, ""), "the URL only with the own account"
+
+
 def jobs() -> dict[str, tuple[dict, dict]]:
     out = {}
     for path in FILES:
@@ -136,11 +167,11 @@ def test_service_job_runs_the_static_binary_under_litestream_with_checks_volumes
     if variables["replica_url"].startswith("file://"):
         assert variables["replica_url"][len("file://"):].startswith(mounts["replicas"])
 
-    # The JWT key and the broker's credentials from Nomad variables, the broker by discovery.
+    # The JWT key and the service's own broker account from Nomad variables, the broker by
+    # discovery.
     secrets = [heredoc(t["data"]) for t in blocks(task, "template") if t.get("env") is True]
     assert len(secrets) == 1
-    assert 'nomadVar "nomad/jobs"' in secrets[0] and "GOCHAT_JWT_KEY=" in secrets[0]
-    assert 'nomadService "gochat-rabbitmq"' in secrets[0] and "GOCHAT_AMQP_URL=amqp://" in secrets[0]
+    assert_own_broker_account(svc, secrets[0])
 
     # Room to drain (the service waits up to 10 s for its background tasks).
     assert int(task["kill_timeout"].rstrip("s")) >= 15
@@ -202,6 +233,37 @@ def test_notifications_run_one_store_and_gateways_that_scale_out():
     assert "notifications-gateway" in template and "gochat_notifications_gateway" in template
 
 
+def settings(text: str) -> dict[str, str]:
+    """The `key = value` lines of a rabbitmq.conf (or of its template)."""
+    return {
+        key.strip(): value.strip()
+        for key, _, value in (line.partition("=") for line in text.splitlines())
+        if _ and not key.strip().startswith(("#", "{{"))
+    }
+
+
+def assert_no_default_account_and_definitions_loaded(conf: dict[str, str], where: str):
+    """No account comes from the configuration (RabbitMQ creates default_user, or guest, with
+    default_permissions on an empty data directory); the definitions of `gochat rabbitmq-setup`
+    are loaded at every start instead, which also stops RabbitMQ creating a default user."""
+    for key in conf:
+        assert not key.startswith(("default_user", "default_pass", "default_permissions")), f"{where}: {key}"
+    assert conf.get("definitions.import_backend") == "local_filesystem", where
+    assert conf.get("definitions.local.path", "").endswith(".json"), where
+    assert "load_definitions" not in conf, f"{where}: one way of loading definitions"
+    assert conf.get("loopback_users.guest") == "true", where
+
+
+def test_config_rabbitmq_conf_ships_no_account_and_loads_the_definitions_of_rabbitmq_setup():
+    text = (ROOT / "config/rabbitmq.conf").read_text()
+    conf = settings(text)
+    assert_no_default_account_and_definitions_loaded(conf, "config/rabbitmq.conf")
+    assert conf["definitions.local.path"] == "/etc/rabbitmq/gochat-definitions.json"
+    # Its header says how to make that file, and no password is shipped.
+    assert "gochat rabbitmq-setup" in text and "definitions.json" in text
+    assert "CHANGE-ME" not in text and "default_pass" not in text
+
+
 def test_rabbitmq_job_has_a_volume_and_the_settings_of_config_rabbitmq_conf():
     _, job, _ = job_of(NOMAD / "gochat-rabbitmq.nomad.hcl")
     group = labelled(job, "group")["rabbitmq"]
@@ -209,10 +271,39 @@ def test_rabbitmq_job_has_a_volume_and_the_settings_of_config_rabbitmq_conf():
     assert labelled(group, "volume")["data"]["type"] == "host"
     assert one(group, "service")["name"] == "gochat-rabbitmq"
     task = labelled(group, "task")["rabbitmq"]
-    rendered = next(heredoc(t["data"]) for t in blocks(task, "template") if t["destination"] == "secrets/rabbitmq.conf")
-    keys = lambda text: {line.split("=")[0].strip() for line in text.splitlines() if "=" in line and not line.strip().startswith(("#", "{{"))}
+    templates = {t["destination"]: t for t in blocks(task, "template")}
+    rendered = heredoc(templates["secrets/rabbitmq.conf"]["data"])
     conf = (ROOT / "config/rabbitmq.conf").read_text()
-    assert keys(conf) == keys(rendered)
+    assert settings(conf).keys() == settings(rendered).keys()
+    assert_no_default_account_and_definitions_loaded(settings(rendered), "the rabbitmq job")
+
+    # The definitions come from the broker's own variable (`gochat rabbitmq-setup`'s
+    # definitions.json, put there by the operator), rendered where the configuration points.
+    assert settings(rendered)["definitions.local.path"] == '{{ env "NOMAD_SECRETS_DIR" }}/definitions.json'
+    definitions = templates["secrets/definitions.json"]
+    assert nomad_vars(heredoc(definitions["data"])) == {"nomad/jobs/gochat-rabbitmq": "{{ .definitions }}"}
+    assert definitions.get("change_mode", "restart") == "restart", "new definitions are loaded"
+    assert not any("nomad/jobs\"" in heredoc(t["data"]) for t in templates.values()), "no shared secret"
+
+
+def test_every_service_has_a_broker_account_of_its_own_and_no_job_shares_one():
+    # The accounts `gochat rabbitmq-setup` makes (services/kit/src/bus/accounts.rs): one per
+    # service, named gochat-<service>, each the one its job connects with.
+    accounts = (ROOT / "services/kit/src/bus/accounts.rs").read_text()
+    assert sorted(re.findall(r'^\s*service: "(\w+)",', accounts, re.M)) == sorted(SERVICES)
+    assert 'format!("gochat-{}", self.service)' in accounts
+    for path in FILES:
+        text = path.read_text()
+        assert "amqp_user" not in text and "default_user" not in text, path.name
+        # A job reads no other job's variable (each one's is readable by that job alone).
+        own = f"nomad/jobs/{path.name.removesuffix('.nomad.hcl')}"
+        for var in re.findall(r'nomadVar \\?"([^"\\]+)\\?"', text):
+            assert var in ("nomad/jobs", own), f"{path.name} reads {var}"
+    # The README's setup puts each of those variables.
+    readme = (ROOT / "README.md").read_text()
+    assert "nomad var put nomad/jobs/gochat-rabbitmq definitions=@" in readme
+    assert "for s in auth users messages notifications chat; do" in readme
+    assert "nomad var put nomad/jobs/gochat-$s" in readme and "amqp_password=" in readme
 
 
 # --- the ingress ------------------------------------------------------------------------------
