@@ -1,5 +1,6 @@
 //! The deployment the chaos suite runs and breaks: GoChat's services as separate `gochat
-//! <service>` processes (two chat instances), each with its own
+//! <service>` processes (two chat instances, the notifications store and two of its socket
+//! gateways), each with its own
 //! least-privilege broker account (`gochat rabbitmq-setup`) in a virtual host of its own on the
 //! given RabbitMQ node, behind the repository's nginx configuration.
 
@@ -14,18 +15,18 @@ use std::time::{Duration, Instant};
 /// How long a process may take to answer /readyz 200 (debug builds on a busy machine).
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
-/// The processes: (instance name, service). Instance names are also their instance ids.
-///
-/// One notifications instance: each stores the notifications it consumed in its own SQLite
-/// file, so two behind nginx answer `/api/notifications` differently (the README's "run one";
-/// splitting its store from its socket gateway is issue 10 item 6).
-pub const INSTANCES: &[(&str, &str)] = &[
-    ("auth", "auth"),
-    ("users", "users"),
-    ("messages", "messages"),
-    ("chat-a", "chat"),
-    ("chat-b", "chat"),
-    ("notifications", "notifications"),
+/// The processes: (instance name, service, the nginx upstream it serves in). Instance names are
+/// also their instance ids. Notifications run as one store (the single writer of its database)
+/// and two socket gateways, as `config/nginx.conf` and the Nomad jobs lay them out.
+pub const INSTANCES: &[(&str, &str, &str)] = &[
+    ("auth", "auth", "gochat_auth"),
+    ("users", "users", "gochat_users"),
+    ("messages", "messages", "gochat_messages"),
+    ("chat-a", "chat", "gochat_chat"),
+    ("chat-b", "chat", "gochat_chat"),
+    ("notifications", "notifications", "gochat_notifications"),
+    ("gateway-a", "notifications", "gochat_notifications_gateway"),
+    ("gateway-b", "notifications", "gochat_notifications_gateway"),
 ];
 
 /// Where the pieces are.
@@ -44,6 +45,7 @@ pub struct Parts {
 /// One running (or killed) process of a service.
 struct Instance {
     service: &'static str,
+    upstream: &'static str,
     port: u16,
     env: Vec<(String, String)>,
     log: PathBuf,
@@ -79,7 +81,7 @@ impl Deployment {
             .env("RABBITMQ_NODENAME", &parts.rabbitmq_node))?;
         let jwt_key = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
         let mut instances = BTreeMap::new();
-        for (name, service) in INSTANCES {
+        for (name, service, upstream) in INSTANCES {
             let amqp_url = std::fs::read_to_string(accounts.join(format!("{service}.env")))?
                 .trim()
                 .strip_prefix("GOCHAT_AMQP_URL=")
@@ -95,6 +97,14 @@ impl Deployment {
                 ("GOCHAT_TRUST_PROXY".to_owned(), "true".to_owned()),
                 ("GOCHAT_LOG".to_owned(), "warn".to_owned()),
             ];
+            if *service == "notifications" {
+                let role = if *upstream == "gochat_notifications" {
+                    "store"
+                } else {
+                    "gateway"
+                };
+                env.push(("GOCHAT_NOTIFICATIONS_ROLE".to_owned(), role.to_owned()));
+            }
             if *service == "auth" {
                 // The chaos is elsewhere: sign-ups of every run come from one address, and a
                 // cheap hash keeps them quick.
@@ -107,6 +117,7 @@ impl Deployment {
                 *name,
                 Instance {
                     service,
+                    upstream,
                     port,
                     env,
                     log,
@@ -223,7 +234,7 @@ impl Deployment {
             .with_context(|| format!("reading {}", self.parts.nginx_conf.display()))?;
         let mut upstreams: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
         for instance in self.instances.values() {
-            upstreams.entry(instance.service).or_default().push(instance.port);
+            upstreams.entry(instance.upstream).or_default().push(instance.port);
         }
         let site = self.parts.dir.join("site");
         std::fs::create_dir_all(&site)?;
@@ -311,9 +322,10 @@ impl Drop for Deployment {
     }
 }
 
-/// config/nginx.conf for this run: upstream servers replaced by the instances' ports, the HTTPS
-/// server listening in plain HTTP on `port`, the HTTP one on `spare`, no IPv6, no TLS lines.
-/// Fails when the file no longer has what is replaced, so a change there is noticed.
+/// config/nginx.conf for this run: the servers of each `upstream NAME` block replaced by the
+/// ports in `upstreams[NAME]`, the HTTPS server listening in plain HTTP on `port`, the HTTP one
+/// on `spare`, no IPv6, no TLS lines. Fails when the file no longer has what is replaced (every
+/// upstream of `upstreams` once, each with servers), so a change there is noticed.
 pub fn nginx_conf(
     template: &str,
     upstreams: &BTreeMap<&str, Vec<u16>>,
@@ -321,29 +333,30 @@ pub fn nginx_conf(
     spare: u16,
     site: &Path,
 ) -> anyhow::Result<String> {
-    const DEFAULT_PORTS: [(&str, u16); 5] = [
-        ("auth", 8081),
-        ("users", 8082),
-        ("messages", 8083),
-        ("chat", 8084),
-        ("notifications", 8085),
-    ];
-    let mut seen = BTreeMap::new();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    // The upstream block the line is in, and whether its servers were written yet.
+    let mut block: Option<(&str, bool)> = None;
     let mut out = String::new();
     for line in template.lines() {
         let trimmed = line.trim();
         let indent = &line[..line.len() - line.trim_start().len()];
-        let replaced = if let Some((service, _)) = DEFAULT_PORTS
-            .iter()
-            .find(|(_, p)| trimmed == format!("server 127.0.0.1:{p};"))
-        {
-            *seen.entry(*service).or_insert(0) += 1;
-            let ports = upstreams.get(service).context("an upstream without instances")?;
-            ports
+        let replaced = if let Some(name) = trimmed.strip_prefix("upstream ").and_then(|r| r.strip_suffix(" {")) {
+            let (name, _) = upstreams.get_key_value(name).context("an upstream without instances")?;
+            *seen.entry(name).or_insert(0) += 1;
+            block = Some((name, false));
+            line.to_owned()
+        } else if let Some((name, written)) = block.as_mut().filter(|_| trimmed.starts_with("server ")) {
+            if *written {
+                continue;
+            }
+            *written = true;
+            upstreams[*name]
                 .iter()
                 .map(|p| format!("{indent}server 127.0.0.1:{p};"))
                 .collect::<Vec<_>>()
                 .join("\n")
+        } else if trimmed == "}" && block.take().is_some_and(|(_, written)| !written) {
+            bail!("config/nginx.conf changed: an upstream block without servers");
         } else if trimmed.starts_with("listen [::]") || trimmed.starts_with("ssl_") {
             continue;
         } else if trimmed.starts_with("listen 443") {
@@ -362,15 +375,7 @@ pub fn nginx_conf(
         out.push_str(&replaced);
         out.push('\n');
     }
-    for expected in [
-        "auth",
-        "users",
-        "messages",
-        "chat",
-        "notifications",
-        "listen 443",
-        "listen 80",
-    ] {
+    for expected in upstreams.keys().copied().chain(["listen 443", "listen 80"]) {
         if seen.get(expected) != Some(&1) {
             bail!("config/nginx.conf changed: `{expected}` is not where the chaos suite expects it (once)");
         }
@@ -410,21 +415,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_repositorys_nginx_conf_becomes_two_chat_instances_in_plain_http() {
+    fn the_repositorys_nginx_conf_becomes_two_chat_instances_and_two_gateways_in_plain_http() {
         let template = include_str!("../../../../config/nginx.conf");
         let mut upstreams = BTreeMap::new();
         for (service, ports) in [
-            ("auth", vec![1]),
-            ("users", vec![2]),
-            ("messages", vec![3]),
-            ("chat", vec![4, 5]),
-            ("notifications", vec![6]),
+            ("gochat_auth", vec![1]),
+            ("gochat_users", vec![2]),
+            ("gochat_messages", vec![3]),
+            ("gochat_chat", vec![4, 5]),
+            ("gochat_notifications", vec![6]),
+            ("gochat_notifications_gateway", vec![7, 8]),
         ] {
             upstreams.insert(service, ports);
         }
         let conf = nginx_conf(template, &upstreams, 9000, 9001, Path::new("/tmp/site")).unwrap();
         assert!(
             conf.contains("server 127.0.0.1:4;\n        server 127.0.0.1:5;"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("server 127.0.0.1:7;\n        server 127.0.0.1:8;"),
             "{conf}"
         );
         assert!(conf.contains("listen 127.0.0.1:9000;"));
