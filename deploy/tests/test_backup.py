@@ -86,7 +86,8 @@ def test_backup_during_a_chat_restores_into_a_fresh_directory_with_the_history_i
 
     manifest = json.loads((backup_dir / "manifest.json").read_text())
     assert sorted(d["name"] for d in manifest["databases"]) == ["auth", "chat", "messages", "notifications", "users"]
-    assert [f["file"] for f in manifest["files"]] == ["jwt.key"]
+    # The session key and the Web Push key (no attachment was sent in this chat).
+    assert [f["file"] for f in manifest["files"]] == ["jwt.key", "vapid.key"]
     assert manifest["gochatVersion"] and manifest["createdAt"]
     with sqlite3.connect(backup_dir / "messages.db") as db:
         in_backup = db.execute("SELECT count(*) FROM messages WHERE conversation_id = ?", (conv.id,)).fetchone()[0]

@@ -302,6 +302,10 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Temporary tables and sorts (a migration rebuilding a table, a full-text index creating
+    // its shadow tables) stay in memory: the container image has no /tmp to put their files
+    // in, and an SD card is spared the writes. They are small next to the page cache.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

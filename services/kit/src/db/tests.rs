@@ -349,3 +349,18 @@ async fn after_commit_runs_for_kept_writes_only_and_once_they_are_committed() {
     assert!(seen.try_recv().is_err(), "no hook of a group that was not committed");
     assert_eq!(ids(&t.db, "parents").await, [1, 3]);
 }
+
+/// Temporary tables and sorts never need a temporary directory (the container image has none).
+#[tokio::test]
+async fn temporary_storage_is_in_memory_on_the_writer_and_the_readers() {
+    let t = open();
+    let written =
+        t.db.write(|w| Ok::<i64, DbError>(w.query_row("PRAGMA temp_store", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+    let read =
+        t.db.read(|c| Ok::<i64, DbError>(c.query_row("PRAGMA temp_store", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+    assert_eq!((written, read), (2, 2), "2 is MEMORY");
+}
