@@ -306,6 +306,88 @@ pub(in crate::bus) mod tests {
         stop.cancel();
     }
 
+    /// Backpressure: a durable queue whose consumer is stalled holds DURABLE_CAPACITY events;
+    /// the next publisher waits (slowed, not refused), and once the consumer runs every event
+    /// arrives, once and in order.
+    #[tokio::test]
+    async fn a_full_durable_queue_slows_its_publishers_and_loses_nothing() {
+        let bus = MemoryBus::new();
+        let events: Vec<_> = (0..=DURABLE_CAPACITY).map(|_| online()).collect();
+        let mut confirms = Vec::new();
+        for e in &events[..DURABLE_CAPACITY] {
+            confirms.push(bus.publish(e.clone()).await);
+        }
+        let last = tokio::spawn({
+            let (bus, e) = (bus.clone(), events[DURABLE_CAPACITY].clone());
+            async move { bus.publish(e).await.await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!last.is_finished(), "the publisher beyond the queue's capacity waits");
+
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        let (db, _dir) = database();
+        bus.consume(
+            Queue::shared(&USERS, &db),
+            handler(move |e| {
+                let seen_tx = seen_tx.clone();
+                async move {
+                    seen_tx.send(e.id).unwrap();
+                    Ok(())
+                }
+            }),
+            &tasks,
+            stop.clone(),
+        );
+        last.await.unwrap().unwrap();
+        for confirm in confirms {
+            confirm.await.unwrap();
+        }
+        let mut got = Vec::new();
+        while let Ok(id) = seen.try_recv() {
+            got.push(id);
+        }
+        let want: Vec<_> = events.iter().map(|e| e.id).collect();
+        assert_eq!(got, want, "every event once, in order");
+        stop.cancel();
+    }
+
+    /// Batching: what waits in a queue is handed to a batch handler together (one write group
+    /// for a burst), at most MAX_BATCH at a time.
+    #[tokio::test]
+    async fn a_burst_reaches_a_batch_handler_in_batches() {
+        let bus = MemoryBus::new();
+        let count = MAX_BATCH + 10;
+        let mut confirms = Vec::new();
+        for _ in 0..count {
+            confirms.push(bus.publish(online()).await);
+        }
+        let (sizes_tx, mut sizes) = tokio::sync::mpsc::unbounded_channel();
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        let (db, _dir) = database();
+        bus.consume(
+            Queue::shared(&USERS, &db),
+            Handler::Batch(Arc::new(move |batch| {
+                let sizes_tx = sizes_tx.clone();
+                Box::pin(async move {
+                    sizes_tx.send(batch.len()).unwrap();
+                    Ok(())
+                })
+            })),
+            &tasks,
+            stop.clone(),
+        );
+        for confirm in confirms {
+            confirm.await.unwrap();
+        }
+        let mut got = Vec::new();
+        while let Ok(size) = sizes.try_recv() {
+            got.push(size);
+        }
+        assert_eq!(got, vec![MAX_BATCH, 10], "two batches for the whole burst");
+        stop.cancel();
+    }
+
     #[tokio::test]
     async fn competing_consumers_each_get_an_event_once_and_fanout_queues_get_all() {
         let bus = MemoryBus::new();
