@@ -280,6 +280,24 @@ class Http:
         return websocket.create_connection(url, header=[f"Cookie: auth={self.cookie}"], timeout=15, sslopt=sslopt)
 
 
+def next_frames(sock, kinds: tuple[str, ...], timeout: float = 20) -> dict[str, dict]:
+    """The next frame of each type in `kinds`, whatever their order (frames of other types are
+    skipped), by type."""
+    deadline = time.monotonic() + timeout
+    found: dict[str, dict] = {}
+    while len(found) < len(kinds):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {set(kinds) - set(found)} frame within {timeout}s")
+        sock.settimeout(left)
+        frame = json.loads(sock.recv())
+        if frame.get("type") == "error":
+            raise AssertionError(f"error frame while waiting for {kinds}: {frame}")
+        if frame.get("type") in kinds:
+            found.setdefault(frame["type"], frame)
+    return found
+
+
 def next_frame(sock, kind: str, timeout: float = 20) -> dict:
     """The next frame of type `kind` on a socket (frames of other types are skipped)."""
     deadline = time.monotonic() + timeout
@@ -330,8 +348,10 @@ def chat_scenario(base: str, cafile: Path | None = None) -> Conversation:
     bob_chat, bob_notes, alice_chat = bob.ws("/ws/chat"), bob.ws("/ws/notifications"), alice.ws("/ws/chat")
     try:
         client_id = send(alice_chat, conv.id, "hello from the edge")
-        assert next_frame(alice_chat, "accepted")["clientId"] == client_id
-        mine = next_frame(alice_chat, "message")["message"]
+        # `accepted` and the sender's own copy may come in either order (docs/PROTOCOL.md).
+        answers = next_frames(alice_chat, ("accepted", "message"))
+        assert answers["accepted"]["clientId"] == client_id
+        mine = answers["message"]["message"]
         theirs = next_frame(bob_chat, "message")["message"]
         assert mine == theirs
         assert theirs["body"] == "hello from the edge" and theirs["seq"] == 1
