@@ -277,18 +277,17 @@ pub(in crate::bus) mod tests {
         Arc::new(Envelope::new(&data).unwrap())
     }
 
-    #[tokio::test]
-    async fn a_publish_is_confirmed_only_after_the_durable_consumer_acks() {
-        let bus = MemoryBus::new();
-        let confirm = bus.publish(online()).await;
-        let confirm = tokio::spawn(confirm);
-        tokio::task::yield_now().await;
-        assert!(!confirm.is_finished(), "no consumer yet, so no confirm");
-
-        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
-        let tasks = TaskTracker::new();
+    /// A consumer of users.events that reports each event's id; stopped by the token.
+    fn users_consumer(
+        bus: &MemoryBus,
+    ) -> (
+        tokio::sync::mpsc::UnboundedReceiver<gochat_proto::ids::EventId>,
+        CancellationToken,
+        tempfile::TempDir,
+    ) {
+        let (seen_tx, seen) = tokio::sync::mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (db, _dir) = database();
+        let (db, dir) = database();
         bus.consume(
             Queue::shared(&USERS, &db),
             handler(move |e| {
@@ -298,9 +297,21 @@ pub(in crate::bus) mod tests {
                     Ok(())
                 }
             }),
-            &tasks,
+            &TaskTracker::new(),
             stop.clone(),
         );
+        (seen, stop, dir)
+    }
+
+    #[tokio::test]
+    async fn a_publish_is_confirmed_only_after_the_durable_consumer_acks() {
+        let bus = MemoryBus::new();
+        let confirm = bus.publish(online()).await;
+        let confirm = tokio::spawn(confirm);
+        tokio::task::yield_now().await;
+        assert!(!confirm.is_finished(), "no consumer yet, so no confirm");
+
+        let (mut seen, stop, _dir) = users_consumer(&bus);
         seen.recv().await.unwrap();
         confirm.await.unwrap().unwrap();
         stop.cancel();
@@ -324,21 +335,7 @@ pub(in crate::bus) mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!last.is_finished(), "the publisher beyond the queue's capacity waits");
 
-        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
-        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
-        let (db, _dir) = database();
-        bus.consume(
-            Queue::shared(&USERS, &db),
-            handler(move |e| {
-                let seen_tx = seen_tx.clone();
-                async move {
-                    seen_tx.send(e.id).unwrap();
-                    Ok(())
-                }
-            }),
-            &tasks,
-            stop.clone(),
-        );
+        let (mut seen, stop, _dir) = users_consumer(&bus);
         last.await.unwrap().unwrap();
         for confirm in confirms {
             confirm.await.unwrap();
