@@ -179,11 +179,18 @@ impl Db {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
 
+        let (checkpoints, checkpoint_requests) = flume::bounded::<()>(1);
+        let checkpointer = open_connection(&path, synchronous, false)?;
+        std::thread::Builder::new()
+            .name(format!("{name}-db-checkpoint"))
+            .spawn(move || checkpoint::run(checkpointer, checkpoint_requests))?;
+
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
         let sink = outbox.clone();
+        checkpoint::count_frames(&conn);
         std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
             let span = tracing::info_span!("database", db = name);
-            move || span.in_scope(|| write_loop(conn, write_jobs, sink))
+            move || span.in_scope(|| write_loop(conn, write_jobs, sink, checkpoints))
         })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
@@ -311,8 +318,14 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
 }
 
 /// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
-/// transaction, commits once, then answers every job and hands the published events on.
-fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: OutboxSink) {
+/// transaction, commits once, then answers every job, hands the published events on and asks
+/// for a checkpoint if the log has grown.
+fn write_loop(
+    mut conn: Connection,
+    jobs: flume::Receiver<WriteJob>,
+    outbox: OutboxSink,
+    checkpoints: flume::Sender<()>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         group.extend(jobs.try_iter().take(MAX_GROUP - 1));
@@ -350,6 +363,7 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
         if error.is_none() && !published.is_empty() {
             outbox.committed(published);
         }
+        checkpoint::after_commit(&conn, &checkpoints);
     }
 }
 
@@ -405,5 +419,6 @@ fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
+mod checkpoint;
 #[cfg(test)]
 mod tests;

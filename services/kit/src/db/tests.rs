@@ -364,3 +364,37 @@ async fn temporary_storage_is_in_memory_on_the_writer_and_the_readers() {
             .unwrap();
     assert_eq!((written, read), (2, 2), "2 is MEMORY");
 }
+
+/// Pages committed past the checkpoint threshold reach the database file without another
+/// commit (the checkpointer thread copies them), and an idle database is left alone.
+#[tokio::test]
+async fn a_grown_log_is_checkpointed_beside_the_writer() {
+    let t = open();
+    let file = t.db.path().to_owned();
+    let size = move || std::fs::metadata(&file).unwrap().len();
+    let before = size();
+    // About 1,500 pages of rows in one commit.
+    t.db.write(|w| {
+        w.execute(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 600000)
+             INSERT INTO parents (id) SELECT x FROM n",
+            [],
+        )?;
+        Ok::<(), DbError>(())
+    })
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while size() < before + 1000 * 4096 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never checkpointed: {} bytes",
+            size()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let checkpointed = size();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(size(), checkpointed, "nothing written, nothing checkpointed");
+    assert_eq!(ids(&t.db, "parents").await.len(), 600_000);
+}
