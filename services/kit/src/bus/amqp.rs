@@ -204,6 +204,18 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 _ => break,
             }
         }
+        // A consumer that gathers waits a little for more (see `Queue::gathering`).
+        let deadline = tokio::time::Instant::now() + queue.linger();
+        while batch.len() < MAX_BATCH && !queue.linger().is_zero() {
+            tokio::select! {
+                next = deliveries.next() => match next {
+                    Some(delivery) => batch.push(delivery?),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = shutdown.cancelled() => break,
+            }
+        }
         if settle(link, queue, handler, &consumed, batch).await? {
             dead_letters.refresh().await;
         }

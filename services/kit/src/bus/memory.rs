@@ -9,6 +9,7 @@ use gochat_proto::topology::SHARED_QUEUES;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Events a durable queue holds before its publishers wait: the bound that turns a slow
@@ -163,6 +164,7 @@ impl MemoryBus {
         let mem = self.declare(queue.name(), queue.durable(), queue.events());
         let bus = self.clone();
         let consumed = consumed_counter(queue.name());
+        let linger = queue.linger();
         let dead_letters = match &queue {
             Queue::Shared { dead_letters, .. } => {
                 tasks.spawn(dead_letters::watch(
@@ -187,6 +189,7 @@ impl MemoryBus {
                         _ = shutdown.cancelled() => break,
                     }
                 }
+                let batch = gather(&mem, batch, linger, &shutdown).await;
                 // Wake a competing consumer in case more items are waiting.
                 if !mem.items.lock().expect("queue lock poisoned").is_empty() {
                     mem.ready.notify_one();
@@ -216,6 +219,25 @@ impl MemoryBus {
             }
         });
     }
+}
+
+/// Adds to `batch` what arrives within `linger` (see [`Queue::gathering`]), up to a full batch.
+async fn gather(mem: &MemQueue, mut batch: Vec<Item>, linger: Duration, shutdown: &CancellationToken) -> Vec<Item> {
+    if linger.is_zero() {
+        return batch;
+    }
+    let deadline = tokio::time::Instant::now() + linger;
+    while batch.len() < MAX_BATCH {
+        tokio::select! {
+            _ = mem.ready.notified() => {}
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = shutdown.cancelled() => break,
+        }
+        let mut items = mem.items.lock().expect("queue lock poisoned");
+        let n = items.len().min(MAX_BATCH - batch.len());
+        batch.extend(items.drain(..n));
+    }
+    batch
 }
 
 /// Keeps a dead letter in the consumer's database, retrying (a database hiccup passes) until
@@ -382,6 +404,44 @@ pub(in crate::bus) mod tests {
             got.push(size);
         }
         assert_eq!(got, vec![MAX_BATCH, 10], "two batches for the whole burst");
+        stop.cancel();
+    }
+
+    /// Gathering: a consumer with a linger applies events that trickle in one at a time
+    /// together, until its linger has passed since the first; what comes later is the next batch.
+    #[tokio::test(start_paused = true)]
+    async fn a_gathering_consumer_applies_a_trickle_as_one_batch() {
+        let bus = MemoryBus::new();
+        let (sizes_tx, mut sizes) = tokio::sync::mpsc::unbounded_channel();
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        let (db, _dir) = database();
+        bus.consume(
+            Queue::shared(&USERS, &db).gathering(Duration::from_millis(100)),
+            Handler::Batch(Arc::new(move |batch| {
+                let sizes_tx = sizes_tx.clone();
+                Box::pin(async move {
+                    sizes_tx.send(batch.len()).unwrap();
+                    Ok(())
+                })
+            })),
+            &tasks,
+            stop.clone(),
+        );
+        let mut confirms = Vec::new();
+        for _ in 0..5 {
+            confirms.push(bus.publish(online()).await);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        confirms.push(bus.publish(online()).await);
+        for confirm in confirms {
+            confirm.await.unwrap();
+        }
+        let mut got = Vec::new();
+        while let Ok(size) = sizes.try_recv() {
+            got.push(size);
+        }
+        assert_eq!(got, vec![5, 1], "the trickle in one batch, the late event in another");
         stop.cancel();
     }
 

@@ -156,6 +156,7 @@ pub enum Queue {
     Shared {
         queue: &'static SharedQueue,
         dead_letters: Db,
+        linger: Duration,
     },
     /// This instance's own queue for `events`, gone some time after the instance.
     Fanout {
@@ -171,6 +172,25 @@ impl Queue {
         Self::Shared {
             queue,
             dead_letters: db.clone(),
+            linger: Duration::ZERO,
+        }
+    }
+
+    /// Lets the consumer wait up to `linger` after an event for more to apply with it (up to a
+    /// full batch): for a consumer off everyone's critical path, whose commits then each cost
+    /// one transaction for many events even when they come one at a time.
+    pub fn gathering(mut self, linger: Duration) -> Self {
+        if let Self::Shared { linger: slot, .. } = &mut self {
+            *slot = linger;
+        }
+        self
+    }
+
+    /// How long a consumer waits for more events after one (see [`Queue::gathering`]).
+    pub fn linger(&self) -> Duration {
+        match self {
+            Self::Shared { linger, .. } => *linger,
+            Self::Fanout { .. } => Duration::ZERO,
         }
     }
 
