@@ -18,7 +18,7 @@ use crate::http::{ApiError, Origins};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use gochat_proto::limits::MAX_FRAME_BYTES;
@@ -38,6 +38,8 @@ const WRITE_BUFFER: usize = 4 * 1024;
 const SESSION_ENDED: u16 = 4001;
 /// Answers a socket may owe at once (see the module's documentation).
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Most frames written to a socket with one flush.
+const MAX_COALESCED: usize = 64;
 
 /// How a frame is answered.
 pub enum Reply {
@@ -161,14 +163,12 @@ pub async fn serve<F, Fut>(
                 Some(Err(e)) => break too_large(&e).then_some((close_code::SIZE, "frame too large")),
             },
             Some(answer) = owed.next(), if !owed.is_empty() => {
-                if let Some(frame) = answer
-                    && socket.send(Message::Text(frame)).await.is_err()
-                {
+                if write_ready(&mut socket, answer, &mut owed, queued).await.is_err() {
                     break None;
                 }
             }
             outgoing = queued.recv() => match outgoing {
-                Some(frame) => if socket.send(Message::Text(frame)).await.is_err() { break None },
+                Some(frame) => if write_ready(&mut socket, Some(frame), &mut owed, queued).await.is_err() { break None },
                 None => break Some((close_code::POLICY, "not reading fast enough")),
             },
             _ = ping.tick() => {
@@ -190,6 +190,35 @@ pub async fn serve<F, Fut>(
         };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }
+}
+
+/// Writes `first` and whatever else is ready for the socket (answers owed in order, frames the
+/// hub queued) with one flush: a burst of frames costs one write to the socket, not one each.
+async fn write_ready(
+    socket: &mut WebSocket,
+    first: Option<Utf8Bytes>,
+    owed: &mut FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>>,
+    queued: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error> {
+    let mut frames = 0;
+    if let Some(frame) = first {
+        socket.feed(Message::Text(frame)).await?;
+        frames += 1;
+    }
+    while frames < MAX_COALESCED {
+        let next = match owed.next().now_or_never() {
+            Some(Some(answer)) => answer,
+            _ => match queued.try_recv() {
+                Ok(frame) => Some(frame),
+                Err(_) => break,
+            },
+        };
+        if let Some(frame) = next {
+            socket.feed(Message::Text(frame)).await?;
+            frames += 1;
+        }
+    }
+    socket.flush().await
 }
 
 /// Whether a read failed because the client sent more than the frame limit.
