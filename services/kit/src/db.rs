@@ -12,6 +12,7 @@
 
 use crate::config::Synchronous;
 use crate::outbox::{Delivered, OutboxRow, OutboxSink};
+use checkpoint::Checkpoints;
 use gochat_proto::events::{Envelope, EventData};
 use gochat_proto::ids::EventId;
 use rusqlite::{Connection, OpenFlags, Savepoint, params};
@@ -179,15 +180,9 @@ impl Db {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
 
-        let (checkpoints, checkpoint_requests) = flume::bounded::<()>(1);
-        let checkpointer = open_connection(&path, synchronous, false)?;
-        std::thread::Builder::new()
-            .name(format!("{name}-db-checkpoint"))
-            .spawn(move || checkpoint::run(checkpointer, checkpoint_requests))?;
-
+        let checkpoints = Checkpoints::start(&conn, open_connection(&path, synchronous, false)?, name)?;
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
         let sink = outbox.clone();
-        checkpoint::count_frames(&conn);
         std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
             let span = tracing::info_span!("database", db = name);
             move || span.in_scope(|| write_loop(conn, write_jobs, sink, checkpoints))
@@ -320,12 +315,7 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
 /// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
 /// transaction, commits once, then answers every job, hands the published events on and asks
 /// for a checkpoint if the log has grown.
-fn write_loop(
-    mut conn: Connection,
-    jobs: flume::Receiver<WriteJob>,
-    outbox: OutboxSink,
-    checkpoints: flume::Sender<()>,
-) {
+fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: OutboxSink, mut checkpoints: Checkpoints) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         group.extend(jobs.try_iter().take(MAX_GROUP - 1));
@@ -363,7 +353,7 @@ fn write_loop(
         if error.is_none() && !published.is_empty() {
             outbox.committed(published);
         }
-        checkpoint::after_commit(&conn, &checkpoints);
+        checkpoints.after_commit(&conn);
     }
 }
 

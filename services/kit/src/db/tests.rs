@@ -398,3 +398,30 @@ async fn a_grown_log_is_checkpointed_beside_the_writer() {
     assert_eq!(size(), checkpointed, "nothing written, nothing checkpointed");
     assert_eq!(ids(&t.db, "parents").await.len(), 600_000);
 }
+
+/// Under writes that never pause (so a checkpoint beside the writer seldom catches the whole
+/// log) the log still stays bounded: the writer checkpoints itself past its limit.
+#[tokio::test]
+async fn the_log_stays_bounded_under_continuous_writes() {
+    let t = open();
+    let wal = t.db.path().with_extension("db-wal");
+    let mut largest = 0;
+    for _ in 0..60 {
+        // About 300 pages a commit.
+        t.db.write(|w| {
+            w.execute_batch(
+                "CREATE TABLE IF NOT EXISTS blobs (b BLOB);
+                 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300)
+                 INSERT INTO blobs (b) SELECT randomblob(4000) FROM n;",
+            )?;
+            Ok::<(), DbError>(())
+        })
+        .await
+        .unwrap();
+        largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    }
+    // The writer's limit (10,000 frames) and a few commits: its own checkpoint is retried at
+    // the next commit when it finds the checkpointer at work.
+    let frame = 4096 + 24;
+    assert!(largest < 13_000 * frame, "the log grew to {largest} bytes");
+}
