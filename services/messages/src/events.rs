@@ -13,6 +13,7 @@
 //! that is not the sender's unsent upload) is answered with `message.rejected`, to the socket
 //! it came from.
 
+use crate::indexing::Backlog;
 use crate::store::conversations::{self, Head};
 use crate::store::{attachments, blocks, messages, users};
 use gochat_kit::bus::{Handler, applying_once};
@@ -36,11 +37,12 @@ const ONCE: &[EventKind] = &[
     EventKind::MessageReacted,
 ];
 
-/// `sweep` is woken when a deleted message had attachments, to remove their files.
-pub fn handler(db: Db, sweep: Arc<Notify>) -> Handler {
+/// `sweep` is woken when a deleted message had attachments, to remove their files; `backlog`
+/// when a message was queued for the search index.
+pub fn handler(db: Db, sweep: Arc<Notify>, backlog: Arc<Backlog>) -> Handler {
     applying_once(db, ONCE, move |w, event| match event {
-        Event::MessageSent(e) => sent(w, e),
-        Event::MessageEdited(e) => edited(w, e),
+        Event::MessageSent(e) => sent(w, e, &backlog),
+        Event::MessageEdited(e) => edited(w, e, &backlog),
         Event::MessageDeleted(e) => deleted(w, e, &sweep),
         Event::MessageReacted(e) => reacted(w, e),
         Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0, e.origin),
@@ -79,7 +81,7 @@ impl Refusal<'_> {
 }
 
 /// Stores a sent message, or says why it cannot be stored.
-fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
+fn sent(w: &mut Write<'_>, e: MessageSent, backlog: &Arc<Backlog>) -> rusqlite::Result<()> {
     let refuse = Refusal {
         user: e.sender_id,
         client_id: Some(e.client_id),
@@ -149,6 +151,7 @@ fn sent(w: &mut Write<'_>, e: MessageSent) -> rusqlite::Result<()> {
     // not reached us yet (it comes from another publisher): recorded with the token's name.
     users::ensure(w, e.sender_id, &e.sender_username)?;
     let mut message = messages::append(w, &head, e.sender_id, e.client_id, &e.body, e.reply_to_seq, e.sent_at)?;
+    backlog.queued(w);
     if !attached.is_empty() {
         attachments::link(w, &e.attachment_ids, head.id, message.seq)?;
         messages::set_attachments(w, &mut message, attached)?;
@@ -203,7 +206,7 @@ fn own_message(w: &mut Write<'_>, head: &Head, seq: i64, refuse: &Refusal<'_>) -
     }
 }
 
-fn edited(w: &mut Write<'_>, e: MessageEdited) -> rusqlite::Result<()> {
+fn edited(w: &mut Write<'_>, e: MessageEdited, backlog: &Arc<Backlog>) -> rusqlite::Result<()> {
     let refuse = Refusal {
         user: e.user_id,
         client_id: None,
@@ -225,7 +228,10 @@ fn edited(w: &mut Write<'_>, e: MessageEdited) -> rusqlite::Result<()> {
         return refuse.send(w, ErrorCode::NotFound, "that message was deleted");
     }
     match messages::edit(w, &head, e.seq, &e.body, e.at)? {
-        Some(changed) => publish_updated(w, changed),
+        Some(changed) => {
+            backlog.queued(w);
+            publish_updated(w, changed)
+        }
         None => Ok(()),
     }
 }

@@ -12,12 +12,15 @@
 //!   attachments).
 //! - `attachments`: the attachments' files beside the database, images' thumbnails, and the
 //!   sweep that removes uploads never sent and files no longer named.
+//! - `indexing`: the background drain that indexes stored and edited messages for search, a
+//!   batch per write.
 //!
 //! Single writer of its SQLite file: run one instance. `seq` is assigned inside the write
 //! transaction that stores the message, which is what makes 1, 2, 3… gap-free.
 
 mod attachments;
 mod events;
+mod indexing;
 mod routes;
 mod store;
 
@@ -98,27 +101,6 @@ impl axum::extract::FromRef<AppState> for Sessions {
     }
 }
 
-/// Indexes for search the messages a migration left waiting (a database from before the
-/// current index), a batch per write so that the service keeps serving meanwhile.
-async fn index_backlog(db: Db, shutdown: tokio_util::sync::CancellationToken) {
-    loop {
-        match db
-            .write(|w| store::search::reindex_some(w).map_err(DbError::from))
-            .await
-        {
-            Ok(0) => return,
-            Ok(left) => tracing::info!(db = db.name(), left, "indexing older messages for search"),
-            Err(e) => {
-                tracing::warn!(db = db.name(), error = %e, "search indexing paused");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            }
-        }
-        if shutdown.is_cancelled() {
-            return;
-        }
-    }
-}
-
 /// Opens the database, starts the consumer and returns the service's router.
 pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum::Router> {
     let db = runtime.open_db("messages", store::MIGRATIONS)?;
@@ -131,7 +113,10 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     // A deleted message's text is overwritten where it was, not just unlinked.
     db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
         .await?;
-    runtime.tasks.spawn(index_backlog(db.clone(), runtime.shutdown.clone()));
+    let backlog = Arc::new(indexing::Backlog::default());
+    runtime
+        .tasks
+        .spawn(indexing::run(db.clone(), backlog.clone(), runtime.shutdown.clone()));
     let files_dir = settings
         .attachments_dir
         .unwrap_or_else(|| runtime.settings.data_dir().join(attachments::DIR));
@@ -159,7 +144,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     };
     runtime.bus.consume(
         Queue::shared(&MESSAGES, &state.db),
-        events::handler(state.db.clone(), sweep),
+        events::handler(state.db.clone(), sweep, backlog),
         &runtime.tasks,
         runtime.shutdown.clone(),
     );

@@ -95,9 +95,10 @@ pub fn senders_between(
     .collect()
 }
 
-/// Stores a message with the conversation's next seq and indexes it for search. Must run in the
-/// write transaction that also checked (sender, client id) is new: the seq is taken and the
-/// message inserted together, so seqs have no gaps.
+/// Stores a message with the conversation's next seq and queues it for the search index (found
+/// at once all the same, see [`search`]). Must run in the write transaction that also checked
+/// (sender, client id) is new: the seq is taken and the message inserted together, so seqs
+/// have no gaps.
 pub fn append(
     c: &Connection,
     conversation: &Head,
@@ -143,7 +144,9 @@ pub fn append(
         reply_to_seq
     ])?;
     conversations::touch(c, conversation.id, seq, sent_at)?;
-    search::index(c, num, conversation.num, body)?;
+    if !body.trim().is_empty() {
+        search::queue(c, num)?;
+    }
     Ok(message)
 }
 
@@ -175,7 +178,8 @@ fn changed(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::
     Ok(Changed { message, change })
 }
 
-/// Replaces a message's body and re-indexes it; `None` when the body is already that.
+/// Replaces a message's body and queues it for re-indexing (found by its new words only from
+/// now, see [`search`]); `None` when the body is already that.
 pub fn edit(
     c: &Connection,
     conversation: &Head,
@@ -192,9 +196,7 @@ pub fn edit(
     if updated == 0 {
         return Ok(None);
     }
-    let num = num_of(c, conversation.id, seq)?;
-    search::unindex(c, num)?;
-    search::index(c, num, conversation.num, body)?;
+    search::queue(c, num_of(c, conversation.id, seq)?)?;
     changed(c, conversation.id, seq).map(Some)
 }
 
@@ -216,7 +218,7 @@ pub fn delete(
     if updated == 0 {
         return Ok(None);
     }
-    search::unindex(c, num_of(c, conversation, seq)?)?;
+    search::remove(c, num_of(c, conversation, seq)?)?;
     attachments::remove_of_message(c, conversation, seq)?;
     changed(c, conversation, seq).map(Some)
 }

@@ -9,6 +9,14 @@
 //! restricted to the tokens of the conversations the caller is a member of now: the index
 //! intersects both, so a common word in a large database costs no more than the caller's share
 //! of it. The index is contentless and deletes securely: a deleted message leaves no text in it.
+//!
+//! Indexing is off the commit path: storing or editing a message only records its number in
+//! `search_backlog` ([`queue`]), and a background drain indexes what waits, a batch per write
+//! ([`reindex_some`]), so that the index flushes one segment per batch instead of one per
+//! message. Until then a search reads the waiting messages themselves: their current bodies,
+//! folded and matched by the same tokenizer in a scratch index of the reader's connection, so a
+//! message is found the moment it is stored, an edited one by its new words only. A deletion
+//! removes the message from the index at once (secure delete) and from the backlog.
 
 use super::messages::message_from;
 use gochat_proto::dto::Message;
@@ -20,10 +28,35 @@ use unicode_normalization::UnicodeNormalization;
 /// Characters of context a snippet shows before the first match, and its longest length.
 const SNIPPET_LEAD: usize = 40;
 const SNIPPET_CHARS: usize = 160;
-/// Messages indexed per write when an older database's index is rebuilt.
+/// Most messages indexed per write (the drain, or an older database's index being rebuilt).
 const REINDEX_BATCH: i64 = 2000;
+/// Waiting messages put in the scratch index at a time while a search reads the backlog.
+const PENDING_CHUNK: usize = 256;
+/// The scratch index of a reader's connection: the same columns' tokenizer as
+/// `message_search`, in the connection's temporary schema (allowed on a read-only connection),
+/// filled and emptied within one search.
+const PENDING_SCHEMA: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_pending USING fts5(
+    body, content = '', tokenize = 'unicode61 remove_diacritics 2'
+)";
 
-pub fn index(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
+/// Records that message `num` is to be (re)indexed with its current body; until the drain has,
+/// [`search`] reads it from the backlog.
+pub fn queue(c: &Connection, num: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("INSERT OR IGNORE INTO search_backlog (num) VALUES (?1)")?
+        .execute([num])?;
+    Ok(())
+}
+
+/// Removes a deleted message from the index now (securely: no trace of its words) and from the
+/// backlog, whichever of them holds it.
+pub fn remove(c: &Connection, num: i64) -> rusqlite::Result<()> {
+    unindex(c, num)?;
+    c.prepare_cached("DELETE FROM search_backlog WHERE num = ?1")?
+        .execute([num])?;
+    Ok(())
+}
+
+fn index(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
     if body.trim().is_empty() {
         return Ok(());
     }
@@ -32,14 +65,15 @@ pub fn index(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rus
     Ok(())
 }
 
-pub fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
+fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
     c.prepare_cached("DELETE FROM message_search WHERE rowid = ?1")?
         .execute([num])?;
     Ok(())
 }
 
-/// Indexes up to a batch of the messages waiting in `search_backlog` (left there by the
-/// migration that rebuilt the index); returns how many remain.
+/// Indexes up to a batch of the messages waiting in `search_backlog` (stored or edited since
+/// the last drain, or left there by the migration that rebuilt the index) with their current
+/// bodies, replacing what the index held for them; returns how many remain.
 pub fn reindex_some(c: &Connection) -> rusqlite::Result<i64> {
     let waiting: Vec<(i64, i64, String)> = c
         .prepare_cached(
@@ -114,7 +148,8 @@ pub struct Found {
 }
 
 /// Searches the conversations `user` is a member of now (or only `conversation`, which the
-/// caller checked is one of them), below the message number `before` when given.
+/// caller checked is one of them), below the message number `before` when given: the index,
+/// and the messages still waiting for it, merged newest first.
 pub fn search(
     c: &Connection,
     user: UserId,
@@ -123,6 +158,11 @@ pub fn search(
     before: Option<i64>,
     limit: u32,
 ) -> rusqlite::Result<Found> {
+    // Outside the snapshot below, so that it is created once per connection, not per search.
+    c.prepare_cached(PENDING_SCHEMA)?.execute([])?;
+    // One snapshot for the index and the backlog: a batch drained between two reads would be
+    // in neither. Read only; dropping it rolls the scratch index back too.
+    let _snapshot = c.unchecked_transaction()?;
     let tokens: Vec<String> = c
         .prepare_cached(
             "SELECT 'c' || c.num FROM members m JOIN conversations c ON c.id = m.conversation_id
@@ -136,16 +176,14 @@ pub fn search(
             next: None,
         });
     }
-    let query = format!("conv : ({}) AND body : ({})", tokens.join(" OR "), terms.expression());
-    let nums: Vec<i64> = c
-        .prepare_cached(
-            "SELECT rowid FROM message_search WHERE message_search MATCH ?1 AND rowid < ?2
-             ORDER BY rowid DESC LIMIT ?3",
-        )?
-        .query_map(params![query, before.unwrap_or(i64::MAX), i64::from(limit) + 1], |r| {
-            r.get(0)
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let before = before.unwrap_or(i64::MAX);
+    let wanted = limit as usize + 1;
+    let mut nums = indexed(c, &tokens, terms, before, wanted)?;
+    // A waiting message older than a full page of indexed ones cannot make the page.
+    let floor = if nums.len() == wanted { nums[wanted - 1] } else { 0 };
+    nums.extend(waiting(c, user, conversation, terms, (floor, before), wanted)?);
+    nums.sort_unstable_by(|a, b| b.cmp(a));
+    nums.truncate(wanted);
     let more = nums.len() > limit as usize;
     let nums = &nums[..nums.len().min(limit as usize)];
     let mut load = c.prepare_cached(
@@ -163,6 +201,75 @@ pub fn search(
         next: more.then(|| nums.last().copied()).flatten(),
         messages,
     })
+}
+
+/// The newest `wanted` indexed messages below `before` that match, in the conversations of
+/// `tokens`; those waiting in the backlog are left to [`waiting`], which reads their current
+/// bodies (an edited message's entry still holds its old words until the drain).
+fn indexed(c: &Connection, tokens: &[String], terms: &Terms, before: i64, wanted: usize) -> rusqlite::Result<Vec<i64>> {
+    let query = format!("conv : ({}) AND body : ({})", tokens.join(" OR "), terms.expression());
+    c.prepare_cached(
+        "SELECT rowid FROM message_search WHERE message_search MATCH ?1 AND rowid < ?2
+           AND NOT EXISTS (SELECT 1 FROM search_backlog b WHERE b.num = message_search.rowid)
+         ORDER BY rowid DESC LIMIT ?3",
+    )?
+    .query_map(params![query, before, wanted as i64], |r| r.get(0))?
+    .collect()
+}
+
+/// The newest `wanted` messages waiting in the backlog between `floor` and `before` (both
+/// excluded) that match, in the conversations `user` is a member of (or only `conversation`),
+/// not deleted: their current bodies, folded as the index folds them, go through the scratch
+/// index a chunk at a time, so they are matched by the very tokenizer and query of the index.
+fn waiting(
+    c: &Connection,
+    user: UserId,
+    conversation: Option<ConversationId>,
+    terms: &Terms,
+    (floor, before): (i64, i64),
+    wanted: usize,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut candidates = c.prepare_cached(
+        "SELECT m.num, m.body FROM search_backlog b
+         JOIN messages m ON m.num = b.num
+         JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
+         WHERE b.num > ?3 AND b.num < ?4 AND m.deleted_at IS NULL
+           AND (?2 IS NULL OR m.conversation_id = ?2)
+         ORDER BY b.num DESC",
+    )?;
+    let mut rows = candidates.query(params![user, conversation, floor, before])?;
+    let mut insert = c.prepare_cached("INSERT INTO temp.search_pending (rowid, body) VALUES (?1, ?2)")?;
+    let expression = terms.expression();
+    let mut found = Vec::new();
+    let mut chunk = 0;
+    loop {
+        let row = rows.next()?;
+        if let Some(row) = row {
+            let body: String = row.get(1)?;
+            if body.trim().is_empty() {
+                continue;
+            }
+            insert.execute(params![row.get::<_, i64>(0)?, fold(&body)])?;
+            chunk += 1;
+            if chunk < PENDING_CHUNK {
+                continue;
+            }
+        }
+        if chunk > 0 {
+            found.extend(
+                c.prepare_cached("SELECT rowid FROM temp.search_pending WHERE search_pending MATCH ?1")?
+                    .query_map([&expression], |r| r.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            );
+            c.prepare_cached("INSERT INTO temp.search_pending (search_pending) VALUES ('delete-all')")?
+                .execute([])?;
+            chunk = 0;
+        }
+        // Candidates come newest first: once a page is full, older ones cannot make it.
+        if row.is_none() || found.len() >= wanted {
+            return Ok(found);
+        }
+    }
 }
 
 /// The words of `text` (runs of letters and digits, as the index's tokenizer sees them) with
@@ -325,6 +432,169 @@ mod tests {
         assert_eq!(bodies(&first), ["apple 3", "apple 2"]);
         let rest = search(&w.c, w.a, &Terms::parse("apple").unwrap(), None, first.next, 2).unwrap();
         assert_eq!((bodies(&rest), rest.next), (vec!["apple 1"], None));
+    }
+
+    /// Runs the background drain to the end, as the service does after a commit.
+    fn drain(w: &World) {
+        assert_eq!(reindex_some(&w.c).unwrap(), 0);
+        assert_eq!(waiting_count(&w.c), 0);
+    }
+
+    fn waiting_count(c: &Connection) -> i64 {
+        c.query_row("SELECT count(*) FROM search_backlog", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// What the index itself holds for `q`, backlog aside.
+    fn in_index(w: &World, q: &str) -> Vec<i64> {
+        let query = format!("body : ({})", Terms::parse(q).unwrap().expression());
+        w.c.prepare("SELECT rowid FROM message_search WHERE message_search MATCH ?1")
+            .unwrap()
+            .query_map([query], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_message_just_stored_is_found_before_the_drain_ran_and_after() {
+        let w = world(&["Le café est prêt", "tea time"]);
+        assert_eq!(waiting_count(&w.c), 2, "storing only queues");
+        assert!(in_index(&w, "cafe").is_empty());
+        assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
+        assert_eq!(bodies(&find(&w, w.b, "CAFÉ pr")), ["Le café est prêt"]);
+        assert!(bodies(&find(&w, w.a, "caf est")).is_empty(), "the same prefix rule");
+        drain(&w);
+        assert_eq!(in_index(&w, "cafe"), [1]);
+        assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
+        assert!(bodies(&find(&w, w.a, "caf est")).is_empty());
+    }
+
+    #[test]
+    fn results_from_the_index_and_the_backlog_merge_newest_first_across_pages() {
+        let w = world(&["apple 1", "apple 2", "pear"]);
+        drain(&w);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::append(&w.c, &head, w.b, ClientId::new(), "apple 4", None, chrono::Utc::now()).unwrap();
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::append(&w.c, &head, w.a, ClientId::new(), "apple 5", None, chrono::Utc::now()).unwrap();
+        // An edit of an indexed message waits in the backlog too: found by its new place only once.
+        messages::edit(&w.c, &head, 1, "apple 1 edited", chrono::Utc::now()).unwrap();
+        let terms = Terms::parse("apple").unwrap();
+        let first = search(&w.c, w.a, &terms, None, None, 2).unwrap();
+        assert_eq!(bodies(&first), ["apple 5", "apple 4"]);
+        let second = search(&w.c, w.a, &terms, Some(w.ab), first.next, 2).unwrap();
+        assert_eq!(
+            (bodies(&second), second.next),
+            (vec!["apple 2", "apple 1 edited"], None)
+        );
+        drain(&w);
+        let all = search(&w.c, w.a, &terms, None, None, 10).unwrap();
+        assert_eq!(bodies(&all), ["apple 5", "apple 4", "apple 2", "apple 1 edited"]);
+    }
+
+    #[test]
+    fn an_edit_waiting_in_the_backlog_is_found_by_its_new_words_only() {
+        // Edited before and after its first indexing, and again while waiting.
+        let w = world(&["first draft", "second draft"]);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::edit(&w.c, &head, 1, "final version", chrono::Utc::now()).unwrap();
+        assert_eq!(bodies(&find(&w, w.a, "draft")), ["second draft"]);
+        assert_eq!(bodies(&find(&w, w.a, "final")), ["final version"]);
+        drain(&w);
+        messages::edit(&w.c, &head, 2, "second take", chrono::Utc::now()).unwrap();
+        assert_eq!(in_index(&w, "draft"), [2], "the index still has the old words...");
+        assert!(
+            bodies(&find(&w, w.a, "draft")).is_empty(),
+            "...which search does not use"
+        );
+        assert_eq!(bodies(&find(&w, w.a, "take")), ["second take"]);
+        messages::edit(&w.c, &head, 2, "second thought", chrono::Utc::now()).unwrap();
+        assert!(bodies(&find(&w, w.a, "take")).is_empty());
+        assert_eq!(bodies(&find(&w, w.a, "thought")), ["second thought"]);
+        drain(&w);
+        assert!(in_index(&w, "draft").is_empty() && in_index(&w, "take").is_empty());
+        assert_eq!(bodies(&find(&w, w.a, "second")), ["second thought"]);
+        assert_eq!(bodies(&find(&w, w.a, "final")), ["final version"]);
+    }
+
+    #[test]
+    fn a_delete_waiting_in_the_backlog_is_never_found_and_leaves_the_index_without_trace() {
+        let w = world(&["keep me", "secret plan", "another secret"]);
+        drain(&w);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        // Deleted while still waiting (never indexed), while an edit waits, and once indexed.
+        messages::append(
+            &w.c,
+            &head,
+            w.a,
+            ClientId::new(),
+            "fresh secret",
+            None,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        messages::edit(&w.c, &head, 3, "edited secret", chrono::Utc::now()).unwrap();
+        assert_eq!(
+            bodies(&find(&w, w.a, "secret")),
+            ["fresh secret", "edited secret", "secret plan"]
+        );
+        for seq in [4, 3, 2] {
+            messages::delete(&w.c, w.ab, seq, chrono::Utc::now()).unwrap();
+        }
+        assert!(bodies(&find(&w, w.a, "secret")).is_empty());
+        assert!(in_index(&w, "secret").is_empty(), "removed from the index at once");
+        assert_eq!(waiting_count(&w.c), 0, "and from the backlog");
+        drain(&w);
+        assert!(bodies(&find(&w, w.a, "secret")).is_empty());
+        assert!(in_index(&w, "secret").is_empty() && in_index(&w, "plan").is_empty());
+        assert_eq!(bodies(&find(&w, w.a, "keep")), ["keep me"]);
+    }
+
+    #[test]
+    fn a_non_member_never_sees_backlog_messages() {
+        let w = world(&["private words", "more private words"]);
+        let c = UserId::new();
+        users::registered(&w.c, c, "c").unwrap();
+        let (ac, _) = conversations::get_or_create_direct(&w.c, w.a, c, chrono::Utc::now()).unwrap();
+        let ac = conversations::head(&w.c, ac.id).unwrap().unwrap();
+        messages::append(
+            &w.c,
+            &ac,
+            c,
+            ClientId::new(),
+            "private to a and c",
+            None,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(bodies(&find(&w, c, "private")), ["private to a and c"]);
+        assert!(bodies(&find(&w, UserId::new(), "private")).is_empty());
+        assert_eq!(
+            bodies(&search(&w.c, w.a, &Terms::parse("private").unwrap(), Some(w.ab), None, 10).unwrap()),
+            ["more private words", "private words"],
+            "only the conversation asked for"
+        );
+        assert_eq!(bodies(&find(&w, w.a, "private")).len(), 3);
+    }
+
+    #[test]
+    fn many_waiting_messages_are_matched_a_chunk_at_a_time() {
+        let many: Vec<String> = (0..PENDING_CHUNK * 2 + 10).map(|i| format!("note {i}")).collect();
+        let w = world(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        let terms = Terms::parse("note").unwrap();
+        let mut seen = 0;
+        let mut next = None;
+        loop {
+            let page = search(&w.c, w.a, &terms, None, next, 50).unwrap();
+            seen += page.messages.len();
+            next = page.next;
+            if next.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, many.len());
+        assert_eq!(bodies(&find(&w, w.a, "7 note")), ["note 7"]);
     }
 
     #[test]
