@@ -579,3 +579,48 @@ async fn in_process_dead_letters_are_kept_in_the_consumers_database_listed_and_r
     assert_eq!(again["eventId"], id.to_string());
     server.stop().await.unwrap();
 }
+
+/// A gathering consumer over RabbitMQ applies events that trickle in one at a time as one
+/// batch (one transaction), and what comes after its linger as the next.
+#[tokio::test]
+async fn a_gathering_consumer_applies_a_trickle_as_one_batch_over_rabbitmq() {
+    let _broker = BROKER.lock().await;
+    let Some(url) = vhost_url() else { return };
+    let consumer = TestBus::connect(&url, Tls::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (sizes_tx, mut sizes) = mpsc::unbounded_channel();
+    consumer.bus.consume(
+        Queue::shared(&USERS, &db).gathering(Duration::from_secs(2)),
+        gochat_kit::bus::Handler::Batch(Arc::new(move |batch| {
+            let sizes_tx = sizes_tx.clone();
+            Box::pin(async move {
+                sizes_tx.send(batch.len()).unwrap();
+                Ok(())
+            })
+        })),
+        &TaskTracker::new(),
+        consumer.stop.clone(),
+    );
+    let publisher = TestBus::connect(&url, Tls::default()).await;
+    let publish = || async {
+        let (envelope, json) = event(&online());
+        publisher.bus.publish(envelope, json).await.unwrap().await.unwrap();
+    };
+    // Let the consumer declare and bind its queue.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..5 {
+        publish().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first = tokio::time::timeout(WAIT, sizes.recv()).await.unwrap().unwrap();
+    publish().await;
+    let second = tokio::time::timeout(WAIT, sizes.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        (first, second),
+        (5, 1),
+        "the trickle in one batch, the late event in another"
+    );
+    consumer.stop.cancel();
+    publisher.stop.cancel();
+}
