@@ -18,9 +18,9 @@ use crate::http::{ApiError, Origins};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use gochat_proto::limits::MAX_FRAME_BYTES;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,7 +138,9 @@ pub async fn serve<F, Fut>(
                     if let Err(until) = budget.take() {
                         paced = Some(until);
                     }
-                    let answer = match on_text(text).await {
+                    // Boxed: the handler's future is large (a message's whole path), and held
+                    // inline it would be part of every socket's task, idle ones included.
+                    let answer = match Box::pin(on_text(text)).await {
                         Reply::None => None,
                         // Behind answers still owed, an immediate one waits its turn.
                         Reply::Now(frame) if !owed.is_empty() => {
