@@ -31,8 +31,11 @@ use tokio_util::task::TaskTracker;
 /// How often the server pings; the client's pongs (or any frame) keep the socket alive.
 const PING_EVERY: Duration = Duration::from_secs(25);
 /// Socket buffers: small, because most sockets are idle most of the time (tungstenite's
-/// defaults are 128 KiB for reading alone). Frames are at most 16 KiB anyway.
-const READ_BUFFER: usize = 4 * 1024;
+/// defaults are 128 KiB for reading alone). The read buffer is allocated with the socket and
+/// kept for its life, and is also the most one read takes: 1 KiB holds a typical frame (a few
+/// hundred bytes), and a larger one (up to [`MAX_FRAME_BYTES`]) takes a few reads. The write
+/// buffer size is not an allocation but how much is gathered before writing.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// The close code of a socket whose session ended (the client then asks who it is).
 const SESSION_ENDED: u16 = 4001;
