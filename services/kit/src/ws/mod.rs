@@ -11,7 +11,7 @@
 
 mod hub;
 
-pub use hub::{Budget, Hub, Limits, Membership, TooManySockets};
+pub use hub::{Budget, Hub, Limits, Membership, Queued, TooManySockets};
 
 use crate::auth::{AuthUser, SessionEnd, Sessions};
 use crate::http::{ApiError, Origins};
@@ -173,7 +173,7 @@ pub async fn serve<F, Fut>(
                 }
             }
             outgoing = queued.recv() => match outgoing {
-                Some(frame) => if write_ready(&mut socket, Some(frame), &mut owed, queued).await.is_err() { break None },
+                Some(frame) => if write_ready(&mut socket, Some(Utf8Bytes::clone(&frame)), &mut owed, queued).await.is_err() { break None },
                 None => break Some((close_code::POLICY, "not reading fast enough")),
             },
             _ = ping.tick() => {
@@ -203,7 +203,7 @@ async fn write_ready(
     socket: &mut WebSocket,
     first: Option<Utf8Bytes>,
     owed: &mut FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>>,
-    queued: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    queued: &mut tokio::sync::mpsc::Receiver<Queued>,
 ) -> Result<(), axum::Error> {
     let mut frames = 0;
     if let Some(frame) = first {
@@ -214,7 +214,7 @@ async fn write_ready(
         let next = match owed.next().now_or_never() {
             Some(Some(answer)) => answer,
             _ => match queued.try_recv() {
-                Ok(frame) => Some(frame),
+                Ok(frame) => Some(Utf8Bytes::clone(&frame)),
                 Err(_) => break,
             },
         };
