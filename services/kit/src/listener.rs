@@ -329,7 +329,10 @@ pub struct Connection {
     stream: TcpStream,
     activity: Arc<Activity>,
     limits: Limits,
-    timer: Pin<Box<Sleep>>,
+    /// The idle and header timeouts' deadline, armed at the first read that waits. Dropped once
+    /// the connection is upgraded, so that a WebSocket keeps neither it nor, through the waker
+    /// it holds until it fires, the memory of the finished HTTP connection task (1.4 KiB).
+    timer: Option<Pin<Box<Sleep>>>,
     /// Given back when the socket closes, whoever holds it then (hyper, or a WebSocket).
     _slot: OwnedSemaphorePermit,
 }
@@ -349,7 +352,7 @@ impl Connection {
                 }),
             }),
             limits,
-            timer: Box::pin(tokio::time::sleep_until(now + limits.idle_timeout)),
+            timer: None,
             _slot: slot,
         }
     }
@@ -359,6 +362,7 @@ impl AsyncRead for Connection {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if this.activity.upgraded.load(Ordering::Relaxed) {
+            this.timer = None;
             return Pin::new(&mut this.stream).poll_read(cx, buf);
         }
         let before = buf.filled().len();
@@ -374,10 +378,13 @@ impl AsyncRead for Connection {
                 let Some(deadline) = this.activity.deadline(&this.limits, cx.waker()) else {
                     return Poll::Pending;
                 };
-                if this.timer.deadline() != deadline {
-                    this.timer.as_mut().reset(deadline);
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
                 }
-                match this.timer.as_mut().poll(cx) {
+                match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "connection idle, or request headers too slow",

@@ -11,7 +11,7 @@
 
 mod hub;
 
-pub use hub::{Budget, Hub, Limits, Membership, TooManySockets};
+pub use hub::{Budget, Hub, Limits, Membership, Queued, TooManySockets};
 
 use crate::auth::{AuthUser, SessionEnd, Sessions};
 use crate::http::{ApiError, Origins};
@@ -31,8 +31,11 @@ use tokio_util::task::TaskTracker;
 /// How often the server pings; the client's pongs (or any frame) keep the socket alive.
 const PING_EVERY: Duration = Duration::from_secs(25);
 /// Socket buffers: small, because most sockets are idle most of the time (tungstenite's
-/// defaults are 128 KiB for reading alone). Frames are at most 16 KiB anyway.
-const READ_BUFFER: usize = 4 * 1024;
+/// defaults are 128 KiB for reading alone). The read buffer is allocated with the socket and
+/// kept for its life, and is also the most one read takes: 1 KiB holds a typical frame (a few
+/// hundred bytes), and a larger one (up to [`MAX_FRAME_BYTES`]) takes a few reads. The write
+/// buffer size is not an allocation but how much is gathered before writing.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// The close code of a socket whose session ended (the client then asks who it is).
 const SESSION_ENDED: u16 = 4001;
@@ -138,7 +141,9 @@ pub async fn serve<F, Fut>(
                     if let Err(until) = budget.take() {
                         paced = Some(until);
                     }
-                    let answer = match on_text(text).await {
+                    // Boxed: the handler's future is large (a message's whole path), and held
+                    // inline it would be part of every socket's task, idle ones included.
+                    let answer = match Box::pin(on_text(text)).await {
                         Reply::None => None,
                         // Behind answers still owed, an immediate one waits its turn.
                         Reply::Now(frame) if !owed.is_empty() => {
@@ -168,7 +173,7 @@ pub async fn serve<F, Fut>(
                 }
             }
             outgoing = queued.recv() => match outgoing {
-                Some(frame) => if write_ready(&mut socket, Some(frame), &mut owed, queued).await.is_err() { break None },
+                Some(frame) => if write_ready(&mut socket, Some(Utf8Bytes::clone(&frame)), &mut owed, queued).await.is_err() { break None },
                 None => break Some((close_code::POLICY, "not reading fast enough")),
             },
             _ = ping.tick() => {
@@ -198,7 +203,7 @@ async fn write_ready(
     socket: &mut WebSocket,
     first: Option<Utf8Bytes>,
     owed: &mut FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>>,
-    queued: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    queued: &mut tokio::sync::mpsc::Receiver<Queued>,
 ) -> Result<(), axum::Error> {
     let mut frames = 0;
     if let Some(frame) = first {
@@ -209,7 +214,7 @@ async fn write_ready(
         let next = match owed.next().now_or_never() {
             Some(Some(answer)) => answer,
             _ => match queued.try_recv() {
-                Ok(frame) => Some(frame),
+                Ok(frame) => Some(Utf8Bytes::clone(&frame)),
                 Err(_) => break,
             },
         };

@@ -4,7 +4,7 @@
 use super::{conversation_id, query};
 use crate::store::conversations;
 use crate::store::messages::{self, Window};
-use crate::{AppState, CachedPage};
+use crate::{AppState, CachedPage, PageKey};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json, Path, page_limit};
-use gochat_proto::dto::ChangesPage;
+use gochat_proto::dto::{ChangesPage, MessagesPage};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -25,6 +25,10 @@ pub struct HistoryQuery {
 /// A page of history by `seq` cursor; with neither cursor, the newest page. Pages are cached as
 /// the JSON they are sent as, keyed by what they hold (the cursor clamped to the history), and
 /// served only while the conversation's last seq and change counter are what they were.
+///
+/// Membership, the conversation's head, the cache and (on a miss) the page are looked at in one
+/// job on a database reader: each trip to a reader thread and back costs two thread wake-ups,
+/// more than the queries themselves.
 pub async fn messages(
     State(state): State<AppState>,
     me: AuthUser,
@@ -34,30 +38,34 @@ pub async fn messages(
     let conversation = conversation_id(&id)?;
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
-    // Membership and the current last seq: looked up every time, so a cached page is never
-    // shown to a non-member nor served once the conversation moved on.
-    let head = state
+    let pages = state.pages.clone();
+    let found = state
         .db
-        .read(move |c| conversations::head_for(c, conversation, me.id).map_err(DbError::from))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let window = match (q.before, q.after) {
-        (None, None) => Window::Newest,
-        // Every cursor beyond the history names the same page.
-        (Some(before), None) => Window::Before(before.clamp(1, head.last_seq + 1)),
-        (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
-        (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
-    };
-    let key = (conversation, window, limit);
-    let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
-    let body = match state.pages.get(&key).filter(fresh) {
-        Some(cached) => cached.body,
-        None => {
-            let last_seq = head.last_seq;
-            let page = state
-                .db
-                .read(move |c| messages::page(c, conversation, last_seq, window, limit).map_err(DbError::from))
-                .await?;
+        .read(move |c| -> Result<Found, ApiError> {
+            // Membership and the current last seq: looked up every time, so a cached page is
+            // never shown to a non-member nor served once the conversation moved on.
+            let head = conversations::head_for(c, conversation, me.id)
+                .map_err(DbError::from)?
+                .ok_or(ApiError::NotFound)?;
+            let window = match (q.before, q.after) {
+                (None, None) => Window::Newest,
+                // Every cursor beyond the history names the same page.
+                (Some(before), None) => Window::Before(before.clamp(1, head.last_seq + 1)),
+                (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
+                (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
+            };
+            let key = (conversation, window, limit);
+            let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
+            if let Some(cached) = pages.get(&key).filter(fresh) {
+                return Ok(Found::Cached(cached.body));
+            }
+            let page = messages::page(c, conversation, head.last_seq, window, limit).map_err(DbError::from)?;
+            Ok(Found::Read { page, key, head })
+        })
+        .await?;
+    let body = match found {
+        Found::Cached(body) => body,
+        Found::Read { page, key, head } => {
             let body = bytes::Bytes::from(serde_json::to_vec(&page).map_err(anyhow::Error::from)?);
             state.pages.insert(
                 key,
@@ -71,6 +79,18 @@ pub async fn messages(
         }
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// What the reader found for a page.
+enum Found {
+    /// The page as it was sent before, still fresh.
+    Cached(bytes::Bytes),
+    /// The page read now, to be sent and cached under `key`.
+    Read {
+        page: MessagesPage,
+        key: PageKey,
+        head: conversations::Head,
+    },
 }
 
 #[derive(Deserialize)]

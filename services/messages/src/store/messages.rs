@@ -6,7 +6,7 @@ use super::{attachments, search};
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 /// Which part of a conversation's history a page covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,26 +23,70 @@ pub enum Window {
 const COLUMNS: &str = "conversation_id, seq, num, id, sender_id, client_id, body, sent_at, reply_to_seq, \
                        edited_at, deleted_at, reactions, attachments, change";
 
-/// A message from a row of [`COLUMNS`].
+/// A message from a row of [`COLUMNS`] (for one row; many rows read [`Columns`]).
 pub fn message_from(r: &Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get("id")?,
-        conversation_id: r.get("conversation_id")?,
-        seq: r.get("seq")?,
-        sender_id: r.get("sender_id")?,
-        body: r.get("body")?,
-        sent_at: r.get("sent_at")?,
-        client_id: r.get("client_id")?,
-        reply_to_seq: r.get("reply_to_seq")?,
-        edited_at: r.get("edited_at")?,
-        deleted_at: r.get("deleted_at")?,
-        reactions: json_column(r, "reactions")?,
-        attachments: json_column::<Vec<Attachment>>(r, "attachments")?,
-    })
+    Columns::of(r.as_ref())?.message(r)
+}
+
+/// Where each of [`COLUMNS`] is in a statement's rows. Found by name once per statement: a
+/// lookup by name compares the names of the columns before it (SQLite's own, case-insensitive),
+/// which, per column of every row of a page, was the largest part of reading one.
+struct Columns {
+    id: usize,
+    conversation_id: usize,
+    seq: usize,
+    sender_id: usize,
+    body: usize,
+    sent_at: usize,
+    client_id: usize,
+    reply_to_seq: usize,
+    edited_at: usize,
+    deleted_at: usize,
+    reactions: usize,
+    attachments: usize,
+    change: usize,
+}
+
+impl Columns {
+    fn of(stmt: &Statement<'_>) -> rusqlite::Result<Self> {
+        let at = |name| stmt.column_index(name);
+        Ok(Self {
+            id: at("id")?,
+            conversation_id: at("conversation_id")?,
+            seq: at("seq")?,
+            sender_id: at("sender_id")?,
+            body: at("body")?,
+            sent_at: at("sent_at")?,
+            client_id: at("client_id")?,
+            reply_to_seq: at("reply_to_seq")?,
+            edited_at: at("edited_at")?,
+            deleted_at: at("deleted_at")?,
+            reactions: at("reactions")?,
+            attachments: at("attachments")?,
+            change: at("change")?,
+        })
+    }
+
+    fn message(&self, r: &Row<'_>) -> rusqlite::Result<Message> {
+        Ok(Message {
+            id: r.get(self.id)?,
+            conversation_id: r.get(self.conversation_id)?,
+            seq: r.get(self.seq)?,
+            sender_id: r.get(self.sender_id)?,
+            body: r.get(self.body)?,
+            sent_at: r.get(self.sent_at)?,
+            client_id: r.get(self.client_id)?,
+            reply_to_seq: r.get(self.reply_to_seq)?,
+            edited_at: r.get(self.edited_at)?,
+            deleted_at: r.get(self.deleted_at)?,
+            reactions: json_column(r, self.reactions)?,
+            attachments: json_column::<Vec<Attachment>>(r, self.attachments)?,
+        })
+    }
 }
 
 /// A JSON list column; NULL is the empty list.
-fn json_column<T: serde::de::DeserializeOwned + Default>(r: &Row<'_>, column: &str) -> rusqlite::Result<T> {
+fn json_column<T: serde::de::DeserializeOwned + Default>(r: &Row<'_>, column: usize) -> rusqlite::Result<T> {
     match r.get_ref(column)?.as_str_or_null()? {
         None => Ok(T::default()),
         Some(text) => serde_json::from_str(text)
@@ -295,12 +339,11 @@ pub fn page(
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND {sql} LIMIT ?3"
     ))?;
+    let columns = Columns::of(&stmt)?;
+    let message = |r: &Row<'_>| columns.message(r);
     let rows = match window {
-        Window::After(_) => stmt.query_map(
-            params![conversation, bound, i64::from(limit) + 1, last_seq],
-            message_from,
-        ),
-        _ => stmt.query_map(params![conversation, bound, i64::from(limit) + 1], message_from),
+        Window::After(_) => stmt.query_map(params![conversation, bound, i64::from(limit) + 1, last_seq], message),
+        _ => stmt.query_map(params![conversation, bound, i64::from(limit) + 1], message),
     }?;
     let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
     let has_more = messages.len() > limit as usize;
@@ -314,12 +357,13 @@ pub fn page(
 /// The messages changed after change `since`, by the change that last touched them, up to
 /// `limit` of them; `last_change` is where the caller is after applying them.
 pub fn changes(c: &Connection, conversation: &Head, since: i64, limit: u32) -> rusqlite::Result<ChangesPage> {
-    let mut messages = c
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND change > ?2 ORDER BY change LIMIT ?3"
-        ))?
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND change > ?2 ORDER BY change LIMIT ?3"
+    ))?;
+    let columns = Columns::of(&stmt)?;
+    let mut messages = stmt
         .query_map(params![conversation.id, since, i64::from(limit) + 1], |r| {
-            Ok((r.get::<_, i64>("change")?, message_from(r)?))
+            Ok((r.get::<_, i64>(columns.change)?, columns.message(r)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let has_more = messages.len() > limit as usize;
