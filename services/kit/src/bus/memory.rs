@@ -371,6 +371,17 @@ pub(in crate::bus) mod tests {
         stop.cancel();
     }
 
+    /// A batch handler that reports the size of each batch it is given.
+    fn batch_sizes(sizes: tokio::sync::mpsc::UnboundedSender<usize>) -> Handler {
+        Handler::Batch(Arc::new(move |batch| {
+            let sizes = sizes.clone();
+            Box::pin(async move {
+                sizes.send(batch.len()).unwrap();
+                Ok(())
+            })
+        }))
+    }
+
     /// Batching: what waits in a queue is handed to a batch handler together (one write group
     /// for a burst), at most MAX_BATCH at a time.
     #[tokio::test]
@@ -384,18 +395,7 @@ pub(in crate::bus) mod tests {
         let (sizes_tx, mut sizes) = tokio::sync::mpsc::unbounded_channel();
         let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
         let (db, _dir) = database();
-        bus.consume(
-            Queue::shared(&USERS, &db),
-            Handler::Batch(Arc::new(move |batch| {
-                let sizes_tx = sizes_tx.clone();
-                Box::pin(async move {
-                    sizes_tx.send(batch.len()).unwrap();
-                    Ok(())
-                })
-            })),
-            &tasks,
-            stop.clone(),
-        );
+        bus.consume(Queue::shared(&USERS, &db), batch_sizes(sizes_tx), &tasks, stop.clone());
         for confirm in confirms {
             confirm.await.unwrap();
         }
@@ -417,13 +417,7 @@ pub(in crate::bus) mod tests {
         let (db, _dir) = database();
         bus.consume(
             Queue::shared(&USERS, &db).gathering(Duration::from_millis(100)),
-            Handler::Batch(Arc::new(move |batch| {
-                let sizes_tx = sizes_tx.clone();
-                Box::pin(async move {
-                    sizes_tx.send(batch.len()).unwrap();
-                    Ok(())
-                })
-            })),
+            batch_sizes(sizes_tx),
             &tasks,
             stop.clone(),
         );
