@@ -67,12 +67,12 @@ pub fn head(c: &Connection) -> rusqlite::Result<SessionsHead> {
 pub fn replay(c: &Connection, after: i64) -> rusqlite::Result<SessionsReplayed> {
     let head = head(c)?;
     let entries: Vec<LedgerEntry> = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT seq, user_id, jti, expires_at, disabled, sessions_before FROM ledger
              WHERE seq > ?1 AND (jti IS NULL OR expires_at > unixepoch())
-             ORDER BY seq LIMIT ?2",
-        )?
-        .query_map(params![after, REPLAY_BATCH], entry)?
+             ORDER BY seq LIMIT {REPLAY_BATCH}"
+        ))?
+        .query_map([after], entry)?
         .collect::<Result<_, _>>()?;
     // A full batch ends where it ends; a short one covers everything up to the head.
     let through = match entries.last() {

@@ -157,9 +157,9 @@ pub fn find_admin_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<Ad
 pub fn list_users(c: &Connection, after: Option<UserId>, limit: u32) -> rusqlite::Result<Vec<AdminUser>> {
     let after = after.map(|id| id.to_string()).unwrap_or_default();
     c.prepare_cached(&format!(
-        "SELECT {ADMIN_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+        "SELECT {ADMIN_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT {limit}"
     ))?
-    .query_map(params![after, limit], admin_user)?
+    .query_map([after], admin_user)?
     .collect()
 }
 

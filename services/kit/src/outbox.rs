@@ -314,11 +314,11 @@ impl Relay {
         let rows = self
             .db
             .read(move |c| {
-                let mut stmt = c.prepare_cached("SELECT id, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT id, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT {SCAN_BATCH}"
+                ))?;
                 let rows = stmt
-                    .query_map([after, SCAN_BATCH], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-                    })?
+                    .query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok::<_, DbError>(rows)
             })

@@ -96,36 +96,35 @@ pub fn page(
         Some(c) => (i64::from(c.online), c.key.as_str(), c.id.as_str()),
         None => (2, "", ""),
     };
-    let mut stmt = c.prepare_cached(
+    // The limit is written in: SQLite prepares a statement again whenever a bound LIMIT changes.
+    let rows = u64::from(limit) + 1;
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT id, username, online, last_seen_at, username_key FROM users
          WHERE username_key >= ?1 AND username_key < ?2
            AND (online < ?3 OR (online = ?3 AND (username_key, id) > (?4, ?5)))
          ORDER BY online DESC, username_key, id
-         LIMIT ?6",
-    )?;
+         LIMIT {rows}"
+    ))?;
     let mut rows = stmt
-        .query_map(
-            params![prefix, prefix_end, online, key, id, i64::from(limit) + 1],
-            |r| {
-                let id: String = r.get(0)?;
-                let summary = UserSummary {
-                    id: id.parse().map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-                    })?,
-                    username: r.get(1)?,
+        .query_map(params![prefix, prefix_end, online, key, id], |r| {
+            let id: String = r.get(0)?;
+            let summary = UserSummary {
+                id: id.parse().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+                })?,
+                username: r.get(1)?,
+                online: r.get(2)?,
+                last_seen_at: r.get(3)?,
+            };
+            Ok((
+                summary,
+                Cursor {
                     online: r.get(2)?,
-                    last_seen_at: r.get(3)?,
-                };
-                Ok((
-                    summary,
-                    Cursor {
-                        online: r.get(2)?,
-                        key: r.get(4)?,
-                        id,
-                    },
-                ))
-            },
-        )?
+                    key: r.get(4)?,
+                    id,
+                },
+            ))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

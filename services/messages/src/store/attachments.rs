@@ -145,10 +145,10 @@ pub fn remove_of_message(c: &Connection, conversation: ConversationId, seq: i64)
 /// seconds); returns how many.
 pub fn remove_unsent_before(c: &Connection, before: i64, limit: u32) -> rusqlite::Result<usize> {
     let doomed: Vec<(AttachmentId, String)> = c
-        .prepare_cached(
-            "SELECT id, sha256 FROM attachments WHERE conversation_id IS NULL AND uploaded_at < ?1 LIMIT ?2",
-        )?
-        .query_map(params![before, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .prepare_cached(&format!(
+            "SELECT id, sha256 FROM attachments WHERE conversation_id IS NULL AND uploaded_at < ?1 LIMIT {limit}"
+        ))?
+        .query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     remove(c, &doomed)
 }
@@ -170,8 +170,8 @@ fn remove(c: &Connection, doomed: &[(AttachmentId, String)]) -> rusqlite::Result
 
 /// Some files waiting to be removed from disk.
 pub fn garbage(c: &Connection, limit: u32) -> rusqlite::Result<Vec<String>> {
-    c.prepare_cached("SELECT sha256 FROM attachment_garbage LIMIT ?1")?
-        .query_map([limit], |r| r.get(0))?
+    c.prepare_cached(&format!("SELECT sha256 FROM attachment_garbage LIMIT {limit}"))?
+        .query_map([], |r| r.get(0))?
         .collect()
 }
 

