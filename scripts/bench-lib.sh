@@ -57,6 +57,26 @@ stop_all() {
     bench_pids=()
 }
 
+# Waits until the server at PORT has indexed every message for search (a migration that
+# rebuilds the index queues them all), so that searches are measured against the index itself.
+wait_search_indexed() {
+    local port=$1
+    python3 - "$port" <<'PY' || die "the search index of the server on port $port is still being built"
+import re, sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/metrics"
+for _ in range(1200):
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        left = re.search(r'^gochat_search_backlog\{[^}]*\} (\S+)$', text, re.M)
+        if left and float(left.group(1)) == 0:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PY
+}
+
 # Runs one scenario: load NAME LABEL BUS [gochat-load options and scenario arguments...].
 # Its JSON document goes to $BENCH_OUT/<label>-<name>.json.
 load() {

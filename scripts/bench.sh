@@ -46,7 +46,9 @@ if [[ ${BENCH_RESEED:-} == 1 ]]; then rm -rf "$SEEDED"; fi
 mkdir -p "$SEEDED"
 port=$(free_port)
 serve "$PWD/$SEEDED" "$port"
+wait_search_indexed "$port"
 load history "gochat serve" in-process --url "http://127.0.0.1:$port" history
+wait_search_indexed "$port"
 load search "gochat serve" in-process --url "http://127.0.0.1:$port" search
 stop_all
 

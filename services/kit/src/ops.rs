@@ -62,6 +62,10 @@ fn describe_metrics() {
         "Outbox rows published but not yet confirmed, or confirmed and awaiting their batched delete"
     );
     describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
+    describe_gauge!(
+        "gochat_search_backlog",
+        "Messages stored or edited but not yet in the search index (found by searches all the same)"
+    );
     describe_counter!("gochat_events_published_total", "Events published from outboxes");
     describe_counter!("gochat_events_consumed_total", "Events handled by consumers");
     describe_counter!(

@@ -48,13 +48,18 @@ impl Backlog {
 
 /// Runs until `shutdown`: drains what waits, then waits to be woken.
 pub async fn run(db: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
+    // How far a rebuilt index has come (a migration queues every message), for operators.
+    let waiting = metrics::gauge!("gochat_search_backlog", "db" => db.name().to_owned());
     loop {
         backlog.queued.store(0, Ordering::Relaxed);
         loop {
-            match db
+            let drained = db
                 .write(|w| store::search::reindex_some(w).map_err(DbError::from))
-                .await
-            {
+                .await;
+            if let Ok(left) = drained {
+                waiting.set(left as f64);
+            }
+            match drained {
                 Ok(0) => break,
                 Ok(left) => tracing::info!(db = db.name(), left, "indexing messages for search"),
                 Err(e) => {

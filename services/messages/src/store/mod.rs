@@ -206,6 +206,21 @@ CREATE INDEX attachments_unsent ON attachments (uploaded_at) WHERE conversation_
 -- (a removal rolled back must not lose a file that is still named).
 CREATE TABLE attachment_garbage (sha256 TEXT PRIMARY KEY) WITHOUT ROWID;
 ",
+    // 5: the search index also keeps the first one and two letters of every word. A query's
+    // last word matches as a prefix, and a short one ("an", or the "s" of "it's") merged the
+    // lists of every word it begins: 10-30 ms at a million messages, under 3 ms with these
+    // (the index is about twice the size). Rebuilt in the background as in 3.
+    "
+DROP TABLE message_search;
+CREATE VIRTUAL TABLE message_search USING fts5(
+    conv, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2'
+);
+INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+INSERT OR IGNORE INTO search_backlog (num) SELECT num FROM messages WHERE deleted_at IS NULL;
+",
 ];
 
 #[cfg(test)]

@@ -76,12 +76,12 @@ fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
 /// bodies, replacing what the index held for them; returns how many remain.
 pub fn reindex_some(c: &Connection) -> rusqlite::Result<i64> {
     let waiting: Vec<(i64, i64, String)> = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT m.num, c.num, m.body FROM search_backlog b
              JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
-             ORDER BY b.num LIMIT ?1",
-        )?
-        .query_map([REINDEX_BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+             ORDER BY b.num LIMIT {REINDEX_BATCH}"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (num, conversation_num, body) in &waiting {
         unindex(c, *num)?;
@@ -208,12 +208,13 @@ pub fn search(
 /// bodies (an edited message's entry still holds its old words until the drain).
 fn indexed(c: &Connection, tokens: &[String], terms: &Terms, before: i64, wanted: usize) -> rusqlite::Result<Vec<i64>> {
     let query = format!("conv : ({}) AND body : ({})", tokens.join(" OR "), terms.expression());
-    c.prepare_cached(
+    // The limit is written in: SQLite prepares a statement again whenever a bound LIMIT changes.
+    c.prepare_cached(&format!(
         "SELECT rowid FROM message_search WHERE message_search MATCH ?1 AND rowid < ?2
            AND NOT EXISTS (SELECT 1 FROM search_backlog b WHERE b.num = message_search.rowid)
-         ORDER BY rowid DESC LIMIT ?3",
-    )?
-    .query_map(params![query, before, wanted as i64], |r| r.get(0))?
+         ORDER BY rowid DESC LIMIT {wanted}"
+    ))?
+    .query_map(params![query, before], |r| r.get(0))?
     .collect()
 }
 
@@ -468,6 +469,48 @@ mod tests {
         assert_eq!(in_index(&w, "cafe"), [1]);
         assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
         assert!(bodies(&find(&w, w.a, "caf est")).is_empty());
+    }
+
+    #[test]
+    fn the_index_rebuilt_with_word_starts_finds_what_the_old_one_did_and_no_deleted_message() {
+        // A database as migration 4 left it, its index drained, one message deleted.
+        let mut c = Connection::open_in_memory().unwrap();
+        let steps = || {
+            crate::store::MIGRATIONS
+                .iter()
+                .map(|sql| rusqlite_migration::M::up(sql))
+                .collect()
+        };
+        rusqlite_migration::Migrations::new(steps())
+            .to_version(&mut c, 4)
+            .unwrap();
+        let (a, b) = (UserId::new(), UserId::new());
+        users::registered(&c, a, "a").unwrap();
+        users::registered(&c, b, "b").unwrap();
+        let (head, _) = conversations::get_or_create_direct(&c, a, b, chrono::Utc::now()).unwrap();
+        for body in ["it's sunny", "see you soon", "gone"] {
+            let head = conversations::head(&c, head.id).unwrap().unwrap();
+            messages::append(&c, &head, a, ClientId::new(), body, None, chrono::Utc::now()).unwrap();
+        }
+        messages::delete(&c, head.id, 3, chrono::Utc::now()).unwrap();
+        assert_eq!(reindex_some(&c).unwrap(), 0);
+
+        rusqlite_migration::Migrations::new(steps()).to_latest(&mut c).unwrap();
+        let w = World { c, a, b, ab: head.id };
+        assert_eq!(
+            waiting_count(&w.c),
+            2,
+            "every message still there waits for the new index"
+        );
+        let found_as_before = |w: &World| {
+            assert_eq!(bodies(&find(w, w.b, "s")), ["see you soon", "it's sunny"]);
+            assert_eq!(bodies(&find(w, w.a, "it's su")), ["it's sunny"]);
+            assert!(bodies(&find(w, w.a, "gone")).is_empty());
+        };
+        found_as_before(&w);
+        drain(&w);
+        found_as_before(&w);
+        assert_eq!(in_index(&w, "s"), [1, 2], "in the index itself");
     }
 
     #[test]
