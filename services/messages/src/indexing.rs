@@ -53,15 +53,17 @@ pub async fn run(db: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
     loop {
         backlog.queued.store(0, Ordering::Relaxed);
         loop {
-            let drained = db
+            match db
                 .write(|w| store::search::reindex_some(w).map_err(DbError::from))
-                .await;
-            if let Ok(left) = drained {
-                waiting.set(left as f64);
-            }
-            match drained {
-                Ok(0) => break,
-                Ok(left) => tracing::info!(db = db.name(), left, "indexing messages for search"),
+                .await
+            {
+                Ok(left) => {
+                    waiting.set(left as f64);
+                    if left == 0 {
+                        break;
+                    }
+                    tracing::info!(db = db.name(), left, "indexing messages for search");
+                }
                 Err(e) => {
                     tracing::warn!(db = db.name(), error = %e, "search indexing paused");
                     tokio::select! {
