@@ -64,7 +64,7 @@ fn describe_metrics() {
     describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
     describe_gauge!(
         "gochat_search_backlog",
-        "Messages stored or edited but not yet in the search index (found by searches all the same)"
+        "Messages left for the search index after its last batch (a rebuild queues them all; searches find them all the same)"
     );
     describe_counter!("gochat_events_published_total", "Events published from outboxes");
     describe_counter!("gochat_events_consumed_total", "Events handled by consumers");
