@@ -224,12 +224,14 @@ INSERT OR IGNORE INTO search_backlog (num) SELECT num FROM messages WHERE delete
 ];
 
 #[cfg(test)]
+pub(crate) fn migrations() -> rusqlite_migration::Migrations<'static> {
+    rusqlite_migration::Migrations::new(MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect())
+}
+
+#[cfg(test)]
 pub(crate) fn test_db() -> rusqlite::Connection {
     let mut c = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
-    let steps = MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect();
-    rusqlite_migration::Migrations::new(steps)
-        .to_latest(&mut c)
-        .expect("the migrations apply");
+    migrations().to_latest(&mut c).expect("the migrations apply");
     c.pragma_update(None, "foreign_keys", "ON")
         .expect("foreign keys can be enabled");
     c

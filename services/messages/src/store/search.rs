@@ -341,7 +341,7 @@ pub fn snippet(body: &str, terms: &Terms) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{conversations, messages, test_db, users};
+    use crate::store::{conversations, messages, migrations, test_db, users};
     use gochat_proto::ids::ClientId;
 
     struct World {
@@ -352,7 +352,10 @@ mod tests {
     }
 
     fn world(bodies: &[&str]) -> World {
-        let c = test_db();
+        world_in(test_db(), bodies)
+    }
+
+    fn world_in(c: Connection, bodies: &[&str]) -> World {
         let (a, b) = (UserId::new(), UserId::new());
         users::registered(&c, a, "a").unwrap();
         users::registered(&c, b, "b").unwrap();
@@ -475,28 +478,12 @@ mod tests {
     fn the_index_rebuilt_with_word_starts_finds_what_the_old_one_did_and_no_deleted_message() {
         // A database as migration 4 left it, its index drained, one message deleted.
         let mut c = Connection::open_in_memory().unwrap();
-        let steps = || {
-            crate::store::MIGRATIONS
-                .iter()
-                .map(|sql| rusqlite_migration::M::up(sql))
-                .collect()
-        };
-        rusqlite_migration::Migrations::new(steps())
-            .to_version(&mut c, 4)
-            .unwrap();
-        let (a, b) = (UserId::new(), UserId::new());
-        users::registered(&c, a, "a").unwrap();
-        users::registered(&c, b, "b").unwrap();
-        let (head, _) = conversations::get_or_create_direct(&c, a, b, chrono::Utc::now()).unwrap();
-        for body in ["it's sunny", "see you soon", "gone"] {
-            let head = conversations::head(&c, head.id).unwrap().unwrap();
-            messages::append(&c, &head, a, ClientId::new(), body, None, chrono::Utc::now()).unwrap();
-        }
-        messages::delete(&c, head.id, 3, chrono::Utc::now()).unwrap();
-        assert_eq!(reindex_some(&c).unwrap(), 0);
+        migrations().to_version(&mut c, 4).unwrap();
+        let mut w = world_in(c, &["it's sunny", "see you soon", "gone"]);
+        messages::delete(&w.c, w.ab, 3, chrono::Utc::now()).unwrap();
+        drain(&w);
 
-        rusqlite_migration::Migrations::new(steps()).to_latest(&mut c).unwrap();
-        let w = World { c, a, b, ab: head.id };
+        migrations().to_latest(&mut w.c).unwrap();
         assert_eq!(
             waiting_count(&w.c),
             2,
