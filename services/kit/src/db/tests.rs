@@ -425,3 +425,34 @@ async fn the_log_stays_bounded_under_continuous_writes() {
     let frame = 4096 + 24;
     assert!(largest < 13_000 * frame, "the log grew to {largest} bytes");
 }
+
+/// A bounded read runs on the calling thread, on a read-only connection that sees every commit,
+/// and the connections are kept for the next read: one per read running at once.
+#[tokio::test]
+async fn reads_here_run_on_the_calling_thread_and_keep_their_connections() {
+    let t = open();
+    t.db.write(insert_parent(7)).await.unwrap();
+    let caller = std::thread::current().id();
+    let count = |c: &Connection| -> Result<i64, DbError> {
+        assert_eq!(std::thread::current().id(), caller);
+        Ok(c.query_row("SELECT count(*) FROM parents", [], |r| r.get(0))?)
+    };
+    assert_eq!(t.db.read_here(count).unwrap(), 1);
+    let refused =
+        t.db.read_here(|c| c.execute("DELETE FROM parents", []).map_err(DbError::from));
+    assert!(refused.is_err(), "a reader connection writes nothing");
+    let nested = t.db.read_here(|_| t.db.read_here(count)).unwrap();
+    assert_eq!(nested, 1);
+    assert_eq!(
+        t.db.inner.here.lock().unwrap().len(),
+        2,
+        "two reads at once, two connections kept"
+    );
+    t.db.write(insert_parent(8)).await.unwrap();
+    assert_eq!(
+        t.db.read_here(count).unwrap(),
+        2,
+        "a kept connection sees the next commit"
+    );
+    assert_eq!(ids(&t.db, "parents").await, [7, 8]);
+}

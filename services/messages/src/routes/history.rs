@@ -27,8 +27,8 @@ pub struct HistoryQuery {
 /// served only while the conversation's last seq and change counter are what they were.
 ///
 /// Membership, the conversation's head, the cache and (on a miss) the page are looked at in one
-/// job on a database reader: each trip to a reader thread and back costs two thread wake-ups,
-/// more than the queries themselves.
+/// read on this worker ([`gochat_kit::db::Db::read_here`]): all of them are lookups by primary
+/// key, and a trip to a reader thread would cost more than the queries.
 pub async fn messages(
     State(state): State<AppState>,
     me: AuthUser,
@@ -39,30 +39,27 @@ pub async fn messages(
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
     let pages = state.pages.clone();
-    let found = state
-        .db
-        .read(move |c| -> Result<Found, ApiError> {
-            // Membership and the current last seq: looked up every time, so a cached page is
-            // never shown to a non-member nor served once the conversation moved on.
-            let head = conversations::head_for(c, conversation, me.id)
-                .map_err(DbError::from)?
-                .ok_or(ApiError::NotFound)?;
-            let window = match (q.before, q.after) {
-                (None, None) => Window::Newest,
-                // Every cursor beyond the history names the same page.
-                (Some(before), None) => Window::Before(before.clamp(1, head.last_seq + 1)),
-                (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
-                (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
-            };
-            let key = (conversation, window, limit);
-            let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
-            if let Some(cached) = pages.get(&key).filter(fresh) {
-                return Ok(Found::Cached(cached.body));
-            }
-            let page = messages::page(c, conversation, head.last_seq, window, limit).map_err(DbError::from)?;
-            Ok(Found::Read { page, key, head })
-        })
-        .await?;
+    let found = state.db.read_here(move |c| -> Result<Found, ApiError> {
+        // Membership and the current last seq: looked up every time, so a cached page is
+        // never shown to a non-member nor served once the conversation moved on.
+        let head = conversations::head_for(c, conversation, me.id)
+            .map_err(DbError::from)?
+            .ok_or(ApiError::NotFound)?;
+        let window = match (q.before, q.after) {
+            (None, None) => Window::Newest,
+            // Every cursor beyond the history names the same page.
+            (Some(before), None) => Window::Before(before.clamp(1, head.last_seq + 1)),
+            (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
+            (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
+        };
+        let key = (conversation, window, limit);
+        let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
+        if let Some(cached) = pages.get(&key).filter(fresh) {
+            return Ok(Found::Cached(cached.body));
+        }
+        let page = messages::page(c, conversation, head.last_seq, window, limit).map_err(DbError::from)?;
+        Ok(Found::Read { page, key, head })
+    })?;
     let body = match found {
         Found::Cached(body) => body,
         Found::Read { page, key, head } => {
@@ -112,17 +109,17 @@ pub async fn changes(
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
     let since = q.since.unwrap_or(0).max(0);
+    // A range of an index, bounded by the limit: read here, as a page of history.
     let page = state
         .db
-        .read(move |c| {
+        .read_here(move |c| {
             let Some(head) = conversations::head_for(c, conversation, me.id)? else {
                 return Ok(None);
             };
             messages::changes(c, &head, since, limit)
                 .map(Some)
                 .map_err(DbError::from)
-        })
-        .await?
+        })?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(page))
 }
