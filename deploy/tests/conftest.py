@@ -250,7 +250,12 @@ class Http:
                     self.last_set_cookie = value
                     token = value.split(";", 1)[0].split("=", 1)[1]
                     self.cookie = token or None
-            return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), data
+            # A header sent twice is one field with both values (RFC 9110), so a duplicate shows.
+            merged: dict[str, str] = {}
+            for name, value in resp.getheaders():
+                name = name.lower()
+                merged[name] = f"{merged[name]}, {value}" if name in merged else value
+            return resp.status, merged, data
         finally:
             conn.close()
 
