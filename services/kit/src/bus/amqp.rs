@@ -163,26 +163,34 @@ impl AmqpBus {
 
 /// Consumes `queue` on `link` until the channel fails or `shutdown`.
 async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &CancellationToken) -> lapin::Result<()> {
-    let fresh = match queue {
-        Queue::Fanout { name, events, .. } => !declare_fanout(&link.connection, name, events).await?,
-        Queue::Shared { .. } => false,
+    // Nothing is taken before the consumer is set up, so a shutdown meanwhile returns at once:
+    // the supervisor is closing the connection, and an answer it would wait for may never come.
+    let setup = async {
+        let fresh = match queue {
+            Queue::Fanout { name, events, .. } => !declare_fanout(&link.connection, name, events).await?,
+            Queue::Shared { .. } => false,
+        };
+        let channel = link.connection.create_channel().await?;
+        channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
+        let deliveries = channel
+            .basic_consume(
+                queue.name().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        lapin::Result::Ok((fresh, deliveries, DeadLetterGauge::new(link, queue).await))
     };
-    let channel = link.connection.create_channel().await?;
-    channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
-    let consumed = consumed_counter(queue.name());
-    let mut deliveries = channel
-        .basic_consume(
-            queue.name().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let (fresh, mut deliveries, mut dead_letters) = tokio::select! {
+        set_up = setup => set_up?,
+        _ = shutdown.cancelled() => return Ok(()),
+    };
     if fresh {
         // Bound and consumed from now on: whatever the owner catches up on now is not missed.
         queue.missed();
     }
-    let mut dead_letters = DeadLetterGauge::new(link, queue).await;
+    let consumed = consumed_counter(queue.name());
     let mut count_dead_letters = tokio::time::interval(DEAD_LETTERS_EVERY);
     loop {
         // Whatever is already here (up to a batch) is applied together.
@@ -192,8 +200,10 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 None => return Ok(()),
             },
             _ = count_dead_letters.tick() => {
-                dead_letters.refresh().await;
-                continue;
+                tokio::select! {
+                    () = dead_letters.refresh() => continue,
+                    _ = shutdown.cancelled() => return Ok(()),
+                }
             }
             _ = shutdown.cancelled() => return Ok(()),
         };
@@ -461,7 +471,8 @@ async fn supervise(
                             // period), then close politely.
                             publishers.close();
                             let _ = tokio::time::timeout(FLUSH_WAIT, publishers.wait()).await;
-                            let _ = link.connection.close(200, "shutting down".into()).await;
+                            let closing = link.connection.close(200, "shutting down".into());
+                            let _ = tokio::time::timeout(FLUSH_WAIT, closing).await;
                             announce.send_replace(None);
                             return;
                         }
