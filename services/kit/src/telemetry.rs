@@ -19,7 +19,7 @@ use tracing_subscriber::registry::LookupSpan;
 /// Installs the process's log subscriber. `service` names the process in JSON lines (`gochat`
 /// for the all-in-one server, else the service).
 pub fn init(filter: &str, format: LogFormat, service: &'static str) {
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| log_filter(filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Text => {
@@ -31,6 +31,20 @@ pub fn init(filter: &str, format: LogFormat, service: &'static str) {
             .event_format(JsonLines { service })
             .try_init(),
     };
+}
+
+/// The filter for `GOCHAT_LOG`. lapin logs an ERROR for every channel the broker closes, the
+/// passive declarations that ask whether a queue exists included (each start of a service
+/// asks about its fan-out queues): operators saw errors on every start. GoChat reports every
+/// close it did not ask for itself, with the broker's reason (a consumer or the publisher
+/// losing its channel, a lost connection), so lapin's channel module is quiet unless the filter
+/// names lapin.
+fn log_filter(spec: &str) -> EnvFilter {
+    if spec.contains("lapin") {
+        EnvFilter::new(spec)
+    } else {
+        EnvFilter::new(format!("{spec},lapin::channel=off"))
+    }
 }
 
 /// One JSON object per event: `timestamp`, `level`, `service`, `target`, `message`, then the
@@ -128,6 +142,34 @@ mod tests {
         fn make_writer(&'a self) -> Self {
             self.clone()
         }
+    }
+
+    /// What the filter for `spec` lets through of an error from lapin's channel module, from
+    /// its IO loop and from GoChat.
+    fn logged(spec: &str) -> String {
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(log_filter(spec))
+            .with_writer(out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(target: "lapin::channel", "from lapin::channel");
+            tracing::error!(target: "lapin::io_loop", "from lapin::io_loop");
+            tracing::error!(target: "gochat_kit::bus", "from gochat_kit::bus");
+        });
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn lapins_channel_closes_are_quiet_unless_the_filter_names_lapin() {
+        let text = logged("info");
+        assert!(!text.contains("from lapin::channel"), "{text}");
+        assert!(
+            text.contains("from lapin::io_loop") && text.contains("from gochat_kit::bus"),
+            "{text}"
+        );
+        assert!(logged("warn,lapin=debug").contains("from lapin::channel"));
+        assert!(logged("off").is_empty());
     }
 
     #[test]
