@@ -4,7 +4,8 @@
 //! changes the index, so one write for a batch costs a fraction of one per message.
 //!
 //! Woken after a commit that queued a message, the drain lingers a little ([`LINGER`]) so that
-//! the messages of a burst go in one write, unless [`FULL`] of them arrived first. Searches
+//! the messages of a burst are indexed together, unless [`FULL`] of them arrived first, in
+//! writes of at most [`SLICE`] each so that messages stored meanwhile never wait long. Searches
 //! find waiting messages all the same (see [`crate::store::search`]), so the linger only
 //! decides how much the index lags, never what a search finds.
 
@@ -12,7 +13,7 @@ use crate::store;
 use gochat_kit::db::{Db, DbError, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,13 @@ use tokio_util::sync::CancellationToken;
 const LINGER: Duration = Duration::from_millis(100);
 /// Messages queued that start the drain before the linger is over.
 const FULL: usize = 256;
+/// Longest one write of the drain runs. The messages writer stores nothing meanwhile, so a
+/// message sent then waits for it: a drain in one write (350 messages in a busy second's
+/// linger, 2-3 ms) delayed one message in a hundred by that much. Slices of this length cost
+/// an index segment each, which FTS5 merges in the background of later writes.
+const SLICE: Duration = Duration::from_micros(250);
+/// How often a long drain (an index being rebuilt) reports how many messages still wait.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// What the drain is told: messages were queued.
 #[derive(Default)]
@@ -52,18 +60,26 @@ pub async fn run(db: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
     let waiting = metrics::gauge!("gochat_search_backlog", "db" => db.name().to_owned());
     loop {
         backlog.queued.store(0, Ordering::Relaxed);
+        let mut reported: Option<Instant> = None;
         loop {
             match db
-                .write(|w| store::search::reindex_some(w).map_err(DbError::from))
+                .write(|w| store::search::reindex_some(w, SLICE).map_err(DbError::from))
                 .await
             {
-                Ok(left) => {
-                    waiting.set(left as f64);
-                    if left == 0 {
-                        break;
-                    }
-                    tracing::info!(db = db.name(), left, "indexing messages for search");
+                Ok(true) => {
+                    waiting.set(0.0);
+                    break;
                 }
+                Ok(false) if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) => {
+                    reported = Some(Instant::now());
+                    if let Ok(left) = db.read(|c| store::search::backlog_len(c).map_err(DbError::from)).await {
+                        waiting.set(left as f64);
+                        if left > FULL as i64 {
+                            tracing::info!(db = db.name(), left, "indexing messages for search");
+                        }
+                    }
+                }
+                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(db = db.name(), error = %e, "search indexing paused");
                     tokio::select! {

@@ -23,13 +23,12 @@ use gochat_proto::dto::Message;
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
 use rusqlite::{Connection, params};
+use std::time::{Duration, Instant};
 use unicode_normalization::UnicodeNormalization;
 
 /// Characters of context a snippet shows before the first match, and its longest length.
 const SNIPPET_LEAD: usize = 40;
 const SNIPPET_CHARS: usize = 160;
-/// Most messages indexed per write (the drain, or an older database's index being rebuilt).
-const REINDEX_BATCH: i64 = 2000;
 /// Waiting messages put in the scratch index at a time while a search reads the backlog.
 const PENDING_CHUNK: usize = 256;
 /// The scratch index of a reader's connection: the same columns' tokenizer as
@@ -71,25 +70,40 @@ fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Indexes up to a batch of the messages waiting in `search_backlog` (stored or edited since
-/// the last drain, or left there by the migration that rebuilt the index) with their current
-/// bodies, replacing what the index held for them; returns how many remain.
-pub fn reindex_some(c: &Connection) -> rusqlite::Result<i64> {
-    let waiting: Vec<(i64, i64, String)> = c
-        .prepare_cached(&format!(
-            "SELECT m.num, c.num, m.body FROM search_backlog b
-             JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
-             ORDER BY b.num LIMIT {REINDEX_BATCH}"
-        ))?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (num, conversation_num, body) in &waiting {
-        unindex(c, *num)?;
-        index(c, *num, *conversation_num, body)?;
+/// Indexes the messages waiting in `search_backlog` (stored or edited since the last drain, or
+/// left there by the migration that rebuilt the index), oldest first, with their current
+/// bodies, replacing what the index held for them, until none wait or `budget` is spent;
+/// returns whether none wait.
+pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> {
+    let started = Instant::now();
+    let mut waiting = c.prepare_cached(
+        "SELECT m.num, c.num, m.body FROM search_backlog b
+         JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
+         ORDER BY b.num",
+    )?;
+    let mut rows = waiting.query([])?;
+    // Backlog rows up to here are done with (a row of a message gone is simply dropped).
+    let mut done_up_to = i64::MAX;
+    let mut indexed = 0;
+    while let Some(row) = rows.next()? {
+        let num = row.get(0)?;
+        if indexed > 0 && started.elapsed() >= budget {
+            done_up_to = num - 1;
+            break;
+        }
+        unindex(c, num)?;
+        index(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
+        indexed += 1;
     }
-    let last = waiting.last().map_or(i64::MAX, |(num, ..)| *num);
+    let finished = done_up_to == i64::MAX;
+    drop(rows);
     c.prepare_cached("DELETE FROM search_backlog WHERE num <= ?1")?
-        .execute([last])?;
+        .execute([done_up_to])?;
+    Ok(finished)
+}
+
+/// How many messages wait to be indexed.
+pub fn backlog_len(c: &Connection) -> rusqlite::Result<i64> {
     c.prepare_cached("SELECT count(*) FROM search_backlog")?
         .query_row([], |r| r.get(0))
 }
@@ -440,13 +454,8 @@ mod tests {
 
     /// Runs the background drain to the end, as the service does after a commit.
     fn drain(w: &World) {
-        assert_eq!(reindex_some(&w.c).unwrap(), 0);
-        assert_eq!(waiting_count(&w.c), 0);
-    }
-
-    fn waiting_count(c: &Connection) -> i64 {
-        c.query_row("SELECT count(*) FROM search_backlog", [], |r| r.get(0))
-            .unwrap()
+        assert!(reindex_some(&w.c, Duration::MAX).unwrap());
+        assert_eq!(backlog_len(&w.c).unwrap(), 0);
     }
 
     /// What the index itself holds for `q`, backlog aside.
@@ -463,7 +472,7 @@ mod tests {
     #[test]
     fn a_message_just_stored_is_found_before_the_drain_ran_and_after() {
         let w = world(&["Le café est prêt", "tea time"]);
-        assert_eq!(waiting_count(&w.c), 2, "storing only queues");
+        assert_eq!(backlog_len(&w.c).unwrap(), 2, "storing only queues");
         assert!(in_index(&w, "cafe").is_empty());
         assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
         assert_eq!(bodies(&find(&w, w.b, "CAFÉ pr")), ["Le café est prêt"]);
@@ -472,6 +481,28 @@ mod tests {
         assert_eq!(in_index(&w, "cafe"), [1]);
         assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
         assert!(bodies(&find(&w, w.a, "caf est")).is_empty());
+    }
+
+    /// A slice whose budget is spent stops after one message at least, leaves the rest
+    /// waiting (and found by searches all the same), and the next slice goes on from there.
+    #[test]
+    fn a_drain_slice_stops_at_its_budget_and_the_next_goes_on() {
+        let w = world(&["apple one", "apple two", "apple three"]);
+        for (slice, left) in [(1, 2), (2, 1)] {
+            assert!(!reindex_some(&w.c, Duration::ZERO).unwrap(), "slice {slice}");
+            assert_eq!(backlog_len(&w.c).unwrap(), left);
+            assert_eq!(in_index(&w, "apple").len(), 3 - left as usize);
+            assert_eq!(
+                bodies(&find(&w, w.a, "apple")),
+                ["apple three", "apple two", "apple one"]
+            );
+        }
+        assert!(
+            reindex_some(&w.c, Duration::ZERO).unwrap(),
+            "the last message, and none waits"
+        );
+        assert_eq!(backlog_len(&w.c).unwrap(), 0);
+        assert_eq!(in_index(&w, "apple"), [1, 2, 3]);
     }
 
     #[test]
@@ -485,7 +516,7 @@ mod tests {
 
         migrations().to_latest(&mut w.c).unwrap();
         assert_eq!(
-            waiting_count(&w.c),
+            backlog_len(&w.c).unwrap(),
             2,
             "every message still there waits for the new index"
         );
@@ -574,7 +605,7 @@ mod tests {
         }
         assert!(bodies(&find(&w, w.a, "secret")).is_empty());
         assert!(in_index(&w, "secret").is_empty(), "removed from the index at once");
-        assert_eq!(waiting_count(&w.c), 0, "and from the backlog");
+        assert_eq!(backlog_len(&w.c).unwrap(), 0, "and from the backlog");
         drain(&w);
         assert!(bodies(&find(&w, w.a, "secret")).is_empty());
         assert!(in_index(&w, "secret").is_empty() && in_index(&w, "plan").is_empty());

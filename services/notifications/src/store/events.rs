@@ -20,6 +20,8 @@ use std::sync::Arc;
 /// to" only ever marks; presence changes are ordered), so no inbox is kept.
 pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
     applying_idempotent(db, move |w, event| {
+        // A gathered batch is a hundred events in a busy second: none of them is urgent.
+        w.let_others_run();
         match event {
             Event::MessageStored(e) => {
                 let message = e.message;

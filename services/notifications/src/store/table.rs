@@ -34,11 +34,13 @@ const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview
 
 /// Stores a notification unless this message already has one for this user; returns the new one.
 pub fn insert(c: &Connection, user: UserId, n: &Notification) -> rusqlite::Result<Option<Notification>> {
-    let inserted = c.execute(
-        "INSERT OR IGNORE INTO notifications
-             (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    let inserted = c
+        .prepare_cached(
+            "INSERT OR IGNORE INTO notifications
+                 (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
             n.id.to_string(),
             user.to_string(),
             n.conversation_id.to_string(),
@@ -47,8 +49,7 @@ pub fn insert(c: &Connection, user: UserId, n: &Notification) -> rusqlite::Resul
             n.from.username,
             n.preview,
             n.created_at
-        ],
-    )?;
+        ])?;
     Ok((inserted == 1).then(|| n.clone()))
 }
 
