@@ -14,11 +14,11 @@
 //! (0.4-0.8 ms here) was behind one message in a hundred taking over a millisecond. Copying
 //! every 256 keeps each piece short, for a little more work in all (a page that many commits
 //! write, a conversation's head or the end of an index, is copied once per checkpoint: in
-//! one-at-a-time sends the checkpointer went from 3.5 % of the server's CPU to 6 %). A burst grows
-//! the log by a hundred thousand frames a second and each checkpoint also syncs the files
-//! twice, so checkpoints are asked for at most every [`MIN_INTERVAL`]: no more than a hundred
-//! a second whatever the rate, which an SD card can take, and in a burst about as often as
-//! with SQLite's default (no CPU difference measured here, on an SSD-backed VM).
+//! one-at-a-time sends the checkpointer went from 3.5 % of the server's CPU to 6 %). A burst
+//! grows the log by a hundred thousand frames a second and each checkpoint also syncs the files
+//! twice, so checkpoints are asked for at most every [`MIN_INTERVAL`]: no more than a hundred a
+//! second whatever the rate, which an SD card can take, and in a burst about as often as with
+//! SQLite's default (no CPU difference measured here, on an SSD-backed VM).
 //!
 //! The log starts over at the first commit after a checkpoint that copied all of it. While
 //! writes keep coming that moment may not come (the writer appends during the checkpoint's
