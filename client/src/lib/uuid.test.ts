@@ -1,24 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv4, uuidv7Time } from './uuid';
+import { uuidv7, uuidv7Time } from './uuid';
 
-const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe('uuidv4', () => {
-  it('is a v4 UUID', () => {
-    expect(uuidv4()).toMatch(V4);
+describe('uuidv7', () => {
+  it('is a v7 UUID that carries the time it was made', () => {
+    const id = uuidv7(Date.parse('2026-12-01T11:45:24.123Z'));
+    expect(id).toMatch(V7);
+    expect(uuidv7Time(id)).toBe('2026-12-01T11:45:24.123Z');
   });
 
-  it('works where crypto.randomUUID is missing (plain HTTP on a LAN address)', () => {
-    // Shadow the prototype's method on the instance, as an insecure context has none.
-    Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true });
-    try {
-      const ids = new Set(Array.from({ length: 200 }, uuidv4));
-      expect(ids.size).toBe(200);
-      for (const id of ids) expect(id).toMatch(V4);
-    } finally {
-      delete (crypto as { randomUUID?: unknown }).randomUUID;
-    }
-    expect(typeof crypto.randomUUID).toBe('function');
+  it('is unique, and sorts by time: ids of later milliseconds come later', () => {
+    const ids = Array.from({ length: 200 }, (_, i) => uuidv7(1_700_000_000_000 + i));
+    expect(new Set(ids).size).toBe(200);
+    expect([...ids].sort()).toEqual(ids);
+    const same = new Set(Array.from({ length: 200 }, () => uuidv7(1_700_000_000_000)));
+    expect(same.size).toBe(200);
   });
 });
 

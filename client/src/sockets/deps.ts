@@ -1,4 +1,4 @@
-import { uuidv4 } from '../lib/uuid';
+import { uuidv7 } from '../lib/uuid';
 import { realClock, type Clock, type SocketFactory } from './reconnectingSocket';
 
 /** What the socket middlewares need from the outside world; tests pass fakes. */
@@ -16,7 +16,7 @@ export function browserDeps(): SocketDeps {
     create: (url) => new WebSocket(url),
     clock: realClock,
     random: Math.random,
-    uuid: uuidv4,
+    uuid: () => uuidv7(),
     wsUrl: (path) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`,
   };
 }

@@ -157,7 +157,7 @@ impl Tab {
 
     /// Sends a message with a fresh client id; returns the id and when it was written.
     pub async fn send_message(&self, conversation_id: &str, body: &str) -> anyhow::Result<(Uuid, Instant)> {
-        self.send_message_as(Uuid::new_v4(), conversation_id, body).await
+        self.send_message_as(Uuid::now_v7(), conversation_id, body).await
     }
 
     /// Sends a message with `client_id` (a resend keeps the first one's); returns the id and

@@ -231,7 +231,7 @@ impl PairTask {
     }
 
     async fn send_new(&mut self, n: u64) -> anyhow::Result<()> {
-        let client_id = Uuid::new_v4();
+        let client_id = Uuid::now_v7();
         self.index.insert(client_id, self.log.sent.len());
         self.log.sent.push(Sent {
             client_id,
