@@ -360,9 +360,22 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
         let mut published = Vec::new();
         let mut after_commit = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
+            if group.len() == 1 {
+                // The job's savepoint is the transaction itself (SQLite begins one for a
+                // savepoint opened outside any): no sub-journal of the pages it changes, which a
+                // savepoint within a transaction keeps to be able to roll back to it alone.
+                let job = group.pop().expect("a group of one");
+                return run_job(
+                    conn.savepoint()?,
+                    job,
+                    &mut finishers,
+                    &mut published,
+                    &mut after_commit,
+                );
+            }
             let mut tx = conn.transaction()?;
             for job in group {
-                run_job(&mut tx, job, &mut finishers, &mut published, &mut after_commit)?;
+                run_job(tx.savepoint()?, job, &mut finishers, &mut published, &mut after_commit)?;
                 // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
                 // jobs after it must not run in autocommit mode, unseen by this group's commit.
                 if tx.is_autocommit() {
@@ -393,16 +406,17 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
     }
 }
 
-/// Runs one job in its own savepoint of the group's transaction.
+/// Runs one job in `savepoint`: its own, in the group's transaction, or the transaction of a
+/// group of one.
 fn run_job(
-    tx: &mut rusqlite::Transaction<'_>,
+    savepoint: Savepoint<'_>,
     job: WriteJob,
     finishers: &mut Vec<Finisher>,
     published: &mut Vec<OutboxRow>,
     after_commit: &mut Vec<AfterCommit>,
 ) -> rusqlite::Result<()> {
     let mut write = Write {
-        tx: tx.savepoint()?,
+        tx: savepoint,
         published: Vec::new(),
         after_commit: Vec::new(),
     };
@@ -414,10 +428,12 @@ fn run_job(
                 published: events,
                 after_commit: hooks,
             } = write;
+            // Answered whatever the release does: for a group of one it is the commit, which
+            // may fail (a full disk), and the job is then told why.
+            finishers.push(finish);
             savepoint.commit()?;
             published.extend(events);
             after_commit.extend(hooks);
-            finishers.push(finish);
         }
         // Failed: its savepoint rolls back when dropped; the job reports its own error.
         Ok((false, finish)) => finishers.push(finish),

@@ -184,6 +184,45 @@ async fn a_failed_commit_reaches_every_job_of_the_group_and_keeps_none_of_them()
 }
 
 #[tokio::test]
+async fn a_job_alone_is_its_transaction_kept_refused_or_panicking_as_in_a_group() {
+    // A group of one runs without a savepoint inside its transaction: the same outcomes.
+    let t = open();
+    let event = online();
+    let kept = event.clone();
+    t.db.write(move |w| {
+        insert_parent(1)(w)?;
+        w.publish(&kept)?;
+        Ok::<(), DbError>(())
+    })
+    .await
+    .unwrap();
+    let refused_alone = t.db.write(|w| {
+        insert_parent(2)(w)?;
+        w.publish(&online())?;
+        Err::<(), DbError>(refused("refused alone"))
+    });
+    assert!(matches!(refused_alone.await, Err(e) if e.to_string().contains("refused alone")));
+    let panicked = t.db.write(|w| -> Result<(), DbError> {
+        insert_parent(3)(w)?;
+        panic!("a bug in a write job");
+    });
+    assert!(panicked.await.is_err(), "the panicking job's caller hears of it");
+    let rolled_back = t.db.write(|w| {
+        insert_parent(4)(w)?;
+        w.execute_batch("ROLLBACK")?;
+        Ok::<(), DbError>(())
+    });
+    assert!(
+        rolled_back.await.is_err(),
+        "a job that ended its own transaction is not kept"
+    );
+    assert_eq!(ids(&t.db, "parents").await, [1]);
+    assert_eq!(outbox_events(&t.db).await.len(), 1, "only the kept job's event");
+    t.db.write(insert_parent(5)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [1, 5], "the writer goes on");
+}
+
+#[tokio::test]
 async fn a_failing_job_is_rolled_back_alone_with_the_events_it_published() {
     let t = open();
     let (kept_a, kept_c) = (online(), online());
