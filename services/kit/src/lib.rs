@@ -21,6 +21,7 @@
 //! - [`ws`]: WebSocket upgrade checks, limits, the hub of open sockets, the per-socket loop.
 
 pub mod auth;
+pub mod backoff;
 pub mod bus;
 pub mod config;
 pub mod db;

@@ -11,6 +11,7 @@
 //! whether too many events wait for their confirm ([`OutboxSink::room`], the backpressure of
 //! the consumers that write to this database).
 
+use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::db::{Db, DbError};
 use futures_util::StreamExt;
@@ -151,6 +152,7 @@ impl Outbox {
             rows: self.rows,
             progress: self.sink.progress,
             last_published: 0,
+            confirmed_since_failure: false,
         };
         // After shutdown, confirms may never come (consumers stopping); what is not confirmed
         // within the grace period stays in the table and is published at the next start.
@@ -173,29 +175,36 @@ struct Relay {
     /// Highest outbox id handed to the bus in this connection epoch; rows at or below it that
     /// arrive through the hand-off were already published by a scan.
     last_published: i64,
+    /// Whether an event was confirmed since the relay last failed (see [`Relay::run`]).
+    confirmed_since_failure: bool,
 }
 
 impl Relay {
     async fn run(&mut self, shutdown: CancellationToken) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             match self.publish_until_failure(&shutdown).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(db = self.db.name(), error = %e, retry_in = ?backoff, "outbox relay paused");
+                    // A relay that got events confirmed since its last failure starts its pauses
+                    // over: the failures of a long-lived process are not one outage.
+                    if std::mem::take(&mut self.confirmed_since_failure) {
+                        backoff.reset();
+                    }
+                    let pause = backoff.next_pause();
+                    tracing::warn!(db = self.db.name(), error = %e, retry_in = ?pause, "outbox relay paused");
                     if shutdown.is_cancelled() && !self.bus.is_connected() {
                         return;
                     }
                     // Always back off (a database error is not fixed by retrying at once); when
                     // the broker is away, also wait for it to come back.
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(pause).await;
                     if !self.bus.is_connected() {
                         tokio::select! {
                             _ = self.bus.connected() => {}
                             _ = shutdown.cancelled() => {}
                         }
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
@@ -224,7 +233,7 @@ impl Relay {
                     for row in rows {
                         confirms.push(self.publish(row).await?);
                         if confirms.len() >= MAX_IN_FLIGHT {
-                            confirmed.extend(confirms.next().await.expect("not empty")?);
+                            self.confirmed(&mut confirmed, confirms.next().await.expect("not empty")?);
                         }
                     }
                     if !full {
@@ -254,10 +263,10 @@ impl Relay {
             tokio::select! {
                 biased;
                 Some(done) = confirms.next(), if awaiting_confirms => {
-                    confirmed.extend(done?);
+                    self.confirmed(&mut confirmed, done?);
                     // Collect every confirm that is already in.
                     while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
-                        confirmed.extend(done?);
+                        self.confirmed(&mut confirmed, done?);
                     }
                 }
                 _ = tokio::time::sleep_until(delete_at), if delete_due.is_some() => {}
@@ -287,6 +296,12 @@ impl Relay {
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
             }
         }
+    }
+
+    /// Notes a confirmed event: its row (if it has one) is to be deleted.
+    fn confirmed(&mut self, rows: &mut Vec<i64>, row: Option<i64>) {
+        self.confirmed_since_failure = true;
+        rows.extend(row);
     }
 
     /// Hands `row` to the bus; the future resolves with its outbox id once it is confirmed

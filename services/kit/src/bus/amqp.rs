@@ -18,6 +18,7 @@ pub use operator::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
 use super::{
     BusError, Confirm, Disposition, Handler, MAX_BATCH, PREFETCH, Queue, Tls, consumed_counter, dead_lettered, deliver,
 };
+use crate::backoff::Backoff;
 use futures_util::FutureExt;
 use futures_util::StreamExt;
 use gochat_proto::events::{Envelope, Exchange};
@@ -37,6 +38,10 @@ use tokio_util::task::TaskTracker;
 
 /// Longest a stopping process keeps the connection for its relays to flush.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// The longest pause between two attempts to reach RabbitMQ. A refused connection costs next
+/// to nothing, and a longer pause is how late this process notices that the broker is back:
+/// at 5 s, a broker stopped for 3 s took 3.2 s more after its start to serve every service.
+const RECONNECT_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// AMQP delivery modes: messages that survive a broker restart, and those not worth a disk
 /// write (typing, heartbeats).
 const PERSISTENT: u8 = 2;
@@ -435,12 +440,12 @@ async fn supervise(
     publishers: TaskTracker,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), RECONNECT_AT_MOST_EVERY);
     loop {
         match connect(&url, &tls, &name).await {
             Ok(link) => {
                 tracing::info!("connected to RabbitMQ");
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 let mut events = link.connection.events_listener();
                 announce.send_replace(Some(link.clone()));
                 loop {
@@ -480,13 +485,14 @@ async fn supervise(
                 }
                 announce.send_replace(None);
             }
-            Err(e) => tracing::warn!(error = %e, retry_in = ?backoff, "cannot reach RabbitMQ"),
+            Err(e) => tracing::warn!(error = %e, "cannot reach RabbitMQ"),
         }
+        let pause = backoff.next_pause();
+        tracing::debug!(retry_in = ?pause, "connecting to RabbitMQ again");
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = shutdown.cancelled() => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

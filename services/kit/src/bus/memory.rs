@@ -4,6 +4,7 @@
 //! the consumers' databases, which keep what they can never apply as dead letters.
 
 use super::{Confirm, Disposition, Handler, MAX_BATCH, Queue, consumed_counter, dead_letters, deliver};
+use crate::backoff::Backoff;
 use gochat_proto::events::{Envelope, EventKind};
 use gochat_proto::topology::SHARED_QUEUES;
 use std::collections::{HashMap, VecDeque};
@@ -249,7 +250,7 @@ async fn keep_dead_letter(
     reason: &str,
     shutdown: &CancellationToken,
 ) -> bool {
-    let mut backoff = std::time::Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match dead_letters::keep(db, queue, envelope, reason).await {
             Ok(()) => {
@@ -259,10 +260,9 @@ async fn keep_dead_letter(
             Err(e) => tracing::error!(queue, event = %envelope.id, error = %e, "cannot keep a dead letter; retrying"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_pause()) => {}
             _ = shutdown.cancelled() => return false,
         }
-        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
     }
 }
 

@@ -26,6 +26,7 @@ mod memory;
 
 pub use amqp::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
 
+use crate::backoff::Backoff;
 use crate::db::{Db, DbError, Write};
 use futures_util::future::BoxFuture;
 use gochat_proto::events::{Envelope, Event, EventData, EventKind};
@@ -419,7 +420,7 @@ async fn retrying<F>(envelope: Arc<Envelope>, queue: &str, attempt: &F) -> Dispo
 where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), MAX_BACKOFF);
     let mut n = 1;
     let reason = loop {
         match attempt(envelope.clone()).await {
@@ -436,8 +437,7 @@ where
             }
             Err(e) => {
                 tracing::warn!(queue, event = %envelope.id, attempt = n, error = format!("{e:#}"), "event handler failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tokio::time::sleep(backoff.next_pause()).await;
                 n += 1;
             }
         }
