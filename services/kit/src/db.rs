@@ -5,7 +5,8 @@
 //! Callers hand a closure over and await its result, so a slow query never holds an async
 //! worker. The one exception is [`Db::read_here`], for reads an index bounds to a few pages. The
 //! writer commits whatever arrived together in one transaction (each job in its own
-//! savepoint), so a burst costs one commit instead of one per job.
+//! savepoint; a job alone is the transaction), so a burst costs one commit instead of one per
+//! job.
 //!
 //! A write can publish events: they are inserted into the outbox in the same transaction and handed
 //! to the relay right after the commit (see [`crate::outbox`]), so a state change and the event

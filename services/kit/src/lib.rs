@@ -6,6 +6,7 @@
 //!   threads, migrations at open, and the outbox/inbox tables.
 //! - [`bus`]: publish/consume with RabbitMQ semantics, over RabbitMQ (lapin) or in process.
 //! - [`outbox`]: the relay that publishes committed outbox rows with confirms.
+//! - [`backoff`]: the pauses of every retry loop (the broker's connection, the relay, handlers).
 //! - [`record`]: recording what a user did, durably, by the cheapest path the bus allows.
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`jwt`]: the HS256 signatures of session tokens (no RSA or elliptic curves in the tree).

@@ -442,7 +442,7 @@ async fn supervise(
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(200), RECONNECT_AT_MOST_EVERY);
     loop {
-        match connect(&url, &tls, &name).await {
+        let pause = match connect(&url, &tls, &name).await {
             Ok(link) => {
                 tracing::info!("connected to RabbitMQ");
                 backoff.reset();
@@ -484,11 +484,14 @@ async fn supervise(
                     }
                 }
                 announce.send_replace(None);
+                backoff.next_pause()
             }
-            Err(e) => tracing::warn!(error = %e, "cannot reach RabbitMQ"),
-        }
-        let pause = backoff.next_pause();
-        tracing::debug!(retry_in = ?pause, "connecting to RabbitMQ again");
+            Err(e) => {
+                let pause = backoff.next_pause();
+                tracing::warn!(error = %e, retry_in = ?pause, "cannot reach RabbitMQ");
+                pause
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = shutdown.cancelled() => return,
