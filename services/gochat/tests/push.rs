@@ -434,6 +434,55 @@ async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
 }
 
 #[tokio::test]
+async fn a_browser_that_became_someone_elses_gets_none_of_the_previous_users_pushes() {
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), push_service.addr).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (eve_id, mut eve) = signed_up(&server, "eve").await;
+    // One browser, a push service that holds what it is sent until the sender gives up.
+    let browser = Browser::new(17);
+    let endpoint = push_service.endpoint("/hang/shared-laptop");
+    let subscription = browser.subscription(&endpoint);
+    assert_eq!(bob.post("/api/push/subscriptions", subscription.clone()).await.0, 201);
+
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "for bob, 1").await;
+    let held = push_service.next_push().await;
+    assert_eq!(browser.decrypt(&held.body)["preview"], "for bob, 1");
+
+    // Bob's next push waits behind the held one (one push at a time per browser and
+    // conversation)...
+    say(&mut alice_chat, &bob_id, "for bob, 2").await;
+    eventually(WAIT, || async {
+        let mut bob = Client {
+            cookie: bob.cookie.clone(),
+            ..Client::new(&server)
+        };
+        let (_, list) = bob.get("/api/notifications?unread=true").await;
+        (list["notifications"].as_array().map(Vec::len) == Some(2)).then_some(())
+    })
+    .await;
+    // ...and meanwhile eve signs in on that browser and turns notifications on: the
+    // subscription is hers now.
+    assert_eq!(eve.post("/api/push/subscriptions", subscription).await.0, 201);
+
+    // The held push times out; neither it nor the one waiting goes to eve's browser.
+    match push_service.next().await {
+        Seen::Abandoned(path) => assert_eq!(path, "/hang/shared-laptop"),
+        other => panic!("expected the held push to be abandoned, got {other:?}"),
+    }
+    say(&mut alice_chat, &eve_id, "for eve").await;
+    let next = push_service.next_push().await;
+    assert_eq!(
+        browser.decrypt(&next.body)["preview"],
+        "for eve",
+        "the browser's next push is its new user's"
+    );
+}
+
+#[tokio::test]
 async fn subscriptions_are_checked_and_belong_to_their_user() {
     let push_service = PushService::start().await;
     let dir = tempfile::tempdir().unwrap();
