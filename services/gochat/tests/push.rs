@@ -225,11 +225,15 @@ fn check_vapid(push: &Push, server_key: &str, audience: &str, contact: &str) {
 // ----- the site -------------------------------------------------------------------------------
 
 /// All in one, with pushes to `push_service` allowed and a short push timeout.
-async fn start(dir: &std::path::Path, push_service: SocketAddr) -> TestServer {
+/// A push service, and GoChat on a fresh data directory that may send to it.
+async fn start() -> (PushService, tempfile::TempDir, TestServer) {
+    let push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
     let mut settings = common::fast_settings();
-    settings.notifications.push_insecure_hosts = Some(vec![push_service.to_string().parse().unwrap()]);
+    settings.notifications.push_insecure_hosts = Some(vec![push_service.addr.to_string().parse().unwrap()]);
     settings.notifications.push_timeout_secs = Some(5);
-    common::start_all_in_one_with(dir, settings).await
+    let server = common::start_all_in_one_with(dir.path(), settings).await;
+    (push_service, dir, server)
 }
 
 async fn say(chat: &mut Socket, to: &str, body: &str) {
@@ -257,9 +261,7 @@ fn subscriptions_at(dir: &std::path::Path, endpoint: &str) -> i64 {
 
 #[tokio::test]
 async fn an_offline_user_gets_an_encrypted_push_that_only_their_browser_can_read() {
-    let mut push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (mut push_service, dir, server) = start().await;
     let (alice_id, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
 
@@ -314,9 +316,7 @@ async fn an_offline_user_gets_an_encrypted_push_that_only_their_browser_can_read
 
 #[tokio::test]
 async fn an_online_user_gets_no_push_until_they_leave() {
-    let mut push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (mut push_service, _dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
     let browser = Browser::new(3);
@@ -364,9 +364,7 @@ async fn an_online_user_gets_no_push_until_they_leave() {
 
 #[tokio::test]
 async fn a_subscription_the_push_service_says_is_gone_is_removed() {
-    let mut push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (mut push_service, dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
     let endpoint = push_service.endpoint("/gone/bob-old-phone");
@@ -390,9 +388,7 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
 
 #[tokio::test]
 async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
-    let mut push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (mut push_service, _dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
     let browser = Browser::new(11);
@@ -435,9 +431,7 @@ async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
 
 #[tokio::test]
 async fn a_browser_that_became_someone_elses_gets_none_of_the_previous_users_pushes() {
-    let mut push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (mut push_service, _dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
     let (eve_id, mut eve) = signed_up(&server, "eve").await;
@@ -484,9 +478,7 @@ async fn a_browser_that_became_someone_elses_gets_none_of_the_previous_users_pus
 
 #[tokio::test]
 async fn subscriptions_are_checked_and_belong_to_their_user() {
-    let push_service = PushService::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), push_service.addr).await;
+    let (push_service, dir, server) = start().await;
     let (_, mut bob) = signed_up(&server, "bob").await;
     let (_, mut eve) = signed_up(&server, "eve").await;
     let browser = Browser::new(13);
