@@ -29,12 +29,19 @@ const MAX_GROUP: usize = 128;
 /// Reader threads per database.
 const READERS: usize = 2;
 
-/// Tables every service database has, outside the service's own migrations.
-const KIT_SCHEMA: &str = "
+/// The outbox. Its ids must keep growing while the process runs, also after the table was
+/// emptied: the relay takes a row handed over at or below the last id it published as already
+/// published. The writer hands them out ([`Write::keep`]) instead of `AUTOINCREMENT`, which
+/// writes the table's high mark to `sqlite_sequence` in every transaction that publishes: a
+/// page of the log per message. Rows left from a previous run keep their ids; new ones follow.
+const OUTBOX_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     payload BLOB NOT NULL
-);
+);";
+
+/// Tables every service database has besides the outbox, outside the service's own migrations.
+const KIT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inbox (
     event_id TEXT PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -59,6 +66,8 @@ type AfterCommit = Box<dyn FnOnce() + Send>;
 /// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
 pub struct Write<'c> {
     tx: Savepoint<'c>,
+    /// The id the next outbox row gets (see [`OUTBOX_SCHEMA`]).
+    next_outbox_id: &'c mut i64,
     published: Vec<OutboxRow>,
     after_commit: Vec<AfterCommit>,
 }
@@ -94,11 +103,14 @@ impl Write<'_> {
         json: Vec<u8>,
         confirmed: Option<oneshot::Sender<()>>,
     ) -> rusqlite::Result<()> {
+        let id = *self.next_outbox_id;
         self.tx
-            .prepare_cached("INSERT INTO outbox (payload) VALUES (?1)")?
-            .execute(params![json])?;
+            .prepare_cached("INSERT INTO outbox (id, payload) VALUES (?1, ?2)")?
+            .execute(params![id, json])?;
+        // Taken even if this job is rolled back: ids may skip, never repeat.
+        *self.next_outbox_id += 1;
         self.published.push(OutboxRow {
-            id: Some(self.tx.last_insert_rowid()),
+            id: Some(id),
             envelope,
             json,
             confirmed,
@@ -182,6 +194,9 @@ impl Db {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.db"));
         let mut conn = open_connection(&path, synchronous, false)?;
+        conn.execute_batch(OUTBOX_SCHEMA)?;
+        outbox_without_autoincrement(&mut conn)?;
+        let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
         conn.execute_batch(KIT_SCHEMA)?;
         conn.execute_batch(crate::bus::dead_letters::SCHEMA)?;
         // A migration that rebuilds a table (the only way SQLite changes a column's constraints)
@@ -200,7 +215,7 @@ impl Db {
         let sink = outbox.clone();
         std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
             let span = tracing::info_span!("database", db = name);
-            move || span.in_scope(|| write_loop(conn, write_jobs, sink, checkpoints))
+            move || span.in_scope(|| write_loop(conn, next_outbox_id, write_jobs, sink, checkpoints))
         })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
@@ -352,7 +367,13 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
 /// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
 /// transaction, commits once, then answers every job, hands the published events on and asks
 /// for a checkpoint if the log has grown.
-fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: OutboxSink, mut checkpoints: Checkpoints) {
+fn write_loop(
+    mut conn: Connection,
+    mut next_outbox_id: i64,
+    jobs: flume::Receiver<WriteJob>,
+    outbox: OutboxSink,
+    mut checkpoints: Checkpoints,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         group.extend(jobs.try_iter().take(MAX_GROUP - 1));
@@ -368,6 +389,7 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
                 let job = group.pop().expect("a group of one");
                 return run_job(
                     conn.savepoint()?,
+                    &mut next_outbox_id,
                     job,
                     &mut finishers,
                     &mut published,
@@ -376,7 +398,14 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
             }
             let mut tx = conn.transaction()?;
             for job in group {
-                run_job(tx.savepoint()?, job, &mut finishers, &mut published, &mut after_commit)?;
+                run_job(
+                    tx.savepoint()?,
+                    &mut next_outbox_id,
+                    job,
+                    &mut finishers,
+                    &mut published,
+                    &mut after_commit,
+                )?;
                 // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
                 // jobs after it must not run in autocommit mode, unseen by this group's commit.
                 if tx.is_autocommit() {
@@ -411,6 +440,7 @@ fn write_loop(mut conn: Connection, jobs: flume::Receiver<WriteJob>, outbox: Out
 /// group of one.
 fn run_job(
     savepoint: Savepoint<'_>,
+    next_outbox_id: &mut i64,
     job: WriteJob,
     finishers: &mut Vec<Finisher>,
     published: &mut Vec<OutboxRow>,
@@ -418,6 +448,7 @@ fn run_job(
 ) -> rusqlite::Result<()> {
     let mut write = Write {
         tx: savepoint,
+        next_outbox_id,
         published: Vec::new(),
         after_commit: Vec::new(),
     };
@@ -428,6 +459,7 @@ fn run_job(
                 tx: savepoint,
                 published: events,
                 after_commit: hooks,
+                ..
             } = write;
             // Answered whatever the release does: for a group of one it is the commit, which
             // may fail (a full disk), and the job is then told why.
@@ -441,6 +473,28 @@ fn run_job(
         Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
     }
     Ok(())
+}
+
+/// Rebuilds an outbox made with `AUTOINCREMENT` (before the writer handed out its ids), keeping
+/// its rows and their ids.
+fn outbox_without_autoincrement(conn: &mut Connection) -> rusqlite::Result<()> {
+    let sql: String = conn.query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'outbox'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !sql.contains("AUTOINCREMENT") {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch("ALTER TABLE outbox RENAME TO outbox_autoincrement")?;
+    tx.execute_batch(OUTBOX_SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO outbox (id, payload) SELECT id, payload FROM outbox_autoincrement;
+         DROP TABLE outbox_autoincrement;
+         DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'outbox_autoincrement');",
+    )?;
+    tx.commit()
 }
 
 fn encode<E: EventData>(event: &E) -> rusqlite::Result<(Envelope, Vec<u8>)> {

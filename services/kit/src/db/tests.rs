@@ -502,3 +502,71 @@ async fn reads_here_run_on_the_calling_thread_and_keep_their_connections() {
     );
     assert_eq!(ids(&t.db, "parents").await, [7, 8]);
 }
+
+fn publish_one(w: &mut Write<'_>) -> Result<(), DbError> {
+    w.publish(&online())?;
+    Ok(())
+}
+
+/// Outbox ids never repeat while the process runs, also once the relay deleted every row (a
+/// repeated id would be taken by the relay as already published). Rows a previous run left
+/// keep their ids, and new rows follow them.
+#[tokio::test]
+async fn outbox_ids_keep_growing_after_the_table_empties_and_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    db.write(publish_one).await.unwrap();
+    db.write(publish_one).await.unwrap();
+    assert_eq!(ids(&db, "outbox").await, [1, 2]);
+    db.write(|w| w.execute_batch("DELETE FROM outbox").map_err(DbError::from))
+        .await
+        .unwrap();
+    db.write(publish_one).await.unwrap();
+    assert_eq!(ids(&db, "outbox").await, [3]);
+    drop(db);
+
+    let reopened = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    reopened.write(publish_one).await.unwrap();
+    assert_eq!(ids(&reopened, "outbox").await, [3, 4]);
+}
+
+/// A database whose outbox was made with AUTOINCREMENT (the schema before the writer handed out
+/// the ids) is rebuilt once, keeping its waiting rows, and its transactions stop writing
+/// `sqlite_sequence`.
+#[tokio::test]
+async fn an_outbox_made_with_autoincrement_is_rebuilt_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = Connection::open(dir.path().join("test.db")).unwrap();
+        c.execute_batch(
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, payload BLOB NOT NULL);
+             INSERT INTO outbox (id, payload) VALUES (5, x'01'), (7, x'02'), (9, x'03');
+             DELETE FROM outbox WHERE id = 9;",
+        )
+        .unwrap();
+    }
+    let outbox = Outbox::default();
+    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    let (sql, payloads, sequences) = db
+        .read(|c| {
+            let sql: String = c.query_row("SELECT sql FROM sqlite_schema WHERE name = 'outbox'", [], |r| r.get(0))?;
+            let payloads: Vec<Vec<u8>> = c
+                .prepare("SELECT payload FROM outbox ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let sequences: i64 = c.query_row(
+                "SELECT count(*) FROM sqlite_sequence WHERE name LIKE 'outbox%'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok::<_, DbError>((sql, payloads, sequences))
+        })
+        .await
+        .unwrap();
+    assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    assert_eq!(payloads, [vec![1], vec![2]]);
+    assert_eq!(sequences, 0);
+    db.write(publish_one).await.unwrap();
+    assert_eq!(ids(&db, "outbox").await, [5, 7, 8]);
+}
