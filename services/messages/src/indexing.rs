@@ -41,8 +41,8 @@ pub struct Backlog {
 }
 
 impl Backlog {
-    /// Tells the drain, once `w` commits, that it queued a message (see
-    /// [`store::search::queue`]).
+    /// Tells the drain, once `w` commits, that it stored or edited a message (which then waits
+    /// for the index, see [`store::search`]).
     pub fn queued(self: &Arc<Self>, w: &mut Write<'_>) {
         let backlog = self.clone();
         w.after_commit(move || {

@@ -157,8 +157,8 @@ pub fn senders_between(
     .collect()
 }
 
-/// Stores a message with the conversation's next seq and queues it for the search index (found
-/// at once all the same, see [`search`]). Must run in the write transaction that also checked
+/// Stores a message with the conversation's next seq; it waits for the search index above the
+/// drain's cursor (found at once all the same, see [`search`]). Must run in the write transaction that also checked
 /// (sender, client id) is new: the seq is taken and the message inserted together, so seqs
 /// have no gaps.
 pub fn append(
@@ -206,9 +206,6 @@ pub fn append(
         reply_to_seq
     ])?;
     conversations::touch(c, conversation.id, seq, sent_at)?;
-    if !body.trim().is_empty() {
-        search::queue(c, num)?;
-    }
     Ok(message)
 }
 

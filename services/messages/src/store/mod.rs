@@ -221,6 +221,17 @@ CREATE VIRTUAL TABLE message_search USING fts5(
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
 INSERT OR IGNORE INTO search_backlog (num) SELECT num FROM messages WHERE deleted_at IS NULL;
 ",
+    // 6: a message stored is no longer queued in search_backlog (a page of the log per
+    // message): the drain indexes every message above its cursor, the highest num it indexed.
+    // What the backlog holds stays there (a rebuild's messages, edits).
+    "
+CREATE TABLE search_cursor (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    -- every message up to this num is in the index, or in search_backlog
+    num INTEGER NOT NULL
+);
+INSERT INTO search_cursor (only, num) SELECT 1, coalesce(max(num), 0) FROM messages;
+",
 ];
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 //! intersects both, so a common word in a large database costs no more than the caller's share
 //! of it. The index is contentless and deletes securely: a deleted message leaves no text in it.
 //!
-//! Indexing is off the commit path: storing or editing a message only records its number in
-//! `search_backlog` ([`queue`]), and a background drain indexes what waits, a batch per write
-//! ([`reindex_some`]), so that the index flushes one segment per batch instead of one per
-//! message. Until then a search reads the waiting messages themselves: their current bodies,
+//! Indexing is off the commit path, and a background drain indexes what waits, a batch per
+//! write ([`reindex_some`]), so that the index flushes one segment per batch instead of one per
+//! message. What waits: the messages stored since the drain's cursor (`search_cursor`, the
+//! highest `num` it indexed; storing a message writes nothing for search) and the messages in
+//! `search_backlog` ([`queue`]: edited since, or all of them while a migration rebuilds the
+//! index). Until then a search reads the waiting messages themselves: their current bodies,
 //! folded and matched by the same tokenizer in a scratch index of the reader's connection, so a
 //! message is found the moment it is stored, an edited one by its new words only. A deletion
 //! removes the message from the index at once (secure delete) and from the backlog.
@@ -38,8 +40,8 @@ const PENDING_SCHEMA: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_pen
     body, content = '', tokenize = 'unicode61 remove_diacritics 2'
 )";
 
-/// Records that message `num` is to be (re)indexed with its current body; until the drain has,
-/// [`search`] reads it from the backlog.
+/// Records that message `num` (edited) is to be indexed again with its current body; until the
+/// drain has, [`search`] reads it from the backlog.
 pub fn queue(c: &Connection, num: i64) -> rusqlite::Result<()> {
     c.prepare_cached("INSERT OR IGNORE INTO search_backlog (num) VALUES (?1)")?
         .execute([num])?;
@@ -70,42 +72,86 @@ fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Indexes the messages waiting in `search_backlog` (stored or edited since the last drain, or
-/// left there by the migration that rebuilt the index), oldest first, with their current
-/// bodies, replacing what the index held for them, until none wait or `budget` is spent;
-/// returns whether none wait.
+/// Indexes the messages waiting (see the module's documentation), the backlog first, then
+/// those stored since the cursor, oldest first, with their current bodies, replacing what the
+/// index held for them, until none wait or `budget` is spent; returns whether none wait.
 pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> {
     let started = Instant::now();
-    let mut waiting = c.prepare_cached(
+    let mut indexed = 0;
+    let mut spent = || {
+        indexed += 1;
+        started.elapsed() >= budget
+    };
+    let mut queued = c.prepare_cached(
         "SELECT m.num, c.num, m.body FROM search_backlog b
          JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
          ORDER BY b.num",
     )?;
-    let mut rows = waiting.query([])?;
+    let mut rows = queued.query([])?;
     // Backlog rows up to here are done with (a row of a message gone is simply dropped).
     let mut done_up_to = i64::MAX;
-    let mut indexed = 0;
     while let Some(row) = rows.next()? {
         let num = row.get(0)?;
-        if indexed > 0 && started.elapsed() >= budget {
-            done_up_to = num - 1;
+        reindex(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
+        if spent() {
+            done_up_to = num;
             break;
         }
-        unindex(c, num)?;
-        index(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
-        indexed += 1;
     }
-    let finished = done_up_to == i64::MAX;
     drop(rows);
     c.prepare_cached("DELETE FROM search_backlog WHERE num <= ?1")?
         .execute([done_up_to])?;
-    Ok(finished)
+    if done_up_to != i64::MAX {
+        return Ok(backlog_len(c)? == 0);
+    }
+    let cursor = cursor(c)?;
+    let mut stored = c.prepare_cached(
+        "SELECT m.num, c.num, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.num > ?1 ORDER BY m.num",
+    )?;
+    let mut rows = stored.query([cursor])?;
+    let mut indexed_up_to = cursor;
+    while let Some(row) = rows.next()? {
+        let num = row.get(0)?;
+        // Not in the index yet, unless an edit of it was in the backlog just now.
+        reindex(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
+        indexed_up_to = num;
+        if spent() {
+            break;
+        }
+    }
+    drop(rows);
+    if indexed_up_to > cursor {
+        c.prepare_cached("UPDATE search_cursor SET num = ?1")?
+            .execute([indexed_up_to])?;
+    }
+    Ok(indexed_up_to == last_num(c)?)
+}
+
+/// Replaces what the index holds for message `num` with `body`.
+fn reindex(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
+    unindex(c, num)?;
+    index(c, num, conversation_num, body)
+}
+
+/// The highest `num` the drain indexed: every message up to it is in the index or the backlog.
+fn cursor(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT num FROM search_cursor")?
+        .query_row([], |r| r.get(0))
+}
+
+fn last_num(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT coalesce(max(num), 0) FROM messages")?
+        .query_row([], |r| r.get(0))
 }
 
 /// How many messages wait to be indexed.
 pub fn backlog_len(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("SELECT count(*) FROM search_backlog")?
-        .query_row([], |r| r.get(0))
+    c.prepare_cached(
+        "SELECT (SELECT count(*) FROM search_backlog)
+              + (SELECT count(*) FROM messages WHERE num > (SELECT num FROM search_cursor) AND deleted_at IS NULL)",
+    )?
+    .query_row([], |r| r.get(0))
 }
 
 /// The words of a query, folded as the index folds bodies.
@@ -192,10 +238,13 @@ pub fn search(
     }
     let before = before.unwrap_or(i64::MAX);
     let wanted = limit as usize + 1;
-    let mut nums = indexed(c, &tokens, terms, before, wanted)?;
+    let cursor = cursor(c)?;
+    // Above the cursor the index holds nothing or (an edit drained before the cursor moved) what
+    // the messages stored since are read for anyway.
+    let mut nums = indexed(c, &tokens, terms, before.min(cursor + 1), wanted)?;
     // A waiting message older than a full page of indexed ones cannot make the page.
     let floor = if nums.len() == wanted { nums[wanted - 1] } else { 0 };
-    nums.extend(waiting(c, user, conversation, terms, (floor, before), wanted)?);
+    nums.extend(waiting(c, user, conversation, terms, cursor, (floor, before), wanted)?);
     nums.sort_unstable_by(|a, b| b.cmp(a));
     nums.truncate(wanted);
     let more = nums.len() > limit as usize;
@@ -232,19 +281,29 @@ fn indexed(c: &Connection, tokens: &[String], terms: &Terms, before: i64, wanted
     .collect()
 }
 
-/// The newest `wanted` messages waiting in the backlog between `floor` and `before` (both
-/// excluded) that match, in the conversations `user` is a member of (or only `conversation`),
-/// not deleted: their current bodies, folded as the index folds them, go through the scratch
-/// index a chunk at a time, so they are matched by the very tokenizer and query of the index.
+/// The newest `wanted` waiting messages between `floor` and `before` (both excluded) that
+/// match, in the conversations `user` is a member of (or only `conversation`), not deleted:
+/// those stored since `cursor`, then those in the backlog below it, newest first throughout.
+/// Their current bodies, folded as the index folds them, go through the scratch index a chunk
+/// at a time, so they are matched by the very tokenizer and query of the index.
 fn waiting(
     c: &Connection,
     user: UserId,
     conversation: Option<ConversationId>,
     terms: &Terms,
+    cursor: i64,
     (floor, before): (i64, i64),
     wanted: usize,
 ) -> rusqlite::Result<Vec<i64>> {
-    let mut candidates = c.prepare_cached(
+    // CROSS JOIN: the messages (a range of `num`) are read first, each member row looked up.
+    let stored = c.prepare_cached(
+        "SELECT m.num, m.body FROM messages m
+         CROSS JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
+         WHERE m.num > ?3 AND m.num < ?4 AND m.deleted_at IS NULL
+           AND (?2 IS NULL OR m.conversation_id = ?2)
+         ORDER BY m.num DESC",
+    )?;
+    let queued = c.prepare_cached(
         "SELECT m.num, m.body FROM search_backlog b
          JOIN messages m ON m.num = b.num
          JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
@@ -252,38 +311,69 @@ fn waiting(
            AND (?2 IS NULL OR m.conversation_id = ?2)
          ORDER BY b.num DESC",
     )?;
-    let mut rows = candidates.query(params![user, conversation, floor, before])?;
-    let mut insert = c.prepare_cached("INSERT INTO temp.search_pending (rowid, body) VALUES (?1, ?2)")?;
-    let expression = terms.expression();
-    let mut found = Vec::new();
-    let mut chunk = 0;
-    loop {
-        let row = rows.next()?;
-        if let Some(row) = row {
-            let body: String = row.get(1)?;
-            if body.trim().is_empty() {
-                continue;
+    let mut scratch = Scratch {
+        c,
+        insert: c.prepare_cached("INSERT INTO temp.search_pending (rowid, body) VALUES (?1, ?2)")?,
+        expression: terms.expression(),
+        chunk: 0,
+        found: Vec::new(),
+    };
+    // Every message stored since the cursor is newer than every one below it.
+    let ranges = [(floor.max(cursor), before), (floor, before.min(cursor + 1))];
+    for (mut candidates, (above, below)) in [stored, queued].into_iter().zip(ranges) {
+        let mut rows = candidates.query(params![user, conversation, above, below])?;
+        while let Some(row) = rows.next()? {
+            scratch.add(row.get(0)?, row.get_ref(1)?.as_str()?)?;
+            // Candidates come newest first: once a page is full, older ones cannot make it.
+            if scratch.found.len() >= wanted {
+                return Ok(scratch.found);
             }
-            insert.execute(params![row.get::<_, i64>(0)?, fold(&body)])?;
-            chunk += 1;
-            if chunk < PENDING_CHUNK {
-                continue;
-            }
         }
-        if chunk > 0 {
-            found.extend(
-                c.prepare_cached("SELECT rowid FROM temp.search_pending WHERE search_pending MATCH ?1")?
-                    .query_map([&expression], |r| r.get::<_, i64>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            );
-            c.prepare_cached("INSERT INTO temp.search_pending (search_pending) VALUES ('delete-all')")?
-                .execute([])?;
-            chunk = 0;
+    }
+    scratch.match_chunk()?;
+    Ok(scratch.found)
+}
+
+/// Waiting messages put through the scratch index, [`PENDING_CHUNK`] at a time.
+struct Scratch<'c> {
+    c: &'c Connection,
+    insert: rusqlite::CachedStatement<'c>,
+    expression: String,
+    /// Messages in the scratch index now.
+    chunk: usize,
+    /// Those that matched so far.
+    found: Vec<i64>,
+}
+
+impl Scratch<'_> {
+    fn add(&mut self, num: i64, body: &str) -> rusqlite::Result<()> {
+        if body.trim().is_empty() {
+            return Ok(());
         }
-        // Candidates come newest first: once a page is full, older ones cannot make it.
-        if row.is_none() || found.len() >= wanted {
-            return Ok(found);
+        self.insert.execute(params![num, fold(body)])?;
+        self.chunk += 1;
+        if self.chunk == PENDING_CHUNK {
+            self.match_chunk()?;
         }
+        Ok(())
+    }
+
+    /// Matches the messages in the scratch index, and empties it.
+    fn match_chunk(&mut self) -> rusqlite::Result<()> {
+        if self.chunk == 0 {
+            return Ok(());
+        }
+        self.found.extend(
+            self.c
+                .prepare_cached("SELECT rowid FROM temp.search_pending WHERE search_pending MATCH ?1")?
+                .query_map([&self.expression], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        );
+        self.c
+            .prepare_cached("INSERT INTO temp.search_pending (search_pending) VALUES ('delete-all')")?
+            .execute([])?;
+        self.chunk = 0;
+        Ok(())
     }
 }
 
@@ -472,7 +562,7 @@ mod tests {
     #[test]
     fn a_message_just_stored_is_found_before_the_drain_ran_and_after() {
         let w = world(&["Le café est prêt", "tea time"]);
-        assert_eq!(backlog_len(&w.c).unwrap(), 2, "storing only queues");
+        assert_eq!(backlog_len(&w.c).unwrap(), 2, "stored, not indexed");
         assert!(in_index(&w, "cafe").is_empty());
         assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
         assert_eq!(bodies(&find(&w, w.b, "CAFÉ pr")), ["Le café est prêt"]);
@@ -507,12 +597,12 @@ mod tests {
 
     #[test]
     fn the_index_rebuilt_with_word_starts_finds_what_the_old_one_did_and_no_deleted_message() {
-        // A database as migration 4 left it, its index drained, one message deleted.
+        // A database as migration 4 left it, one message deleted (migration 5 drops its index,
+        // whatever it held).
         let mut c = Connection::open_in_memory().unwrap();
         migrations().to_version(&mut c, 4).unwrap();
         let mut w = world_in(c, &["it's sunny", "see you soon", "gone"]);
         messages::delete(&w.c, w.ab, 3, chrono::Utc::now()).unwrap();
-        drain(&w);
 
         migrations().to_latest(&mut w.c).unwrap();
         assert_eq!(
@@ -529,6 +619,56 @@ mod tests {
         drain(&w);
         found_as_before(&w);
         assert_eq!(in_index(&w, "s"), [1, 2], "in the index itself");
+    }
+
+    /// Before the cursor (migration 6) every message stored was queued in the backlog: what
+    /// waits there is still found and drained, and what is stored after waits above the cursor.
+    #[test]
+    fn a_backlog_from_before_the_cursor_is_drained_and_new_messages_wait_above_it() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut c, 5).unwrap();
+        let mut w = world_in(c, &["apple one", "apple two"]);
+        w.c.execute_batch("INSERT INTO search_backlog (num) SELECT num FROM messages")
+            .unwrap();
+        migrations().to_latest(&mut w.c).unwrap();
+        assert_eq!(cursor(&w.c).unwrap(), 2);
+        assert_eq!(backlog_len(&w.c).unwrap(), 2);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::append(
+            &w.c,
+            &head,
+            w.b,
+            ClientId::new(),
+            "apple three",
+            None,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(backlog_len(&w.c).unwrap(), 3);
+        let all = ["apple three", "apple two", "apple one"];
+        assert_eq!(bodies(&find(&w, w.a, "apple")), all);
+        drain(&w);
+        assert_eq!(in_index(&w, "apple"), [1, 2, 3]);
+        assert_eq!(cursor(&w.c).unwrap(), 3);
+        assert_eq!(bodies(&find(&w, w.a, "apple")), all);
+    }
+
+    /// An edit of a message the drain has not reached yet is in the backlog too; a slice that
+    /// indexed it from there and stopped before the cursor moved leaves it in the index above
+    /// the cursor: found once all the same, by its new words.
+    #[test]
+    fn an_edit_of_a_message_above_the_cursor_is_found_once() {
+        let w = world(&["apple draft"]);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::edit(&w.c, &head, 1, "apple final", chrono::Utc::now()).unwrap();
+        assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
+        assert!(!reindex_some(&w.c, Duration::ZERO).unwrap(), "the backlog's slice");
+        assert_eq!((in_index(&w, "final"), cursor(&w.c).unwrap()), (vec![1], 0));
+        assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
+        assert!(bodies(&find(&w, w.a, "draft")).is_empty());
+        assert!(reindex_some(&w.c, Duration::ZERO).unwrap(), "the cursor's slice");
+        assert_eq!((in_index(&w, "apple"), cursor(&w.c).unwrap()), (vec![1], 1));
+        assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
     }
 
     #[test]
