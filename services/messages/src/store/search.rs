@@ -31,7 +31,7 @@ use unicode_normalization::UnicodeNormalization;
 /// Characters of context a snippet shows before the first match, and its longest length.
 const SNIPPET_LEAD: usize = 40;
 const SNIPPET_CHARS: usize = 160;
-/// Waiting messages put in the scratch index at a time while a search reads the backlog.
+/// Waiting messages put in the scratch index at a time while a search reads them.
 const PENDING_CHUNK: usize = 256;
 /// The scratch index of a reader's connection: the same columns' tokenizer as
 /// `message_search`, in the connection's temporary schema (allowed on a read-only connection),
@@ -77,11 +77,8 @@ fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
 /// index held for them, until none wait or `budget` is spent; returns whether none wait.
 pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> {
     let started = Instant::now();
-    let mut indexed = 0;
-    let mut spent = || {
-        indexed += 1;
-        started.elapsed() >= budget
-    };
+    // Checked after each message: a slice indexes one at least.
+    let spent = || started.elapsed() >= budget;
     let mut queued = c.prepare_cached(
         "SELECT m.num, c.num, m.body FROM search_backlog b
          JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
@@ -102,7 +99,9 @@ pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> 
     c.prepare_cached("DELETE FROM search_backlog WHERE num <= ?1")?
         .execute([done_up_to])?;
     if done_up_to != i64::MAX {
-        return Ok(backlog_len(c)? == 0);
+        // Counting what is left would cost more than the slice itself during a rebuild (a
+        // million rows): at worst the next slice finds nothing.
+        return Ok(false);
     }
     let cursor = cursor(c)?;
     let mut stored = c.prepare_cached(
@@ -113,7 +112,8 @@ pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> 
     let mut indexed_up_to = cursor;
     while let Some(row) = rows.next()? {
         let num = row.get(0)?;
-        // Not in the index yet, unless an edit of it was in the backlog just now.
+        // Not in the index yet, unless an edit of it was drained from the backlog since it was
+        // stored (this slice or an earlier one).
         reindex(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
         indexed_up_to = num;
         if spent() {
@@ -145,10 +145,10 @@ fn last_num(c: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
-/// How many messages wait to be indexed.
+/// How many messages wait to be indexed (an edit above the cursor counted once).
 pub fn backlog_len(c: &Connection) -> rusqlite::Result<i64> {
     c.prepare_cached(
-        "SELECT (SELECT count(*) FROM search_backlog)
+        "SELECT (SELECT count(*) FROM search_backlog WHERE num <= (SELECT num FROM search_cursor))
               + (SELECT count(*) FROM messages WHERE num > (SELECT num FROM search_cursor) AND deleted_at IS NULL)",
     )?
     .query_row([], |r| r.get(0))
@@ -267,8 +267,9 @@ pub fn search(
 }
 
 /// The newest `wanted` indexed messages below `before` that match, in the conversations of
-/// `tokens`; those waiting in the backlog are left to [`waiting`], which reads their current
-/// bodies (an edited message's entry still holds its old words until the drain).
+/// `tokens`; those waiting are left to [`waiting`], which reads their current bodies (an edited
+/// message's entry still holds its old words until the drain). The caller bounds `before` by
+/// the cursor: above it the index holds only entries that [`waiting`] reads anyway.
 fn indexed(c: &Connection, tokens: &[String], terms: &Terms, before: i64, wanted: usize) -> rusqlite::Result<Vec<i64>> {
     let query = format!("conv : ({}) AND body : ({})", tokens.join(" OR "), terms.expression());
     // The limit is written in: SQLite prepares a statement again whenever a bound LIMIT changes.
@@ -303,10 +304,14 @@ fn waiting(
            AND (?2 IS NULL OR m.conversation_id = ?2)
          ORDER BY m.num DESC",
     )?;
+    // CROSS JOIN here too: left to itself, SQLite's planner reads every message of the user's
+    // conversations, looks each up in the backlog and sorts what it found, instead of reading a
+    // range of the backlog, which is mostly empty (at a million messages a rare word's search
+    // took 2.5 ms at the median that way, 2.2 ms this way).
     let queued = c.prepare_cached(
         "SELECT m.num, m.body FROM search_backlog b
-         JOIN messages m ON m.num = b.num
-         JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
+         CROSS JOIN messages m ON m.num = b.num
+         CROSS JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
          WHERE b.num > ?3 AND b.num < ?4 AND m.deleted_at IS NULL
            AND (?2 IS NULL OR m.conversation_id = ?2)
          ORDER BY b.num DESC",
