@@ -29,19 +29,19 @@ const MAX_GROUP: usize = 128;
 /// Reader threads per database.
 const READERS: usize = 2;
 
-/// The outbox. Its ids must keep growing while the process runs, also after the table was
-/// emptied: the relay takes a row handed over at or below the last id it published as already
-/// published. The writer hands them out ([`Write::keep`]) instead of `AUTOINCREMENT`, which
-/// writes the table's high mark to `sqlite_sequence` in every transaction that publishes: a
-/// page of the log per message. Rows left from a previous run keep their ids; new ones follow.
-const OUTBOX_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    payload BLOB NOT NULL
-);";
-
-/// Tables every service database has besides the outbox, outside the service's own migrations.
+/// Tables every service database has, outside the service's own migrations.
+///
+/// Outbox ids must keep growing while the process runs, also after the table was emptied: the
+/// relay takes a row handed over at or below the last id it published as already published.
+/// `AUTOINCREMENT` guarantees that, at the price of writing the table's high mark to
+/// `sqlite_sequence` in every transaction that publishes (a page of the log). The writer hands
+/// the ids out itself ([`Write::keep`]), so a service whose commits are the message path drops
+/// that page with [`OUTBOX_WITHOUT_AUTOINCREMENT`].
 const KIT_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS inbox (
     event_id TEXT PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -66,7 +66,7 @@ type AfterCommit = Box<dyn FnOnce() + Send>;
 /// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
 pub struct Write<'c> {
     tx: Savepoint<'c>,
-    /// The id the next outbox row gets (see [`OUTBOX_SCHEMA`]).
+    /// The id the next outbox row gets (see [`KIT_SCHEMA`]).
     next_outbox_id: &'c mut i64,
     published: Vec<OutboxRow>,
     after_commit: Vec<AfterCommit>,
@@ -194,11 +194,7 @@ impl Db {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.db"));
         let mut conn = open_connection(&path, synchronous, false)?;
-        conn.execute_batch(OUTBOX_SCHEMA)?;
-        outbox_without_autoincrement(&mut conn)?;
-        let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
-        conn.execute_batch(KIT_SCHEMA)?;
-        conn.execute_batch(crate::bus::dead_letters::SCHEMA)?;
+        kit_tables(&conn)?;
         // A migration that rebuilds a table (the only way SQLite changes a column's constraints)
         // drops the old one while others still refer to it: foreign keys are checked once the
         // migrations are done instead of during them.
@@ -209,6 +205,9 @@ impl Db {
             Migrations::new(steps).to_latest(&mut conn)?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Rows left from a previous run keep their ids (the relay publishes them first); new
+        // ones follow.
+        let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
 
         let checkpoints = Checkpoints::start(&conn, open_connection(&path, synchronous, false)?, name)?;
         let (writer, write_jobs) = flume::unbounded::<WriteJob>();
@@ -475,27 +474,28 @@ fn run_job(
     Ok(())
 }
 
-/// Rebuilds an outbox made with `AUTOINCREMENT` (before the writer handed out its ids), keeping
-/// its rows and their ids.
-fn outbox_without_autoincrement(conn: &mut Connection) -> rusqlite::Result<()> {
-    let sql: String = conn.query_row(
-        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'outbox'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !sql.contains("AUTOINCREMENT") {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    tx.execute_batch("ALTER TABLE outbox RENAME TO outbox_autoincrement")?;
-    tx.execute_batch(OUTBOX_SCHEMA)?;
-    tx.execute_batch(
-        "INSERT INTO outbox (id, payload) SELECT id, payload FROM outbox_autoincrement;
-         DROP TABLE outbox_autoincrement;
-         DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'outbox_autoincrement');",
-    )?;
-    tx.commit()
+/// Creates the kit's tables (see [`KIT_SCHEMA`]) where they do not exist yet: what
+/// [`Db::open`] does before the service's migrations, and what a test database of a service's
+/// migrations needs too.
+pub fn kit_tables(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(KIT_SCHEMA)?;
+    conn.execute_batch(crate::bus::dead_letters::SCHEMA)
 }
+
+/// A migration that rebuilds the outbox without `AUTOINCREMENT`, keeping its rows and their ids:
+/// one page of the log less in every commit that publishes. Being a migration of the service, it
+/// also keeps a binary from before it off the database (SQLite's `user_version` is then ahead of
+/// what that binary knows), which would insert plain row ids, and those start over once the
+/// table is empty: its relay would take new rows for published ones.
+pub const OUTBOX_WITHOUT_AUTOINCREMENT: &str = "
+ALTER TABLE outbox RENAME TO outbox_autoincrement;
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    payload BLOB NOT NULL
+);
+INSERT INTO outbox (id, payload) SELECT id, payload FROM outbox_autoincrement;
+DROP TABLE outbox_autoincrement;
+";
 
 fn encode<E: EventData>(event: &E) -> rusqlite::Result<(Envelope, Vec<u8>)> {
     let envelope = Envelope::new(event).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;

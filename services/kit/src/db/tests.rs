@@ -508,14 +508,19 @@ fn publish_one(w: &mut Write<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The test schema, then the outbox rebuilt without `AUTOINCREMENT`.
+fn rebuilt() -> [&'static str; 2] {
+    [SCHEMA[0], OUTBOX_WITHOUT_AUTOINCREMENT]
+}
+
 /// Outbox ids never repeat while the process runs, also once the relay deleted every row (a
-/// repeated id would be taken by the relay as already published). Rows a previous run left
-/// keep their ids, and new rows follow them.
+/// repeated id would be taken by the relay as already published), and with no `AUTOINCREMENT`
+/// to see to it. Rows a previous run left keep their ids, and new rows follow them.
 #[tokio::test]
 async fn outbox_ids_keep_growing_after_the_table_empties_and_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::default();
-    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    let db = Db::open(dir.path(), "test", &rebuilt(), Synchronous::Normal, outbox.sink()).unwrap();
     db.write(publish_one).await.unwrap();
     db.write(publish_one).await.unwrap();
     assert_eq!(ids(&db, "outbox").await, [1, 2]);
@@ -526,47 +531,53 @@ async fn outbox_ids_keep_growing_after_the_table_empties_and_across_restarts() {
     assert_eq!(ids(&db, "outbox").await, [3]);
     drop(db);
 
-    let reopened = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    let reopened = Db::open(dir.path(), "test", &rebuilt(), Synchronous::Normal, outbox.sink()).unwrap();
     reopened.write(publish_one).await.unwrap();
     assert_eq!(ids(&reopened, "outbox").await, [3, 4]);
 }
 
-/// A database whose outbox was made with AUTOINCREMENT (the schema before the writer handed out
-/// the ids) is rebuilt once, keeping its waiting rows, and its transactions stop writing
-/// `sqlite_sequence`.
+/// The rebuild keeps the waiting rows and their ids, its commits stop writing
+/// `sqlite_sequence`, and a binary from before it (one migration fewer) is refused the
+/// database instead of inserting row ids that start over.
 #[tokio::test]
-async fn an_outbox_made_with_autoincrement_is_rebuilt_keeping_its_rows() {
+async fn the_outbox_rebuilt_without_autoincrement_keeps_its_rows_and_older_binaries_out() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let c = Connection::open(dir.path().join("test.db")).unwrap();
-        c.execute_batch(
-            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, payload BLOB NOT NULL);
-             INSERT INTO outbox (id, payload) VALUES (5, x'01'), (7, x'02'), (9, x'03');
-             DELETE FROM outbox WHERE id = 9;",
-        )
-        .unwrap();
-    }
     let outbox = Outbox::default();
-    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
-    let (sql, payloads, sequences) = db
+    let before = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink()).unwrap();
+    for _ in 0..3 {
+        before.write(publish_one).await.unwrap();
+    }
+    before
+        .write(|w| {
+            w.execute_batch("DELETE FROM outbox WHERE id = 2")
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    drop(before);
+
+    let db = Db::open(dir.path(), "test", &rebuilt(), Synchronous::Normal, outbox.sink()).unwrap();
+    db.write(publish_one).await.unwrap();
+    let (sql, high_marks) = db
         .read(|c| {
             let sql: String = c.query_row("SELECT sql FROM sqlite_schema WHERE name = 'outbox'", [], |r| r.get(0))?;
-            let payloads: Vec<Vec<u8>> = c
-                .prepare("SELECT payload FROM outbox ORDER BY id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let sequences: i64 = c.query_row(
+            let high_marks: i64 = c.query_row(
                 "SELECT count(*) FROM sqlite_sequence WHERE name LIKE 'outbox%'",
                 [],
                 |r| r.get(0),
             )?;
-            Ok::<_, DbError>((sql, payloads, sequences))
+            Ok::<_, DbError>((sql, high_marks))
         })
         .await
         .unwrap();
     assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
-    assert_eq!(payloads, [vec![1], vec![2]]);
-    assert_eq!(sequences, 0);
-    db.write(publish_one).await.unwrap();
-    assert_eq!(ids(&db, "outbox").await, [5, 7, 8]);
+    assert_eq!(high_marks, 0);
+    assert_eq!(ids(&db, "outbox").await, [1, 3, 4]);
+    drop(db);
+
+    let older = Db::open(dir.path(), "test", SCHEMA, Synchronous::Normal, outbox.sink());
+    assert!(
+        older.is_err(),
+        "a binary without the rebuild must not open the database"
+    );
 }

@@ -232,6 +232,8 @@ CREATE TABLE search_cursor (
 );
 INSERT INTO search_cursor (only, num) SELECT 1, coalesce(max(num), 0) FROM messages;
 ",
+    // 7: the outbox without AUTOINCREMENT, a page of the log less per message (see the kit).
+    gochat_kit::db::OUTBOX_WITHOUT_AUTOINCREMENT,
 ];
 
 #[cfg(test)]
@@ -239,9 +241,17 @@ pub(crate) fn migrations() -> rusqlite_migration::Migrations<'static> {
     rusqlite_migration::Migrations::new(MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect())
 }
 
+/// An empty in-memory database with the kit's tables, as the service's migrations find one.
+#[cfg(test)]
+pub(crate) fn bare_db() -> rusqlite::Connection {
+    let c = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
+    gochat_kit::db::kit_tables(&c).expect("the kit's tables are created");
+    c
+}
+
 #[cfg(test)]
 pub(crate) fn test_db() -> rusqlite::Connection {
-    let mut c = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
+    let mut c = bare_db();
     migrations().to_latest(&mut c).expect("the migrations apply");
     c.pragma_update(None, "foreign_keys", "ON")
         .expect("foreign keys can be enabled");

@@ -604,7 +604,7 @@ mod tests {
     fn the_index_rebuilt_with_word_starts_finds_what_the_old_one_did_and_no_deleted_message() {
         // A database as migration 4 left it, one message deleted (migration 5 drops its index,
         // whatever it held).
-        let mut c = Connection::open_in_memory().unwrap();
+        let mut c = super::super::bare_db();
         migrations().to_version(&mut c, 4).unwrap();
         let mut w = world_in(c, &["it's sunny", "see you soon", "gone"]);
         messages::delete(&w.c, w.ab, 3, chrono::Utc::now()).unwrap();
@@ -630,7 +630,7 @@ mod tests {
     /// waits there is still found and drained, and what is stored after waits above the cursor.
     #[test]
     fn a_backlog_from_before_the_cursor_is_drained_and_new_messages_wait_above_it() {
-        let mut c = Connection::open_in_memory().unwrap();
+        let mut c = super::super::bare_db();
         migrations().to_version(&mut c, 5).unwrap();
         let mut w = world_in(c, &["apple one", "apple two"]);
         w.c.execute_batch("INSERT INTO search_backlog (num) SELECT num FROM messages")
