@@ -281,6 +281,41 @@ async fn after_a_failed_confirm_the_relay_publishes_again_what_was_not_confirmed
     h.stop().await;
 }
 
+/// A relay that got events confirmed since its last failure starts its pauses over: the
+/// failures of a long-lived process are separate outages, each retried after the first pause,
+/// not after one twice as long as the last (a process that had lived through a few broker
+/// restarts waited 5 s after every later one before publishing). Read from the relay's own
+/// warning, which says when it retries.
+#[tokio::test]
+async fn after_a_recovery_the_next_failure_is_retried_after_the_first_pause_again() {
+    let log = crate::telemetry::Captured::default();
+    // The test's runtime has one thread, which runs the relay: its warnings are captured.
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(log.clone())
+            .finish(),
+    );
+    let mut h = harness_with(4);
+    h.start_relay();
+    h.drained().await;
+    for _ in 0..3 {
+        h.hold_consumer();
+        let events = h.commit(2).await;
+        h.refuse_once.lock().unwrap().insert(events[0]);
+        h.release_consumer();
+        h.acked_until_all(&events).await;
+    }
+    let text = log.text();
+    let pauses: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("outbox relay paused"))
+        .filter_map(|line| line.split_whitespace().find_map(|word| word.strip_prefix("retry_in=")))
+        .collect();
+    assert_eq!(pauses, ["100ms"; 3], "{text}");
+    h.stop().await;
+}
+
 #[tokio::test]
 async fn ephemeral_events_are_published_once_and_never_stored() {
     let mut h = harness_with(2);
