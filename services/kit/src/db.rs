@@ -364,7 +364,7 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
 }
 
 /// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
-/// transaction, commits once, then hands the published events on, answers every job and asks
+/// transaction, commits once, then answers every job, hands the published events on and asks
 /// for a checkpoint if the log has grown.
 fn write_loop(
     mut conn: Connection,
@@ -425,14 +425,11 @@ fn write_loop(
                 f();
             }
         }
-        // The relay is told first: a job answered before its events count as unpublished could
-        // see the outbox idle and publish its next event directly, ahead of these (see
-        // `OutboxSink::is_idle`).
-        if error.is_none() && !published.is_empty() {
-            outbox.committed(published);
-        }
         for finish in finishers {
             finish(error.as_ref());
+        }
+        if error.is_none() && !published.is_empty() {
+            outbox.committed(published);
         }
         checkpoints.after_commit(&conn);
     }
