@@ -421,6 +421,7 @@ fn write_loop(
             tracing::error!(error = %e, "write transaction failed");
         }
         if error.is_none() {
+            outbox.committing(published.len());
             for f in after_commit {
                 f();
             }
@@ -428,6 +429,8 @@ fn write_loop(
         for finish in finishers {
             finish(error.as_ref());
         }
+        // Handed over after the answers, so that `accepted` usually reaches a sender before its
+        // own `message` (docs/PROTOCOL.md allows either order).
         if error.is_none() && !published.is_empty() {
             outbox.committed(published);
         }

@@ -82,9 +82,16 @@ struct Progress {
 }
 
 impl OutboxSink {
+    /// Counts `rows` just committed as unpublished, before any job of the commit is answered: a
+    /// job answered may publish its next event directly when the outbox is idle, and must not
+    /// find it idle while these wait to be handed over by [`OutboxSink::committed`].
+    pub(crate) fn committing(&self, rows: usize) {
+        self.progress.unpublished.fetch_add(rows, Ordering::AcqRel);
+    }
+
+    /// Hands the rows counted by [`OutboxSink::committing`] to the relay.
     pub(crate) fn committed(&self, rows: Vec<OutboxRow>) {
         for row in rows {
-            self.progress.unpublished.fetch_add(1, Ordering::AcqRel);
             if self.rows.try_send(row).is_err() {
                 self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
                 self.progress.overflowed.store(true, Ordering::Release);

@@ -390,3 +390,29 @@ async fn idle_only_once_everything_committed_is_on_the_bus_and_room_only_below_h
     h.drained().await;
     h.stop().await;
 }
+
+/// From its commit on, an event counts as unpublished: a job answered, or a hook run, right
+/// after the commit must not find the outbox idle and publish its next event directly, ahead of
+/// this one still on its way to the relay.
+#[tokio::test]
+async fn an_event_counts_as_unpublished_from_its_commit_on() {
+    let mut h = harness();
+    h.start_relay();
+    h.drained().await;
+    let (seen_tx, seen) = tokio::sync::oneshot::channel();
+    let sink = h.sink.clone();
+    let published =
+        h.db.write(move |w| {
+            let id = w.publish(&online())?;
+            w.after_commit(move || {
+                let _ = seen_tx.send(sink.is_idle());
+            });
+            Ok::<_, DbError>(id)
+        })
+        .await
+        .unwrap();
+    assert!(!seen.await.unwrap(), "idle between the commit and the hand-off");
+    assert_eq!(h.next_acked().await, published);
+    h.drained().await;
+    h.stop().await;
+}
