@@ -3,7 +3,8 @@
 //! SQLite allows one writer at a time, so every write goes to a dedicated writer thread; reads go
 //! to a few reader threads on their own connections (WAL lets them run beside the writer).
 //! Callers hand a closure over and await its result, so a slow query never holds an async
-//! worker. The one exception is [`Db::read_here`], for reads an index bounds to a few pages. The
+//! worker. The exceptions are [`Db::read_here`], for reads an index bounds to a few pages, and
+//! [`Db::write_here`], for a short write on the message path that finds the writer idle. The
 //! writer commits whatever arrived together in one transaction (each job in its own
 //! savepoint; a job alone is the transaction), so a burst costs one commit instead of one per
 //! job.
@@ -23,9 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+use writer::{Finisher, SharedWriter, WriteJob, Writer};
 
-/// Most jobs the writer folds into one transaction.
-const MAX_GROUP: usize = 128;
 /// Reader threads per database.
 const READERS: usize = 2;
 
@@ -157,10 +157,6 @@ impl Write<'_> {
     }
 }
 
-/// Answers a job once the group's commit is known (`Some` error when it failed).
-type Finisher = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
-/// Runs a job's closure; says whether its changes are to be kept, and how to answer it.
-type WriteJob = Box<dyn FnOnce(&mut Write<'_>) -> (bool, Finisher) + Send>;
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 /// A service's database. Cheap to clone.
@@ -172,7 +168,9 @@ pub struct Db {
 struct Inner {
     name: String,
     path: PathBuf,
-    writer: flume::Sender<WriteJob>,
+    /// Jobs for the writer thread.
+    jobs: flume::Sender<WriteJob>,
+    writer: SharedWriter,
     readers: flume::Sender<ReadJob>,
     /// Reader connections for [`Db::read_here`]: opened when every one is in use, so there are
     /// as many as threads that ever read at once (the async workers).
@@ -210,11 +208,12 @@ impl Db {
         let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
 
         let checkpoints = Checkpoints::start(&conn, open_connection(&path, synchronous, false)?, name)?;
-        let (writer, write_jobs) = flume::unbounded::<WriteJob>();
-        let sink = outbox.clone();
+        let writer = Writer::shared(conn, next_outbox_id, outbox.clone(), checkpoints);
+        let (jobs, queued) = flume::unbounded::<WriteJob>();
         std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
             let span = tracing::info_span!("database", db = name);
-            move || span.in_scope(|| write_loop(conn, next_outbox_id, write_jobs, sink, checkpoints))
+            let writer = writer.clone();
+            move || span.in_scope(|| writer::write_loop(writer, queued))
         })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
@@ -233,6 +232,7 @@ impl Db {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 path,
+                jobs,
                 writer,
                 readers,
                 here: std::sync::Mutex::new(Vec::new()),
@@ -258,21 +258,44 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<rusqlite::Error> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel::<Result<T, E>>();
-        let job: WriteJob = Box::new(move |write| {
-            let outcome = f(write);
-            let keep = outcome.is_ok();
-            let finish: Finisher = Box::new(move |commit_error: Option<&rusqlite::Error>| {
-                let outcome = match (outcome, commit_error) {
-                    (Ok(_), Some(e)) => Err(E::from(DbError::Sqlite(clone_error(e)))),
-                    (outcome, _) => outcome,
-                };
-                let _ = reply.send(outcome);
-            });
-            (keep, finish)
-        });
-        self.inner.writer.send(job).map_err(|_| self.closed())?;
+        let (job, answer) = write_job(f);
+        self.inner.jobs.send(job).map_err(|_| self.closed())?;
         answer.await.map_err(|_| E::from(self.closed()))?
+    }
+
+    /// Like [`Db::write`], run here, on the calling async worker, when the writer is idle: for
+    /// a short write on the message path (a consumer's batch of a few events). Handing it to
+    /// the writer thread and back costs two thread wake-ups, and on an idle server the
+    /// scheduler wakes a second async worker for the answer too; here the worker is held for
+    /// the transaction (about a tenth of a millisecond for a message) and the other workers
+    /// take its queued tasks meanwhile. Jobs already queued for the writer are not overtaken.
+    /// With `synchronous = full` every commit waits for the disk, so such a write goes to the
+    /// writer thread.
+    pub async fn write_here<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Write<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<rusqlite::Error> + Send + 'static,
+    {
+        let (job, answer) = write_job(f);
+        if let Some(job) = self.run_here(job) {
+            self.inner.jobs.send(job).map_err(|_| self.closed())?;
+        }
+        answer.await.map_err(|_| E::from(self.closed()))?
+    }
+
+    /// Commits `job` on this thread if the writer is idle; otherwise gives it back.
+    fn run_here(&self, job: WriteJob) -> Option<WriteJob> {
+        if self.inner.synchronous == Synchronous::Full || !self.inner.jobs.is_empty() {
+            return Some(job);
+        }
+        match self.inner.writer.try_lock() {
+            Ok(mut writer) if writer.may_run_here() => {
+                writer.commit(vec![job], true);
+                None
+            }
+            _ => Some(job),
+        }
     }
 
     /// Resolves once this database's outbox has room: a consumer awaits it before applying a
@@ -363,120 +386,6 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
     Ok(conn)
 }
 
-/// The writer thread: takes whatever jobs are queued, runs each in a savepoint of one
-/// transaction, commits once, then answers every job, hands the published events on and asks
-/// for a checkpoint if the log has grown.
-fn write_loop(
-    mut conn: Connection,
-    mut next_outbox_id: i64,
-    jobs: flume::Receiver<WriteJob>,
-    outbox: OutboxSink,
-    mut checkpoints: Checkpoints,
-) {
-    while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        group.extend(jobs.try_iter().take(MAX_GROUP - 1));
-
-        let mut finishers: Vec<Finisher> = Vec::with_capacity(group.len());
-        let mut published = Vec::new();
-        let mut after_commit = Vec::new();
-        let result = (|| -> rusqlite::Result<()> {
-            if group.len() == 1 {
-                // The job's savepoint is the transaction itself (SQLite begins one for a
-                // savepoint opened outside any): no sub-journal of the pages it changes, which a
-                // savepoint within a transaction keeps to be able to roll back to it alone.
-                let job = group.pop().expect("a group of one");
-                return run_job(
-                    conn.savepoint()?,
-                    &mut next_outbox_id,
-                    job,
-                    &mut finishers,
-                    &mut published,
-                    &mut after_commit,
-                );
-            }
-            let mut tx = conn.transaction()?;
-            for job in group {
-                run_job(
-                    tx.savepoint()?,
-                    &mut next_outbox_id,
-                    job,
-                    &mut finishers,
-                    &mut published,
-                    &mut after_commit,
-                )?;
-                // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
-                // jobs after it must not run in autocommit mode, unseen by this group's commit.
-                if tx.is_autocommit() {
-                    return Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                        Some("SQLite rolled the write group back".into()),
-                    ));
-                }
-            }
-            tx.commit()
-        })();
-        let error = result.err();
-        if let Some(e) = &error {
-            tracing::error!(error = %e, "write transaction failed");
-        }
-        if error.is_none() {
-            outbox.committing(published.len());
-            for f in after_commit {
-                f();
-            }
-        }
-        for finish in finishers {
-            finish(error.as_ref());
-        }
-        // Handed over after the answers, so that `accepted` usually reaches a sender before its
-        // own `message` (docs/PROTOCOL.md allows either order).
-        if error.is_none() && !published.is_empty() {
-            outbox.committed(published);
-        }
-        checkpoints.after_commit(&conn);
-    }
-}
-
-/// Runs one job in `savepoint`: its own, in the group's transaction, or the transaction of a
-/// group of one.
-fn run_job(
-    savepoint: Savepoint<'_>,
-    next_outbox_id: &mut i64,
-    job: WriteJob,
-    finishers: &mut Vec<Finisher>,
-    published: &mut Vec<OutboxRow>,
-    after_commit: &mut Vec<AfterCommit>,
-) -> rusqlite::Result<()> {
-    let mut write = Write {
-        tx: savepoint,
-        next_outbox_id,
-        published: Vec::new(),
-        after_commit: Vec::new(),
-    };
-    // A panicking job must not take the writer thread (and so the service) down.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut write))) {
-        Ok((true, finish)) => {
-            let Write {
-                tx: savepoint,
-                published: events,
-                after_commit: hooks,
-                ..
-            } = write;
-            // Answered whatever the release does: for a group of one it is the commit, which
-            // may fail (a full disk), and the job is then told why.
-            finishers.push(finish);
-            savepoint.commit()?;
-            published.extend(events);
-            after_commit.extend(hooks);
-        }
-        // Failed: its savepoint rolls back when dropped; the job reports its own error.
-        Ok((false, finish)) => finishers.push(finish),
-        Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
-    }
-    Ok(())
-}
-
 /// Creates the kit's tables (see [`KIT_SCHEMA`]) where they do not exist yet: what
 /// [`Db::open`] does before the service's migrations, and what a test database of a service's
 /// migrations needs too.
@@ -508,6 +417,29 @@ fn encode<E: EventData>(event: &E) -> rusqlite::Result<(Envelope, Vec<u8>)> {
     Ok((envelope, json))
 }
 
+/// A write job running `f`, and where its outcome will be told.
+fn write_job<T, E, F>(f: F) -> (WriteJob, oneshot::Receiver<Result<T, E>>)
+where
+    F: FnOnce(&mut Write<'_>) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel::<Result<T, E>>();
+    let job: WriteJob = Box::new(move |write| {
+        let outcome = f(write);
+        let keep = outcome.is_ok();
+        let finish: Finisher = Box::new(move |commit_error: Option<&rusqlite::Error>| {
+            let outcome = match (outcome, commit_error) {
+                (Ok(_), Some(e)) => Err(E::from(DbError::Sqlite(clone_error(e)))),
+                (outcome, _) => outcome,
+            };
+            let _ = reply.send(outcome);
+        });
+        (keep, finish)
+    });
+    (job, answer)
+}
+
 /// rusqlite errors are not `Clone`; a commit failure is reported to every job of the group.
 fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
     match e {
@@ -522,3 +454,4 @@ fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
 mod checkpoint;
 #[cfg(test)]
 mod tests;
+mod writer;

@@ -119,6 +119,12 @@ where
     apply_in_transaction(db, move |kind| once.contains(&kind), apply)
 }
 
+/// Batches of at most this many events are applied on the consumer's own async worker when the
+/// writer is idle ([`Db::write_here`]): an idle server's messages come one at a time, and the
+/// worker is then held for a few tenths of a millisecond at most. Larger batches go to the
+/// writer thread, which commits them together with whatever else is queued.
+const APPLIED_HERE: usize = 4;
+
 fn apply_in_transaction<I, F>(db: Db, inbox: I, apply: F) -> Handler
 where
     I: Fn(EventKind) -> bool + Send + Sync + 'static,
@@ -133,15 +139,20 @@ where
                 .map(|envelope| Ok((envelope.id, envelope.kind, envelope.event()?)))
                 .collect::<Result<Vec<_>, serde_json::Error>>()?;
             db.outbox_room().await;
-            db.write(move |w| -> Result<(), DbError> {
+            let few = events.len() <= APPLIED_HERE;
+            let write = move |w: &mut Write<'_>| -> Result<(), DbError> {
                 for (id, kind, event) in events {
                     if !inbox(kind) || w.first_delivery(id)? {
                         apply(w, event)?;
                     }
                 }
                 Ok(())
-            })
-            .await?;
+            };
+            if few {
+                db.write_here(write).await?;
+            } else {
+                db.write(write).await?;
+            }
             Ok(())
         })
     }))

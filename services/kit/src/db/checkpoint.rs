@@ -42,7 +42,8 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 const WRITER_CHECKPOINT_FRAMES: c_int = 10_000;
 
 thread_local! {
-    /// Frames in the log after the writer thread's last commit, as the WAL hook saw them.
+    /// Frames in the log after this thread's last commit on a writer's connection, as the WAL
+    /// hook saw them (a write may run on a caller's thread, see `Db::write_here`).
     static WAL_FRAMES: Cell<c_int> = const { Cell::new(0) };
 }
 
@@ -53,6 +54,8 @@ pub(super) struct Checkpoints {
     asked_at: c_int,
     /// When a checkpoint was last asked for.
     asked_when: Option<Instant>,
+    /// Frames in the log after the last commit that wrote any.
+    frames: c_int,
 }
 
 impl Checkpoints {
@@ -72,11 +75,14 @@ impl Checkpoints {
             requests,
             asked_at: 0,
             asked_when: None,
+            frames: 0,
         })
     }
 
-    /// Called by the writer after each commit.
-    pub(super) fn after_commit(&mut self, writer: &Connection) {
+    /// Called after each commit on the writer's connection, on the thread that committed;
+    /// `here` when that is a caller's thread, which leaves the writer's own checkpoint to the
+    /// writer thread (see [`Checkpoints::writer_checkpoint_due`]).
+    pub(super) fn after_commit(&mut self, writer: &Connection, here: bool) {
         let frames = WAL_FRAMES.replace(0);
         if frames == 0 {
             return; // nothing was written
@@ -84,7 +90,8 @@ impl Checkpoints {
         if frames < self.asked_at {
             self.asked_at = 0; // the log started over
         }
-        if frames >= WRITER_CHECKPOINT_FRAMES {
+        self.frames = frames;
+        if frames >= WRITER_CHECKPOINT_FRAMES && !here {
             checkpoint(writer);
         } else if frames - self.asked_at >= CHECKPOINT_FRAMES
             && self.asked_when.is_none_or(|at| at.elapsed() >= MIN_INTERVAL)
@@ -94,6 +101,12 @@ impl Checkpoints {
             self.asked_at = frames;
             self.asked_when = Some(Instant::now());
         }
+    }
+
+    /// The log has grown to where the writer checkpoints it itself, waiting for the syncs:
+    /// writes then go to the writer thread until it has.
+    pub(super) fn writer_checkpoint_due(&self) -> bool {
+        self.frames >= WRITER_CHECKPOINT_FRAMES
     }
 }
 

@@ -52,6 +52,15 @@ where
     Box::pin(async move { db.write(f).await })
 }
 
+/// Like [`job`], with [`Db::write_here`].
+fn job_here<F>(db: &Db, f: F) -> Job
+where
+    F: FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static,
+{
+    let db = db.clone();
+    Box::pin(async move { db.write_here(f).await })
+}
+
 fn insert_parent(id: i64) -> impl FnOnce(&mut Write<'_>) -> Result<(), DbError> + Send + 'static {
     move |w| {
         w.execute("INSERT INTO parents (id) VALUES (?1)", [id])?;
@@ -446,30 +455,39 @@ async fn a_grown_log_is_checkpointed_beside_the_writer() {
 }
 
 /// Under writes that never pause (so a checkpoint beside the writer seldom catches the whole
-/// log) the log still stays bounded: the writer checkpoints itself past its limit.
+/// log) the log still stays bounded: the writer checkpoints itself past its limit, also when
+/// the writes come here (the one past the limit then goes to the writer thread).
 #[tokio::test]
 async fn the_log_stays_bounded_under_continuous_writes() {
-    let t = open();
-    let wal = t.db.path().with_extension("db-wal");
-    let mut largest = 0;
-    for _ in 0..60 {
-        // About 300 pages a commit.
-        t.db.write(|w| {
-            w.execute_batch(
-                "CREATE TABLE IF NOT EXISTS blobs (b BLOB);
-                 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300)
-                 INSERT INTO blobs (b) SELECT randomblob(4000) FROM n;",
-            )?;
-            Ok::<(), DbError>(())
-        })
-        .await
-        .unwrap();
-        largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    for here in [false, true] {
+        let t = open();
+        let wal = t.db.path().with_extension("db-wal");
+        let mut largest = 0;
+        for _ in 0..60 {
+            // About 300 pages a commit.
+            let write = |w: &mut Write<'_>| {
+                w.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS blobs (b BLOB);
+                     WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300)
+                     INSERT INTO blobs (b) SELECT randomblob(4000) FROM n;",
+                )?;
+                Ok::<(), DbError>(())
+            };
+            if here {
+                t.db.write_here(write).await.unwrap();
+            } else {
+                t.db.write(write).await.unwrap();
+            }
+            largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+        }
+        // The writer's limit (10,000 frames) and a few commits: its own checkpoint is retried
+        // at the next commit when it finds the checkpointer at work.
+        let frame = 4096 + 24;
+        assert!(
+            largest < 13_000 * frame,
+            "here: {here}: the log grew to {largest} bytes"
+        );
     }
-    // The writer's limit (10,000 frames) and a few commits: its own checkpoint is retried at
-    // the next commit when it finds the checkpointer at work.
-    let frame = 4096 + 24;
-    assert!(largest < 13_000 * frame, "the log grew to {largest} bytes");
 }
 
 /// A bounded read runs on the calling thread, on a read-only connection that sees every commit,
@@ -580,4 +598,81 @@ async fn the_outbox_rebuilt_without_autoincrement_keeps_its_rows_and_older_binar
         older.is_err(),
         "a binary without the rebuild must not open the database"
     );
+}
+
+/// Which thread ran a write.
+fn thread(_: &mut Write<'_>) -> Result<std::thread::ThreadId, DbError> {
+    Ok(std::thread::current().id())
+}
+
+/// With the writer idle, a write here runs on the calling thread, and is kept, refused or
+/// caught panicking as on the writer thread; its events reach the outbox and its hooks run.
+#[tokio::test]
+async fn a_write_here_runs_on_the_calling_thread_when_the_writer_is_idle() {
+    let t = open();
+    let caller = std::thread::current().id();
+    assert_ne!(
+        t.db.write(thread).await.unwrap(),
+        caller,
+        "a write goes to the writer thread"
+    );
+    assert_eq!(t.db.write_here(thread).await.unwrap(), caller);
+
+    let (hook_tx, hook) = oneshot::channel();
+    t.db.write_here(move |w| {
+        insert_parent(1)(w)?;
+        w.publish(&online())?;
+        w.after_commit(move || hook_tx.send(std::thread::current().id()).unwrap());
+        Ok::<(), DbError>(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(hook.await.unwrap(), caller, "its hook runs after its commit, here");
+    let refused_here = t.db.write_here(|w| {
+        insert_parent(2)(w)?;
+        w.publish(&online())?;
+        Err::<(), DbError>(refused("refused here"))
+    });
+    assert!(matches!(refused_here.await, Err(e) if e.to_string().contains("refused here")));
+    let panicked = t.db.write_here(|w| -> Result<(), DbError> {
+        insert_parent(3)(w)?;
+        panic!("a bug in a write job");
+    });
+    assert!(panicked.await.is_err(), "the panicking job's caller hears of it");
+    assert_eq!(ids(&t.db, "parents").await, [1]);
+    assert_eq!(outbox_events(&t.db).await.len(), 1, "only the kept job's event");
+    assert_eq!(t.db.write_here(thread).await.unwrap(), caller, "and goes on here");
+    t.db.write(insert_parent(4)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [1, 4], "the writer thread goes on too");
+}
+
+/// A write here finds the writer busy: it queues behind the jobs already waiting, in order,
+/// and commits with them on the writer thread.
+#[tokio::test]
+async fn a_write_here_waits_its_turn_when_the_writer_is_busy() {
+    let t = open();
+    let caller = std::thread::current().id();
+    let (ran_on_tx, ran_on) = oneshot::channel();
+    let outcomes = Held::writer(&t.db)
+        .await
+        .then(vec![
+            job(&t.db, insert_item(1, 7)),
+            job_here(&t.db, move |w| {
+                ran_on_tx.send(std::thread::current().id()).unwrap();
+                insert_parent(7)(w)
+            }),
+        ])
+        .await;
+    assert!(outcomes.iter().all(Result::is_ok), "one transaction: {outcomes:?}");
+    assert_ne!(ran_on.await.unwrap(), caller);
+    assert_eq!(ids(&t.db, "items").await, [1]);
+}
+
+/// With `synchronous = full` a commit waits for the disk: no write runs on the caller's thread.
+#[tokio::test]
+async fn with_full_sync_a_write_here_goes_to_the_writer_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Full, outbox.sink()).unwrap();
+    assert_ne!(db.write_here(thread).await.unwrap(), std::thread::current().id());
 }
