@@ -18,14 +18,18 @@ use crate::outbox::{Delivered, OutboxRow, OutboxSink};
 use checkpoint::Checkpoints;
 use gochat_proto::events::{Envelope, EventData};
 use gochat_proto::ids::EventId;
-use rusqlite::{Connection, OpenFlags, Savepoint, params};
+use rusqlite::{Connection, OpenFlags, params};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use writer::{Finisher, SharedWriter, WriteJob, Writer};
+use writer::{Finisher, SharedWriter, WriteJob};
 
+/// How long a connection waits for another's lock: the writer for another process's write
+/// lock (Litestream checkpointing, `gochat dead-letters requeue`), a reader for a checkpoint
+/// that resets the log.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reader threads per database.
 const READERS: usize = 2;
 
@@ -65,7 +69,7 @@ type AfterCommit = Box<dyn FnOnce() + Send>;
 
 /// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
 pub struct Write<'c> {
-    tx: Savepoint<'c>,
+    tx: writer::Scope<'c>,
     /// The id the next outbox row gets (see [`KIT_SCHEMA`]).
     next_outbox_id: &'c mut i64,
     published: Vec<OutboxRow>,
@@ -133,7 +137,8 @@ impl Write<'_> {
 
     /// Runs `f` once this write is committed, never if it is rolled back: for effects outside
     /// the database that must follow only what was really kept (handing work to a task that
-    /// then reads it back). Runs on the writer thread: keep it short and never block in it.
+    /// then reads it back). Runs on the thread that committed (the writer's, or a caller's with
+    /// [`Db::write_here`]): keep it short and never block in it.
     pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(f));
     }
@@ -142,7 +147,8 @@ impl Write<'_> {
     /// critical path (a batch of notifications) calls it between items: on two cores the
     /// kernel may queue a thread of the message path behind this writer rather than move it
     /// to the other core, and it would wait for the whole batch (over a millisecond). Costs one
-    /// system call when nothing waits. Never call it on the message path's own writer.
+    /// system call when nothing waits. Never call it on the message path's own writer, nor in
+    /// a write that may run on an async worker ([`Db::write_here`]).
     pub fn let_others_run(&self) {
         std::thread::yield_now();
     }
@@ -170,7 +176,7 @@ struct Inner {
     path: PathBuf,
     /// Jobs for the writer thread.
     jobs: flume::Sender<WriteJob>,
-    writer: SharedWriter,
+    writer: Arc<SharedWriter>,
     readers: flume::Sender<ReadJob>,
     /// Reader connections for [`Db::read_here`]: opened when every one is in use, so there are
     /// as many as threads that ever read at once (the async workers).
@@ -208,12 +214,12 @@ impl Db {
         let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
 
         let checkpoints = Checkpoints::start(&conn, open_connection(&path, synchronous, false)?, name)?;
-        let writer = Writer::shared(conn, next_outbox_id, outbox.clone(), checkpoints);
+        let writer = Arc::new(SharedWriter::new(conn, next_outbox_id, outbox.clone(), checkpoints));
         let (jobs, queued) = flume::unbounded::<WriteJob>();
         std::thread::Builder::new().name(format!("{name}-db-writer")).spawn({
             let span = tracing::info_span!("database", db = name);
             let writer = writer.clone();
-            move || span.in_scope(|| writer::write_loop(writer, queued))
+            move || span.in_scope(|| writer::write_loop(&writer, queued))
         })?;
 
         let (readers, read_jobs) = flume::unbounded::<ReadJob>();
@@ -259,7 +265,7 @@ impl Db {
         E: From<DbError> + From<rusqlite::Error> + Send + 'static,
     {
         let (job, answer) = write_job(f);
-        self.inner.jobs.send(job).map_err(|_| self.closed())?;
+        self.queue(job)?;
         answer.await.map_err(|_| E::from(self.closed()))?
     }
 
@@ -267,10 +273,11 @@ impl Db {
     /// a short write on the message path (a consumer's batch of a few events). Handing it to
     /// the writer thread and back costs two thread wake-ups, and on an idle server the
     /// scheduler wakes a second async worker for the answer too; here the worker is held for
-    /// the transaction (about a tenth of a millisecond for a message) and the other workers
-    /// take its queued tasks meanwhile. Jobs already queued for the writer are not overtaken.
-    /// With `synchronous = full` every commit waits for the disk, so such a write goes to the
-    /// writer thread.
+    /// the transaction (about a tenth of a millisecond for a message). It goes to the writer
+    /// thread instead when that has jobs queued or running (so it never overtakes them), when
+    /// another process holds the database's write lock (the worker never waits for a lock),
+    /// when the log is due for the writer's own checkpoint, and always with
+    /// `synchronous = full` (every commit would wait for the disk).
     pub async fn write_here<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Write<'_>) -> Result<T, E> + Send + 'static,
@@ -278,24 +285,20 @@ impl Db {
         E: From<DbError> + From<rusqlite::Error> + Send + 'static,
     {
         let (job, answer) = write_job(f);
-        if let Some(job) = self.run_here(job) {
-            self.inner.jobs.send(job).map_err(|_| self.closed())?;
+        let left = match self.inner.synchronous {
+            Synchronous::Normal => self.inner.writer.commit_here(job),
+            Synchronous::Full => Some(job),
+        };
+        if let Some(job) = left {
+            self.queue(job)?;
         }
         answer.await.map_err(|_| E::from(self.closed()))?
     }
 
-    /// Commits `job` on this thread if the writer is idle; otherwise gives it back.
-    fn run_here(&self, job: WriteJob) -> Option<WriteJob> {
-        if self.inner.synchronous == Synchronous::Full || !self.inner.jobs.is_empty() {
-            return Some(job);
-        }
-        match self.inner.writer.try_lock() {
-            Ok(mut writer) if writer.may_run_here() => {
-                writer.commit(vec![job], true);
-                None
-            }
-            _ => Some(job),
-        }
+    /// Hands `job` to the writer thread.
+    fn queue(&self, job: WriteJob) -> Result<(), DbError> {
+        self.inner.writer.queueing();
+        self.inner.jobs.send(job).map_err(|_| self.closed())
     }
 
     /// Resolves once this database's outbox has room: a consumer awaits it before applying a
@@ -368,7 +371,7 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }

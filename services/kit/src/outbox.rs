@@ -1,9 +1,9 @@
 //! The transactional outbox relay.
 //!
 //! Events are inserted into the `outbox` table in the same transaction as the change they
-//! announce. After the commit, the writer thread hands the rows straight to the relay task (no
-//! polling); the relay publishes them in commit order with confirms and deletes the confirmed
-//! rows. Whatever is still in the table when the process starts, or when the broker comes back,
+//! announce. After the commit, the thread that committed hands the rows straight to the relay
+//! task (no polling); the relay publishes them in commit order with confirms and deletes the
+//! confirmed rows. Whatever is still in the table when the process starts, or when the broker comes back,
 //! is published again: consumers deduplicate by event id, so at-least-once is enough.
 //!
 //! The relay also reports how far behind it is: whether everything committed has been handed
@@ -93,8 +93,9 @@ impl OutboxSink {
     pub(crate) fn committed(&self, rows: Vec<OutboxRow>) {
         for row in rows {
             if self.rows.try_send(row).is_err() {
-                self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
+                // Overflowed before no longer counted: never idle in between.
                 self.progress.overflowed.store(true, Ordering::Release);
+                self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
                 self.progress
                     .room
                     .send_if_modified(|room| std::mem::replace(room, false));
@@ -231,9 +232,12 @@ impl Relay {
         self.progress.scanning.store(true, Ordering::Release);
         let mut scan_needed = true;
         loop {
-            if scan_needed || self.progress.overflowed.swap(false, Ordering::AcqRel) {
+            if scan_needed || self.progress.overflowed.load(Ordering::Acquire) {
                 scan_needed = false;
+                // Scanning before no longer overflowed: never idle in between. An overflow
+                // cleared here is read by the scan (its row was committed before it overflowed).
                 self.progress.scanning.store(true, Ordering::Release);
+                self.progress.overflowed.store(false, Ordering::Release);
                 loop {
                     let rows = self.scan(self.last_published).await?;
                     let full = rows.len() as i64 == SCAN_BATCH;

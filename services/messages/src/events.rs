@@ -16,7 +16,7 @@
 use crate::indexing::Backlog;
 use crate::store::conversations::{self, Head};
 use crate::store::{attachments, blocks, messages, users};
-use gochat_kit::bus::{Handler, applying_once};
+use gochat_kit::bus::{Handler, Writes, applying_once};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::conversation::ConversationState;
 use gochat_proto::dto::{ConversationKind, Message};
@@ -40,7 +40,9 @@ const ONCE: &[EventKind] = &[
 /// `sweep` is woken when a deleted message had attachments, to remove their files; `backlog`
 /// when a message was queued for the search index.
 pub fn handler(db: Db, sweep: Arc<Notify>, backlog: Arc<Backlog>) -> Handler {
-    applying_once(db, ONCE, move |w, event| match event {
+    // The message path: each event is a short transaction, committed on the consumer's worker
+    // when the writer is idle.
+    applying_once(db, Writes::HereWhenIdle, ONCE, move |w, event| match event {
         Event::MessageSent(e) => sent(w, e, &backlog),
         Event::MessageEdited(e) => edited(w, e, &backlog),
         Event::MessageDeleted(e) => deleted(w, e, &sweep),

@@ -93,39 +93,50 @@ where
 /// acknowledged only after that commit. A redelivered event (same id) changes nothing.
 /// Before taking a batch it waits while `db`'s outbox holds too many unconfirmed events, so a
 /// slow downstream consumer slows this one down instead of growing its backlog.
-pub fn applying<F>(db: Db, apply: F) -> Handler
+pub fn applying<F>(db: Db, writes: Writes, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    apply_in_transaction(db, |_| true, apply)
+    apply_in_transaction(db, writes, |_| true, apply)
 }
 
 /// Like [`applying`], for effects that are idempotent by their natural keys (a unique row, a
 /// monotonic watermark): no inbox row is written, so a redelivery that changes nothing costs a
 /// transaction that writes nothing.
-pub fn applying_idempotent<F>(db: Db, apply: F) -> Handler
+pub fn applying_idempotent<F>(db: Db, writes: Writes, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    apply_in_transaction(db, |_| false, apply)
+    apply_in_transaction(db, writes, |_| false, apply)
 }
 
 /// Like [`applying`], with an inbox row only for the kinds in `once`: the others are idempotent
 /// by their natural keys, and the hot ones are spared the write.
-pub fn applying_once<F>(db: Db, once: &'static [EventKind], apply: F) -> Handler
+pub fn applying_once<F>(db: Db, writes: Writes, once: &'static [EventKind], apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
 {
-    apply_in_transaction(db, move |kind| once.contains(&kind), apply)
+    apply_in_transaction(db, writes, move |kind| once.contains(&kind), apply)
 }
 
-/// Batches of at most this many events are applied on the consumer's own async worker when the
-/// writer is idle ([`Db::write_here`]): an idle server's messages come one at a time, and the
-/// worker is then held for a few tenths of a millisecond at most. Larger batches go to the
-/// writer thread, which commits them together with whatever else is queued.
-const APPLIED_HERE: usize = 4;
+/// Where a consumer's write jobs run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writes {
+    /// On the database's writer thread, committed with whatever else is queued.
+    OnTheWriter,
+    /// A batch of at most [`Writes::FEW`] events on the consumer's own async worker when the
+    /// writer is idle ([`Db::write_here`]), otherwise on the writer: for the message path,
+    /// where every event is a short transaction and an idle server's messages come one at a
+    /// time. Not for events that each write much (a notification per member of a group).
+    HereWhenIdle,
+}
 
-fn apply_in_transaction<I, F>(db: Db, inbox: I, apply: F) -> Handler
+impl Writes {
+    /// The most events a batch written here holds: a few tenths of a millisecond of a worker.
+    pub const FEW: usize = 4;
+}
+
+fn apply_in_transaction<I, F>(db: Db, writes: Writes, inbox: I, apply: F) -> Handler
 where
     I: Fn(EventKind) -> bool + Send + Sync + 'static,
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
@@ -139,7 +150,7 @@ where
                 .map(|envelope| Ok((envelope.id, envelope.kind, envelope.event()?)))
                 .collect::<Result<Vec<_>, serde_json::Error>>()?;
             db.outbox_room().await;
-            let few = events.len() <= APPLIED_HERE;
+            let here = writes == Writes::HereWhenIdle && events.len() <= Writes::FEW;
             let write = move |w: &mut Write<'_>| -> Result<(), DbError> {
                 for (id, kind, event) in events {
                     if !inbox(kind) || w.first_delivery(id)? {
@@ -148,7 +159,7 @@ where
                 }
                 Ok(())
             };
-            if few {
+            if here {
                 db.write_here(write).await?;
             } else {
                 db.write(write).await?;

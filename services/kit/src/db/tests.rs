@@ -605,6 +605,19 @@ fn thread(_: &mut Write<'_>) -> Result<std::thread::ThreadId, DbError> {
     Ok(std::thread::current().id())
 }
 
+/// Waits until a write here runs here: the writer thread answers a job before it lets go of
+/// the writer, so right after a write on it a write here may still find it busy.
+async fn writer_idle(db: &Db) {
+    let caller = std::thread::current().id();
+    for _ in 0..1000 {
+        if db.write_here(thread).await.unwrap() == caller {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the writer never became idle");
+}
+
 /// With the writer idle, a write here runs on the calling thread, and is kept, refused or
 /// caught panicking as on the writer thread; its events reach the outbox and its hooks run.
 #[tokio::test]
@@ -616,7 +629,7 @@ async fn a_write_here_runs_on_the_calling_thread_when_the_writer_is_idle() {
         caller,
         "a write goes to the writer thread"
     );
-    assert_eq!(t.db.write_here(thread).await.unwrap(), caller);
+    writer_idle(&t.db).await;
 
     let (hook_tx, hook) = oneshot::channel();
     t.db.write_here(move |w| {
@@ -639,15 +652,22 @@ async fn a_write_here_runs_on_the_calling_thread_when_the_writer_is_idle() {
         panic!("a bug in a write job");
     });
     assert!(panicked.await.is_err(), "the panicking job's caller hears of it");
-    assert_eq!(ids(&t.db, "parents").await, [1]);
-    assert_eq!(outbox_events(&t.db).await.len(), 1, "only the kept job's event");
+    let hook_panicked = t.db.write_here(|w| {
+        insert_parent(4)(w)?;
+        w.publish(&online())?;
+        w.after_commit(|| panic!("a bug in a hook"));
+        Ok::<(), DbError>(())
+    });
+    hook_panicked.await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [1, 4]);
+    assert_eq!(outbox_events(&t.db).await.len(), 2, "only the kept jobs' events");
     assert_eq!(t.db.write_here(thread).await.unwrap(), caller, "and goes on here");
-    t.db.write(insert_parent(4)).await.unwrap();
-    assert_eq!(ids(&t.db, "parents").await, [1, 4], "the writer thread goes on too");
+    t.db.write(insert_parent(5)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [1, 4, 5], "the writer thread goes on too");
 }
 
-/// A write here finds the writer busy: it queues behind the jobs already waiting, in order,
-/// and commits with them on the writer thread.
+/// A write here finds the writer busy: it queues behind the jobs already waiting and commits
+/// after them, in their transaction, on the writer thread.
 #[tokio::test]
 async fn a_write_here_waits_its_turn_when_the_writer_is_busy() {
     let t = open();
@@ -656,16 +676,42 @@ async fn a_write_here_waits_its_turn_when_the_writer_is_busy() {
     let outcomes = Held::writer(&t.db)
         .await
         .then(vec![
-            job(&t.db, insert_item(1, 7)),
+            job(&t.db, insert_parent(7)),
             job_here(&t.db, move |w| {
                 ran_on_tx.send(std::thread::current().id()).unwrap();
-                insert_parent(7)(w)
+                let parents: i64 = w.query_row("SELECT count(*) FROM parents", [], |r| r.get(0))?;
+                assert_eq!(parents, 1, "the job queued before it ran first");
+                insert_item(1, 7)(w)
             }),
         ])
         .await;
-    assert!(outcomes.iter().all(Result::is_ok), "one transaction: {outcomes:?}");
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert_ne!(ran_on.await.unwrap(), caller);
     assert_eq!(ids(&t.db, "items").await, [1]);
+}
+
+/// Another process holding the database's write lock (Litestream checkpointing) does not hold
+/// the caller's thread: the write here goes to the writer thread, which waits for the lock.
+#[tokio::test]
+async fn a_write_here_never_waits_for_another_process_lock() {
+    let t = open();
+    writer_idle(&t.db).await;
+    let other = Connection::open(t.db.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let mut write = Box::pin(t.db.write_here(|w| {
+        insert_parent(1)(w)?;
+        thread(w)
+    }));
+    assert!((&mut write).now_or_never().is_none(), "handed to the writer thread");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the caller did not wait for the lock (the busy timeout is 5 s)"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    assert_ne!(write.await.unwrap(), std::thread::current().id());
+    assert_eq!(ids(&t.db, "parents").await, [1]);
+    writer_idle(&t.db).await;
 }
 
 /// With `synchronous = full` a commit waits for the disk: no write runs on the caller's thread.

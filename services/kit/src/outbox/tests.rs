@@ -393,26 +393,33 @@ async fn idle_only_once_everything_committed_is_on_the_bus_and_room_only_below_h
 
 /// From its commit on, an event counts as unpublished: a job answered, or a hook run, right
 /// after the commit must not find the outbox idle and publish its next event directly, ahead of
-/// this one still on its way to the relay.
+/// this one still on its way to the relay. On the writer thread and on a caller's alike.
 #[tokio::test]
 async fn an_event_counts_as_unpublished_from_its_commit_on() {
-    let mut h = harness();
-    h.start_relay();
-    h.drained().await;
-    let (seen_tx, seen) = tokio::sync::oneshot::channel();
-    let sink = h.sink.clone();
-    let published =
-        h.db.write(move |w| {
+    for here in [false, true] {
+        let mut h = harness();
+        h.start_relay();
+        h.drained().await;
+        let (seen_tx, seen) = tokio::sync::oneshot::channel();
+        let sink = h.sink.clone();
+        let write = move |w: &mut crate::db::Write<'_>| {
             let id = w.publish(&online())?;
             w.after_commit(move || {
                 let _ = seen_tx.send(sink.is_idle());
             });
             Ok::<_, DbError>(id)
-        })
-        .await
-        .unwrap();
-    assert!(!seen.await.unwrap(), "idle between the commit and the hand-off");
-    assert_eq!(h.next_acked().await, published);
-    h.drained().await;
-    h.stop().await;
+        };
+        let published = if here {
+            h.db.write_here(write).await.unwrap()
+        } else {
+            h.db.write(write).await.unwrap()
+        };
+        assert!(
+            !seen.await.unwrap(),
+            "here: {here}: idle between the commit and the hand-off"
+        );
+        assert_eq!(h.next_acked().await, published);
+        h.drained().await;
+        h.stop().await;
+    }
 }

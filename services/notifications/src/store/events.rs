@@ -2,7 +2,7 @@
 
 use super::table;
 use crate::push::Push;
-use gochat_kit::bus::{Handler, applying_idempotent};
+use gochat_kit::bus::{Handler, Writes, applying_idempotent};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::dto::{Notification, NotificationKind};
 use gochat_proto::events::{Event, NotificationsCreated, NotificationsRead, UserNotification};
@@ -19,7 +19,9 @@ use std::sync::Arc;
 /// is. All idempotent by natural keys (one notification per recipient and message; "read up
 /// to" only ever marks; presence changes are ordered), so no inbox is kept.
 pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
-    applying_idempotent(db, move |w, event| {
+    // On the writer: a message to a group writes a notification per member, and the batch
+    // lets other threads run between its events.
+    applying_idempotent(db, Writes::OnTheWriter, move |w, event| {
         // A gathered batch is a hundred events in a busy second: none of them is urgent.
         w.let_others_run();
         match event {
