@@ -67,7 +67,8 @@ pub enum DbError {
 /// Work to do once a write is committed (see [`Write::after_commit`]).
 type AfterCommit = Box<dyn FnOnce() + Send>;
 
-/// A write in progress: the transaction (as a savepoint of the group) and the events it publishes.
+/// A write in progress: its transaction (or its savepoint in a group's) and the events it
+/// publishes.
 pub struct Write<'c> {
     tx: writer::Scope<'c>,
     /// The id the next outbox row gets (see [`KIT_SCHEMA`]).
@@ -298,7 +299,10 @@ impl Db {
     /// Hands `job` to the writer thread.
     fn queue(&self, job: WriteJob) -> Result<(), DbError> {
         self.inner.writer.queueing();
-        self.inner.jobs.send(job).map_err(|_| self.closed())
+        self.inner.jobs.send(job).map_err(|_| {
+            self.inner.writer.not_queued();
+            self.closed()
+        })
     }
 
     /// Resolves once this database's outbox has room: a consumer awaits it before applying a

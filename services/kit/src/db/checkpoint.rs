@@ -22,9 +22,10 @@
 //!
 //! The log starts over at the first commit after a checkpoint that copied all of it. While
 //! writes keep coming that moment may not come (the writer appends during the checkpoint's
-//! sync), so past [`WRITER_CHECKPOINT_FRAMES`] the writer checkpoints itself, with nothing
-//! appended meanwhile: the log stays bounded, at the price of one sync per that many frames
-//! on the commit path. Nothing is checkpointed while nothing is written, so an idle server
+//! sync), so past [`WRITER_CHECKPOINT_FRAMES`] the writer thread checkpoints itself, after the
+//! checkpointer's run if one is under way, with nothing appended meanwhile: the log stays
+//! bounded, at the price of one sync per that many frames on the commit path (a write on a
+//! caller's thread never waits for it: the next write goes to the writer thread). Nothing is checkpointed while nothing is written, so an idle server
 //! does not touch the disk. Litestream, when it replicates the file, takes these checkpoints
 //! like SQLite's own automatic ones.
 
@@ -32,6 +33,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use std::cell::Cell;
 use std::ffi::c_int;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// New frames in the log after which the checkpointer is asked to run (1 MiB of 4 KiB pages).
@@ -56,6 +58,9 @@ pub(super) struct Checkpoints {
     asked_when: Option<Instant>,
     /// Frames in the log after the last commit that wrote any.
     frames: c_int,
+    /// Held by whichever thread checkpoints: SQLite refuses a checkpoint while another runs,
+    /// and the writer's own must not be refused (the log would grow until one gets through).
+    running: Arc<Mutex<()>>,
 }
 
 impl Checkpoints {
@@ -64,11 +69,16 @@ impl Checkpoints {
     pub(super) fn start(writer: &Connection, checkpointer: Connection, name: &str) -> std::io::Result<Self> {
         writer.wal_hook(Some(note_frames));
         let (requests, received) = flume::bounded::<()>(1);
+        let running = Arc::new(Mutex::new(()));
         std::thread::Builder::new()
             .name(format!("{name}-db-checkpoint"))
-            .spawn(move || {
-                for () in received.iter() {
-                    checkpoint(&checkpointer);
+            .spawn({
+                let running = running.clone();
+                move || {
+                    for () in received.iter() {
+                        let _running = running.lock().unwrap_or_else(PoisonError::into_inner);
+                        checkpoint(&checkpointer);
+                    }
                 }
             })?;
         Ok(Self {
@@ -76,6 +86,7 @@ impl Checkpoints {
             asked_at: 0,
             asked_when: None,
             frames: 0,
+            running,
         })
     }
 
@@ -92,6 +103,9 @@ impl Checkpoints {
         }
         self.frames = frames;
         if frames >= WRITER_CHECKPOINT_FRAMES && !here {
+            // After the checkpointer's, if one runs: nothing is appended meanwhile, so this
+            // one copies the whole log and the next commit starts it over.
+            let _running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
             checkpoint(writer);
         } else if frames - self.asked_at >= CHECKPOINT_FRAMES
             && self.asked_when.is_none_or(|at| at.elapsed() >= MIN_INTERVAL)

@@ -480,8 +480,8 @@ async fn the_log_stays_bounded_under_continuous_writes() {
             }
             largest = largest.max(std::fs::metadata(&wal).unwrap().len());
         }
-        // The writer's limit (10,000 frames) and a few commits: its own checkpoint is retried
-        // at the next commit when it finds the checkpointer at work.
+        // The writer's limit (10,000 frames) and a few commits: it waits for the
+        // checkpointer's run to end, then copies the rest.
         let frame = 4096 + 24;
         assert!(
             largest < 13_000 * frame,
@@ -676,22 +676,25 @@ async fn a_write_here_waits_its_turn_when_the_writer_is_busy() {
     let outcomes = Held::writer(&t.db)
         .await
         .then(vec![
-            job(&t.db, insert_parent(7)),
+            // Alone it could never commit (its parent does not exist yet).
+            job(&t.db, insert_item(1, 7)),
             job_here(&t.db, move |w| {
                 ran_on_tx.send(std::thread::current().id()).unwrap();
-                let parents: i64 = w.query_row("SELECT count(*) FROM parents", [], |r| r.get(0))?;
-                assert_eq!(parents, 1, "the job queued before it ran first");
-                insert_item(1, 7)(w)
+                let items: i64 = w.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
+                assert_eq!(items, 1, "the job queued before it ran first");
+                insert_parent(7)(w)
             }),
         ])
         .await;
-    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(outcomes.iter().all(Result::is_ok), "one transaction: {outcomes:?}");
     assert_ne!(ran_on.await.unwrap(), caller);
     assert_eq!(ids(&t.db, "items").await, [1]);
 }
 
 /// Another process holding the database's write lock (Litestream checkpointing) does not hold
-/// the caller's thread: the write here goes to the writer thread, which waits for the lock.
+/// the caller's thread: the write here goes to the writer thread, which waits for the lock,
+/// also for a job that reads before it writes (SQLite does not wait for the lock at a write
+/// that follows a read in the same transaction).
 #[tokio::test]
 async fn a_write_here_never_waits_for_another_process_lock() {
     let t = open();
@@ -700,14 +703,17 @@ async fn a_write_here_never_waits_for_another_process_lock() {
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = std::time::Instant::now();
     let mut write = Box::pin(t.db.write_here(|w| {
-        insert_parent(1)(w)?;
+        let parents: i64 = w.query_row("SELECT count(*) FROM parents", [], |r| r.get(0))?;
+        insert_parent(parents + 1)(w)?;
         thread(w)
     }));
     assert!((&mut write).now_or_never().is_none(), "handed to the writer thread");
     assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "the caller did not wait for the lock (the busy timeout is 5 s)"
+        started.elapsed() < BUSY_TIMEOUT / 2,
+        "the caller did not wait for the lock"
     );
+    // Held until the writer thread surely tried to write.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     other.execute_batch("COMMIT").unwrap();
     assert_ne!(write.await.unwrap(), std::thread::current().id());
     assert_eq!(ids(&t.db, "parents").await, [1]);

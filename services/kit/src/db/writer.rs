@@ -58,6 +58,11 @@ impl SharedWriter {
         self.queued.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Takes back the count of a job that could not be queued (the writer thread is gone).
+    pub(super) fn not_queued(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Commits `job` on this thread if the writer is idle: nothing queued for its thread, no
     /// transaction running, and the log short of the writer's own checkpoint (whose syncs must
     /// not hold a caller's thread). Otherwise, or when another process holds the database's
@@ -83,12 +88,15 @@ impl SharedWriter {
     }
 }
 
-/// How a group's transaction begins.
+/// How a group's transaction takes the database's write lock: always at its start
+/// (`BEGIN IMMEDIATE`). Taken later, at a job's first write after it read, SQLite would not
+/// wait for it when another process holds it (waiting there could deadlock) but fail the job at
+/// once; and this is the process's only writing connection, so taking it early costs nothing.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Begin {
-    /// Taking the write lock at the first write, waiting up to [`BUSY_TIMEOUT`] for it.
+    /// Waiting up to [`BUSY_TIMEOUT`] for the lock.
     Waiting,
-    /// Taking the write lock at once, or not at all if another process holds it.
+    /// Not waiting: if another process holds the lock, the group is given back untouched.
     WithoutWaiting,
 }
 
@@ -107,10 +115,15 @@ pub(super) fn write_loop(shared: &SharedWriter, jobs: flume::Receiver<WriteJob>)
 }
 
 impl Writer {
-    /// Runs each job of `group` in a savepoint of one transaction, commits once, then answers
-    /// every job, hands the published events on and asks for a checkpoint if the log has grown.
-    /// Gives the group back untouched if it begins [`Begin::WithoutWaiting`] and cannot.
+    /// Runs the jobs of `group` in one transaction (each in a savepoint of it, or a job alone as
+    /// the transaction itself), commits once, then answers every job, hands the published
+    /// events on and asks for a checkpoint if the log has grown. Gives a job alone back
+    /// untouched if it begins [`Begin::WithoutWaiting`] and cannot.
     fn commit(&mut self, mut group: Vec<WriteJob>, begin: Begin) -> Option<WriteJob> {
+        debug_assert!(
+            begin == Begin::Waiting || group.len() == 1,
+            "only a job alone is given back"
+        );
         let Self {
             conn,
             next_outbox_id,
@@ -122,7 +135,7 @@ impl Writer {
         let mut after_commit = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let mut tx = match begin {
-                Begin::Waiting => Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?,
+                Begin::Waiting => Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?,
                 Begin::WithoutWaiting => {
                     conn.busy_timeout(Duration::ZERO)?;
                     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
