@@ -88,21 +88,13 @@ where
     Handler::Each(Arc::new(move |envelope| Box::pin(f(envelope))))
 }
 
-/// A handler that applies each batch of events to `db` in one write job: decoding, the inbox
-/// check, `apply` and the events it publishes commit together, and the deliveries are
-/// acknowledged only after that commit. A redelivered event (same id) changes nothing.
-/// Before taking a batch it waits while `db`'s outbox holds too many unconfirmed events, so a
-/// slow downstream consumer slows this one down instead of growing its backlog.
-pub fn applying<F>(db: Db, writes: Writes, apply: F) -> Handler
-where
-    F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
-{
-    apply_in_transaction(db, writes, |_| true, apply)
-}
-
-/// Like [`applying`], for effects that are idempotent by their natural keys (a unique row, a
+/// A handler that applies each batch of events to `db` in one write job: decoding, `apply`
+/// and the events it publishes commit together, and the deliveries are acknowledged only after
+/// that commit. For effects that are idempotent by their natural keys (a unique row, a
 /// monotonic watermark): no inbox row is written, so a redelivery that changes nothing costs a
-/// transaction that writes nothing.
+/// transaction that writes nothing. Before taking a batch it waits while `db`'s outbox holds
+/// too many unconfirmed events, so a slow downstream consumer slows this one down instead of
+/// growing its backlog.
 pub fn applying_idempotent<F>(db: Db, writes: Writes, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
@@ -110,8 +102,8 @@ where
     apply_in_transaction(db, writes, |_| false, apply)
 }
 
-/// Like [`applying`], with an inbox row only for the kinds in `once`: the others are idempotent
-/// by their natural keys, and the hot ones are spared the write.
+/// Like [`applying_idempotent`], with an inbox row for the kinds in `once`, which are not
+/// idempotent by nature (an edit, a reaction): a redelivered one (same id) changes nothing.
 pub fn applying_once<F>(db: Db, writes: Writes, once: &'static [EventKind], apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
