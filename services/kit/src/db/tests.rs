@@ -712,7 +712,8 @@ async fn a_write_here_never_waits_for_another_process_lock() {
         started.elapsed() < BUSY_TIMEOUT / 2,
         "the caller did not wait for the lock"
     );
-    // Held until the writer thread surely tried to write.
+    // Held long enough for the writer thread to try its write meanwhile (which a transaction
+    // begun DEFERRED would fail at once instead of waiting).
     tokio::time::sleep(Duration::from_millis(100)).await;
     other.execute_batch("COMMIT").unwrap();
     assert_ne!(write.await.unwrap(), std::thread::current().id());
