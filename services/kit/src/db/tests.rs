@@ -729,3 +729,20 @@ async fn with_full_sync_a_write_here_goes_to_the_writer_thread() {
     let db = Db::open(dir.path(), "test", SCHEMA, Synchronous::Full, outbox.sink()).unwrap();
     assert_ne!(db.write_here(thread).await.unwrap(), std::thread::current().id());
 }
+
+/// A lock another process holds past the busy timeout fails each queued write with SQLite's own
+/// answer (the database is busy), not as if the database were closed.
+#[tokio::test]
+async fn a_write_kept_from_the_lock_too_long_is_told_why() {
+    let t = open();
+    let other = Connection::open(t.db.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let outcome = t.db.write(insert_parent(1)).await;
+    other.execute_batch("COMMIT").unwrap();
+    assert!(
+        matches!(&outcome, Err(DbError::Sqlite(e)) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)),
+        "{outcome:?}"
+    );
+    t.db.write(insert_parent(2)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [2]);
+}

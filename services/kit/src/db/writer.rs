@@ -135,7 +135,12 @@ impl Writer {
         let mut after_commit = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let mut tx = match begin {
-                Begin::Waiting => Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?,
+                Begin::Waiting => match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+                    Ok(tx) => tx,
+                    // Still locked after the busy timeout: the jobs run all the same, and each
+                    // is told by its first write why it failed.
+                    Err(_) => Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?,
+                },
                 Begin::WithoutWaiting => {
                     conn.busy_timeout(Duration::ZERO)?;
                     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
