@@ -547,16 +547,14 @@ async fn in_process_dead_letters_are_kept_in_the_consumers_database_listed_and_r
         text.contains("messages.events (in messages.db): 1 dead letters"),
         "{text}"
     );
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(r#"gochat_dead_letters{queue="messages.events"} 1"#),
-        "{metrics}"
-    );
+    // Counted by the queue's watcher once the dead letter is committed, moments after.
+    eventually(WAIT, || async {
+        let metrics = reqwest::get(server.url("/metrics")).await.ok()?.text().await.ok()?;
+        metrics
+            .contains(r#"gochat_dead_letters{queue="messages.events"} 1"#)
+            .then_some(())
+    })
+    .await;
 
     // Requeued while the server runs: published again (same id), and, still not applicable,
     // dead-lettered again as a new row.

@@ -21,6 +21,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The kit table of dead letters, created in every service database.
@@ -160,24 +161,26 @@ fn requeue_marked(w: &mut Write<'_>, queue: &str) -> rusqlite::Result<usize> {
 
 /// Run by the consumer of `queue` in process until `shutdown`: publishes again what an operator
 /// marked for requeue (at start, and whenever the flag of a requeue appears), and keeps the
-/// `gochat_dead_letters` gauge of `queue` (counted at start and after a requeue; the consumer
-/// adds what it keeps).
-pub(super) async fn watch(db: Db, queue: String, shutdown: CancellationToken) {
+/// `gochat_dead_letters` gauge of `queue`, counted at start, after a requeue and whenever the
+/// consumer has `kept` one. It is the gauge's only writer, and each count is read after what it
+/// counts was committed, so a count read before a dead letter was kept never overwrites one read
+/// after.
+pub(super) async fn watch(db: Db, queue: String, kept: Arc<Notify>, shutdown: CancellationToken) {
     let gauge = metrics::gauge!("gochat_dead_letters", "queue" => queue.clone());
     let flag = requeue_flag(db.path());
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;
     loop {
-        tokio::select! {
-            _ = every.tick() => {}
+        let recount = tokio::select! {
+            _ = every.tick() => std::mem::take(&mut first),
+            _ = kept.notified() => true,
             _ = shutdown.cancelled() => return,
-        }
+        };
         let flagged = matches!(tokio::fs::try_exists(&flag).await, Ok(true));
-        if !first && !flagged {
+        if !recount && !flagged {
             continue;
         }
-        first = false;
         if flagged {
             let _ = tokio::fs::remove_file(&flag).await;
         }

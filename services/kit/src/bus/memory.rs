@@ -166,11 +166,13 @@ impl MemoryBus {
         let bus = self.clone();
         let consumed = consumed_counter(queue.name());
         let linger = queue.linger();
+        let kept = Arc::new(Notify::new());
         let dead_letters = match &queue {
             Queue::Shared { dead_letters, .. } => {
                 tasks.spawn(dead_letters::watch(
                     dead_letters.clone(),
                     mem.name.clone(),
+                    kept.clone(),
                     shutdown.clone(),
                 ));
                 Some(dead_letters.clone())
@@ -209,6 +211,7 @@ impl MemoryBus {
                             // its publisher's outbox publishes it again at the next start.
                             continue;
                         }
+                        kept.notify_one();
                     }
                     if let Some(ack) = item.ack {
                         ack.ack();
@@ -253,10 +256,7 @@ async fn keep_dead_letter(
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match dead_letters::keep(db, queue, envelope, reason).await {
-            Ok(()) => {
-                metrics::gauge!("gochat_dead_letters", "queue" => queue.to_owned()).increment(1);
-                return true;
-            }
+            Ok(()) => return true,
             Err(e) => tracing::error!(queue, event = %envelope.id, error = %e, "cannot keep a dead letter; retrying"),
         }
         tokio::select! {
