@@ -98,6 +98,7 @@ fresh_deployment_scenarios() {
     load signin "$label" "$bus" "$@" signin
     load seq "$label" "$bus" "$@" seq
     load seq-no-delivered "$label" "$bus" "$@" seq --delivered none
+    load roundtrip "$label" "$bus" "$@" roundtrip
     load burst "$label" "$bus" "$@" burst
     load fanout "$label" "$bus" "$@" fanout
     load idle "$label" "$bus" "$@" idle --chat 19000

@@ -3,7 +3,7 @@
 
 use crate::api::Api;
 use crate::report::{Bus, Outcome};
-use crate::scenario::{burst, fanout, history, idle, search, seq, signin};
+use crate::scenario::{burst, fanout, history, idle, roundtrip, search, seq, signin};
 use crate::target::TargetArgs;
 use crate::targets::ReportArgs;
 use clap::{Parser, Subcommand};
@@ -48,6 +48,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Sign-ins per second and their latency at the server's argon2 settings.
     Signin(signin::SigninArgs),
+    /// The floor under the other latencies: an empty HTTP request and a socket's ping.
+    Roundtrip(roundtrip::RoundtripArgs),
     /// The project's targets beside the figures of runs' JSON documents.
     Report(ReportArgs),
     /// Starts the services behind nginx over a RabbitMQ node and breaks them in turn under
@@ -68,6 +70,7 @@ pub async fn run(api: &Api, command: &Command) -> anyhow::Result<Vec<Outcome>> {
         Command::History(args) => vec![Outcome::History(history::run(api, args).await?)],
         Command::Search(args) => vec![search::run(api, args).await?],
         Command::Signin(args) => vec![Outcome::Signin(signin::run(api, args).await?)],
+        Command::Roundtrip(args) => vec![Outcome::Roundtrip(roundtrip::run(api, args).await?)],
         Command::Report(_) | Command::Chaos(_) | Command::IdleChild => anyhow::bail!("not a scenario"),
     })
 }

@@ -13,7 +13,7 @@
 //! - `socket` and `wire`: one browser tab's WebSocket and the frames it sends and reads.
 //! - `procfs`: CPU time and resident memory of server processes, and finding them by port.
 //! - `stats`: latency histograms and their percentiles.
-//! - `scenario`: seq, burst, idle, fanout, history, search, signin (one file each), and
+//! - `scenario`: seq, burst, idle, fanout, history, search, signin, roundtrip (one file each), and
 //!   `seed`, the million stored messages history and search read.
 //! - `vocab`: message bodies drawn from a vocabulary with Zipf-like word frequencies.
 //! - `report`: the JSON document of a run and its table; `targets`: the project's targets

@@ -5,6 +5,7 @@ use crate::scenario::burst::BurstResult;
 use crate::scenario::fanout::FanoutResult;
 use crate::scenario::history::HistoryResult;
 use crate::scenario::idle::IdleResult;
+use crate::scenario::roundtrip::RoundtripResult;
 use crate::scenario::search::SearchResult;
 use crate::scenario::seq::SeqResult;
 use crate::scenario::signin::SigninResult;
@@ -55,6 +56,7 @@ pub enum Outcome {
     History(HistoryResult),
     Search(SearchResult),
     Signin(SigninResult),
+    Roundtrip(RoundtripResult),
     /// A scenario the deployment cannot run yet (a route it does not have).
     Skipped {
         name: String,
@@ -72,6 +74,7 @@ impl Outcome {
             Outcome::History(_) => "history".into(),
             Outcome::Search(_) => "search".into(),
             Outcome::Signin(_) => "signin".into(),
+            Outcome::Roundtrip(_) => "roundtrip".into(),
             Outcome::Skipped { name, .. } => name.clone(),
         }
     }
@@ -85,6 +88,7 @@ impl Outcome {
             Outcome::History(r) => r.rows(),
             Outcome::Search(r) => r.rows(),
             Outcome::Signin(r) => r.rows(),
+            Outcome::Roundtrip(r) => r.rows(),
             Outcome::Skipped { reason, .. } => vec![["skipped".into(), reason.clone()]],
         }
     }

@@ -90,6 +90,8 @@ pub enum Seen {
     },
     /// The server asked the tab to catch up (`resync`): it may have missed frames.
     Resync,
+    /// The answer to a `ping` (but the first, which [`Tab::open`] waits for).
+    Pong,
     /// The socket closed (or failed): why.
     Closed(String),
 }
@@ -243,12 +245,13 @@ async fn read(
                 message,
                 client_id,
             },
-            Ok(Incoming::Pong) => {
-                if let Some(ready) = ready.take() {
+            Ok(Incoming::Pong) => match ready.take() {
+                Some(ready) => {
                     let _ = ready.send(());
+                    continue;
                 }
-                continue;
-            }
+                None => Seen::Pong,
+            },
             Ok(Incoming::Resync) => Seen::Resync,
             Ok(Incoming::Other) => continue,
             Err(e) => Seen::Error {

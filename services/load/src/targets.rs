@@ -144,6 +144,22 @@ const LINES: &[Line] = &[
         },
     },
     Line {
+        figure: "floor, one at a time: socket ping → pong; GET /healthz",
+        target: "",
+        in_process: Goal::None,
+        rabbitmq: Goal::None,
+        measure: |c| {
+            c.outcomes().find_map(|o| match o {
+                Outcome::Roundtrip(r) => Some(Figure::info(format!(
+                    "{}; {}",
+                    p50_p99(&r.ws).text,
+                    p50_p99(&r.http).text
+                ))),
+                _ => None,
+            })
+        },
+    },
+    Line {
         figure: "burst, 10 pairs × 1000, 32 in flight: delivered",
         target: "≥ 8,000 msgs/s",
         in_process: Goal::AtLeast(8000.0),

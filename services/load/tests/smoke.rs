@@ -7,7 +7,7 @@ use gochat_kit::testing::TestServer;
 use gochat_load::api::Api;
 use gochat_load::procfs::Probe;
 use gochat_load::report::Outcome;
-use gochat_load::scenario::{burst, fanout, history, idle, search, seed, seq, signin};
+use gochat_load::scenario::{burst, fanout, history, idle, roundtrip, search, seed, seq, signin};
 use gochat_load::socket::Acknowledge;
 use gochat_load::target::Target;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ async fn seq_delivers_every_message_and_measures_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn burst_fanout_idle_and_signin_run_against_a_real_server() {
+async fn burst_fanout_signin_roundtrip_and_idle_run_against_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let api = api(&server);
@@ -101,6 +101,12 @@ async fn burst_fanout_idle_and_signin_run_against_a_real_server() {
     .await
     .expect("signin runs");
     assert_eq!(signins.signins, 4);
+
+    let floor = roundtrip::run(&api, &roundtrip::RoundtripArgs { rounds: 5, warmup: 1 })
+        .await
+        .expect("roundtrip runs");
+    assert_eq!((floor.rounds, floor.http.count, floor.ws.count), (5, 5, 5));
+    assert!(floor.ws.p50_ms > 0.0 && floor.http.max_ms >= floor.http.p99_ms);
 
     // Idle sockets are held by child processes of the gochat-load binary: 2 per process here.
     let idle = idle::run(

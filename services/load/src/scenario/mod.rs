@@ -6,6 +6,7 @@ pub mod burst;
 pub mod fanout;
 pub mod history;
 pub mod idle;
+pub mod roundtrip;
 pub mod search;
 pub mod seed;
 pub mod seq;
