@@ -20,6 +20,7 @@ use gochat_proto::events::{Envelope, EventData};
 use gochat_proto::ids::EventId;
 use rusqlite::{Connection, OpenFlags, params};
 use rusqlite_migration::{M, Migrations};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database {0} is closed")]
     Closed(String),
+    /// The write's own code panicked (a bug); its changes were rolled back.
+    #[error("the write failed on a bug and was rolled back")]
+    Panicked,
 }
 
 /// Work to do once a write is committed (see [`Write::after_commit`]).
@@ -433,7 +437,12 @@ where
 {
     let (reply, answer) = oneshot::channel::<Result<T, E>>();
     let job: WriteJob = Box::new(move |write| {
-        let outcome = f(write);
+        // Caught here, where the caller can still be told what happened (the writer's own
+        // catch, around hooks and answers, would leave it hearing that the database closed).
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(write))).unwrap_or_else(|_| {
+            tracing::error!("a write job panicked; its changes were rolled back");
+            Err(E::from(DbError::Panicked))
+        });
         let keep = outcome.is_ok();
         let finish: Finisher = Box::new(move |commit_error: Option<&rusqlite::Error>| {
             let outcome = match (outcome, commit_error) {

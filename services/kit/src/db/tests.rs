@@ -214,7 +214,10 @@ async fn a_job_alone_is_its_transaction_kept_refused_or_panicking_as_in_a_group(
         insert_parent(3)(w)?;
         panic!("a bug in a write job");
     });
-    assert!(panicked.await.is_err(), "the panicking job's caller hears of it");
+    assert!(
+        matches!(panicked.await, Err(DbError::Panicked)),
+        "the panicking job's caller hears of it"
+    );
     let rolled_back = t.db.write(|w| {
         insert_parent(4)(w)?;
         w.execute_batch("ROLLBACK")?;
@@ -282,7 +285,10 @@ async fn a_panicking_job_keeps_the_writer_alive_and_leaks_nothing() {
         ])
         .await;
     assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
-    assert!(outcomes[1].is_err(), "the panicking job's caller hears of it");
+    assert!(
+        matches!(outcomes[1], Err(DbError::Panicked)),
+        "the panicking job's caller hears of it: {outcomes:?}"
+    );
     assert_eq!(ids(&t.db, "parents").await, [1, 3]);
     assert!(outbox_events(&t.db).await.is_empty());
     // Same thread, next group.
@@ -651,7 +657,10 @@ async fn a_write_here_runs_on_the_calling_thread_when_the_writer_is_idle() {
         insert_parent(3)(w)?;
         panic!("a bug in a write job");
     });
-    assert!(panicked.await.is_err(), "the panicking job's caller hears of it");
+    assert!(
+        matches!(panicked.await, Err(DbError::Panicked)),
+        "the panicking job's caller hears of it"
+    );
     let hook_panicked = t.db.write_here(|w| {
         insert_parent(4)(w)?;
         w.publish(&online())?;

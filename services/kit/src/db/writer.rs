@@ -266,7 +266,8 @@ fn run_job(
         published: Vec::new(),
         after_commit: Vec::new(),
     };
-    // A panicking job must not take the writer (and so the service) down.
+    // A panicking job must not take the writer (and so the service) down. Jobs catch their
+    // own panics to answer their callers (`write_job`); this is the backstop.
     match catch_unwind(AssertUnwindSafe(|| job(&mut write))) {
         Ok((true, finish)) => {
             let Write {
