@@ -91,7 +91,8 @@ load() {
 # memory is part of what the server keeps), then messages, fan-out, and the idle sockets last
 # (the server takes a while to let go of 19,000 sockets). seq runs twice: as the web client
 # (receivers answer `delivered`), and as a bare client that does not, which shows what the
-# receipts traffic costs a quiet chat.
+# receipts traffic costs a quiet chat; then the floor under its latencies (roundtrip: an empty
+# request and a socket's ping).
 fresh_deployment_scenarios() {
     local label=$1 bus=$2
     shift 2

@@ -162,18 +162,19 @@ fn requeue_marked(w: &mut Write<'_>, queue: &str) -> rusqlite::Result<usize> {
 /// Run by the consumer of `queue` in process until `shutdown`: publishes again what an operator
 /// marked for requeue (at start, and whenever the flag of a requeue appears), and keeps the
 /// `gochat_dead_letters` gauge of `queue`, counted at start, after a requeue and whenever the
-/// consumer has `kept` one. It is the gauge's only writer, and each count is read after what it
-/// counts was committed, so a count read before a dead letter was kept never overwrites one read
-/// after.
+/// consumer has `kept` one (and again at the next tick while a count fails). It is the gauge's
+/// only writer, and each count is read after what it counts was committed, so a count read
+/// before a dead letter was kept never overwrites one read after.
 pub(super) async fn watch(db: Db, queue: String, kept: Arc<Notify>, shutdown: CancellationToken) {
     let gauge = metrics::gauge!("gochat_dead_letters", "queue" => queue.clone());
     let flag = requeue_flag(db.path());
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut first = true;
+    // Whether the gauge may be wrong: not counted yet, or the last count failed.
+    let mut stale = true;
     loop {
         let recount = tokio::select! {
-            _ = every.tick() => std::mem::take(&mut first),
+            _ = every.tick() => stale,
             _ = kept.notified() => true,
             _ = shutdown.cancelled() => return,
         };
@@ -190,8 +191,13 @@ pub(super) async fn watch(db: Db, queue: String, kept: Arc<Notify>, shutdown: Ca
                     tracing::info!(queue, events = moved, "dead letters requeued");
                 }
                 gauge.set(held as f64);
+                stale = false;
             }
-            Err(e) => tracing::warn!(queue, error = %e, "requeueing dead letters failed"),
+            Err(e) => {
+                // Tried again at the next tick, the marked rows' move with it.
+                tracing::warn!(queue, error = %e, "requeueing dead letters failed");
+                stale = true;
+            }
         }
     }
 }

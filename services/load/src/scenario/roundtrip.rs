@@ -2,7 +2,11 @@
 //! time: an empty HTTP request (`GET /healthz` on chat) and a `ping` on a chat socket answered
 //! with `pong`. Neither touches a database or another task of the server; what they take is
 //! the machine's loopback TCP, the wake-ups of both processes, and the server's HTTP and
-//! WebSocket framing. A message's figures are this floor plus what GoChat does for it.
+//! WebSocket framing: what a message's figures sit on before GoChat does anything for it.
+//!
+//! The pings come back to back, thousands a second: a server keeping its default per-user frame
+//! budget (`GOCHAT_CHAT_FRAMES_PER_SECOND`, 1,000) then makes them wait for it, and the figure
+//! measures the limiter. `make bench` lifts it.
 
 use super::{Meter, STALL, per_unit};
 use crate::api::Api;
@@ -39,6 +43,7 @@ pub struct RoundtripResult {
     /// `ping` written → `pong` read.
     pub ws: Summary,
     pub server: Option<Usage>,
+    /// A round is one of each.
     pub cpu_per_round_ms: Option<f64>,
 }
 
@@ -52,7 +57,11 @@ impl RoundtripResult {
             ["GET /healthz p50 / p90 / p99 / max".into(), self.http.percentiles()],
             ["ping → pong p50 / p90 / p99 / max".into(), self.ws.percentiles()],
         ];
-        rows.extend(usage_rows(self.server.as_ref(), self.cpu_per_round_ms, "round trip"));
+        rows.extend(usage_rows(
+            self.server.as_ref(),
+            self.cpu_per_round_ms,
+            "round (a request and a ping)",
+        ));
         rows
     }
 }
@@ -103,7 +112,6 @@ pub async fn run(api: &Api, args: &RoundtripArgs) -> anyhow::Result<RoundtripRes
         rounds: args.rounds as u64,
         http: http.summary(),
         ws: ws.summary(),
-        // Both kinds count: a round is one of each.
         cpu_per_round_ms: per_unit(server.as_ref(), args.rounds as u64),
         server,
     })
