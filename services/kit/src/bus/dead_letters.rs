@@ -251,53 +251,83 @@ mod tests {
         Arc::new(Envelope::new(&data).unwrap())
     }
 
+    /// A consumer of `users.events` in process whose handler cannot decode anything while
+    /// `broken`, with its database's outbox relay running (it publishes what is requeued).
+    struct Consumer {
+        bus: Bus,
+        dir: tempfile::TempDir,
+        broken: Arc<AtomicBool>,
+        /// The ids of the events the handler applied.
+        seen: tokio::sync::mpsc::UnboundedReceiver<gochat_proto::ids::EventId>,
+        stop: CancellationToken,
+    }
+
+    impl Consumer {
+        fn start() -> Self {
+            let bus = Bus::in_process();
+            let dir = tempfile::tempdir().unwrap();
+            let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+            let outbox = crate::outbox::Outbox::default();
+            let db = Db::open(
+                dir.path(),
+                "consumer",
+                &["CREATE TABLE t (x);"],
+                crate::config::Synchronous::Normal,
+                outbox.sink(),
+            )
+            .unwrap();
+            tasks.spawn(outbox.relay(db.clone(), bus.clone(), stop.clone()));
+            let broken = Arc::new(AtomicBool::new(true));
+            let (seen_tx, seen) = tokio::sync::mpsc::unbounded_channel();
+            let failing = broken.clone();
+            bus.consume(
+                Queue::shared(&USERS, &db),
+                handler(move |envelope| {
+                    let (failing, seen_tx) = (failing.clone(), seen_tx.clone());
+                    async move {
+                        if failing.load(Ordering::SeqCst) {
+                            // Not decodable: no retry would help, so it is dead-lettered at once.
+                            serde_json::from_str::<u32>("not a number")?;
+                        }
+                        seen_tx.send(envelope.id).unwrap();
+                        Ok(())
+                    }
+                }),
+                &tasks,
+                stop.clone(),
+            );
+            Self {
+                bus,
+                dir,
+                broken,
+                seen,
+                stop,
+            }
+        }
+
+        /// Publishes `event` and waits for its confirm.
+        async fn publish(&self, event: Arc<Envelope>) {
+            let confirm = match &self.bus {
+                Bus::Memory(memory) => memory.publish(event).await,
+                Bus::Amqp(_) => unreachable!("in process"),
+            };
+            // Acknowledged once kept: the publisher's confirm succeeds, so no outbox replays it.
+            tokio::time::timeout(WAIT, confirm).await.unwrap().unwrap();
+        }
+
+        fn database(&self) -> PathBuf {
+            self.dir.path().join("consumer.db")
+        }
+    }
+
     #[tokio::test]
     async fn an_event_that_cannot_be_applied_is_kept_acknowledged_listed_and_requeued_in_process() {
         let handle = crate::ops::metrics_handle();
-        let bus = Bus::in_process();
-        let dir = tempfile::tempdir().unwrap();
-        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
-        // The consumer's database publishes what it requeues, through its outbox relay.
-        let outbox = crate::outbox::Outbox::default();
-        let db = Db::open(
-            dir.path(),
-            "consumer",
-            &["CREATE TABLE t (x);"],
-            crate::config::Synchronous::Normal,
-            outbox.sink(),
-        )
-        .unwrap();
-        tasks.spawn(outbox.relay(db.clone(), bus.clone(), stop.clone()));
-
-        let broken = Arc::new(AtomicBool::new(true));
-        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
-        let failing = broken.clone();
-        bus.consume(
-            Queue::shared(&USERS, &db),
-            handler(move |envelope| {
-                let (failing, seen_tx) = (failing.clone(), seen_tx.clone());
-                async move {
-                    if failing.load(Ordering::SeqCst) {
-                        // Not decodable: no retry would help, so it is dead-lettered at once.
-                        serde_json::from_str::<u32>("not a number")?;
-                    }
-                    seen_tx.send(envelope.id).unwrap();
-                    Ok(())
-                }
-            }),
-            &tasks,
-            stop.clone(),
-        );
-
+        let mut consumer = Consumer::start();
         let event = online();
-        let confirm = match &bus {
-            Bus::Memory(memory) => memory.publish(event.clone()).await,
-            Bus::Amqp(_) => unreachable!("in process"),
-        };
-        // Acknowledged once kept: the publisher's confirm succeeds, so no outbox replays it.
-        tokio::time::timeout(WAIT, confirm).await.unwrap().unwrap();
+        consumer.publish(event.clone()).await;
 
-        let file = Connection::open(dir.path().join("consumer.db")).unwrap();
+        let file = Connection::open(consumer.database()).unwrap();
         let letters = list(&file, Some("users.events")).unwrap();
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].event_id, event.id.to_string());
@@ -313,14 +343,47 @@ mod tests {
         );
 
         // Fixed (say by an upgrade), then requeued by the operator: applied, and gone from the table.
-        broken.store(false, Ordering::SeqCst);
+        consumer.broken.store(false, Ordering::SeqCst);
         assert_eq!(mark_for_requeue(&file, None).unwrap(), 1);
-        std::fs::write(requeue_flag(&dir.path().join("consumer.db")), b"").unwrap();
-        let applied = tokio::time::timeout(WAIT, seen.recv()).await.unwrap().unwrap();
+        std::fs::write(requeue_flag(&consumer.database()), b"").unwrap();
+        let applied = tokio::time::timeout(WAIT, consumer.seen.recv()).await.unwrap().unwrap();
         assert_eq!(applied, event.id, "the same event, with its id");
         // Moved to the outbox in the transaction that deleted it, before it was published.
         assert!(list(&file, None).unwrap().is_empty());
-        stop.cancel();
+        consumer.stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_requeue_that_fails_is_tried_again_at_the_next_tick() {
+        let mut consumer = Consumer::start();
+        let event = online();
+        consumer.publish(event.clone()).await;
+        consumer.broken.store(false, Ordering::SeqCst);
+        let file = Connection::open(consumer.database()).unwrap();
+        assert_eq!(mark_for_requeue(&file, None).unwrap(), 1);
+
+        // The table out of the way (as a database error would be), then the flag: the watcher
+        // takes the flag, and its requeue fails.
+        file.execute_batch("ALTER TABLE dead_letters RENAME TO dead_letters_away")
+            .unwrap();
+        let flag = requeue_flag(&consumer.database());
+        std::fs::write(&flag, b"").unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while flag.exists() {
+            assert!(tokio::time::Instant::now() < deadline, "the flag was never taken");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The requeue runs right after the flag is taken; this leaves it time to fail (were it
+        // to run after the table is back, the test would pass without checking the retry).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        file.execute_batch("ALTER TABLE dead_letters_away RENAME TO dead_letters")
+            .unwrap();
+
+        // No new flag: the watcher tries again by itself.
+        let applied = tokio::time::timeout(WAIT, consumer.seen.recv()).await.unwrap().unwrap();
+        assert_eq!(applied, event.id);
+        assert!(list(&file, None).unwrap().is_empty());
+        consumer.stop.cancel();
     }
 
     #[test]
