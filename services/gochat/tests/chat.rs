@@ -313,3 +313,68 @@ async fn upgrades_need_an_allowed_origin_and_a_valid_unrevoked_cookie() {
     .await;
     server.stop().await.unwrap();
 }
+
+/// The messages database fills up (capped at its size, which SQLite answers exactly as a full
+/// disk): a message sent meanwhile is neither accepted nor delivered, and nothing is refused
+/// or dead-lettered; once there is room again it is stored, accepted and delivered without
+/// anyone's help. (That a full disk never dead-letters however long it lasts is the kit's
+/// unit tests', on a paused clock.)
+#[tokio::test]
+async fn a_message_sent_while_the_messages_database_is_full_arrives_once_there_is_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
+    send(
+        &mut alice_tab,
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "before"}),
+    )
+    .await;
+    next_of(&mut alice_tab, "accepted").await;
+    let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
+
+    let messages = server
+        .runtime
+        .databases()
+        .into_iter()
+        .find(|db| db.name() == "messages")
+        .unwrap();
+    let cap = |pages: Option<i64>| {
+        messages.write(move |w| {
+            let pages = match pages {
+                Some(pages) => pages,
+                None => w.query_row("PRAGMA page_count", [], |r| r.get(0))?,
+            };
+            w.pragma_update(None, "max_page_count", pages)?;
+            Ok::<_, gochat_kit::db::DbError>(())
+        })
+    };
+    cap(None).await.unwrap();
+    // A long body needs pages of its own: it cannot fit.
+    let body = "full ".repeat(700);
+    let client_id = new_id();
+    send(
+        &mut alice_tab,
+        json!({"type": "send", "clientId": client_id, "conversationId": conversation, "body": body}),
+    )
+    .await;
+    let waiting = tokio::time::timeout(Duration::from_secs(2), async {
+        tokio::join!(next_of(&mut alice_tab, "accepted"), next_of(&mut bob_tab, "message"))
+    });
+    assert!(waiting.await.is_err(), "nothing is accepted or delivered while full");
+
+    cap(Some(1 << 30)).await.unwrap();
+    assert_eq!(next_of(&mut alice_tab, "accepted").await["clientId"], client_id);
+    let message = next_of(&mut bob_tab, "message").await["message"].clone();
+    assert_eq!((message["seq"].as_i64(), &message["body"]), (Some(2), &json!(body)));
+    let dead: i64 = messages
+        .read(|c| {
+            c.query_row("SELECT count(*) FROM dead_letters", [], |r| r.get(0))
+                .map_err(gochat_kit::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
+}

@@ -195,8 +195,12 @@ impl Relay {
                 Ok(()) => return,
                 Err(e) => {
                     // A relay that got events confirmed since its last failure starts its pauses
-                    // over: the failures of a long-lived process are not one outage.
-                    if std::mem::take(&mut self.confirmed_since_failure) {
+                    // over: the failures of a long-lived process are not one outage. Unless its
+                    // own database failed: events confirmed whose rows cannot be deleted (a
+                    // full disk) are no progress, and retrying them at the first pause would
+                    // publish them all again ten times a second for as long as it lasts.
+                    let confirmed = std::mem::take(&mut self.confirmed_since_failure);
+                    if confirmed && e.downcast_ref::<DbError>().is_none() {
                         backoff.reset();
                     }
                     let pause = backoff.next_pause();

@@ -231,7 +231,7 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
                 _ = shutdown.cancelled() => break,
             }
         }
-        if settle(link, queue, handler, &consumed, batch).await? {
+        if settle(link, queue, handler, &consumed, batch, shutdown).await? {
             dead_letters.refresh().await;
         }
     }
@@ -349,13 +349,16 @@ impl DeadLetterGauge {
 
 /// Applies a batch of deliveries, dead-letters those that can never be applied (published to
 /// the dead-letter exchange with a confirm: a dead letter is never dropped), then acknowledges
-/// the whole batch at once. True when something was dead-lettered.
+/// the whole batch at once. True when something was dead-lettered. A batch the consumer
+/// stopped applying is left unacknowledged whole: the broker delivers it again once this
+/// channel closes, and what was applied of it is applied again idempotently.
 async fn settle(
     link: &Link,
     queue: &Queue,
     handler: &Handler,
     consumed: &metrics::Counter,
     batch: Vec<Delivery>,
+    stopping: &CancellationToken,
 ) -> lapin::Result<bool> {
     let mut decoded = Vec::with_capacity(batch.len());
     let mut undecodable = Vec::new();
@@ -369,7 +372,11 @@ async fn settle(
             }
         }
     }
-    let mut fates = deliver(handler, decoded, queue.name(), consumed).await.into_iter();
+    let fates = deliver(handler, decoded, queue.name(), consumed, stopping).await;
+    if fates.contains(&Disposition::Left) {
+        return Ok(false);
+    }
+    let mut fates = fates.into_iter();
     let mut any_dead = false;
     for delivery in &batch {
         let fate = match undecodable.iter().find(|(tag, _)| *tag == delivery.delivery_tag) {

@@ -198,20 +198,24 @@ impl MemoryBus {
                     mem.ready.notify_one();
                 }
                 let envelopes = batch.iter().map(|item| item.envelope.clone()).collect();
-                let dispositions = deliver(&handler, envelopes, &mem.name, &consumed).await;
+                let dispositions = deliver(&handler, envelopes, &mem.name, &consumed, &shutdown).await;
                 for (item, disposition) in batch.into_iter().zip(dispositions) {
-                    if let Disposition::DeadLetter(reason) = disposition {
-                        let Some(db) = &dead_letters else {
-                            // A fan-out queue's events are pushes to this instance's sockets:
-                            // nothing to keep once they cannot be pushed.
-                            continue;
-                        };
-                        if !keep_dead_letter(db, &mem.name, &item.envelope, &reason, &shutdown).await {
-                            // Stopping before the dead letter was kept: left unacknowledged, so
-                            // its publisher's outbox publishes it again at the next start.
-                            continue;
+                    match disposition {
+                        Disposition::Ack => {}
+                        // Stopping: left unacknowledged, so its publisher's outbox publishes
+                        // it again at the next start.
+                        Disposition::Left => continue,
+                        Disposition::DeadLetter(reason) => {
+                            let Some(db) = &dead_letters else {
+                                // A fan-out queue's events are pushes to this instance's
+                                // sockets: nothing to keep once they cannot be pushed.
+                                continue;
+                            };
+                            if !keep_dead_letter(db, &mem.name, &item.envelope, &reason, &shutdown).await {
+                                continue; // stopping before the dead letter was kept: left
+                            }
+                            kept.notify_one();
                         }
-                        kept.notify_one();
                     }
                     if let Some(ack) = item.ack {
                         ack.ack();
@@ -500,5 +504,123 @@ pub(in crate::bus) mod tests {
             }
         }
         stop.cancel();
+    }
+
+    /// What the disk answers when it is full, as a write job reports it.
+    fn disk_full() -> anyhow::Error {
+        let full = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL);
+        crate::db::DbError::Sqlite(rusqlite::Error::SqliteFailure(full, None)).into()
+    }
+
+    /// A consumer of users.events whose handler fails with `error` on its first `fails`
+    /// attempts at each event, then applies it. Counts every attempt.
+    struct Failing {
+        attempts: Arc<AtomicUsize>,
+        applied: tokio::sync::mpsc::UnboundedReceiver<gochat_proto::ids::EventId>,
+        stop: CancellationToken,
+        dir: tempfile::TempDir,
+    }
+
+    impl Failing {
+        fn start(bus: &MemoryBus, fails: usize, error: fn() -> anyhow::Error) -> Self {
+            let (db, dir) = database();
+            let (applied_tx, applied) = tokio::sync::mpsc::unbounded_channel();
+            let attempts = Arc::new(AtomicUsize::new(0));
+            let stop = CancellationToken::new();
+            let counted = attempts.clone();
+            bus.consume(
+                Queue::shared(&USERS, &db),
+                handler(move |e| {
+                    let (counted, applied_tx) = (counted.clone(), applied_tx.clone());
+                    async move {
+                        if counted.fetch_add(1, Ordering::SeqCst) < fails {
+                            return Err(error());
+                        }
+                        applied_tx.send(e.id).unwrap();
+                        Ok(())
+                    }
+                }),
+                &TaskTracker::new(),
+                stop.clone(),
+            );
+            Self {
+                attempts,
+                applied,
+                stop,
+                dir,
+            }
+        }
+
+        fn dead_letters(&self) -> i64 {
+            rusqlite::Connection::open(self.dir.path().join("test.db"))
+                .unwrap()
+                .query_row("SELECT count(*) FROM dead_letters", [], |r| r.get(0))
+                .unwrap()
+        }
+    }
+
+    /// A full disk is not the event's fault: it is retried past MAX_ATTEMPTS for as long as
+    /// the disk stays full (about five minutes here, on the paused clock), never dead-lettered,
+    /// and applied once there is room, which confirms its publish.
+    #[tokio::test(start_paused = true)]
+    async fn an_event_whose_database_is_full_is_retried_until_there_is_room_never_dead_lettered() {
+        let bus = MemoryBus::new();
+        let fails = crate::bus::MAX_ATTEMPTS as usize + 10;
+        let mut consumer = Failing::start(&bus, fails, disk_full);
+        let event = online();
+        let started = tokio::time::Instant::now();
+        bus.publish(event.clone()).await.await.unwrap();
+        let applied = tokio::time::timeout(std::time::Duration::from_secs(3600), consumer.applied.recv());
+        assert_eq!(applied.await.expect("applied once there is room"), Some(event.id));
+        assert_eq!(consumer.attempts.load(Ordering::SeqCst), fails + 1);
+        assert!(
+            started.elapsed() > std::time::Duration::from_secs(300),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(consumer.dead_letters(), 0);
+        consumer.stop.cancel();
+    }
+
+    /// A failure of the event itself is tried MAX_ATTEMPTS times, then the event is kept as a
+    /// dead letter, which confirms its publish: it is safe, for an operator to requeue.
+    #[tokio::test(start_paused = true)]
+    async fn an_event_that_fails_every_attempt_is_dead_lettered_after_its_attempts() {
+        let bus = MemoryBus::new();
+        let consumer = Failing::start(&bus, usize::MAX, || anyhow::anyhow!("a constraint the event breaks"));
+        bus.publish(online()).await.await.unwrap();
+        assert_eq!(
+            consumer.attempts.load(Ordering::SeqCst),
+            crate::bus::MAX_ATTEMPTS as usize
+        );
+        assert_eq!(consumer.dead_letters(), 1);
+        consumer.stop.cancel();
+    }
+
+    /// A consumer that stops while retrying does not wait for the database to come back: it
+    /// leaves the event unacknowledged (its publish fails, so its publisher keeps it for the
+    /// next start), tries it no more, and keeps no dead letter.
+    #[tokio::test(start_paused = true)]
+    async fn a_consumer_stopping_while_retrying_leaves_the_event_unconfirmed() {
+        let bus = MemoryBus::new();
+        let consumer = Failing::start(&bus, usize::MAX, disk_full);
+        let confirm = tokio::spawn(bus.publish(online()).await);
+        while consumer.attempts.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        consumer.stop.cancel();
+        let confirm = tokio::time::timeout(std::time::Duration::from_secs(3600), confirm);
+        assert!(
+            confirm.await.expect("settled at the stop").unwrap().is_err(),
+            "never acknowledged"
+        );
+        let attempts = consumer.attempts.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        assert_eq!(
+            consumer.attempts.load(Ordering::SeqCst),
+            attempts,
+            "no attempt after the stop"
+        );
+        assert_eq!(consumer.dead_letters(), 0);
     }
 }

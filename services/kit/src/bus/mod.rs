@@ -380,6 +380,9 @@ enum Disposition {
     Ack,
     /// Kept aside for an operator, with why.
     DeadLetter(String),
+    /// Not applied before the consumer stopped: left unacknowledged, so it comes again (from
+    /// the broker, or in process from its publisher's outbox at the next start).
+    Left,
 }
 
 impl Disposition {
@@ -395,6 +398,7 @@ async fn deliver(
     batch: Vec<Arc<Envelope>>,
     queue: &str,
     consumed: &metrics::Counter,
+    stopping: &CancellationToken,
 ) -> Vec<Disposition> {
     let count = batch.len();
     let dispositions = match handler {
@@ -407,35 +411,50 @@ async fn deliver(
                     error = format!("{e:#}"),
                     "batch failed; applying its events one by one"
                 );
-                one_by_one(batch, queue, |e| apply(vec![e])).await
+                one_by_one(batch, queue, stopping, |e| apply(vec![e])).await
             }
         },
-        Handler::Batch(apply) => one_by_one(batch, queue, |e| apply(vec![e])).await,
-        Handler::Each(apply) => one_by_one(batch, queue, |e| apply(e)).await,
+        Handler::Batch(apply) => one_by_one(batch, queue, stopping, |e| apply(vec![e])).await,
+        Handler::Each(apply) => one_by_one(batch, queue, stopping, |e| apply(e)).await,
     };
     let acked = dispositions.iter().filter(|d| d.is_ack()).count();
     consumed.increment(acked as u64);
     dispositions
 }
 
-async fn one_by_one<F>(batch: Vec<Arc<Envelope>>, queue: &str, attempt: F) -> Vec<Disposition>
+async fn one_by_one<F>(
+    batch: Vec<Arc<Envelope>>,
+    queue: &str,
+    stopping: &CancellationToken,
+    attempt: F,
+) -> Vec<Disposition>
 where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
     let mut dispositions = Vec::with_capacity(batch.len());
     for envelope in batch {
-        dispositions.push(retrying(envelope, queue, &attempt).await);
+        // Once one is left, so are the rest: they would only be tried while stopping.
+        let disposition = match dispositions.last() {
+            Some(Disposition::Left) => Disposition::Left,
+            _ => retrying(envelope, queue, stopping, &attempt).await,
+        };
+        dispositions.push(disposition);
     }
     dispositions
 }
 
-/// Runs `attempt` on one event with bounded retries and backoff.
-async fn retrying<F>(envelope: Arc<Envelope>, queue: &str, attempt: &F) -> Disposition
+/// Runs `attempt` on one event with backoff: until it succeeds, until it has failed
+/// [`MAX_ATTEMPTS`] times (then it is dead-lettered), or until the consumer stops (then it is
+/// left). Failures of the consumer's own database or disk ([`is_unavailable`]) are not the
+/// event's: they are retried as long as they last and never dead-letter it, so a disk that
+/// filled up for an hour delays messages by an hour and loses none, and needs no operator to
+/// requeue them once it has room again.
+async fn retrying<F>(envelope: Arc<Envelope>, queue: &str, stopping: &CancellationToken, attempt: &F) -> Disposition
 where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
     let mut backoff = Backoff::new(Duration::from_millis(100), MAX_BACKOFF);
-    let mut n = 1;
+    let mut failed = 0;
     let reason = loop {
         match attempt(envelope.clone()).await {
             Ok(()) => return Disposition::Ack,
@@ -444,16 +463,23 @@ where
                     "event cannot be decoded; dead-lettered");
                 break format!("cannot be decoded: {e:#}");
             }
-            Err(e) if n == MAX_ATTEMPTS => {
-                tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
-                    "event failed every attempt; dead-lettered");
-                break format!("failed {MAX_ATTEMPTS} attempts: {e:#}");
+            Err(e) if is_unavailable(&e) => {
+                tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
+                    "the consumer's database is unavailable; retrying until it is back");
             }
             Err(e) => {
-                tracing::warn!(queue, event = %envelope.id, attempt = n, error = format!("{e:#}"), "event handler failed; retrying");
-                tokio::time::sleep(backoff.next_pause()).await;
-                n += 1;
+                failed += 1;
+                if failed == MAX_ATTEMPTS {
+                    tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
+                        "event failed every attempt; dead-lettered");
+                    break format!("failed {MAX_ATTEMPTS} attempts: {e:#}");
+                }
+                tracing::warn!(queue, event = %envelope.id, attempt = failed, error = format!("{e:#}"), "event handler failed; retrying");
             }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff.next_pause()) => {}
+            () = stopping.cancelled() => return Disposition::Left,
         }
     };
     dead_lettered(queue);
@@ -468,4 +494,68 @@ fn dead_lettered(queue: &str) {
 /// An event whose payload does not decode will not decode on the next attempt either.
 fn is_poison(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<serde_json::Error>())
+}
+
+/// A failure of the consumer's database or of the disk under it, whatever the event: the disk
+/// is full, failing or read-only, the file cannot be opened, another process holds its lock,
+/// or the database is closed (the process is stopping).
+fn is_unavailable(error: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure};
+    error.chain().any(|cause| {
+        let sqlite = match cause.downcast_ref::<DbError>() {
+            Some(DbError::Closed(_)) => return true,
+            Some(DbError::Sqlite(e)) => e,
+            Some(DbError::Panicked) => return false,
+            None => match cause.downcast_ref::<rusqlite::Error>() {
+                Some(e) => e,
+                None => return false,
+            },
+        };
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite itself answers when a write does not fit: the database capped at its
+    /// current size (`max_page_count`) fails the write that needs another page as a full
+    /// disk does. Such an error is the database's, not the event's; a failing statement is
+    /// the event's.
+    #[tokio::test]
+    async fn a_full_database_is_unavailable_and_a_failing_statement_is_not() {
+        let (db, _dir) = memory::tests::database();
+        db.write(|w| {
+            let pages: i64 = w.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            w.pragma_update(None, "max_page_count", pages)?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        let full = db
+            .write(|w| {
+                w.execute(
+                    "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+                     INSERT INTO t (x) SELECT zeroblob(4000) FROM n",
+                    [],
+                )?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap_err();
+        let full = anyhow::Error::from(full);
+        assert!(is_unavailable(&full), "a full database: {full:#}");
+        let broken = db
+            .write(|w| {
+                w.execute("INSERT INTO missing (x) VALUES (1)", [])?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(!is_unavailable(&broken.into()), "a statement that fails");
+    }
 }

@@ -306,13 +306,64 @@ async fn after_a_recovery_the_next_failure_is_retried_after_the_first_pause_agai
         h.release_consumer();
         h.acked_until_all(&events).await;
     }
-    let text = log.text();
-    let pauses: Vec<&str> = text
+    assert_eq!(pauses(&log), ["100ms"; 3], "{}", log.text());
+    h.stop().await;
+}
+
+/// The pauses the relay announced so far (its "outbox relay paused" warnings), in order.
+fn pauses(log: &crate::telemetry::Captured) -> Vec<String> {
+    log.text()
         .lines()
         .filter(|line| line.contains("outbox relay paused"))
         .filter_map(|line| line.split_whitespace().find_map(|word| word.strip_prefix("retry_in=")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// When the relay's own database fails (here its confirmed rows cannot be deleted, as on a
+/// full disk) while the bus confirms everything, the confirms are no progress: the pauses
+/// grow instead of starting over at 100 ms, which would publish the same events again ten
+/// times a second for as long as the disk stays full. Once the database works again the
+/// outbox drains by itself.
+#[tokio::test]
+async fn a_relay_whose_database_fails_backs_off_and_drains_once_it_works_again() {
+    let log = crate::telemetry::Captured::default();
+    // The test's runtime has one thread, which runs the relay: its warnings are captured.
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(log.clone())
+            .finish(),
+    );
+    let mut h = harness();
+    h.start_relay();
+    h.drained().await;
+    let file = rusqlite::Connection::open(h._dir.path().join("relay.db")).unwrap();
+    file.execute_batch("CREATE TRIGGER kept BEFORE DELETE ON outbox BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    let events = h.commit(1).await;
+    let deadline = Instant::now() + WAIT;
+    while pauses(&log).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not fail three times: {}",
+            log.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Each pause twice the last (with other tests running, tracing may miss the very first
+    // warning, so the list is not compared from 100 ms on).
+    let millis: Vec<f64> = pauses(&log)
+        .iter()
+        .map(|p| match p.strip_suffix("ms") {
+            Some(ms) => ms.parse().unwrap(),
+            None => p.trim_end_matches('s').parse::<f64>().unwrap() * 1000.0,
+        })
         .collect();
-    assert_eq!(pauses, ["100ms"; 3], "{text}");
+    assert!(millis.windows(2).all(|w| w[1] == 2.0 * w[0]), "{}", log.text());
+    assert_eq!(h.stored().await, events, "the row stays while it cannot be deleted");
+    file.execute_batch("DROP TRIGGER kept;").unwrap();
+    h.drained().await;
     h.stop().await;
 }
 
