@@ -171,6 +171,14 @@ fn refuse(code: ErrorCode, message: &str, client_id: Option<ClientId>) -> Reply 
 }
 
 fn internal(e: DbError, client_id: Option<ClientId>) -> Utf8Bytes {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "chat frame failed: storage unavailable");
+        return error_frame(
+            ErrorCode::Unavailable,
+            "the server cannot store anything right now (its storage is full or failing); try again later",
+            client_id,
+        );
+    }
     tracing::error!(error = %e, "chat frame failed");
     error_frame(
         ErrorCode::Internal,

@@ -68,6 +68,46 @@ pub enum DbError {
     Panicked,
 }
 
+impl DbError {
+    /// The database or the disk under it failed, not what was asked of it: the disk is full,
+    /// failing or read-only, the file cannot be opened, another process holds its lock, or the
+    /// database is closed (the process is stopping). The same request may work later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlite(e) => sqlite_unavailable(e),
+            Self::Closed(_) => true,
+            Self::Panicked => false,
+        }
+    }
+}
+
+fn sqlite_unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure};
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
+    )
+}
+
+/// Whether anything in `error`'s chain is the storage failing rather than the request or the
+/// event: a database that is unavailable ([`DbError::is_unavailable`]), or a file refused by a
+/// full or read-only disk. Consumers retry such failures as long as they last; requests are
+/// answered `unavailable` (503), to be tried again later.
+pub fn storage_unavailable(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::{ReadOnlyFilesystem, StorageFull};
+    error.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<DbError>() {
+            e.is_unavailable()
+        } else if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
+            sqlite_unavailable(e)
+        } else {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| matches!(e.kind(), StorageFull | ReadOnlyFilesystem))
+        }
+    })
+}
+
 /// Work to do once a write is committed (see [`Write::after_commit`]).
 type AfterCommit = Box<dyn FnOnce() + Send>;
 

@@ -36,8 +36,25 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: Duration },
+    /// The storage failed (a full, failing or read-only disk; see
+    /// [`crate::db::storage_unavailable`]): the request may work later. The cause is logged.
+    #[error("the server cannot store anything right now (its storage is full or failing); try again later")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// When a client is told to try again after the storage failed.
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(30);
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        if crate::db::storage_unavailable(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Internal(e)
+        }
+    }
 }
 
 impl ApiError {
@@ -55,6 +72,7 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -76,24 +94,33 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        Self::Internal(e.into())
+        anyhow::Error::from(e).into()
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(e.into())
+        anyhow::Error::from(e).into()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "request failed: storage unavailable")
+            }
+            _ => {}
         }
         let status = StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after } = self {
+        let retry_after = match self {
+            Self::RateLimited { retry_after } => Some(retry_after),
+            Self::Unavailable(_) => Some(RETRY_UNAVAILABLE),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             let secs = retry_after.as_secs().max(1).to_string();
             if let Ok(value) = HeaderValue::from_str(&secs) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -452,6 +479,44 @@ mod tests {
         }
         for outside in ["203.0.113.7", "172.32.0.1", "2001:db8::1"] {
             assert!(!local.contains(ip(outside)), "{outside}");
+        }
+    }
+
+    /// A request whose storage failed is answered `unavailable` (503, to be tried again in
+    /// 30 s), whether the failure is the database's (here SQLite's own "disk full") or a
+    /// file's (a full or read-only disk), and wrapped in context or not; anything else stays
+    /// `internal` (500).
+    #[test]
+    fn a_failing_storage_is_answered_unavailable_and_anything_else_internal() {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        let io_full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let read_only = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        for error in [
+            ApiError::from(DbError::Sqlite(full)),
+            ApiError::from(anyhow::Error::from(io_full).context("storing an upload")),
+            ApiError::from(anyhow::Error::from(read_only)),
+            ApiError::from(DbError::Closed("messages".into())),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+        }
+        let body = ApiError::from(DbError::Closed("messages".into())).body();
+        assert_eq!(body.error.code, ErrorCode::Unavailable);
+        assert!(body.error.message.contains("try again later"), "{}", body.error.message);
+
+        let constraint = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some("UNIQUE constraint failed".into()),
+        );
+        for error in [
+            ApiError::from(DbError::Sqlite(constraint)),
+            ApiError::from(DbError::Panicked),
+            ApiError::from(anyhow::anyhow!("a bug")),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(response.headers().get(header::RETRY_AFTER).is_none());
         }
     }
 }

@@ -27,7 +27,7 @@ mod memory;
 pub use amqp::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
 
 use crate::backoff::Backoff;
-use crate::db::{Db, DbError, Write};
+use crate::db::{Db, DbError, Write, storage_unavailable};
 use futures_util::future::BoxFuture;
 use gochat_proto::events::{Envelope, Event, EventData, EventKind};
 use gochat_proto::topology::SharedQueue;
@@ -445,7 +445,7 @@ where
 
 /// Runs `attempt` on one event with backoff: until it succeeds, until it has failed
 /// [`MAX_ATTEMPTS`] times (then it is dead-lettered), or until the consumer stops (then it is
-/// left). Failures of the consumer's own database or disk ([`is_unavailable`]) are not the
+/// left). Failures of the consumer's own database or disk ([`storage_unavailable`]) are not the
 /// event's: they are retried as long as they last and never dead-letter it, so a disk that
 /// filled up for an hour delays messages by an hour and loses none, and needs no operator to
 /// requeue them once it has room again.
@@ -463,7 +463,7 @@ where
                     "event cannot be decoded; dead-lettered");
                 break format!("cannot be decoded: {e:#}");
             }
-            Err(e) if is_unavailable(&e) => {
+            Err(e) if storage_unavailable(&e) => {
                 tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
                     "the consumer's database is unavailable; retrying until it is back");
             }
@@ -496,28 +496,6 @@ fn is_poison(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<serde_json::Error>())
 }
 
-/// A failure of the consumer's database or of the disk under it, whatever the event: the disk
-/// is full, failing or read-only, the file cannot be opened, another process holds its lock,
-/// or the database is closed (the process is stopping).
-fn is_unavailable(error: &anyhow::Error) -> bool {
-    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure};
-    error.chain().any(|cause| {
-        let sqlite = match cause.downcast_ref::<DbError>() {
-            Some(DbError::Closed(_)) => return true,
-            Some(DbError::Sqlite(e)) => e,
-            Some(DbError::Panicked) => return false,
-            None => match cause.downcast_ref::<rusqlite::Error>() {
-                Some(e) => e,
-                None => return false,
-            },
-        };
-        matches!(
-            sqlite.sqlite_error_code(),
-            Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,7 +526,7 @@ mod tests {
             .await
             .unwrap_err();
         let full = anyhow::Error::from(full);
-        assert!(is_unavailable(&full), "a full database: {full:#}");
+        assert!(storage_unavailable(&full), "a full database: {full:#}");
         let broken = db
             .write(|w| {
                 w.execute("INSERT INTO missing (x) VALUES (1)", [])?;
@@ -556,6 +534,6 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert!(!is_unavailable(&broken.into()), "a statement that fails");
+        assert!(!storage_unavailable(&broken.into()), "a statement that fails");
     }
 }

@@ -110,7 +110,7 @@ pub async fn upload(
             let thumbnail = picture.as_ref().map(|p| p.thumbnail.as_slice());
             files
                 .place(temp, &upload.sha256, thumbnail)
-                .map_err(|e| ApiError::Internal(anyhow::Error::from(e).context("placing an upload")))?;
+                .map_err(|e| ApiError::from(anyhow::Error::from(e).context("placing an upload")))?;
             attachments::insert(w, &upload, chrono::Utc::now().timestamp())?;
             Ok(true)
         })
@@ -326,8 +326,9 @@ fn malformed(e: MultipartError) -> ApiError {
     }
 }
 
+/// A failure writing the upload: `unavailable` when the disk is full or read-only.
 fn internal(e: std::io::Error) -> ApiError {
-    ApiError::Internal(anyhow::Error::from(e).context("storing an upload"))
+    anyhow::Error::from(e).context("storing an upload").into()
 }
 
 fn hex(bytes: &[u8]) -> String {
