@@ -389,7 +389,8 @@ async fn check(http: &reqwest::Client, base: &str, cookie: &str, request: Reques
             let code = body["error"]["code"].as_str().unwrap_or_default();
             prop_assert!(body["error"]["message"].is_string(), "{}", what);
             prop_assert_eq!(status_of(code), Some(status), "code and status agree: {}", what);
-            prop_assert!(status < 500 || code == "unavailable", "never a 500: {}", what);
+            // Nothing here fills or breaks the storage: a 503 would be a bug taken for one.
+            prop_assert!(status < 500, "never a 5xx: {}", what);
             prop_assert!(code != "unauthenticated", "the session stays valid: {}", what);
             if status == 429 || status == 503 {
                 prop_assert!(retry_after, "{} says when to retry: {}", status, what);

@@ -66,26 +66,34 @@ pub enum DbError {
     /// The write's own code panicked (a bug); its changes were rolled back.
     #[error("the write failed on a bug and was rolled back")]
     Panicked,
+    /// The write never ran: SQLite rolled back the group it was queued in (a full disk, an I/O
+    /// error) before its turn.
+    #[error("the write was dropped with its group, which failed before it ran")]
+    RolledBack,
 }
 
 impl DbError {
-    /// The database or the disk under it failed, not what was asked of it: the disk is full,
-    /// failing or read-only, the file cannot be opened, another process holds its lock, or the
-    /// database is closed (the process is stopping). The same request may work later.
+    /// The database or the disk under it failed, not what was asked of it: the disk is full or
+    /// failing (a disk remounted read-only fails writes as I/O errors), the file cannot be
+    /// opened, another process holds its lock past the busy timeout, or the write was rolled
+    /// back with a group that failed so. The same request may work later. A closed database
+    /// (its thread is gone) and a panic are bugs, not this.
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Sqlite(e) => sqlite_unavailable(e),
-            Self::Closed(_) => true,
-            Self::Panicked => false,
+            Self::RolledBack => true,
+            Self::Closed(_) | Self::Panicked => false,
         }
     }
 }
 
+/// SQLite's codes for the storage failing. `SQLITE_ABORT` is also what a job of a group is
+/// told when SQLite rolled the whole group back because of another job (see the writer).
 fn sqlite_unavailable(e: &rusqlite::Error) -> bool {
-    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure};
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DiskFull, OperationAborted, SystemIoFailure};
     matches!(
         e.sqlite_error_code(),
-        Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
+        Some(DiskFull | SystemIoFailure | CannotOpen | DatabaseBusy | OperationAborted)
     )
 }
 
@@ -476,6 +484,7 @@ where
     E: From<DbError> + Send + 'static,
 {
     let (reply, answer) = oneshot::channel::<Result<T, E>>();
+    let reply = Unanswered(Some(reply));
     let job: WriteJob = Box::new(move |write| {
         // Caught here, where the caller can still be told what happened (the writer's own
         // catch, around hooks and answers, would leave it hearing that the database closed).
@@ -489,11 +498,31 @@ where
                 (Ok(_), Some(e)) => Err(E::from(DbError::Sqlite(clone_error(e)))),
                 (outcome, _) => outcome,
             };
-            let _ = reply.send(outcome);
+            reply.send(outcome);
         });
         (keep, finish)
     });
     (job, answer)
+}
+
+/// Where a write job's outcome goes. A job dropped before it ran (its group failed first) is
+/// answered [`DbError::RolledBack`] when this drops, not left to look like a closed database.
+struct Unanswered<T, E: From<DbError>>(Option<oneshot::Sender<Result<T, E>>>);
+
+impl<T, E: From<DbError>> Unanswered<T, E> {
+    fn send(mut self, outcome: Result<T, E>) {
+        if let Some(reply) = self.0.take() {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+impl<T, E: From<DbError>> Drop for Unanswered<T, E> {
+    fn drop(&mut self) {
+        if let Some(reply) = self.0.take() {
+            let _ = reply.send(Err(E::from(DbError::RolledBack)));
+        }
+    }
 }
 
 /// rusqlite errors are not `Clone`; a commit failure is reported to every job of the group.

@@ -483,9 +483,9 @@ mod tests {
     }
 
     /// A request whose storage failed is answered `unavailable` (503, to be tried again in
-    /// 30 s), whether the failure is the database's (here SQLite's own "disk full") or a
-    /// file's (a full or read-only disk), and wrapped in context or not; anything else stays
-    /// `internal` (500).
+    /// 30 s), whether the failure is the database's (here SQLite's own "disk full", or a write
+    /// dropped with its failed group) or a file's (a full or read-only disk), and wrapped in
+    /// context or not; anything else stays `internal` (500).
     #[test]
     fn a_failing_storage_is_answered_unavailable_and_anything_else_internal() {
         let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
@@ -495,13 +495,13 @@ mod tests {
             ApiError::from(DbError::Sqlite(full)),
             ApiError::from(anyhow::Error::from(io_full).context("storing an upload")),
             ApiError::from(anyhow::Error::from(read_only)),
-            ApiError::from(DbError::Closed("messages".into())),
+            ApiError::from(DbError::RolledBack),
         ] {
             let response = error.into_response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(response.headers()[header::RETRY_AFTER], "30");
         }
-        let body = ApiError::from(DbError::Closed("messages".into())).body();
+        let body = ApiError::from(DbError::RolledBack).body();
         assert_eq!(body.error.code, ErrorCode::Unavailable);
         assert!(body.error.message.contains("try again later"), "{}", body.error.message);
 
@@ -512,6 +512,8 @@ mod tests {
         for error in [
             ApiError::from(DbError::Sqlite(constraint)),
             ApiError::from(DbError::Panicked),
+            // Its thread is gone: a bug, not the storage.
+            ApiError::from(DbError::Closed("messages".into())),
             ApiError::from(anyhow::anyhow!("a bug")),
         ] {
             let response = error.into_response();

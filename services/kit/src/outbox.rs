@@ -161,6 +161,7 @@ impl Outbox {
             progress: self.sink.progress,
             last_published: 0,
             confirmed_since_failure: false,
+            deleted_since_failure: false,
         };
         // After shutdown, confirms may never come (consumers stopping); what is not confirmed
         // within the grace period stays in the table and is published at the next start.
@@ -185,6 +186,8 @@ struct Relay {
     last_published: i64,
     /// Whether an event was confirmed since the relay last failed (see [`Relay::run`]).
     confirmed_since_failure: bool,
+    /// Whether confirmed rows were deleted since the relay last failed.
+    deleted_since_failure: bool,
 }
 
 impl Relay {
@@ -198,9 +201,11 @@ impl Relay {
                     // over: the failures of a long-lived process are not one outage. Unless its
                     // own database failed: events confirmed whose rows cannot be deleted (a
                     // full disk) are no progress, and retrying them at the first pause would
-                    // publish them all again ten times a second for as long as it lasts.
+                    // publish them all again ten times a second for as long as it lasts; rows
+                    // deleted are.
                     let confirmed = std::mem::take(&mut self.confirmed_since_failure);
-                    if confirmed && e.downcast_ref::<DbError>().is_none() {
+                    let deleted = std::mem::take(&mut self.deleted_since_failure);
+                    if deleted || (confirmed && e.downcast_ref::<DbError>().is_none()) {
                         backoff.reset();
                     }
                     let pause = backoff.next_pause();
@@ -260,6 +265,7 @@ impl Relay {
             let due = delete_due.is_some_and(|at| Instant::now() >= at) || shutdown.is_cancelled();
             if confirmed.len() >= DELETE_BATCH || (!confirmed.is_empty() && due) {
                 self.delete(std::mem::take(&mut confirmed)).await?;
+                self.deleted_since_failure = true;
                 delete_due = None;
             } else if !confirmed.is_empty() && delete_due.is_none() {
                 delete_due = Some(Instant::now() + DELETE_DELAY);

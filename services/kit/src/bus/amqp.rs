@@ -234,6 +234,11 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
         if settle(link, queue, handler, &consumed, batch, shutdown).await? {
             dead_letters.refresh().await;
         }
+        if shutdown.is_cancelled() {
+            // A batch left unacknowledged must stay so: a later batch's acknowledgement
+            // (`multiple`) would cover it too.
+            return Ok(());
+        }
     }
 }
 

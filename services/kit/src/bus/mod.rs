@@ -454,7 +454,7 @@ where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
     let mut backoff = Backoff::new(Duration::from_millis(100), MAX_BACKOFF);
-    let mut failed = 0;
+    let (mut failed, mut unavailable) = (0, 0);
     let reason = loop {
         match attempt(envelope.clone()).await {
             Ok(()) => return Disposition::Ack,
@@ -464,8 +464,16 @@ where
                 break format!("cannot be decoded: {e:#}");
             }
             Err(e) if storage_unavailable(&e) => {
-                tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
-                    "the consumer's database is unavailable; retrying until it is back");
+                // An error once it has lasted as long as an event's attempts: an operator
+                // should look (a full disk does not empty itself).
+                unavailable += 1;
+                if unavailable > MAX_ATTEMPTS {
+                    tracing::error!(queue, event = %envelope.id, error = format!("{e:#}"),
+                        "the consumer's database is still unavailable; retrying until it is back");
+                } else {
+                    tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
+                        "the consumer's database is unavailable; retrying until it is back");
+                }
             }
             Err(e) => {
                 failed += 1;

@@ -316,6 +316,14 @@ async fn a_job_that_rolls_the_whole_transaction_back_takes_its_group_with_it() {
     for (i, outcome) in outcomes.iter().enumerate() {
         assert!(outcome.is_err(), "job {i} cannot have been kept: {outcome:?}");
     }
+    // Neither the job before the one that failed nor the one after is at fault: both are told
+    // so, as a failure of the storage (a consumer retries it without counting an attempt).
+    // The one after never ran, and hears it was dropped with its group, not that the
+    // database closed.
+    let innocent = |outcome: &Result<(), DbError>| outcome.as_ref().is_err_and(DbError::is_unavailable);
+    assert!(innocent(&outcomes[0]), "{:?}", outcomes[0]);
+    assert!(matches!(outcomes[2], Err(DbError::RolledBack)), "{:?}", outcomes[2]);
+    assert!(!innocent(&outcomes[1]), "{:?}", outcomes[1]);
     assert!(ids(&t.db, "parents").await.is_empty(), "nothing of the group is kept");
     t.db.write(insert_parent(4)).await.unwrap();
     assert_eq!(ids(&t.db, "parents").await, [4]);
