@@ -180,6 +180,10 @@ impl MemoryBus {
             Queue::Fanout { .. } => None,
         };
         tasks.spawn(async move {
+            // Set once an event was left at the stop: what follows it is not applied before it
+            // (it is published again at the next start, and so are they), only dropped
+            // unacknowledged, which gives its place in the queue to the publishers waiting.
+            let mut leaving = false;
             loop {
                 let batch: Vec<Item> = {
                     let mut items = mem.items.lock().expect("queue lock poisoned");
@@ -192,6 +196,9 @@ impl MemoryBus {
                         _ = shutdown.cancelled() => break,
                     }
                 }
+                if leaving {
+                    continue;
+                }
                 let batch = gather(&mem, batch, linger, &shutdown).await;
                 // Wake a competing consumer in case more items are waiting.
                 if !mem.items.lock().expect("queue lock poisoned").is_empty() {
@@ -199,9 +206,7 @@ impl MemoryBus {
                 }
                 let envelopes = batch.iter().map(|item| item.envelope.clone()).collect();
                 let dispositions = deliver(&handler, envelopes, &mem.name, &consumed, &shutdown).await;
-                // What was left is published again at the next start; what follows it must
-                // not be applied before it.
-                let left = dispositions.contains(&Disposition::Left);
+                leaving = dispositions.contains(&Disposition::Left);
                 for (item, disposition) in batch.into_iter().zip(dispositions) {
                     match disposition {
                         Disposition::Ack => {}
@@ -223,9 +228,6 @@ impl MemoryBus {
                     if let Some(ack) = item.ack {
                         ack.ack();
                     }
-                }
-                if left {
-                    break;
                 }
             }
             if !mem.durable {
@@ -629,5 +631,44 @@ pub(in crate::bus) mod tests {
             "no attempt after the stop"
         );
         assert_eq!(consumer.dead_letters(), 0);
+    }
+
+    /// The disk stays full until the stop, and the queue behind the event being retried is
+    /// full too, with a publisher waiting for a place (in `gochat serve`, a sender's socket).
+    /// At the stop nothing after the left event is applied, the events are dropped
+    /// unacknowledged (their publishes fail, so their publishers keep them), and the waiting
+    /// publisher gets its place instead of waiting forever.
+    #[tokio::test(start_paused = true)]
+    async fn a_consumer_stopping_while_retrying_applies_nothing_after_and_frees_the_queue() {
+        let bus = MemoryBus::new();
+        let mut consumer = Failing::start(&bus, usize::MAX, disk_full);
+        let mut confirms = Vec::new();
+        for _ in 0..DURABLE_CAPACITY {
+            confirms.push(bus.publish(online()).await);
+        }
+        let waiting = tokio::spawn({
+            let bus = bus.clone();
+            async move { drop(bus.publish(online()).await) }
+        });
+        while consumer.attempts.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(!waiting.is_finished(), "the queue is full");
+        let attempts = consumer.attempts.load(Ordering::SeqCst);
+        consumer.stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(3600), waiting)
+            .await
+            .expect("a place in the queue once the consumer stopped")
+            .unwrap();
+        for confirm in confirms {
+            let confirm = tokio::time::timeout(std::time::Duration::from_secs(3600), confirm);
+            assert!(confirm.await.expect("settled").is_err(), "never acknowledged");
+        }
+        assert_eq!(
+            consumer.attempts.load(Ordering::SeqCst),
+            attempts,
+            "only the first was tried"
+        );
+        assert!(consumer.applied.try_recv().is_err(), "nothing applied");
     }
 }
