@@ -763,3 +763,40 @@ async fn a_write_kept_from_the_lock_too_long_is_told_why() {
     t.db.write(insert_parent(2)).await.unwrap();
     assert_eq!(ids(&t.db, "parents").await, [2]);
 }
+
+/// What SQLite itself answers when a write does not fit: the database capped at its current
+/// size (`max_page_count`) fails the write that needs another page as a full disk does. Such
+/// an error is the storage's (a consumer retries it without counting an attempt, a request is
+/// answered `unavailable`); a failing statement is not.
+#[tokio::test]
+async fn a_full_database_is_the_storage_failing_and_a_failing_statement_is_not() {
+    let t = open();
+    t.db.write(|w| {
+        let pages: i64 = w.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        w.pragma_update(None, "max_page_count", pages)?;
+        Ok::<_, DbError>(())
+    })
+    .await
+    .unwrap();
+    let full =
+        t.db.write(|w| {
+            w.execute(
+                "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 INSERT INTO parents (id) SELECT i FROM n",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap_err();
+    let full = anyhow::Error::from(full);
+    assert!(storage_unavailable(&full), "a full database: {full:#}");
+    let broken =
+        t.db.write(|w| {
+            w.execute("INSERT INTO missing (x) VALUES (1)", [])?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(!storage_unavailable(&broken.into()), "a statement that fails");
+}
