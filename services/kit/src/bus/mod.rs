@@ -41,6 +41,12 @@ use tokio_util::task::task_tracker::TrackedFuture;
 /// between two: about two minutes in all, so a database or disk hiccup is outlived.
 const MAX_ATTEMPTS: u32 = 12;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest pause between attempts while the consumer's own storage fails: a disk given
+/// room again carries the held events on within seconds, and an attempt costs a transaction.
+const MAX_STORAGE_BACKOFF: Duration = Duration::from_secs(5);
+/// How long the storage may fail before that is logged as an error: about as long as an
+/// event's attempts last.
+const STORAGE_ALARM: Duration = Duration::from_secs(120);
 /// Events a consumer may hold unacknowledged, and the most it applies as one batch.
 const PREFETCH: u16 = 128;
 const MAX_BATCH: usize = PREFETCH as usize;
@@ -448,15 +454,17 @@ where
 /// left). Failures of the consumer's own database or disk ([`storage_unavailable`]) are not the
 /// event's: they are retried as long as they last and never dead-letter it, so a disk that
 /// filled up for an hour delays messages by an hour and loses none, and needs no operator to
-/// requeue them once it has room again.
+/// requeue them once it has room again (they are tried at least every [`MAX_STORAGE_BACKOFF`]).
 async fn retrying<F>(envelope: Arc<Envelope>, queue: &str, stopping: &CancellationToken, attempt: &F) -> Disposition
 where
     F: Fn(Arc<Envelope>) -> BoxFuture<'static, anyhow::Result<()>>,
 {
     let mut backoff = Backoff::new(Duration::from_millis(100), MAX_BACKOFF);
-    let (mut failed, mut unavailable) = (0, 0);
+    let mut storage_backoff = Backoff::new(Duration::from_millis(100), MAX_STORAGE_BACKOFF);
+    let mut failed = 0;
+    let mut unavailable_since = None;
     let reason = loop {
-        match attempt(envelope.clone()).await {
+        let pause = match attempt(envelope.clone()).await {
             Ok(()) => return Disposition::Ack,
             Err(e) if is_poison(&e) => {
                 tracing::error!(queue, event = %envelope.id, kind = ?envelope.kind, error = format!("{e:#}"),
@@ -466,14 +474,15 @@ where
             Err(e) if storage_unavailable(&e) => {
                 // An error once it has lasted as long as an event's attempts: an operator
                 // should look (a full disk does not empty itself).
-                unavailable += 1;
-                if unavailable > MAX_ATTEMPTS {
+                let since = *unavailable_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= STORAGE_ALARM {
                     tracing::error!(queue, event = %envelope.id, error = format!("{e:#}"),
                         "the consumer's database is still unavailable; retrying until it is back");
                 } else {
                     tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
                         "the consumer's database is unavailable; retrying until it is back");
                 }
+                storage_backoff.next_pause()
             }
             Err(e) => {
                 failed += 1;
@@ -483,10 +492,11 @@ where
                     break format!("failed {MAX_ATTEMPTS} attempts: {e:#}");
                 }
                 tracing::warn!(queue, event = %envelope.id, attempt = failed, error = format!("{e:#}"), "event handler failed; retrying");
+                backoff.next_pause()
             }
-        }
+        };
         tokio::select! {
-            () = tokio::time::sleep(backoff.next_pause()) => {}
+            () = tokio::time::sleep(pause) => {}
             () = stopping.cancelled() => return Disposition::Left,
         }
     };
