@@ -144,6 +144,32 @@ async fn unknown_api_and_socket_paths_get_the_contracts_json_404() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_method_a_route_does_not_take_gets_the_contracts_json_405_with_allow() {
+    let root = tempfile::tempdir().unwrap();
+    let server = serve_client(root.path()).await;
+    let http = reqwest::Client::new();
+    for (method, path, allowed) in [
+        ("POST", "/healthz", "GET"),
+        ("DELETE", "/api/conversations", "POST"),
+        ("PUT", "/api/auth/currentuser", "GET"),
+        ("POST", "/api/conversations/x/messages", "GET"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = http.request(method.clone(), server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        assert!(
+            header(response.headers(), "allow").contains(allowed),
+            "{method} {path}: {:?}",
+            response.headers()
+        );
+        assert!(header(response.headers(), "content-type").starts_with("application/json"));
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}: {body}");
+    }
+    server.stop().await.unwrap();
+}
+
 /// `gochat` with a clean environment (no GOCHAT_* of the caller) plus `env`, in `dir`.
 fn gochat(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gochat"));

@@ -36,6 +36,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: Duration },
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     /// The storage failed (a full, failing or read-only disk; see
     /// [`crate::db::storage_unavailable`]): the request may work later. The cause is logged.
     #[error("the server cannot store anything right now (its storage is full or failing); try again later")]
@@ -72,6 +74,7 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }

@@ -4,6 +4,7 @@
 use crate::auth::Keys;
 use crate::bus::Bus;
 use crate::config::{CommonSettings, layer};
+use crate::http::ApiError;
 use crate::runtime::Runtime;
 use axum::Router;
 use clap::Args;
@@ -65,7 +66,11 @@ pub fn runtime(settings: CommonSettings, service: &'static str, generate_key: bo
 /// `GOCHAT_METRICS_LISTEN` when set, until the runtime's shutdown; then waits for background
 /// tasks to finish.
 pub async fn serve(runtime: Runtime, listener: TcpListener, app: Router) -> anyhow::Result<()> {
-    let app = app.merge(crate::ops::router(runtime.clone()));
+    // Last, so that every route answers a method it does not take with the JSON error body
+    // (axum keeps the `Allow` header), like every other error.
+    let app = app
+        .merge(crate::ops::router(runtime.clone()))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let metrics = match runtime.settings.metrics_listen {
         Some(address) => {
             let listener = TcpListener::bind(address).await?;

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Conflict,
     PayloadTooLarge,
     RateLimited,
+    /// The route exists but does not take this method (`Allow` lists those it takes).
+    MethodNotAllowed,
     Internal,
     /// The server cannot take this now (overloaded, or a dependency is down); try again later.
     Unavailable,
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
+            Self::MethodNotAllowed => 405,
             Self::Internal => 500,
             Self::Unavailable => 503,
         }

@@ -3,4 +3,4 @@
 /**
  * Stable, machine-readable error codes. Clients branch on these, never on messages.
  */
-export type ErrorCode = "invalid_input" | "unauthenticated" | "invalid_credentials" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "internal" | "unavailable";
+export type ErrorCode = "invalid_input" | "unauthenticated" | "invalid_credentials" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "method_not_allowed" | "internal" | "unavailable";
