@@ -421,6 +421,25 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(client.get("/healthz").await.0, 200);
     let (status, body) = client.get("/readyz").await;
     assert_eq!((status, &body["bus"]), (200, &json!("in-process")));
+    // Every series the contract names is there from the start, before any API request, socket
+    // or event (the probes above are requests too).
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "gochat_http_requests_total{route=\"/healthz\",status=\"200\"}",
+        "gochat_http_request_duration_seconds_bucket{route=\"/readyz\"",
+        "gochat_open_sockets{path=\"/ws/chat\"}",
+        "gochat_open_sockets{path=\"/ws/notifications\"}",
+        "gochat_events_published_total",
+        "gochat_events_consumed_total{queue=\"messages.events\"}",
+        "gochat_outbox_depth{db=\"chat\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
     client.signup("gina").await;
     let metrics = reqwest::get(server.url("/metrics"))
         .await
@@ -428,6 +447,6 @@ async fn health_readiness_and_metrics_answer() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("gochat_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/api/auth/signup\""), "{metrics}");
     server.stop().await.unwrap();
 }

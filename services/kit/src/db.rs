@@ -264,7 +264,11 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Rows left from a previous run keep their ids (the relay publishes them first); new
         // ones follow.
-        let next_outbox_id = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
+        let (next_outbox_id, stored) =
+            conn.query_row("SELECT coalesce(max(id), 0) + 1, count(*) FROM outbox", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+        outbox.opened(name, usize::try_from(stored).unwrap_or_default());
 
         let checkpoints = Checkpoints::start(&conn, open_connection(&path, synchronous, false)?, name)?;
         let writer = Arc::new(SharedWriter::new(conn, next_outbox_id, outbox.clone(), checkpoints));

@@ -38,6 +38,8 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .expect("the metrics recorder is installed once per process");
             describe_metrics();
             metrics::gauge!("gochat_build_info", "version" => VERSION, "commit" => COMMIT).set(1.0);
+            // Shown from the start at 0, not only once something happened.
+            metrics::counter!("gochat_events_published_total").increment(0);
             handle
         })
         .clone()
@@ -59,7 +61,7 @@ fn describe_metrics() {
     );
     describe_gauge!(
         "gochat_outbox_depth",
-        "Outbox rows published but not yet confirmed, or confirmed and awaiting their batched delete"
+        "Events committed to a database's outbox and not yet confirmed by the bus (rows of its outbox table): grows while the broker is away"
     );
     describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
     describe_gauge!(
@@ -94,7 +96,8 @@ pub fn router(runtime: Runtime) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(runtime);
+        .with_state(runtime)
+        .layer(axum::middleware::from_fn(track_requests));
     if with_metrics {
         health.merge(metrics_router())
     } else {

@@ -17,8 +17,8 @@ use crate::db::{Db, DbError};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use gochat_proto::events::Envelope;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -79,14 +79,53 @@ struct Progress {
     scanning: AtomicBool,
     /// False while too many events await their confirm.
     room: watch::Sender<bool>,
+    /// Rows in the outbox table: events committed and not yet confirmed (and deleted). It grows
+    /// while the bus is away, and is what `gochat_outbox_depth` shows.
+    stored: AtomicUsize,
+    /// That gauge, labelled with the database's name once it is open.
+    depth: OnceLock<metrics::Gauge>,
+}
+
+impl Progress {
+    fn rows_stored(&self, rows: usize) {
+        self.show_depth(self.stored.fetch_add(rows, Ordering::AcqRel) + rows);
+    }
+
+    fn rows_deleted(&self, rows: usize) {
+        self.show_depth(self.stored.fetch_sub(rows, Ordering::AcqRel) - rows);
+    }
+
+    fn show_depth(&self, stored: usize) {
+        if let Some(depth) = self.depth.get() {
+            depth.set(stored as f64);
+        }
+    }
 }
 
 impl OutboxSink {
+    /// Takes the count of rows a previous run left in the table of database `db`, as it opens.
+    pub(crate) fn opened(&self, db: &str, stored: usize) {
+        let p = &self.progress;
+        p.depth
+            .get_or_init(|| metrics::gauge!("gochat_outbox_depth", "db" => db.to_owned()));
+        p.stored.store(stored, Ordering::Release);
+        p.show_depth(stored);
+    }
+
     /// Counts `rows` just committed as unpublished, before any job of the commit is answered: a
     /// job answered may publish its next event directly when the outbox is idle, and must not
     /// find it idle while these wait to be handed over by [`OutboxSink::committed`].
-    pub(crate) fn committing(&self, rows: usize) {
-        self.progress.unpublished.fetch_add(rows, Ordering::AcqRel);
+    pub(crate) fn committing(&self, rows: &[OutboxRow]) {
+        self.progress.unpublished.fetch_add(rows.len(), Ordering::AcqRel);
+        let stored = rows.iter().filter(|row| row.id.is_some()).count();
+        if stored > 0 {
+            self.progress.rows_stored(stored);
+        }
+    }
+
+    /// Rows in the outbox table: committed events not yet confirmed.
+    pub fn depth(&self) -> usize {
+        self.progress.stored.load(Ordering::Acquire)
     }
 
     /// Hands the rows counted by [`OutboxSink::committing`] to the relay.
@@ -134,6 +173,8 @@ impl Default for Outbox {
             // Until the first scan, rows a previous run left behind may be waiting.
             scanning: AtomicBool::new(true),
             room: watch::Sender::new(true),
+            stored: AtomicUsize::new(0),
+            depth: OnceLock::new(),
         };
         Self {
             sink: OutboxSink {
@@ -236,7 +277,6 @@ impl Relay {
         // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
         // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
         let mut delete_due: Option<Instant> = None;
-        let depth = metrics::gauge!("gochat_outbox_depth", "db" => self.db.name().to_owned());
         self.last_published = 0;
         self.progress.scanning.store(true, Ordering::Release);
         let mut scan_needed = true;
@@ -271,7 +311,6 @@ impl Relay {
                 delete_due = Some(Instant::now() + DELETE_DELAY);
             }
             let waiting = confirms.len() + self.rows.len();
-            depth.set((waiting + confirmed.len()) as f64);
             let room = waiting < HIGH_WATER && !self.progress.overflowed.load(Ordering::Acquire);
             self.progress
                 .room
@@ -383,15 +422,18 @@ impl Relay {
     }
 
     async fn delete(&self, ids: Vec<i64>) -> anyhow::Result<()> {
-        self.db
-            .write(move |w| -> Result<(), DbError> {
+        let deleted = self
+            .db
+            .write(move |w| -> Result<usize, DbError> {
                 let mut stmt = w.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+                let mut deleted = 0;
                 for id in ids {
-                    stmt.execute([id])?;
+                    deleted += stmt.execute([id])?;
                 }
-                Ok(())
+                Ok(deleted)
             })
             .await?;
+        self.progress.rows_deleted(deleted);
         Ok(())
     }
 }

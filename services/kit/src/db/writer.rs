@@ -197,7 +197,7 @@ impl Writer {
             tracing::error!(error = %e, "write transaction failed");
         }
         if error.is_none() {
-            outbox.committing(published.len());
+            outbox.committing(&published);
             for hook in after_commit {
                 caught("an after-commit hook", hook);
             }

@@ -387,6 +387,7 @@ async fn ephemeral_events_are_published_once_and_never_stored() {
         .await
         .unwrap();
     assert_eq!(h.stored().await, [kept], "the ephemeral event has no row");
+    assert_eq!(h.sink.depth(), 1, "nor counts in the outbox's depth");
     // A failed confirm makes the relay publish the table again: the ephemeral event is not in it.
     h.refuse_once.lock().unwrap().insert(kept);
     h.release_consumer();
@@ -406,6 +407,43 @@ async fn ephemeral_events_are_published_once_and_never_stored() {
         }
     }
     assert_eq!(typed, 1, "the ephemeral event was published exactly once");
+    h.stop().await;
+}
+
+/// The outbox's depth is its rows: committed events not yet confirmed, counted as they commit
+/// while nothing publishes them (a broker away), taken from the table when a database opens
+/// with rows a previous run left, and counted down as confirmed rows are deleted.
+#[tokio::test]
+async fn the_depth_counts_committed_events_until_they_are_confirmed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = &["CREATE TABLE service (id INTEGER PRIMARY KEY);"];
+    let open = |sink| Db::open(dir.path(), "left", schema, Synchronous::Normal, sink).unwrap();
+    let first_run = Outbox::default();
+    let db = open(first_run.sink());
+    assert_eq!(first_run.sink().depth(), 0);
+    for _ in 0..3 {
+        db.write(|w| w.publish(&online()).map_err(DbError::from)).await.unwrap();
+    }
+    assert_eq!(
+        first_run.sink().depth(),
+        3,
+        "counted as they commit, with nothing publishing"
+    );
+    drop(db);
+    let next_run = Outbox::default();
+    let _db = open(next_run.sink());
+    assert_eq!(
+        next_run.sink().depth(),
+        3,
+        "what a previous run left, counted at the start"
+    );
+
+    let mut h = harness();
+    h.commit(5).await;
+    assert_eq!(h.sink.depth(), 5);
+    h.start_relay();
+    h.drained().await;
+    assert_eq!(h.sink.depth(), 0, "confirmed and deleted");
     h.stop().await;
 }
 

@@ -98,6 +98,8 @@ pub struct TooManySockets;
 
 impl Hub {
     pub fn new(path: &'static str, limits: Limits) -> Self {
+        // Shown from the start at 0, not only once a socket opened.
+        metrics::gauge!("gochat_open_sockets", "path" => path).increment(0.0);
         Self {
             path,
             limits,
