@@ -55,19 +55,43 @@ async fn signup_sets_the_session_cookie_and_signout_revokes_it_everywhere() {
             .contains("Max-Age=0")
     );
 
-    // The old token, replayed, is refused by auth and, once the event arrives, by users too.
+    // The old token, replayed right after the answer, is refused by every service at once.
     let mut replay = Client::new(&server);
     replay.cookie = Some(token);
     let (status, body) = replay.get("/api/auth/currentuser").await;
     assert_eq!((status, body), (200, json!({"currentUser": null})));
-    eventually(WAIT, || {
-        let mut replay = Client {
-            cookie: replay.cookie.clone(),
-            ..Client::new(&server)
-        };
-        async move { (replay.get("/api/users").await.0 == 401).then_some(()) }
-    })
-    .await;
+    for route in ["/api/users", "/api/conversations", "/api/notifications"] {
+        assert_eq!(replay.get(route).await.0, 401, "{route}");
+    }
+    server.stop().await.unwrap();
+}
+
+/// "That token is refused everywhere from now on": not a few milliseconds later, when each
+/// service has heard of it. Signed out, and replayed at once against each service, many times.
+#[tokio::test]
+async fn a_signed_out_token_is_refused_by_every_service_as_soon_as_signing_out_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let mut alice = Client::new(&server);
+    alice.signup("alice").await;
+    for round in 0..20 {
+        let (status, _, _) = alice
+            .request(
+                "POST",
+                "/api/auth/signin",
+                Some(json!({"username": "alice", "password": "password-alice"})),
+                HeaderMap::new(),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let token = alice.cookie.clone().unwrap();
+        let (status, _, _) = alice.request("POST", "/api/auth/signout", None, HeaderMap::new()).await;
+        assert_eq!(status, 204);
+        let route = ["/api/users", "/api/conversations", "/api/notifications"][round % 3];
+        let mut replay = Client::new(&server);
+        replay.cookie = Some(token);
+        assert_eq!(replay.get(route).await.0, 401, "round {round}: {route}");
+    }
     server.stop().await.unwrap();
 }
 

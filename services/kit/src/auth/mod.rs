@@ -183,7 +183,9 @@ impl Sessions {
         let replica = Arc::new(Replica::load(db, bus).await?);
         let follower = replica.clone();
         bus.consume(
-            Queue::fanout(service, instance, "sessions", SESSIONS),
+            // Awaited: in process, signing out (or disabling) is answered once every service
+            // refuses the session, not a moment later.
+            Queue::fanout(service, instance, "sessions", SESSIONS).awaited(),
             handler(move |envelope| {
                 let replica = follower.clone();
                 async move { replica.apply(envelope.event()?).await }

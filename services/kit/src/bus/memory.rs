@@ -34,6 +34,8 @@ struct Inner {
 struct MemQueue {
     name: String,
     durable: bool,
+    /// Publishers' confirms wait for this queue's acknowledgements (see [`Queue::awaited`]).
+    awaited: bool,
     items: Mutex<VecDeque<Item>>,
     ready: Notify,
     /// Durable queues: a permit per event the queue may still take.
@@ -42,7 +44,7 @@ struct MemQueue {
 
 struct Item {
     envelope: Arc<Envelope>,
-    /// Set for durable queues: the publisher's confirm waits for this acknowledgement.
+    /// Set for awaited queues: the publisher's confirm waits for this acknowledgement.
     ack: Option<Arc<PendingAcks>>,
     /// The item's place in a bounded queue, given back when the item is dropped.
     _room: Option<OwnedSemaphorePermit>,
@@ -73,12 +75,12 @@ impl MemoryBus {
             }),
         };
         for queue in SHARED_QUEUES {
-            bus.declare(queue.name, true, queue.events);
+            bus.declare(queue.name, true, true, queue.events);
         }
         bus
     }
 
-    fn declare(&self, name: &str, durable: bool, events: &[EventKind]) -> Arc<MemQueue> {
+    fn declare(&self, name: &str, durable: bool, awaited: bool, events: &[EventKind]) -> Arc<MemQueue> {
         let mut queues = self.inner.queues.write().expect("queues lock poisoned");
         if let Some(q) = queues.get(name) {
             return q.clone();
@@ -86,6 +88,7 @@ impl MemoryBus {
         let queue = Arc::new(MemQueue {
             name: name.to_owned(),
             durable,
+            awaited,
             items: Mutex::default(),
             ready: Notify::new(),
             room: durable.then(|| Arc::new(Semaphore::new(DURABLE_CAPACITY))),
@@ -131,11 +134,11 @@ impl MemoryBus {
                 None => None,
             });
         }
-        let durable = queues.iter().filter(|q| q.durable).count();
-        let (pending, confirmed) = if durable > 0 {
+        let awaited = queues.iter().filter(|q| q.awaited).count();
+        let (pending, confirmed) = if awaited > 0 {
             let (tx, rx) = oneshot::channel();
             let acks = Arc::new(PendingAcks {
-                remaining: AtomicUsize::new(durable),
+                remaining: AtomicUsize::new(awaited),
                 confirm: Mutex::new(Some(tx)),
             });
             (Some(acks), Some(rx))
@@ -143,7 +146,7 @@ impl MemoryBus {
             (None, None)
         };
         for (queue, room) in queues.iter().zip(places) {
-            let ack = if queue.durable { pending.clone() } else { None };
+            let ack = if queue.awaited { pending.clone() } else { None };
             queue.items.lock().expect("queue lock poisoned").push_back(Item {
                 envelope: envelope.clone(),
                 ack,
@@ -162,7 +165,7 @@ impl MemoryBus {
     }
 
     pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
-        let mem = self.declare(queue.name(), queue.durable(), queue.events());
+        let mem = self.declare(queue.name(), queue.durable(), queue.is_awaited(), queue.events());
         let bus = self.clone();
         let consumed = consumed_counter(queue.name());
         let linger = queue.linger();
@@ -213,16 +216,15 @@ impl MemoryBus {
                         // Stopping: left unacknowledged, so its publisher's outbox publishes
                         // it again at the next start.
                         Disposition::Left => continue,
+                        // A fan-out queue keeps no dead letters: what this instance could not
+                        // apply is given up (and acknowledged, for an awaited queue).
                         Disposition::DeadLetter(reason) => {
-                            let Some(db) = &dead_letters else {
-                                // A fan-out queue's events are pushes to this instance's
-                                // sockets: nothing to keep once they cannot be pushed.
-                                continue;
-                            };
-                            if !keep_dead_letter(db, &mem.name, &item.envelope, &reason, &shutdown).await {
-                                continue; // stopping before the dead letter was kept: left
+                            if let Some(db) = &dead_letters {
+                                if !keep_dead_letter(db, &mem.name, &item.envelope, &reason, &shutdown).await {
+                                    continue; // stopping before the dead letter was kept: left
+                                }
+                                kept.notify_one();
                             }
-                            kept.notify_one();
                         }
                     }
                     if let Some(ack) = item.ack {
@@ -347,6 +349,40 @@ pub(in crate::bus) mod tests {
 
         let (mut seen, stop, _dir) = users_consumer(&bus);
         seen.recv().await.unwrap();
+        confirm.await.unwrap().unwrap();
+        stop.cancel();
+    }
+
+    /// An awaited fan-out queue holds its publishers' confirms until its consumer has handled
+    /// the event, as a shared queue does; a plain fan-out queue does not.
+    #[tokio::test]
+    async fn a_publish_is_confirmed_only_after_an_awaited_fan_out_consumer_handled_it() {
+        let bus = MemoryBus::new();
+        let (_seen, stop, _dir) = users_consumer(&bus);
+        let (gate, _) = tokio::sync::watch::channel(false);
+        for (instance, held) in [("plain", false), ("awaited", true)] {
+            let queue = Queue::fanout("svc", instance, "test", &[EventKind::UserOnline]);
+            let queue = if held { queue.awaited() } else { queue };
+            let open = gate.subscribe();
+            bus.consume(
+                queue,
+                handler(move |_| {
+                    let mut open = open.clone();
+                    async move {
+                        if held {
+                            let _ = open.wait_for(|open| *open).await;
+                        }
+                        Ok(())
+                    }
+                }),
+                &TaskTracker::new(),
+                stop.clone(),
+            );
+        }
+        let confirm = tokio::spawn(bus.publish(online()).await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!confirm.is_finished(), "the awaited fan-out consumer is held");
+        gate.send_replace(true);
         confirm.await.unwrap().unwrap();
         stop.cancel();
     }

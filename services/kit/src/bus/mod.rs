@@ -184,6 +184,7 @@ pub enum Queue {
         name: String,
         events: &'static [EventKind],
         missed: Option<Missed>,
+        awaited: bool,
     },
 }
 
@@ -221,6 +222,27 @@ impl Queue {
             name: format!("{service}.{instance}.{purpose}"),
             events,
             missed: None,
+            awaited: false,
+        }
+    }
+
+    /// In process, makes the confirms of events routed to this fan-out queue wait until its
+    /// consumer has handled them, as they wait for every shared queue's: for a queue whose
+    /// events must be applied by every service before their publisher answers (a revoked
+    /// session is refused everywhere once signing out is answered). Over RabbitMQ a confirm
+    /// means the broker has the event, whatever the queue.
+    pub fn awaited(mut self) -> Self {
+        if let Self::Fanout { awaited, .. } = &mut self {
+            *awaited = true;
+        }
+        self
+    }
+
+    /// Whether a publisher's confirm waits for this queue's consumer (in process).
+    pub fn is_awaited(&self) -> bool {
+        match self {
+            Self::Shared { .. } => true,
+            Self::Fanout { awaited, .. } => *awaited,
         }
     }
 
