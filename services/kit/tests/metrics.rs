@@ -29,11 +29,7 @@ async fn an_idle_service_shows_every_series_with_help_from_its_first_second() {
     let server = TestServer::start(settings, None, |runtime| async move {
         // What every service does while it is built: open its database and consume a queue.
         runtime.open_db("idle", &["CREATE TABLE t (x INTEGER);"])?;
-        let queue = Queue::Fanout {
-            name: "idle.test".into(),
-            events: &[],
-            missed: None,
-        };
+        let queue = Queue::fanout("idle", "test", "events", &[]);
         runtime.bus.consume(
             queue,
             handler(|_| async { Ok(()) }),
@@ -52,7 +48,7 @@ async fn an_idle_service_shows_every_series_with_help_from_its_first_second() {
 
     // Made while the service was built, before anything was served or consumed.
     assert!(
-        text.contains("gochat_events_consumed_total{queue=\"idle.test\"} 0"),
+        text.contains("gochat_events_consumed_total{queue=\"idle.test.events\"} 0"),
         "{text}"
     );
     assert!(text.contains("gochat_outbox_depth{db=\"idle\"} 0"), "{text}");
