@@ -220,12 +220,25 @@ async fn signin(
             .map_err(ApiError::from)
         })
         .await?;
+    after_second(account.sessions_before).await;
     let cookie = start_session(&state, &headers, &account.user)?;
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(UserResponse { user: account.user }),
     )
         .into_response())
+}
+
+/// Waits until unix second `second` is over. A token's `iat` has whole seconds, and the
+/// sessions of an account disabled in some second are refused up to and including it: a
+/// session issued within that second (signing in right after an admin enabled the account
+/// again) would be refused everywhere, so it is issued in the next one.
+async fn after_second(second: i64) {
+    let now = chrono::Utc::now();
+    if now.timestamp() <= second {
+        let next = chrono::DateTime::from_timestamp(second + 1, 0).unwrap_or(now);
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+    }
 }
 
 /// The trimmed email or username to sign in with, and whether it is an email; refuses

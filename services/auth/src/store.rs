@@ -66,6 +66,9 @@ pub struct Account {
     pub user: User,
     pub password_hash: String,
     pub disabled: bool,
+    /// Unix seconds: sessions issued up to and including this second are refused (the account
+    /// was disabled then).
+    pub sessions_before: i64,
 }
 
 /// Which unique field a new account collides with.
@@ -116,9 +119,9 @@ pub fn insert(c: &Connection, user: &User, password_hash: &str, created_at: &Dat
 /// Looks an account up by email, or by username when `by_email` is false; ignores letter case.
 pub fn find_account(c: &Connection, login: &str, by_email: bool) -> rusqlite::Result<Option<Account>> {
     let sql = if by_email {
-        "SELECT id, email, username, role, password_hash, disabled FROM users WHERE email_key = ?1"
+        "SELECT id, email, username, role, password_hash, disabled, sessions_before FROM users WHERE email_key = ?1"
     } else {
-        "SELECT id, email, username, role, password_hash, disabled FROM users WHERE username_key = ?1"
+        "SELECT id, email, username, role, password_hash, disabled, sessions_before FROM users WHERE username_key = ?1"
     };
     c.prepare_cached(sql)?
         .query_row([login.to_lowercase()], |r| {
@@ -131,6 +134,7 @@ pub fn find_account(c: &Connection, login: &str, by_email: bool) -> rusqlite::Re
                 },
                 password_hash: r.get("password_hash")?,
                 disabled: r.get("disabled")?,
+                sessions_before: r.get("sessions_before")?,
             })
         })
         .optional()
