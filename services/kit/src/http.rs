@@ -163,8 +163,24 @@ where
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::invalid(
                 "expected a JSON body (Content-Type: application/json)",
             )),
-            Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
+            Err(rejection) => Err(ApiError::invalid(without_type_names(&rejection.body_text()))),
         }
+    }
+}
+
+/// serde's message without the server's own type names ("expected struct SigninRequest"): the
+/// client is told a JSON object was expected, not what the code calls it.
+fn without_type_names(message: &str) -> String {
+    const STRUCT: &str = "expected struct ";
+    match message.find(STRUCT) {
+        Some(at) => {
+            let rest = &message[at + STRUCT.len()..];
+            let name_end = rest
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .unwrap_or(rest.len());
+            format!("{}expected a JSON object{}", &message[..at], &rest[name_end..])
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -523,5 +539,18 @@ mod tests {
             assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
             assert!(response.headers().get(header::RETRY_AFTER).is_none());
         }
+    }
+
+    #[test]
+    fn a_bad_body_is_described_without_the_servers_type_names() {
+        let message = "Failed to deserialize the JSON body into the target type: invalid type: \
+                       integer `1`, expected struct CreateConversationRequest at line 1 column 1";
+        assert_eq!(
+            without_type_names(message),
+            "Failed to deserialize the JSON body into the target type: invalid type: integer `1`, \
+             expected a JSON object at line 1 column 1"
+        );
+        let missing = "Failed to deserialize the JSON body into the target type: missing field `peerId`";
+        assert_eq!(without_type_names(missing), missing);
     }
 }
