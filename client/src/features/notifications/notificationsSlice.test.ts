@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../api/http';
 import type { Notification } from '../../api/types';
-import { FakeWebSocket, alice, fakeServer, setup, waitFor } from '../../test/fakes';
-import { readMarked } from '../chat/chatSlice';
-import { allNotificationsRead, notificationReceived, notificationsReducer, notificationsRead, type NotificationsState } from './notificationsSlice';
+import { changesLoaded } from '../../test/actions';
+import { FakeWebSocket, alice, fakeServer, msg, setup, waitFor } from '../../test/fakes';
+import { messageUpdated, readMarked } from '../chat/chatSlice';
+import {
+  PREVIEW_CHARS,
+  allNotificationsRead,
+  notificationReceived,
+  notificationsReducer,
+  notificationsRead,
+  previewOf,
+  type NotificationsState,
+} from './notificationsSlice';
 
 const n = (id: string, seq: number, readAt: string | null = null, conversationId = 'c1'): Notification => ({
   id,
@@ -50,6 +59,58 @@ describe('notifications slice', () => {
   });
 });
 
+describe('notifications of changed messages', () => {
+  const deleted = (seq: number, conversationId = 'c1') => msg(conversationId, seq, 'u-bob', { body: '', deletedAt: '2025-01-01T11:00:00Z' });
+
+  it('a deleted message takes its notifications and their unread count with it', () => {
+    const s = reduce(
+      notificationReceived(n('a', 1)),
+      notificationReceived(n('b', 2, 't')),
+      notificationReceived(n('c', 3)),
+      notificationReceived(n('x', 2, null, 'c2')),
+      messageUpdated({ message: deleted(1), change: 1 }),
+      messageUpdated({ message: deleted(2), change: 2 }),
+    );
+    expect(s.items.map((x) => x.id)).toEqual(['x', 'c']);
+    expect(s.unreadCount).toBe(2);
+  });
+
+  it('a deletion after its read mark (the server announces both) counts nothing twice', () => {
+    const s = reduce(
+      notificationReceived(n('a', 1)),
+      notificationReceived(n('b', 2)),
+      notificationsRead({ ids: ['a'], at: 't' }),
+      messageUpdated({ message: deleted(1), change: 1 }),
+    );
+    expect(s.items.map((x) => x.id)).toEqual(['b']);
+    expect(s.unreadCount).toBe(1);
+  });
+
+  it('an edit replaces the preview, cut as the server cuts it', () => {
+    const long = '😀'.repeat(PREVIEW_CHARS + 10);
+    const s = reduce(
+      notificationReceived(n('a', 1)),
+      notificationReceived(n('b', 2)),
+      messageUpdated({ message: msg('c1', 1, 'u-bob', { body: 'fixed', editedAt: 't' }), change: 1 }),
+      messageUpdated({ message: msg('c1', 2, 'u-bob', { body: long, editedAt: 't' }), change: 2 }),
+    );
+    expect(s.items.find((x) => x.id === 'a')!.preview).toBe('fixed');
+    expect(s.items.find((x) => x.id === 'b')!.preview).toBe('😀'.repeat(PREVIEW_CHARS));
+    expect(s.unreadCount).toBe(2);
+    expect(previewOf('short')).toBe('short');
+  });
+
+  it('changes caught up after being away apply too', () => {
+    const s = reduce(
+      notificationReceived(n('a', 1)),
+      notificationReceived(n('b', 2)),
+      changesLoaded({ conversationId: 'c1', since: 0 }, { messages: [deleted(1), msg('c1', 2, 'u-bob', { body: 'new' })], lastChange: 2, hasMore: false }),
+    );
+    expect(s.items.map((x) => [x.id, x.preview])).toEqual([['b', 'new']]);
+    expect(s.unreadCount).toBe(1);
+  });
+});
+
 describe('notifications socket middleware', () => {
   it('feeds notifications, read marks and presence, and refreshes on reconnect', async () => {
     let unread = [n('old', 1)];
@@ -83,5 +144,27 @@ describe('notifications socket middleware', () => {
     FakeWebSocket.last('/ws/notifications').open();
     await waitFor(() => server.calls.filter((c) => c.path === '/api/notifications').length > before, 'refetch');
     await waitFor(() => store.getState().notifications.unreadCount === 1, 'missed one counted');
+  });
+});
+
+describe('notifications and the chat socket', () => {
+  it('a message.updated frame on /ws/chat clears a deleted message from the bell', async () => {
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [n('a', 1), n('b', 2)], unreadCount: 2 }),
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+    await waitFor(() => store.getState().notifications.loaded, 'first page');
+
+    const chat = FakeWebSocket.last('/ws/chat');
+    chat.open();
+    chat.receive({ type: 'message.updated', message: msg('c1', 2, 'u-bob', { body: '', deletedAt: '2025-01-01T11:00:00Z' }), change: 1 });
+    chat.receive({ type: 'message.updated', message: msg('c1', 1, 'u-bob', { body: 'edited', editedAt: '2025-01-01T11:00:00Z' }), change: 2 });
+    const { items, unreadCount } = store.getState().notifications;
+    expect(items.map((x) => [x.id, x.preview])).toEqual([['a', 'edited']]);
+    expect(unreadCount).toBe(1);
   });
 });

@@ -1,7 +1,19 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
+import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
-import type { ConversationId, Notification, NotificationId } from '../../api/types';
-import { readMarked } from '../chat/chatSlice';
+import type { ConversationId, Message, Notification, NotificationId } from '../../api/types';
+import { messageUpdated, readMarked } from '../chat/chatSlice';
+
+/**
+ * Characters of a message kept as a notification's preview: the server's `PREVIEW_CHARS`
+ * (services/proto/src/limits.rs), which the generated limits.ts does not carry yet.
+ */
+export const PREVIEW_CHARS = 140;
+
+/** A body as the server previews it: its first PREVIEW_CHARS Unicode scalar values (as Rust's `chars()`). */
+export function previewOf(body: string): string {
+  return Array.from(body).slice(0, PREVIEW_CHARS).join('');
+}
 
 export interface NotificationsState {
   /** Newest first, without duplicates. */
@@ -22,6 +34,22 @@ function markRead(state: NotificationsState, match: (n: Notification) => boolean
   }
   state.unreadCount = Math.max(0, state.unreadCount - changed);
   return changed;
+}
+
+/**
+ * A message was edited or deleted: its notifications must not keep the old text. The server
+ * drops a deleted message's notifications and re-previews an edited one; the list here follows
+ * (its `notifications.read` frame covers only the unread ones, and only marks them read).
+ */
+function messageChanged(state: NotificationsState, m: Message): void {
+  const ofMessage = (n: Notification) => n.conversationId === m.conversationId && n.seq === m.seq;
+  if (m.deletedAt !== null) {
+    const unreadGone = state.items.filter((n) => ofMessage(n) && n.readAt === null).length;
+    state.items = state.items.filter((n) => !ofMessage(n));
+    state.unreadCount = Math.max(0, state.unreadCount - unreadGone);
+  } else {
+    for (const n of state.items) if (ofMessage(n)) n.preview = previewOf(m.body);
+  }
 }
 
 const notificationsSlice = createSlice({
@@ -48,6 +76,11 @@ const notificationsSlice = createSlice({
       .addCase(readMarked, (state, { payload }) => {
         // Reading a conversation up to seq reads its notifications up to seq (server does the same).
         markRead(state, (n) => n.conversationId === payload.conversationId && n.seq <= payload.seq, new Date().toISOString());
+      })
+      .addCase(messageUpdated, (state, { payload }) => messageChanged(state, payload.message))
+      // Changes caught up after being away (a `message.updated` frame that never reached us).
+      .addMatcher(historyApi.endpoints.changes.matchFulfilled, (state, { payload }) => {
+        for (const m of payload.messages) messageChanged(state, m);
       })
       .addMatcher(api.endpoints.notifications.matchFulfilled, (state, { payload }) => {
         const fresh = new Set(payload.notifications.map((n) => n.id));
