@@ -10,6 +10,7 @@ import { notificationsReducer } from '../features/notifications/notificationsSli
 import { browserNotificationsDeps } from '../features/push/browserDeps';
 import { createBrowserNotificationsMiddleware, type NotificationsDepsFactory } from '../features/push/middleware';
 import { sessionEnded, sessionReducer } from '../features/session/sessionSlice';
+import { namesReducer } from '../features/users/namesSlice';
 import { usersReducer } from '../features/users/usersSlice';
 import { createChatSocketMiddleware } from '../sockets/chatSocket';
 import { browserDeps, type SocketDeps } from '../sockets/deps';
@@ -19,6 +20,7 @@ import { sessionGuard } from './sessionGuard';
 const slices = combineReducers({
   session: sessionReducer,
   users: usersReducer,
+  names: namesReducer,
   chat: chatReducer,
   typing: typingReducer,
   chatView: chatViewReducer,

@@ -14,10 +14,12 @@ import { Welcome } from './Welcome';
 
 function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | null; active: boolean; typing: string | null }) {
   const last = c.lastMessage;
+  // A former member is no longer listed in `members`, but their name is still known.
+  const formerName = useAppSelector((s) => (last ? s.names[last.senderId] : undefined));
   if (typing) return <span className={active ? '' : 'text-accent-600 dark:text-accent-400'}>{typing}…</span>;
   if (!last) return <span className="italic">No messages yet</span>;
   const mine = last.senderId === myId;
-  const sender = mine ? 'You' : c.kind === 'group' ? memberNames(c)[last.senderId] : null;
+  const sender = mine ? 'You' : c.kind === 'group' ? (memberNames(c)[last.senderId] ?? formerName ?? 'Someone') : null;
   return (
     <>
       {sender && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>{sender}: </span>}

@@ -6,11 +6,11 @@ import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent
 import type { ConversationId, Message } from '../../api/types';
 import { MAX_BODY_CHARS } from '../../api/generated/limits';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
-import { memberNames } from '../../features/chat/conversation';
 import { lowerBound } from '../../features/chat/timeline';
 import { previewText } from '../../features/chat/attachments';
 import { takeUploads } from '../../features/chat/uploadsSlice';
 import { composerModeCleared, composerModeSet, type ComposerMode } from '../../features/chat/viewSlice';
+import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { editRequested, sendRequested, typingRequested } from '../../sockets/actions';
 import { CheckIcon, CloseIcon, PaperclipIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
 import { UploadTray, useAttach, useUploads } from './UploadTray';
@@ -55,6 +55,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   const mode = useAppSelector((s) => s.chatView.composer[conversationId]);
   const target = useTarget(conversationId, mode);
   const conversation = useAppSelector((s) => s.chat.conversations[conversationId]);
+  const known = useAppSelector(selectKnownNames);
   const myLast = useAppSelector((s) => {
     const items = s.chat.messages[conversationId]?.items ?? [];
     for (let i = items.length - 1; i >= 0; i--) if (items[i]!.senderId === me && !items[i]!.deletedAt) return items[i]!.seq;
@@ -149,7 +150,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
     attach(files);
   }
 
-  const names = memberNames(conversation);
+  const names = senderNames(known, conversation);
   const who = target ? (target.senderId === me ? 'yourself' : (names[target.senderId] ?? 'someone')) : '…';
 
   return (

@@ -6,11 +6,12 @@ import { Virtuoso, type ListRange, type VirtuosoHandle } from 'react-virtuoso';
 import type { Conversation, ConversationId, Message, UserId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
-import { memberNames, readBy } from '../../features/chat/conversation';
+import { readBy } from '../../features/chat/conversation';
 import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../features/chat/history';
 import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
 import { lowerBound } from '../../features/chat/timeline';
 import { focusCleared } from '../../features/chat/viewSlice';
+import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
@@ -64,6 +65,7 @@ export function MessageList({
   const selectTimeline = useMemo(makeSelectTimeline, []);
   const items = useAppSelector((s) => selectTimeline(s, conversationId));
   const me = useAppSelector((s) => s.session.user);
+  const known = useAppSelector(selectKnownNames);
   const myId: UserId | null = me?.id ?? null;
   const focus = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus : null));
   const visible = useDocumentVisible();
@@ -79,7 +81,7 @@ export function MessageList({
   const [highlight, flash] = useFlash<number>(HIGHLIGHT_MS);
 
   const isGroup = conversation?.kind === 'group';
-  const names = useMemo(() => ({ ...memberNames(conversation), ...(me ? { [me.id]: me.username } : {}) }), [conversation, me]);
+  const names = useMemo(() => ({ ...senderNames(known, conversation), ...(me ? { [me.id]: me.username } : {}) }), [known, conversation, me]);
   const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;

@@ -5,8 +5,9 @@ import { errorText } from '../../api/http';
 import { useSearchMessagesInfiniteQuery } from '../../api/search';
 import type { Conversation, SearchResult } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
-import { conversationTitle, memberNames } from '../../features/chat/conversation';
+import { conversationTitle } from '../../features/chat/conversation';
 import { messageFocused } from '../../features/chat/viewSlice';
+import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { highlight } from '../../lib/highlight';
 import { navigate } from '../../lib/router';
 import { listTime } from '../../lib/time';
@@ -31,7 +32,7 @@ const Snippet = memo(function Snippet({ text, query }: { text: string; query: st
 function Result({ result, conversation, query, myId }: { result: SearchResult; conversation: Conversation | undefined; query: string; myId: string | null }) {
   const dispatch = useAppDispatch();
   const m = result.message;
-  const names = memberNames(conversation);
+  const names = senderNames(useAppSelector(selectKnownNames), conversation);
   const sender = m.senderId === myId ? 'You' : (names[m.senderId] ?? 'Someone');
   const title = conversation ? conversationTitle(conversation) : 'Conversation';
   const group = conversation?.kind === 'group';
