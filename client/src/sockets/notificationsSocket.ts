@@ -6,7 +6,7 @@ import type { NotificationServerFrame } from '../api/types';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { notificationReceived, notificationsRead } from '../features/notifications/notificationsSlice';
 import { sessionEnded } from '../features/session/sessionSlice';
-import { presenceChanged } from '../features/users/usersSlice';
+import { presenceChanged, userRegistered } from '../features/users/usersSlice';
 import { reconnectRequested } from './actions';
 import { isSignedInAction } from './chatSocket';
 import type { SocketDeps } from './deps';
@@ -67,6 +67,8 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
             );
             break;
           case 'user.registered':
+            // Shown at once; the refetch (presence, order) may not list them yet.
+            dispatch(userRegistered(frame.user));
             dispatch(api.util.invalidateTags(['Users']));
             break;
           default:

@@ -58,11 +58,11 @@ const PersonRow = memo(function PersonRow({
 /** Everyone on the server, online first, searchable by prefix, loaded page by page as you scroll. */
 export function PeopleList({ query, onOpened }: { query: string; onOpened: () => void }) {
   const { data, isLoading, isError, error, hasNextPage, isFetchingNextPage, fetchNextPage, refetch } = useUsersInfiniteQuery({ q: query }, { refetchOnMountOrArgChange: true });
-  const presence = useAppSelector((s) => s.users.presence);
+  const users = useAppSelector((s) => s.users);
   const me = useAppSelector((s) => s.session.user?.id);
   const { open: openDirect, busy: creating, error: openError } = useOpenDirect(onOpened);
   const now = useMinuteTick();
-  const people = useMemo(() => mergePeople({ users: { presence } }, data?.pages ?? []), [presence, data]);
+  const people = useMemo(() => mergePeople({ users }, data?.pages ?? [], query), [users, data, query]);
   const open = useCallback((user: UserSummary) => void openDirect(user.id), [openDirect]);
 
   if (isLoading) return <p className="p-6 text-center text-sm text-slate-500">Loading people…</p>;

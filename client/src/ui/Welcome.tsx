@@ -35,9 +35,9 @@ function InviteHint() {
 
 export function Welcome({ onFindPeople }: { onFindPeople: () => void }) {
   const me = useAppSelector((s) => s.session.user);
-  const presence = useAppSelector((s) => s.users.presence);
+  const users = useAppSelector((s) => s.users);
   const { data, isLoading } = useUsersInfiniteQuery({ q: '' });
-  const people = mergePeople({ users: { presence } }, data?.pages ?? []).filter((u) => u.id !== me?.id);
+  const people = mergePeople({ users }, data?.pages ?? []).filter((u) => u.id !== me?.id);
   const { open, busy, error } = useOpenDirect();
   const [newGroup, setNewGroup] = useState(false);
 

@@ -10,7 +10,7 @@ import { conversationReceived } from '../chat/chatSlice';
 import { memberNames } from '../chat/conversation';
 import { notificationReceived } from '../notifications/notificationsSlice';
 import { signedInMatcher } from '../session/sessionSlice';
-import { presenceChanged } from './usersSlice';
+import { presenceChanged, userRegistered } from './usersSlice';
 
 export type NamesState = Record<UserId, string>;
 
@@ -34,6 +34,9 @@ const namesSlice = createSlice({
     builder
       .addCase(presenceChanged, (state, { payload }) => {
         state[payload.userId] = payload.username;
+      })
+      .addCase(userRegistered, (state, { payload }) => {
+        state[payload.id] = payload.username;
       })
       .addCase(conversationReceived, (state, { payload }) => learnConversation(state, payload))
       .addCase(notificationReceived, (state, { payload }) => {

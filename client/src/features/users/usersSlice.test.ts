@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { api } from '../../api/http';
 import type { UserSummary } from '../../api/types';
+import { FakeWebSocket, alice, fakeServer, setup, waitFor } from '../../test/fakes';
 import { comparePeople, mergePeople, presenceChanged, usersReducer } from './usersSlice';
 
 const u = (id: string, username: string, online: boolean): UserSummary => ({ id, username, online, lastSeenAt: null });
@@ -19,5 +21,46 @@ describe('users', () => {
       ['bob', true],
       ['cy', false],
     ]);
+  });
+});
+
+describe('users announced by user.registered', () => {
+  it('are listed at once, and stay until a list answer carries them', async () => {
+    let listed = [u('u-alice', 'alice', true)];
+    const server = fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'GET /api/users': () => ({ users: listed, nextCursor: null }),
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    const sub = store.dispatch(api.endpoints.users.initiate({ q: '' }));
+    await sub;
+    const pages = () => api.endpoints.users.select({ q: '' })(store.getState()).data?.pages ?? [];
+    const people = () => mergePeople(store.getState(), pages()).map((x) => x.username);
+    const usersCalls = () => server.calls.filter((c) => c.path === '/api/users').length;
+    FakeWebSocket.last('/ws/notifications').open();
+
+    // The refetch this frame starts is answered before the users service stored dan.
+    const before = usersCalls();
+    FakeWebSocket.last('/ws/notifications').receive({ type: 'user.registered', user: { id: 'u-dan', username: 'dan' } });
+    expect(people()).toEqual(['alice', 'dan']);
+    // A search by prefix shows them only when it matches.
+    expect(mergePeople(store.getState(), [], 'D').map((x) => x.username)).toEqual(['dan']);
+    expect(mergePeople(store.getState(), [], 'x')).toEqual([]);
+    await waitFor(() => usersCalls() > before && api.endpoints.users.select({ q: '' })(store.getState()).status === 'fulfilled', 'refetch');
+    expect(people()).toEqual(['alice', 'dan']);
+    expect(store.getState().names['u-dan']).toBe('dan');
+
+    // Once listed, the list's entry (with its presence) is the one shown.
+    listed = [u('u-alice', 'alice', true), u('u-dan', 'dan', true)];
+    await sub.refetch();
+    expect(store.getState().users.newcomers).toEqual([]);
+    expect(mergePeople(store.getState(), pages()).map((x) => [x.username, x.online])).toEqual([
+      ['alice', true],
+      ['dan', true],
+    ]);
+    sub.unsubscribe();
   });
 });

@@ -1,8 +1,9 @@
 // Live presence of users, learned from presence frames and from every list the API returns.
-// The people list itself is an RTK Query infinite query; this slice overlays what changed since.
+// The people list itself is an RTK Query infinite query; this slice overlays what changed since:
+// presence, and users announced by `user.registered` that no list answer carries yet.
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
 import { api } from '../../api/http';
-import type { UserId, UserSummary } from '../../api/types';
+import type { UserId, UserRef, UserSummary } from '../../api/types';
 
 export interface Presence {
   online: boolean;
@@ -11,9 +12,14 @@ export interface Presence {
 
 export interface UsersState {
   presence: Record<UserId, Presence>;
+  /**
+   * Users announced by a `user.registered` frame and not listed by a list answer yet: the list
+   * refetched on that frame may be answered before the users service has stored them.
+   */
+  newcomers: UserSummary[];
 }
 
-const initialState: UsersState = { presence: {} };
+const initialState: UsersState = { presence: {}, newcomers: [] };
 
 export interface PresenceChanged {
   userId: UserId;
@@ -29,16 +35,24 @@ const usersSlice = createSlice({
     presenceChanged(state, { payload }: PayloadAction<PresenceChanged>) {
       state.presence[payload.userId] = { online: payload.online, lastSeenAt: payload.lastSeenAt };
     },
+    /** A `user.registered` frame. */
+    userRegistered(state, { payload }: PayloadAction<UserRef>) {
+      if (state.newcomers.some((u) => u.id === payload.id)) return;
+      state.newcomers.push({ id: payload.id, username: payload.username, online: false, lastSeenAt: null });
+    },
   },
   extraReducers: (builder) => {
     // A fresh list answer is newer than older frames: forget overrides for the users it carries.
     builder.addMatcher(api.endpoints.users.matchFulfilled, (state, { payload }) => {
-      for (const page of payload.pages) for (const u of page.users) delete state.presence[u.id];
+      const listed = new Set<UserId>();
+      for (const page of payload.pages) for (const u of page.users) listed.add(u.id);
+      for (const id of listed) delete state.presence[id];
+      state.newcomers = state.newcomers.filter((u) => !listed.has(u.id));
     });
   },
 });
 
-export const { presenceChanged } = usersSlice.actions;
+export const { presenceChanged, userRegistered } = usersSlice.actions;
 export const usersReducer = usersSlice.reducer;
 
 interface WithUsers {
@@ -60,11 +74,16 @@ export function comparePeople(a: UserSummary, b: UserSummary): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** All loaded pages, deduplicated, with live presence, in the list's order. */
-export function mergePeople(state: WithUsers, pages: readonly { users: UserSummary[] }[]): UserSummary[] {
+/**
+ * All loaded pages of the list for username prefix `q`, with the newcomers it does not carry yet,
+ * deduplicated, with live presence, in the list's order.
+ */
+export function mergePeople(state: WithUsers, pages: readonly { users: UserSummary[] }[], q = ''): UserSummary[] {
   const seen = new Set<string>();
   const out: UserSummary[] = [];
-  for (const page of pages) {
+  const prefix = q.toLowerCase();
+  const newcomers = state.users.newcomers.filter((u) => u.username.toLowerCase().startsWith(prefix));
+  for (const page of [...pages, { users: newcomers }]) {
     for (const u of page.users) {
       if (seen.has(u.id)) continue;
       seen.add(u.id);

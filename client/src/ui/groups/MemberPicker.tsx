@@ -21,12 +21,12 @@ export function MemberPicker({
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim(), 200);
   const { data, isLoading, isError, hasNextPage, isFetchingNextPage, fetchNextPage } = useUsersInfiniteQuery({ q }, { refetchOnMountOrArgChange: true });
-  const presence = useAppSelector((s) => s.users.presence);
+  const users = useAppSelector((s) => s.users);
   const me = useAppSelector((s) => s.session.user?.id);
   const searchId = useId();
   const people = useMemo(
-    () => mergePeople({ users: { presence } }, data?.pages ?? []).filter((u) => u.id !== me && !exclude?.has(u.id)),
-    [presence, data, me, exclude],
+    () => mergePeople({ users }, data?.pages ?? [], q).filter((u) => u.id !== me && !exclude?.has(u.id)),
+    [users, data, q, me, exclude],
   );
   const chosen = new Set(selected.map((u) => u.id));
   const toggle = (u: UserSummary) => onChange(chosen.has(u.id) ? selected.filter((x) => x.id !== u.id) : [...selected, u]);
