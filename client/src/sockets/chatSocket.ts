@@ -18,7 +18,7 @@ import {
   sendRequested,
   typingRequested,
 } from './actions';
-import { handleFrame, type FrameContext } from './chat/frames';
+import { handleFrame, reportDelivered, type FrameContext } from './chat/frames';
 import { Heartbeat } from './chat/heartbeat';
 import { Outbox } from './chat/outbox';
 import { TypingTimers } from './chat/typing';
@@ -62,11 +62,7 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
       void catchUp(dispatch).then((conversations) => {
         if (!conversations) return;
         const me = getState().session.user?.id;
-        for (const c of conversations) {
-          if (c.lastMessage && c.lastMessage.senderId !== me && c.lastSeq > c.myReadSeq) {
-            send({ type: 'delivered', conversationId: c.id, seq: c.lastSeq });
-          }
-        }
+        for (const c of conversations) reportDelivered(send, c, me);
       });
     }
 

@@ -126,6 +126,18 @@ describe('chat socket: membership, typing, intents', () => {
     expect(store.getState().chat.messages['g']).toBeUndefined();
   });
 
+  it('being added to a group reports its history delivered (not read), once', async () => {
+    const { chat } = await openGroup();
+    const delivered = () => chat.sentOfType('delivered').filter((f) => f.conversationId === 'g3');
+    const added = group('g3', 7, { myReadSeq: 0, unread: 7 });
+    chat.receive({ type: 'conversation', conversation: added });
+    expect(delivered()).toEqual([{ type: 'delivered', conversationId: 'g3', seq: 7 }]);
+    expect(chat.sentOfType('read').filter((f) => f.conversationId === 'g3')).toEqual([]);
+    // A later change of the same group (a rename) is not an arrival.
+    chat.receive({ type: 'conversation', conversation: { ...added, title: 'Renamed' } });
+    expect(delivered()).toHaveLength(1);
+  });
+
   it('shows each typing member for a while, never myself', async () => {
     const { store, chat, clock } = await openGroup();
     chat.receive({ type: 'typing', conversationId: 'g', userId: bob.id });

@@ -1,5 +1,5 @@
 // What each `/ws/chat` server frame does to the store.
-import type { ChatClientFrame, ChatServerFrame, ErrorCode, Message } from '../../api/types';
+import type { ChatClientFrame, ChatServerFrame, Conversation, ErrorCode, Message, UserId } from '../../api/types';
 import {
   conversationReceived,
   conversationRemoved,
@@ -43,6 +43,16 @@ export function refusalText(code: ErrorCode, message: string): string {
   return 'Something went wrong.';
 }
 
+/**
+ * Messages of `c` that reached this client and are not read yet are reported delivered (up to
+ * its lastSeq), so their senders see them arrive; read is reported only when they are seen.
+ */
+export function reportDelivered(send: FrameContext['send'], c: Conversation, me: UserId | null | undefined): void {
+  if (c.lastMessage && c.lastMessage.senderId !== me && c.lastSeq > c.myReadSeq) {
+    send({ type: 'delivered', conversationId: c.id, seq: c.lastSeq });
+  }
+}
+
 function onMessage(ctx: FrameContext, m: Message): void {
   const before = ctx.getState().chat;
   const entry = before.messages[m.conversationId];
@@ -83,9 +93,13 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
     case 'typing':
       if (frame.userId !== ctx.getState().chat.myId) ctx.typing.received(frame.conversationId, frame.userId);
       break;
-    case 'conversation':
+    case 'conversation': {
+      const isNew = !ctx.getState().chat.conversations[frame.conversation.id];
       ctx.dispatch(conversationReceived(frame.conversation));
+      // Added to a group: its history arrived here like any message does.
+      if (isNew) reportDelivered(ctx.send, frame.conversation, ctx.getState().chat.myId);
       break;
+    }
     case 'removed':
       ctx.dispatch(conversationRemoved(frame.conversationId));
       break;
