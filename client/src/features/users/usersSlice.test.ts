@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { adminApi } from '../../api/admin';
 import { api } from '../../api/http';
 import type { UserSummary } from '../../api/types';
 import { FakeWebSocket, alice, fakeServer, setup, waitFor } from '../../test/fakes';
@@ -62,5 +63,28 @@ describe('users announced by user.registered', () => {
       ['dan', true],
     ]);
     sub.unsubscribe();
+  });
+});
+
+describe('disabled accounts', () => {
+  it('are known from the admin’s accounts list and their own disable and enable', async () => {
+    fakeServer({
+      'GET /api/admin/users': () => ({
+        users: [
+          { id: 'u-bob', username: 'bob', email: 'b@x', role: 'member', disabled: true, createdAt: '2025-01-01T00:00:00Z' },
+          { id: 'u-cy', username: 'cy', email: 'c@x', role: 'member', disabled: false, createdAt: '2025-01-01T00:00:00Z' },
+        ],
+        nextCursor: null,
+      }),
+      'POST /api/admin/users/u-cy/disable': () => undefined,
+      'POST /api/admin/users/u-bob/enable': () => undefined,
+    });
+    const { store } = setup();
+    await store.dispatch(adminApi.endpoints.adminUsers.initiate(undefined, { subscribe: false }));
+    expect(store.getState().users.disabled).toEqual({ 'u-bob': true });
+    await store.dispatch(adminApi.endpoints.setUserDisabled.initiate({ id: 'u-cy', disabled: true }));
+    await store.dispatch(adminApi.endpoints.setUserDisabled.initiate({ id: 'u-bob', disabled: false }));
+    await waitFor(() => store.getState().users.disabled['u-cy'] === true, 'cy disabled');
+    expect(store.getState().users.disabled['u-bob']).toBeUndefined();
   });
 });

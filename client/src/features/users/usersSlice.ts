@@ -2,6 +2,7 @@
 // The people list itself is an RTK Query infinite query; this slice overlays what changed since:
 // presence, and users announced by `user.registered` that no list answer carries yet.
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
+import { adminApi } from '../../api/admin';
 import { api } from '../../api/http';
 import type { UserId, UserRef, UserSummary } from '../../api/types';
 
@@ -17,9 +18,19 @@ export interface UsersState {
    * refetched on that frame may be answered before the users service has stored them.
    */
   newcomers: UserSummary[];
+  /**
+   * Accounts known to be disabled (only an admin learns it: their accounts list, their own
+   * disable and enable): not offered as group members, since they could not take part.
+   */
+  disabled: Record<UserId, true>;
 }
 
-const initialState: UsersState = { presence: {}, newcomers: [] };
+const initialState: UsersState = { presence: {}, newcomers: [], disabled: {} };
+
+function setDisabled(state: UsersState, id: UserId, disabled: boolean): void {
+  if (disabled) state.disabled[id] = true;
+  else delete state.disabled[id];
+}
 
 export interface PresenceChanged {
   userId: UserId;
@@ -48,6 +59,12 @@ const usersSlice = createSlice({
       for (const page of payload.pages) for (const u of page.users) listed.add(u.id);
       for (const id of listed) delete state.presence[id];
       state.newcomers = state.newcomers.filter((u) => !listed.has(u.id));
+    });
+    builder.addMatcher(adminApi.endpoints.adminUsers.matchFulfilled, (state, { payload }) => {
+      for (const page of payload.pages) for (const u of page.users) setDisabled(state, u.id, u.disabled);
+    });
+    builder.addMatcher(adminApi.endpoints.setUserDisabled.matchFulfilled, (state, { meta }) => {
+      setDisabled(state, meta.arg.originalArgs.id, meta.arg.originalArgs.disabled);
     });
   },
 });

@@ -15,7 +15,7 @@ export function MemberPicker({
 }: {
   selected: UserSummary[];
   onChange: (next: UserSummary[]) => void;
-  /** People who cannot be picked (already members); I am never offered. */
+  /** People who cannot be picked (already members); I and accounts known to be disabled are never offered. */
   exclude?: ReadonlySet<UserId>;
 }) {
   const [search, setSearch] = useState('');
@@ -25,7 +25,7 @@ export function MemberPicker({
   const me = useAppSelector((s) => s.session.user?.id);
   const searchId = useId();
   const people = useMemo(
-    () => mergePeople({ users }, data?.pages ?? [], q).filter((u) => u.id !== me && !exclude?.has(u.id)),
+    () => mergePeople({ users }, data?.pages ?? [], q).filter((u) => u.id !== me && !exclude?.has(u.id) && !users.disabled[u.id]),
     [users, data, q, me, exclude],
   );
   const chosen = new Set(selected.map((u) => u.id));
@@ -34,7 +34,7 @@ export function MemberPicker({
   return (
     <div className="flex min-h-0 flex-1 flex-col">
       {selected.length > 0 && (
-        <ul aria-label="Chosen people" className="flex flex-wrap gap-1.5 px-5 pb-2">
+        <ul aria-label="Chosen people" className="flex max-h-24 shrink-0 flex-wrap gap-1.5 overflow-y-auto px-5 pb-2">
           {selected.map((u) => (
             <li key={u.id} className="inline-flex items-center gap-1 rounded-full bg-accent-100 py-0.5 pr-1 pl-1 text-sm text-accent-700 dark:bg-accent-700/40 dark:text-accent-100">
               <Avatar id={u.id} name={u.username} size="xs" />
@@ -68,8 +68,8 @@ export function MemberPicker({
           />
         </div>
       </div>
-      <fieldset className="min-h-40 flex-1 overflow-y-auto px-3 pb-2">
-        <legend className="sr-only">People</legend>
+      {/* Not a <fieldset>: Chromium does not shrink one in a flex column, so the rows ran under the dialog's footer. */}
+      <div role="group" aria-label="People" className="min-h-40 flex-1 overflow-y-auto px-3 pb-2">
         {isLoading && <p className="p-4 text-center text-sm text-slate-500">Loading people…</p>}
         {isError && people.length === 0 && <p className="p-4 text-center text-sm text-rose-600">Could not load people.</p>}
         {!isLoading && !isError && people.length === 0 && (
@@ -97,7 +97,7 @@ export function MemberPicker({
             {isFetchingNextPage ? 'Loading…' : 'More people'}
           </button>
         )}
-      </fieldset>
+      </div>
     </div>
   );
 }
