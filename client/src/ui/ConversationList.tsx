@@ -23,7 +23,7 @@ function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | 
   return (
     <>
       {sender && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>{sender}: </span>}
-      {last.deletedAt ? <span className="italic">Message deleted</span> : previewText(last)}
+      {last.deletedAt ? <span className="italic">Message deleted</span> : <span dir="auto">{previewText(last)}</span>}
     </>
   );
 }

@@ -131,7 +131,9 @@ export function NotificationsBell() {
                           {listTime(n.createdAt)}
                         </time>
                       </span>
-                      <span className="line-clamp-2 text-sm break-words text-slate-600 dark:text-slate-300">{n.preview}</span>
+                      <span dir="auto" className="line-clamp-2 text-sm break-words text-slate-600 dark:text-slate-300">
+                        {n.preview}
+                      </span>
                     </span>
                     {!n.readAt && <span aria-label="unread" className="mt-2 h-2.5 w-2.5 shrink-0 rounded-full bg-accent-600" />}
                   </button>

@@ -189,6 +189,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           id={id}
           ref={input}
           rows={1}
+          dir="auto"
           value={text}
           placeholder={editing ? 'Edit message' : 'Message'}
           onChange={(e) => {

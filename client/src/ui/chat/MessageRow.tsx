@@ -8,6 +8,7 @@ import type { PendingMessage } from '../../features/chat/chatSlice';
 import type { Tick } from '../../features/chat/conversation';
 import { pendingDiscarded } from '../../features/chat/chatSlice';
 import { retryRequested } from '../../sockets/actions';
+import { startsRightToLeft } from '../../lib/direction';
 import { clockTime, dayLabel } from '../../lib/time';
 import { Attachments } from './Attachments';
 import { MessageActions } from './MessageActions';
@@ -85,18 +86,25 @@ function Row({
   );
 }
 
-/** Text with room at the end of its last line for the time (an invisible copy of it), and the time itself. */
+/**
+ * Text with room at the end of its last line for the time (an invisible copy of it), and the time
+ * itself at the bottom right. Right-to-left text (Hebrew, Arabic) ends on the left, where the time
+ * would cover it: the time goes on a line of its own below it.
+ */
 function Body({ text, deleted, mine, meta }: { text: string; deleted: boolean; mine: boolean; meta: ReactNode }) {
+  const rtl = !deleted && startsRightToLeft(text);
   return (
     <>
-      <p className={`text-[15px] leading-[1.35] break-words whitespace-pre-wrap ${deleted ? 'italic opacity-80' : ''}`}>
+      <p dir={rtl ? 'rtl' : 'auto'} className={`text-[15px] leading-[1.35] break-words whitespace-pre-wrap ${deleted ? 'italic opacity-80' : ''}`}>
         {deleted ? 'Message deleted' : <MessageText text={text} onBubble={mine} />}
-        <span aria-hidden="true" className="invisible ml-2 inline-flex items-center gap-1 text-[11px] leading-none select-none">
-          {meta}
-        </span>
+        {!rtl && (
+          <span aria-hidden="true" className="invisible ml-2 inline-flex items-center gap-1 text-[11px] leading-none select-none">
+            {meta}
+          </span>
+        )}
       </p>
       <span
-        className={`absolute right-2.5 bottom-1.5 flex items-center gap-1 text-[11px] leading-none ${
+        className={`${rtl ? 'mt-0.5 justify-end' : 'absolute right-2.5 bottom-1.5'} flex items-center gap-1 text-[11px] leading-none ${
           mine ? 'text-white/75' : 'text-slate-500 dark:text-slate-400'
         }`}
       >

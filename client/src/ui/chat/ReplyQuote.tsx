@@ -36,7 +36,7 @@ export const ReplyQuote = memo(function ReplyQuote({
       }`}
     >
       {who && <span className={`block truncate text-xs font-semibold ${onBubble ? 'text-white' : 'text-accent-700 dark:text-accent-300'}`}>{who}</span>}
-      <span className={`line-clamp-2 break-words ${quoted?.deletedAt ? 'italic' : ''} ${onBubble ? 'text-white/85' : 'text-slate-600 dark:text-slate-300'}`}>
+      <span dir="auto" className={`line-clamp-2 break-words ${quoted?.deletedAt ? 'italic' : ''} ${onBubble ? 'text-white/85' : 'text-slate-600 dark:text-slate-300'}`}>
         {text}
       </span>
     </button>

@@ -62,7 +62,9 @@ function Result({ result, conversation, query, myId }: { result: SearchResult; c
           </span>
           <span className="line-clamp-2 text-sm break-words text-slate-600 dark:text-slate-300">
             {(group || m.senderId === myId) && <span className="text-slate-800 dark:text-slate-200">{sender}: </span>}
-            <Snippet text={result.snippet} query={query} />
+            <span dir="auto">
+              <Snippet text={result.snippet} query={query} />
+            </span>
           </span>
         </span>
       </button>
