@@ -9,13 +9,15 @@ const LABEL: Record<Tick, string> = {
   read: 'Read',
 };
 
-/** The status of one of my messages, as an icon with an accessible name. */
+/**
+ * The status of one of my messages, as an icon with an accessible name. Read differs from
+ * delivered by colour (green, which stands out on the blue bubble and the active row, in light
+ * and dark mode alike) and by a bolder stroke, not by colour alone.
+ */
 export function Ticks({ tick, onBubble = false }: { tick: Tick; onBubble?: boolean }) {
   const tone =
     tick === 'read'
-      ? onBubble
-        ? 'text-sky-200'
-        : 'text-accent-500'
+      ? `[&_path]:stroke-[2.2] ${onBubble ? 'text-emerald-300' : 'text-emerald-600 dark:text-emerald-400'}`
       : tick === 'failed'
         ? onBubble
           ? 'text-rose-200'
