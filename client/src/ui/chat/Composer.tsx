@@ -213,7 +213,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
         aria-label={editing ? 'Save' : 'Send'}
         title={editing ? 'Save (Enter)' : 'Send (Enter)'}
         disabled={!canSend}
-        className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-accent-600 text-xl text-white shadow-sm transition hover:bg-accent-700 disabled:bg-slate-300 disabled:text-white/90 dark:disabled:bg-slate-700"
+        className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-accent-600 text-xl text-white shadow-sm transition hover:bg-accent-700 disabled:cursor-not-allowed disabled:bg-slate-300 disabled:text-white/90 disabled:shadow-none dark:disabled:bg-slate-800 dark:disabled:text-slate-500"
       >
         {editing ? <CheckIcon className="h-5 w-5" /> : <SendIcon className="translate-x-[-1px] translate-y-[1px]" />}
       </button>
