@@ -1,6 +1,7 @@
 // The chat socket with v2 frames: message updates and their catch-up, membership frames,
 // resync, group typing, and the edit/delete/react intents.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { groupsApi } from '../api/groups';
 import { api } from '../api/http';
 import type { Conversation, Message } from '../api/types';
 import { alice, bob, carol, FakeWebSocket, fakeServer, group, msg, setup, waitFor } from '../test/fakes';
@@ -124,6 +125,20 @@ describe('chat socket: membership, typing, intents', () => {
     chat.receive({ type: 'removed', conversationId: 'g' });
     expect(store.getState().chat.conversations['g']).toBeUndefined();
     expect(store.getState().chat.messages['g']).toBeUndefined();
+  });
+
+  it('a removal by someone else is told; my own leaving is not', async () => {
+    const { store, chat } = await openGroup();
+    chat.receive({ type: 'removed', conversationId: 'g' });
+    expect(store.getState().notices.items.map((n) => n.text)).toEqual(['You were removed from Family.']);
+
+    chat.receive({ type: 'conversation', conversation: group('g2', 0, { title: 'Book club' }) });
+    const leaving = store.dispatch(groupsApi.endpoints.removeMember.initiate({ id: 'g2', userId: alice.id }));
+    chat.receive({ type: 'removed', conversationId: 'g2' }); // before the answer to my own request
+    await leaving;
+    expect(store.getState().chat.conversations['g2']).toBeUndefined();
+    expect(store.getState().chat.leaving).toEqual({});
+    expect(store.getState().notices.items).toHaveLength(1);
   });
 
   it('being added to a group reports its history delivered (not read), once', async () => {

@@ -67,6 +67,8 @@ export interface ChatState {
   /** Own messages not yet stored, by clientId, in the order they were written. */
   pending: Record<ClientId, PendingMessage>;
   activeId: ConversationId | null;
+  /** Groups I asked to leave and am still in: their `removed` frame is my own doing, not news. */
+  leaving: Record<ConversationId, true>;
 }
 
 const initialState: ChatState = {
@@ -77,6 +79,7 @@ const initialState: ChatState = {
   appliedChange: {},
   pending: {},
   activeId: null,
+  leaving: {},
 };
 
 export interface ReceiptFrame {
@@ -98,6 +101,7 @@ function upsertConversation(state: ChatState, incoming: Conversation): void {
 
 function removeConversation(state: ChatState, id: ConversationId): void {
   delete state.conversations[id];
+  delete state.leaving[id];
   delete state.messages[id];
   delete state.appliedChange[id];
   for (const p of Object.values(state.pending)) if (p.conversationId === id) delete state.pending[p.clientId];
@@ -280,6 +284,13 @@ const chatSlice = createSlice({
       })
       .addMatcher(groupsApi.endpoints.addMembers.matchFulfilled, (state, { payload }) => {
         upsertConversation(state, payload.conversation);
+      })
+      .addMatcher(groupsApi.endpoints.removeMember.matchPending, (state, { meta }) => {
+        const { id, userId } = meta.arg.originalArgs;
+        if (userId === state.myId) state.leaving[id] = true;
+      })
+      .addMatcher(groupsApi.endpoints.removeMember.matchRejected, (state, { meta }) => {
+        delete state.leaving[meta.arg.originalArgs.id];
       })
       .addMatcher(groupsApi.endpoints.removeMember.matchFulfilled, (state, { meta }) => {
         const { id, userId } = meta.arg.originalArgs;

@@ -9,6 +9,7 @@ import {
   messageUpdated,
   receiptReceived,
 } from '../../features/chat/chatSlice';
+import { conversationTitle } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
 import { noticeShown } from '../../features/notices/noticesSlice';
 import type { SocketDispatch, SocketRootState } from '../state';
@@ -100,9 +101,14 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
       if (isNew) reportDelivered(ctx.send, frame.conversation, ctx.getState().chat.myId);
       break;
     }
-    case 'removed':
+    case 'removed': {
+      const { conversations, leaving } = ctx.getState().chat;
+      const c = conversations[frame.conversationId];
+      // Someone else's doing: say so, or the group just vanishes (from under the eyes of whoever had it open).
+      if (c && !leaving[c.id]) ctx.dispatch(noticeShown(`You were removed from ${conversationTitle(c)}.`));
       ctx.dispatch(conversationRemoved(frame.conversationId));
       break;
+    }
     case 'resync':
       ctx.catchUp();
       break;

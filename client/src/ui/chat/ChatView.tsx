@@ -41,13 +41,18 @@ function useFirstPage(conversationId: ConversationId, hasEntry: boolean): LoadFa
   return failed;
 }
 
-/** Back to the list when the conversation goes away while open (I left, or was removed). */
-function useCloseWhenRemoved(known: boolean): void {
-  const wasKnown = useRef(false);
+/**
+ * Whether the conversation went away while open (I left, or was removed); if so, back to the
+ * list. Known at render time, so nothing asks the server for a conversation that is not mine now.
+ */
+function useGoneWhileOpen(known: boolean): boolean {
+  const [wasKnown, setWasKnown] = useState(known);
+  if (known && !wasKnown) setWasKnown(true);
+  const gone = wasKnown && !known;
   useEffect(() => {
-    if (known) wasKnown.current = true;
-    else if (wasKnown.current) navigate('/', { replace: true });
-  }, [known]);
+    if (gone) navigate('/', { replace: true });
+  }, [gone]);
+  return gone;
 }
 
 function BlockedBar({ user }: { user: { id: string; username: string } }) {
@@ -105,8 +110,8 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
   const stickRef = useRef(false);
   const [infoOpen, setInfoOpen] = useState(false);
   const known = conversation !== undefined;
-  const failed = useFirstPage(conversationId, entry !== undefined);
-  useCloseWhenRemoved(known);
+  const gone = useGoneWhileOpen(known);
+  const failed = useFirstPage(conversationId, entry !== undefined || gone);
 
   useEffect(() => {
     dispatch(conversationOpened(conversationId));
@@ -117,10 +122,10 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
 
   // A conversation we have not heard of yet (opened from a link or a notification): refresh the list once.
   useEffect(() => {
-    if (listLoaded && !known) {
+    if (listLoaded && !known && !gone) {
       void dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true }));
     }
-  }, [dispatch, listLoaded, known, conversationId]);
+  }, [dispatch, listLoaded, known, gone, conversationId]);
 
   const attach = useAttach(conversationId);
   const canCompose = (entry !== undefined || !failed) && failed !== 'missing';
