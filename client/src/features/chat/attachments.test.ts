@@ -29,4 +29,13 @@ describe('attachments in the timeline', () => {
     expect(typeLabel(pdf)).toBe('PDF');
     expect(typeLabel({ ...pdf, name: 'noext', contentType: 'application/octet-stream' })).toBe('File');
   });
+
+  it('labels a file by the type the server found in its bytes, not by what its name claims', () => {
+    const file = (name: string, contentType: string): Attachment => ({ id: 'f', name, contentType, size: 5 });
+    expect(typeLabel(file('notes.png', 'application/octet-stream'))).toBe('File');
+    expect(typeLabel(file('scan.png', 'application/pdf'))).toBe('PDF');
+    expect(typeLabel(file('notes.txt', 'application/octet-stream'))).toBe('TXT');
+    expect(typeLabel(file('letter.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'))).toBe('DOCX');
+    expect(typeLabel(file('archive', 'application/x-7z-compressed'))).toBe('File');
+  });
 });

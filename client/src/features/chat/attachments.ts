@@ -22,12 +22,35 @@ export function thumbnailSize(a: Attachment): { width: number; height: number } 
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
-/** "PDF", "ZIP", "PNG": a short label for a file's type. */
+/** The server's name for bytes it could not place (text files, and files that are not what their name says). */
+const UNKNOWN_TYPE = 'application/octet-stream';
+/** Labels of types the server recognizes by their bytes, whatever the file is called. */
+const LABELS: Record<string, string> = {
+  'image/png': 'PNG',
+  'image/jpeg': 'JPEG',
+  'image/gif': 'GIF',
+  'image/webp': 'WEBP',
+  'application/pdf': 'PDF',
+  'application/zip': 'ZIP',
+  'application/gzip': 'GZ',
+  'audio/mpeg': 'MP3',
+  'video/mp4': 'MP4',
+};
+/** Extensions of those types: on bytes the server could not place, such a name is wrong. */
+const SNIFFED_EXTENSIONS = new Set(['PNG', 'JPG', 'JPEG', 'GIF', 'WEBP', 'PDF', 'ZIP', 'GZ', 'MP3', 'MP4']);
+
+/**
+ * "PDF", "ZIP", "TXT": a short label for a file's type, from the type the server sniffed from its
+ * bytes (the name may say otherwise: a text file called photo.png is no PNG). The name's
+ * extension labels types without a label of their own, and files the server could not place
+ * unless it claims a type the server would have recognized.
+ */
 export function typeLabel(a: Attachment): string {
-  const fromName = /\.([A-Za-z0-9]{1,5})$/.exec(a.name)?.[1];
-  if (fromName) return fromName.toUpperCase();
-  const subtype = a.contentType.split('/')[1] ?? '';
-  return subtype === 'octet-stream' || !subtype ? 'File' : subtype.toUpperCase();
+  const known = LABELS[a.contentType];
+  if (known) return known;
+  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(a.name)?.[1]?.toUpperCase();
+  if (a.contentType === UNKNOWN_TYPE || !a.contentType) return extension && !SNIFFED_EXTENSIONS.has(extension) ? extension : 'File';
+  return extension ?? 'File';
 }
 
 /** "Photo", "3 photos", "report.pdf", "2 files": a message's attachments in a few words. */

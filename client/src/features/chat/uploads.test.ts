@@ -53,6 +53,29 @@ describe('attaching files', () => {
     expect(uploadsOf(store.getState(), 'c1')).toEqual([]);
   });
 
+  it('sending takes the refused files out of the tray too', async () => {
+    const { store } = setup();
+    store.dispatch(attachFiles('c1', [file('big.pdf', 1001), file('a.pdf', 100)], limits, () => new FakeXhr()));
+    FakeXhr.instances[0]!.answer(201, { attachment: stored('id-a', 'a.pdf', 100) });
+    await waitFor(() => uploadsOf(store.getState(), 'c1')[1]!.status === 'done', 'upload done');
+    expect(store.dispatch(takeUploads('c1')).map((x) => x.id)).toEqual(['id-a']);
+    expect(uploadsOf(store.getState(), 'c1')).toEqual([]);
+  });
+
+  it('a file named like a picture whose bytes are not one loses its preview', async () => {
+    const { store } = setup();
+    store.dispatch(attachFiles('c1', [file('fake.png', 10, 'image/png'), file('real.png', 10, 'image/png')], limits, () => new FakeXhr()));
+    expect(uploadsOf(store.getState(), 'c1').every((u) => u.previewUrl !== null)).toBe(true);
+    const [fake, real] = FakeXhr.instances;
+    fake!.answer(201, { attachment: { id: 'f', name: 'fake.png', contentType: 'application/octet-stream', size: 10 } });
+    real!.answer(201, { attachment: { id: 'r', name: 'real.png', contentType: 'image/png', size: 10, width: 1, height: 1 } });
+    await waitFor(() => uploadsOf(store.getState(), 'c1').every((u) => u.status === 'done'), 'uploads done');
+    expect(uploadsOf(store.getState(), 'c1').map((u) => [u.name, u.previewUrl !== null])).toEqual([
+      ['fake.png', false],
+      ['real.png', true],
+    ]);
+  });
+
   it('takes at most ten files for one message', () => {
     const { store } = setup();
     const files = Array.from({ length: 11 }, (_, i) => file(`f${i}.pdf`, 1));

@@ -30,6 +30,9 @@ export interface UploadsState {
 
 const initialState: UploadsState = { items: {} };
 
+/** The types a browser can preview from the picked file itself. */
+const PREVIEWABLE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
 const uploadsSlice = createSlice({
   name: 'uploads',
   initialState,
@@ -43,7 +46,10 @@ const uploadsSlice = createSlice({
     },
     uploadSucceeded(state, { payload }: PayloadAction<{ localId: string; attachment: Attachment }>) {
       const u = state.items[payload.localId];
-      if (u) Object.assign(u, { status: 'done', progress: 1, attachment: payload.attachment, error: null });
+      if (!u) return;
+      Object.assign(u, { status: 'done', progress: 1, attachment: payload.attachment, error: null });
+      // The server read the bytes: a file only named like a picture is shown as a file.
+      if (!PREVIEWABLE.has(payload.attachment.contentType)) u.previewUrl = null;
     },
     uploadFailed(state, { payload }: PayloadAction<{ localId: string; error: string }>) {
       const u = state.items[payload.localId];
@@ -72,9 +78,6 @@ export function uploadsOf(state: State, conversationId: ConversationId): Pending
 /** Cancels an upload in progress, by local id (not state: an XHR is not serializable). */
 const aborts = new Map<string, () => void>();
 let nextId = 0;
-
-/** The types a browser can preview from the picked file itself. */
-const PREVIEWABLE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
 /**
  * Checks and uploads `files` for the composer of `conversationId`. A file over the server's
@@ -132,6 +135,8 @@ export function attachFiles(
       upload.done.then(
         (attachment) => {
           aborts.delete(localId);
+          const preview = getState().uploads.items[localId]?.previewUrl;
+          if (preview && !PREVIEWABLE.has(attachment.contentType)) URL.revokeObjectURL(preview);
           dispatch(uploadSucceeded({ localId, attachment }));
           dispatch(api.util.invalidateTags(['AttachmentLimits']));
         },
@@ -155,11 +160,15 @@ export function removeUpload(localId: string): Thunk {
   };
 }
 
-/** The composer's finished uploads, taken out of it to go with the message being sent. */
+/**
+ * The composer's finished uploads, taken out of it to go with the message being sent. The refused
+ * ones go too: they said why they were not sent, and the message went without them.
+ */
 export function takeUploads(conversationId: ConversationId): Thunk<Attachment[]> {
   return (dispatch, getState) => {
-    const done = uploadsOf(getState(), conversationId).filter((u) => u.status === 'done' && u.attachment);
-    for (const u of done) dispatch(removeUpload(u.localId));
+    const uploads = uploadsOf(getState(), conversationId);
+    const done = uploads.filter((u) => u.status === 'done' && u.attachment);
+    for (const u of uploads) if (u.status !== 'uploading') dispatch(removeUpload(u.localId));
     return done.map((u) => u.attachment!);
   };
 }

@@ -1,6 +1,6 @@
 // The files waiting in a composer: a preview or an icon each, its upload progress, why it was
 // refused, and a button to take it out.
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { shallowEqual } from 'react-redux';
 import { useAttachmentLimitsQuery } from '../../api/http';
 import type { ConversationId } from '../../api/types';
@@ -39,6 +39,8 @@ export function UploadTray({ uploads }: { uploads: PendingUpload[] }) {
 function UploadChip({ upload: u }: { upload: PendingUpload }) {
   const dispatch = useAppDispatch();
   const failed = u.status === 'failed';
+  // A file named like a picture may not be one: its preview then fails, and it shows as a file.
+  const [previewFailed, setPreviewFailed] = useState(false);
   return (
     <li
       data-testid="upload"
@@ -47,8 +49,8 @@ function UploadChip({ upload: u }: { upload: PendingUpload }) {
         failed ? 'bg-rose-50 ring-1 ring-rose-300 dark:bg-rose-950/40 dark:ring-rose-800' : 'bg-slate-100 dark:bg-slate-700/60'
       }`}
     >
-      {u.previewUrl ? (
-        <img src={u.previewUrl} alt="" className="h-10 w-10 shrink-0 rounded-lg object-cover" />
+      {u.previewUrl && !previewFailed ? (
+        <img src={u.previewUrl} alt="" onError={() => setPreviewFailed(true)} className="h-10 w-10 shrink-0 rounded-lg object-cover" />
       ) : (
         <span className="inline-flex h-10 w-10 shrink-0 items-center justify-center rounded-lg bg-white text-2xl text-accent-600 dark:bg-slate-800 dark:text-accent-400">
           <FileIcon />
