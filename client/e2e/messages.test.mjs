@@ -204,7 +204,7 @@ describe('messages', () => {
   });
 
   step('erin blocks frank: his next message is refused and never reaches her; unblocked, it goes through', async () => {
-    await erin.page.getByRole('button', { name: 'User menu' }).click();
+    await erin.page.getByRole('button', { name: `Options for ${frankUser.username}` }).click();
     await erin.page.getByRole('menuitem', { name: `Block ${frankUser.username}` }).click();
     await erin.page.getByRole('dialog', { name: `Block ${frankUser.username}?` }).getByRole('button', { name: 'Block', exact: true }).click();
     await erin.page.getByText(`You blocked ${frankUser.username}`).waitFor();

@@ -65,7 +65,8 @@ export function UserMenu({
   ];
   return (
     <>
-      <MenuButton label="User menu" items={items} className={className}>
+      {/* Named after the user: in Group info every member has one, and "User menu" ×12 told nothing apart. */}
+      <MenuButton label={`Options for ${user.username}`} items={items} className={className}>
         <MoreIcon />
       </MenuButton>
       {confirmBlock && (
