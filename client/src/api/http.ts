@@ -1,6 +1,7 @@
 // Every HTTP call of the client, as one RTK Query API. Slices listen to these endpoints'
 // fulfilled actions to keep their own live state (which sockets also update).
 import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
+import { asSentence } from '../lib/sentence';
 import type {
   AttachmentLimits,
   ConversationResponse,
@@ -130,7 +131,7 @@ export function errorText(error: unknown): string {
   const data = (e as { data?: unknown }).data;
   if (data && typeof data === 'object' && 'error' in data) {
     const detail = (data as { error?: { message?: unknown } }).error;
-    if (detail && typeof detail.message === 'string' && detail.message) return detail.message;
+    if (detail && typeof detail.message === 'string' && detail.message.trim()) return asSentence(detail.message);
   }
   return 'Something went wrong.';
 }

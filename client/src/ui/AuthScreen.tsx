@@ -1,7 +1,8 @@
 // Sign in and sign up. Field names and button names are part of what tests and screen readers use.
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import { errorCode, errorText, useSigninMutation, useSignupMutation } from '../api/http';
+import { useSigninMutation, useSignupMutation } from '../api/http';
 import { inviteFromSearch } from '../features/admin/invites';
+import { signInErrorText, signUpErrorText } from '../features/session/authErrors';
 import { navigate } from '../lib/router';
 import { ChatIcon } from './icons';
 
@@ -84,8 +85,7 @@ export function SignInScreen() {
     const body = byUsername || !who.includes('@') ? { username: who, password } : { email: who, password };
     const result = await signin(body);
     if ('error' in result && result.error) {
-      const code = errorCode(result.error);
-      setError(code === 'invalid_credentials' ? 'Wrong email, username or password.' : errorText(result.error));
+      setError(signInErrorText(result.error));
     } else {
       navigate('/', { replace: true });
     }
@@ -173,8 +173,7 @@ export function SignUpScreen() {
     const inviteCode = invite.trim();
     const result = await signup({ email: email.trim(), username, password, ...(inviteCode ? { inviteCode } : {}) });
     if ('error' in result && result.error) {
-      const code = errorCode(result.error);
-      setError(code === 'conflict' ? 'That email or username is already taken.' : errorText(result.error));
+      setError(signUpErrorText(result.error));
     } else {
       navigate('/', { replace: true });
     }

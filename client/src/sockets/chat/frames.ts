@@ -12,6 +12,7 @@ import {
 import { conversationTitle } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
 import { noticeShown } from '../../features/notices/noticesSlice';
+import { asSentence } from '../../lib/sentence';
 import type { SocketDispatch, SocketRootState } from '../state';
 import type { Outbox } from './outbox';
 import type { TypingTimers } from './typing';
@@ -36,8 +37,7 @@ export interface FrameContext {
 
 /** A refusal as a sentence for the user: the server's own words, or a plain one for its code. */
 export function refusalText(code: ErrorCode, message: string): string {
-  const text = message.trim();
-  if (text) return `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+  if (message.trim()) return asSentence(message);
   if (code === 'forbidden') return 'You are not allowed to do that.';
   if (code === 'not_found') return 'That conversation or message is not there any more.';
   if (code === 'invalid_input') return 'The server did not accept that.';
