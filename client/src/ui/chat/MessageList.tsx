@@ -3,6 +3,7 @@
 // to a focused message (a search result, a quoted message) with a short highlight.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Virtuoso, type ListRange, type VirtuosoHandle } from 'react-virtuoso';
+import { useUsersInfiniteQuery } from '../../api/http';
 import type { Conversation, ConversationId, Message, UserId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
@@ -101,6 +102,9 @@ export function MessageList({
 
   const isGroup = conversation?.kind === 'group';
   const names = useMemo(() => ({ ...senderNames(known, conversation), ...(me ? { [me.id]: me.username } : {}) }), [known, conversation, me]);
+  // A sender no list named yet (a former member, met nowhere else): the users directory knows them.
+  const unnamed = isGroup && items.some((it) => it.kind === 'message' && names[it.message.senderId] === undefined);
+  useUsersInfiniteQuery({ q: '' }, { skip: !unnamed });
   const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;
