@@ -1,6 +1,6 @@
 // Fulfilled actions as RTK Query dispatches them (only the fields the reducers read), and a
 // reducer runner, for slice tests that need no store.
-import type { ChangesPage, Conversation, MessagesPage } from '../api/types';
+import type { ChangesPage, Conversation, MessagesPage, NotificationsPage } from '../api/types';
 import type { MessagesArgs } from '../api/http';
 import { chatReducer, type ChatState } from '../features/chat/chatSlice';
 import { alice } from './fakes';
@@ -16,6 +16,7 @@ function fulfilled(endpointName: string, originalArgs: unknown, payload: unknown
 export const conversationsLoaded = (conversations: Conversation[]) => fulfilled('conversations', undefined, { conversations });
 export const pageLoaded = (args: MessagesArgs, page: MessagesPage) => fulfilled('messages', args, page);
 export const changesLoaded = (args: { conversationId: string; since: number }, page: ChangesPage) => fulfilled('changes', args, page);
+export const notificationsLoaded = (page: NotificationsPage) => fulfilled('notifications', undefined, page);
 export const signedInAs = (id: string) => fulfilled('currentUser', undefined, { currentUser: { ...alice, id } });
 
 export function reduce(...actions: { type: string }[]): ChatState {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../api/http';
 import type { Notification } from '../../api/types';
-import { changesLoaded } from '../../test/actions';
+import { changesLoaded, notificationsLoaded } from '../../test/actions';
 import { FakeWebSocket, alice, fakeServer, msg, setup, waitFor } from '../../test/fakes';
 import { messageUpdated, readMarked } from '../chat/chatSlice';
 import {
@@ -98,6 +98,18 @@ describe('notifications of changed messages', () => {
     expect(s.items.find((x) => x.id === 'b')!.preview).toBe('😀'.repeat(PREVIEW_CHARS));
     expect(s.unreadCount).toBe(2);
     expect(previewOf('short')).toBe('short');
+  });
+
+  it('a page (or frame) that left the server before the change does not bring the old text back', () => {
+    const s = reduce(
+      notificationReceived(n('b', 2)),
+      messageUpdated({ message: deleted(1), change: 1 }),
+      messageUpdated({ message: msg('c1', 2, 'u-bob', { body: 'edited', editedAt: 't' }), change: 2 }),
+      notificationsLoaded({ notifications: [n('b', 2), n('a', 1)], unreadCount: 2 }),
+      notificationReceived(n('a', 1)),
+    );
+    expect(s.items.map((x) => [x.id, x.preview])).toEqual([['b', 'edited']]);
+    expect(s.unreadCount).toBe(1);
   });
 
   it('changes caught up after being away apply too', () => {

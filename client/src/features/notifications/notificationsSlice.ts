@@ -20,9 +20,27 @@ export interface NotificationsState {
   items: Notification[];
   unreadCount: number;
   loaded: boolean;
+  /**
+   * What edits and deletions said last, by `conversationId:seq`: the current preview, or null for
+   * a deleted message. A page or frame that left the server before the change is corrected by it.
+   */
+  changed: Record<string, string | null>;
 }
 
-const initialState: NotificationsState = { items: [], unreadCount: 0, loaded: false };
+const initialState: NotificationsState = { items: [], unreadCount: 0, loaded: false, changed: {} };
+
+const messageKey = (n: Pick<Notification, 'conversationId' | 'seq'>) => `${n.conversationId}:${n.seq}`;
+
+/** `list` as the changes seen since say it is now: deleted messages' notifications out, edited ones re-previewed. */
+function withChanges(state: NotificationsState, list: readonly Notification[]): Notification[] {
+  const out: Notification[] = [];
+  for (const n of list) {
+    const preview = state.changed[messageKey(n)];
+    if (preview === undefined) out.push(n);
+    else if (preview !== null) out.push({ ...n, preview });
+  }
+  return out;
+}
 
 function markRead(state: NotificationsState, match: (n: Notification) => boolean, at: string): number {
   let changed = 0;
@@ -42,14 +60,11 @@ function markRead(state: NotificationsState, match: (n: Notification) => boolean
  * (its `notifications.read` frame covers only the unread ones, and only marks them read).
  */
 function messageChanged(state: NotificationsState, m: Message): void {
-  const ofMessage = (n: Notification) => n.conversationId === m.conversationId && n.seq === m.seq;
-  if (m.deletedAt !== null) {
-    const unreadGone = state.items.filter((n) => ofMessage(n) && n.readAt === null).length;
-    state.items = state.items.filter((n) => !ofMessage(n));
-    state.unreadCount = Math.max(0, state.unreadCount - unreadGone);
-  } else {
-    for (const n of state.items) if (ofMessage(n)) n.preview = previewOf(m.body);
-  }
+  state.changed[messageKey(m)] = m.deletedAt !== null ? null : previewOf(m.body);
+  const unreadBefore = state.items.filter((n) => n.readAt === null).length;
+  state.items = withChanges(state, state.items);
+  const unreadGone = unreadBefore - state.items.filter((n) => n.readAt === null).length;
+  state.unreadCount = Math.max(0, state.unreadCount - unreadGone);
 }
 
 const notificationsSlice = createSlice({
@@ -57,9 +72,10 @@ const notificationsSlice = createSlice({
   initialState,
   reducers: {
     notificationReceived(state, { payload }: PayloadAction<Notification>) {
-      if (state.items.some((n) => n.id === payload.id)) return;
-      state.items.unshift(payload);
-      if (payload.readAt === null) state.unreadCount++;
+      const [fresh] = withChanges(state, [payload]);
+      if (!fresh || state.items.some((n) => n.id === fresh.id)) return;
+      state.items.unshift(fresh);
+      if (fresh.readAt === null) state.unreadCount++;
     },
     /** Read in some tab (a `notifications.read` frame) or here. */
     notificationsRead(state, { payload }: PayloadAction<{ ids: NotificationId[]; at: string }>) {
@@ -87,8 +103,11 @@ const notificationsSlice = createSlice({
         // Keep live ones newer than the page (they arrived while it was on its way).
         const newest = payload.notifications[0]?.createdAt ?? '';
         const live = state.items.filter((n) => !fresh.has(n.id) && n.createdAt > newest);
-        state.items = [...live, ...payload.notifications];
-        state.unreadCount = payload.unreadCount + live.filter((n) => n.readAt === null).length;
+        const page = withChanges(state, payload.notifications);
+        // The count of a page that left before a deletion still counts that message's notifications.
+        const unreadDropped = payload.notifications.filter((n) => n.readAt === null).length - page.filter((n) => n.readAt === null).length;
+        state.items = [...live, ...page];
+        state.unreadCount = Math.max(0, payload.unreadCount - unreadDropped) + live.filter((n) => n.readAt === null).length;
         state.loaded = true;
       });
   },
