@@ -3,7 +3,7 @@ import { api } from '../../api/http';
 import type { Message } from '../../api/types';
 import { alice, conversation, fakeServer, msg, setup } from '../../test/fakes';
 import { messageReceived } from './chatSlice';
-import { BEFORE_UNREAD, jumpToLatest, loadAroundFocus, loadFromUnread, loadNewer, SCROLL_PAGE } from './history';
+import { jumpToLatest, loadAroundFocus, loadNewer } from './history';
 import { messageFocused } from './viewSlice';
 
 let messages: Message[];
@@ -82,27 +82,5 @@ describe('history around a message', () => {
     await store.dispatch(loadAroundFocus('c1', 10));
     store.dispatch(jumpToLatest('c1'));
     expect(store.getState().chat.messages['c1']).toBeUndefined();
-  });
-});
-
-describe('history from the first unread message', () => {
-  it('loads a few messages before it and a page from it on, stopping short of the newest', async () => {
-    const { store } = setup();
-    await store.dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false }));
-    await store.dispatch(loadFromUnread('c1', 101));
-    const entry = store.getState().chat.messages['c1']!;
-    expect(entry.items[0]!.seq).toBe(101 - BEFORE_UNREAD);
-    expect(entry.items).toHaveLength(SCROLL_PAGE);
-    expect(entry.hasMoreBefore).toBe(true);
-    expect(entry.hasMoreAfter).toBe(true);
-  });
-
-  it('reaches the newest when few are unread', async () => {
-    const { store } = setup();
-    await store.dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false }));
-    await store.dispatch(loadFromUnread('c1', 298));
-    const entry = store.getState().chat.messages['c1']!;
-    expect(entry.items.map((m) => m.seq).at(-1)).toBe(300);
-    expect(entry.hasMoreAfter).toBe(false);
   });
 });

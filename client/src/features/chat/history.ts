@@ -39,22 +39,6 @@ export const loadAround =
     return r.error ? ((r.error as { status?: number | string }).status ?? 'error') : null;
   };
 
-/** Messages loaded before the first unread one when a conversation opens there: what was being said. */
-export const BEFORE_UNREAD = AROUND;
-
-/**
- * Replaces the loaded window by the messages from the first unread one (`seq`) on, a page of
- * them, with a few before it: the list opens at `seq` and has a screenful below it. Resolves to
- * the HTTP status of a failure, if any.
- */
-export const loadFromUnread =
-  (conversationId: ConversationId, seq: number): HistoryThunk<number | string | null> =>
-  async (dispatch) => {
-    const after = Math.max(0, seq - BEFORE_UNREAD - 1);
-    const r = await dispatch(api.endpoints.messages.initiate({ conversationId, after, limit: SCROLL_PAGE, replace: true }, once));
-    return r.error ? ((r.error as { status?: number | string }).status ?? 'error') : null;
-  };
-
 /** Loads the history around the focused message `seq`; a message that is not there (any more) is no longer focused. */
 export const loadAroundFocus =
   (conversationId: ConversationId, seq: number): HistoryThunk =>

@@ -7,8 +7,7 @@ import type { ConversationId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import { conversationOpened } from '../../features/chat/chatSlice';
 import { conversationTitle } from '../../features/chat/conversation';
-import { jumpToLatest, loadAround, loadFromUnread, loadNewest } from '../../features/chat/history';
-import { firstUnreadSeq } from '../../features/chat/opening';
+import { jumpToLatest, loadAround, loadNewest } from '../../features/chat/history';
 import { navigate } from '../../lib/router';
 import { GroupInfo } from '../groups/GroupInfo';
 import { useBlockToggle } from '../UserMenu';
@@ -19,22 +18,17 @@ import { useAttach } from './UploadTray';
 
 type LoadFailure = 'missing' | 'error' | null;
 
-/**
- * Loads the conversation's first page unless it has one: around the message asked for, else
- * around the first unread one (the list opens there), else the newest. Reports a failure.
- */
+/** Loads the conversation's first page unless it has one; reports a failure. */
 function useFirstPage(conversationId: ConversationId, hasEntry: boolean): LoadFailure {
   const dispatch = useAppDispatch();
   const [failed, setFailed] = useState<LoadFailure>(null);
   const chatOpen = useAppSelector((s) => s.connection.chat.status === 'open');
   const focusSeq = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus.seq : null));
-  const unreadSeq = useAppSelector((s) => firstUnreadSeq(s.chat.conversations[conversationId]));
   useEffect(() => {
     if (hasEntry) return;
     let cancelled = false;
     setFailed(null);
-    const load =
-      focusSeq !== null ? loadAround(conversationId, focusSeq) : unreadSeq !== null ? loadFromUnread(conversationId, unreadSeq) : loadNewest(conversationId);
+    const load = focusSeq !== null ? loadAround(conversationId, focusSeq) : loadNewest(conversationId);
     void dispatch(load).then((status) => {
       if (cancelled || status === null) return;
       setFailed(status === 404 || status === 400 ? 'missing' : 'error');
@@ -42,8 +36,7 @@ function useFirstPage(conversationId: ConversationId, hasEntry: boolean): LoadFa
     return () => {
       cancelled = true;
     };
-    // Not on focusSeq or unreadSeq: a focus set later is the list's to handle, and reading moves
-    // unreadSeq. The socket reopening retries a failure.
+    // Not on focusSeq: a focus set later is the list's to handle. The socket reopening retries a failure.
   }, [dispatch, conversationId, hasEntry, chatOpen]);
   return failed;
 }

@@ -9,7 +9,6 @@ import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
 import { readBy } from '../../features/chat/conversation';
 import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../features/chat/history';
-import { opening, type Opening } from '../../features/chat/opening';
 import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
 import { lowerBound } from '../../features/chat/timeline';
 import { focusCleared } from '../../features/chat/viewSlice';
@@ -44,16 +43,6 @@ function findSeq(items: readonly Message[], seq: number): number {
   return items[i]?.seq === seq ? i : -1;
 }
 
-function NewMessagesDivider() {
-  return (
-    <div role="separator" aria-label="New messages" data-testid="unread-divider" className="flex items-center gap-3 px-3 pt-3 pb-1 md:px-[5%] lg:px-[8%]">
-      <span className="h-px flex-1 bg-accent-500/40" />
-      <span className="text-xs font-semibold text-accent-700 dark:text-accent-300">New messages</span>
-      <span className="h-px flex-1 bg-accent-500/40" />
-    </div>
-  );
-}
-
 function Beginning({ group }: { group: boolean }) {
   return (
     <p className="pt-2 pb-1 text-center text-xs text-slate-500 dark:text-slate-400">
@@ -82,15 +71,7 @@ export function MessageList({
   const focus = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus : null));
   const visible = useDocumentVisible();
   const virtuoso = useRef<VirtuosoHandle>(null);
-  const focusIndex = focus ? findSeq(entry.items, focus.seq) : -1;
-  // Where the current list (a new one for each window) opened: at a focused message, at the first
-  // unread one, or at the end. Virtuoso keeps reading its initial index until it got there, so it
-  // must not change; nor does the divider move while the list is open.
-  const openedAt = useRef<(Opening & { epoch: number }) | null>(null);
-  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, ...opening(entry.items, focusIndex, conversation) };
-  const { index: initialIndex, align: initialAlign, unreadFrom } = openedAt.current;
-  // Not at the bottom when opened higher up: what is below is not read until it is seen.
-  const [atBottom, setAtBottom] = useState(initialIndex < 0);
+  const [atBottom, setAtBottom] = useState(true);
   const [range, setRange] = useState<ListRange | null>(null);
   const [leftAtSeq, setLeftAtSeq] = useState<number | null>(null);
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
@@ -108,7 +89,13 @@ export function MessageList({
   const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;
+  const focusIndex = focus ? findSeq(entry.items, focus.seq) : -1;
   const detached = entry.hasMoreAfter;
+  // Where the current list (a new one for each window) opened: at a focused message, or at the
+  // end. Virtuoso keeps reading its initial index until it got there, so it must not change.
+  const openedAt = useRef<{ epoch: number; index: number } | null>(null);
+  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
+  const initialIndex = openedAt.current.index;
   const pinned = usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
 
   // Remember where we were when we scrolled away from the bottom, for the "new messages" pill.
@@ -177,7 +164,6 @@ export function MessageList({
         return (
           <>
             {beginning}
-            {m.seq === unreadFrom && <NewMessagesDivider />}
             <MessageRow
               {...layout}
               message={m}
@@ -202,7 +188,7 @@ export function MessageList({
         </>
       );
     },
-    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight, unreadFrom],
+    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight],
   );
 
   const Header = useMemo(
@@ -241,7 +227,7 @@ export function MessageList({
         className="scrollbar-thin"
         data={items}
         firstItemIndex={firstItemIndex}
-        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: initialAlign } : { index: 'LAST', align: 'end' }}
+        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: 'center' } : { index: 'LAST', align: 'end' }}
         alignToBottom
         computeItemKey={(_, item) => item.key}
         itemContent={itemContent}
