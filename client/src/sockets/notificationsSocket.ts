@@ -4,7 +4,7 @@ import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
 import type { NotificationServerFrame } from '../api/types';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
-import { notificationReceived, notificationsRead } from '../features/notifications/notificationsSlice';
+import { notificationReceived, notificationsRead, notificationsResyncing } from '../features/notifications/notificationsSlice';
 import { sessionEnded } from '../features/session/sessionSlice';
 import { presenceChanged, userRegistered } from '../features/users/usersSlice';
 import { reconnectRequested } from './actions';
@@ -37,6 +37,7 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
       onOpen: () => {
         opens++;
         // Whatever happened while we were away: unread notifications, and (on a reconnect) presence.
+        if (opens > 1) dispatch(notificationsResyncing());
         void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
         if (opens > 1) dispatch(api.util.invalidateTags(['Users']));
       },

@@ -1,15 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { api } from '../../api/http';
 import type { Notification } from '../../api/types';
 import { changesLoaded, notificationsLoaded } from '../../test/actions';
 import { FakeWebSocket, alice, fakeServer, msg, setup, waitFor } from '../../test/fakes';
 import { messageUpdated, readMarked } from '../chat/chatSlice';
 import {
+  CHANGE_MEMORY_MS,
   PREVIEW_CHARS,
   allNotificationsRead,
   notificationReceived,
   notificationsReducer,
   notificationsRead,
+  notificationsResyncing,
   previewOf,
   type NotificationsState,
 } from './notificationsSlice';
@@ -110,6 +112,23 @@ describe('notifications of changed messages', () => {
     );
     expect(s.items.map((x) => [x.id, x.preview])).toEqual([['b', 'edited']]);
     expect(s.unreadCount).toBe(1);
+  });
+
+  it('a change corrects pages for a while, not for ever, and not past a reconnect', () => {
+    vi.useFakeTimers();
+    const edited = (body: string) => messageUpdated({ message: msg('c1', 1, 'u-bob', { body, editedAt: 't' }), change: 1 });
+    const page = (preview: string) => notificationsLoaded({ notifications: [{ ...n('a', 1), preview }], unreadCount: 1 });
+    let s = reduce(notificationReceived(n('a', 1)), edited('v1'));
+    const next = (...actions: { type: string }[]) => actions.reduce((st, a) => notificationsReducer(st, a as never), s);
+    // Away for a while: the server's page (v2, an edit we missed) is newer than what we heard.
+    vi.advanceTimersByTime(CHANGE_MEMORY_MS + 1);
+    s = next(page('v2'));
+    expect(s.items[0]?.preview).toBe('v2');
+    expect(Object.keys(s.changed)).toEqual([]);
+    // Back after a short break: the page fetched on reconnect wins over what was heard before it.
+    s = next(edited('v3'), notificationsResyncing(), page('v4'));
+    expect(s.items[0]?.preview).toBe('v4');
+    vi.useRealTimers();
   });
 
   it('changes caught up after being away apply too', () => {

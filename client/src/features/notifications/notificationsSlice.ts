@@ -22,10 +22,16 @@ export interface NotificationsState {
   loaded: boolean;
   /**
    * What edits and deletions said last, by `conversationId:seq`: the current preview, or null for
-   * a deleted message. A page or frame that left the server before the change is corrected by it.
+   * a deleted message, and when it was heard (ms). A page or frame that left the server before
+   * the change (the notifications store applies it a moment after chat tells us) is corrected by
+   * it. Kept for CHANGE_MEMORY_MS, and forgotten when the socket comes back (the page fetched
+   * then is newer than anything heard before the break).
    */
-  changed: Record<string, string | null>;
+  changed: Record<string, { preview: string | null; at: number }>;
 }
+
+/** How long an edit or deletion corrects pages and frames: far longer than the store takes to apply it. */
+export const CHANGE_MEMORY_MS = 60_000;
 
 const initialState: NotificationsState = { items: [], unreadCount: 0, loaded: false, changed: {} };
 
@@ -33,13 +39,21 @@ const messageKey = (n: Pick<Notification, 'conversationId' | 'seq'>) => `${n.con
 
 /** `list` as the changes seen since say it is now: deleted messages' notifications out, edited ones re-previewed. */
 function withChanges(state: NotificationsState, list: readonly Notification[]): Notification[] {
+  forgetOldChanges(state);
   const out: Notification[] = [];
   for (const n of list) {
-    const preview = state.changed[messageKey(n)];
-    if (preview === undefined) out.push(n);
-    else if (preview !== null) out.push({ ...n, preview });
+    const change = state.changed[messageKey(n)];
+    if (change === undefined) out.push(n);
+    else if (change.preview !== null) out.push({ ...n, preview: change.preview });
   }
   return out;
+}
+
+function forgetOldChanges(state: NotificationsState): void {
+  const oldest = Date.now() - CHANGE_MEMORY_MS;
+  for (const [key, change] of Object.entries(state.changed)) {
+    if (change.at < oldest) delete state.changed[key];
+  }
 }
 
 function markRead(state: NotificationsState, match: (n: Notification) => boolean, at: string): number {
@@ -60,7 +74,7 @@ function markRead(state: NotificationsState, match: (n: Notification) => boolean
  * (its `notifications.read` frame covers only the unread ones, and only marks them read).
  */
 function messageChanged(state: NotificationsState, m: Message): void {
-  state.changed[messageKey(m)] = m.deletedAt !== null ? null : previewOf(m.body);
+  state.changed[messageKey(m)] = { preview: m.deletedAt !== null ? null : previewOf(m.body), at: Date.now() };
   const unreadBefore = state.items.filter((n) => n.readAt === null).length;
   state.items = withChanges(state, state.items);
   const unreadGone = unreadBefore - state.items.filter((n) => n.readAt === null).length;
@@ -85,6 +99,10 @@ const notificationsSlice = createSlice({
     allNotificationsRead(state, { payload }: PayloadAction<{ at: string }>) {
       markRead(state, () => true, payload.at);
       state.unreadCount = 0;
+    },
+    /** The notifications socket is back: the page it fetches now says what is current. */
+    notificationsResyncing(state) {
+      state.changed = {};
     },
   },
   extraReducers: (builder) => {
@@ -113,7 +131,7 @@ const notificationsSlice = createSlice({
   },
 });
 
-export const { notificationReceived, notificationsRead, allNotificationsRead } = notificationsSlice.actions;
+export const { notificationReceived, notificationsRead, allNotificationsRead, notificationsResyncing } = notificationsSlice.actions;
 export const notificationsReducer = notificationsSlice.reducer;
 
 export const selectUnreadNotifications = (s: { notifications: NotificationsState }) => s.notifications.unreadCount;
