@@ -42,9 +42,10 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
     use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
-    let consts: [(&str, usize); 14] = [
+    let consts: [(&str, usize); 15] = [
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
+        ("PREVIEW_CHARS", PREVIEW_CHARS),
         ("MAX_GROUP_MEMBERS", MAX_GROUP_MEMBERS),
         ("MIN_TITLE_CHARS", *TITLE_CHARS.start()),
         ("MAX_TITLE_CHARS", *TITLE_CHARS.end()),

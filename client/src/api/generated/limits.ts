@@ -2,6 +2,7 @@
 
 export const MAX_FRAME_BYTES = 16384;
 export const MAX_BODY_CHARS = 4000;
+export const PREVIEW_CHARS = 140;
 export const MAX_GROUP_MEMBERS = 256;
 export const MIN_TITLE_CHARS = 1;
 export const MAX_TITLE_CHARS = 100;

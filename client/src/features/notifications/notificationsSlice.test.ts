@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { PREVIEW_CHARS } from '../../api/generated/limits';
 import { api } from '../../api/http';
 import type { Notification } from '../../api/types';
 import { changesLoaded, notificationsLoaded } from '../../test/actions';
@@ -6,7 +7,6 @@ import { FakeWebSocket, alice, fakeServer, msg, setup, waitFor } from '../../tes
 import { messageUpdated, readMarked } from '../chat/chatSlice';
 import {
   CHANGE_MEMORY_MS,
-  PREVIEW_CHARS,
   allNotificationsRead,
   notificationReceived,
   notificationsReducer,

@@ -1,14 +1,9 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
+import { PREVIEW_CHARS } from '../../api/generated/limits';
 import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
 import type { ConversationId, Message, Notification, NotificationId } from '../../api/types';
 import { messageUpdated, readMarked } from '../chat/chatSlice';
-
-/**
- * Characters of a message kept as a notification's preview: the server's `PREVIEW_CHARS`
- * (services/proto/src/limits.rs), which the generated limits.ts does not carry yet.
- */
-export const PREVIEW_CHARS = 140;
 
 /** A body as the server previews it: its first PREVIEW_CHARS Unicode scalar values (as Rust's `chars()`). */
 export function previewOf(body: string): string {
