@@ -130,7 +130,7 @@ describe('chat socket: membership, typing, intents', () => {
   it('a removal by someone else is told; my own leaving is not', async () => {
     const { store, chat } = await openGroup();
     chat.receive({ type: 'removed', conversationId: 'g' });
-    expect(store.getState().notices.items.map((n) => n.text)).toEqual(['You were removed from Family.']);
+    expect(store.getState().notices.items.map((n) => n.text)).toEqual(['You are no longer in Family.']);
 
     chat.receive({ type: 'conversation', conversation: group('g2', 0, { title: 'Book club' }) });
     const leaving = store.dispatch(groupsApi.endpoints.removeMember.initiate({ id: 'g2', userId: alice.id }));

@@ -104,8 +104,10 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
     case 'removed': {
       const { conversations, leaving } = ctx.getState().chat;
       const c = conversations[frame.conversationId];
-      // Someone else's doing: say so, or the group just vanishes (from under the eyes of whoever had it open).
-      if (c && !leaving[c.id]) ctx.dispatch(noticeShown(`You were removed from ${conversationTitle(c)}.`));
+      // Not left from this tab: say so, or the group just vanishes (from under the eyes of whoever
+      // had it open). Worded for both causes: the frame does not tell a removal from leaving in
+      // another tab.
+      if (c && !leaving[c.id]) ctx.dispatch(noticeShown(`You are no longer in ${conversationTitle(c)}.`));
       ctx.dispatch(conversationRemoved(frame.conversationId));
       break;
     }
