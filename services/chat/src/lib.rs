@@ -149,5 +149,6 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     let router = axum::Router::new()
         .route("/ws/chat", axum::routing::get(socket::upgrade))
         .with_state(state);
-    Ok(router.layer(axum::middleware::from_fn(gochat_kit::ops::track_requests)))
+    Ok(gochat_kit::http::json_method_not_allowed(router)
+        .layer(axum::middleware::from_fn(gochat_kit::ops::track_requests)))
 }

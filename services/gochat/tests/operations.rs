@@ -167,6 +167,27 @@ async fn a_method_a_route_does_not_take_gets_the_contracts_json_405_with_allow()
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}: {body}");
     }
+    // The answer passes through the routes' layers like any other: a foreign origin is still
+    // refused first, and the answer is counted.
+    let foreign = http
+        .delete(server.url("/api/conversations"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    let metrics = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for route in ["/healthz", "/api/conversations", "/api/auth/currentuser"] {
+        let counted = format!("gochat_http_requests_total{{route=\"{route}\",status=\"405\"}}");
+        assert!(metrics.contains(&counted), "{counted} in {metrics}");
+    }
     server.stop().await.unwrap();
 }
 

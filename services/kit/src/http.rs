@@ -133,6 +133,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Makes `router`'s routes answer a method they do not take with the contract's JSON error body
+/// (405 `method_not_allowed`; axum adds `Allow`). Applied before the router's layers, so that
+/// the answer passes through them (the Origin guard, the request metrics) like any other:
+/// applied after, it would replace each route's layered fallback with a bare one.
+pub fn json_method_not_allowed<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router.method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
 /// A list route's `limit`: the default when absent, else 1 to `MAX_PAGE`.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     use gochat_proto::limits::{DEFAULT_PAGE, MAX_PAGE};

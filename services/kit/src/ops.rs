@@ -61,7 +61,7 @@ fn describe_metrics() {
     );
     describe_gauge!(
         "gochat_outbox_depth",
-        "Events committed to a database's outbox and not yet confirmed by the bus (rows of its outbox table): grows while the broker is away"
+        "Rows of a database's outbox: events committed and not yet confirmed by the bus, or confirmed and not yet deleted; grows while the broker is away"
     );
     describe_gauge!("gochat_open_sockets", "Open WebSockets by path");
     describe_gauge!(
@@ -79,14 +79,15 @@ fn describe_metrics() {
 /// The `/metrics` route alone: the recorder's series and the process's.
 pub fn metrics_router() -> Router {
     let handle = metrics_handle();
-    Router::new().route(
+    let router = Router::new().route(
         "/metrics",
         get(move || {
             let mut text = handle.render();
             text.push_str(&crate::process::render());
             std::future::ready(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
         }),
-    )
+    );
+    crate::http::json_method_not_allowed(router)
 }
 
 /// `/healthz` and `/readyz` for the databases and bus of `runtime`, and `/metrics` unless it is
@@ -96,8 +97,8 @@ pub fn router(runtime: Runtime) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(runtime)
-        .layer(axum::middleware::from_fn(track_requests));
+        .with_state(runtime);
+    let health = crate::http::json_method_not_allowed(health).layer(axum::middleware::from_fn(track_requests));
     if with_metrics {
         health.merge(metrics_router())
     } else {

@@ -98,7 +98,7 @@ impl Runtime {
 
     /// The layers every API router gets: body limit, Origin guard, request metrics.
     pub fn api_layers(&self, router: Router) -> Router {
-        router
+        crate::http::json_method_not_allowed(router)
             .layer(axum::middleware::from_fn_with_state(self.origins.clone(), origin_guard))
             .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))

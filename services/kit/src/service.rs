@@ -4,7 +4,6 @@
 use crate::auth::Keys;
 use crate::bus::Bus;
 use crate::config::{CommonSettings, layer};
-use crate::http::ApiError;
 use crate::runtime::Runtime;
 use axum::Router;
 use clap::Args;
@@ -66,11 +65,7 @@ pub fn runtime(settings: CommonSettings, service: &'static str, generate_key: bo
 /// `GOCHAT_METRICS_LISTEN` when set, until the runtime's shutdown; then waits for background
 /// tasks to finish.
 pub async fn serve(runtime: Runtime, listener: TcpListener, app: Router) -> anyhow::Result<()> {
-    // Last, so that every route answers a method it does not take with the JSON error body
-    // (axum keeps the `Allow` header), like every other error.
-    let app = app
-        .merge(crate::ops::router(runtime.clone()))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let app = app.merge(crate::ops::router(runtime.clone()));
     let metrics = match runtime.settings.metrics_listen {
         Some(address) => {
             let listener = TcpListener::bind(address).await?;
