@@ -232,12 +232,14 @@ async fn signin(
 /// Waits until unix second `second` is over. A token's `iat` has whole seconds, and the
 /// sessions of an account disabled in some second are refused up to and including it: a
 /// session issued within that second (signing in right after an admin enabled the account
-/// again) would be refused everywhere, so it is issued in the next one.
+/// again) would be refused everywhere, so it is issued in the next one. At most two seconds:
+/// a second far ahead means clocks that disagree, which waiting would not mend.
 async fn after_second(second: i64) {
     let now = chrono::Utc::now();
     if now.timestamp() <= second {
         let next = chrono::DateTime::from_timestamp(second + 1, 0).unwrap_or(now);
-        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
     }
 }
 

@@ -49,7 +49,8 @@ pub struct OutboxRow {
     pub confirmed: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Resolves once an event is confirmed: in process, applied by every durable consumer; over
+/// Resolves once an event is confirmed: in process, applied by every durable consumer and every
+/// awaited fan-out consumer (each service's sessions); over
 /// RabbitMQ, persisted by the broker, so that anything published after it into the same queues
 /// is consumed after it. A route awaits this when what it changed must be seen by the next
 /// request to another service (a new user being messaged, a revoked session refused).
@@ -79,8 +80,8 @@ struct Progress {
     scanning: AtomicBool,
     /// False while too many events await their confirm.
     room: watch::Sender<bool>,
-    /// Rows in the outbox table: events committed and not yet confirmed (and deleted). It grows
-    /// while the bus is away, and is what `gochat_outbox_depth` shows.
+    /// Rows in the outbox table: events committed and not yet confirmed, or confirmed and not
+    /// yet deleted (in batches). It grows while the bus is away; `gochat_outbox_depth` shows it.
     stored: AtomicUsize,
     /// That gauge, labelled with the database's name once it is open.
     depth: OnceLock<metrics::Gauge>,
@@ -92,7 +93,12 @@ impl Progress {
     }
 
     fn rows_deleted(&self, rows: usize) {
-        self.show_depth(self.stored.fetch_sub(rows, Ordering::AcqRel) - rows);
+        // Saturating: only this relay deletes outbox rows, but a miscount must not panic.
+        let before = self
+            .stored
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(rows)))
+            .unwrap_or_default();
+        self.show_depth(before.saturating_sub(rows));
     }
 
     fn show_depth(&self, stored: usize) {

@@ -1,6 +1,7 @@
 //! The in-process broker of the all-in-one binary: RabbitMQ's routing and queue semantics
 //! without a network hop. Queues are in memory; durability comes from the producers' outboxes,
-//! whose rows stay until every durable queue's consumer has acknowledged the event, and from
+//! whose rows stay until every durable queue's consumer (and every awaited fan-out queue's,
+//! see [`Queue::awaited`]) has acknowledged the event, and from
 //! the consumers' databases, which keep what they can never apply as dead letters.
 
 use super::{Confirm, Disposition, Handler, MAX_BATCH, Queue, consumed_counter, dead_letters, deliver};
@@ -156,8 +157,8 @@ impl MemoryBus {
         }
         Box::pin(async move {
             if let Some(rx) = confirmed {
-                // A dropped sender means the event was dead-lettered, or the process is shutting
-                // down with it unconsumed: not confirmed, so an outbox keeps it.
+                // A dropped sender means a consumer stopped with the event unacknowledged (the
+                // process is shutting down): not confirmed, so an outbox keeps it.
                 rx.await.map_err(|_| super::BusError::NotConnected)?;
             }
             Ok(())
@@ -354,24 +355,24 @@ pub(in crate::bus) mod tests {
     }
 
     /// An awaited fan-out queue holds its publishers' confirms until its consumer has handled
-    /// the event, as a shared queue does; a plain fan-out queue does not.
+    /// the event, as a shared queue does; a plain fan-out queue does not: with both consumers
+    /// held, releasing the awaited one alone confirms the publish.
     #[tokio::test]
     async fn a_publish_is_confirmed_only_after_an_awaited_fan_out_consumer_handled_it() {
         let bus = MemoryBus::new();
         let (_seen, stop, _dir) = users_consumer(&bus);
-        let (gate, _) = tokio::sync::watch::channel(false);
-        for (instance, held) in [("plain", false), ("awaited", true)] {
+        let (plain_gate, _) = tokio::sync::watch::channel(false);
+        let (awaited_gate, _) = tokio::sync::watch::channel(false);
+        for (instance, gate) in [("plain", &plain_gate), ("awaited", &awaited_gate)] {
             let queue = Queue::fanout("svc", instance, "test", &[EventKind::UserOnline]);
-            let queue = if held { queue.awaited() } else { queue };
+            let queue = if instance == "awaited" { queue.awaited() } else { queue };
             let open = gate.subscribe();
             bus.consume(
                 queue,
                 handler(move |_| {
                     let mut open = open.clone();
                     async move {
-                        if held {
-                            let _ = open.wait_for(|open| *open).await;
-                        }
+                        let _ = open.wait_for(|open| *open).await;
                         Ok(())
                     }
                 }),
@@ -382,8 +383,13 @@ pub(in crate::bus) mod tests {
         let confirm = tokio::spawn(bus.publish(online()).await);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!confirm.is_finished(), "the awaited fan-out consumer is held");
-        gate.send_replace(true);
-        confirm.await.unwrap().unwrap();
+        awaited_gate.send_replace(true);
+        let confirmed = tokio::time::timeout(std::time::Duration::from_secs(10), confirm);
+        confirmed
+            .await
+            .expect("confirmed with the plain one still held")
+            .unwrap()
+            .unwrap();
         stop.cancel();
     }
 
@@ -556,8 +562,6 @@ pub(in crate::bus) mod tests {
         crate::db::DbError::Sqlite(rusqlite::Error::SqliteFailure(full, None)).into()
     }
 
-    /// A consumer of users.events whose handler fails with `error` on its first `fails`
-    /// attempts at each event, then applies it. Counts every attempt.
     /// Awaits `wait` for at most `bound` of real time. On a paused clock `tokio::time::timeout`
     /// cannot bound a wait on a database thread: the clock jumps to the next timer whenever
     /// every task waits, also while that thread is still working (keeping a dead letter).
@@ -574,6 +578,8 @@ pub(in crate::bus) mod tests {
         }
     }
 
+    /// A consumer of users.events whose handler fails with `error` on its first `fails`
+    /// attempts at each event, then applies it. Counts every attempt.
     struct Failing {
         attempts: Arc<AtomicUsize>,
         applied: tokio::sync::mpsc::UnboundedReceiver<gochat_proto::ids::EventId>,

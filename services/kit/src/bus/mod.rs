@@ -47,6 +47,8 @@ const MAX_STORAGE_BACKOFF: Duration = Duration::from_secs(5);
 /// How long the storage may fail before that is logged as an error: about as long as an
 /// event's attempts last.
 const STORAGE_ALARM: Duration = Duration::from_secs(120);
+/// How often that error is logged again while it lasts.
+const ALARM_EVERY: Duration = Duration::from_secs(60);
 /// Events a consumer may hold unacknowledged, and the most it applies as one batch.
 const PREFETCH: u16 = 128;
 const MAX_BATCH: usize = PREFETCH as usize;
@@ -485,6 +487,7 @@ where
     let mut storage_backoff = Backoff::new(Duration::from_millis(100), MAX_STORAGE_BACKOFF);
     let mut failed = 0;
     let mut unavailable_since = None;
+    let mut last_alarm: Option<tokio::time::Instant> = None;
     let reason = loop {
         let pause = match attempt(envelope.clone()).await {
             Ok(()) => return Disposition::Ack,
@@ -494,12 +497,15 @@ where
                 break format!("cannot be decoded: {e:#}");
             }
             Err(e) if storage_unavailable(&e) => {
-                // An error once it has lasted as long as an event's attempts: an operator
-                // should look (a full disk does not empty itself).
+                // An error once it has lasted as long as an event's attempts, then once a
+                // minute: an operator should look (a full disk does not empty itself).
                 let since = *unavailable_since.get_or_insert_with(tokio::time::Instant::now);
                 if since.elapsed() >= STORAGE_ALARM {
-                    tracing::error!(queue, event = %envelope.id, error = format!("{e:#}"),
-                        "the consumer's database is still unavailable; retrying until it is back");
+                    if last_alarm.is_none_or(|at| at.elapsed() >= ALARM_EVERY) {
+                        last_alarm = Some(tokio::time::Instant::now());
+                        tracing::error!(queue, event = %envelope.id, error = format!("{e:#}"),
+                            "the consumer's database is still unavailable; retrying until it is back");
+                    }
                 } else {
                     tracing::warn!(queue, event = %envelope.id, error = format!("{e:#}"),
                         "the consumer's database is unavailable; retrying until it is back");
