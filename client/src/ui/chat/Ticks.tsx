@@ -11,13 +11,13 @@ const LABEL: Record<Tick, string> = {
 
 /**
  * The status of one of my messages, as an icon with an accessible name. Read differs from
- * delivered by colour (green, which stands out on the blue bubble and the active row, in light
- * and dark mode alike) and by a bolder stroke, not by colour alone.
+ * delivered by shape, not by colour alone: its ticks sit in a filled pill (white on the blue
+ * bubble, green in the list), where delivered ones are bare.
  */
 export function Ticks({ tick, onBubble = false }: { tick: Tick; onBubble?: boolean }) {
   const tone =
     tick === 'read'
-      ? `[&_path]:stroke-[2.2] ${onBubble ? 'text-emerald-300' : 'text-emerald-600 dark:text-emerald-400'}`
+      ? `rounded-full px-1 py-px [&_path]:stroke-[2.2] ${onBubble ? 'bg-white text-blue-700' : 'bg-emerald-600 text-white dark:bg-emerald-500'}`
       : tick === 'failed'
         ? onBubble
           ? 'text-rose-200'
