@@ -129,8 +129,9 @@ impl OutboxSink {
         }
     }
 
-    /// Rows in the outbox table: committed events not yet confirmed.
-    pub fn depth(&self) -> usize {
+    /// Rows in the outbox table (see [`Progress::stored`]), as the tests read it.
+    #[cfg(test)]
+    pub(crate) fn depth(&self) -> usize {
         self.progress.stored.load(Ordering::Acquire)
     }
 

@@ -241,7 +241,7 @@ impl Queue {
     }
 
     /// Whether a publisher's confirm waits for this queue's consumer (in process).
-    pub fn is_awaited(&self) -> bool {
+    pub(crate) fn is_awaited(&self) -> bool {
         match self {
             Self::Shared { .. } => true,
             Self::Fanout { awaited, .. } => *awaited,
