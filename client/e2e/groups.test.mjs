@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  baseURL,
   bubble,
   chatRow,
   credentials,
@@ -172,6 +173,30 @@ describe('groups', () => {
     await page.reload();
     await page.getByTestId('me').waitFor();
     assert.equal(await chatRow(page, renamed).count(), 0);
+  });
+
+  step('a former member keeps her name after a reload, even past the first page of people', async () => {
+    // Thirty offline people who sort before carol, and carol offline: the directory's first page
+    // (online first, then by name) no longer holds her, and the group no longer lists her.
+    await people.carol.page.close();
+    const others = await browser.newContext({ baseURL: baseURL() });
+    const origin = { Origin: baseURL() };
+    for (let i = 0; i < 30; i++) {
+      const u = credentials('a_filler');
+      const res = await others.request.post('/api/auth/signup', { data: u, headers: origin });
+      assert.equal(res.status(), 201, await res.text());
+    }
+    const carol = async () => (await (await others.request.get(`/api/users?q=${users.carol.username}`)).json()).users[0];
+    await eventually(async () => assert.equal((await carol()).online, false), { what: 'carol offline', timeout: 30_000 });
+    const carolId = (await carol()).id;
+    await others.close();
+
+    const dave = people.dave.page;
+    const lookup = dave.waitForRequest((r) => r.url().includes('/api/users?ids=') && r.url().includes(carolId));
+    await dave.reload();
+    await chatRow(dave, renamed).click();
+    await lookup;
+    await bubble(dave, 'Hiking').getByText(users.carol.username, { exact: true }).waitFor();
   });
 
   step('phone: the group fills the screen, and the info panel too', async () => {

@@ -14,6 +14,7 @@ import type {
   NotificationsPage,
   SigninRequest,
   SignupRequest,
+  UserId,
   UserResponse,
   UsersPage,
 } from './types';
@@ -75,6 +76,10 @@ export const api = createApi({
       }),
       providesTags: ['Users'],
     }),
+    /** Users by id, whoever they are: for names no list has shown (a former member's). */
+    usersByIds: build.query<UsersPage, UserId[]>({
+      query: (ids) => ({ url: '/api/users', params: { ids: ids.join(',') } }),
+    }),
     conversations: build.query<ConversationsResponse, void>({
       query: () => '/api/conversations',
     }),
@@ -115,6 +120,7 @@ export const {
   useSigninMutation,
   useSignoutMutation,
   useUsersInfiniteQuery,
+  useUsersByIdsQuery,
   useConversationsQuery,
   useCreateConversationMutation,
   useNotificationsQuery,

@@ -6,6 +6,7 @@ import { useAppSelector } from '../app/hooks';
 import { previewText } from '../features/chat/attachments';
 import { conversationTitle, memberNames, tickFor, typingText } from '../features/chat/conversation';
 import { selectConversations } from '../features/chat/selectors';
+import { useNamesOf } from '../features/users/namesSlice';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
 import { Avatar } from './Avatar';
@@ -16,6 +17,8 @@ function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | 
   const last = c.lastMessage;
   // A former member is no longer listed in `members`, but their name is still known.
   const formerName = useAppSelector((s) => (last ? s.names[last.senderId] : undefined));
+  const listed = !last || last.senderId === myId || c.kind !== 'group' || memberNames(c)[last.senderId] !== undefined;
+  useNamesOf(listed ? [] : [last.senderId]);
   if (typing) return <span className={active ? '' : 'text-accent-600 dark:text-accent-400'}>{typing}…</span>;
   if (!last) return <span className="italic">No messages yet</span>;
   const mine = last.senderId === myId;

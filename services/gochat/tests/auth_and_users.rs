@@ -421,11 +421,39 @@ async fn user_list_searches_by_prefix_and_pages_with_a_cursor() {
     }
     assert_eq!(seen, ["amy", "Andrew", "anna", "anton", "bert", "bianca", "carl"]);
 
+    // Looked up by id (a former member's name), in the order asked; an unknown id is left out.
+    let (_, all) = me.get("/api/users?limit=100").await;
+    let id_of = |name: &str| {
+        all["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let unknown = "0193a5f0-0000-7000-8000-000000000000";
+    let (carl, amy) = (id_of("carl"), id_of("amy"));
+    let (status, body) = me.get(&format!("/api/users?ids={carl},{unknown},{amy},{carl}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(usernames(&body), ["carl", "amy"]);
+    assert_eq!(body["nextCursor"], json!(null));
+    let many = vec![carl.as_str(); 101].join(",");
+    let (status, body) = me.get(&format!("/api/users?ids={many}")).await;
+    assert_eq!((status, &body["error"]["message"]), (400, &json!("at most 100 ids")));
+    let (status, _) = me.get(&format!("/api/users?ids={carl}&cursor=abc")).await;
+    assert_eq!(status, 400);
+
     for bad in [
         "/api/users?limit=0",
         "/api/users?limit=101",
         "/api/users?limit=x",
         "/api/users?cursor=bogus",
+        "/api/users?ids=",
+        "/api/users?ids=not-an-id",
+        "/api/users?ids=x&q=a",
     ] {
         let (status, body) = me.get(bad).await;
         assert_eq!(

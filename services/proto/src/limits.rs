@@ -42,7 +42,8 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
     use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
-    let consts: [(&str, usize); 15] = [
+    let consts: [(&str, usize); 16] = [
+        ("MAX_PAGE", MAX_PAGE as usize),
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
         ("PREVIEW_CHARS", PREVIEW_CHARS),

@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gochat_proto::dto::UserSummary;
 use gochat_proto::ids::UserId;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 pub const MIGRATIONS: &[&str] = &[
@@ -107,21 +107,12 @@ pub fn page(
     ))?;
     let mut rows = stmt
         .query_map(params![prefix, prefix_end, online, key, id], |r| {
-            let id: String = r.get(0)?;
-            let summary = UserSummary {
-                id: id.parse().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-                })?,
-                username: r.get(1)?,
-                online: r.get(2)?,
-                last_seen_at: r.get(3)?,
-            };
             Ok((
-                summary,
+                summary(r)?,
                 Cursor {
                     online: r.get(2)?,
                     key: r.get(4)?,
-                    id,
+                    id: r.get(0)?,
                 },
             ))
         })?
@@ -137,6 +128,31 @@ pub fn page(
         None
     };
     Ok((rows.into_iter().map(|(summary, _)| summary).collect(), next))
+}
+
+/// The users of `ids` the directory has, in the order asked; unknown ids are left out.
+pub fn by_ids(c: &Connection, ids: &[UserId]) -> rusqlite::Result<Vec<UserSummary>> {
+    let mut stmt = c.prepare_cached("SELECT id, username, online, last_seen_at FROM users WHERE id = ?1")?;
+    let mut users = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(user) = stmt.query_row([id.to_string()], summary).optional()? {
+            users.push(user);
+        }
+    }
+    Ok(users)
+}
+
+/// A row whose first four columns are id, username, online, last_seen_at.
+fn summary(r: &rusqlite::Row) -> rusqlite::Result<UserSummary> {
+    let id: String = r.get(0)?;
+    Ok(UserSummary {
+        id: id
+            .parse()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
+        username: r.get(1)?,
+        online: r.get(2)?,
+        last_seen_at: r.get(3)?,
+    })
 }
 
 #[cfg(test)]

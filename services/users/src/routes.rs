@@ -9,6 +9,8 @@ use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json, page_limit};
 use gochat_proto::dto::UsersPage;
+use gochat_proto::ids::UserId;
+use gochat_proto::limits::MAX_PAGE;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -29,6 +31,8 @@ struct ListQuery {
     q: String,
     limit: Option<u32>,
     cursor: Option<String>,
+    /// Comma-separated user ids: those users, whoever they are (a former member's name, say).
+    ids: Option<String>,
 }
 
 async fn list(
@@ -37,6 +41,20 @@ async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Arc<UsersPage>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+    if let Some(ids) = &query.ids {
+        if !query.q.is_empty() || query.cursor.is_some() || query.limit.is_some() {
+            return Err(ApiError::invalid("ids cannot be combined with q, limit or cursor"));
+        }
+        let ids = parse_ids(ids)?;
+        let users = state
+            .db
+            .read(move |c| directory::by_ids(c, &ids).map_err(DbError::from))
+            .await?;
+        return Ok(Json(Arc::new(UsersPage {
+            users,
+            next_cursor: None,
+        })));
+    }
     let limit = page_limit(query.limit)?;
     if query.q.chars().count() > 64 {
         return Err(ApiError::invalid("q is too long"));
@@ -68,4 +86,22 @@ async fn list(
         state.pages.insert(key, (version, page.clone()));
     }
     Ok(Json(page))
+}
+
+/// `a,b,c`: at most a page of user ids (a repeated one counts once).
+fn parse_ids(ids: &str) -> Result<Vec<UserId>, ApiError> {
+    let ids: Vec<&str> = ids.split(',').collect();
+    if ids.len() > MAX_PAGE as usize {
+        return Err(ApiError::invalid(format!("at most {MAX_PAGE} ids")));
+    }
+    let mut parsed: Vec<UserId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = id
+            .parse()
+            .map_err(|_| ApiError::invalid("ids must be user ids, separated by commas"))?;
+        if !parsed.contains(&id) {
+            parsed.push(id);
+        }
+    }
+    Ok(parsed)
 }

@@ -1,5 +1,6 @@
 // Generated from services/proto/src/limits.rs; never edited by hand.
 
+export const MAX_PAGE = 100;
 export const MAX_FRAME_BYTES = 16384;
 export const MAX_BODY_CHARS = 4000;
 export const PREVIEW_CHARS = 140;

@@ -4,7 +4,9 @@
 // never change, so a name once seen is kept for the session.
 import { createSlice, isAnyOf } from '@reduxjs/toolkit';
 import { groupsApi } from '../../api/groups';
-import { api } from '../../api/http';
+import { api, useUsersByIdsQuery } from '../../api/http';
+import { MAX_PAGE } from '../../api/generated/limits';
+import { useAppSelector } from '../../app/hooks';
 import type { Conversation, UserId } from '../../api/types';
 import { conversationReceived } from '../chat/chatSlice';
 import { memberNames } from '../chat/conversation';
@@ -51,6 +53,9 @@ const namesSlice = createSlice({
       .addMatcher(api.endpoints.users.matchFulfilled, (state, { payload }) => {
         for (const page of payload.pages) for (const u of page.users) state[u.id] = u.username;
       })
+      .addMatcher(api.endpoints.usersByIds.matchFulfilled, (state, { payload }) => {
+        for (const u of payload.users) state[u.id] = u.username;
+      })
       .addMatcher(api.endpoints.conversations.matchFulfilled, (state, { payload }) => {
         for (const c of payload.conversations) learnConversation(state, c);
       })
@@ -68,4 +73,14 @@ export const selectKnownNames = (s: { names: NamesState }): NamesState => s.name
 /** Names for a conversation's messages: its members as it lists them, then anyone seen before (former members). */
 export function senderNames(known: NamesState, c: Conversation | undefined): Record<UserId, string> {
   return { ...known, ...memberNames(c) };
+}
+
+/**
+ * Asks the users directory for the names among `ids` this client has not seen yet: former
+ * members, met only in a group's history. One request per distinct set, cached by RTK Query.
+ */
+export function useNamesOf(ids: readonly UserId[]): void {
+  const known = useAppSelector(selectKnownNames);
+  const unknown = [...new Set(ids)].filter((id) => known[id] === undefined).sort().slice(0, MAX_PAGE);
+  useUsersByIdsQuery(unknown, { skip: unknown.length === 0 });
 }

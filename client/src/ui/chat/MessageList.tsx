@@ -3,7 +3,6 @@
 // to a focused message (a search result, a quoted message) with a short highlight.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Virtuoso, type ListRange, type VirtuosoHandle } from 'react-virtuoso';
-import { useUsersInfiniteQuery } from '../../api/http';
 import type { Conversation, ConversationId, Message, UserId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
@@ -12,7 +11,7 @@ import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../featu
 import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
 import { lowerBound } from '../../features/chat/timeline';
 import { focusCleared } from '../../features/chat/viewSlice';
-import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
+import { selectKnownNames, senderNames, useNamesOf } from '../../features/users/namesSlice';
 import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
@@ -83,9 +82,8 @@ export function MessageList({
 
   const isGroup = conversation?.kind === 'group';
   const names = useMemo(() => ({ ...senderNames(known, conversation), ...(me ? { [me.id]: me.username } : {}) }), [known, conversation, me]);
-  // A sender no list named yet (a former member, met nowhere else): the users directory knows them.
-  const unnamed = isGroup && items.some((it) => it.kind === 'message' && names[it.message.senderId] === undefined);
-  useUsersInfiniteQuery({ q: '' }, { skip: !unnamed });
+  // Senders no list named yet (former members, met nowhere else): the users directory knows them.
+  useNamesOf(isGroup ? items.flatMap((it) => (it.kind === 'message' && names[it.message.senderId] === undefined ? [it.message.senderId] : [])) : []);
   const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;

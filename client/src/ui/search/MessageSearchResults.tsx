@@ -7,7 +7,7 @@ import type { Conversation, SearchResult } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import { conversationTitle } from '../../features/chat/conversation';
 import { messageFocused } from '../../features/chat/viewSlice';
-import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
+import { selectKnownNames, senderNames, useNamesOf } from '../../features/users/namesSlice';
 import { highlight } from '../../lib/highlight';
 import { navigate } from '../../lib/router';
 import { listTime } from '../../lib/time';
@@ -33,6 +33,7 @@ function Result({ result, conversation, query, myId }: { result: SearchResult; c
   const dispatch = useAppDispatch();
   const m = result.message;
   const names = senderNames(useAppSelector(selectKnownNames), conversation);
+  useNamesOf(m.senderId === myId ? [] : [m.senderId]);
   const sender = m.senderId === myId ? 'You' : (names[m.senderId] ?? 'Someone');
   const title = conversation ? conversationTitle(conversation) : 'Conversation';
   const group = conversation?.kind === 'group';
