@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   credentials,
+  DESKTOP,
   eventually,
   launch,
   messages,
@@ -127,6 +128,35 @@ describe('chat', () => {
     await bob.page.getByRole('button', { name: 'Back to chats' }).click();
     await conversationRow(bob.page, aliceUser.username).waitFor();
     await screenshots(bob.page, 'phone-chats');
+  });
+
+  step('bob mutes the chat: alice’s messages still count in his list but never reach his bell', async () => {
+    await bob.page.setViewportSize(DESKTOP);
+    await conversationRow(bob.page, aliceUser.username).click();
+    const mute = bob.page.getByRole('button', { name: 'Mute notifications' });
+    await mute.click();
+    await eventually(async () => assert.equal(await mute.getAttribute('aria-pressed'), 'true'), { what: 'muted' });
+    // Away from the chat (a reload: the mute is the server's, not the tab's).
+    await bob.page.goto('/');
+    const row = conversationRow(bob.page, aliceUser.username);
+    await row.getByRole('img', { name: 'Muted' }).waitFor();
+    await send(alice.page, 'muted hello');
+    await row.getByTestId('unread-badge').filter({ hasText: '1' }).waitFor({ timeout: 15_000 });
+    assert.equal(await bob.page.title(), 'GoChat', 'a muted chat puts no count in the title');
+    await screenshots(bob.page, 'muted');
+
+    await row.click();
+    await mute.click();
+    await eventually(async () => assert.equal(await mute.getAttribute('aria-pressed'), 'false'), { what: 'unmuted' });
+    await bob.page.goto('/');
+    await send(alice.page, 'unmuted hello');
+    await bob.page.getByTestId('bell-count').filter({ hasText: /^1$/ }).waitFor({ timeout: 15_000 });
+    await bob.page.getByTestId('bell').click();
+    const notes = bob.page.getByRole('dialog', { name: 'Notifications' }).getByTestId('notification');
+    await notes.filter({ hasText: 'unmuted hello' }).waitFor();
+    // "muted hello" is in "unmuted hello" too: one notification, the unmuted message's.
+    assert.equal(await notes.filter({ hasText: 'muted hello' }).count(), 1, 'no notification of the muted message');
+    await bob.page.keyboard.press('Escape');
   });
 
   step('the client runs under a strict Content-Security-Policy, which blocks inline script', async () => {

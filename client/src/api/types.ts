@@ -34,6 +34,7 @@ export type { MessagesPage } from './generated/MessagesPage';
 export type { Notification } from './generated/Notification';
 export type { NotificationKind } from './generated/NotificationKind';
 export type { NotificationsPage } from './generated/NotificationsPage';
+export type { MutedConversations } from './generated/MutedConversations';
 export type { MarkNotificationsRead } from './generated/MarkNotificationsRead';
 export type { ErrorBody } from './generated/ErrorBody';
 export type { ErrorDetail } from './generated/ErrorDetail';

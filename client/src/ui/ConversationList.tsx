@@ -9,8 +9,10 @@ import { selectConversations } from '../features/chat/selectors';
 import { useNamesOf } from '../features/users/namesSlice';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
+import { useMutedIds } from '../api/mutes';
 import { Avatar } from './Avatar';
 import { Ticks } from './chat/Ticks';
+import { BellOffIcon } from './icons';
 import { Welcome } from './Welcome';
 
 function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | null; active: boolean; typing: string | null }) {
@@ -36,11 +38,14 @@ export const ConversationRow = memo(function ConversationRow({
   active,
   myId,
   typing,
+  muted,
 }: {
   conversation: Conversation;
   active: boolean;
   myId: UserId | null;
   typing: string | null;
+  /** Its messages notify nothing: shown by a crossed bell and a grey unread count. */
+  muted: boolean;
 }) {
   const last = c.lastMessage;
   const title = conversationTitle(c);
@@ -68,11 +73,12 @@ export const ConversationRow = memo(function ConversationRow({
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
           <span className="min-w-0 flex-1 truncate font-semibold">{title}</span>
+          {muted && <BellOffIcon aria-hidden={false} role="img" aria-label="Muted" className={`shrink-0 text-sm ${active ? 'text-white/80' : 'text-slate-400 dark:text-slate-500'}`} />}
           {last && mine && !last.deletedAt && <Ticks tick={tickFor(last.seq, c, myId)} onBubble={active} />}
           {last && (
             <time
               dateTime={last.sentAt}
-              className={`shrink-0 text-xs ${active ? 'text-white/80' : c.unread > 0 ? 'text-accent-600 dark:text-accent-400' : 'text-slate-500 dark:text-slate-400'}`}
+              className={`shrink-0 text-xs ${active ? 'text-white/80' : c.unread > 0 && !muted ? 'text-accent-600 dark:text-accent-400' : 'text-slate-500 dark:text-slate-400'}`}
             >
               {listTime(last.sentAt)}
             </time>
@@ -87,7 +93,7 @@ export const ConversationRow = memo(function ConversationRow({
               aria-label={`${c.unread} unread`}
               data-testid="unread-badge"
               className={`min-w-5 shrink-0 rounded-full px-1.5 text-center text-xs leading-5 font-semibold ${
-                active ? 'bg-white text-accent-700' : 'bg-accent-600 text-white'
+                active ? 'bg-white text-accent-700' : muted ? 'bg-slate-400 text-white dark:bg-slate-600' : 'bg-accent-600 text-white'
               }`}
             >
               {c.unread}
@@ -126,6 +132,7 @@ export function ConversationList({ activeId, onFindPeople }: { activeId: string 
   const myId = useAppSelector((s) => s.session.user?.id ?? null);
   const loaded = useAppSelector((s) => s.chat.conversationsLoaded);
   const typing = useTypingTexts(list);
+  const muted = useMutedIds();
 
   if (!loaded && isLoading) return <p className="p-6 text-center text-sm text-slate-500">Loading chats…</p>;
   if (!loaded && isError)
@@ -146,7 +153,7 @@ export function ConversationList({ activeId, onFindPeople }: { activeId: string 
         computeItemKey={(_, c) => c.id}
         increaseViewportBy={200}
         components={{ Header: () => <div className="h-2" />, Footer: () => <div className="h-2" /> }}
-        itemContent={(_, c) => <ConversationRow conversation={c} active={c.id === activeId} myId={myId} typing={typing[c.id] ?? null} />}
+        itemContent={(_, c) => <ConversationRow conversation={c} active={c.id === activeId} myId={myId} typing={typing[c.id] ?? null} muted={muted.has(c.id)} />}
       />
     </nav>
   );

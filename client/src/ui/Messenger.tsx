@@ -1,7 +1,7 @@
 // The signed-in app: sidebar (chats, people, search) and the open conversation; one pane at a time on a phone.
 import { useEffect } from 'react';
+import { useUnreadNotMuted } from '../api/mutes';
 import { useAppSelector } from '../app/hooks';
-import { selectTotalUnread } from '../features/chat/selectors';
 import type { Route } from '../lib/router';
 import { ChatView } from './chat/ChatView';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -10,7 +10,7 @@ import { Sidebar } from './Sidebar';
 import { ChatIcon } from './icons';
 
 function useUnreadTitle() {
-  const unread = useAppSelector(selectTotalUnread);
+  const unread = useUnreadNotMuted();
   const notifications = useAppSelector((s) => s.notifications.unreadCount);
   const total = Math.max(unread, notifications);
   useEffect(() => {

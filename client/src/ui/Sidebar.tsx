@@ -1,11 +1,11 @@
 import { useId, useState } from 'react';
 import { MAX_SEARCH_CHARS } from '../api/generated/limits';
 import { useSignoutMutation } from '../api/http';
+import { useUnreadNotMuted } from '../api/mutes';
 import { useAppDispatch, useAppSelector } from '../app/hooks';
 import { browserNotificationsDeps } from '../features/push/browserDeps';
 import { turnOff } from '../features/push/browserNotifications';
 import { navigate } from '../lib/router';
-import { selectTotalUnread } from '../features/chat/selectors';
 import { useDebounced } from '../lib/useDebounced';
 import { Avatar } from './Avatar';
 import { ConversationList } from './ConversationList';
@@ -21,7 +21,7 @@ const headerButton =
 export function Sidebar({ activeId }: { activeId: string | null }) {
   const [tab, setTab] = useState<'chats' | 'people'>('chats');
   const me = useAppSelector((s) => s.session.user);
-  const unread = useAppSelector(selectTotalUnread);
+  const unread = useUnreadNotMuted();
   const [signout, { isLoading: signingOut }] = useSignoutMutation();
   const dispatch = useAppDispatch();
 

@@ -77,7 +77,7 @@ const AUTH: &[Route] = &[
     route("POST", "/api/admin/users/{}/enable", &[], None),
 ];
 
-const USERS: &[Route] = &[route("GET", "/api/users", &["q", "limit", "cursor"], None)];
+const USERS: &[Route] = &[route("GET", "/api/users", &["q", "limit", "cursor", "ids"], None)];
 
 const MESSAGES: &[Route] = &[
     route("GET", "/api/conversations", &[], None),
@@ -110,6 +110,9 @@ const MESSAGES: &[Route] = &[
 const NOTIFICATIONS: &[Route] = &[
     route("GET", "/api/notifications", &["unread", "limit", "before"], None),
     route("POST", "/api/notifications/read", &[], Some(&["ids", "all"])),
+    route("GET", "/api/notifications/muted", &[], None),
+    route("PUT", "/api/notifications/muted/{}", &[], None),
+    route("DELETE", "/api/notifications/muted/{}", &[], None),
     route("GET", "/api/push/key", &[], None),
     route("POST", "/api/push/subscriptions", &[], Some(&["endpoint", "keys"])),
     route("DELETE", "/api/push/subscriptions", &[], Some(&["endpoint"])),

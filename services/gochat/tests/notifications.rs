@@ -7,6 +7,7 @@ mod scenarios;
 
 use common::{Client, Socket, connect_ws, eventually, next_of, send_frame, signed_up, socket};
 use gochat_kit::testing::TestServer;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -371,4 +372,121 @@ async fn notification_sockets_refuse_foreign_origins_missing_and_revoked_cookies
 async fn every_socket_gets_its_notifications_and_the_store_answers() {
     let deployment = common::site::Deployment::all_in_one().await;
     scenarios::notifications::every_gateway_pushes_and_the_store_answers(&deployment.site).await;
+}
+
+/// Muting a conversation silences its notifications (no bell, no socket frame) for the one who
+/// muted it, until they unmute; their other conversations still notify.
+#[tokio::test]
+async fn a_muted_conversation_notifies_nothing_until_unmuted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (_, carol) = signed_up(&server, "carol").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (_, mut eve) = signed_up(&server, "eve").await;
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    let mut carol_chat = socket(&server, "/ws/chat", &carol).await;
+    async fn say(chat: &mut Socket, to: &str, body: &str) {
+        send_frame(
+            chat,
+            json!({"type": "send", "clientId": new_id(), "to": to, "body": body}),
+        )
+        .await;
+        next_of(chat, "message", WAIT).await;
+    }
+
+    say(&mut alice_chat, &bob_id, "before").await;
+    let first = next_of(&mut bob_notes, "notification", WAIT).await["notification"].clone();
+    let conversation = first["conversationId"].as_str().unwrap().to_owned();
+    let muted = format!("/api/notifications/muted/{conversation}");
+    for _ in 0..2 {
+        assert_eq!(bob.request("PUT", &muted, None, HeaderMap::new()).await.0, 204);
+    }
+    assert_eq!(
+        bob.get("/api/notifications/muted").await,
+        (200, json!({"conversationIds": [conversation]}))
+    );
+    assert_eq!(
+        eve.get("/api/notifications/muted").await.1,
+        json!({"conversationIds": []})
+    );
+
+    // Alice's message is stored before carol's, and the store takes them in that order: the next
+    // notification bob gets is carol's.
+    say(&mut alice_chat, &bob_id, "while muted").await;
+    say(&mut carol_chat, &bob_id, "from carol").await;
+    let next = next_of(&mut bob_notes, "notification", WAIT).await;
+    assert_eq!(next["notification"]["preview"], "from carol");
+    let (_, page) = bob.get("/api/notifications").await;
+    let previews: Vec<&str> = page["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["preview"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (previews, &page["unreadCount"]),
+        (vec!["from carol", "before"], &json!(2))
+    );
+
+    for _ in 0..2 {
+        assert_eq!(bob.request("DELETE", &muted, None, HeaderMap::new()).await.0, 204);
+    }
+    say(&mut alice_chat, &bob_id, "after").await;
+    assert_eq!(
+        next_of(&mut bob_notes, "notification", WAIT).await["notification"]["preview"],
+        "after"
+    );
+    server.stop().await.unwrap();
+}
+
+/// Bad mutes get a clear answer and store nothing: not an id, no session, a foreign origin, and
+/// more conversations than anyone has.
+#[tokio::test]
+async fn bad_mutes_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut bob) = signed_up(&server, "bob").await;
+    let id = || uuid::Uuid::now_v7().to_string();
+    assert_eq!(
+        bob.request("PUT", "/api/notifications/muted/nope", None, HeaderMap::new())
+            .await
+            .0,
+        404
+    );
+    let path = format!("/api/notifications/muted/{}", id());
+    assert_eq!(
+        Client::new(&server)
+            .request("PUT", &path, None, HeaderMap::new())
+            .await
+            .0,
+        401
+    );
+    let mut foreign = HeaderMap::new();
+    foreign.insert("origin", HeaderValue::from_static("https://evil.example"));
+    assert_eq!(bob.request("PUT", &path, None, foreign).await.0, 403);
+    assert_eq!(
+        bob.get("/api/notifications/muted").await.1,
+        json!({"conversationIds": []})
+    );
+
+    for _ in 0..1000 {
+        assert_eq!(
+            bob.request(
+                "PUT",
+                &format!("/api/notifications/muted/{}", id()),
+                None,
+                HeaderMap::new()
+            )
+            .await
+            .0,
+            204
+        );
+    }
+    let (status, _, body) = bob.request("PUT", &path, None, HeaderMap::new()).await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid_input")));
+    let (_, list) = bob.get("/api/notifications/muted").await;
+    assert_eq!(list["conversationIds"].as_array().unwrap().len(), 1000);
+    server.stop().await.unwrap();
 }

@@ -408,6 +408,14 @@ pub struct MarkNotificationsRead {
     pub all: Option<bool>,
 }
 
+/// `GET /api/notifications/muted`: the conversations whose messages notify me of nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct MutedConversations {
+    pub conversation_ids: Vec<ConversationId>,
+}
+
 // ----- push to closed tabs (Web Push) -----
 
 /// `GET /api/push/key`: the server's VAPID public key, for `PushManager.subscribe`.

@@ -139,6 +139,7 @@ describe('chat selectors', () => {
     );
     expect(selectConversations({ chat: s }).map((c) => c.id)).toEqual(['new', 'old', 'empty']);
     expect(selectTotalUnread({ chat: s })).toBe(3);
+    expect(selectTotalUnread({ chat: s }, ['new']), 'a muted conversation asks for no attention').toBe(1);
   });
 
   it('ticks follow the peer watermarks', () => {

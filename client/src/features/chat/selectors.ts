@@ -30,8 +30,10 @@ export const selectConversations = createSelector([selectConversationsMap], (map
   }),
 );
 
-export const selectTotalUnread = createSelector([selectConversationsMap], (map) =>
-  Object.values(map).reduce((n, c) => n + Math.max(0, c.unread), 0),
+/** Unread messages of every conversation but the muted ones (which ask for no attention). */
+export const selectTotalUnread = createSelector(
+  [selectConversationsMap, (_: WithChat, muted: readonly ConversationId[] = []) => muted],
+  (map, muted) => Object.values(map).reduce((n, c) => (muted.includes(c.id) ? n : n + Math.max(0, c.unread)), 0),
 );
 
 export const selectConversation = (s: WithChat, id: ConversationId | null): Conversation | undefined =>

@@ -1,14 +1,15 @@
 // The open chat's header: who (peer with presence, or group with its members), who is typing,
 // and the user's menu (direct) or the group's info (group).
 import { shallowEqual } from 'react-redux';
-import type { Conversation } from '../../api/types';
+import { useMuteToggle } from '../../api/mutes';
+import type { Conversation, ConversationId } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
 import { memberNames, namesList, typingText } from '../../features/chat/conversation';
 import { selectTypingUsers } from '../../features/chat/typingSlice';
 import { navigate } from '../../lib/router';
 import { lastSeen } from '../../lib/time';
 import { Avatar } from '../Avatar';
-import { BackIcon, InfoIcon } from '../icons';
+import { BackIcon, BellIcon, BellOffIcon, InfoIcon } from '../icons';
 import { UserMenu } from '../UserMenu';
 
 const iconButton =
@@ -24,6 +25,17 @@ function TypingDots({ text }: { text: string }) {
         <span className="typing-dot h-1 w-1 rounded-full bg-current" />
       </span>
     </span>
+  );
+}
+
+/** Mutes the conversation's notifications (bell, browser, push); pressed while muted. */
+function MuteButton({ id }: { id: ConversationId }) {
+  const { muted, toggle } = useMuteToggle(id);
+  const label = muted ? 'Unmute notifications' : 'Mute notifications';
+  return (
+    <button type="button" aria-label="Mute notifications" aria-pressed={muted} title={label} onClick={() => void toggle()} className={iconButton}>
+      {muted ? <BellOffIcon /> : <BellIcon />}
+    </button>
   );
 }
 
@@ -74,6 +86,7 @@ export function ChatHeader({
           {status}
         </p>
       </div>
+      {conversation && <MuteButton id={conversation.id} />}
       {conversation?.kind === 'direct' && <UserMenu user={conversation.peer} />}
       {conversation?.kind === 'group' && (
         <button type="button" aria-label="Group info" title="Group info" aria-expanded={infoOpen} onClick={onToggleInfo} className={iconButton}>

@@ -1,6 +1,6 @@
 //! The store's consumer of the shared `notifications.events` queue.
 
-use super::table;
+use super::{mutes, table};
 use crate::push::Push;
 use gochat_kit::bus::{Handler, Writes, applying_idempotent};
 use gochat_kit::db::{Db, Write};
@@ -10,14 +10,15 @@ use gochat_proto::ids::{ConversationId, NotificationId, UserId};
 use gochat_proto::limits::PREVIEW_CHARS;
 use std::sync::Arc;
 
-/// Stores a notification per stored message for each member but its sender, announced in one
-/// event per message; reading a conversation up to `seq` (or sending into it) reads its
-/// notifications up to `seq`; an edit changes the preview and a deletion removes the
-/// notifications of that message (its text must not outlive it here); a member removed from a
-/// conversation has its notifications of it read. A new notification of a user without an
-/// open socket is also pushed to their browsers (Web Push), and presence changes say who that
-/// is. All idempotent by natural keys (one notification per recipient and message; "read up
-/// to" only ever marks; presence changes are ordered), so no inbox is kept.
+/// Stores a notification per stored message for each member but its sender and those who
+/// muted the conversation, announced in one event per message; reading a conversation up to
+/// `seq` (or sending into it) reads its notifications up to `seq`; an edit changes the preview
+/// and a deletion removes the notifications of that message (its text must not outlive it
+/// here); a member removed from a conversation has its notifications of it read and its mute
+/// forgotten. A new notification of a user without an open socket is also pushed to their
+/// browsers (Web Push), and presence changes say who that is. All idempotent by natural keys
+/// (one notification per recipient and message; "read up to" only ever marks; presence changes
+/// are ordered; a mute is a row or none), so no inbox is kept.
 pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
     // On the writer: a message to a group writes a notification per member, and the batch
     // lets other threads run between its events.
@@ -29,7 +30,8 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                 let message = e.message;
                 let sender = message.sender_id;
                 let mut created = Vec::new();
-                for recipient in e.members.iter().filter(|m| **m != sender) {
+                let muted = mutes::muting(w, message.conversation_id)?;
+                for recipient in e.members.iter().filter(|m| **m != sender && !muted.contains(m)) {
                     let notification = Notification {
                         id: NotificationId::new(),
                         kind: NotificationKind::Message,
@@ -68,6 +70,7 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
             Event::ConversationUpdated(e) => {
                 for user in e.removed {
                     read_up_to(w, user, e.conversation.id, i64::MAX)?;
+                    mutes::unmute_in(w, user, e.conversation.id)?;
                 }
             }
             Event::PresenceChanged(e) => push.presence_changed(w, &e)?,

@@ -7,8 +7,10 @@
 //! - `events`: the shared consumer (notifications from stored, edited and deleted messages,
 //!   read from receipts, presence for Web Push).
 //! - `routes`: `GET /api/notifications`, `POST /api/notifications/read`.
+//! - `mutes`: muted conversations and their routes.
 
 mod events;
+mod mutes;
 mod routes;
 pub mod table;
 
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     table::MIGRATIONS[1],
     push::SUBSCRIPTIONS_MIGRATION,
     push::PRESENCE_MIGRATION,
+    mutes::MIGRATION,
 ];
 
 #[derive(Clone)]
@@ -75,5 +78,8 @@ pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings)
         origins: runtime.origins.clone(),
         push,
     };
-    Ok(routes::router().merge(push::routes::router()).with_state(store))
+    Ok(routes::router()
+        .merge(mutes::router())
+        .merge(push::routes::router())
+        .with_state(store))
 }
