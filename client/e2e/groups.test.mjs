@@ -199,6 +199,17 @@ describe('groups', () => {
     await bubble(dave, 'Hiking').getByText(users.carol.username, { exact: true }).waitFor();
   });
 
+  step('the search box finds people too: dave opens a chat with carol from it', async () => {
+    const dave = people.dave.page;
+    await dave.getByLabel('Search messages').fill(users.carol.username);
+    const found = dave.getByRole('region', { name: 'People found' });
+    await found.getByTestId('person').filter({ hasText: users.carol.username }).waitFor();
+    await screenshots(dave, 'search-people');
+    await found.getByTestId('person').filter({ hasText: users.carol.username }).click();
+    await header(dave).filter({ hasText: users.carol.username }).waitFor();
+    await dave.getByLabel('Search messages').fill('');
+  });
+
   step('phone: the group fills the screen, and the info panel too', async () => {
     const { page } = people.alice;
     await page.setViewportSize(PHONE);

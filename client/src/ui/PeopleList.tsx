@@ -8,7 +8,7 @@ import { lastSeen } from '../lib/time';
 import { Avatar } from './Avatar';
 import { useOpenDirect } from './useOpenDirect';
 
-function useMinuteTick(): number {
+export function useMinuteTick(): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 30_000);
@@ -17,7 +17,7 @@ function useMinuteTick(): number {
   return now;
 }
 
-const PersonRow = memo(function PersonRow({
+export const PersonRow = memo(function PersonRow({
   user,
   isMe,
   busy,

@@ -79,7 +79,7 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
             type="search"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            placeholder={tab === 'people' ? 'Search people' : 'Search chats and messages'}
+            placeholder={tab === 'people' ? 'Search people' : 'Search chats, people and messages'}
             maxLength={MAX_SEARCH_CHARS}
             autoComplete="off"
             className="w-full rounded-full border border-transparent bg-slate-100 py-2 pr-3 pl-9 text-sm placeholder:text-slate-500 focus:border-accent-500 focus:bg-white focus:outline-none dark:bg-slate-800/80 dark:placeholder:text-slate-400 dark:focus:bg-slate-900"

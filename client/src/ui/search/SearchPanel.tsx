@@ -1,8 +1,10 @@
-// The chats tab while searching: conversations whose name matches, then messages that do.
+// The chats tab while searching: conversations whose name matches, people whose name starts
+// with the search, then messages that match.
 import { useMutedIds } from '../../api/mutes';
 import { useAppSelector } from '../../app/hooks';
 import { ConversationRow, useMatchingConversations } from '../ConversationList';
 import { MessageSearchResults } from './MessageSearchResults';
+import { PeopleFound } from './PeopleFound';
 
 export function SearchPanel({ query, activeId }: { query: string; activeId: string | null }) {
   const chats = useMatchingConversations(query);
@@ -18,6 +20,7 @@ export function SearchPanel({ query, activeId }: { query: string; activeId: stri
           ))}
         </section>
       )}
+      <PeopleFound query={query} />
       <MessageSearchResults query={query} />
     </div>
   );
