@@ -78,6 +78,29 @@ describe('admin', () => {
     assert.equal(await bob.page.getByRole('button', { name: 'Administration', exact: true }).count(), 0, 'a member has no admin page');
   });
 
+  step('the admin revokes an invitation that went astray: its link signs nobody up', async () => {
+    const page = admin.page;
+    await page.getByRole('button', { name: 'Create invitation', exact: true }).click();
+    const shown = page.getByLabel('Invitation link', { exact: true });
+    const astray = await eventually(async () => {
+      const value = await shown.inputValue();
+      assert.notEqual(value, link);
+      return value;
+    }, { what: 'the new invitation shown' });
+    const code = new URL(astray).searchParams.get('invite');
+    const row = page.getByTestId('open-invite').filter({ hasText: `${code.slice(0, 4)}…` });
+    await row.waitFor();
+    await screenshots(page, 'admin-invites');
+    await row.getByRole('button', { name: /^Revoke invitation/ }).click();
+    await page.getByRole('dialog', { name: /^Revoke invitation/ }).getByRole('button', { name: 'Revoke', exact: true }).click();
+    await eventually(async () => assert.equal(await row.count(), 0), { what: 'revoked invitation gone from the list' });
+    const res = await page.request.post('/api/auth/signup', {
+      data: { ...credentials('stray'), inviteCode: code },
+      headers: { Origin: new URL(page.url()).origin },
+    });
+    assert.equal(res.status(), 403);
+  });
+
   step('the admin disables the new account, and its open tab is signed out', async () => {
     await admin.page.reload();
     const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));

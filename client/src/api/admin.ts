@@ -5,13 +5,14 @@ import type {
   AdminUsersPage,
   CreateInviteRequest,
   InviteResponse,
+  InvitesList,
   UpdateAdminSettings,
   UserId,
 } from './types';
 
 export const ADMIN_USERS_PAGE = 50;
 
-export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'AdminUsers'] }).injectEndpoints({
+export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'AdminUsers', 'AdminInvites'] }).injectEndpoints({
   endpoints: (build) => ({
     adminSettings: build.query<AdminSettingsResponse, void>({
       query: () => '/api/admin/settings',
@@ -27,6 +28,16 @@ export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'A
     }),
     createInvite: build.mutation<InviteResponse, CreateInviteRequest>({
       query: (body) => ({ url: '/api/admin/invites', method: 'POST', body }),
+      invalidatesTags: ['AdminInvites'],
+    }),
+    adminInvites: build.query<InvitesList, void>({
+      query: () => '/api/admin/invites',
+      providesTags: ['AdminInvites'],
+    }),
+    /** Its code signs nobody up any more. */
+    revokeInvite: build.mutation<void, string>({
+      query: (id) => ({ url: `/api/admin/invites/${encodeURIComponent(id)}`, method: 'DELETE' }),
+      invalidatesTags: ['AdminInvites'],
     }),
     adminUsers: build.infiniteQuery<AdminUsersPage, void, string | null>({
       infiniteQueryOptions: {
@@ -53,6 +64,8 @@ export const {
   useAdminSettingsQuery,
   useUpdateAdminSettingsMutation,
   useCreateInviteMutation,
+  useAdminInvitesQuery,
+  useRevokeInviteMutation,
   useAdminUsersInfiniteQuery,
   useSetUserDisabledMutation,
 } = adminApi;

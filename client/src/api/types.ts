@@ -11,6 +11,8 @@ export type { UpdateAdminSettings } from './generated/UpdateAdminSettings';
 export type { CreateInviteRequest } from './generated/CreateInviteRequest';
 export type { Invite } from './generated/Invite';
 export type { InviteResponse } from './generated/InviteResponse';
+export type { InviteSummary } from './generated/InviteSummary';
+export type { InvitesList } from './generated/InvitesList';
 export type { AdminUser } from './generated/AdminUser';
 export type { AdminUsersPage } from './generated/AdminUsersPage';
 export type { UserRef } from './generated/UserRef';

@@ -7,15 +7,15 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use base64::Engine;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json, Path, page_limit};
 use gochat_proto::admin::{
     AccountAccess, AdminSettings, AdminSettingsResponse, AdminUsersPage, CreateInviteRequest, DEFAULT_INVITE_HOURS,
-    DEFAULT_INVITE_USES, Invite, InviteResponse, MAX_INVITE_HOURS, MAX_INVITE_USES, Role, UpdateAdminSettings,
-    UserDisabled, UserEnabled,
+    DEFAULT_INVITE_USES, INVITE_HINT_CHARS, Invite, InviteResponse, InvitesList, MAX_INVITE_HOURS, MAX_INVITE_USES,
+    Role, UpdateAdminSettings, UserDisabled, UserEnabled,
 };
 use gochat_proto::ids::UserId;
 use rand::RngCore;
@@ -24,7 +24,8 @@ use serde::Deserialize;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/admin/settings", get(settings).patch(update_settings))
-        .route("/api/admin/invites", post(create_invite))
+        .route("/api/admin/invites", post(create_invite).get(invites))
+        .route("/api/admin/invites/{id}", delete(revoke_invite))
         .route("/api/admin/users", get(users))
         .route("/api/admin/users/{id}/disable", post(disable))
         .route("/api/admin/users/{id}/enable", post(enable))
@@ -99,9 +100,10 @@ async fn create_invite(
     let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let expires_at = chrono::Utc::now() + chrono::Duration::hours(i64::from(hours));
     let (hash, by) = (invite_hash(&code), admin.0.id);
+    let hint: String = code.chars().take(INVITE_HINT_CHARS).collect();
     state
         .db
-        .write(move |w| store::insert_invite(w, &hash, by, expires_at.timestamp(), uses).map_err(DbError::from))
+        .write(move |w| store::insert_invite(w, &hash, &hint, by, expires_at.timestamp(), uses).map_err(DbError::from))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -113,6 +115,28 @@ async fn create_invite(
             },
         }),
     ))
+}
+
+async fn invites(_admin: Admin, State(state): State<AppState>) -> Result<Json<InvitesList>, ApiError> {
+    let invites = state.db.read(|c| store::live_invites(c).map_err(DbError::from)).await?;
+    Ok(Json(InvitesList { invites }))
+}
+
+/// Revokes an invitation that can still be used: its code signs nobody up from now on.
+async fn revoke_invite(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .db
+        .write(move |w| store::revoke_invite(w, &id).map_err(DbError::from))
+        .await?;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[derive(Deserialize)]

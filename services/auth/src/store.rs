@@ -2,8 +2,8 @@
 //! threads. (The session ledger has its own module, `ledger`.)
 
 use chrono::{DateTime, Utc};
-use gochat_proto::admin::{AdminUser, SignupPolicy};
-use gochat_proto::dto::User;
+use gochat_proto::admin::{AdminUser, InviteSummary, MAX_LISTED_INVITES, SignupPolicy};
+use gochat_proto::dto::{User, UserRef};
 use gochat_proto::ids::UserId;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -58,6 +58,10 @@ CREATE INDEX ledger_revocations ON ledger (expires_at) WHERE jti IS NOT NULL;
 CREATE INDEX ledger_access ON ledger (user_id) WHERE jti IS NULL;
 -- names this ledger: a replica that sees another epoch follows it from the start
 INSERT INTO settings (key, value) VALUES ('ledger_epoch', lower(hex(randomblob(16))));
+",
+    "
+-- the code's first letters, to tell invitations apart in the admin's list (not enough to use one)
+ALTER TABLE invites ADD COLUMN hint TEXT NOT NULL DEFAULT '';
 ",
 ];
 
@@ -218,14 +222,15 @@ pub fn set_signup_policy(c: &Connection, policy: SignupPolicy) -> rusqlite::Resu
 pub fn insert_invite(
     c: &Connection,
     code_hash: &str,
+    hint: &str,
     created_by: UserId,
     expires_at: i64,
     uses: u32,
 ) -> rusqlite::Result<()> {
     c.execute(
-        "INSERT INTO invites (code_hash, created_by, created_at, expires_at, uses_left)
-         VALUES (?1, ?2, unixepoch(), ?3, ?4)",
-        params![code_hash, created_by.to_string(), expires_at, uses],
+        "INSERT INTO invites (code_hash, hint, created_by, created_at, expires_at, uses_left)
+         VALUES (?1, ?2, ?3, unixepoch(), ?4, ?5)",
+        params![code_hash, hint, created_by.to_string(), expires_at, uses],
     )?;
     c.execute(
         "DELETE FROM invites WHERE expires_at < unixepoch() OR uses_left = 0",
@@ -240,6 +245,42 @@ pub fn invite_is_valid(c: &Connection, code_hash: &str) -> rusqlite::Result<bool
         [code_hash],
         |r| r.get(0),
     )
+}
+
+/// The invitations that can still be used, newest first (at most `MAX_LISTED_INVITES`).
+pub fn live_invites(c: &Connection) -> rusqlite::Result<Vec<InviteSummary>> {
+    c.prepare_cached(&format!(
+        "SELECT i.code_hash, i.hint, i.created_by, u.username, i.created_at, i.expires_at, i.uses_left
+         FROM invites i LEFT JOIN users u ON u.id = i.created_by
+         WHERE i.uses_left > 0 AND i.expires_at > unixepoch()
+         ORDER BY i.created_at DESC, i.code_hash LIMIT {MAX_LISTED_INVITES}"
+    ))?
+    .query_map([], |r| {
+        let time = |i| -> rusqlite::Result<DateTime<Utc>> {
+            DateTime::from_timestamp(r.get(i)?, 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, 0))
+        };
+        Ok(InviteSummary {
+            id: r.get(0)?,
+            hint: r.get(1)?,
+            created_by: UserRef {
+                id: parse(r, "created_by")?,
+                username: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            },
+            created_at: time(4)?,
+            expires_at: time(5)?,
+            uses_left: r.get(6)?,
+        })
+    })?
+    .collect()
+}
+
+/// Revokes an invitation that can still be used; false when there is none with that id.
+pub fn revoke_invite(c: &Connection, id: &str) -> rusqlite::Result<bool> {
+    let changed = c.execute(
+        "DELETE FROM invites WHERE code_hash = ?1 AND uses_left > 0 AND expires_at > unixepoch()",
+        [id],
+    )?;
+    Ok(changed == 1)
 }
 
 /// Uses the invitation once; false when it is unknown, expired or used up.
@@ -312,8 +353,8 @@ mod tests {
     #[test]
     fn invitations_are_used_up_and_expire() {
         let c = db();
-        insert_invite(&c, "h1", UserId::new(), chrono::Utc::now().timestamp() + 60, 2).unwrap();
-        insert_invite(&c, "old", UserId::new(), chrono::Utc::now().timestamp() - 1, 5).unwrap();
+        insert_invite(&c, "h1", "h1", UserId::new(), chrono::Utc::now().timestamp() + 60, 2).unwrap();
+        insert_invite(&c, "old", "ol", UserId::new(), chrono::Utc::now().timestamp() - 1, 5).unwrap();
         assert!(invite_is_valid(&c, "h1").unwrap());
         assert!(use_invite(&c, "h1").unwrap());
         assert!(use_invite(&c, "h1").unwrap());

@@ -91,6 +91,8 @@ async fn everyone_but_the_admin_is_refused_every_admin_route() {
             Some(json!({"signup": "open"})),
         ),
         ("POST", "/api/admin/invites".to_owned(), Some(json!({}))),
+        ("GET", "/api/admin/invites".to_owned(), None),
+        ("DELETE", format!("/api/admin/invites/{}", "0".repeat(64)), None),
         ("GET", "/api/admin/users".to_owned(), None),
         ("POST", format!("/api/admin/users/{bob}/disable"), Some(json!({}))),
         ("POST", format!("/api/admin/users/{bob}/enable"), Some(json!({}))),
@@ -174,6 +176,62 @@ async fn under_invite_sign_up_needs_a_valid_code_which_is_used_up() {
     assert_eq!((status, code(&answer)), (403, &json!("forbidden")));
     set_policy(&mut admin, "open").await;
     Client::new(&server).signup("fay").await;
+    server.stop().await.unwrap();
+}
+
+/// The admin sees the invitations that can still be used (not their codes, only the first
+/// letters) and revokes one that went to the wrong person: its code signs nobody up.
+#[tokio::test]
+async fn the_admin_lists_live_invitations_and_revokes_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None).await;
+    let mut admin = Client::new(&server);
+    admin.signup("ada").await;
+    set_policy(&mut admin, "invite").await;
+    let used = invite(&mut admin, json!({})).await;
+    let (status, _) = Client::new(&server)
+        .post("/api/auth/signup", with_invite("carol", &used))
+        .await;
+    assert_eq!(status, 201);
+    let first = invite(&mut admin, json!({"maxUses": 3})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // creation times are in seconds
+    let second = invite(&mut admin, json!({})).await;
+
+    let (status, list) = admin.get("/api/admin/invites").await;
+    assert_eq!(status, 200);
+    let listed = list["invites"].as_array().unwrap();
+    let hints: Vec<&str> = listed.iter().map(|i| i["hint"].as_str().unwrap()).collect();
+    assert_eq!(hints, [&second[..4], &first[..4]], "newest first, the used-up one gone");
+    assert_eq!(
+        (&listed[1]["usesLeft"], &listed[1]["createdBy"]["username"]),
+        (&json!(3), &json!("ada"))
+    );
+    assert!(!list.to_string().contains(&first), "the list never holds a code");
+
+    let id = listed[1]["id"].as_str().unwrap();
+    let path = format!("/api/admin/invites/{id}");
+    assert_eq!(admin.request("DELETE", &path, None, HeaderMap::new()).await.0, 204);
+    let (status, answer) = Client::new(&server)
+        .post("/api/auth/signup", with_invite("dave", &first))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (403, &json!("forbidden")),
+        "a revoked code signs nobody up"
+    );
+    let (status, _, answer) = admin.request("DELETE", &path, None, HeaderMap::new()).await;
+    assert_eq!((status, code(&answer)), (404, &json!("not_found")), "already revoked");
+    assert_eq!(
+        admin.get("/api/admin/invites").await.1["invites"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (status, _) = Client::new(&server)
+        .post("/api/auth/signup", with_invite("erin", &second))
+        .await;
+    assert_eq!(status, 201, "the other one still works");
     server.stop().await.unwrap();
 }
 

@@ -72,6 +72,8 @@ const AUTH: &[Route] = &[
     route("GET", "/api/admin/settings", &[], None),
     route("PATCH", "/api/admin/settings", &[], Some(&["signup"])),
     route("POST", "/api/admin/invites", &[], Some(&["maxUses", "expiresInHours"])),
+    route("GET", "/api/admin/invites", &[], None),
+    route("DELETE", "/api/admin/invites/{}", &[], None),
     route("GET", "/api/admin/users", &["limit", "cursor"], None),
     route("POST", "/api/admin/users/{}/disable", &[], None),
     route("POST", "/api/admin/users/{}/enable", &[], None),

@@ -8,6 +8,7 @@
 //! [`SessionsReplayRequested`], answered by [`SessionsReplayed`].
 
 use crate::Timestamp;
+use crate::dto::UserRef;
 use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ts")]
@@ -22,6 +23,10 @@ pub const DEFAULT_INVITE_USES: u32 = 1;
 pub const DEFAULT_INVITE_HOURS: u32 = 168;
 /// Longest invite code accepted on sign-up (codes are 22 characters; anything longer is junk).
 pub const MAX_INVITE_CODE_CHARS: usize = 64;
+/// Most invitations `GET /api/admin/invites` lists (the newest).
+pub const MAX_LISTED_INVITES: u32 = 200;
+/// Letters of a code kept to tell invitations apart (of 22: not enough to guess the rest).
+pub const INVITE_HINT_CHARS: usize = 4;
 
 /// What an account may do. The first account ever created is `admin`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,6 +147,30 @@ pub struct Invite {
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct InviteResponse {
     pub invite: Invite,
+}
+
+/// An invitation that can still be used, as `GET /api/admin/invites` lists it. The code itself
+/// is never stored, only its first letters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct InviteSummary {
+    /// What `DELETE /api/admin/invites/{id}` takes.
+    pub id: String,
+    /// The code's first [`INVITE_HINT_CHARS`] letters (empty for invitations made before they
+    /// were kept).
+    pub hint: String,
+    pub created_by: UserRef,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub uses_left: u32,
+}
+
+/// `GET /api/admin/invites`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct InvitesList {
+    pub invites: Vec<InviteSummary>,
 }
 
 /// An account as the admin sees it.

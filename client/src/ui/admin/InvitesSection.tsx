@@ -1,9 +1,11 @@
-// Invitations: how many uses and how long, then a link (and its code) to copy and hand over.
+// Invitations: how many uses and how long, then a link (and its code) to copy and hand over;
+// the ones still open, each revocable.
 import { useId, useState, type FormEvent } from 'react';
-import { useCreateInviteMutation } from '../../api/admin';
+import { useAdminInvitesQuery, useCreateInviteMutation, useRevokeInviteMutation } from '../../api/admin';
 import { errorText } from '../../api/http';
-import type { Invite } from '../../api/types';
+import type { Invite, InviteSummary } from '../../api/types';
 import { inviteLink, parseMaxUses, VALIDITY_CHOICES } from '../../features/admin/invites';
+import { ConfirmDialog } from '../Dialog';
 import { Section } from './Section';
 
 const fieldClass =
@@ -42,6 +44,57 @@ function CreatedInvite({ invite }: { invite: Invite }) {
       <p className="text-xs text-slate-600 dark:text-slate-300">
         {invite.usesLeft === 1 ? 'One use' : `${invite.usesLeft} uses`}, valid until {new Date(invite.expiresAt).toLocaleString()}.
       </p>
+    </div>
+  );
+}
+
+/** The invitations that can still be used: who made them, how long and how often they work. */
+function OpenInvites() {
+  const { data, error } = useAdminInvitesQuery();
+  const [revoke, { error: revokeError }] = useRevokeInviteMutation();
+  const [confirming, setConfirming] = useState<InviteSummary | null>(null);
+  const invites = data?.invites ?? [];
+  const name = (i: InviteSummary) => (i.hint ? `${i.hint}…` : 'this invitation');
+  return (
+    <div className="mt-5">
+      <h3 className="mb-2 text-sm font-semibold text-slate-700 dark:text-slate-200">Open invitations</h3>
+      {(error ?? revokeError) && (
+        <p role="alert" className="mb-2 text-sm text-rose-600">
+          {errorText(error ?? revokeError)}
+        </p>
+      )}
+      {invites.length === 0 ? (
+        <p className="text-sm text-slate-500 dark:text-slate-400">None: every invitation was used, has expired or was revoked.</p>
+      ) : (
+        <ul className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-800 dark:border-slate-800">
+          {invites.map((i) => (
+            <li key={i.id} data-testid="open-invite" className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2 text-sm">
+              <span className="font-mono font-semibold">{name(i)}</span>
+              <span className="min-w-0 flex-1 text-slate-600 dark:text-slate-300">
+                {i.usesLeft === 1 ? 'one use left' : `${i.usesLeft} uses left`}, until {new Date(i.expiresAt).toLocaleString()}
+                {i.createdBy.username && <span className="text-slate-500 dark:text-slate-400">, by {i.createdBy.username}</span>}
+              </span>
+              <button
+                type="button"
+                aria-label={`Revoke invitation ${name(i)}`}
+                onClick={() => setConfirming(i)}
+                className="rounded-lg px-2.5 py-1 text-sm font-semibold text-rose-600 hover:bg-rose-50 dark:text-rose-400 dark:hover:bg-rose-950/40"
+              >
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title={`Revoke invitation ${name(confirming)}?`}
+          text="Its link will not let anyone sign up any more. Accounts already made with it stay."
+          action="Revoke"
+          onConfirm={() => void revoke(confirming.id)}
+          onClose={() => setConfirming(null)}
+        />
+      )}
     </div>
   );
 }
@@ -98,7 +151,9 @@ export function InvitesSection() {
           {invalid ?? errorText(error)}
         </p>
       )}
-      {created && <CreatedInvite invite={created} />}
+      {/* Keyed: a new invitation starts with its own "Copy" buttons, not the last one's "Copied". */}
+      {created && <CreatedInvite key={created.code} invite={created} />}
+      <OpenInvites />
     </Section>
   );
 }
