@@ -22,9 +22,12 @@ describe('linkAt', () => {
     expect(linkAt('www.', 0)).toBeNull();
   });
 
-  it('never starts inside a word', () => {
+  it('never starts inside a word, an email address or a longer host name', () => {
     expect(linkAt('awww.example.com', 1)).toBeNull();
     expect(linkAt('xhttps://example.com', 1)).toBeNull();
+    expect(linkAt('bob@www.example.com', 4)).toBeNull();
+    expect(linkAt('mail.www.example.com', 5)).toBeNull();
+    expect(linkAt('(www.example.com)', 1)?.text).toBe('www.example.com');
   });
 
   it('never links other schemes', () => {

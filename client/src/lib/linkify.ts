@@ -12,7 +12,8 @@ export interface Link {
 const LINK_RE = /https?:\/\/[^\s<>"']+|www\.[^\s<>"']+/iy;
 /** Punctuation (and formatting markers) that usually end a sentence or a format rather than a URL. */
 const TRAILING = '.,;:!?)]}\'"*_~';
-const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+/** What may not come just before a link: it would be part of a word, an address or a longer host name. */
+const NOT_BEFORE = /[\p{L}\p{N}@.:\/-]/u;
 
 /** Drops sentence punctuation after a URL, but keeps a ")" that closes a "(" inside it ("…/Foo_(bar)"). */
 function trimUrl(raw: string): string {
@@ -38,9 +39,9 @@ export function safeHref(candidate: string): string | null {
   }
 }
 
-/** The link that starts at `at` in `text`, if one does (not inside a word: "awww.x.com" is none). */
+/** The link that starts at `at` in `text`, if one does (none inside a word or an address: "bob@www.x.org"). */
 export function linkAt(text: string, at: number): Link | null {
-  if (at > 0 && LETTER_OR_DIGIT.test(text[at - 1]!)) return null;
+  if (at > 0 && NOT_BEFORE.test(text[at - 1]!)) return null;
   LINK_RE.lastIndex = at;
   const match = LINK_RE.exec(text);
   if (!match) return null;
