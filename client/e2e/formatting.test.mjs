@@ -135,6 +135,15 @@ describe('formatting', () => {
     }
   });
 
+  step('a formatted right-to-left message runs right to left, its quote in its own direction', async () => {
+    await send(gina.page, '**שלום** _עולם_\n> English quote');
+    const message = original(hal.page, 'English quote');
+    await message.waitFor();
+    assert.equal(await message.locator('strong').innerText(), 'שלום');
+    assert.equal(await message.locator('strong').evaluate((el) => getComputedStyle(el.parentElement.parentElement).direction), 'rtl');
+    assert.equal(await message.locator('blockquote').evaluate((el) => getComputedStyle(el).direction), 'ltr');
+  });
+
   step('search highlights the words inside formatted text, without the markers', async () => {
     await hal.page.getByRole('searchbox', { name: 'Search messages' }).fill('shipped');
     const result = hal.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
