@@ -7,6 +7,7 @@
 //   node e2e/run.mjs              every group
 //   node e2e/run.mjs auth         only sign up / sign in / session / people (E2E_GROUPS=auth works too)
 //   groups: a group of three, then four; messages: reply, edit, delete, react, search, block;
+//   formatting: formatted messages, their previews, an edit, a code block on a phone;
 //   attachments: attach (button, drop, paste), progress, too large, thumbnails, lightbox, download
 //   push: the manifest, the service worker showing a push, the notifications switch
 //
@@ -26,6 +27,7 @@ const GROUPS = {
   chat: 'chat.test.mjs',
   groups: 'groups.test.mjs',
   messages: 'messages.test.mjs',
+  formatting: 'formatting.test.mjs',
   admin: 'admin.test.mjs',
   attachments: 'attachments.test.mjs',
   push: 'push.test.mjs',

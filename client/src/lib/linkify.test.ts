@@ -1,22 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { linkify, safeHref } from './linkify';
+import { linkAt, safeHref } from './linkify';
 
-describe('linkify', () => {
-  it('keeps markup as plain text', () => {
-    expect(linkify('<img src=x onerror=alert(1)>')).toEqual([{ kind: 'text', text: '<img src=x onerror=alert(1)>' }]);
+describe('linkAt', () => {
+  it('finds an http(s) URL and leaves sentence punctuation outside', () => {
+    expect(linkAt('see https://example.com/a?b=1, ok', 4)).toEqual({ text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' });
+    expect(linkAt('(http://x.org/Foo_(bar))', 1)?.text).toBe('http://x.org/Foo_(bar)');
+    expect(linkAt('see https://example.com/a', 3)).toBeNull();
   });
 
-  it('links http(s) URLs and leaves sentence punctuation outside', () => {
-    expect(linkify('see https://example.com/a?b=1, ok')).toEqual([
-      { kind: 'text', text: 'see ' },
-      { kind: 'link', text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' },
-      { kind: 'text', text: ', ok' },
-    ]);
-    expect(linkify('(http://x.org/Foo_(bar))')[1]).toMatchObject({ text: 'http://x.org/Foo_(bar)' });
+  it('keeps underscores and asterisks inside a URL, and drops formatting markers after it', () => {
+    expect(linkAt('https://x.org/snake_case_path', 0)?.text).toBe('https://x.org/snake_case_path');
+    expect(linkAt('https://x.org/a*b*c', 0)?.text).toBe('https://x.org/a*b*c');
+    expect(linkAt('https://x.org/page_', 0)?.text).toBe('https://x.org/page');
+    expect(linkAt('https://x.org/page*', 0)?.text).toBe('https://x.org/page');
+  });
+
+  it('links a bare www. address as https', () => {
+    expect(linkAt('www.example.com/docs.', 0)).toEqual({ text: 'www.example.com/docs', href: 'https://www.example.com/docs' });
+    expect(linkAt('WWW.Example.com', 0)?.href).toBe('https://www.example.com/');
+    expect(linkAt('www.example', 0)).toBeNull();
+    expect(linkAt('www.', 0)).toBeNull();
+  });
+
+  it('never starts inside a word, an email address or a longer host name', () => {
+    expect(linkAt('awww.example.com', 1)).toBeNull();
+    expect(linkAt('xhttps://example.com', 1)).toBeNull();
+    expect(linkAt('bob@www.example.com', 4)).toBeNull();
+    expect(linkAt('mail.www.example.com', 5)).toBeNull();
+    expect(linkAt('(www.example.com)', 1)?.text).toBe('www.example.com');
   });
 
   it('never links other schemes', () => {
-    expect(linkify('javascript:alert(1) data:text/html,hi').every((p) => p.kind === 'text')).toBe(true);
+    expect(linkAt('javascript:alert(1)', 0)).toBeNull();
+    expect(linkAt('data:text/html,hi', 0)).toBeNull();
     expect(safeHref('javascript:alert(1)')).toBeNull();
     expect(safeHref('https://ok.example/')).toBe('https://ok.example/');
   });

@@ -4,6 +4,7 @@ import type { Notification } from '../api/types';
 import { useAppDispatch, useAppSelector } from '../app/hooks';
 import { conversationTitle } from '../features/chat/conversation';
 import { allNotificationsRead, notificationsRead } from '../features/notifications/notificationsSlice';
+import { plainText } from '../lib/markdown';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
 import { Avatar } from './Avatar';
@@ -132,7 +133,7 @@ export function NotificationsBell() {
                         </time>
                       </span>
                       <span dir="auto" className="line-clamp-2 text-sm break-words text-slate-600 dark:text-slate-300">
-                        {n.preview}
+                        {plainText(n.preview)}
                       </span>
                     </span>
                     {!n.readAt && <span aria-label="unread" className="mt-2 h-2.5 w-2.5 shrink-0 rounded-full bg-accent-600" />}

@@ -30,6 +30,11 @@ describe('attachments in the timeline', () => {
     expect(typeLabel({ ...pdf, name: 'noext', contentType: 'application/octet-stream' })).toBe('File');
   });
 
+  it('previews a formatted message as its text on one line, without the markers', () => {
+    expect(previewText({ body: '*Lunch* at _noon_?\n> `12:00`', attachments: [] })).toBe('Lunch at noon? 12:00');
+    expect(previewText({ body: '```\n```', attachments: [pdf] })).toBe('report.pdf');
+  });
+
   it('labels a file by the type the server found in its bytes, not by what its name claims', () => {
     const file = (name: string, contentType: string): Attachment => ({ id: 'f', name, contentType, size: 5 });
     expect(typeLabel(file('notes.png', 'application/octet-stream'))).toBe('File');

@@ -1,6 +1,7 @@
 // What the timeline shows of attachments: which are pictures, the size of their thumbnails, and
 // a line of text for a message that has no text of its own.
 import type { Attachment, Message } from '../../api/types';
+import { plainText } from '../../lib/markdown';
 
 /** The types the server shows inline, each with a thumbnail. */
 const INLINE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
@@ -60,7 +61,7 @@ export function attachmentSummary(list: Attachment[]): string {
   return list.every(isPicture) ? `${list.length} photos` : `${list.length} files`;
 }
 
-/** A message's text, or what it carries when it has none (previews, quotes). */
+/** A message's text on one line without its formatting markers, or what it carries when it has none (previews, quotes). */
 export function previewText(m: Pick<Message, 'body' | 'attachments'>): string {
-  return m.body.trim() ? m.body : attachmentSummary(m.attachments);
+  return plainText(m.body) || attachmentSummary(m.attachments);
 }

@@ -52,6 +52,13 @@ describe('notifications while the tab is hidden', () => {
     ]);
   });
 
+  it('shows the text of a formatted message without its markers', async () => {
+    const { store, shown } = setup({ hidden: true, on: true });
+    store.dispatch(notificationReceived({ ...note, preview: '**lunch** at _noon_?' }));
+    await Promise.resolve();
+    expect(shown[0]?.options.body).toBe('lunch at noon?');
+  });
+
   it('a visible tab, or notifications turned off, shows none', async () => {
     for (const options of [
       { hidden: false, on: true },

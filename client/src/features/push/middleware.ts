@@ -3,6 +3,7 @@
 // open tab keeps the user online and the server sends it no push.
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import type { SessionState } from '../session/sessionSlice';
+import { plainText } from '../../lib/markdown';
 import { isSignedInAction } from '../../sockets/chatSocket';
 import { notificationReceived } from '../notifications/notificationsSlice';
 import { mayNotify, resync, type BrowserNotificationsDeps } from './browserNotifications';
@@ -31,7 +32,7 @@ export function createBrowserNotificationsMiddleware(
       // The same tag and data as the service worker's pushes: one per conversation, a click opens it.
       void deps
         .show(n.from.username, {
-          body: n.preview || 'New message',
+          body: plainText(n.preview) || 'New message',
           tag: `conversation-${n.conversationId}`,
           icon: '/icons/icon-192.png',
           data: { conversationId: n.conversationId, seq: n.seq },

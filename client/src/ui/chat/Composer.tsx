@@ -15,6 +15,9 @@ import { editRequested, sendRequested, typingRequested } from '../../sockets/act
 import { CheckIcon, CloseIcon, PaperclipIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
 import { UploadTray, useAttach, useUploads } from './UploadTray';
 
+/** The formatting messages understand (lib/markdown.ts), as the box's tooltip: there when looked for, out of the way otherwise. */
+const FORMATTING_HINT = 'Formatting: *bold* _italic_ ~strike~ `code` ```code block``` > quote · Shift+Enter for a new line';
+
 /** Unsent text per (user, conversation), kept while switching chats (not across reloads). */
 const drafts = new Map<string, string>();
 
@@ -192,6 +195,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           dir="auto"
           value={text}
           placeholder={editing ? 'Edit message' : 'Message'}
+          title={FORMATTING_HINT}
           onChange={(e) => {
             setText(e.target.value);
             if (e.target.value.trim() && !editing) dispatch(typingRequested(conversationId));

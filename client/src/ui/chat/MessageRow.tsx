@@ -89,20 +89,21 @@ function Row({
 /**
  * Text with room at the end of its last line for the time (an invisible copy of it), and the time
  * itself at the bottom right. Right-to-left text (Hebrew, Arabic) ends on the left, where the time
- * would cover it: the time goes on a line of its own below it.
+ * would cover it: the time goes on a line of its own below it. A div, not a p: formatted text
+ * holds quotes and code blocks.
  */
 function Body({ text, deleted, mine, meta }: { text: string; deleted: boolean; mine: boolean; meta: ReactNode }) {
   const rtl = !deleted && startsRightToLeft(text);
   return (
     <>
-      <p dir={rtl ? 'rtl' : 'auto'} className={`text-[15px] leading-[1.35] break-words whitespace-pre-wrap ${deleted ? 'italic opacity-80' : ''}`}>
+      <div dir={rtl ? 'rtl' : 'auto'} className={`text-[15px] leading-[1.35] break-words whitespace-pre-wrap ${deleted ? 'italic opacity-80' : ''}`}>
         {deleted ? 'Message deleted' : <MessageText text={text} onBubble={mine} />}
         {!rtl && (
           <span aria-hidden="true" className="invisible ml-2 inline-flex items-center gap-1 text-[11px] leading-none select-none">
             {meta}
           </span>
         )}
-      </p>
+      </div>
       <span
         className={`${rtl ? 'mt-0.5 justify-end' : 'absolute right-2.5 bottom-1.5'} flex items-center gap-1 text-[11px] leading-none ${
           mine ? 'text-white/75' : 'text-slate-500 dark:text-slate-400'

@@ -1,25 +1,74 @@
-import { memo } from 'react';
-import { linkify } from '../../lib/linkify';
+// A message's text with its formatting (lib/markdown.ts), built from React elements: React
+// escapes every string, so markup in a message is never interpreted. Only http(s) links are
+// made, and they open in a new tab without an opener.
+import { memo, type ReactNode } from 'react';
+import { parseMessage, type Block, type Inline } from '../../lib/markdown';
 
-/** Message text as text: React escapes it; only http(s) URLs become links, opened without an opener. */
+/** Colours for text on my (accent) bubble and on the others' (white or slate) bubbles. */
+function tones(onBubble: boolean) {
+  return onBubble
+    ? { link: 'text-white decoration-white/60', code: 'bg-white/20', quote: 'border-white/60 text-white/90' }
+    : {
+        link: 'text-accent-600 dark:text-accent-400',
+        code: 'bg-slate-900/[0.06] dark:bg-white/10',
+        quote: 'border-slate-300 text-slate-600 dark:border-slate-500 dark:text-slate-300',
+      };
+}
+type Tones = ReturnType<typeof tones>;
+
 export const MessageText = memo(function MessageText({ text, onBubble }: { text: string; onBubble: boolean }) {
-  return (
-    <>
-      {linkify(text).map((part, i) =>
-        part.kind === 'text' ? (
-          <span key={i}>{part.text}</span>
-        ) : (
-          <a
-            key={i}
-            href={part.href}
-            target="_blank"
-            rel="noopener noreferrer"
-            className={`underline underline-offset-2 break-all ${onBubble ? 'text-white decoration-white/60' : 'text-accent-600 dark:text-accent-400'}`}
-          >
-            {part.text}
-          </a>
-        ),
-      )}
-    </>
-  );
+  const t = tones(onBubble);
+  return <>{parseMessage(text).map((block, i) => renderBlock(block, i, t))}</>;
 });
+
+function renderBlock(block: Block, key: number, t: Tones): ReactNode {
+  switch (block.kind) {
+    case 'paragraph':
+      // Inline, so that the time can sit at the end of its last line.
+      return <span key={key}>{renderInline(block.children, t)}</span>;
+    case 'quote':
+      return (
+        <blockquote key={key} dir="auto" className={`my-0.5 border-l-[3px] pl-2 ${t.quote}`}>
+          {renderInline(block.children, t)}
+        </blockquote>
+      );
+    case 'codeBlock':
+      // Its own scrollbar: a long line must not widen the bubble past the screen.
+      return (
+        <pre key={key} dir="auto" className={`my-1 overflow-x-auto rounded-lg px-2 py-1.5 font-mono text-[13px] leading-snug whitespace-pre ${t.code}`}>
+          <code>{block.text}</code>
+        </pre>
+      );
+  }
+}
+
+function renderInline(nodes: Inline[], t: Tones): ReactNode[] {
+  return nodes.map((node, i) => {
+    switch (node.kind) {
+      case 'text':
+        return node.text;
+      case 'code':
+        return (
+          <code key={i} className={`rounded px-1 py-px font-mono text-[0.875em] ${t.code}`}>
+            {node.text}
+          </code>
+        );
+      case 'link':
+        return (
+          <a key={i} href={node.href} target="_blank" rel="noopener noreferrer" className={`underline underline-offset-2 break-all ${t.link}`}>
+            {node.text}
+          </a>
+        );
+      case 'bold':
+        return (
+          <strong key={i} className="font-semibold">
+            {renderInline(node.children, t)}
+          </strong>
+        );
+      case 'italic':
+        return <em key={i}>{renderInline(node.children, t)}</em>;
+      case 'strike':
+        return <s key={i}>{renderInline(node.children, t)}</s>;
+    }
+  });
+}

@@ -9,6 +9,7 @@ import { conversationTitle } from '../../features/chat/conversation';
 import { messageFocused } from '../../features/chat/viewSlice';
 import { selectKnownNames, senderNames, useNamesOf } from '../../features/users/namesSlice';
 import { highlight } from '../../lib/highlight';
+import { plainText } from '../../lib/markdown';
 import { navigate } from '../../lib/router';
 import { listTime } from '../../lib/time';
 import { Avatar } from '../Avatar';
@@ -16,7 +17,7 @@ import { Avatar } from '../Avatar';
 const Snippet = memo(function Snippet({ text, query }: { text: string; query: string }) {
   return (
     <>
-      {highlight(text, query).map((p, i) =>
+      {highlight(plainText(text), query).map((p, i) =>
         p.match ? (
           <mark key={i} className="rounded-sm bg-amber-200/80 px-0.5 text-inherit dark:bg-amber-400/30">
             {p.text}

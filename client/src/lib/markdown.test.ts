@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { parseMessage, plainText, type Inline } from './markdown';
+
+/** The inline nodes of a one-paragraph message. */
+function inline(text: string): Inline[] {
+  const blocks = parseMessage(text);
+  expect(blocks).toHaveLength(1);
+  expect(blocks[0]!.kind).toBe('paragraph');
+  return (blocks[0] as { children: Inline[] }).children;
+}
+const t = (text: string): Inline => ({ kind: 'text', text });
+
+describe('inline formats', () => {
+  it('bold, italic, strikethrough and code', () => {
+    expect(inline('a *b* **c** _d_ ~e~ ~~f~~ `g`')).toEqual([
+      t('a '),
+      { kind: 'bold', children: [t('b')] },
+      t(' '),
+      { kind: 'bold', children: [t('c')] },
+      t(' '),
+      { kind: 'italic', children: [t('d')] },
+      t(' '),
+      { kind: 'strike', children: [t('e')] },
+      t(' '),
+      { kind: 'strike', children: [t('f')] },
+      t(' '),
+      { kind: 'code', text: 'g' },
+    ]);
+  });
+
+  it('nests formats, next to punctuation', () => {
+    expect(inline('(*bold _and italic_*)!')).toEqual([
+      t('('),
+      { kind: 'bold', children: [t('bold '), { kind: 'italic', children: [t('and italic')] }] },
+      t(')!'),
+    ]);
+  });
+
+  it('leaves ordinary text alone', () => {
+    for (const text of [
+      'snake_case_names and file_name.txt',
+      '2*3*4 = 24, a * b * c',
+      '__init__ and **kwargs',
+      'costs ~5 or ~10',
+      '_private_var',
+      'a lone * star, a lone _ underscore, a lone ~ tilde',
+      '*** and ~~~ and ___',
+      '* item\n* item',
+    ]) {
+      expect(inline(text)).toEqual([t(text)]);
+    }
+  });
+
+  it('does not let formats overlap or cross lines', () => {
+    expect(inline('*a _b* c_')).toEqual([{ kind: 'bold', children: [t('a _b')] }, t(' c_')]);
+    expect(inline('*one\ntwo*')).toEqual([t('*one\ntwo*')]);
+  });
+
+  it('formats nothing inside code, and keeps markers a code span holds', () => {
+    expect(inline('`*not bold* https://x.org`')).toEqual([{ kind: 'code', text: '*not bold* https://x.org' }]);
+    expect(inline('``a `tick` here``')).toEqual([{ kind: 'code', text: 'a `tick` here' }]);
+    expect(inline('an ` alone')).toEqual([t('an ` alone')]);
+  });
+
+  it('links URLs and www. addresses, keeping their underscores and asterisks', () => {
+    expect(inline('see https://x.org/a_b_c and www.example.com.')).toEqual([
+      t('see '),
+      { kind: 'link', text: 'https://x.org/a_b_c', href: 'https://x.org/a_b_c' },
+      t(' and '),
+      { kind: 'link', text: 'www.example.com', href: 'https://www.example.com/' },
+      t('.'),
+    ]);
+    expect(inline('https://x.org/*a*')).toEqual([{ kind: 'link', text: 'https://x.org/*a', href: 'https://x.org/*a' }, t('*')]);
+  });
+
+  it('formats a link as a whole', () => {
+    expect(inline('*https://x.org/a_b*')).toEqual([{ kind: 'bold', children: [{ kind: 'link', text: 'https://x.org/a_b', href: 'https://x.org/a_b' }] }]);
+    expect(inline('_see www.example.com_')).toEqual([
+      { kind: 'italic', children: [t('see '), { kind: 'link', text: 'www.example.com', href: 'https://www.example.com/' }] },
+    ]);
+  });
+
+  it('never links other schemes, and keeps markup as text', () => {
+    expect(inline('javascript:alert(1) <img src=x onerror=alert(1)>')).toEqual([t('javascript:alert(1) <img src=x onerror=alert(1)>')]);
+  });
+});
+
+describe('blocks', () => {
+  it('a fenced code block keeps its whitespace and drops the language word', () => {
+    expect(parseMessage('look:\n```js\nif (a) {\n  *b* = `c`;\n}\n```\ndone')).toEqual([
+      { kind: 'paragraph', children: [t('look:')] },
+      { kind: 'codeBlock', text: 'if (a) {\n  *b* = `c`;\n}' },
+      { kind: 'paragraph', children: [t('done')] },
+    ]);
+  });
+
+  it('a code block on one line, one with text after it, and one never closed', () => {
+    expect(parseMessage('```x = 1```')).toEqual([{ kind: 'codeBlock', text: 'x = 1' }]);
+    expect(parseMessage('```a b```  then *more*')).toEqual([
+      { kind: 'codeBlock', text: 'a b' },
+      { kind: 'paragraph', children: [t('then '), { kind: 'bold', children: [t('more')] }] },
+    ]);
+    expect(parseMessage('```\nstill code\n\n  indented')).toEqual([{ kind: 'codeBlock', text: 'still code\n\n  indented' }]);
+  });
+
+  it('a fence only at the start of a line', () => {
+    expect(parseMessage('say ``` here')).toEqual([{ kind: 'paragraph', children: [t('say ``` here')] }]);
+  });
+
+  it('quote lines, with formats inside', () => {
+    expect(parseMessage('> first *line*\n>\n> third\nreply')).toEqual([
+      { kind: 'quote', children: [t('first '), { kind: 'bold', children: [t('line')] }, t('\n\nthird')] },
+      { kind: 'paragraph', children: [t('reply')] },
+    ]);
+    // Only "> " quotes: emoticons and arrows stay.
+    expect(parseMessage('>_< and >.>')).toEqual([{ kind: 'paragraph', children: [t('>_< and >.>')] }]);
+  });
+
+  it('keeps line breaks and blank lines inside a paragraph', () => {
+    expect(parseMessage('one\n\ntwo')).toEqual([{ kind: 'paragraph', children: [t('one\n\ntwo')] }]);
+  });
+
+  it('a long message of markers that never close stays as written, and parses quickly', () => {
+    const text = '*a _b ~c **d ~~e f '.repeat(250).trim();
+    const start = performance.now();
+    expect(plainText(text)).toBe(text);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
+});
+
+describe('plainText', () => {
+  it('drops the markers and keeps the text, on one line', () => {
+    expect(plainText('*bold* _it_ ~gone~ `code` www.example.com')).toBe('bold it gone code www.example.com');
+    expect(plainText('> quoted\nanswer\n```\nx = 1\n  y\n```')).toBe('quoted answer x = 1 y');
+  });
+
+  it('leaves text without formats as it is', () => {
+    expect(plainText('snake_case_names 2*3*4')).toBe('snake_case_names 2*3*4');
+  });
+
+  it('a cut preview keeps an unclosed marker as text', () => {
+    expect(plainText('*bold text that was cu…')).toBe('*bold text that was cu…');
+  });
+});

@@ -1,0 +1,227 @@
+// The formatting a message may carry, as chat apps write it (Slack, Mattermost, Element):
+//
+//   *bold* or **bold**   _italic_   ~strike~ or ~~strike~~   `code`   http(s):// and www. links
+//   ```                  a code block, from a line starting with ``` to the next ``` (or the end);
+//   code                 a single word right after the opening ``` names the language (not shown)
+//   ```
+//   > quote              lines starting with "> " (or a line that is just ">")
+//
+// The result is a tree of plain data that the UI renders as React elements, never as HTML.
+// A marker formats only where it hugs the text and is not inside a word, so snake_case_names,
+// 2*3*4, __init__, "a * b" and URLs stay as written; markers without a partner stay too. Formats
+// do not cross lines, and nothing inside code is formatted or linked.
+import { linkAt } from './linkify';
+
+export type Inline =
+  | { kind: 'text'; text: string }
+  | { kind: 'code'; text: string }
+  | { kind: 'link'; text: string; href: string }
+  | { kind: 'bold' | 'italic' | 'strike'; children: Inline[] };
+
+export type Block =
+  | { kind: 'paragraph'; children: Inline[] }
+  | { kind: 'quote'; children: Inline[] }
+  | { kind: 'codeBlock'; text: string };
+
+const FENCE = '```';
+const QUOTE = /^>(?: |$)/;
+/** "```js" + newline: the language of a code block. */
+const LANGUAGE = /^[\w+#.-]*[ \t]*\n/;
+const STYLE = { '*': 'bold', '**': 'bold', _: 'italic', '~': 'strike', '~~': 'strike' } as const;
+type Marker = keyof typeof STYLE;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+const SPACE = /\s/;
+
+export function parseMessage(text: string): Block[] {
+  const blocks: Block[] = [];
+  let lines: string[] = [];
+  let kind: 'paragraph' | 'quote' = 'paragraph';
+  const flush = () => {
+    // Blank lines around a quote or a code block would only add to their margins.
+    while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+    while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+    if (lines.length > 0) blocks.push({ kind, children: parseLines(lines) });
+    lines = [];
+  };
+  let rest = text;
+  while (rest !== '') {
+    if (rest.startsWith(FENCE)) {
+      flush();
+      const code = fencedCode(rest.slice(FENCE.length));
+      blocks.push({ kind: 'codeBlock', text: code.text });
+      rest = code.after;
+      continue;
+    }
+    const end = rest.indexOf('\n');
+    const line = end < 0 ? rest : rest.slice(0, end);
+    rest = end < 0 ? '' : rest.slice(end + 1);
+    const quote = QUOTE.exec(line);
+    const lineKind = quote ? 'quote' : 'paragraph';
+    if (lineKind !== kind) flush();
+    kind = lineKind;
+    lines.push(quote ? line.slice(quote[0].length) : line);
+  }
+  flush();
+  return blocks;
+}
+
+/** The code after an opening fence, up to the closing one (or the end), and the text after it. */
+function fencedCode(afterFence: string): { text: string; after: string } {
+  const language = LANGUAGE.exec(afterFence);
+  const body = language ? afterFence.slice(language[0].length) : afterFence;
+  const close = body.indexOf(FENCE);
+  if (close < 0) return { text: body.replace(/\n$/, ''), after: '' };
+  return { text: body.slice(0, close).replace(/\n$/, ''), after: body.slice(close + FENCE.length).replace(/^[ \t]*\n?/, '') };
+}
+
+/** The message as one line of plain text, without markers: for previews, quotes and notifications. */
+export function plainText(text: string): string {
+  const words = parseMessage(text).map((b) => (b.kind === 'codeBlock' ? b.text : inlineText(b.children)));
+  return words.join(' ').replace(/\s+/g, ' ').trim();
+}
+
+function inlineText(nodes: Inline[]): string {
+  return nodes.map((n) => ('children' in n ? inlineText(n.children) : n.text)).join('');
+}
+
+function parseLines(lines: string[]): Inline[] {
+  const out: Inline[] = [];
+  lines.forEach((line, i) => {
+    if (i > 0) pushText(out, '\n');
+    for (const node of parseLine(line)) {
+      if (node.kind === 'text') pushText(out, node.text);
+      else out.push(node);
+    }
+  });
+  return out;
+}
+
+/** A run of one marker character that may open or close a format; `partner` is set once paired. */
+interface Delimiter {
+  kind: 'delimiter';
+  marker: Marker;
+  opens: boolean;
+  closes: boolean;
+  partner?: number;
+}
+type Token = Inline | Delimiter;
+
+/**
+ * One line: code spans and links first (they are atoms: nothing formats inside them), then each
+ * closing marker pairs with the nearest open one of its kind; markers opened between the two
+ * stay as text, so formats nest but never overlap.
+ */
+function parseLine(line: string): Inline[] {
+  const tokens = tokenize(line);
+  const open: number[] = [];
+  tokens.forEach((t, i) => {
+    if (t.kind !== 'delimiter') return;
+    const at = t.closes ? open.findLastIndex((j) => (tokens[j] as Delimiter).marker === t.marker) : -1;
+    if (at >= 0) {
+      const opener = tokens[open[at]!] as Delimiter;
+      opener.partner = i;
+      t.partner = open[at];
+      open.length = at;
+    } else if (t.opens) {
+      open.push(i);
+    }
+  });
+  return tree(tokens, 0, tokens.length);
+}
+
+function tree(tokens: Token[], from: number, to: number): Inline[] {
+  const out: Inline[] = [];
+  for (let i = from; i < to; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'delimiter') {
+      if (t.kind === 'text') pushText(out, t.text);
+      else out.push(t);
+    } else if (t.partner !== undefined && t.partner > i) {
+      out.push({ kind: STYLE[t.marker], children: tree(tokens, i + 1, t.partner) });
+      i = t.partner;
+    } else {
+      pushText(out, t.marker);
+    }
+  }
+  return out;
+}
+
+function tokenize(line: string): Token[] {
+  const tokens: Token[] = [];
+  let text = '';
+  const emit = (t: Token) => {
+    if (text) tokens.push({ kind: 'text', text });
+    text = '';
+    tokens.push(t);
+  };
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    const run = runAt(line, i);
+    if (c === '`') {
+      // A code span closes with a run of as many backticks as opened it.
+      const close = findRun(line, run, i + run.length);
+      if (close >= 0) {
+        emit({ kind: 'code', text: line.slice(i + run.length, close) });
+        i = close + run.length;
+        continue;
+      }
+    } else if (c === '*' || c === '_' || c === '~') {
+      const delimiter = delimiterAt(line, i, run);
+      if (delimiter) {
+        emit(delimiter);
+        i += run.length;
+        continue;
+      }
+    } else if ('hHwW'.includes(c)) {
+      const link = linkAt(line, i);
+      if (link) {
+        emit({ kind: 'link', ...link });
+        i += link.text.length;
+        continue;
+      }
+    }
+    text += run;
+    i += run.length;
+  }
+  if (text) tokens.push({ kind: 'text', text });
+  return tokens;
+}
+
+/** The run of marker characters at `i` ("**", "```"), or the one character there. */
+function runAt(line: string, i: number): string {
+  const c = line[i]!;
+  if (!'*_~`'.includes(c)) return c;
+  let end = i + 1;
+  while (line[end] === c) end++;
+  return line.slice(i, end);
+}
+
+/** Where the next run of exactly `run` starts (a longer run does not close it), or -1. */
+function findRun(line: string, run: string, from: number): number {
+  for (let at = line.indexOf(run, from); at >= 0; at = line.indexOf(run, at + 1)) {
+    if (line[at - 1] !== run[0] && line[at + run.length] !== run[0]) return at;
+    while (line[at + 1] === run[0]) at++;
+  }
+  return -1;
+}
+
+/**
+ * A marker opens before text that does not start with a space, when it is not at the end of a
+ * word; it closes after text that does not end with a space, when no word goes on after it.
+ */
+function delimiterAt(line: string, i: number, run: string): Delimiter | null {
+  if (!(run in STYLE)) return null;
+  const before = line[i - 1];
+  const after = line[i + run.length];
+  const opens = after !== undefined && !SPACE.test(after) && (before === undefined || !LETTER_OR_DIGIT.test(before));
+  const closes = before !== undefined && !SPACE.test(before) && (after === undefined || !LETTER_OR_DIGIT.test(after));
+  return opens || closes ? { kind: 'delimiter', marker: run as Marker, opens, closes } : null;
+}
+
+/** Adds text, joined to the text before it. */
+function pushText(out: Inline[], text: string): void {
+  const last = out[out.length - 1];
+  if (last?.kind === 'text') last.text += text;
+  else out.push({ kind: 'text', text });
+}
