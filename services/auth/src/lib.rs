@@ -94,9 +94,9 @@ pub struct AppState {
     sessions: Sessions,
     origins: Origins,
     passwords: Arc<password::Passwords>,
-    /// Failed sign-ins per client address.
+    /// Failed sign-ins (and wrong current passwords of password changes) per client address.
     signin_failures: Arc<limiter::Window>,
-    /// Failed sign-ins per account and client address.
+    /// Failed sign-ins (and wrong current passwords) per account and client address.
     signin_backoff: Arc<limiter::Backoff>,
     /// Sign-ups per client address.
     signups: Arc<limiter::Window>,
