@@ -96,13 +96,14 @@ describe('auth', () => {
     const box = await dialog.boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `the dialog fits a 375 px screen: ${JSON.stringify(box)}`);
     await screenshots(page, 'change-password-phone');
-    await page.setViewportSize({ width: 1280, height: 800 });
     // Escape closes it; the menu opens it again, empty.
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await screenshots(page, 'account-menu-phone');
     await page.getByRole('menuitem', { name: 'Change password', exact: true }).click();
     assert.equal(await dialog.getByLabel('Current password', { exact: true }).inputValue(), '');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await fill(aliceUser.password, newPassword);
     await page.getByTestId('notices').filter({ hasText: 'Password changed; other sessions were signed out.' }).waitFor();

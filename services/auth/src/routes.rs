@@ -258,9 +258,10 @@ impl Guess {
 }
 
 /// Waits until unix second `second` is over. A token's `iat` has whole seconds, and the
-/// sessions of an account disabled in some second are refused up to and including it: a
-/// session issued within that second (signing in right after an admin enabled the account
-/// again) would be refused everywhere, so it is issued in the next one. At most two seconds:
+/// sessions of an account disabled (or whose password changed) in some second are refused up
+/// to and including it: a session issued within that second (signing in right after an admin
+/// enabled the account again, the tab that changed the password) would be refused everywhere,
+/// so it is issued in the next one. At most two seconds:
 /// a second far ahead means clocks that disagree, which waiting would not mend.
 pub(crate) async fn after_second(second: i64) {
     let now = chrono::Utc::now();
