@@ -1,7 +1,7 @@
-// Sign up, sign in, the session across reloads, sign out, and the people list.
+// Sign up, sign in, the session across reloads, sign out, changing the password, and the people list.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, eventually, launch, newPerson, openPeople, scenario, screenshots, signIn, signUp } from './lib.mjs';
+import { credentials, eventually, launch, newPerson, openPeople, scenario, screenshots, signIn, signOut, signUp } from './lib.mjs';
 
 describe('auth', () => {
   let browser;
@@ -51,8 +51,7 @@ describe('auth', () => {
   });
 
   step('signing out returns to the sign-in form, and a reload stays signed out', async () => {
-    await alice.page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await alice.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    await signOut(alice.page);
     await alice.page.reload();
     await alice.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   });
@@ -67,6 +66,63 @@ describe('auth', () => {
 
   step('signing in with email works', async () => {
     await signIn(alice.page, aliceUser);
+  });
+
+  step('changing the password signs out every other browser and keeps this tab signed in', async () => {
+    const elsewhere = await newPerson(browser);
+    await signIn(elsewhere.page, aliceUser);
+    const page = alice.page;
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await page.getByRole('menuitem', { name: 'Change password', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Change password' });
+    await dialog.waitFor();
+    assert.equal(await page.getByLabel('Current password', { exact: true }).evaluate((el) => el === document.activeElement), true, 'focus starts in the first field');
+    const fill = async (current, next, repeat = next) => {
+      await dialog.getByLabel('Current password', { exact: true }).fill(current);
+      await dialog.getByLabel('New password', { exact: true }).fill(next);
+      await dialog.getByLabel('Repeat new password', { exact: true }).fill(repeat);
+      await dialog.getByRole('button', { name: 'Change password', exact: true }).click();
+    };
+    const newPassword = `${aliceUser.password}-changed`;
+
+    await fill(aliceUser.password, 'short');
+    await dialog.getByRole('alert').filter({ hasText: 'Too weak: a password needs at least 8 characters.' }).waitFor();
+    await fill(aliceUser.password, newPassword, `${newPassword}!`);
+    await dialog.getByRole('alert').filter({ hasText: 'The two new passwords differ' }).waitFor();
+    await fill('not my password', newPassword);
+    await dialog.getByRole('alert').filter({ hasText: 'That is not your current password.' }).waitFor();
+    await screenshots(page, 'change-password-desktop');
+    await page.setViewportSize({ width: 375, height: 667 });
+    const box = await dialog.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `the dialog fits a 375 px screen: ${JSON.stringify(box)}`);
+    await screenshots(page, 'change-password-phone');
+    // Escape closes it; the menu opens it again, empty.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await screenshots(page, 'account-menu-phone');
+    await page.getByRole('menuitem', { name: 'Change password', exact: true }).click();
+    assert.equal(await dialog.getByLabel('Current password', { exact: true }).inputValue(), '');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    await fill(aliceUser.password, newPassword);
+    await page.getByTestId('notices').filter({ hasText: 'Password changed; other sessions were signed out.' }).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    // The other browser is bounced to the sign-in form by itself; this tab stays signed in,
+    // across a reload too (it got a new session).
+    await elsewhere.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 10_000 });
+    await page.reload();
+    await page.getByTestId('me').filter({ hasText: aliceUser.username }).waitFor();
+
+    // The old password no longer signs in; the new one does.
+    await elsewhere.page.getByLabel('Email', { exact: true }).fill(aliceUser.email);
+    await elsewhere.page.getByLabel('Password', { exact: true }).fill(aliceUser.password);
+    await elsewhere.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await elsewhere.page.getByRole('alert').filter({ hasText: 'Wrong email, username or password.' }).waitFor();
+    aliceUser.password = newPassword;
+    await signIn(elsewhere.page, aliceUser);
+    assert.deepEqual([...alice.errors, ...elsewhere.errors], []);
+    await elsewhere.context.close();
   });
 
   step('the people list shows the other user', async () => {

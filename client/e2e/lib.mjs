@@ -79,6 +79,13 @@ export async function signIn(page, user) {
   await page.getByTestId('me').filter({ hasText: user.username }).waitFor();
 }
 
+/** Signs out from the account menu. */
+export async function signOut(page) {
+  await page.getByRole('button', { name: 'Account', exact: true }).click();
+  await page.getByRole('menuitem', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+}
+
 /** Retries `check` (which throws while not yet true) until it passes or `timeout` ms pass. */
 export async function eventually(check, { timeout = 10_000, interval = 100, what = 'condition' } = {}) {
   const start = Date.now();

@@ -4,6 +4,7 @@ import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/to
 import { asSentence } from '../lib/sentence';
 import type {
   AttachmentLimits,
+  ChangePasswordRequest,
   ConversationResponse,
   ConversationsResponse,
   CurrentUserResponse,
@@ -60,6 +61,11 @@ export const api = createApi({
     }),
     signout: build.mutation<void, void>({
       query: () => ({ url: '/api/auth/signout', method: 'POST' }),
+    }),
+    /** Ends every session of the account, this one's too, and answers with a new one for this tab. */
+    changePassword: build.mutation<UserResponse, ChangePasswordRequest>({
+      query: (body) => ({ url: '/api/auth/password', method: 'POST', body }),
+      transformErrorResponse: (error, meta) => withRetryAfter(error, meta?.response),
     }),
     users: build.infiniteQuery<UsersPage, UsersArgs, string | null>({
       infiniteQueryOptions: {
@@ -119,6 +125,7 @@ export const {
   useSignupMutation,
   useSigninMutation,
   useSignoutMutation,
+  useChangePasswordMutation,
   useUsersInfiniteQuery,
   useUsersByIdsQuery,
   useConversationsQuery,
@@ -151,4 +158,18 @@ export function errorCode(error: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
+}
+
+/** A failed request's error with the seconds of its `Retry-After`, when the server sent one (429). */
+export type RetryableError = FetchBaseQueryError & { retryAfter?: number };
+
+function withRetryAfter(error: FetchBaseQueryError, response: Response | undefined): RetryableError {
+  const seconds = Number(response?.headers.get('Retry-After'));
+  return Number.isFinite(seconds) && seconds > 0 ? { ...error, retryAfter: seconds } : error;
+}
+
+/** The seconds a refused request asked us to wait, if it did. */
+export function retryAfter(error: unknown): number | undefined {
+  const seconds = (error as RetryableError | undefined)?.retryAfter;
+  return typeof seconds === 'number' ? seconds : undefined;
 }

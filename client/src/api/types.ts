@@ -20,6 +20,7 @@ export type { UserSummary } from './generated/UserSummary';
 export type { UsersPage } from './generated/UsersPage';
 export type { SignupRequest } from './generated/SignupRequest';
 export type { SigninRequest } from './generated/SigninRequest';
+export type { ChangePasswordRequest } from './generated/ChangePasswordRequest';
 export type { UserResponse } from './generated/UserResponse';
 export type { CurrentUserResponse } from './generated/CurrentUserResponse';
 export type { Message } from './generated/Message';

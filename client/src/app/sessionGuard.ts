@@ -1,27 +1,71 @@
 // Ends the session in the store when the server no longer accepts it: any 401 `unauthenticated`,
 // a currentuser answer of null while we thought we were signed in, or a completed sign-out.
-import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
-import { isRejectedWithValue } from '@reduxjs/toolkit';
-import { api } from '../api/http';
+//
+// A password change ends every session of the account, this tab's too, a moment before its
+// answer brings this tab a new cookie: meanwhile the server refuses the old one (it closes our
+// sockets, which then ask who we are, and requests get 401). So while a change is in flight such
+// refusals wait for its outcome: once it succeeded, those of requests sent with the old cookie
+// are moot and the sockets reconnect with the new one; if it failed, the server is asked again.
+import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
+import { isFulfilled, isPending, isRejected, isRejectedWithValue } from '@reduxjs/toolkit';
+import { api, errorCode } from '../api/http';
 import { sessionEnded, type SessionState } from '../features/session/sessionSlice';
+import { reconnectRequested } from '../sockets/actions';
 
-export const sessionGuard: Middleware<object, { session: SessionState }> = (store) => (next) => (action) => {
-  const wasSignedIn = store.getState().session.status === 'signedIn';
-  const result = next(action);
-  const a = action as UnknownAction;
-  if (api.endpoints.signout.matchFulfilled(a) || api.endpoints.signout.matchRejected(a)) {
+export const sessionGuard: Middleware<object, { session: SessionState }> = (store) => {
+  /** Requests sent and not answered yet. */
+  const inFlight = new Set<string>();
+  /** Requests sent with a cookie that a password change has since replaced. */
+  const moot = new Set<string>();
+  let changing = false;
+  let refusedWhileChanging = false;
+
+  const end = () => {
     store.dispatch(sessionEnded());
     store.dispatch(api.util.resetApiState());
-  } else if (wasSignedIn && api.endpoints.currentUser.matchFulfilled(a) && a.payload.currentUser === null) {
-    store.dispatch(sessionEnded());
-    store.dispatch(api.util.resetApiState());
-  } else if (wasSignedIn && isRejectedWithValue(a)) {
-    const status = (a.payload as { status?: unknown } | undefined)?.status;
-    const isAuthCall = api.endpoints.signin.matchRejected(a) || api.endpoints.signup.matchRejected(a);
-    if (status === 401 && !isAuthCall) {
-      store.dispatch(sessionEnded());
-      store.dispatch(api.util.resetApiState());
+  };
+  const refused = (requestId: string | undefined) => {
+    if (requestId !== undefined && moot.has(requestId)) return;
+    if (changing) refusedWhileChanging = true;
+    else end();
+  };
+  const askAgain = () => {
+    const dispatch = store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>;
+    void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
+  };
+
+  return (next) => (action) => {
+    const wasSignedIn = store.getState().session.status === 'signedIn';
+    const result = next(action);
+    const a = action as UnknownAction;
+    const requestId = (a.meta as { requestId?: string } | undefined)?.requestId;
+    const settled = isFulfilled(a) || isRejected(a);
+    if (requestId !== undefined && isPending(a)) inFlight.add(requestId);
+    if (requestId !== undefined && settled) inFlight.delete(requestId);
+
+    if (api.endpoints.changePassword.matchPending(a)) {
+      changing = true;
+      refusedWhileChanging = false;
+    } else if (api.endpoints.changePassword.matchFulfilled(a)) {
+      changing = false;
+      for (const id of inFlight) moot.add(id);
+      store.dispatch(reconnectRequested());
+    } else if (api.endpoints.changePassword.matchRejected(a)) {
+      changing = false;
+      if (refusedWhileChanging) askAgain();
     }
-  }
-  return result;
+
+    if (api.endpoints.signout.matchFulfilled(a) || api.endpoints.signout.matchRejected(a)) {
+      end();
+    } else if (wasSignedIn && api.endpoints.currentUser.matchFulfilled(a) && a.payload.currentUser === null) {
+      refused(requestId);
+    } else if (wasSignedIn && isRejectedWithValue(a)) {
+      const status = (a.payload as { status?: unknown } | undefined)?.status;
+      const isAuthCall = api.endpoints.signin.matchRejected(a) || api.endpoints.signup.matchRejected(a);
+      // A wrong current password (changing it) says nothing about the session.
+      if (status === 401 && !isAuthCall && errorCode(a.payload) !== 'invalid_credentials') refused(requestId);
+    }
+    if (requestId !== undefined && settled) moot.delete(requestId);
+    return result;
+  };
 };

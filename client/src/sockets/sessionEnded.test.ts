@@ -41,3 +41,86 @@ describe('a session ended on the server', () => {
     expect(store.getState().session.status).toBe('signedIn');
   });
 });
+
+describe('a password change in this tab', () => {
+  /** The server's answer to the change, released by the test: meanwhile the old cookie is refused. */
+  function pendingChange(answer: () => Response) {
+    let release = () => {};
+    const answered = new Promise<void>((r) => (release = r));
+    return {
+      answered,
+      handler: async () => {
+        signedIn = false; // every session of the account has ended…
+        await answered;
+        signedIn = true; // …and the answer brings this tab a new cookie (or, refused, the old one still works)
+        return answer();
+      },
+      release: () => release(),
+    };
+  }
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+  it('keeps it signed in while the server closes its sockets, and reconnects them at once', async () => {
+    const change = pendingChange(() => json(200, { user: alice }));
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': async () => {
+        if (signedIn) return { notifications: [], unreadCount: 0 };
+        // Sent with the old cookie, refused, and answered only after the change.
+        await change.answered;
+        await new Promise((r) => setTimeout(r, 10));
+        return json(401, { error: { code: 'unauthenticated', message: 'no' } });
+      },
+      'POST /api/auth/password': change.handler,
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+    FakeWebSocket.last('/ws/chat').open();
+    const sockets = FakeWebSocket.count('/ws/notifications');
+
+    const changed = store.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    // The server ends the old session: the sockets close and ask who we are ("nobody"), and a
+    // request sent meanwhile gets 401 but is answered only after the change.
+    FakeWebSocket.last('/ws/notifications').drop(4001);
+    FakeWebSocket.last('/ws/chat').drop(4001);
+    await waitFor(() => store.getState().api.queries['currentUser(undefined)']?.status === 'fulfilled' && !signedIn, 'asked');
+    await new Promise((r) => setTimeout(r, 20));
+    const late = store.dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
+    change.release();
+    await changed;
+    expect(store.getState().session.status).toBe('signedIn');
+    expect((await late).error).toMatchObject({ status: 401 });
+    expect(store.getState().session.status).toBe('signedIn');
+    expect(store.getState().session.user).toEqual(alice);
+    // Reconnected at once with the new cookie, not after a backoff.
+    expect(FakeWebSocket.count('/ws/notifications')).toBe(sockets + 1);
+  });
+
+  it('a refused change asks the server again whether the session lives', async () => {
+    const change = pendingChange(() => json(401, { error: { code: 'invalid_credentials', message: 'wrong password' } }));
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'POST /api/auth/password': change.handler,
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+
+    const changed = store.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'a guess', newPassword: 'new password' }));
+    FakeWebSocket.last('/ws/notifications').drop(4001);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.getState().session.status).toBe('signedIn');
+    change.release();
+    await changed;
+    // A wrong current password is no sign of a dead session; the "nobody" answered meanwhile is
+    // checked again, and the server (which took the old cookie all along here) says we are in.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.getState().session.status).toBe('signedIn');
+    expect(store.getState().session.user).toEqual(alice);
+  });
+});

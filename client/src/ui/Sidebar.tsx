@@ -8,9 +8,11 @@ import { turnOff } from '../features/push/browserNotifications';
 import { navigate } from '../lib/router';
 import { useDebounced } from '../lib/useDebounced';
 import { Avatar } from './Avatar';
+import { ChangePasswordDialog } from './ChangePasswordDialog';
 import { ConversationList } from './ConversationList';
 import { NewGroupDialog } from './groups/NewGroupDialog';
-import { GroupAddIcon, LogOutIcon, SearchIcon, ShieldIcon } from './icons';
+import { GroupAddIcon, MoreIcon, SearchIcon, ShieldIcon } from './icons';
+import { MenuButton } from './Menu';
 import { NotificationsBell } from './NotificationsBell';
 import { PeopleList } from './PeopleList';
 import { SearchPanel } from './search/SearchPanel';
@@ -23,6 +25,7 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
   const me = useAppSelector((s) => s.session.user);
   const unread = useUnreadNotMuted();
   const [signout, { isLoading: signingOut }] = useSignoutMutation();
+  const [changingPassword, setChangingPassword] = useState(false);
   const dispatch = useAppDispatch();
 
   /** Pushes stop coming to this browser first, while the session still allows saying so. */
@@ -62,11 +65,24 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
             <ShieldIcon />
           </button>
         )}
-        <button type="button" aria-label="Sign out" title="Sign out" disabled={signingOut} onClick={() => void signOut()} className={headerButton}>
-          <LogOutIcon />
-        </button>
+        <MenuButton
+          label="Account"
+          items={[
+            { label: 'Change password', onSelect: () => setChangingPassword(true) },
+            {
+              label: 'Sign out',
+              onSelect: () => {
+                if (!signingOut) void signOut();
+              },
+            },
+          ]}
+          className={headerButton}
+        >
+          <MoreIcon />
+        </MenuButton>
       </header>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
+      {changingPassword && <ChangePasswordDialog onClose={() => setChangingPassword(false)} />}
 
       <div className="px-3 pb-2">
         <label htmlFor={searchId} className="sr-only">

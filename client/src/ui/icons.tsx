@@ -41,13 +41,6 @@ export const BellOffIcon = (p: IconProps) => (
     <path d="m2 2 20 20" />
   </Svg>
 );
-export const LogOutIcon = (p: IconProps) => (
-  <Svg {...p}>
-    <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" />
-    <path d="m16 17 5-5-5-5" />
-    <path d="M21 12H9" />
-  </Svg>
-);
 export const BackIcon = (p: IconProps) => (
   <Svg {...p}>
     <path d="m15 18-6-6 6-6" />

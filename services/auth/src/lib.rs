@@ -1,24 +1,27 @@
-//! The auth service: sign-up, sign-in, sign-out, the current user, and the admin's controls
-//! (sign-up policy, invitations, disabling accounts).
+//! The auth service: sign-up, sign-in, sign-out, the current user, changing one's password,
+//! and the admin's controls (sign-up policy, invitations, disabling accounts).
 //!
 //! Layout
 //! - [`Settings`]: argon2 cost, the sign-up policy and the attempt limits.
 //! - `password`: argon2id hashing on one dedicated thread per core behind a bounded queue, with
 //!   a dummy verification for unknown users so both failures cost the same.
 //! - `limiter`: attempt budgets counted as attempts start: sign-in failures per client address,
-//!   a progressive delay per account and address, sign-ups per client address.
+//!   a progressive delay per account and address (wrong current passwords of a password change
+//!   count as failed sign-ins), sign-ups per client address.
 //! - `store`: accounts, settings, invitations.
 //! - `ledger`: every sign-out and access change, numbered, for the other services' replicas.
-//! - `routes`: the HTTP handlers of `/api/auth/*`; `admin`: those of `/api/admin/*`.
+//! - `routes`: the HTTP handlers of `/api/auth/*` but one; `password_change`: that one,
+//!   `/api/auth/password`; `admin`: those of `/api/admin/*`.
 //!
 //! It owns credentials and sessions, and publishes `user.registered`, `user.logged_in`,
-//! `user.signed_out`, `user.disabled` and `user.enabled` through its outbox, and the ledger's
-//! `sessions.head` and `sessions.replayed` directly.
+//! `user.signed_out`, `user.disabled`, `user.enabled` and `user.sessions_revoked` through its
+//! outbox, and the ledger's `sessions.head` and `sessions.replayed` directly.
 
 mod admin;
 mod ledger;
 mod limiter;
 mod password;
+mod password_change;
 mod routes;
 mod store;
 
@@ -50,7 +53,8 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argon2_iterations: Option<u32>,
 
-    /// Passwords that may wait for a hashing thread; beyond, sign-ins and sign-ups get 429.
+    /// Passwords that may wait for a hashing thread; beyond, sign-ins, sign-ups and password
+    /// changes get 429.
     /// [default: 8 per core]
     #[arg(long, env = "GOCHAT_ARGON2_QUEUE")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,9 +94,9 @@ pub struct AppState {
     sessions: Sessions,
     origins: Origins,
     passwords: Arc<password::Passwords>,
-    /// Failed sign-ins per client address.
+    /// Failed sign-ins (and wrong current passwords of password changes) per client address.
     signin_failures: Arc<limiter::Window>,
-    /// Failed sign-ins per account and client address.
+    /// Failed sign-ins (and wrong current passwords) per account and client address.
     signin_backoff: Arc<limiter::Backoff>,
     /// Sign-ups per client address.
     signups: Arc<limiter::Window>,
@@ -140,6 +144,8 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
         signup_default: settings.signup.unwrap_or_default(),
         session_ttl: Duration::from_secs(u64::from(runtime.settings.session_hours()) * 3600),
     };
-    let router = routes::router(state.clone()).merge(admin::router(state));
+    let router = routes::router(state.clone())
+        .merge(password_change::router(state.clone()))
+        .merge(admin::router(state));
     Ok(runtime.api_layers(router))
 }

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::ledger;
-use crate::limiter::address_key;
+use crate::limiter::{Attempt, Try, address_key};
 use crate::password::HashError;
 use crate::store::{self, Taken};
 use axum::Router;
@@ -172,38 +172,20 @@ async fn signin(
         .db
         .read(move |c| store::find_account(c, &lookup, by_email).map_err(DbError::from))
         .await?;
-    // One budget per account however it is named (email or username), from each address;
-    // unknown names get their own, so the answer never tells whether an account exists.
+    // Unknown names get a budget of their own, so the answer never tells whether an account exists.
     let account = match &found {
-        Some(found) => format!("user:{}", found.user.id),
+        Some(found) => known_account(found.user.id),
         None => format!("unknown:{}", login.to_lowercase()),
     };
-    let account_attempt = match state.signin_backoff.attempt(&format!("{account} from {address}")) {
-        Ok(attempt) => attempt,
-        Err(retry_after) => {
-            address_attempt.give_back();
-            return Err(ApiError::RateLimited { retry_after });
-        }
-    };
+    let guess = Guess::new(&state, address_attempt, &account, &address)?;
     let (hash, found) = match found {
         Some(a) => (Some(a.password_hash.clone()), Some(a)),
         None => (None, None),
     };
-    let matches = match state.passwords.verify(req.password, hash).await {
-        Ok(matches) => matches,
-        Err(e) => {
-            // Not judged: neither budget pays for the server's own congestion.
-            address_attempt.give_back();
-            account_attempt.give_back();
-            return Err(hash_error(e));
-        }
-    };
+    let matches = guess.judge(state.passwords.verify(req.password, hash).await)?;
     let Some(account) = found.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };
-    // Only failures count.
-    address_attempt.give_back();
-    account_attempt.succeeded();
     if account.disabled {
         return Err(ApiError::Forbidden("this account is disabled"));
     }
@@ -229,12 +211,59 @@ async fn signin(
         .into_response())
 }
 
+/// The backoff's name of an account: the same however it is named (email or username), and
+/// whether the password is guessed by signing in or by changing it.
+pub(crate) fn known_account(id: UserId) -> String {
+    format!("user:{id}")
+}
+
+/// A password guess about one account from one client address, counted before the hash against
+/// both budgets: failures per address, and the progressive delay per account and address.
+pub(crate) struct Guess {
+    address: Attempt,
+    account: Try,
+}
+
+impl Guess {
+    /// Counts the account's try beside the address's attempt (counted before the account was
+    /// looked up), or gives that back and refuses.
+    pub(crate) fn new(state: &AppState, address: Attempt, account: &str, from: &str) -> Result<Self, ApiError> {
+        match state.signin_backoff.attempt(&format!("{account} from {from}")) {
+            Ok(account) => Ok(Self { address, account }),
+            Err(retry_after) => {
+                address.give_back();
+                Err(ApiError::RateLimited { retry_after })
+            }
+        }
+    }
+
+    /// Settles the guess with the verification's outcome: a wrong password stays counted, the
+    /// right one clears the slate (only failures count), and neither budget pays when the
+    /// server was too busy to judge.
+    pub(crate) fn judge(self, verified: Result<bool, HashError>) -> Result<bool, ApiError> {
+        match verified {
+            Ok(true) => {
+                self.address.give_back();
+                self.account.succeeded();
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => {
+                self.address.give_back();
+                self.account.give_back();
+                Err(hash_error(e))
+            }
+        }
+    }
+}
+
 /// Waits until unix second `second` is over. A token's `iat` has whole seconds, and the
-/// sessions of an account disabled in some second are refused up to and including it: a
-/// session issued within that second (signing in right after an admin enabled the account
-/// again) would be refused everywhere, so it is issued in the next one. At most two seconds:
+/// sessions of an account disabled (or whose password changed) in some second are refused up
+/// to and including it: a session issued within that second (signing in right after an admin
+/// enabled the account again, the tab that changed the password) would be refused everywhere,
+/// so it is issued in the next one. At most two seconds:
 /// a second far ahead means clocks that disagree, which waiting would not mend.
-async fn after_second(second: i64) {
+pub(crate) async fn after_second(second: i64) {
     let now = chrono::Utc::now();
     if now.timestamp() <= second {
         let next = chrono::DateTime::from_timestamp(second + 1, 0).unwrap_or(now);
@@ -262,7 +291,7 @@ fn signin_login(req: &SigninRequest) -> Result<(String, bool), ApiError> {
     Ok((login.to_owned(), by_email))
 }
 
-fn hash_error(e: HashError) -> ApiError {
+pub(crate) fn hash_error(e: HashError) -> ApiError {
     match e {
         HashError::Busy(_) => ApiError::RateLimited {
             retry_after: Duration::from_secs(1),
@@ -309,7 +338,11 @@ async fn current_user(
     Ok(Json(CurrentUserResponse { current_user: user }))
 }
 
-fn start_session(state: &AppState, headers: &HeaderMap, user: &User) -> Result<axum::http::HeaderValue, ApiError> {
+pub(crate) fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> Result<axum::http::HeaderValue, ApiError> {
     let (token, _) = state
         .sessions
         .keys()
@@ -361,7 +394,7 @@ fn validate_username(username: &str) -> Result<(), ApiError> {
     }
 }
 
-fn validate_password(password: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_password(password: &str) -> Result<(), ApiError> {
     if PASSWORD_CHARS.contains(&password.chars().count()) {
         Ok(())
     } else {

@@ -2,7 +2,7 @@
 //! threads. (The session ledger has its own module, `ledger`.)
 
 use chrono::{DateTime, Utc};
-use gochat_proto::admin::{AdminUser, InviteSummary, MAX_LISTED_INVITES, SignupPolicy};
+use gochat_proto::admin::{AccountAccess, AdminUser, InviteSummary, MAX_LISTED_INVITES, SignupPolicy};
 use gochat_proto::dto::{User, UserRef};
 use gochat_proto::ids::UserId;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -120,28 +120,34 @@ pub fn insert(c: &Connection, user: &User, password_hash: &str, created_at: &Dat
     Ok(())
 }
 
+const ACCOUNT_COLUMNS: &str = "id, email, username, role, password_hash, disabled, sessions_before";
+
 /// Looks an account up by email, or by username when `by_email` is false; ignores letter case.
 pub fn find_account(c: &Connection, login: &str, by_email: bool) -> rusqlite::Result<Option<Account>> {
-    let sql = if by_email {
-        "SELECT id, email, username, role, password_hash, disabled, sessions_before FROM users WHERE email_key = ?1"
-    } else {
-        "SELECT id, email, username, role, password_hash, disabled, sessions_before FROM users WHERE username_key = ?1"
-    };
-    c.prepare_cached(sql)?
-        .query_row([login.to_lowercase()], |r| {
-            Ok(Account {
-                user: User {
-                    id: parse(r, "id")?,
-                    email: r.get("email")?,
-                    username: r.get("username")?,
-                    role: parse(r, "role")?,
-                },
-                password_hash: r.get("password_hash")?,
-                disabled: r.get("disabled")?,
-                sessions_before: r.get("sessions_before")?,
-            })
-        })
+    let key = if by_email { "email_key" } else { "username_key" };
+    c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE {key} = ?1"))?
+        .query_row([login.to_lowercase()], account)
         .optional()
+}
+
+pub fn find_account_by_id(c: &Connection, id: UserId) -> rusqlite::Result<Option<Account>> {
+    c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id.to_string()], account)
+        .optional()
+}
+
+fn account(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        user: User {
+            id: parse(r, "id")?,
+            email: r.get("email")?,
+            username: r.get("username")?,
+            role: parse(r, "role")?,
+        },
+        password_hash: r.get("password_hash")?,
+        disabled: r.get("disabled")?,
+        sessions_before: r.get("sessions_before")?,
+    })
 }
 
 pub fn find_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
@@ -189,6 +195,32 @@ pub fn disable(c: &Connection, id: UserId, now: i64) -> rusqlite::Result<Option<
         "UPDATE users SET disabled = 1, sessions_before = ?2 WHERE id = ?1 RETURNING sessions_before",
         params![id.to_string(), now],
         |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Replaces an account's password hash, but only while it is still `old_hash` (of two changes
+/// made with the same current password, one wins), and refuses every session issued up to
+/// `now` (unix seconds; an instant already refused stays so). Returns the account's access,
+/// or `None` when its hash is no longer `old_hash`.
+pub fn change_password(
+    c: &Connection,
+    id: UserId,
+    old_hash: &str,
+    new_hash: &str,
+    now: i64,
+) -> rusqlite::Result<Option<AccountAccess>> {
+    c.query_row(
+        "UPDATE users SET password_hash = ?3, sessions_before = max(sessions_before, ?4)
+         WHERE id = ?1 AND password_hash = ?2 RETURNING disabled, sessions_before",
+        params![id.to_string(), old_hash, new_hash, now],
+        |r| {
+            Ok(AccountAccess {
+                user_id: id,
+                disabled: r.get(0)?,
+                sessions_before: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+            })
+        },
     )
     .optional()
 }
@@ -386,6 +418,30 @@ mod tests {
         assert_eq!(enable(&c, users[0].id).unwrap(), Some(1000));
         assert!(!find_admin_user(&c, users[0].id).unwrap().unwrap().disabled);
         assert_eq!(disable(&c, UserId::new(), 1).unwrap(), None);
+    }
+
+    #[test]
+    fn a_password_change_needs_the_hash_it_replaces_and_never_moves_sessions_before_back() {
+        let c = db();
+        let ann = user("ann", Role::Member);
+        insert(&c, &ann, "old", &chrono::Utc::now()).unwrap();
+        assert_eq!(change_password(&c, ann.id, "stale", "new", 2000).unwrap(), None);
+        assert_eq!(find_account_by_id(&c, ann.id).unwrap().unwrap().password_hash, "old");
+
+        let access = change_password(&c, ann.id, "old", "new", 2000).unwrap().unwrap();
+        assert_eq!((access.disabled, access.sessions_before.timestamp()), (false, 2000));
+        let account = find_account_by_id(&c, ann.id).unwrap().unwrap();
+        assert_eq!((account.password_hash.as_str(), account.sessions_before), ("new", 2000));
+        assert_eq!(
+            change_password(&c, ann.id, "old", "newer", 2001).unwrap(),
+            None,
+            "used once"
+        );
+
+        // A clock that went back never revives a session already refused.
+        let access = change_password(&c, ann.id, "new", "newer", 1000).unwrap().unwrap();
+        assert_eq!(access.sessions_before.timestamp(), 2000);
+        assert_eq!(find_account_by_id(&c, UserId::new()).unwrap().map(|a| a.user), None);
     }
 
     #[test]

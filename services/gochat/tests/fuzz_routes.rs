@@ -4,7 +4,8 @@
 //!
 //! One server per service's routes, seeded with real users, conversations, messages and
 //! notifications and attachments, so that real ids and cursors are among the inputs. Sign-out
-//! is left out (it would end the session the rest runs on; its own tests cover it).
+//! is left out (it would end the session the rest runs on; its own tests cover it); a password
+//! change is in, and cannot succeed for the same reason: the admin's password is no input.
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
@@ -69,6 +70,12 @@ const AUTH: &[Route] = &[
         &[],
         Some(&["email", "username", "password"]),
     ),
+    route(
+        "POST",
+        "/api/auth/password",
+        &[],
+        Some(&["currentPassword", "newPassword"]),
+    ),
     route("GET", "/api/admin/settings", &[], None),
     route("PATCH", "/api/admin/settings", &[], Some(&["signup"])),
     route("POST", "/api/admin/invites", &[], Some(&["maxUses", "expiresInHours"])),
@@ -125,6 +132,8 @@ const BODY_FIELDS: &[&str] = &[
     "email",
     "username",
     "password",
+    "currentPassword",
+    "newPassword",
     "inviteCode",
     "signup",
     "maxUses",

@@ -195,3 +195,61 @@ async fn disabling_an_account_ends_its_sessions_in_every_service_over_rabbitmq()
         server.stop().await.unwrap();
     }
 }
+
+/// What the users service answers `cookie`'s `GET /api/users`.
+async fn users_status(users: &TestServer, cookie: &Option<String>) -> u16 {
+    let mut client = Client {
+        cookie: cookie.clone(),
+        ..Client::new(users)
+    };
+    client.get("/api/users").await.0
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_accounts_other_sessions_in_every_service_over_rabbitmq() {
+    let Some(url) = vhost_url() else { return };
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let auth = auth(dirs[0].path(), &url).await;
+    let users = start(dirs[1].path(), &url, "users-1", |rt| {
+        gochat_users::build(rt, Default::default())
+    })
+    .await;
+    let chat = start_chat(dirs[2].path(), &url, "chat-a").await;
+
+    let mut laptop = Client::new(&auth);
+    laptop.signup("carol").await;
+    let mut phone = Client::new(&auth);
+    let (status, _) = phone
+        .post(
+            "/api/auth/signin",
+            json!({"username": "carol", "password": "password-carol"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let old = phone.cookie.clone();
+    eventually(WAIT, || async {
+        (users_status(&users, &old).await == 200).then_some(())
+    })
+    .await;
+    assert!(chat_accepts(&chat, &old).await);
+
+    let (status, body) = laptop
+        .post(
+            "/api/auth/password",
+            json!({"currentPassword": "password-carol", "newPassword": "a new password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(WAIT, || async {
+        (users_status(&users, &old).await == 401).then_some(())
+    })
+    .await;
+    until_chat_refuses(&chat, &old).await;
+    // The session the change gave the tab that asked is taken everywhere.
+    assert_ne!(laptop.cookie, old);
+    assert_eq!(users_status(&users, &laptop.cookie).await, 200);
+    assert!(chat_accepts(&chat, &laptop.cookie).await);
+    for server in [auth, users, chat] {
+        server.stop().await.unwrap();
+    }
+}

@@ -213,6 +213,15 @@ pub struct UserEnabled {
     pub seq: i64,
 }
 
+/// Every session an account had ended at once (its password changed); its new ones work.
+/// `access` is the account's whole access as it is now, like that of `user.disabled`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionsRevoked {
+    pub access: AccountAccess,
+    pub seq: i64,
+}
+
 /// Whether an account may use its sessions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -220,7 +229,7 @@ pub struct AccountAccess {
     pub user_id: UserId,
     pub disabled: bool,
     /// Sessions issued (`iat`) before this instant are refused, even after the account is
-    /// enabled again: disabling ends every session the account had.
+    /// enabled again: disabling (or changing the password) ends every session the account had.
     pub sessions_before: Timestamp,
 }
 

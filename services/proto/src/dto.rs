@@ -44,6 +44,15 @@ pub struct SigninRequest {
     pub password: String,
 }
 
+/// `POST /api/auth/password`: the signed-in user's new password, with the current one as proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UserResponse {

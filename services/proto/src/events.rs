@@ -4,7 +4,9 @@
 //! so no call site ever spells a routing key or an exchange name.
 
 use crate::Timestamp;
-use crate::admin::{SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled, UserEnabled};
+use crate::admin::{
+    SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled, UserEnabled, UserSessionsRevoked,
+};
 use crate::conversation::ConversationState;
 use crate::dto::{Message, Notification, UserRef};
 use crate::error::ErrorCode;
@@ -102,6 +104,7 @@ events! {
     UserSignedOut = "user.signed_out" in UserEvents => UserSignedOut,
     UserDisabled = "user.disabled" in UserEvents => UserDisabled,
     UserEnabled = "user.enabled" in UserEvents => UserEnabled,
+    UserSessionsRevoked = "user.sessions_revoked" in UserEvents => UserSessionsRevoked,
     SessionsHead = "sessions.head" in UserEvents => SessionsHead,
     SessionsReplayRequested = "sessions.replay_requested" in UserEvents => SessionsReplayRequested,
     SessionsReplayed = "sessions.replayed" in UserEvents => SessionsReplayed,

@@ -42,7 +42,7 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
     use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
-    let consts: [(&str, usize); 16] = [
+    let consts: [(&str, usize); 18] = [
         ("MAX_PAGE", MAX_PAGE as usize),
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
@@ -56,6 +56,8 @@ pub fn typescript() -> String {
         ("MAX_SEARCH_CHARS", MAX_SEARCH_CHARS),
         ("MIN_USERNAME_CHARS", *USERNAME_CHARS.start()),
         ("MAX_USERNAME_CHARS", *USERNAME_CHARS.end()),
+        ("MIN_PASSWORD_CHARS", *PASSWORD_CHARS.start()),
+        ("MAX_PASSWORD_CHARS", *PASSWORD_CHARS.end()),
         ("MAX_INVITE_USES", MAX_INVITE_USES as usize),
         ("MAX_INVITE_HOURS", MAX_INVITE_HOURS as usize),
         ("MAX_INVITE_CODE_CHARS", MAX_INVITE_CODE_CHARS),

@@ -74,6 +74,7 @@ pub const SESSIONS: &[EventKind] = &[
     EventKind::UserSignedOut,
     EventKind::UserDisabled,
     EventKind::UserEnabled,
+    EventKind::UserSessionsRevoked,
     EventKind::SessionsHead,
     EventKind::SessionsReplayed,
 ];

@@ -24,8 +24,14 @@ const sessionSlice = createSlice({
     builder
       .addCase(sessionEnded, () => ({ status: 'signedOut', user: null }))
       .addMatcher(api.endpoints.currentUser.matchFulfilled, (state, { payload }) => {
-        state.user = payload.currentUser;
-        state.status = payload.currentUser ? 'signedIn' : 'signedOut';
+        if (payload.currentUser) {
+          state.user = payload.currentUser;
+          state.status = 'signedIn';
+        } else if (state.status !== 'signedIn') {
+          state.status = 'signedOut';
+        }
+        // Signed in and now told "nobody": the session guard decides (the answer may be moot,
+        // from a cookie a password change just replaced) and ends the session with `sessionEnded`.
       })
       .addMatcher(api.endpoints.currentUser.matchRejected, (state, action) => {
         if (action.meta.condition) return;

@@ -1,9 +1,9 @@
 //! The session: an HS256 JWT in the `auth` cookie, verified locally by every service.
 //!
-//! Sign-out revokes a token everywhere, and disabling an account ends all its sessions: every
-//! service instance keeps a replica of auth's session ledger ([`replica`]), stored in its own
-//! database and completed after any outage, and checks every token against it. Sockets learn
-//! that their session ended through [`Sessions::ended`].
+//! Sign-out revokes a token everywhere, and disabling an account or changing its password ends
+//! all its sessions: every service instance keeps a replica of auth's session ledger
+//! ([`replica`]), stored in its own database and completed after any outage, and checks every
+//! token against it. Sockets learn that their session ended through [`Sessions::ended`].
 
 mod replica;
 mod watch;
@@ -141,7 +141,7 @@ pub struct AuthUser {
 /// Why a session ended while in use (see [`Sessions::ended`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// Signed out, or ended when its account was disabled.
+    /// Signed out, or ended when its account was disabled or its password changed.
     Revoked,
     /// Its account is disabled.
     Disabled,
@@ -183,8 +183,8 @@ impl Sessions {
         let replica = Arc::new(Replica::load(db, bus).await?);
         let follower = replica.clone();
         bus.consume(
-            // Awaited: in process, signing out (or disabling) is answered once every service
-            // refuses the session, not a moment later.
+            // Awaited: in process, signing out (disabling, changing the password) is answered
+            // once every service refuses the session, not a moment later.
             Queue::fanout(service, instance, "sessions", SESSIONS).awaited(),
             handler(move |envelope| {
                 let replica = follower.clone();
@@ -251,8 +251,8 @@ impl Sessions {
         self.replica.revoke_in(w, jti, expires_at)
     }
 
-    /// Within a write of the auth service (disabling or enabling an account): applies the new
-    /// access here at once.
+    /// Within a write of the auth service (disabling or enabling an account, changing its
+    /// password): applies the new access here at once.
     pub fn set_access_in(&self, w: &Write<'_>, access: &AccountAccess) -> rusqlite::Result<()> {
         self.replica.set_access_in(w, access)
     }

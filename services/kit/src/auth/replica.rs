@@ -3,8 +3,9 @@
 //! and kept complete even across broker outages.
 //!
 //! The auth service numbers every change (`seq`, within an `epoch` that names its ledger). Live
-//! events (`user.signed_out`, `user.disabled`, `user.enabled`) reach the instance's fan-out
-//! queue while it is connected; the `cursor` is the last `seq` up to which nothing was missed.
+//! events (`user.signed_out`, and the access changes `user.disabled`, `user.enabled` and
+//! `user.sessions_revoked`) reach the instance's fan-out queue while it is connected; the
+//! `cursor` is the last `seq` up to which nothing was missed.
 //! An instance that was disconnected (its exclusive queue vanished with the connection, and with
 //! it what was routed meanwhile), or that is new, learns from auth's periodic `sessions.head`
 //! that it is behind, asks for what follows its cursor (`sessions.replay_requested`) and applies
@@ -14,7 +15,10 @@ use super::SessionEnd;
 use super::watch::Watchers;
 use crate::bus::Bus;
 use crate::db::{Db, DbError, Write};
-use gochat_proto::admin::{AccountAccess, LedgerChange, SessionsHead, SessionsReplayRequested, SessionsReplayed};
+use gochat_proto::admin::{
+    AccountAccess, LedgerChange, SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled, UserEnabled,
+    UserSessionsRevoked,
+};
 use gochat_proto::events::Event;
 use gochat_proto::ids::UserId;
 use rusqlite::OptionalExtension;
@@ -184,8 +188,11 @@ impl Replica {
                 };
                 self.apply_live(e.seq, change).await
             }
-            Event::UserDisabled(e) => self.apply_live(e.seq, LedgerChange::Access(e.access)).await,
-            Event::UserEnabled(e) => self.apply_live(e.seq, LedgerChange::Access(e.access)).await,
+            Event::UserDisabled(UserDisabled { access, seq })
+            | Event::UserEnabled(UserEnabled { access, seq })
+            | Event::UserSessionsRevoked(UserSessionsRevoked { access, seq }) => {
+                self.apply_live(seq, LedgerChange::Access(access)).await
+            }
             Event::SessionsHead(head) => self.on_head(head).await,
             Event::SessionsReplayed(replay) => self.on_replay(replay).await,
             _ => Ok(()),

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::outbox::Outbox;
 use gochat_proto::admin::{
     AccountAccess, LedgerChange, LedgerEntry, SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled,
-    UserEnabled,
+    UserEnabled, UserSessionsRevoked,
 };
 use gochat_proto::events::{Event, EventData, UserSignedOut};
 use std::time::Duration;
@@ -209,6 +209,38 @@ async fn disabling_ends_every_session_of_the_account_and_enabling_revives_none()
     .await;
     handled(&bus, &svc).await;
     assert!(!watching.is_finished(), "woken, looked, and still valid");
+}
+
+#[tokio::test]
+async fn revoking_an_accounts_sessions_ends_those_issued_up_to_that_second_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::in_process();
+    let svc = instance(dir.path(), &bus, "a").await;
+    let user = UserId::new();
+    let (old_token, auth) = session(&svc.sessions, user);
+    let ended = tokio::spawn(svc.sessions.ended(&auth));
+
+    let now = chrono::Utc::now();
+    publish(
+        &bus,
+        &UserSessionsRevoked {
+            access: access(user, false, now),
+            seq: 1,
+        },
+    )
+    .await;
+    assert_eq!(
+        tokio::time::timeout(WAIT, ended).await.unwrap().unwrap(),
+        SessionEnd::Revoked,
+        "ended, not disabled"
+    );
+    assert!(svc.sessions.verify(&old_token).is_err());
+    let next_second = now.timestamp() + 1;
+    assert_eq!(svc.sessions.replica.refusal(user, "new", next_second), None);
+    assert_eq!(
+        svc.sessions.replica.refusal(user, "same-second", now.timestamp()),
+        Some(SessionEnd::Revoked)
+    );
 }
 
 #[tokio::test]

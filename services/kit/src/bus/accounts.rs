@@ -46,6 +46,7 @@ pub const ACCOUNTS: &[Account] = &[
             EventKind::UserSignedOut,
             EventKind::UserDisabled,
             EventKind::UserEnabled,
+            EventKind::UserSessionsRevoked,
             EventKind::SessionsHead,
             EventKind::SessionsReplayed,
             REPLAY_REQUEST,

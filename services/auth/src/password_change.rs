@@ -1,0 +1,93 @@
+//! `POST /api/auth/password`: the signed-in user changes their password.
+//!
+//! Knowing the current password is the proof, so a wrong one is a guess like a failed sign-in
+//! and pays from the same budgets. A change ends every session the account had, in every
+//! service at once, the way disabling does: the account's `sessionsBefore` moves to now and is
+//! published as an access change (`user.sessions_revoked`). The tab that asked gets a new
+//! session, issued after that second.
+
+use crate::routes::{
+    Guess, SEEN_EVERYWHERE, after_second, client_key, hash_error, known_account, start_session, validate_password,
+};
+use crate::{AppState, ledger, store};
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use gochat_kit::auth::AuthUser;
+use gochat_kit::db::DbError;
+use gochat_kit::http::{ApiError, Json};
+use gochat_proto::admin::UserSessionsRevoked;
+use gochat_proto::dto::{ChangePasswordRequest, UserResponse};
+use gochat_proto::limits::PASSWORD_CHARS;
+use std::net::SocketAddr;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/auth/password", post(change_password))
+        .with_state(state)
+}
+
+async fn change_password(
+    session: AuthUser,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Result<Response, ApiError> {
+    // Bounded before anything looks at them, like sign-in's.
+    let current = &req.current_password;
+    if current.is_empty() || current.chars().count() > *PASSWORD_CHARS.end() {
+        return Err(ApiError::invalid("give your current password (at most 128 characters)"));
+    }
+    validate_password(&req.new_password)?;
+
+    let id = session.id;
+    let account = state
+        .db
+        .read(move |c| store::find_account_by_id(c, id).map_err(DbError::from))
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let address = client_key(&state, &headers, peer);
+    let address_attempt = state
+        .signin_failures
+        .attempt(&address)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    let guess = Guess::new(&state, address_attempt, &known_account(id), &address)?;
+    let verified = state
+        .passwords
+        .verify(req.current_password, Some(account.password_hash.clone()))
+        .await;
+    if !guess.judge(verified)? {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
+
+    let (sessions, old_hash) = (state.sessions.clone(), account.password_hash);
+    let now = chrono::Utc::now().timestamp();
+    let (access, revoked) = state
+        .db
+        .write(move |w| {
+            // Another change won meanwhile: the password given is no longer the current one.
+            let access =
+                store::change_password(w, id, &old_hash, &new_hash, now)?.ok_or(ApiError::InvalidCredentials)?;
+            if access.disabled {
+                return Err(ApiError::Forbidden("this account is disabled"));
+            }
+            let seq = ledger::access(w, &access)?;
+            sessions.set_access_in(w, &access)?;
+            Ok((access, w.publish_delivered(&UserSessionsRevoked { access, seq })?))
+        })
+        .await?;
+    // Answered once every service refuses the sessions from before, this one's included.
+    revoked.within(SEEN_EVERYWHERE).await;
+    after_second(access.sessions_before.timestamp()).await;
+    let cookie = start_session(&state, &headers, &account.user)?;
+    tracing::info!(user = %id, "password changed; the account's other sessions ended");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(UserResponse { user: account.user }),
+    )
+        .into_response())
+}

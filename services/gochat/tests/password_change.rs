@@ -1,0 +1,213 @@
+//! Changing one's password (`POST /api/auth/password`), all in one process over the in-process
+//! bus: it ends every other session of the account in every service by the time it is answered,
+//! keeps the tab that asked signed in, and guessing through it is limited like signing in.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Client, Socket, connect_ws, signed_up, socket, start_all_in_one};
+use futures_util::StreamExt;
+use gochat_kit::testing::TestServer;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(10);
+/// A route of each service that needs a session (chat has only its socket).
+const ROUTES: [&str; 4] = [
+    "/api/auth/currentuser",
+    "/api/users",
+    "/api/conversations",
+    "/api/notifications",
+];
+
+fn change(current: &str, new: &str) -> Value {
+    json!({"currentPassword": current, "newPassword": new})
+}
+
+async fn sign_in(server: &TestServer, name: &str, password: &str) -> (u16, Client, Value) {
+    let mut client = Client::new(server);
+    let (status, body) = client
+        .post("/api/auth/signin", json!({"username": name, "password": password}))
+        .await;
+    (status, client, body)
+}
+
+/// Whether every service takes `client`'s session.
+async fn accepted_everywhere(server: &TestServer, client: &mut Client) -> bool {
+    for route in ROUTES {
+        let (status, body) = client.get(route).await;
+        // `currentuser` answers 200 either way, naming nobody for a refused session.
+        if status != 200 || body.get("currentUser") == Some(&Value::Null) {
+            return false;
+        }
+    }
+    connect_ws(&server.url(""), "/ws/chat", client.cookie.as_deref(), None)
+        .await
+        .is_ok()
+}
+
+/// Every service refuses `client`'s session: 401 (or no current user) on each route, and no socket.
+async fn refused_everywhere(server: &TestServer, client: &mut Client) {
+    assert_eq!(
+        client.get("/api/auth/currentuser").await.1,
+        json!({"currentUser": null})
+    );
+    for route in &ROUTES[1..] {
+        assert_eq!(client.get(route).await.0, 401, "{route}");
+    }
+    assert!(
+        connect_ws(&server.url(""), "/ws/chat", client.cookie.as_deref(), None)
+            .await
+            .is_err(),
+        "the chat socket is refused"
+    );
+}
+
+/// The code `socket` is closed with.
+async fn close_code(socket: &mut Socket) -> u16 {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map_or(0, |f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the socket is closed")
+}
+
+#[tokio::test]
+async fn a_change_ends_every_other_session_everywhere_at_once_and_keeps_this_tab_signed_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (ann_id, mut laptop) = signed_up(&server, "ann").await;
+    let (status, mut phone, _) = sign_in(&server, "ann", "password-ann").await;
+    assert_eq!(status, 200);
+    let mut phone_socket = socket(&server, "/ws/notifications", &phone).await;
+    let mut laptop_before = Client {
+        cookie: laptop.cookie.clone(),
+        ..Client::new(&server)
+    };
+    let (_, mut bob) = signed_up(&server, "bob").await;
+    assert!(accepted_everywhere(&server, &mut phone).await);
+
+    let (status, body) = laptop
+        .post("/api/auth/password", change("password-ann", "correct horse battery"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["id"], json!(ann_id));
+    assert_eq!(body["user"]["username"], "ann");
+
+    // By the time the change is answered, every service refuses the sessions from before it,
+    // the answering tab's old cookie included, and the other tab's open socket is closed.
+    refused_everywhere(&server, &mut phone).await;
+    refused_everywhere(&server, &mut laptop_before).await;
+    assert_eq!(close_code(&mut phone_socket).await, 4001);
+    // The tab that asked got a new session that every service takes.
+    assert_ne!(laptop.cookie, laptop_before.cookie);
+    assert!(accepted_everywhere(&server, &mut laptop).await);
+    // Nobody else's sessions ended.
+    assert!(accepted_everywhere(&server, &mut bob).await);
+
+    let (status, _, body) = sign_in(&server, "ann", "password-ann").await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("invalid_credentials")));
+    let (status, mut again, _) = sign_in(&server, "ann", "correct horse battery").await;
+    assert_eq!(status, 200);
+    assert!(accepted_everywhere(&server, &mut again).await);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_change_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (_, mut ann) = signed_up(&server, "ann").await;
+    let (_, mut phone, _) = sign_in(&server, "ann", "password-ann").await;
+
+    let (status, body) = ann
+        .post("/api/auth/password", change("not-my-password", "a fine new one"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("invalid_credentials")),
+        "{body}"
+    );
+    let too_long = "x".repeat(129);
+    for bad in [
+        change("password-ann", "short"),
+        change("password-ann", &too_long),
+        change("password-ann", ""),
+        change("", "a fine new one"),
+        change(&too_long, "a fine new one"),
+        json!({"currentPassword": "password-ann"}),
+        json!({"current_password": "password-ann", "new_password": "a fine new one"}),
+        json!("password-ann"),
+    ] {
+        let (status, body) = ann.post("/api/auth/password", bad.clone()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("invalid_input")),
+            "{bad}: {body}"
+        );
+    }
+
+    let (status, body) = Client::new(&server)
+        .post("/api/auth/password", change("password-ann", "a fine new one"))
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthenticated")));
+    let mut foreign = HeaderMap::new();
+    foreign.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
+    let (status, _, body) = ann
+        .request(
+            "POST",
+            "/api/auth/password",
+            Some(change("password-ann", "a fine new one")),
+            foreign,
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")));
+
+    // Both sessions still work, and the password is still the old one.
+    assert!(accepted_everywhere(&server, &mut ann).await);
+    assert!(accepted_everywhere(&server, &mut phone).await);
+    assert_eq!(sign_in(&server, "ann", "password-ann").await.0, 200);
+    assert_eq!(sign_in(&server, "ann", "a fine new one").await.0, 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_pay_from_the_sign_in_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (_, mut ann) = signed_up(&server, "ann").await;
+
+    // Five failures per account and address are free, as for signing in; the sixth guess waits.
+    for _ in 0..5 {
+        let (status, _) = ann
+            .post("/api/auth/password", change("a-guess-at-it", "a fine new one"))
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (status, headers, body) = ann
+        .request(
+            "POST",
+            "/api/auth/password",
+            Some(change("another-guess", "a fine new one")),
+            HeaderMap::new(),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (429, &json!("rate_limited")));
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0);
+    // The same budget as signing in to that account from this address: no fresh guesses there.
+    let (status, _, _) = sign_in(&server, "ann", "yet-another-guess").await;
+    assert_eq!(status, 429);
+    // The session itself was never at stake.
+    assert!(accepted_everywhere(&server, &mut ann).await);
+    server.stop().await.unwrap();
+}
