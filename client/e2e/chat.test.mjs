@@ -30,11 +30,20 @@ describe('chat', () => {
   const conversationRow = (page, username) => page.locator(`[data-testid="conversation"][data-peer="${username}"]`);
   const lastMine = (page) => messages(page).and(page.locator('[data-mine="true"]')).last();
   const bubble = (page, text) => messages(page).filter({ hasText: text });
+  /** The read watermarks bob's tabs send, as sent. */
+  const bobReads = [];
 
   before(async () => {
     browser = await launch();
     alice = await newPerson(browser);
     bob = await newPerson(browser);
+    bob.page.on('websocket', (ws) => {
+      if (!ws.url().endsWith('/ws/chat')) return;
+      ws.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload));
+        if (frame.type === 'read') bobReads.push(frame.seq);
+      });
+    });
   });
   after(async () => {
     await browser?.close();
@@ -149,6 +158,43 @@ describe('chat', () => {
     await eventually(() => assert.ok(probe.errors.some((e) => e.startsWith('CSP:')), 'violation reported'));
     assert.equal(await probe.page.evaluate(() => window.inlineRan), undefined);
     await probe.context.close();
+  });
+
+  step('scrolled up, bob reports read what he sees, not the rows rendered below it', async () => {
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
+    await conversationRow(bob.page, aliceUser.username).click();
+    for (let i = 1; i <= 30; i++) await send(alice.page, `line ${i}`);
+    await lastMine(alice.page).filter({ hasText: 'line 30' }).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+    // Bob scrolls up, as a reader does; alice writes on, below what he sees.
+    await bob.page.getByRole('log', { name: 'Messages' }).hover();
+    await bob.page.mouse.wheel(0, -300);
+    await bob.page.getByTestId('new-messages').waitFor();
+    await new Promise((r) => setTimeout(r, 1000)); // the wheel's glide is over
+    for (let i = 1; i <= 6; i++) await send(alice.page, `below the fold ${i}`);
+    await bob.page.getByTestId('new-messages').filter({ hasText: '6 new messages' }).waitFor();
+    // He scrolls down part of the way: some of them come into sight, the others stay below.
+    await bob.page.mouse.wheel(0, 350);
+    await new Promise((r) => setTimeout(r, 1000)); // time enough to report what it would
+    const view = await bob.page.evaluate(() => {
+      const list = document.querySelector('[role="log"][aria-label="Messages"]');
+      const box = list.querySelector('[data-virtuoso-scroller]').getBoundingClientRect();
+      const rows = [...list.querySelectorAll('[data-testid="message"][data-seq]')].map((el) => ({ seq: Number(el.dataset.seq), ...el.getBoundingClientRect().toJSON() }));
+      return {
+        lastWhole: Math.max(...rows.filter((r) => r.top >= box.top && r.bottom <= box.bottom).map((r) => r.seq)),
+        lastPeeking: Math.max(...rows.filter((r) => r.top < box.bottom).map((r) => r.seq)),
+        lastRendered: Math.max(...rows.map((r) => r.seq)),
+      };
+    });
+    const lastSeq = Number(await bubble(alice.page, 'below the fold 6').getAttribute('data-seq'));
+    assert.ok(view.lastRendered > view.lastPeeking, `rows are rendered below the visible area: ${JSON.stringify(view)}`);
+    assert.ok(view.lastPeeking < lastSeq, `some of the new ones are out of sight: ${JSON.stringify(view)}`);
+    const read = Math.max(...bobReads);
+    assert.ok(read >= view.lastWhole && read <= view.lastPeeking, `read ${read}, on screen ${JSON.stringify(view)}`);
+    assert.equal(await bubble(alice.page, 'below the fold 6').getAttribute('data-status'), 'delivered');
+    // Scrolled down to the end, he has read them all.
+    await bob.page.getByTestId('new-messages').click();
+    await lastMine(alice.page).filter({ hasText: 'below the fold 6' }).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+    assert.equal(Math.max(...bobReads), lastSeq);
   });
 
   step('no script errors on either page', async () => {

@@ -16,7 +16,7 @@ import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
-import { useDocumentVisible, useFlash, usePinnedToBottom } from './hooks';
+import { useDocumentVisible, useFlash, useLastSeqOnScreen, usePinnedToBottom } from './hooks';
 import { MessageRow, PendingRow } from './MessageRow';
 
 /** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
@@ -120,23 +120,12 @@ export function MessageList({
   }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
+  const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
   useEffect(() => {
     if (!visible || !conversation) return;
-    let seq = 0;
-    if (atBottom) {
-      seq = entry.syncedSeq;
-    } else if (range) {
-      for (let i = range.endIndex - firstItemIndex; i >= 0; i--) {
-        const it = items[i];
-        if (it?.kind === 'message') {
-          seq = it.message.seq;
-          break;
-        }
-      }
-    }
-    seq = Math.min(seq, entry.syncedSeq);
+    const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
-  }, [visible, atBottom, range, items, firstItemIndex, entry.syncedSeq, conversation, conversationId, dispatch]);
+  }, [visible, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {
