@@ -1,6 +1,6 @@
 // Every HTTP call of the client, as one RTK Query API. Slices listen to these endpoints'
 // fulfilled actions to keep their own live state (which sockets also update).
-import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
+import { createApi, fetchBaseQuery, type FetchBaseQueryError, type FetchBaseQueryMeta } from '@reduxjs/toolkit/query/react';
 import { asSentence } from '../lib/sentence';
 import type {
   AttachmentLimits,
@@ -35,6 +35,15 @@ export interface UsersArgs {
   limit?: number;
 }
 
+/** A refusal, with the seconds its `Retry-After` header asks to wait (429 and 503 carry one). */
+export type Refusal = FetchBaseQueryError & { retryAfter?: number };
+
+function withRetryAfter(error: FetchBaseQueryError, meta: FetchBaseQueryMeta | undefined): Refusal {
+  // The server sends whole seconds (never an HTTP date).
+  const seconds = Number(meta?.response?.headers.get('Retry-After') ?? NaN);
+  return Number.isFinite(seconds) && seconds > 0 ? { ...error, retryAfter: seconds } : error;
+}
+
 export const USERS_PAGE = 30;
 export const MESSAGES_PAGE = 50;
 
@@ -53,9 +62,11 @@ export const api = createApi({
     }),
     signup: build.mutation<UserResponse, SignupRequest>({
       query: (body) => ({ url: '/api/auth/signup', method: 'POST', body }),
+      transformErrorResponse: withRetryAfter,
     }),
     signin: build.mutation<UserResponse, SigninRequest>({
       query: (body) => ({ url: '/api/auth/signin', method: 'POST', body }),
+      transformErrorResponse: withRetryAfter,
     }),
     signout: build.mutation<void, void>({
       query: () => ({ url: '/api/auth/signout', method: 'POST' }),
