@@ -1,11 +1,12 @@
 // The middleware that owns `/ws/notifications`: open while signed in (it is what makes us
 // "online"), feeds notifications, read marks and presence to their slices, refreshes on reconnect.
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
+import { adminApi } from '../api/admin';
 import { api } from '../api/http';
 import type { NotificationServerFrame } from '../api/types';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { notificationReceived, notificationsRead, notificationsResyncing } from '../features/notifications/notificationsSlice';
-import { sessionEnded } from '../features/session/sessionSlice';
+import { sessionEndAnnounced, sessionEnded, sessionEndOf } from '../features/session/sessionSlice';
 import { presenceChanged, userRegistered } from '../features/users/usersSlice';
 import { reconnectRequested } from './actions';
 import { isSignedInAction } from './chatSocket';
@@ -28,8 +29,11 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
       random: deps.random,
       onEvent: (e) => dispatch(connectionAction('notifications', e)),
       // The server closes sockets whose session ended (signed out elsewhere, account disabled):
-      // ask at once whether we are still signed in (the session guard acts on the answer).
-      onClose: (code) => {
+      // ask at once whether we are still signed in (the session guard acts on the answer), and
+      // keep the reason it gave for the sign-in page.
+      onClose: (code, reason) => {
+        const end = sessionEndOf(reason);
+        if (end) dispatch(sessionEndAnnounced(end));
         if (SESSION_ENDED_CLOSE_CODES.includes(code)) {
           void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
         }
@@ -71,6 +75,8 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
             // Shown at once; the refetch (presence, order) may not list them yet.
             dispatch(userRegistered(frame.user));
             dispatch(api.util.invalidateTags(['Users']));
+            // An admin's accounts list, if open, lists them too.
+            dispatch(adminApi.util.invalidateTags(['AdminUsers']));
             break;
           default:
             break;

@@ -19,7 +19,7 @@ function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
     isHidden: () => hidden,
     show: async (title, options) => void shown.push({ title, options }),
   };
-  const session: SessionState = { status: 'signedIn', user: me };
+  const session: SessionState = { status: 'signedIn', user: me, ended: null };
   const store = configureStore({
     reducer: { session: sessionReducer, notifications: notificationsReducer },
     preloadedState: { session },
