@@ -1,7 +1,11 @@
 // Notifications outside the page: at sign-in, this browser's push subscription is checked (see
 // resync); while the tab is hidden, each new notification is shown by the browser, since the
-// open tab keeps the user online and the server sends it no push.
+// open tab keeps the user online and the server sends it no push; one whose message is deleted
+// is withdrawn (shown by this tab or by the service worker for a push).
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
+import type { Message } from '../../api/types';
+import { historyApi } from '../../api/history';
+import { messageUpdated } from '../chat/chatSlice';
 import type { SessionState } from '../session/sessionSlice';
 import { isSignedInAction } from '../../sockets/chatSocket';
 import { notificationReceived } from '../notifications/notificationsSlice';
@@ -11,6 +15,18 @@ import type { ShowDeps } from './browserDeps';
 export type NotificationsDepsFactory = (
   dispatch: ThunkDispatch<unknown, unknown, UnknownAction>,
 ) => BrowserNotificationsDeps & ShowDeps;
+
+/** One notification per conversation (the service worker's pushes use the same tag): a newer message replaces it. */
+export function notificationTag(conversationId: string): string {
+  return `conversation-${conversationId}`;
+}
+
+/** The messages an action says are deleted now: live, or learned when catching up. */
+function deletedBy(action: UnknownAction): readonly Message[] {
+  if (messageUpdated.match(action)) return action.payload.message.deletedAt !== null ? [action.payload.message] : [];
+  if (historyApi.endpoints.changes.matchFulfilled(action)) return action.payload.messages.filter((m) => m.deletedAt !== null);
+  return [];
+}
 
 export function createBrowserNotificationsMiddleware(
   makeDeps: NotificationsDepsFactory,
@@ -32,12 +48,13 @@ export function createBrowserNotificationsMiddleware(
       void deps
         .show(n.from.username, {
           body: n.preview || 'New message',
-          tag: `conversation-${n.conversationId}`,
+          tag: notificationTag(n.conversationId),
           icon: '/icons/icon-192.png',
           data: { conversationId: n.conversationId, seq: n.seq },
         })
         .catch(() => {});
     }
+    for (const m of deletedBy(a)) void deps.withdraw(notificationTag(m.conversationId), m.seq).catch(() => {});
     return result;
     };
   };
