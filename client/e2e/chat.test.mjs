@@ -76,9 +76,23 @@ describe('chat', () => {
     await bob.page.keyboard.press('Escape');
   });
 
+  step('dismissing the notifications leaves the chat unread, and tells alice nothing', async () => {
+    await bob.page.getByTestId('bell').click();
+    const panel = bob.page.getByRole('dialog', { name: 'Notifications' });
+    await panel.getByText('Chats stay unread until you open them.').waitFor();
+    await panel.getByRole('button', { name: 'Dismiss all', exact: true }).click();
+    await eventually(async () => assert.equal(await bob.page.getByTestId('bell-count').count(), 0), { what: 'bell cleared' });
+    await screenshots(bob.page, 'notifications-dismissed');
+    await bob.page.keyboard.press('Escape');
+    await conversationRow(bob.page, aliceUser.username).getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await lastMine(alice.page).getAttribute('data-status'), 'delivered');
+  });
+
   step('bob opens the chat: the bell clears and alice sees read ticks', async () => {
     await conversationRow(bob.page, aliceUser.username).click();
     await bubble(bob.page, 'Hi Bob!').waitFor();
+    await eventually(async () => assert.equal(await conversationRow(bob.page, aliceUser.username).getByTestId('unread-badge').count(), 0), { what: 'chat read' });
     const link = bubble(bob.page, 'Hi Bob!').getByRole('link');
     assert.equal(await link.getAttribute('href'), 'https://example.com/docs');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
