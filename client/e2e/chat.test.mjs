@@ -131,6 +131,8 @@ describe('chat', () => {
   step('bob offline for a while gets what was sent meanwhile, once', async () => {
     await bob.context.setOffline(true);
     await bob.page.getByTestId('connection-banner').waitFor();
+    // Cut off, bob cannot know whether alice is still online: it is not asserted.
+    await bob.page.getByTestId('chat-status').filter({ hasText: /^status unknown$/ }).waitFor();
     await send(alice.page, 'sent while you were away 1');
     await send(alice.page, 'sent while you were away 2');
     await lastMine(alice.page).filter({ hasText: 'away 2' }).and(alice.page.locator('[data-status="sent"]')).waitFor();
@@ -140,6 +142,7 @@ describe('chat', () => {
     assert.equal(await bubble(bob.page, 'sent while you were away 1').count(), 1);
     assert.equal(await bubble(bob.page, 'sent while you were away 2').count(), 1);
     await eventually(async () => assert.equal(await bob.page.getByTestId('connection-banner').count(), 0), { what: 'banner gone' });
+    await bob.page.getByTestId('chat-status').filter({ hasText: /^online$/ }).waitFor();
     await lastMine(alice.page).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
   });
 

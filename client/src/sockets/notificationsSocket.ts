@@ -43,7 +43,11 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
         // Whatever happened while we were away: unread notifications, and (on a reconnect) presence.
         if (opens > 1) dispatch(notificationsResyncing());
         void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
-        if (opens > 1) dispatch(api.util.invalidateTags(['Users']));
+        if (opens > 1) {
+          // Presence missed while away: the people list and the direct conversations' peers.
+          dispatch(api.util.invalidateTags(['Users']));
+          void dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true }));
+        }
       },
       onMessage: (data) => {
         const frame = parseFrame<NotificationServerFrame>(data);
