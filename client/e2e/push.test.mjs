@@ -187,4 +187,35 @@ describe('push', () => {
     await eventually(async () => assert.deepEqual(await shown(), []), { what: 'the notification withdrawn' });
     await bob.context.close();
   });
+
+  step('a notification whose message was deleted while no tab was open goes when a tab opens', async () => {
+    const bob = await newPerson(browser);
+    await signIn(bob.page, bobUser);
+    await openChatWith(bob.page, annUser.username);
+    await send(bob.page, 'Lunch tomorrow?');
+    const row = bubble(bob.page, 'Lunch tomorrow?');
+    await row.and(bob.page.locator('[data-seq]')).waitFor();
+    const seq = Number(await row.getAttribute('data-seq'));
+    const push = { kind: 'message', conversationId: conversation.id, seq, from: { id: conversation.peer.id, username: bobUser.username }, preview: 'Lunch tomorrow?' };
+    serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+    await serviceWorker.evaluate((data) => self.dispatchEvent(new PushEvent('push', { data })), JSON.stringify(push));
+    const shown = async () => {
+      serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+      return serviceWorker.evaluate(async () => (await self.registration.getNotifications()).map((n) => n.data.seq));
+    };
+    await eventually(async () => assert.deepEqual(await shown(), [seq]), { what: 'the notification' });
+
+    // Ann closes GoChat; bob takes his message back meanwhile.
+    await ann.page.close();
+    const menu = await messageActions(bob.page, row);
+    await menu.getByRole('menuitem', { name: 'Delete' }).click();
+    await bob.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await messages(bob.page).and(bob.page.locator('[data-deleted="true"]')).last().waitFor();
+    await bob.context.close();
+
+    ann.page = await ann.context.newPage();
+    await ann.page.goto('/');
+    await ann.page.getByTestId('me').waitFor();
+    await eventually(async () => assert.deepEqual(await shown(), []), { what: 'the notification withdrawn' });
+  });
 });

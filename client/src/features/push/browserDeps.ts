@@ -13,6 +13,8 @@ export interface ShowDeps {
   show(title: string, options: NotificationOptions): Promise<void>;
   /** Closes the notification shown with `tag` if it is the one of message `seq` (its `data.seq`). */
   withdraw(tag: string, seq: number): Promise<void>;
+  /** The messages of the notifications shown now (the service worker's pushes among them). */
+  shown(): Promise<{ conversationId: string; seq: number }[]>;
 }
 
 export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificationsDeps & ShowDeps {
@@ -71,6 +73,14 @@ export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificatio
         n.close();
         if (n === here) shownHere.delete(tag);
       }
+    },
+    async shown() {
+      const reg = await registration();
+      const list = reg ? await reg.getNotifications() : [...shownHere.values()];
+      return list.flatMap((n) => {
+        const data = n.data as { conversationId?: unknown; seq?: unknown } | null;
+        return typeof data?.conversationId === 'string' && typeof data.seq === 'number' ? [{ conversationId: data.conversationId, seq: data.seq }] : [];
+      });
     },
   };
 }

@@ -4,7 +4,9 @@ import type { Notification, User } from '../../api/types';
 import { changesLoaded } from '../../test/actions';
 import { chatReducer, messageUpdated } from '../chat/chatSlice';
 import { notificationReceived, notificationsReducer } from '../notifications/notificationsSlice';
-import { msg } from '../../test/fakes';
+import { api } from '../../api/http';
+import { makeStore } from '../../app/store';
+import { FakeClock, fakeServer, msg, testDeps, waitFor } from '../../test/fakes';
 import { sessionReducer, type SessionState } from '../session/sessionSlice';
 import type { BrowserNotificationsDeps } from './browserNotifications';
 import type { ShowDeps } from './browserDeps';
@@ -12,7 +14,8 @@ import { createBrowserNotificationsMiddleware } from './middleware';
 
 const me = { id: 'u-me', username: 'me', email: 'me@example.org', role: 'member' } as User;
 
-function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
+/** The browser's side, recording what is shown and withdrawn; `showing`: the notifications on screen already. */
+function fakeDeps({ hidden, on, showing = [] }: { hidden: boolean; on: boolean; showing?: { conversationId: string; seq: number }[] }) {
   const shown: { title: string; options: NotificationOptions }[] = [];
   const withdrawn: { tag: string; seq: number }[] = [];
   const deps: BrowserNotificationsDeps & ShowDeps = {
@@ -23,7 +26,13 @@ function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
     isHidden: () => hidden,
     show: async (title, options) => void shown.push({ title, options }),
     withdraw: async (tag, seq) => void withdrawn.push({ tag, seq }),
+    shown: async () => showing,
   };
+  return { deps, shown, withdrawn };
+}
+
+function setup(options: { hidden: boolean; on: boolean }) {
+  const { deps, shown, withdrawn } = fakeDeps(options);
   const session: SessionState = { status: 'signedIn', user: me, ended: null };
   const store = configureStore({
     reducer: { session: sessionReducer, notifications: notificationsReducer, chat: chatReducer },
@@ -81,5 +90,31 @@ describe('notifications while the tab is hidden', () => {
       { tag: 'conversation-c-1', seq: 3 },
       { tag: 'conversation-c-2', seq: 7 },
     ]);
+  });
+
+  it('at sign-in, a notification shown while no tab was open goes if its message was deleted meanwhile', async () => {
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: me }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'GET /api/conversations/c-1/messages': (url) => {
+        const seq = Number(url.searchParams.get('after')) + 1;
+        const deleted = seq === 3 ? { body: '', deletedAt: '2026-01-01T00:01:00Z' } : {};
+        return { messages: [msg('c-1', seq, 'u-2', deleted)], hasMore: true };
+      },
+    });
+    const { deps, withdrawn } = fakeDeps({
+      hidden: false,
+      on: true,
+      showing: [
+        { conversationId: 'c-1', seq: 3 },
+        { conversationId: 'c-1', seq: 4 },
+      ],
+    });
+    const store = makeStore(testDeps(new FakeClock()), () => deps);
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    await waitFor(() => withdrawn.length > 0, 'the withdrawal');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(withdrawn).toEqual([{ tag: 'conversation-c-1', seq: 3 }]);
   });
 });

@@ -21,10 +21,11 @@ export function notificationTag(conversationId: string): string {
   return `conversation-${conversationId}`;
 }
 
-/** The messages an action says are deleted now: live, or learned when catching up. */
+/** The messages an action says are deleted now: live, learned when catching up, or asked for one by one. */
 function deletedBy(action: UnknownAction): readonly Message[] {
   if (messageUpdated.match(action)) return action.payload.message.deletedAt !== null ? [action.payload.message] : [];
   if (historyApi.endpoints.changes.matchFulfilled(action)) return action.payload.messages.filter((m) => m.deletedAt !== null);
+  if (historyApi.endpoints.messageAt.matchFulfilled(action)) return action.payload?.deletedAt ? [action.payload] : [];
   return [];
 }
 
@@ -32,7 +33,8 @@ export function createBrowserNotificationsMiddleware(
   makeDeps: NotificationsDepsFactory,
 ): Middleware<object, { session: SessionState }> {
   return (store) => {
-    const deps = makeDeps(store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>);
+    const dispatch = store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>;
+    const deps = makeDeps(dispatch);
     return (next) => (action) => {
     const result = next(action);
     const a = action as UnknownAction;
@@ -42,6 +44,13 @@ export function createBrowserNotificationsMiddleware(
       resync(deps, user.id).catch(() => {
         // The browser's push service may be unreachable; hidden tabs still notify.
       });
+      // Pushes shown while no tab was open: each one's message is asked for, and a deleted one's goes (deletedBy).
+      void deps
+        .shown()
+        .then((list) => {
+          for (const n of list) void dispatch(historyApi.endpoints.messageAt.initiate(n, { subscribe: false }));
+        })
+        .catch(() => {});
     } else if (notificationReceived.match(a) && a.payload.readAt === null && deps.isHidden() && mayNotify(deps, user.id)) {
       const n = a.payload;
       // The same tag and data as the service worker's pushes: one per conversation, a click opens it.
