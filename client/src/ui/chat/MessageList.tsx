@@ -236,10 +236,11 @@ export function MessageList({
           }
           // One new message glides in. In a burst the list jumps, and keeps following even while
           // the glide to the previous one has not reached the bottom yet, or while the rows that
-          // came last are still being measured: until the reader scrolls up, it stays pinned.
+          // came last are still being measured: until the reader scrolls up, it stays pinned. A
+          // reader who scrolled up is not pulled down, burst or not.
           const now = performance.now();
           const burst = now - lastFollowAt.current < BURST_MS;
-          if (!isAtBottom && !burst && !pinned.current) return false;
+          if (!isAtBottom && !pinned.current) return false;
           lastFollowAt.current = now;
           return isAtBottom && !burst ? 'smooth' : 'auto';
         }}
