@@ -101,18 +101,51 @@ describe('admin', () => {
     assert.equal(res.status(), 403);
   });
 
-  step('the admin disables the new account, and its open tab is signed out', async () => {
-    await admin.page.reload();
+  step('the new account shows up in the open accounts list', async () => {
+    // No reload: the list follows sign-ups while it is open.
     const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));
-    await row.waitFor();
+    await row.waitFor({ timeout: 15_000 });
+  });
+
+  step('the admin disables the new account after confirming, and its open tab is told why it was signed out', async () => {
+    const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));
     await row.getByRole('button', { name: `Disable ${bobUser.username}`, exact: true }).click();
+    const confirm = admin.page.getByRole('dialog', { name: `Disable ${bobUser.username}?` });
+    await confirm.waitFor();
+    assert.match(await confirm.innerText(), new RegExp(bobUser.email.replace(/[.]/g, '\\.')));
+    await screenshots(admin.page, 'admin-disable-confirm');
+    // Cancel changes nothing.
+    await confirm.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await confirm.waitFor({ state: 'detached' });
+    assert.equal(await row.getByText('disabled', { exact: true }).count(), 0);
+    assert.equal(await bob.page.getByTestId('me').count(), 1);
+
+    await row.getByRole('button', { name: `Disable ${bobUser.username}`, exact: true }).click();
+    await confirm.getByRole('button', { name: 'Disable', exact: true }).click();
     await row.getByText('disabled', { exact: true }).waitFor();
     await bob.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 20_000 });
     assert.equal(await bob.page.getByTestId('me').count(), 0);
+    const why = bob.page.getByTestId('session-ended');
+    await why.waitFor();
+    assert.match(await why.innerText(), /administrator .* disabled your account/);
+    await screenshots(bob.page, 'signed-out-disabled');
     // And it cannot sign in again.
     await bob.page.getByLabel('Email', { exact: true }).fill(bobUser.email);
     await bob.page.getByLabel('Password', { exact: true }).fill(bobUser.password);
     await bob.page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await bob.page.getByRole('alert').filter({ hasText: /disabled/i }).waitFor();
+    await bob.page.getByRole('alert').filter({ hasText: 'This account is disabled.' }).waitFor();
+  });
+
+  step('the accounts list is fetched afresh when the page is opened again', async () => {
+    const carol = await newPerson(browser);
+    // Sign-up is invitation-only: the admin opens it again while away from the accounts list.
+    await admin.page.getByRole('radio', { name: /^Open/ }).check();
+    await admin.page.goto('/');
+    await admin.page.getByTestId('me').waitFor();
+    const carolUser = credentials('carol');
+    await signUp(carol.page, carolUser);
+    await carol.context.close();
+    await admin.page.getByRole('button', { name: 'Administration', exact: true }).click();
+    await admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${carolUser.username}"]`)).waitFor();
   });
 });

@@ -142,4 +142,37 @@ describe('auth', () => {
     await alice.page.getByLabel('Search people').fill('');
     await screenshots(alice.page, 'people');
   });
+
+  step('after repeated wrong passwords, the form says how long to wait', async () => {
+    const guesser = await newPerson(browser);
+    await guesser.page.goto('/signin');
+    // Five failures are free; after each further one the next attempt waits twice as long (1 s, 2 s, 4 s).
+    const statuses = await guesser.page.evaluate(async (email) => {
+      const attempt = () =>
+        fetch('/api/auth/signin', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'not the password' }) });
+      const out = [];
+      for (let i = 0; i < 8; i++) {
+        let res = await attempt();
+        while (res.status === 429) {
+          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000 + 100));
+          res = await attempt();
+        }
+        out.push(res.status);
+      }
+      return out;
+    }, bobUser.email);
+    assert.deepEqual(statuses, Array(8).fill(401));
+    await guesser.page.getByLabel('Email', { exact: true }).fill(bobUser.email);
+    await guesser.page.getByLabel('Password', { exact: true }).fill('not the password');
+    const answer = guesser.page.waitForResponse((r) => r.url().endsWith('/api/auth/signin'));
+    await guesser.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    assert.equal((await answer).status(), 429);
+    const wait = Number((await answer).headers()['retry-after']);
+    assert.ok(wait > 1, `Retry-After ${wait}`);
+    const alert = guesser.page.getByRole('alert');
+    await alert.waitFor();
+    assert.equal(await alert.innerText(), `Too many attempts. Try again in ${wait} seconds.`);
+    await screenshots(guesser.page, 'signin-wait');
+    await guesser.context.close();
+  });
 });

@@ -31,11 +31,20 @@ describe('chat', () => {
   const conversationRow = (page, username) => page.locator(`[data-testid="conversation"][data-peer="${username}"]`);
   const lastMine = (page) => messages(page).and(page.locator('[data-mine="true"]')).last();
   const bubble = (page, text) => messages(page).filter({ hasText: text });
+  /** The read watermarks bob's tabs send, as sent. */
+  const bobReads = [];
 
   before(async () => {
     browser = await launch();
     alice = await newPerson(browser);
     bob = await newPerson(browser);
+    bob.page.on('websocket', (ws) => {
+      if (!ws.url().endsWith('/ws/chat')) return;
+      ws.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload));
+        if (frame.type === 'read') bobReads.push(frame.seq);
+      });
+    });
   });
   after(async () => {
     await browser?.close();
@@ -68,9 +77,23 @@ describe('chat', () => {
     await bob.page.keyboard.press('Escape');
   });
 
+  step('dismissing the notifications leaves the chat unread, and tells alice nothing', async () => {
+    await bob.page.getByTestId('bell').click();
+    const panel = bob.page.getByRole('dialog', { name: 'Notifications' });
+    await panel.getByText('Chats stay unread until you open them.').waitFor();
+    await panel.getByRole('button', { name: 'Dismiss all', exact: true }).click();
+    await eventually(async () => assert.equal(await bob.page.getByTestId('bell-count').count(), 0), { what: 'bell cleared' });
+    await screenshots(bob.page, 'notifications-dismissed');
+    await bob.page.keyboard.press('Escape');
+    await conversationRow(bob.page, aliceUser.username).getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await lastMine(alice.page).getAttribute('data-status'), 'delivered');
+  });
+
   step('bob opens the chat: the bell clears and alice sees read ticks', async () => {
     await conversationRow(bob.page, aliceUser.username).click();
     await bubble(bob.page, 'Hi Bob!').waitFor();
+    await eventually(async () => assert.equal(await conversationRow(bob.page, aliceUser.username).getByTestId('unread-badge').count(), 0), { what: 'chat read' });
     const link = bubble(bob.page, 'Hi Bob!').getByRole('link');
     assert.equal(await link.getAttribute('href'), 'https://example.com/docs');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
@@ -109,6 +132,8 @@ describe('chat', () => {
   step('bob offline for a while gets what was sent meanwhile, once', async () => {
     await bob.context.setOffline(true);
     await bob.page.getByTestId('connection-banner').waitFor();
+    // Cut off, bob cannot know whether alice is still online: it is not asserted.
+    await bob.page.getByTestId('chat-status').filter({ hasText: /^status unknown$/ }).waitFor();
     await send(alice.page, 'sent while you were away 1');
     await send(alice.page, 'sent while you were away 2');
     await lastMine(alice.page).filter({ hasText: 'away 2' }).and(alice.page.locator('[data-status="sent"]')).waitFor();
@@ -118,6 +143,7 @@ describe('chat', () => {
     assert.equal(await bubble(bob.page, 'sent while you were away 1').count(), 1);
     assert.equal(await bubble(bob.page, 'sent while you were away 2').count(), 1);
     await eventually(async () => assert.equal(await bob.page.getByTestId('connection-banner').count(), 0), { what: 'banner gone' });
+    await bob.page.getByTestId('chat-status').filter({ hasText: /^online$/ }).waitFor();
     await lastMine(alice.page).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
   });
 
@@ -179,6 +205,43 @@ describe('chat', () => {
     await eventually(() => assert.ok(probe.errors.some((e) => e.startsWith('CSP:')), 'violation reported'));
     assert.equal(await probe.page.evaluate(() => window.inlineRan), undefined);
     await probe.context.close();
+  });
+
+  step('scrolled up, bob reports read what he sees, not the rows rendered below it', async () => {
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
+    await conversationRow(bob.page, aliceUser.username).click();
+    for (let i = 1; i <= 30; i++) await send(alice.page, `line ${i}`);
+    await lastMine(alice.page).filter({ hasText: 'line 30' }).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+    // Bob scrolls up, as a reader does; alice writes on, below what he sees.
+    await bob.page.getByRole('log', { name: 'Messages' }).hover();
+    await bob.page.mouse.wheel(0, -300);
+    await bob.page.getByTestId('new-messages').waitFor();
+    // At once, still within what the list takes for a burst (the 30 lines came a moment ago): not pulled down.
+    for (let i = 1; i <= 6; i++) await send(alice.page, `below the fold ${i}`);
+    await bob.page.getByTestId('new-messages').filter({ hasText: '6 new messages' }).waitFor();
+    // He scrolls down part of the way: some of them come into sight, the others stay below.
+    await bob.page.mouse.wheel(0, 350);
+    await new Promise((r) => setTimeout(r, 1000)); // time enough to report what it would
+    const view = await bob.page.evaluate(() => {
+      const list = document.querySelector('[role="log"][aria-label="Messages"]');
+      const box = list.querySelector('[data-virtuoso-scroller]').getBoundingClientRect();
+      const rows = [...list.querySelectorAll('[data-testid="message"][data-seq]')].map((el) => ({ seq: Number(el.dataset.seq), ...el.getBoundingClientRect().toJSON() }));
+      return {
+        lastWhole: Math.max(...rows.filter((r) => r.top >= box.top && r.bottom <= box.bottom).map((r) => r.seq)),
+        lastPeeking: Math.max(...rows.filter((r) => r.top < box.bottom).map((r) => r.seq)),
+        lastRendered: Math.max(...rows.map((r) => r.seq)),
+      };
+    });
+    const lastSeq = Number(await bubble(alice.page, 'below the fold 6').getAttribute('data-seq'));
+    assert.ok(view.lastRendered > view.lastPeeking, `rows are rendered below the visible area: ${JSON.stringify(view)}`);
+    assert.ok(view.lastPeeking < lastSeq, `some of the new ones are out of sight: ${JSON.stringify(view)}`);
+    const read = Math.max(...bobReads);
+    assert.ok(read >= view.lastWhole && read <= view.lastPeeking, `read ${read}, on screen ${JSON.stringify(view)}`);
+    assert.equal(await bubble(alice.page, 'below the fold 6').getAttribute('data-status'), 'delivered');
+    // Scrolled down to the end, he has read them all.
+    await bob.page.getByTestId('new-messages').click();
+    await lastMine(alice.page).filter({ hasText: 'below the fold 6' }).and(alice.page.locator('[data-status="read"]')).waitFor({ timeout: 15_000 });
+    assert.equal(Math.max(...bobReads), lastSeq);
   });
 
   step('no script errors on either page', async () => {

@@ -210,6 +210,26 @@ describe('groups', () => {
     await dave.getByLabel('Search messages').fill('');
   });
 
+  step('bob, removed while he was offline, is told so when he is back', async () => {
+    const bob = people.bob;
+    await bob.context.setOffline(true);
+    await bob.page.getByTestId('connection-banner').waitFor();
+    const { page } = people.alice;
+    const info = await openGroupInfo(page);
+    await info.getByRole('button', { name: `Options for ${users.bob.username}`, exact: true }).click();
+    await page.getByRole('menuitem', { name: `Remove ${users.bob.username} from the group` }).click();
+    await page.getByRole('dialog', { name: `Remove ${users.bob.username}?` }).getByRole('button', { name: 'Remove', exact: true }).click();
+    await page.getByTestId('chat-status').filter({ hasText: '2 members' }).waitFor();
+    await info.getByRole('button', { name: 'Close group info' }).click();
+    // He had the group open: back online, it goes, and he learns why.
+    await header(bob.page).filter({ hasText: renamed }).waitFor();
+    await bob.context.setOffline(false);
+    await bob.page.getByTestId('notices').filter({ hasText: `You are no longer in ${renamed}.` }).waitFor({ timeout: 20_000 });
+    await eventually(async () => assert.equal(new URL(bob.page.url()).pathname, '/'), { what: 'bob back on the chat list' });
+    assert.equal(await chatRow(bob.page, renamed).count(), 0);
+    await screenshots(bob.page, 'removed-while-away');
+  });
+
   step('phone: the group fills the screen, and the info panel too', async () => {
     const { page } = people.alice;
     await page.setViewportSize(PHONE);

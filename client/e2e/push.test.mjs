@@ -5,7 +5,7 @@
 // browser's push manager is replaced by one that makes real P-256 keys but no network call.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, eventually, launch, newPerson, scenario, screenshots, signUp } from './lib.mjs';
+import { bubble, credentials, eventually, launch, messageActions, messages, newPerson, openChatWith, scenario, screenshots, send, signIn, signUp } from './lib.mjs';
 
 /** A PushManager that behaves like Chromium's, without a push service (set up before any script). */
 function fakePushManager() {
@@ -154,5 +154,68 @@ describe('push', () => {
     assert.equal((await unsubscribed).status(), 204);
     await eventually(async () => assert.equal(await toggle.getAttribute('aria-checked'), 'false'), { what: 'the switch off' });
     assert.equal(await page.evaluate(() => window.__push.unsubscribed), 1);
+  });
+
+  step('a notification is withdrawn when its message is deleted', async () => {
+    const bob = await newPerson(browser);
+    await signIn(bob.page, bobUser);
+    await openChatWith(bob.page, annUser.username);
+    await send(bob.page, 'first thought');
+    await send(bob.page, 'Dinner at nine?');
+    const row = bubble(bob.page, 'Dinner at nine?');
+    await row.and(bob.page.locator('[data-seq]')).waitFor();
+    const seq = Number(await row.getAttribute('data-seq'));
+    // Shown for it as for any push (ann's tab is open: the server itself would not push).
+    const push = { kind: 'message', conversationId: conversation.id, seq, from: { id: conversation.peer.id, username: bobUser.username }, preview: 'Dinner at nine?' };
+    serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+    await serviceWorker.evaluate((data) => self.dispatchEvent(new PushEvent('push', { data })), JSON.stringify(push));
+    const shown = () => serviceWorker.evaluate(async () => (await self.registration.getNotifications()).map((n) => n.data.seq));
+    await eventually(async () => assert.deepEqual(await shown(), [seq]), { what: 'the notification' });
+
+    const remove = async (text) => {
+      const menu = await messageActions(bob.page, bubble(bob.page, text));
+      await menu.getByRole('menuitem', { name: 'Delete' }).click();
+      await bob.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    };
+    // Another message of the conversation deleted: this notification stays.
+    await remove('first thought');
+    await messages(ann.page).and(ann.page.locator('[data-deleted="true"]')).waitFor({ timeout: 15_000 }); // ann's tab knows
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await shown(), [seq]);
+    // Its own message deleted: withdrawn.
+    await remove('Dinner at nine?');
+    await eventually(async () => assert.deepEqual(await shown(), []), { what: 'the notification withdrawn' });
+    await bob.context.close();
+  });
+
+  step('a notification whose message was deleted while no tab was open goes when a tab opens', async () => {
+    const bob = await newPerson(browser);
+    await signIn(bob.page, bobUser);
+    await openChatWith(bob.page, annUser.username);
+    await send(bob.page, 'Lunch tomorrow?');
+    const row = bubble(bob.page, 'Lunch tomorrow?');
+    await row.and(bob.page.locator('[data-seq]')).waitFor();
+    const seq = Number(await row.getAttribute('data-seq'));
+    const push = { kind: 'message', conversationId: conversation.id, seq, from: { id: conversation.peer.id, username: bobUser.username }, preview: 'Lunch tomorrow?' };
+    serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+    await serviceWorker.evaluate((data) => self.dispatchEvent(new PushEvent('push', { data })), JSON.stringify(push));
+    const shown = async () => {
+      serviceWorker = currentWorker(ann.context) ?? serviceWorker;
+      return serviceWorker.evaluate(async () => (await self.registration.getNotifications()).map((n) => n.data.seq));
+    };
+    await eventually(async () => assert.deepEqual(await shown(), [seq]), { what: 'the notification' });
+
+    // Ann closes GoChat; bob takes his message back meanwhile.
+    await ann.page.close();
+    const menu = await messageActions(bob.page, row);
+    await menu.getByRole('menuitem', { name: 'Delete' }).click();
+    await bob.page.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await messages(bob.page).and(bob.page.locator('[data-deleted="true"]')).last().waitFor();
+    await bob.context.close();
+
+    ann.page = await ann.context.newPage();
+    await ann.page.goto('/');
+    await ann.page.getByTestId('me').waitFor();
+    await eventually(async () => assert.deepEqual(await shown(), []), { what: 'the notification withdrawn' });
   });
 });

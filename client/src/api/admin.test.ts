@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AdminUser } from './types';
 import { adminApi } from './admin';
-import { fakeServer, setup, waitFor } from '../test/fakes';
+import { api } from './http';
+import { FakeWebSocket, fakeServer, setup, waitFor } from '../test/fakes';
 
 function account(n: number, extra: Partial<AdminUser> = {}): AdminUser {
   return {
@@ -29,6 +30,9 @@ beforeEach(() => {
   accounts = [0, 1, 2].map((n) => account(n));
   policy = 'open';
   server = fakeServer({
+    'GET /api/auth/currentuser': () => ({ currentUser: account(0) }),
+    'GET /api/conversations': () => ({ conversations: [] }),
+    'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
     'GET /api/admin/settings': () => ({ settings: { signup: policy } }),
     'PATCH /api/admin/settings': () => {
       policy = (lastBody() as { signup: string }).signup;
@@ -96,6 +100,19 @@ describe('the admin API', () => {
     expect(pages.flatMap((p) => p.users).map((u) => u.id)).toEqual(accounts.map((a) => a.id));
     expect(pages.at(-1)?.nextCursor).toBeNull();
     expect(server.calls.filter((c) => c.path === '/api/admin/users').map((c) => c.search.get('cursor'))).toEqual([null, 'u-49', 'u-99']);
+    list.unsubscribe();
+  });
+
+  it('someone signing up while the list is open adds them to it', async () => {
+    const { store } = setup();
+    const list = store.dispatch(adminApi.endpoints.adminUsers.initiate());
+    await list;
+    await store.dispatch(api.endpoints.currentUser.initiate()); // signed in: the sockets open
+    FakeWebSocket.last('/ws/notifications').open();
+    accounts.push(account(3));
+    FakeWebSocket.last('/ws/notifications').receive({ type: 'user.registered', user: { id: 'u-3', username: 'user3' } });
+    const listed = () => (adminApi.endpoints.adminUsers.select()(state(store)).data?.pages ?? []).flatMap((p) => p.users).map((u) => u.id);
+    await waitFor(() => listed().includes('u-3'), 'the newcomer in the list');
     list.unsubscribe();
   });
 });

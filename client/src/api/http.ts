@@ -1,6 +1,6 @@
 // Every HTTP call of the client, as one RTK Query API. Slices listen to these endpoints'
 // fulfilled actions to keep their own live state (which sockets also update).
-import { createApi, fetchBaseQuery, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
+import { createApi, fetchBaseQuery, type FetchBaseQueryError, type FetchBaseQueryMeta } from '@reduxjs/toolkit/query/react';
 import { asSentence } from '../lib/sentence';
 import type {
   AttachmentLimits,
@@ -37,6 +37,15 @@ export interface UsersArgs {
   limit?: number;
 }
 
+/** A refusal, with the seconds its `Retry-After` header asks to wait (429 and 503 carry one). */
+export type Refusal = FetchBaseQueryError & { retryAfter?: number };
+
+function withRetryAfter(error: FetchBaseQueryError, meta: FetchBaseQueryMeta | undefined): Refusal {
+  // The server sends whole seconds (never an HTTP date).
+  const seconds = Number(meta?.response?.headers.get('Retry-After') ?? NaN);
+  return Number.isFinite(seconds) && seconds > 0 ? { ...error, retryAfter: seconds } : error;
+}
+
 export const USERS_PAGE = 30;
 export const MESSAGES_PAGE = 50;
 
@@ -55,9 +64,11 @@ export const api = createApi({
     }),
     signup: build.mutation<UserResponse, SignupRequest>({
       query: (body) => ({ url: '/api/auth/signup', method: 'POST', body }),
+      transformErrorResponse: withRetryAfter,
     }),
     signin: build.mutation<UserResponse, SigninRequest>({
       query: (body) => ({ url: '/api/auth/signin', method: 'POST', body }),
+      transformErrorResponse: withRetryAfter,
     }),
     signout: build.mutation<void, void>({
       query: () => ({ url: '/api/auth/signout', method: 'POST' }),
@@ -65,7 +76,7 @@ export const api = createApi({
     /** Ends every session of the account, this one's too, and answers with a new one for this tab. */
     changePassword: build.mutation<UserResponse, ChangePasswordRequest>({
       query: (body) => ({ url: '/api/auth/password', method: 'POST', body }),
-      transformErrorResponse: (error, meta) => withRetryAfter(error, meta?.response),
+      transformErrorResponse: withRetryAfter,
     }),
     users: build.infiniteQuery<UsersPage, UsersArgs, string | null>({
       infiniteQueryOptions: {
@@ -160,16 +171,3 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A failed request's error with the seconds of its `Retry-After`, when the server sent one (429). */
-export type RetryableError = FetchBaseQueryError & { retryAfter?: number };
-
-function withRetryAfter(error: FetchBaseQueryError, response: Response | undefined): RetryableError {
-  const seconds = Number(response?.headers.get('Retry-After'));
-  return Number.isFinite(seconds) && seconds > 0 ? { ...error, retryAfter: seconds } : error;
-}
-
-/** The seconds a refused request asked us to wait, if it did. */
-export function retryAfter(error: unknown): number | undefined {
-  const seconds = (error as RetryableError | undefined)?.retryAfter;
-  return typeof seconds === 'number' ? seconds : undefined;
-}

@@ -9,7 +9,7 @@
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import { isFulfilled, isPending, isRejected, isRejectedWithValue } from '@reduxjs/toolkit';
 import { api, errorCode } from '../api/http';
-import { sessionEnded, type SessionState } from '../features/session/sessionSlice';
+import { sessionEnded, type SessionEnd, type SessionState } from '../features/session/sessionSlice';
 import { reconnectRequested } from '../sockets/actions';
 
 export const sessionGuard: Middleware<object, { session: SessionState }> = (store) => {
@@ -20,14 +20,15 @@ export const sessionGuard: Middleware<object, { session: SessionState }> = (stor
   let changing = false;
   let refusedWhileChanging = false;
 
-  const end = () => {
-    store.dispatch(sessionEnded());
+  /** Signed out here (no reason to give), or refused: the sign-in page then says why (as a socket's close announced it, if one did). */
+  const end = (because?: SessionEnd) => {
+    store.dispatch(sessionEnded(because && { because }));
     store.dispatch(api.util.resetApiState());
   };
   const refused = (requestId: string | undefined) => {
     if (requestId !== undefined && moot.has(requestId)) return;
     if (changing) refusedWhileChanging = true;
-    else end();
+    else end(store.getState().session.ended ?? 'ended');
   };
   const askAgain = () => {
     const dispatch = store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>;

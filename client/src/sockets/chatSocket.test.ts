@@ -6,6 +6,7 @@ import { sessionEnded } from '../features/session/sessionSlice';
 import { makeSelectTimeline } from '../features/chat/selectors';
 import { readRequested, retryRequested, sendRequested, typingRequested } from './actions';
 import { ACK_TIMEOUT_MS, TYPING_SHOW_MS } from './chatSocket';
+import { selectPresenceLive } from '../features/users/presence';
 import { alice, bob, conversation, FakeWebSocket, fakeServer, msg, setup, waitFor } from '../test/fakes';
 
 /** What the fake server holds: conversation c1 between alice (us) and bob. */
@@ -256,6 +257,25 @@ describe('chat socket middleware', () => {
     expect(FakeWebSocket.count('/ws/chat')).toBe(before);
     store.dispatch(browserOnlineChanged(true));
     expect(FakeWebSocket.count('/ws/chat')).toBe(before + 1);
+  });
+
+  it('presence is not live while the notifications socket is down, and is fetched again when it is back', async () => {
+    const { store } = await signedInWithOpenChat();
+    const peer = () => {
+      const c = store.getState().chat.conversations['c1'];
+      return c?.kind === 'direct' ? c.peer : null;
+    };
+    expect(peer()?.online).toBe(true);
+    expect(selectPresenceLive(store.getState())).toBe(true);
+    FakeWebSocket.last('/ws/notifications').drop();
+    expect(selectPresenceLive(store.getState())).toBe(false);
+    // Bob went offline meanwhile: that presence frame never reached us (the chat socket stayed open).
+    const withBobAway = serverConversation;
+    serverConversation = () => ({ ...withBobAway(), peer: { id: bob.id, username: bob.username, online: false, lastSeenAt: '2025-01-01T12:00:00Z' } });
+    store.dispatch({ type: 'sockets/reconnectRequested' });
+    FakeWebSocket.last('/ws/notifications').open();
+    expect(selectPresenceLive(store.getState())).toBe(true);
+    await waitFor(() => peer()?.online === false, 'the peer as the server has it now');
   });
 
   it('signing out closes the sockets and forgets the conversations', async () => {

@@ -3,8 +3,9 @@
 // chat/heartbeat.ts (ping), chat/outbox.ts (my messages until accepted), chat/typing.ts.
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
-import type { ChatClientFrame, ChatServerFrame, ConversationId } from '../api/types';
-import { messageQueued, messageRetried, readMarked, sendingRequeued } from '../features/chat/chatSlice';
+import type { ChatClientFrame, ChatServerFrame, Conversation, ConversationId } from '../api/types';
+import { messageQueued, messageRetried, readMarked, sendingRequeued, type ChatState } from '../features/chat/chatSlice';
+import { noLongerInText } from '../features/chat/conversation';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { noticeShown } from '../features/notices/noticesSlice';
 import { sessionEnded, signedInMatcher } from '../features/session/sessionSlice';
@@ -39,6 +40,16 @@ const OFFLINE_TEXT = 'You are offline. Try again when the connection is back.';
 export function isSignedInAction(action: UnknownAction): boolean {
   if (signedInMatcher(action)) return true;
   return api.endpoints.currentUser.matchFulfilled(action) && action.payload.currentUser !== null;
+}
+
+/**
+ * The groups I was in that a fresh list no longer has, and that I am not leaving from this tab:
+ * I was removed while away (the `removed` frame never reached me).
+ */
+function groupsGone(chat: ChatState, listed: readonly Conversation[]): Conversation[] {
+  if (!chat.conversationsLoaded) return [];
+  const ids = new Set(listed.map((c) => c.id));
+  return Object.values(chat.conversations).filter((c) => c.kind === 'group' && !ids.has(c.id) && !chat.leaving[c.id]);
 }
 
 export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object, SocketRootState> {
@@ -131,8 +142,11 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
     }
 
     return (next) => (action) => {
-      const result = next(action);
       const a = action as UnknownAction;
+      // Told as the `removed` frame tells it, whatever brings the list (catching up after a break, mostly).
+      const gone = api.endpoints.conversations.matchFulfilled(a) ? groupsGone(getState().chat, a.payload.conversations) : [];
+      const result = next(action);
+      for (const c of gone) dispatch(noticeShown(noLongerInText(c)));
       if (isSignedInAction(a)) {
         socket.start();
       } else if (sessionEnded.match(a)) {

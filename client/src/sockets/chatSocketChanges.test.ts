@@ -14,6 +14,8 @@ let lastChange: number;
 /** Messages in their current state, by the change that last touched them. */
 let changed: { change: number; message: Message }[];
 let server: ReturnType<typeof fakeServer>;
+/** Whether alice is still a member of g (the list answers without it once she is not). */
+let member: boolean;
 const serverGroup = (): Conversation => {
   const last = messages[messages.length - 1] ?? null;
   return group('g', last?.seq ?? 0, { lastMessage: last, lastChange });
@@ -23,9 +25,14 @@ beforeEach(() => {
   messages = [1, 2, 3].map((s) => msg('g', s));
   lastChange = 2;
   changed = [];
+  member = true;
   server = fakeServer({
     'GET /api/auth/currentuser': () => ({ currentUser: alice }),
-    'GET /api/conversations': () => ({ conversations: [serverGroup()] }),
+    'GET /api/conversations': () => ({ conversations: member ? [serverGroup()] : [] }),
+    [`DELETE /api/conversations/g/members/${alice.id}`]: () => {
+      member = false;
+      return undefined;
+    },
     'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
     'GET /api/conversations/g/messages': (url) => {
       const after = url.searchParams.get('after');
@@ -139,6 +146,31 @@ describe('chat socket: membership, typing, intents', () => {
     expect(store.getState().chat.conversations['g2']).toBeUndefined();
     expect(store.getState().chat.leaving).toEqual({});
     expect(store.getState().notices.items).toHaveLength(1);
+  });
+
+  it('a removal missed while away is told when catching up, as the frame tells it', async () => {
+    const { store, chat } = await openGroup();
+    chat.drop();
+    member = false; // bob removed alice meanwhile; the `removed` frame never reached her
+    store.dispatch({ type: 'sockets/reconnectRequested' });
+    FakeWebSocket.last('/ws/chat').open();
+    await waitFor(() => store.getState().chat.conversations['g'] === undefined, 'the group gone');
+    expect(store.getState().notices.items.map((n) => n.text)).toEqual(['You are no longer in Family.']);
+  });
+
+  it('a group I left from this tab is not told when the list comes back without it', async () => {
+    const { store, chat } = await openGroup();
+    const lists = () => server.calls.filter((c) => c.path === '/api/conversations').length;
+    const before = lists();
+    member = false; // the list already answers without it
+    const leaving = store.dispatch(groupsApi.endpoints.removeMember.initiate({ id: 'g', userId: alice.id }));
+    // The list refreshed while the leave is on its way (say, after a reconnect).
+    chat.receive({ type: 'resync' });
+    await leaving;
+    await waitFor(() => lists() > before, 'the list asked');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.getState().chat.conversations['g']).toBeUndefined();
+    expect(store.getState().notices.items).toEqual([]);
   });
 
   it('being added to a group reports its history delivered (not read), once', async () => {

@@ -1,11 +1,12 @@
 // The middleware that owns `/ws/notifications`: open while signed in (it is what makes us
 // "online"), feeds notifications, read marks and presence to their slices, refreshes on reconnect.
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
+import { adminApi } from '../api/admin';
 import { api } from '../api/http';
 import type { NotificationServerFrame } from '../api/types';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { notificationReceived, notificationsRead, notificationsResyncing } from '../features/notifications/notificationsSlice';
-import { sessionEnded } from '../features/session/sessionSlice';
+import { sessionEndAnnounced, sessionEnded, sessionEndOf } from '../features/session/sessionSlice';
 import { presenceChanged, userRegistered } from '../features/users/usersSlice';
 import { reconnectRequested } from './actions';
 import { isSignedInAction } from './chatSocket';
@@ -28,8 +29,11 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
       random: deps.random,
       onEvent: (e) => dispatch(connectionAction('notifications', e)),
       // The server closes sockets whose session ended (signed out elsewhere, account disabled):
-      // ask at once whether we are still signed in (the session guard acts on the answer).
-      onClose: (code) => {
+      // ask at once whether we are still signed in (the session guard acts on the answer), and
+      // keep the reason it gave for the sign-in page.
+      onClose: (code, reason) => {
+        const end = sessionEndOf(reason);
+        if (end) dispatch(sessionEndAnnounced(end));
         if (SESSION_ENDED_CLOSE_CODES.includes(code)) {
           void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
         }
@@ -39,7 +43,11 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
         // Whatever happened while we were away: unread notifications, and (on a reconnect) presence.
         if (opens > 1) dispatch(notificationsResyncing());
         void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
-        if (opens > 1) dispatch(api.util.invalidateTags(['Users']));
+        if (opens > 1) {
+          // Presence missed while away: the people list and the direct conversations' peers.
+          dispatch(api.util.invalidateTags(['Users']));
+          void dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true }));
+        }
       },
       onMessage: (data) => {
         const frame = parseFrame<NotificationServerFrame>(data);
@@ -71,6 +79,8 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
             // Shown at once; the refetch (presence, order) may not list them yet.
             dispatch(userRegistered(frame.user));
             dispatch(api.util.invalidateTags(['Users']));
+            // An admin's accounts list, if open, lists them too.
+            dispatch(adminApi.util.invalidateTags(['AdminUsers']));
             break;
           default:
             break;

@@ -45,8 +45,8 @@ export interface ReconnectingSocketOptions {
   onEvent: (e: SocketEvent) => void;
   onOpen: () => void;
   onMessage: (data: string) => void;
-  /** The socket closed (after having opened). */
-  onClose?: (code: number) => void;
+  /** The socket closed (after having opened), with the close frame's code and reason. */
+  onClose?: (code: number, reason: string) => void;
 }
 
 export class ReconnectingSocket {
@@ -95,7 +95,7 @@ export class ReconnectingSocket {
     this.detach(s);
     s.close(4000, reason);
     this.socket = null;
-    this.opts.onClose?.(4000);
+    this.opts.onClose?.(4000, reason);
     this.scheduleRetry();
   }
 
@@ -119,7 +119,7 @@ export class ReconnectingSocket {
         this.detach(s);
         s.close(4001, 'offline');
         this.socket = null;
-        this.opts.onClose?.(4001);
+        this.opts.onClose?.(4001, 'offline');
       }
       this.opts.onEvent({ type: 'offline' });
     } else {
@@ -154,7 +154,7 @@ export class ReconnectingSocket {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (opened) this.opts.onClose?.(ev.code);
+      if (opened) this.opts.onClose?.(ev.code, ev.reason);
       if (this.wanted && !this.offline) this.scheduleRetry();
     };
   }

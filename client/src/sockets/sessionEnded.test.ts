@@ -10,6 +10,7 @@ beforeEach(() => {
     'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
     'GET /api/conversations': () => ({ conversations: [] }),
     'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+    'POST /api/auth/signout': () => undefined,
   });
 });
 
@@ -24,9 +25,38 @@ describe('a session ended on the server', () => {
     // The admin disabled the account: the server closes the socket with 4001, and from now on
     // the cookie is refused.
     signedIn = false;
-    FakeWebSocket.last('/ws/notifications').drop(4001);
+    FakeWebSocket.last('/ws/notifications').drop(4001, 'account disabled');
     await waitFor(() => store.getState().session.status === 'signedOut', 'signed out');
     expect(FakeWebSocket.last('/ws/chat').closedByClient).not.toBeNull();
+    // The sign-in page can say why.
+    expect(store.getState().session.ended).toBe('disabled');
+  });
+
+  it('keeps why, as the close reason said, for the sign-in page; signing in again forgets it', async () => {
+    for (const [reason, ended] of [
+      ['session expired', 'expired'],
+      ['session ended', 'ended'],
+      ['', 'ended'], // no reason given: ended all the same
+    ] as const) {
+      signedIn = true;
+      const { store } = setup();
+      await store.dispatch(api.endpoints.currentUser.initiate());
+      FakeWebSocket.last('/ws/notifications').open();
+      signedIn = false;
+      FakeWebSocket.last('/ws/notifications').drop(4001, reason);
+      await waitFor(() => store.getState().session.status === 'signedOut', 'signed out');
+      expect(store.getState().session.ended).toBe(ended);
+      signedIn = true;
+      await store.dispatch(api.endpoints.currentUser.initiate(undefined, { forceRefetch: true }));
+      expect(store.getState().session).toMatchObject({ status: 'signedIn', ended: null });
+    }
+  });
+
+  it('signing out here gives no reason', async () => {
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    await store.dispatch(api.endpoints.signout.initiate());
+    expect(store.getState().session).toMatchObject({ status: 'signedOut', ended: null });
   });
 
   it('a socket dropped for other reasons does not ask', async () => {

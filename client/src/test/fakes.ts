@@ -40,9 +40,9 @@ export class FakeWebSocket implements SocketLike {
   }
 
   /** The server or the network drops the connection (or the upgrade fails). */
-  drop(code = 1006): void {
+  drop(code = 1006, reason = ''): void {
     this.readyState = 3;
-    this.onclose?.({ code, reason: '' } as CloseEvent);
+    this.onclose?.({ code, reason } as CloseEvent);
   }
 
   sentOfType(type: string): Record<string, unknown>[] {

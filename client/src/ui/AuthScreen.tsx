@@ -2,7 +2,9 @@
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useSigninMutation, useSignupMutation } from '../api/http';
 import { inviteFromSearch } from '../features/admin/invites';
+import { useAppSelector } from '../app/hooks';
 import { signInErrorText, signUpErrorText } from '../features/session/authErrors';
+import type { SessionEnd } from '../features/session/sessionSlice';
 import { navigate } from '../lib/router';
 import { ChatIcon } from './icons';
 
@@ -65,6 +67,23 @@ function ErrorNote({ text }: { text: string | null }) {
   );
 }
 
+const ENDED_TEXT: Record<SessionEnd, string> = {
+  disabled: 'You were signed out: an administrator of this server disabled your account.',
+  expired: 'Your session expired. Sign in again to continue.',
+  ended: 'You were signed out (from another tab or device, or by an administrator). Sign in again to continue.',
+};
+
+/** Why the last session ended, when it was not signed out from this tab. */
+function EndedNote() {
+  const ended = useAppSelector((s) => s.session.ended);
+  if (!ended) return null;
+  return (
+    <p role="status" data-testid="session-ended" className="mb-4 rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
+      {ENDED_TEXT[ended]}
+    </p>
+  );
+}
+
 const submitClass =
   'flex w-full items-center justify-center rounded-xl bg-accent-600 px-4 py-2.5 text-[15px] font-semibold text-white shadow-sm ' +
   'hover:bg-accent-700 disabled:cursor-not-allowed disabled:opacity-60';
@@ -93,6 +112,7 @@ export function SignInScreen() {
 
   return (
     <Shell title="Sign in to GoChat" subtitle="Welcome back. Your conversations are waiting.">
+      <EndedNote />
       <form className="space-y-4" onSubmit={submit} noValidate>
         <Field id={loginId} label={byUsername ? 'Username' : 'Email'}>
           <input

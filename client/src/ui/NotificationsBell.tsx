@@ -11,7 +11,11 @@ import { Avatar } from './Avatar';
 import { BrowserNotificationsSwitch } from './BrowserNotificationsSwitch';
 import { BellIcon } from './icons';
 
-/** The bell: unread count, and a list of recent notifications that can be marked read. */
+/**
+ * The bell: how many notifications are new, and a list of recent ones that can be dismissed.
+ * Dismissing is not reading: the chats keep their unread counts, and their senders are not told
+ * "read", until the messages are on screen (reading a chat dismisses its notifications too).
+ */
 export function NotificationsBell() {
   useNotificationsQuery();
   const dispatch = useAppDispatch();
@@ -47,7 +51,7 @@ export function NotificationsBell() {
     };
   }, [open]);
 
-  function readAll() {
+  function dismissAll() {
     dispatch(allNotificationsRead({ at: new Date().toISOString() }));
     void markRead({ all: true });
   }
@@ -61,7 +65,7 @@ export function NotificationsBell() {
     navigate(`/c/${n.conversationId}`);
   }
 
-  const label = unread > 0 ? `Notifications, ${unread} unread` : 'Notifications';
+  const label = unread > 0 ? `Notifications, ${unread} new` : 'Notifications';
 
   return (
     // Not `relative`: the panel is placed against the sidebar's header, so it fits on any screen.
@@ -95,16 +99,22 @@ export function NotificationsBell() {
           aria-label="Notifications"
           className="absolute inset-x-3 top-14 z-30 overflow-hidden rounded-2xl border border-slate-200 bg-white shadow-xl dark:border-slate-700 dark:bg-slate-900"
         >
-          <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-800">
-            <h2 className="font-semibold">Notifications</h2>
-            <button
-              type="button"
-              disabled={unread === 0}
-              onClick={readAll}
-              className="text-sm font-medium text-accent-600 hover:underline disabled:text-slate-400 disabled:no-underline dark:text-accent-400 dark:disabled:text-slate-600"
-            >
-              Mark all as read
-            </button>
+          <div className="border-b border-slate-200 px-4 py-3 dark:border-slate-800">
+            <div className="flex items-center justify-between">
+              <h2 className="font-semibold">Notifications</h2>
+              <button
+                type="button"
+                disabled={unread === 0}
+                onClick={dismissAll}
+                aria-describedby={`${panelId}-hint`}
+                className="text-sm font-medium text-accent-600 hover:underline disabled:text-slate-400 disabled:no-underline dark:text-accent-400 dark:disabled:text-slate-600"
+              >
+                Dismiss all
+              </button>
+            </div>
+            <p id={`${panelId}-hint`} className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">
+              Chats stay unread until you open them.
+            </p>
           </div>
           {items.length === 0 ? (
             <p className="px-4 py-8 text-center text-sm text-slate-500 dark:text-slate-400">You’re all caught up.</p>
@@ -136,7 +146,7 @@ export function NotificationsBell() {
                         {plainText(n.preview)}
                       </span>
                     </span>
-                    {!n.readAt && <span aria-label="unread" className="mt-2 h-2.5 w-2.5 shrink-0 rounded-full bg-accent-600" />}
+                    {!n.readAt && <span aria-label="new" className="mt-2 h-2.5 w-2.5 shrink-0 rounded-full bg-accent-600" />}
                   </button>
                 </li>
               ))}

@@ -3,8 +3,8 @@ import { Virtuoso } from 'react-virtuoso';
 import { errorText, useUsersInfiniteQuery } from '../api/http';
 import type { UserSummary } from '../api/types';
 import { useAppSelector } from '../app/hooks';
+import { selectPresenceLive, shownPresence } from '../features/users/presence';
 import { mergePeople } from '../features/users/usersSlice';
-import { lastSeen } from '../lib/time';
 import { Avatar } from './Avatar';
 import { useOpenDirect } from './useOpenDirect';
 
@@ -22,33 +22,37 @@ export const PersonRow = memo(function PersonRow({
   isMe,
   busy,
   now,
+  live,
   onOpen,
 }: {
   user: UserSummary;
   isMe: boolean;
   busy: boolean;
   now: number;
+  /** Whether presence is live (see features/users/presence). */
+  live: boolean;
   onOpen: (u: UserSummary) => void;
 }) {
+  const presence = shownPresence(user, live, now);
   return (
     <button
       type="button"
       data-testid="person"
       data-username={user.username}
-      data-online={user.online ? 'true' : 'false'}
+      data-online={presence.state === 'unknown' ? 'unknown' : String(presence.state === 'online')}
       disabled={isMe || busy}
       onClick={() => onOpen(user)}
-      aria-label={`${user.username}${isMe ? ' (you)' : ''}, ${user.online ? 'online' : lastSeen(user.lastSeenAt, now)}`}
+      aria-label={`${user.username}${isMe ? ' (you)' : ''}, ${presence.text}`}
       className="mx-2 flex w-[calc(100%-1rem)] items-center gap-3 rounded-xl px-2.5 py-2 text-left hover:bg-slate-100 disabled:cursor-default disabled:hover:bg-transparent dark:hover:bg-slate-800/70"
     >
-      <Avatar id={user.id} name={user.username} online={user.online} />
+      <Avatar id={user.id} name={user.username} online={presence.state === 'online'} />
       <span className="min-w-0 flex-1">
         <span className="block truncate font-semibold">
           {user.username}
           {isMe && <span className="ml-1.5 text-xs font-normal text-slate-500 dark:text-slate-400">(you)</span>}
         </span>
-        <span className={`block truncate text-sm ${user.online ? 'text-emerald-600 dark:text-emerald-400' : 'text-slate-500 dark:text-slate-400'}`}>
-          {user.online ? 'online' : lastSeen(user.lastSeenAt, now)}
+        <span className={`block truncate text-sm ${presence.state === 'online' ? 'text-emerald-600 dark:text-emerald-400' : 'text-slate-500 dark:text-slate-400'}`}>
+          {presence.text}
         </span>
       </span>
     </button>
@@ -62,6 +66,7 @@ export function PeopleList({ query, onOpened }: { query: string; onOpened: () =>
   const me = useAppSelector((s) => s.session.user?.id);
   const { open: openDirect, busy: creating, error: openError } = useOpenDirect(onOpened);
   const now = useMinuteTick();
+  const live = useAppSelector(selectPresenceLive);
   const people = useMemo(() => mergePeople({ users }, data?.pages ?? [], query), [users, data, query]);
   const open = useCallback((user: UserSummary) => void openDirect(user.id), [openDirect]);
 
@@ -99,7 +104,7 @@ export function PeopleList({ query, onOpened }: { query: string; onOpened: () =>
             Footer: () =>
               isFetchingNextPage ? <p className="py-3 text-center text-xs text-slate-500">Loading more…</p> : <div className="h-2" />,
           }}
-          itemContent={(_, u) => <PersonRow user={u} isMe={u.id === me} busy={creating} now={now} onOpen={open} />}
+          itemContent={(_, u) => <PersonRow user={u} isMe={u.id === me} busy={creating} now={now} live={live} onOpen={open} />}
         />
       </section>
     </div>

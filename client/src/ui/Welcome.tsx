@@ -3,8 +3,8 @@
 import { useState } from 'react';
 import { useUsersInfiniteQuery } from '../api/http';
 import { useAppSelector } from '../app/hooks';
+import { selectPresenceLive, shownPresence } from '../features/users/presence';
 import { mergePeople } from '../features/users/usersSlice';
-import { lastSeen } from '../lib/time';
 import { Avatar } from './Avatar';
 import { NewGroupDialog } from './groups/NewGroupDialog';
 import { useOpenDirect } from './useOpenDirect';
@@ -36,6 +36,7 @@ function InviteHint() {
 export function Welcome({ onFindPeople }: { onFindPeople: () => void }) {
   const me = useAppSelector((s) => s.session.user);
   const users = useAppSelector((s) => s.users);
+  const live = useAppSelector(selectPresenceLive);
   const { data, isLoading } = useUsersInfiniteQuery({ q: '' });
   const people = mergePeople({ users }, data?.pages ?? []).filter((u) => u.id !== me?.id);
   const { open, busy, error } = useOpenDirect();
@@ -61,28 +62,31 @@ export function Welcome({ onFindPeople }: { onFindPeople: () => void }) {
           <>
             <h3 className="text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400">People you can talk to</h3>
             <ul className="mt-2 space-y-1">
-              {people.slice(0, SUGGESTED).map((u) => (
-                <li key={u.id}>
-                  <button
-                    type="button"
-                    disabled={busy}
-                    onClick={() => void open(u.id)}
-                    data-testid="suggested-person"
-                    className="flex w-full items-center gap-3 rounded-xl px-2 py-2 text-left hover:bg-slate-100 dark:hover:bg-slate-800/70"
-                  >
-                    <Avatar id={u.id} name={u.username} online={u.online} />
-                    <span className="min-w-0 flex-1">
-                      <span className="block truncate font-semibold">{u.username}</span>
-                      <span className={`block truncate text-sm ${u.online ? 'text-emerald-600 dark:text-emerald-400' : 'text-slate-500 dark:text-slate-400'}`}>
-                        {u.online ? 'online' : lastSeen(u.lastSeenAt)}
+              {people.slice(0, SUGGESTED).map((u) => {
+                const presence = shownPresence(u, live);
+                return (
+                  <li key={u.id}>
+                    <button
+                      type="button"
+                      disabled={busy}
+                      onClick={() => void open(u.id)}
+                      data-testid="suggested-person"
+                      className="flex w-full items-center gap-3 rounded-xl px-2 py-2 text-left hover:bg-slate-100 dark:hover:bg-slate-800/70"
+                    >
+                      <Avatar id={u.id} name={u.username} online={presence.state === 'online'} />
+                      <span className="min-w-0 flex-1">
+                        <span className="block truncate font-semibold">{u.username}</span>
+                        <span className={`block truncate text-sm ${presence.state === 'online' ? 'text-emerald-600 dark:text-emerald-400' : 'text-slate-500 dark:text-slate-400'}`}>
+                          {presence.text}
+                        </span>
                       </span>
-                    </span>
-                    <span className="shrink-0 rounded-full bg-accent-100 px-3 py-1 text-sm font-semibold text-accent-700 dark:bg-accent-700/40 dark:text-accent-100">
-                      Say hi
-                    </span>
-                  </button>
-                </li>
-              ))}
+                      <span className="shrink-0 rounded-full bg-accent-100 px-3 py-1 text-sm font-semibold text-accent-700 dark:bg-accent-700/40 dark:text-accent-100">
+                        Say hi
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
             </ul>
             {people.length > SUGGESTED && (
               <button type="button" onClick={onFindPeople} className="mt-2 text-sm font-semibold text-accent-600 hover:underline dark:text-accent-400">

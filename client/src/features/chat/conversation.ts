@@ -10,6 +10,11 @@ export function conversationTitle(c: Conversation): string {
   return c.kind === 'direct' ? c.peer.username : c.title;
 }
 
+/** What a member who is no longer in a group is told (removed, or left from another tab: nothing tells which). */
+export function noLongerInText(c: Conversation): string {
+  return `You are no longer in ${conversationTitle(c)}.`;
+}
+
 /** Everyone in the conversation I can name, by id (a direct one knows only the peer; add me yourself). */
 export function memberNames(c: Conversation | undefined): Record<UserId, string> {
   const out: Record<UserId, string> = {};

@@ -11,6 +11,10 @@ type Dispatch = ThunkDispatch<unknown, unknown, UnknownAction>;
 export interface ShowDeps {
   isHidden(): boolean;
   show(title: string, options: NotificationOptions): Promise<void>;
+  /** Closes the notification shown with `tag` if it is the one of message `seq` (its `data.seq`). */
+  withdraw(tag: string, seq: number): Promise<void>;
+  /** The messages of the notifications shown now (the service worker's pushes among them). */
+  shown(): Promise<{ conversationId: string; seq: number }[]>;
 }
 
 export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificationsDeps & ShowDeps {
@@ -24,6 +28,8 @@ export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificatio
     const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000));
     return Promise.race([navigator.serviceWorker.ready, timeout]);
   };
+  // What the page showed itself (no service worker), by tag: the browser lists only a worker's.
+  const shownHere = new Map<string, Notification>();
   return {
     notification: hasNotification ? Notification : undefined,
     async pushManager() {
@@ -54,8 +60,27 @@ export function browserNotificationsDeps(dispatch: Dispatch): BrowserNotificatio
     isHidden: () => document.visibilityState === 'hidden',
     async show(title, options) {
       const reg = await registration();
-      if (reg) await reg.showNotification(title, options);
-      else new Notification(title, options);
+      if (reg) return reg.showNotification(title, options);
+      const shown = new Notification(title, options);
+      if (options.tag) shownHere.set(options.tag, shown);
+    },
+    async withdraw(tag, seq) {
+      const reg = await registration();
+      const here = shownHere.get(tag);
+      const shown = reg ? await reg.getNotifications({ tag }) : here ? [here] : [];
+      for (const n of shown) {
+        if ((n.data as { seq?: unknown } | null)?.seq !== seq) continue;
+        n.close();
+        if (n === here) shownHere.delete(tag);
+      }
+    },
+    async shown() {
+      const reg = await registration();
+      const list = reg ? await reg.getNotifications() : [...shownHere.values()];
+      return list.flatMap((n) => {
+        const data = n.data as { conversationId?: unknown; seq?: unknown } | null;
+        return typeof data?.conversationId === 'string' && typeof data.seq === 'number' ? [{ conversationId: data.conversationId, seq: data.seq }] : [];
+      });
     },
   };
 }

@@ -1,7 +1,12 @@
 import { configureStore } from '@reduxjs/toolkit';
 import { describe, expect, it } from 'vitest';
 import type { Notification, User } from '../../api/types';
+import { changesLoaded } from '../../test/actions';
+import { chatReducer, messageUpdated } from '../chat/chatSlice';
 import { notificationReceived, notificationsReducer } from '../notifications/notificationsSlice';
+import { api } from '../../api/http';
+import { makeStore } from '../../app/store';
+import { FakeClock, fakeServer, msg, testDeps, waitFor } from '../../test/fakes';
 import { sessionReducer, type SessionState } from '../session/sessionSlice';
 import type { BrowserNotificationsDeps } from './browserNotifications';
 import type { ShowDeps } from './browserDeps';
@@ -9,8 +14,10 @@ import { createBrowserNotificationsMiddleware } from './middleware';
 
 const me = { id: 'u-me', username: 'me', email: 'me@example.org', role: 'member' } as User;
 
-function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
+/** The browser's side, recording what is shown and withdrawn; `showing`: the notifications on screen already. */
+function fakeDeps({ hidden, on, showing = [] }: { hidden: boolean; on: boolean; showing?: { conversationId: string; seq: number }[] }) {
   const shown: { title: string; options: NotificationOptions }[] = [];
+  const withdrawn: { tag: string; seq: number }[] = [];
   const deps: BrowserNotificationsDeps & ShowDeps = {
     notification: { permission: 'granted', requestPermission: async () => 'granted' },
     pushManager: async () => null,
@@ -18,14 +25,21 @@ function setup({ hidden, on }: { hidden: boolean; on: boolean }) {
     storage: { getItem: () => (on ? me.id : null), setItem: () => {}, removeItem: () => {} },
     isHidden: () => hidden,
     show: async (title, options) => void shown.push({ title, options }),
+    withdraw: async (tag, seq) => void withdrawn.push({ tag, seq }),
+    shown: async () => showing,
   };
-  const session: SessionState = { status: 'signedIn', user: me };
+  return { deps, shown, withdrawn };
+}
+
+function setup(options: { hidden: boolean; on: boolean }) {
+  const { deps, shown, withdrawn } = fakeDeps(options);
+  const session: SessionState = { status: 'signedIn', user: me, ended: null };
   const store = configureStore({
-    reducer: { session: sessionReducer, notifications: notificationsReducer },
+    reducer: { session: sessionReducer, notifications: notificationsReducer, chat: chatReducer },
     preloadedState: { session },
     middleware: (getDefault) => getDefault().concat(createBrowserNotificationsMiddleware(() => deps)),
   });
-  return { store, shown };
+  return { store, shown, withdrawn };
 }
 
 const note: Notification = {
@@ -69,5 +83,45 @@ describe('notifications while the tab is hidden', () => {
       await Promise.resolve();
       expect(shown).toEqual([]);
     }
+  });
+
+  it('the notification of a deleted message is withdrawn, whether the deletion is live or caught up', async () => {
+    const { store, withdrawn } = setup({ hidden: false, on: true });
+    const deleted = { ...msg('c-1', 3), body: '', deletedAt: '2026-01-01T00:01:00Z' };
+    store.dispatch(messageUpdated({ message: { ...msg('c-1', 2), body: 'edited', editedAt: '2026-01-01T00:01:00Z' }, change: 1 }));
+    store.dispatch(messageUpdated({ message: deleted, change: 2 }));
+    // A deletion learned from the changes caught up after a break.
+    store.dispatch(changesLoaded({ conversationId: 'c-2', since: 0 }, { messages: [{ ...deleted, conversationId: 'c-2', seq: 7 }], lastChange: 5, hasMore: false }));
+    await Promise.resolve();
+    expect(withdrawn).toEqual([
+      { tag: 'conversation-c-1', seq: 3 },
+      { tag: 'conversation-c-2', seq: 7 },
+    ]);
+  });
+
+  it('at sign-in, a notification shown while no tab was open goes if its message was deleted meanwhile', async () => {
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: me }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'GET /api/conversations/c-1/messages': (url) => {
+        const seq = Number(url.searchParams.get('after')) + 1;
+        const deleted = seq === 3 ? { body: '', deletedAt: '2026-01-01T00:01:00Z' } : {};
+        return { messages: [msg('c-1', seq, 'u-2', deleted)], hasMore: true };
+      },
+    });
+    const { deps, withdrawn } = fakeDeps({
+      hidden: false,
+      on: true,
+      showing: [
+        { conversationId: 'c-1', seq: 3 },
+        { conversationId: 'c-1', seq: 4 },
+      ],
+    });
+    const store = makeStore(testDeps(new FakeClock()), () => deps);
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    await waitFor(() => withdrawn.length > 0, 'the withdrawal');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(withdrawn).toEqual([{ tag: 'conversation-c-1', seq: 3 }]);
   });
 });

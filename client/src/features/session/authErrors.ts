@@ -1,19 +1,30 @@
 // Why signing in or up, or changing the password, failed, in the app's words: by the contract's
 // error code where the code says it all on that screen, else the server's own message as a sentence.
 import { MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS } from '../../api/generated/limits';
-import { errorCode, errorText, retryAfter } from '../../api/http';
+import { errorCode, errorText, type Refusal } from '../../api/http';
 
-const TOO_MANY = 'Too many attempts from here. Wait a minute, then try again.';
+/** How long to wait, in words: seconds under a minute, else whole minutes (rounded up). */
+export function waitText(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  return `${m} minute${m === 1 ? '' : 's'}`;
+}
+
+/** A 429: as long as its `Retry-After` says (the wait grows with each failed sign-in). */
+function tooMany(error: unknown): string {
+  const wait = (error as Refusal).retryAfter;
+  return wait ? `Too many attempts. Try again in ${waitText(wait)}.` : 'Too many attempts. Wait a moment, then try again.';
+}
 
 export function signInErrorText(error: unknown): string {
   switch (errorCode(error)) {
     case 'invalid_credentials':
       return 'Wrong email, username or password.';
-    case 'forbidden': // the only refusal of a sign-in with right credentials
-      return 'This account is disabled. Ask an administrator of this server to enable it.';
     case 'rate_limited':
-      return TOO_MANY;
+      return tooMany(error);
     default:
+      // Among them `forbidden`: a disabled account, or a page of a foreign origin; the server says which.
       return errorText(error);
   }
 }
@@ -24,7 +35,7 @@ export function signUpErrorText(error: unknown): string {
     case 'conflict':
       return 'That email or username is already taken.';
     case 'rate_limited':
-      return TOO_MANY;
+      return tooMany(error);
     default:
       return errorText(error);
   }
@@ -38,19 +49,12 @@ export function newPasswordProblem(password: string): string | null {
   return null;
 }
 
-/** "in 40 seconds", "in 3 minutes": how long a rate-limited attempt must wait. */
-function waitText(seconds: number | undefined): string {
-  if (seconds === undefined) return 'in a minute';
-  if (seconds < 90) return `in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
-  return `in ${Math.ceil(seconds / 60)} minutes`;
-}
-
 export function changePasswordErrorText(error: unknown): string {
   switch (errorCode(error)) {
     case 'invalid_credentials':
       return 'That is not your current password.';
     case 'rate_limited':
-      return `Too many attempts. Try again ${waitText(retryAfter(error))}.`;
+      return tooMany(error);
     default:
       return errorText(error);
   }

@@ -9,7 +9,7 @@ import {
   messageUpdated,
   receiptReceived,
 } from '../../features/chat/chatSlice';
-import { conversationTitle } from '../../features/chat/conversation';
+import { noLongerInText } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
 import { noticeShown } from '../../features/notices/noticesSlice';
 import { asSentence } from '../../lib/sentence';
@@ -107,7 +107,7 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
       // Not left from this tab: say so, or the group just vanishes (from under the eyes of whoever
       // had it open). Worded for both causes: the frame does not tell a removal from leaving in
       // another tab.
-      if (c && !leaving[c.id]) ctx.dispatch(noticeShown(`You are no longer in ${conversationTitle(c)}.`));
+      if (c && !leaving[c.id]) ctx.dispatch(noticeShown(noLongerInText(c)));
       ctx.dispatch(conversationRemoved(frame.conversationId));
       break;
     }

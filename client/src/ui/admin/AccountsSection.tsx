@@ -1,12 +1,15 @@
 // Every account, oldest first, with disable/enable. Disabling ends the person's sessions at once.
+import { useState } from 'react';
 import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation } from '../../api/admin';
 import { errorText } from '../../api/http';
 import type { AdminUser } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
+import { ConfirmDialog } from '../Dialog';
 import { Section } from './Section';
 
 function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
   const [setDisabled, { isLoading, error }] = useSetUserDisabledMutation();
+  const [confirming, setConfirming] = useState(false);
   return (
     <li className="flex items-center gap-3 py-3" data-testid="account" data-username={user.username}>
       <div className="min-w-0 flex-1">
@@ -32,7 +35,8 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
         <button
           type="button"
           disabled={isLoading}
-          onClick={() => void setDisabled({ id: user.id, disabled: !user.disabled })}
+          // Disabling signs the person out at once, mid-sentence maybe: asked first. Enabling is harmless.
+          onClick={() => (user.disabled ? void setDisabled({ id: user.id, disabled: false }) : setConfirming(true))}
           className={`rounded-lg px-3 py-1.5 text-sm font-medium disabled:opacity-60 ${
             user.disabled
               ? 'bg-accent-600 text-white hover:bg-accent-700'
@@ -42,13 +46,25 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
           {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
         </button>
       )}
+      {confirming && (
+        <ConfirmDialog
+          title={`Disable ${user.username}?`}
+          text={`${user.username} (${user.email}) will be signed out everywhere at once and will not be able to sign in until you enable the account again.`}
+          action="Disable"
+          onConfirm={() => void setDisabled({ id: user.id, disabled: true })}
+          onClose={() => setConfirming(false)}
+        />
+      )}
     </li>
   );
 }
 
 export function AccountsSection() {
   const me = useAppSelector((s) => s.session.user?.id);
-  const { data, error, isLoading, hasNextPage, fetchNextPage, isFetchingNextPage } = useAdminUsersInfiniteQuery();
+  // Fetched afresh each time the page opens: accounts come and change while it is away.
+  const { data, error, isLoading, hasNextPage, fetchNextPage, isFetchingNextPage } = useAdminUsersInfiniteQuery(undefined, {
+    refetchOnMountOrArgChange: true,
+  });
   const users = data?.pages.flatMap((p) => p.users) ?? [];
   return (
     <Section title="Accounts" description="Disabling an account signs it out everywhere at once and stops it from signing in.">

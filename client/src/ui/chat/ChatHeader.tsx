@@ -6,8 +6,8 @@ import type { Conversation, ConversationId } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
 import { memberNames, namesList, typingText } from '../../features/chat/conversation';
 import { selectTypingUsers } from '../../features/chat/typingSlice';
+import { selectPresenceLive, shownPresence } from '../../features/users/presence';
 import { navigate } from '../../lib/router';
-import { lastSeen } from '../../lib/time';
 import { Avatar } from '../Avatar';
 import { BackIcon, BellIcon, BellOffIcon, InfoIcon } from '../icons';
 import { UserMenu } from '../UserMenu';
@@ -49,6 +49,7 @@ export function ChatHeader({
   onToggleInfo: () => void;
 }) {
   const me = useAppSelector((s) => s.session.user);
+  const live = useAppSelector(selectPresenceLive);
   const typingIds = useAppSelector((s) => (conversation ? selectTypingUsers(s, conversation.id) : []), shallowEqual);
   const names = memberNames(conversation);
   const typing = typingText(conversation, typingIds, names);
@@ -59,8 +60,9 @@ export function ChatHeader({
   if (conversation?.kind === 'direct') {
     const peer = conversation.peer;
     title = peer.username;
-    avatar = <Avatar id={peer.id} name={peer.username} online={peer.online} size="sm" />;
-    status = peer.online ? <span className="text-emerald-600 dark:text-emerald-400">online</span> : lastSeen(peer.lastSeenAt);
+    const presence = shownPresence(peer, live);
+    avatar = <Avatar id={peer.id} name={peer.username} online={presence.state === 'online'} size="sm" />;
+    status = presence.state === 'online' ? <span className="text-emerald-600 dark:text-emerald-400">online</span> : presence.text;
   } else if (conversation?.kind === 'group') {
     title = conversation.title;
     avatar = <Avatar id={conversation.id} name={conversation.title} size="sm" group />;

@@ -15,7 +15,7 @@ import { selectKnownNames, senderNames, useNamesOf } from '../../features/users/
 import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
-import { useDocumentVisible, useFlash, usePinnedToBottom } from './hooks';
+import { useDocumentVisible, useFlash, useLastSeqOnScreen, usePinnedToBottom } from './hooks';
 import { MessageRow, PendingRow } from './MessageRow';
 
 /** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
@@ -118,23 +118,12 @@ export function MessageList({
   }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
+  const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
   useEffect(() => {
     if (!visible || !conversation) return;
-    let seq = 0;
-    if (atBottom) {
-      seq = entry.syncedSeq;
-    } else if (range) {
-      for (let i = range.endIndex - firstItemIndex; i >= 0; i--) {
-        const it = items[i];
-        if (it?.kind === 'message') {
-          seq = it.message.seq;
-          break;
-        }
-      }
-    }
-    seq = Math.min(seq, entry.syncedSeq);
+    const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
-  }, [visible, atBottom, range, items, firstItemIndex, entry.syncedSeq, conversation, conversationId, dispatch]);
+  }, [visible, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {
@@ -245,10 +234,11 @@ export function MessageList({
           }
           // One new message glides in. In a burst the list jumps, and keeps following even while
           // the glide to the previous one has not reached the bottom yet, or while the rows that
-          // came last are still being measured: until the reader scrolls up, it stays pinned.
+          // came last are still being measured: until the reader scrolls up, it stays pinned. A
+          // reader who scrolled up is not pulled down, burst or not.
           const now = performance.now();
           const burst = now - lastFollowAt.current < BURST_MS;
-          if (!isAtBottom && !burst && !pinned.current) return false;
+          if (!isAtBottom && !pinned.current) return false;
           lastFollowAt.current = now;
           return isAtBottom && !burst ? 'smooth' : 'auto';
         }}

@@ -1,6 +1,7 @@
 // Small behaviours of the message list, each on its own.
 import type React from 'react';
 import { useEffect, useRef, useState } from 'react';
+import { lastSeqInScroller } from './onScreen';
 
 export function useDocumentVisible(): boolean {
   const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
@@ -92,6 +93,30 @@ export function usePinnedToBottom(scroller: HTMLElement | null, startPinned: boo
     };
   }, [scroller]);
   return pinnedRef;
+}
+
+/**
+ * The seq of the last message row the reader sees in `scroller` (0 for none), measured after
+ * each scroll and each time the rendered `range` or the `items` change.
+ */
+export function useLastSeqOnScreen(scroller: HTMLElement | null, range: unknown, items: unknown): number {
+  const [seq, setSeq] = useState(0);
+  useEffect(() => {
+    if (!scroller) return;
+    let frame = 0;
+    // After the browser laid the rows out, once per frame however many scroll events came.
+    const measure = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => setSeq(lastSeqInScroller(scroller)));
+    };
+    measure();
+    scroller.addEventListener('scroll', measure, { passive: true });
+    return () => {
+      cancelAnimationFrame(frame);
+      scroller.removeEventListener('scroll', measure);
+    };
+  }, [scroller, range, items]);
+  return seq;
 }
 
 /** A value that turns back to null `ms` after it was last set. */
