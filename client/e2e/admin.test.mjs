@@ -107,6 +107,22 @@ describe('admin', () => {
     await row.waitFor({ timeout: 15_000 });
   });
 
+  step('the admin makes bob a second admin (after confirming), then a member again', async () => {
+    const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));
+    await row.getByRole('button', { name: `Make ${bobUser.username} an admin`, exact: true }).click();
+    const confirm = admin.page.getByRole('dialog', { name: `Make ${bobUser.username} an admin?` });
+    await confirm.getByRole('button', { name: 'Make admin', exact: true }).click();
+    await row.getByText('admin', { exact: true }).waitFor();
+    await bob.page.reload();
+    await bob.page.getByRole('button', { name: 'Administration', exact: true }).waitFor();
+
+    await row.getByRole('button', { name: `Make ${bobUser.username} a member`, exact: true }).click();
+    await eventually(async () => assert.equal(await row.getByText('admin', { exact: true }).count(), 0), { what: 'bob a member again' });
+    await bob.page.reload();
+    await bob.page.getByTestId('me').waitFor();
+    assert.equal(await bob.page.getByRole('button', { name: 'Administration', exact: true }).count(), 0);
+  });
+
   step('the admin disables the new account after confirming, and its open tab is told why it was signed out', async () => {
     const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${bobUser.username}"]`));
     await row.getByRole('button', { name: `Disable ${bobUser.username}`, exact: true }).click();

@@ -2,10 +2,12 @@
 import { api } from './http';
 import type {
   AdminSettingsResponse,
+  AdminUserResponse,
   AdminUsersPage,
   CreateInviteRequest,
   InviteResponse,
   InvitesList,
+  Role,
   UpdateAdminSettings,
   UserId,
 } from './types';
@@ -50,6 +52,11 @@ export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'A
       }),
       providesTags: ['AdminUsers'],
     }),
+    /** Makes an account an admin, or a member again (never one's own). */
+    setUserRole: build.mutation<AdminUserResponse, { id: UserId; role: Role }>({
+      query: ({ id, role }) => ({ url: `/api/admin/users/${encodeURIComponent(id)}`, method: 'PATCH', body: { role } }),
+      invalidatesTags: ['AdminUsers'],
+    }),
     setUserDisabled: build.mutation<void, { id: UserId; disabled: boolean }>({
       query: ({ id, disabled }) => ({
         url: `/api/admin/users/${encodeURIComponent(id)}/${disabled ? 'disable' : 'enable'}`,
@@ -68,4 +75,5 @@ export const {
   useRevokeInviteMutation,
   useAdminUsersInfiniteQuery,
   useSetUserDisabledMutation,
+  useSetUserRoleMutation,
 } = adminApi;

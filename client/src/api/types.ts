@@ -13,6 +13,7 @@ export type { Invite } from './generated/Invite';
 export type { InviteResponse } from './generated/InviteResponse';
 export type { InviteSummary } from './generated/InviteSummary';
 export type { InvitesList } from './generated/InvitesList';
+export type { AdminUserResponse } from './generated/AdminUserResponse';
 export type { AdminUser } from './generated/AdminUser';
 export type { AdminUsersPage } from './generated/AdminUsersPage';
 export type { UserRef } from './generated/UserRef';

@@ -7,15 +7,15 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use base64::Engine;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json, Path, page_limit};
 use gochat_proto::admin::{
-    AccountAccess, AdminSettings, AdminSettingsResponse, AdminUsersPage, CreateInviteRequest, DEFAULT_INVITE_HOURS,
-    DEFAULT_INVITE_USES, INVITE_HINT_CHARS, Invite, InviteResponse, InvitesList, MAX_INVITE_HOURS, MAX_INVITE_USES,
-    Role, UpdateAdminSettings, UserDisabled, UserEnabled,
+    AccountAccess, AdminSettings, AdminSettingsResponse, AdminUserResponse, AdminUsersPage, CreateInviteRequest,
+    DEFAULT_INVITE_HOURS, DEFAULT_INVITE_USES, INVITE_HINT_CHARS, Invite, InviteResponse, InvitesList,
+    MAX_INVITE_HOURS, MAX_INVITE_USES, Role, UpdateAdminSettings, UpdateAdminUser, UserDisabled, UserEnabled,
 };
 use gochat_proto::ids::UserId;
 use rand::RngCore;
@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/invites", post(create_invite).get(invites))
         .route("/api/admin/invites/{id}", delete(revoke_invite))
         .route("/api/admin/users", get(users))
+        .route("/api/admin/users/{id}", patch(update_user))
         .route("/api/admin/users/{id}/disable", post(disable))
         .route("/api/admin/users/{id}/enable", post(enable))
         .with_state(state)
@@ -169,6 +170,27 @@ async fn users(
         users.last().map(|u| u.id.to_string()).unwrap_or_default()
     });
     Ok(Json(AdminUsersPage { users, next_cursor }))
+}
+
+/// Makes an account an admin, or a member again. Not one's own: an admin who could demote
+/// themselves could leave the server with none.
+async fn update_user(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateAdminUser>,
+) -> Result<Json<AdminUserResponse>, ApiError> {
+    let id = account_id(&id)?;
+    if id == admin.0.id {
+        return Err(ApiError::invalid("you cannot change your own role"));
+    }
+    let user = state
+        .db
+        .write(move |w| store::set_role(w, id, req.role).map_err(DbError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(admin = %admin.0.id, user = %id, role = req.role.as_str(), "role changed");
+    Ok(Json(AdminUserResponse { user }))
 }
 
 async fn disable(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

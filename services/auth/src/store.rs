@@ -2,7 +2,7 @@
 //! threads. (The session ledger has its own module, `ledger`.)
 
 use chrono::{DateTime, Utc};
-use gochat_proto::admin::{AccountAccess, AdminUser, InviteSummary, MAX_LISTED_INVITES, SignupPolicy};
+use gochat_proto::admin::{AccountAccess, AdminUser, InviteSummary, MAX_LISTED_INVITES, Role, SignupPolicy};
 use gochat_proto::dto::{User, UserRef};
 use gochat_proto::ids::UserId;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -222,6 +222,15 @@ pub fn change_password(
             })
         },
     )
+    .optional()
+}
+
+/// Gives an account a role; returns it as it now is, or `None` when there is no such account.
+pub fn set_role(c: &Connection, id: UserId, role: Role) -> rusqlite::Result<Option<AdminUser>> {
+    c.prepare_cached(&format!(
+        "UPDATE users SET role = ?2 WHERE id = ?1 RETURNING {ADMIN_COLUMNS}"
+    ))?
+    .query_row(params![id.to_string(), role.as_str()], admin_user)
     .optional()
 }
 

@@ -94,6 +94,11 @@ async fn everyone_but_the_admin_is_refused_every_admin_route() {
         ("GET", "/api/admin/invites".to_owned(), None),
         ("DELETE", format!("/api/admin/invites/{}", "0".repeat(64)), None),
         ("GET", "/api/admin/users".to_owned(), None),
+        (
+            "PATCH",
+            format!("/api/admin/users/{bob}"),
+            Some(json!({"role": "admin"})),
+        ),
         ("POST", format!("/api/admin/users/{bob}/disable"), Some(json!({}))),
         ("POST", format!("/api/admin/users/{bob}/enable"), Some(json!({}))),
     ];
@@ -176,6 +181,72 @@ async fn under_invite_sign_up_needs_a_valid_code_which_is_used_up() {
     assert_eq!((status, code(&answer)), (403, &json!("forbidden")));
     set_policy(&mut admin, "open").await;
     Client::new(&server).signup("fay").await;
+    server.stop().await.unwrap();
+}
+
+/// A second admin: the admin makes a member an admin, who may use the admin routes at once
+/// (roles are read on every request, not from the token); nobody changes their own role.
+#[tokio::test]
+async fn an_admin_makes_another_admin_who_can_then_demote_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None).await;
+    let mut ada = Client::new(&server);
+    let ada_id = ada.signup("ada").await;
+    let mut bob = Client::new(&server);
+    let bob_id = bob.signup("bob").await;
+    assert_eq!(bob.get("/api/admin/settings").await.0, 403);
+
+    let (status, body) = patch(
+        &mut ada,
+        &format!("/api/admin/users/{bob_id}"),
+        json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["user"]["username"], &body["user"]["role"]),
+        (200, &json!("bob"), &json!("admin"))
+    );
+    assert_eq!(bob.get("/api/admin/settings").await.0, 200);
+    assert_eq!(bob.get("/api/auth/currentuser").await.1["currentUser"]["role"], "admin");
+
+    for (who, path, body, expected) in [
+        (
+            "ada",
+            format!("/api/admin/users/{ada_id}"),
+            json!({"role": "member"}),
+            400,
+        ),
+        (
+            "ada",
+            format!("/api/admin/users/{}", uuid::Uuid::now_v7()),
+            json!({"role": "admin"}),
+            404,
+        ),
+        (
+            "ada",
+            format!("/api/admin/users/{bob_id}"),
+            json!({"role": "owner"}),
+            400,
+        ),
+        ("ada", format!("/api/admin/users/{bob_id}"), json!({}), 400),
+    ] {
+        let (status, answer) = patch(&mut ada, &path, body.clone()).await;
+        assert_eq!(status, expected, "{who} {path} {body}: {answer}");
+    }
+    assert_eq!(
+        ada.get("/api/auth/currentuser").await.1["currentUser"]["role"],
+        "admin",
+        "unchanged"
+    );
+
+    let (status, body) = patch(
+        &mut bob,
+        &format!("/api/admin/users/{ada_id}"),
+        json!({"role": "member"}),
+    )
+    .await;
+    assert_eq!((status, &body["user"]["role"]), (200, &json!("member")));
+    assert_eq!(ada.get("/api/admin/users").await.0, 403);
     server.stop().await.unwrap();
 }
 

@@ -82,6 +82,7 @@ const AUTH: &[Route] = &[
     route("GET", "/api/admin/invites", &[], None),
     route("DELETE", "/api/admin/invites/{}", &[], None),
     route("GET", "/api/admin/users", &["limit", "cursor"], None),
+    route("PATCH", "/api/admin/users/{}", &[], Some(&["role"])),
     route("POST", "/api/admin/users/{}/disable", &[], None),
     route("POST", "/api/admin/users/{}/enable", &[], None),
 ];
@@ -136,6 +137,7 @@ const BODY_FIELDS: &[&str] = &[
     "newPassword",
     "inviteCode",
     "signup",
+    "role",
     "maxUses",
     "expiresInHours",
     "peerId",

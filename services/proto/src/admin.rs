@@ -186,6 +186,20 @@ pub struct AdminUser {
     pub created_at: Timestamp,
 }
 
+/// `PATCH /api/admin/users/{id}`: what to change of an account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct UpdateAdminUser {
+    pub role: Role,
+}
+
+/// `PATCH /api/admin/users/{id}`: the account as it now is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct AdminUserResponse {
+    pub user: AdminUser,
+}
+
 /// `GET /api/admin/users`: oldest account first.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,6 +1,7 @@
-// Every account, oldest first, with disable/enable. Disabling ends the person's sessions at once.
+// Every account, oldest first: make admin or member again, disable or enable. Disabling ends the
+// person's sessions at once.
 import { useState } from 'react';
-import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation } from '../../api/admin';
+import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation, useSetUserRoleMutation } from '../../api/admin';
 import { errorText } from '../../api/http';
 import type { AdminUser } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
@@ -9,7 +10,10 @@ import { Section } from './Section';
 
 function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
   const [setDisabled, { isLoading, error }] = useSetUserDisabledMutation();
+  const [setRole, { isLoading: changingRole, error: roleError }] = useSetUserRoleMutation();
   const [confirming, setConfirming] = useState(false);
+  const [confirmingAdmin, setConfirmingAdmin] = useState(false);
+  const admin = user.role === 'admin';
   return (
     <li className="flex items-center gap-3 py-3" data-testid="account" data-username={user.username}>
       <div className="min-w-0 flex-1">
@@ -25,12 +29,24 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
         <p className="truncate text-xs text-slate-500 dark:text-slate-400">
           {user.email} · since {new Date(user.createdAt).toLocaleDateString()}
         </p>
-        {error && (
+        {(error ?? roleError) && (
           <p role="alert" className="text-xs text-rose-600">
-            {errorText(error)}
+            {errorText(error ?? roleError)}
           </p>
         )}
       </div>
+      {!isMe && (
+        <button
+          type="button"
+          disabled={changingRole}
+          // Making an admin hands over the whole server: asked first. Taking it back is not.
+          onClick={() => (admin ? void setRole({ id: user.id, role: 'member' }) : setConfirmingAdmin(true))}
+          aria-label={admin ? `Make ${user.username} a member` : `Make ${user.username} an admin`}
+          className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-60 dark:text-slate-300 dark:hover:bg-slate-800"
+        >
+          {admin ? 'Make member' : 'Make admin'}
+        </button>
+      )}
       {!isMe && (
         <button
           type="button"
@@ -45,6 +61,15 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
         >
           {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
         </button>
+      )}
+      {confirmingAdmin && (
+        <ConfirmDialog
+          title={`Make ${user.username} an admin?`}
+          text={`${user.username} (${user.email}) will be able to do everything you can here: choose who may sign up, invite people, disable accounts (yours too) and make admins.`}
+          action="Make admin"
+          onConfirm={() => void setRole({ id: user.id, role: 'admin' })}
+          onClose={() => setConfirmingAdmin(false)}
+        />
       )}
       {confirming && (
         <ConfirmDialog
@@ -67,7 +92,7 @@ export function AccountsSection() {
   });
   const users = data?.pages.flatMap((p) => p.users) ?? [];
   return (
-    <Section title="Accounts" description="Disabling an account signs it out everywhere at once and stops it from signing in.">
+    <Section title="Accounts" description="Admins can do everything on this page. Disabling an account signs it out everywhere at once and stops it from signing in.">
       {isLoading && <p className="text-sm text-slate-500">Loading…</p>}
       {error && <p role="alert" className="text-sm text-rose-600">{errorText(error)}</p>}
       <ul className="divide-y divide-slate-200 dark:divide-slate-800">
