@@ -185,6 +185,14 @@ describe('chat', () => {
     await bob.page.keyboard.press('Escape');
   });
 
+  step('Ctrl+K goes to the search box from the message box', async () => {
+    await conversationRow(bob.page, aliceUser.username).click();
+    await bob.page.getByLabel('Message', { exact: true }).focus();
+    await bob.page.keyboard.press('Control+K');
+    assert.equal(await bob.page.evaluate(() => document.activeElement?.getAttribute('type')), 'search');
+    await bob.page.keyboard.press('Escape');
+  });
+
   step('the client runs under a strict Content-Security-Policy, which blocks inline script', async () => {
     const response = await alice.page.request.get('/');
     const csp = response.headers()['content-security-policy'] ?? '';

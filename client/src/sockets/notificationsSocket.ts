@@ -3,6 +3,7 @@
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
 import { adminApi } from '../api/admin';
 import { api } from '../api/http';
+import { mutesApi } from '../api/mutes';
 import type { NotificationServerFrame } from '../api/types';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { notificationReceived, notificationsRead, notificationsResyncing } from '../features/notifications/notificationsSlice';
@@ -44,8 +45,10 @@ export function createNotificationsSocketMiddleware(deps: SocketDeps): Middlewar
         if (opens > 1) dispatch(notificationsResyncing());
         void dispatch(api.endpoints.notifications.initiate(undefined, { subscribe: false, forceRefetch: true }));
         if (opens > 1) {
-          // Presence missed while away: the people list and the direct conversations' peers.
+          // Presence missed while away: the people list and the direct conversations' peers;
+          // and mutes changed meanwhile in another tab or on another device.
           dispatch(api.util.invalidateTags(['Users']));
+          dispatch(mutesApi.util.invalidateTags(['Muted']));
           void dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true }));
         }
       },

@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { MAX_SEARCH_CHARS } from '../api/generated/limits';
 import { useSignoutMutation } from '../api/http';
 import { useUnreadNotMuted } from '../api/mutes';
@@ -36,6 +36,19 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
   const [search, setSearch] = useState('');
   const query = useDebounced(search.trim(), 250);
   const searchId = useId();
+  const searchInput = useRef<HTMLInputElement>(null);
+  // Ctrl+K (⌘K on a Mac), as in Slack and Element: to the search box from anywhere.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        searchInput.current?.focus();
+        searchInput.current?.select();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   const [newGroup, setNewGroup] = useState(false);
   const searchLabel = tab === 'people' ? 'Search people' : 'Search messages';
 
@@ -91,8 +104,10 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
         <div className="relative">
           <SearchIcon className="pointer-events-none absolute top-1/2 left-3 -translate-y-1/2 text-slate-400" />
           <input
+            ref={searchInput}
             id={searchId}
             type="search"
+            aria-keyshortcuts="Control+K Meta+K"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
             placeholder={tab === 'people' ? 'Search people' : 'Search chats, people and messages'}
