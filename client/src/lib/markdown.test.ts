@@ -51,6 +51,37 @@ describe('inline formats', () => {
     }
   });
 
+  it('leaves faces, paths, globs and SQL patterns alone: a marker needs a space or punctuation on its outer side', () => {
+    for (const text of [
+      ';_; so sad ;_;',
+      '^_^ hi ^_^',
+      '*_*',
+      '(*^_^*)',
+      ':*) :*(',
+      '*-*',
+      'ls src/*.ts test/*.ts',
+      'cp *.txt backup/*',
+      '**/*.js and src/**/*.ts',
+      "LIKE '%_a_%'",
+      'a/*b*/c',
+      'e.g._ok_',
+      '~/a/b~',
+      // Devanagari: "ी" is a combining mark, part of the word before "_".
+      'की_बात_',
+    ]) {
+      expect(inline(text), text).toEqual([t(text)]);
+    }
+  });
+
+  it('formats next to punctuation, and around emoji', () => {
+    expect(inline('(*bold*)')).toEqual([t('('), { kind: 'bold', children: [t('bold')] }, t(')')]);
+    expect(inline('"*q*"')).toEqual([t('"'), { kind: 'bold', children: [t('q')] }, t('"')]);
+    expect(inline('*bold*!')).toEqual([{ kind: 'bold', children: [t('bold')] }, t('!')]);
+    expect(inline('¡*hola*!')).toEqual([t('¡'), { kind: 'bold', children: [t('hola')] }, t('!')]);
+    expect(inline('*🎉*')).toEqual([{ kind: 'bold', children: [t('🎉')] }]);
+    expect(inline('_*a*_')).toEqual([{ kind: 'italic', children: [{ kind: 'bold', children: [t('a')] }] }]);
+  });
+
   it('does not let formats overlap or cross lines', () => {
     expect(inline('*a _b* c_')).toEqual([{ kind: 'bold', children: [t('a _b')] }, t(' c_')]);
     expect(inline('*one\ntwo*')).toEqual([t('*one\ntwo*')]);

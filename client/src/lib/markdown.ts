@@ -7,9 +7,10 @@
 //   > quote              lines starting with "> " (or a line that is just ">")
 //
 // The result is a tree of plain data that the UI renders as React elements, never as HTML.
-// A marker formats only where it hugs the text and is not inside a word, so snake_case_names,
-// 2*3*4, __init__, "a * b" and URLs stay as written; markers without a partner stay too. Formats
-// do not cross lines, and nothing inside code is formatted or linked.
+// A marker opens only after a space or opening punctuation and closes only before a space or
+// closing punctuation, and a format holds at least a letter, digit or emoji; so snake_case_names,
+// 2*3*4, __init__, "a * b", src/*.ts, ~/a/b, ;_; and URLs stay as written, and so do markers
+// without a partner. Formats do not cross lines, and nothing inside code is formatted or linked.
 import { linkAt } from './linkify';
 
 export type Inline =
@@ -29,8 +30,16 @@ const QUOTE = /^>(?: |$)/;
 const LANGUAGE = /^[\w+#.-]*[ \t]*\n/;
 const STYLE = { '*': 'bold', '**': 'bold', _: 'italic', '~': 'strike', '~~': 'strike' } as const;
 type Marker = keyof typeof STYLE;
-const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const SPACE = /\s/;
+/** What a marker may open after, besides a space: opening punctuation, a dash, another marker ("(*a*)", "¡*hola*!", "_*a*_"). */
+const OPEN_AFTER = '([{"\'«¡¿—-*_~';
+/** What a marker may close before, besides a space: closing punctuation, another marker ("*a*!", "*a*…"). */
+const CLOSE_BEFORE = '.,;:!?)]}"\'»…*_~';
+/** What may not follow an opening marker, or come before a closing one: "*.txt", "~/a/b", "backup/*". */
+const NOT_OPENING = '.,;:!?)]}»…/\\';
+const NOT_CLOSING = '([{«¡¿/\\';
+/** A format must hold something to see: ";_;", "*_*" or "(*^_^*)" are faces, not formats. */
+const VISIBLE = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}]/u;
 
 export function parseMessage(text: string): Block[] {
   const blocks: Block[] = [];
@@ -100,32 +109,72 @@ function parseLines(lines: string[]): Inline[] {
 interface Delimiter {
   kind: 'delimiter';
   marker: Marker;
-  opens: boolean;
-  closes: boolean;
+  /** Where it ends in the line. */
+  end: number;
   partner?: number;
 }
 type Token = Inline | Delimiter;
 
 /**
- * One line: code spans and links first (they are atoms: nothing formats inside them), then each
- * closing marker pairs with the nearest open one of its kind; markers opened between the two
- * stay as text, so formats nest but never overlap.
+ * One line: code spans and links are atoms (nothing formats inside them); each closing marker
+ * pairs with the nearest open one of its kind when there is something to see between them;
+ * markers opened between the two stay as text, so formats nest but never overlap.
  */
 function parseLine(line: string): Inline[] {
-  const tokens = tokenize(line);
+  const tokens: Token[] = [];
+  /** Indexes in `tokens` of the delimiters still open. */
   const open: number[] = [];
-  tokens.forEach((t, i) => {
-    if (t.kind !== 'delimiter') return;
-    const at = t.closes ? open.findLastIndex((j) => (tokens[j] as Delimiter).marker === t.marker) : -1;
-    if (at >= 0) {
-      const opener = tokens[open[at]!] as Delimiter;
-      opener.partner = i;
-      t.partner = open[at];
-      open.length = at;
-    } else if (t.opens) {
-      open.push(i);
+  let text = '';
+  const emit = (t: Token) => {
+    if (text) tokens.push({ kind: 'text', text });
+    text = '';
+    tokens.push(t);
+  };
+  /** Where the last letter, digit, emoji, code span or link ends: a format holds at least one. */
+  let visibleEnd = -1;
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    const run = runAt(line, i);
+    if (c === '`') {
+      // A code span closes with a run of as many backticks as opened it.
+      const close = findRun(line, run, i + run.length);
+      if (close >= 0) {
+        emit({ kind: 'code', text: line.slice(i + run.length, close) });
+        i = visibleEnd = close + run.length;
+        continue;
+      }
+    } else if (run in STYLE) {
+      const marker = run as Marker;
+      let at = closesAt(line, i, run.length) ? open.findLastIndex((j) => (tokens[j] as Delimiter).marker === marker) : -1;
+      if (at >= 0 && (tokens[open[at]!] as Delimiter).end >= visibleEnd) at = -1;
+      if (at >= 0 || opensAt(line, i, run.length)) {
+        const delimiter: Delimiter = { kind: 'delimiter', marker, end: i + run.length };
+        emit(delimiter);
+        if (at >= 0) {
+          const opener = tokens[open[at]!] as Delimiter;
+          opener.partner = tokens.length - 1;
+          delimiter.partner = open[at];
+          open.length = at;
+        } else {
+          open.push(tokens.length - 1);
+        }
+        i += run.length;
+        continue;
+      }
+    } else if ('hHwW'.includes(c)) {
+      const link = linkAt(line, i);
+      if (link) {
+        emit({ kind: 'link', ...link });
+        i = visibleEnd = i + link.text.length;
+        continue;
+      }
     }
-  });
+    if (VISIBLE.test(run)) visibleEnd = i + run.length;
+    text += run;
+    i += run.length;
+  }
+  if (text) tokens.push({ kind: 'text', text });
   return tree(tokens, 0, tokens.length);
 }
 
@@ -146,52 +195,10 @@ function tree(tokens: Token[], from: number, to: number): Inline[] {
   return out;
 }
 
-function tokenize(line: string): Token[] {
-  const tokens: Token[] = [];
-  let text = '';
-  const emit = (t: Token) => {
-    if (text) tokens.push({ kind: 'text', text });
-    text = '';
-    tokens.push(t);
-  };
-  let i = 0;
-  while (i < line.length) {
-    const c = line[i]!;
-    const run = runAt(line, i);
-    if (c === '`') {
-      // A code span closes with a run of as many backticks as opened it.
-      const close = findRun(line, run, i + run.length);
-      if (close >= 0) {
-        emit({ kind: 'code', text: line.slice(i + run.length, close) });
-        i = close + run.length;
-        continue;
-      }
-    } else if (c === '*' || c === '_' || c === '~') {
-      const delimiter = delimiterAt(line, i, run);
-      if (delimiter) {
-        emit(delimiter);
-        i += run.length;
-        continue;
-      }
-    } else if ('hHwW'.includes(c)) {
-      const link = linkAt(line, i);
-      if (link) {
-        emit({ kind: 'link', ...link });
-        i += link.text.length;
-        continue;
-      }
-    }
-    text += run;
-    i += run.length;
-  }
-  if (text) tokens.push({ kind: 'text', text });
-  return tokens;
-}
-
-/** The run of marker characters at `i` ("**", "```"), or the one character there. */
+/** The run of marker characters at `i` ("**", "```"), or the one character there (both halves of an emoji). */
 function runAt(line: string, i: number): string {
   const c = line[i]!;
-  if (!'*_~`'.includes(c)) return c;
+  if (!'*_~`'.includes(c)) return String.fromCodePoint(line.codePointAt(i)!);
   let end = i + 1;
   while (line[end] === c) end++;
   return line.slice(i, end);
@@ -206,17 +213,18 @@ function findRun(line: string, run: string, from: number): number {
   return -1;
 }
 
-/**
- * A marker opens before text that does not start with a space, when it is not at the end of a
- * word; it closes after text that does not end with a space, when no word goes on after it.
- */
-function delimiterAt(line: string, i: number, run: string): Delimiter | null {
-  if (!(run in STYLE)) return null;
+/** A marker of `length` at `i` opens after a space or opening punctuation, right before the text. */
+function opensAt(line: string, i: number, length: number): boolean {
   const before = line[i - 1];
-  const after = line[i + run.length];
-  const opens = after !== undefined && !SPACE.test(after) && (before === undefined || !LETTER_OR_DIGIT.test(before));
-  const closes = before !== undefined && !SPACE.test(before) && (after === undefined || !LETTER_OR_DIGIT.test(after));
-  return opens || closes ? { kind: 'delimiter', marker: run as Marker, opens, closes } : null;
+  const after = line[i + length];
+  return (before === undefined || SPACE.test(before) || OPEN_AFTER.includes(before)) && after !== undefined && !SPACE.test(after) && !NOT_OPENING.includes(after);
+}
+
+/** A marker of `length` at `i` closes right after the text, before a space or closing punctuation. */
+function closesAt(line: string, i: number, length: number): boolean {
+  const before = line[i - 1];
+  const after = line[i + length];
+  return before !== undefined && !SPACE.test(before) && !NOT_CLOSING.includes(before) && (after === undefined || SPACE.test(after) || CLOSE_BEFORE.includes(after));
 }
 
 /** Adds text, joined to the text before it. */
