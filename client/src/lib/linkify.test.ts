@@ -15,10 +15,23 @@ describe('linkAt', () => {
     expect(linkAt('https://x.org/page*', 0)?.text).toBe('https://x.org/page');
   });
 
+  it('drops any number of closing parentheses it does not open, in linear time', () => {
+    const text = `http://x.org/a${')'.repeat(100_000)}`;
+    const start = performance.now();
+    expect(linkAt(text, 0)?.text).toBe('http://x.org/a');
+    expect(performance.now() - start).toBeLessThan(200);
+  });
+
+  it('refuses a URL too long to be written by hand, and no link starts inside it', () => {
+    const long = `https://x.org/${'a'.repeat(2100)}`;
+    expect(linkAt(long, 0)).toEqual({ text: long, href: null });
+    expect(linkAt(`https://x.org/${'a'.repeat(2000)}`, 0)?.href).toBeTruthy();
+  });
+
   it('links a bare www. address as https', () => {
     expect(linkAt('www.example.com/docs.', 0)).toEqual({ text: 'www.example.com/docs', href: 'https://www.example.com/docs' });
     expect(linkAt('WWW.Example.com', 0)?.href).toBe('https://www.example.com/');
-    expect(linkAt('www.example', 0)).toBeNull();
+    expect(linkAt('www.example', 0)?.href).toBeNull();
     expect(linkAt('www.', 0)).toBeNull();
   });
 

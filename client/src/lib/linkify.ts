@@ -9,7 +9,15 @@ export interface Link {
   href: string;
 }
 
+/** What looks like a link, and where it goes: null when it may not be one (then no link starts inside it either). */
+export interface Candidate {
+  text: string;
+  href: string | null;
+}
+
 const LINK_RE = /https?:\/\/[^\s<>"']+|www\.[^\s<>"']+/iy;
+/** Longer is no link anyone writes by hand, and would only cost time. */
+const MAX_URL = 2048;
 /** Punctuation (and formatting markers) that usually end a sentence or a format rather than a URL. */
 const TRAILING = '.,;:!?)]}\'"*_~';
 /** What may not come just before a link: it would be part of a word, an address or a longer host name. */
@@ -17,15 +25,19 @@ const NOT_BEFORE = /[\p{L}\p{N}@.:\/-]/u;
 
 /** Drops sentence punctuation after a URL, but keeps a ")" that closes a "(" inside it ("…/Foo_(bar)"). */
 function trimUrl(raw: string): string {
+  // Counted once, then kept up to date while trimming: recounting for each ")" took quadratic time.
+  let opens = 0;
+  let closes = 0;
+  for (const c of raw) {
+    if (c === '(') opens++;
+    else if (c === ')') closes++;
+  }
   let end = raw.length;
-  while (end > 0 && TRAILING.includes(raw[end - 1]!)) {
+  for (; end > 0 && TRAILING.includes(raw[end - 1]!); end--) {
     if (raw[end - 1] === ')') {
-      const body = raw.slice(0, end);
-      const opens = body.split('(').length - 1;
-      const closes = body.split(')').length - 1;
       if (opens >= closes) break;
+      closes--;
     }
-    end--;
   }
   return raw.slice(0, end);
 }
@@ -39,16 +51,17 @@ export function safeHref(candidate: string): string | null {
   }
 }
 
-/** The link that starts at `at` in `text`, if one does (none inside a word or an address: "bob@www.x.org"). */
-export function linkAt(text: string, at: number): Link | null {
+/** What looks like a link at `at` in `text`, if anything does (nothing inside a word or an address: "bob@www.x.org"). */
+export function linkAt(text: string, at: number): Candidate | null {
   if (at > 0 && NOT_BEFORE.test(text[at - 1]!)) return null;
   LINK_RE.lastIndex = at;
   const match = LINK_RE.exec(text);
   if (!match) return null;
   const raw = trimUrl(match[0]);
+  if (raw.length > MAX_URL) return { text: raw, href: null };
   const bare = /^www\./i.test(raw);
   const href = safeHref(bare ? `https://${raw}` : raw);
   // "www." alone, or "www.example", is no address.
-  if (!href || (bare && !new URL(href).hostname.slice(4).includes('.'))) return null;
+  if (href && bare && !new URL(href).hostname.slice(4).includes('.')) return { text: raw, href: null };
   return { text: raw, href };
 }

@@ -132,6 +132,8 @@ function parseLine(line: string): Inline[] {
   };
   /** Where the last letter, digit, emoji, code span or link ends: a format holds at least one. */
   let visibleEnd = -1;
+  /** No link starts before this: a refused one covers it ("_www.^_www.^…" would otherwise be tried at each "www"). */
+  let noLinkBefore = 0;
   let i = 0;
   while (i < line.length) {
     const c = line[i]!;
@@ -162,13 +164,14 @@ function parseLine(line: string): Inline[] {
         i += run.length;
         continue;
       }
-    } else if ('hHwW'.includes(c)) {
+    } else if ('hHwW'.includes(c) && i >= noLinkBefore) {
       const link = linkAt(line, i);
-      if (link) {
-        emit({ kind: 'link', ...link });
+      if (link?.href) {
+        emit({ kind: 'link', text: link.text, href: link.href });
         i = visibleEnd = i + link.text.length;
         continue;
       }
+      if (link) noLinkBefore = i + link.text.length;
     }
     if (VISIBLE.test(run)) visibleEnd = i + run.length;
     text += run;
