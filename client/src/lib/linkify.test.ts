@@ -43,6 +43,12 @@ describe('linkAt', () => {
     expect(linkAt('(www.example.com)', 1)?.text).toBe('www.example.com');
   });
 
+  it('refuses a URL with a user name or password: it would go elsewhere than it shows', () => {
+    expect(linkAt('www.google.com@evil.com', 0)?.href).toBeNull();
+    expect(linkAt('https://google.com@evil.com/x', 0)?.href).toBeNull();
+    expect(linkAt('http://user:pw@example.com', 0)?.href).toBeNull();
+  });
+
   it('never links other schemes', () => {
     expect(linkAt('javascript:alert(1)', 0)).toBeNull();
     expect(linkAt('data:text/html,hi', 0)).toBeNull();

@@ -45,6 +45,8 @@ function trimUrl(raw: string): string {
 export function safeHref(candidate: string): string | null {
   try {
     const url = new URL(candidate);
+    // "www.google.com@evil.com" goes to evil.com: a link must go where its text says.
+    if (url.username || url.password) return null;
     return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
   } catch {
     return null;

@@ -104,6 +104,10 @@ describe('inline formats', () => {
     expect(inline('https://x.org/*a*')).toEqual([{ kind: 'link', text: 'https://x.org/*a', href: 'https://x.org/*a' }, t('*')]);
   });
 
+  it('links no part of a refused URL', () => {
+    expect(inline('http://user@www.evil.com')).toEqual([t('http://user@www.evil.com')]);
+  });
+
   it('formats a link as a whole', () => {
     expect(inline('*https://x.org/a_b*')).toEqual([{ kind: 'bold', children: [{ kind: 'link', text: 'https://x.org/a_b', href: 'https://x.org/a_b' }] }]);
     expect(inline('_see www.example.com_')).toEqual([

@@ -28,6 +28,10 @@ describe('MessageText', () => {
     expect(bare('> שלום\nok')).toBe('<blockquote dir="auto">שלום</blockquote><span>ok</span>');
   });
 
+  it('a link shows where it goes: no user name', () => {
+    expect(bare('www.google.com@evil.com')).toBe('<span>www.google.com@evil.com</span>');
+  });
+
   it('markup in a message stays text', () => {
     expect(bare('<img src=x onerror=alert(1)> *<script>*')).toBe(
       '<span>&lt;img src=x onerror=alert(1)&gt; <strong>&lt;script&gt;</strong></span>',
