@@ -49,6 +49,15 @@ describe('linkAt', () => {
     expect(linkAt('http://user:pw@example.com', 0)?.href).toBeNull();
   });
 
+  it('ends the host at full-width and ideographic dots and other non-ASCII punctuation', () => {
+    expect(linkAt('www.example.com。次に', 0)).toEqual({ text: 'www.example.com', href: 'https://www.example.com/' });
+    expect(linkAt('www.paypal.com。attacker。com', 0)).toEqual({ text: 'www.paypal.com', href: 'https://www.paypal.com/' });
+    expect(linkAt('https://www.paypal.com．attacker．com', 0)?.href).toBe('https://www.paypal.com/');
+    expect(linkAt('www.paypal.com｡attacker｡com', 0)?.href).toBe('https://www.paypal.com/');
+    expect(linkAt('https://ja.wikipedia.org/wiki/東京', 0)?.text).toBe('https://ja.wikipedia.org/wiki/東京');
+    expect(linkAt('www.münchen.de', 0)?.href).toBe('https://www.xn--mnchen-3ya.de/');
+  });
+
   it('never links other schemes', () => {
     expect(linkAt('javascript:alert(1)', 0)).toBeNull();
     expect(linkAt('data:text/html,hi', 0)).toBeNull();

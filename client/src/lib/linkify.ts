@@ -15,7 +15,14 @@ export interface Candidate {
   href: string | null;
 }
 
-const LINK_RE = /https?:\/\/[^\s<>"']+|www\.[^\s<>"']+/iy;
+/**
+ * The scheme or "www.", the host, and from a "/", "?" or "#" on the rest up to a space. The host
+ * ends at non-ASCII punctuation and symbols, so that "www.example.com。次に" or
+ * "www.paypal.com。attacker。com" (the URL parser reads "。" as a dot) link only what they show.
+ * The host's ASCII characters are listed (printable, but not space, <>"'/?#\): a negated class
+ * with a non-ASCII range would, case-insensitively, also leave out "s" and "k" ("ſ", "K").
+ */
+const LINK_RE = /(?:https?:\/\/|www\.)(?:[\x21\x24-\x26\x28-\x2E\x30-\x3B\x3D\x40-\x5B\x5D-\x7E]|[^\s\p{P}\p{S}\p{C}\0-\x7F])+(?:[/?#\\][^\s<>"']*)?/iuy;
 /** Longer is no link anyone writes by hand, and would only cost time. */
 const MAX_URL = 2048;
 /** Punctuation (and formatting markers) that usually end a sentence or a format rather than a URL. */

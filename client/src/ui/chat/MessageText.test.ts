@@ -28,8 +28,11 @@ describe('MessageText', () => {
     expect(bare('> שלום\nok')).toBe('<blockquote dir="auto">שלום</blockquote><span>ok</span>');
   });
 
-  it('a link shows where it goes: no user name', () => {
+  it('a link shows where it goes: no user name, no host past an ideographic dot', () => {
     expect(bare('www.google.com@evil.com')).toBe('<span>www.google.com@evil.com</span>');
+    expect(bare('www.paypal.com。attacker。com')).toBe(
+      '<span><a href="https://www.paypal.com/" target="_blank" rel="noopener noreferrer">www.paypal.com</a>。attacker。com</span>',
+    );
   });
 
   it('markup in a message stays text', () => {
