@@ -43,6 +43,19 @@ describe('linkAt', () => {
     expect(linkAt('(www.example.com)', 1)?.text).toBe('www.example.com');
   });
 
+  it('links http(s) URLs right after other words and punctuation, as it did before bare www. addresses came', () => {
+    for (const [text, at] of [
+      ['请看https://example.com/a', 2],
+      ['Docs:https://example.com', 5],
+      ['see-https://example.com', 4],
+      ['1.https://example.com', 2],
+      ['éhttps://example.com', 1],
+      ['abc/https://example.com', 4],
+    ] as const) {
+      expect(linkAt(text, at)?.href, text).toMatch(/^https:\/\/example\.com\//);
+    }
+  });
+
   it('refuses a URL with a user name or password: it would go elsewhere than it shows', () => {
     expect(linkAt('www.google.com@evil.com', 0)?.href).toBeNull();
     expect(linkAt('https://google.com@evil.com/x', 0)?.href).toBeNull();

@@ -27,8 +27,10 @@ const LINK_RE = /(?:https?:\/\/|www\.)(?:[\x21\x24-\x26\x28-\x2E\x30-\x3B\x3D\x4
 const MAX_URL = 2048;
 /** Punctuation (and formatting markers) that usually end a sentence or a format rather than a URL. */
 const TRAILING = '.,;:!?)]}\'"*_~';
-/** What may not come just before a link: it would be part of a word, an address or a longer host name. */
-const NOT_BEFORE = /[\p{L}\p{N}@.:\/-]/u;
+/** What may not come just before a bare "www." address: it would be part of a word, an email address or a longer host name. */
+const NOT_BEFORE_WWW = /[\p{L}\p{N}@.:/-]/u;
+/** Before "http(s)://" only an ASCII letter: "xhttps://…" is another scheme, but "请看https://…" or "Docs:https://…" are links. */
+const NOT_BEFORE_HTTP = /[a-z]/i;
 
 /** Drops sentence punctuation after a URL, but keeps a ")" that closes a "(" inside it ("…/Foo_(bar)"). */
 function trimUrl(raw: string): string {
@@ -62,7 +64,8 @@ export function safeHref(candidate: string): string | null {
 
 /** What looks like a link at `at` in `text`, if anything does (nothing inside a word or an address: "bob@www.x.org"). */
 export function linkAt(text: string, at: number): Candidate | null {
-  if (at > 0 && NOT_BEFORE.test(text[at - 1]!)) return null;
+  const notBefore = 'wW'.includes(text[at]!) ? NOT_BEFORE_WWW : NOT_BEFORE_HTTP;
+  if (at > 0 && notBefore.test(text[at - 1]!)) return null;
   LINK_RE.lastIndex = at;
   const match = LINK_RE.exec(text);
   if (!match) return null;
