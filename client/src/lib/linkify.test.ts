@@ -8,11 +8,17 @@ describe('linkAt', () => {
     expect(linkAt('see https://example.com/a', 3)).toBeNull();
   });
 
-  it('keeps underscores and asterisks inside a URL, and drops formatting markers after it', () => {
+  it('keeps underscores, asterisks and tildes in a URL, even at its end, unless they close a format', () => {
     expect(linkAt('https://x.org/snake_case_path', 0)?.text).toBe('https://x.org/snake_case_path');
     expect(linkAt('https://x.org/a*b*c', 0)?.text).toBe('https://x.org/a*b*c');
-    expect(linkAt('https://x.org/page_', 0)?.text).toBe('https://x.org/page');
-    expect(linkAt('https://x.org/page*', 0)?.text).toBe('https://x.org/page');
+    // These lost their ending: "…#object.__init" went to the wrong anchor.
+    const python = 'https://docs.python.org/3/reference/datamodel.html#object.__init__';
+    expect(linkAt(python, 0)).toEqual({ text: python, href: python });
+    expect(linkAt('https://x.org/path_', 0)?.text).toBe('https://x.org/path_');
+    expect(linkAt('https://x.org/Tilde~', 0)?.text).toBe('https://x.org/Tilde~');
+    // An open "_" or "*" before the link closes after it.
+    expect(linkAt('_https://x.org/page_', 1, (m) => m === '_')?.text).toBe('https://x.org/page');
+    expect(linkAt('**https://x.org/page**', 2, (m) => m === '*')?.text).toBe('https://x.org/page');
   });
 
   it('drops any number of closing parentheses it does not open, in linear time', () => {

@@ -101,8 +101,22 @@ describe('inline formats', () => {
       { kind: 'link', text: 'www.example.com', href: 'https://www.example.com/' },
       t('.'),
     ]);
-    expect(inline('https://x.org/*a*')).toEqual([{ kind: 'link', text: 'https://x.org/*a', href: 'https://x.org/*a' }, t('*')]);
+    expect(inline('https://x.org/*a*')).toEqual([{ kind: 'link', text: 'https://x.org/*a*', href: 'https://x.org/*a*' }]);
   });
+
+  it('keeps markers at the end of a URL in it, unless they close a format opened before it', () => {
+    const python = 'https://docs.python.org/3/reference/datamodel.html#object.__init__';
+    expect(inline(`see ${python}`)).toEqual([t('see '), { kind: 'link', text: python, href: python }]);
+    expect(inline('_see https://x.org/path_')).toEqual([
+      { kind: 'italic', children: [t('see '), { kind: 'link', text: 'https://x.org/path', href: 'https://x.org/path' }] },
+    ]);
+    expect(inline('_a_ https://x.org/path_')).toEqual([
+      { kind: 'italic', children: [t('a')] },
+      t(' '),
+      { kind: 'link', text: 'https://x.org/path_', href: 'https://x.org/path_' },
+    ]);
+  });
+
 
   it('links no part of a refused URL', () => {
     expect(inline('http://user@www.evil.com')).toEqual([t('http://user@www.evil.com')]);
@@ -171,6 +185,7 @@ describe('blocks', () => {
       'www.'.repeat(1000),
       `https://x.org/${'_*~'.repeat(1300)}`,
       '*(*(*(a'.repeat(570) + ')*)*)*'.repeat(100),
+      '_*~h '.repeat(800),
     ]) {
       const start = performance.now();
       parseMessage(text);

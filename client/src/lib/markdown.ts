@@ -165,7 +165,7 @@ function parseLine(line: string): Inline[] {
         continue;
       }
     } else if ('hHwW'.includes(c) && i >= noLinkBefore) {
-      const link = linkAt(line, i);
+      const link = linkAt(line, i, (marker) => open.some((j) => (tokens[j] as Delimiter).marker[0] === marker));
       if (link?.href) {
         emit({ kind: 'link', text: link.text, href: link.href });
         i = visibleEnd = i + link.text.length;
