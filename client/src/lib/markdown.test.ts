@@ -165,6 +165,29 @@ describe('blocks', () => {
     expect(parseMessage('>_< and >.>')).toEqual([{ kind: 'paragraph', children: [t('>_< and >.>')] }]);
   });
 
+  it('">" with nothing to quote stays as written', () => {
+    expect(parseMessage('>')).toEqual([{ kind: 'paragraph', children: [t('>')] }]);
+    expect(parseMessage('> ')).toEqual([{ kind: 'paragraph', children: [t('> ')] }]);
+    expect(parseMessage('>\n>')).toEqual([{ kind: 'paragraph', children: [t('>\n>')] }]);
+    expect(parseMessage('hi\n>')).toEqual([{ kind: 'paragraph', children: [t('hi\n>')] }]);
+    expect(plainText('>')).toBe('>');
+  });
+
+  it('a fence around nothing stays as written: no empty code box', () => {
+    expect(parseMessage('```')).toEqual([{ kind: 'paragraph', children: [t('```')] }]);
+    expect(parseMessage('```\n```')).toEqual([{ kind: 'paragraph', children: [t('```\n```')] }]);
+    expect(parseMessage('text ```\ncode\n```')).toEqual([{ kind: 'paragraph', children: [t('text ```\ncode\n```')] }]);
+    expect(parseMessage('```\n```\nx = 1\n```')).toEqual([
+      { kind: 'paragraph', children: [t('```')] },
+      { kind: 'codeBlock', text: 'x = 1' },
+    ]);
+  });
+
+  it('a message that would show nothing is shown as written', () => {
+    expect(parseMessage('` `')).toEqual([{ kind: 'paragraph', children: [t('` `')] }]);
+    expect(parseMessage('')).toEqual([]);
+  });
+
   it('keeps line breaks and blank lines inside a paragraph', () => {
     expect(parseMessage('one\n\ntwo')).toEqual([{ kind: 'paragraph', children: [t('one\n\ntwo')] }]);
   });

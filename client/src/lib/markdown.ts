@@ -10,7 +10,8 @@
 // A marker opens only after a space or opening punctuation and closes only before a space or
 // closing punctuation, and a format holds at least a letter, digit or emoji; so snake_case_names,
 // 2*3*4, __init__, "a * b", src/*.ts, ~/a/b, ;_; and URLs stay as written, and so do markers
-// without a partner. Formats do not cross lines, and nothing inside code is formatted or linked.
+// without a partner, and fences and ">" around nothing. Formats do not cross lines, and nothing
+// inside code is formatted or linked.
 import { linkAt } from './linkify';
 
 export type Inline =
@@ -43,35 +44,62 @@ const VISIBLE = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}]/u;
 
 export function parseMessage(text: string): Block[] {
   const blocks: Block[] = [];
-  let lines: string[] = [];
-  let kind: 'paragraph' | 'quote' = 'paragraph';
-  const flush = () => {
-    // Blank lines around a quote or a code block would only add to their margins.
-    while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
-    while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-    if (lines.length > 0) blocks.push({ kind, children: parseLines(lines) });
-    lines = [];
+  let paragraph: string[] = [];
+  /** Quote lines as written, with their ">". */
+  let quote: string[] = [];
+  const endParagraph = () => {
+    const lines = withoutBlankEnds(paragraph);
+    if (lines.length > 0) blocks.push({ kind: 'paragraph', children: parseLines(lines) });
+    paragraph = [];
+  };
+  const endQuote = () => {
+    const lines = withoutBlankEnds(quote.map((line) => line.replace(QUOTE, '')));
+    if (lines.length > 0) {
+      endParagraph();
+      blocks.push({ kind: 'quote', children: parseLines(lines) });
+    } else {
+      // ">" with nothing to quote is no quote: it stays as written.
+      paragraph.push(...quote);
+    }
+    quote = [];
   };
   let rest = text;
   while (rest !== '') {
     if (rest.startsWith(FENCE)) {
-      flush();
       const code = fencedCode(rest.slice(FENCE.length));
-      blocks.push({ kind: 'codeBlock', text: code.text });
-      rest = code.after;
-      continue;
+      // "```" or "```\n```" would be an empty box: such a fence stays as written.
+      if (code.text.trim() !== '') {
+        endQuote();
+        endParagraph();
+        blocks.push({ kind: 'codeBlock', text: code.text });
+        rest = code.after;
+        continue;
+      }
     }
     const end = rest.indexOf('\n');
     const line = end < 0 ? rest : rest.slice(0, end);
     rest = end < 0 ? '' : rest.slice(end + 1);
-    const quote = QUOTE.exec(line);
-    const lineKind = quote ? 'quote' : 'paragraph';
-    if (lineKind !== kind) flush();
-    kind = lineKind;
-    lines.push(quote ? line.slice(quote[0].length) : line);
+    if (QUOTE.test(line)) {
+      quote.push(line);
+    } else {
+      endQuote();
+      paragraph.push(line);
+    }
   }
-  flush();
+  endQuote();
+  endParagraph();
+  // What still shows nothing ("` `") is shown as written.
+  if (text.trim() !== '' && blocks.every((b) => blockText(b).trim() === '')) return [{ kind: 'paragraph', children: [{ kind: 'text', text }] }];
   return blocks;
+}
+
+/** Blank lines around a quote or a code block would only add to their margins. */
+function withoutBlankEnds(lines: string[]): string[] {
+  let from = 0;
+  let to = lines.length;
+  while (from < to && lines[from]!.trim() === '') from++;
+  while (to > from && lines[to - 1]!.trim() === '') to--;
+  return lines.slice(from, to);
 }
 
 /** The code after an opening fence, up to the closing one (or the end), and the text after it. */
@@ -85,8 +113,11 @@ function fencedCode(afterFence: string): { text: string; after: string } {
 
 /** The message as one line of plain text, without markers: for previews, quotes and notifications. */
 export function plainText(text: string): string {
-  const words = parseMessage(text).map((b) => (b.kind === 'codeBlock' ? b.text : inlineText(b.children)));
-  return words.join(' ').replace(/\s+/g, ' ').trim();
+  return parseMessage(text).map(blockText).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+function blockText(block: Block): string {
+  return block.kind === 'codeBlock' ? block.text : inlineText(block.children);
 }
 
 function inlineText(nodes: Inline[]): string {

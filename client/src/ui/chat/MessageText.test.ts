@@ -28,6 +28,12 @@ describe('MessageText', () => {
     expect(bare('> שלום\nok')).toBe('<blockquote dir="auto">שלום</blockquote><span>ok</span>');
   });
 
+  it('faces, globs and lone ">" or fences show as written', () => {
+    expect(bare(';_; and *_* in src/*.ts')).toBe('<span>;_; and *_* in src/*.ts</span>');
+    expect(bare('>')).toBe('<span>&gt;</span>');
+    expect(bare('```')).toBe('<span>```</span>');
+  });
+
   it('a link shows where it goes: no user name, no host past an ideographic dot', () => {
     expect(bare('www.google.com@evil.com')).toBe('<span>www.google.com@evil.com</span>');
     expect(bare('www.paypal.com。attacker。com')).toBe(
