@@ -1,7 +1,8 @@
 // Gina and Hal: formatted messages (bold, italic, strikethrough, code, code blocks, quotes,
 // links) as the reader sees them; previews without the markers (chat list, bell, reply quote,
 // search); an edit re-formats, a delete hides; a long code block on a phone scrolls inside its
-// bubble instead of widening the page.
+// bubble instead of widening the page; the direction of a message goes by its text, not by a
+// quote before it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -196,6 +197,25 @@ describe('formatting', () => {
       await deleted.waitFor();
       assert.equal(await deleted.locator('strong, em').count(), 0);
     }
+  });
+
+  step('a quote first does not decide the direction: the text after it does, as the browser sees it', async () => {
+    /** The direction of the text box, of its quote, and where the time is (on the last line, or below it). */
+    const layout = (message) =>
+      message.locator('blockquote').evaluate((quote) => {
+        const time = quote.closest('[data-testid="message"]').querySelectorAll('time');
+        return [getComputedStyle(quote.parentElement).direction, getComputedStyle(quote).direction, getComputedStyle(time[time.length - 1].parentElement).position];
+      });
+    // The code said left to right while the browser laid it out right to left.
+    await send(gina.page, '> hello there\nשלום לך');
+    const hebrew = original(hal.page, 'שלום לך');
+    await hebrew.waitFor();
+    assert.deepEqual(await layout(hebrew), ['rtl', 'ltr', 'static']);
+    // The code made the whole bubble right to left, showing the English reply as "?ok".
+    await send(gina.page, '> שלום\nok, see you then?');
+    const english = original(hal.page, 'ok, see you then?');
+    await english.waitFor();
+    assert.deepEqual(await layout(english), ['ltr', 'rtl', 'absolute']);
   });
 
   step('no script errors on either page', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMessage, plainText, type Inline } from './markdown';
+import { paragraphText, parseMessage, plainText, type Inline } from './markdown';
 
 /** The inline nodes of a one-paragraph message. */
 function inline(text: string): Inline[] {
@@ -186,6 +186,11 @@ describe('blocks', () => {
   it('a message that would show nothing is shown as written', () => {
     expect(parseMessage('` `')).toEqual([{ kind: 'paragraph', children: [t('` `')] }]);
     expect(parseMessage('')).toEqual([]);
+  });
+
+  it('paragraphText: the text the direction of the message goes by, without quotes and code', () => {
+    expect(paragraphText(parseMessage('> hello there\nשלום'))).toBe('שלום');
+    expect(paragraphText(parseMessage('```\nשלום\n```\n*ok*?'))).toBe('ok?');
   });
 
   it('keeps line breaks and blank lines inside a paragraph', () => {

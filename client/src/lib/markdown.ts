@@ -116,6 +116,17 @@ export function plainText(text: string): string {
   return parseMessage(text).map(blockText).join(' ').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The text of the paragraphs only: what the browser's dir="auto" on the whole message looks at
+ * to choose its direction, as quotes and code blocks have a direction of their own.
+ */
+export function paragraphText(blocks: Block[]): string {
+  return blocks
+    .filter((b) => b.kind === 'paragraph')
+    .map(blockText)
+    .join('\n');
+}
+
 function blockText(block: Block): string {
   return block.kind === 'codeBlock' ? block.text : inlineText(block.children);
 }

@@ -1,9 +1,10 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../lib/markdown';
 import { MessageText } from './MessageText';
 
-const html = (text: string) => renderToStaticMarkup(createElement(MessageText, { text, onBubble: false }));
+const html = (text: string) => renderToStaticMarkup(createElement(MessageText, { blocks: parseMessage(text), onBubble: false }));
 /** The markup without class attributes, which only style it. */
 const bare = (text: string) => html(text).replace(/ class="[^"]*"/g, '');
 

@@ -2,7 +2,7 @@
 // escapes every string, so markup in a message is never interpreted. Only http(s) links are
 // made, and they open in a new tab without an opener.
 import { memo, type ReactNode } from 'react';
-import { parseMessage, type Block, type Inline } from '../../lib/markdown';
+import type { Block, Inline } from '../../lib/markdown';
 
 /** Colours for text on my (accent) bubble and on the others' (white or slate) bubbles. */
 function tones(onBubble: boolean) {
@@ -16,9 +16,10 @@ function tones(onBubble: boolean) {
 }
 type Tones = ReturnType<typeof tones>;
 
-export const MessageText = memo(function MessageText({ text, onBubble }: { text: string; onBubble: boolean }) {
+/** The blocks of a parsed message (parseMessage): its row parses it once, also to choose its direction. */
+export const MessageText = memo(function MessageText({ blocks, onBubble }: { blocks: Block[]; onBubble: boolean }) {
   const t = tones(onBubble);
-  return <>{parseMessage(text).map((block, i) => renderBlock(block, i, t))}</>;
+  return <>{blocks.map((block, i) => renderBlock(block, i, t))}</>;
 });
 
 function renderBlock(block: Block, key: number, t: Tones): ReactNode {
