@@ -188,6 +188,14 @@ describe('blocks', () => {
     expect(parseMessage('')).toEqual([]);
   });
 
+  it('reads Windows line ends as line ends', () => {
+    expect(parseMessage('```\r\ncode\r\n```')).toEqual([{ kind: 'codeBlock', text: 'code' }]);
+    expect(parseMessage('> a\r\n>\r\n> b\r\nc')).toEqual([
+      { kind: 'quote', children: [t('a\n\nb')] },
+      { kind: 'paragraph', children: [t('c')] },
+    ]);
+  });
+
   it('paragraphText: the text the direction of the message goes by, without quotes and code', () => {
     expect(paragraphText(parseMessage('> hello there\nשלום'))).toBe('שלום');
     expect(paragraphText(parseMessage('```\nשלום\n```\n*ok*?'))).toBe('ok?');

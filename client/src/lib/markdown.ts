@@ -42,7 +42,9 @@ const NOT_CLOSING = '([{«¡¿/\\';
 /** A format must hold something to see: ";_;", "*_*" or "(*^_^*)" are faces, not formats. */
 const VISIBLE = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}]/u;
 
-export function parseMessage(text: string): Block[] {
+export function parseMessage(message: string): Block[] {
+  // Windows line ends: "```\r\n" would start the code with a blank line, ">\r" would be no quote.
+  const text = message.replace(/\r\n?/g, '\n');
   const blocks: Block[] = [];
   let paragraph: string[] = [];
   /** Quote lines as written, with their ">". */
