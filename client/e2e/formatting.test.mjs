@@ -216,6 +216,13 @@ describe('formatting', () => {
     const english = original(hal.page, 'ok, see you then?');
     await english.waitFor();
     assert.deepEqual(await layout(english), ['ltr', 'rtl', 'absolute']);
+    // Code runs left to right, even with a right-to-left comment first.
+    await send(gina.page, '```\n// הערה\nrun(1)\n```');
+    const code = original(hal.page, 'run(1)');
+    await code.waitFor();
+    assert.equal(await code.locator('pre').evaluate((pre) => getComputedStyle(pre).direction), 'ltr');
+    // The bar of a right-to-left quote is on its right, where it starts.
+    assert.equal(await english.locator('blockquote').evaluate((q) => getComputedStyle(q).borderRightWidth), '3px');
   });
 
   step('no script errors on either page', async () => {

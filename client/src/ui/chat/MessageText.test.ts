@@ -21,12 +21,20 @@ describe('MessageText', () => {
 
   it('a code block keeps its text as written, unformatted and unlinked, and scrolls sideways', () => {
     const out = html('```\n  *x* = "https://x.org" <b>\n```');
-    expect(out).toMatch(/^<pre dir="auto" class="[^"]*overflow-x-auto[^"]*whitespace-pre[^"]*"><code>/);
+    expect(out).toMatch(/^<pre dir="ltr" class="[^"]*overflow-x-auto[^"]*whitespace-pre[^"]*"><code>/);
     expect(out).toContain('<code>  *x* = &quot;https://x.org&quot; &lt;b&gt;</code>');
   });
 
   it('a quote runs in its own direction', () => {
     expect(bare('> שלום\nok')).toBe('<blockquote dir="auto">שלום</blockquote><span>ok</span>');
+  });
+
+  it('a code block runs left to right, whatever language its comments are in', () => {
+    expect(bare('```\n// שלום\nx = 1\n```')).toBe('<pre dir="ltr"><code>// שלום\nx = 1</code></pre>');
+  });
+
+  it('the quote bar sits on the side the quote starts from', () => {
+    expect(html('> a')).toMatch(/<blockquote dir="auto" class="[^"]*border-s-\[3px\] ps-2/);
   });
 
   it('faces, globs and lone ">" or fences show as written', () => {
