@@ -117,7 +117,6 @@ describe('inline formats', () => {
     ]);
   });
 
-
   it('links no part of a refused URL', () => {
     expect(inline('http://user@www.evil.com')).toEqual([t('http://user@www.evil.com')]);
   });
@@ -211,6 +210,7 @@ describe('blocks', () => {
     expect(plainText(text)).toBe(text);
     expect(performance.now() - start).toBeLessThan(1000);
   });
+
   it('4,000 characters of almost-links parse quickly', () => {
     // '_www.^' took 12.7 s: each "www." was tried to the end of the line, its ")"s trimmed one recount at a time.
     for (const text of [
@@ -234,6 +234,11 @@ describe('plainText', () => {
   it('drops the markers and keeps the text, on one line', () => {
     expect(plainText('*bold* _it_ ~gone~ `code` www.example.com')).toBe('bold it gone code www.example.com');
     expect(plainText('> quoted\nanswer\n```\nx = 1\n  y\n```')).toBe('quoted answer x = 1 y');
+  });
+
+  it('keeps words apart where a code span touched them', () => {
+    expect(plainText('`foo`bar and x`y`')).toBe('foo bar and x y');
+    expect(plainText('call `f()`.')).toBe('call f().');
   });
 
   it('leaves text without formats as it is', () => {

@@ -41,6 +41,8 @@ const NOT_OPENING = '.,;:!?)]}»…/\\';
 const NOT_CLOSING = '([{«¡¿/\\';
 /** A format must hold something to see: ";_;", "*_*" or "(*^_^*)" are faces, not formats. */
 const VISIBLE = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}]/u;
+const WORD_END = /[\p{L}\p{N}\p{M}]$/u;
+const WORD_START = /^[\p{L}\p{N}]/u;
 
 export function parseMessage(message: string): Block[] {
   // Windows line ends: "```\r\n" would start the code with a blank line, ">\r" would be no quote.
@@ -134,7 +136,17 @@ function blockText(block: Block): string {
 }
 
 function inlineText(nodes: Inline[]): string {
-  return nodes.map((n) => ('children' in n ? inlineText(n.children) : n.text)).join('');
+  let out = '';
+  let afterCode = false;
+  for (const n of nodes) {
+    const text = 'children' in n ? inlineText(n.children) : n.text;
+    const code = n.kind === 'code';
+    // In "`foo`bar" the backticks kept two words apart; without them a space must.
+    if ((code || afterCode) && WORD_END.test(out) && WORD_START.test(text)) out += ' ';
+    out += text;
+    afterCode = code;
+  }
+  return out;
 }
 
 function parseLines(lines: string[]): Inline[] {
