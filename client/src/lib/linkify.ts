@@ -58,7 +58,7 @@ function trimUrl(raw: string, closesFormat: (marker: string) => boolean): string
   return raw.slice(0, end);
 }
 
-export function safeHref(candidate: string): string | null {
+function safeHref(candidate: string): string | null {
   try {
     const url = new URL(candidate);
     // "www.google.com@evil.com" goes to evil.com: a link must go where its text says.
