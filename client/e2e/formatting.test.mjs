@@ -263,6 +263,13 @@ describe('formatting', () => {
     assert.equal(await original(hal.page, '_www.^_www.^').getByRole('link').count(), 0);
   });
 
+  step('***bold italic*** is both', async () => {
+    await send(gina.page, 'that was ***really*** good');
+    const message = original(hal.page, 'that was really good');
+    await message.waitFor();
+    assert.equal(await message.locator('strong > em').innerText(), 'really');
+  });
+
   step('no script errors on either page', async () => {
     assert.deepEqual(gina.errors, []);
     assert.deepEqual(hal.errors, []);

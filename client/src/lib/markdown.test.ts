@@ -28,6 +28,11 @@ describe('inline formats', () => {
     ]);
   });
 
+  it('***bold italic***, as in Markdown', () => {
+    expect(inline('***both*** here')).toEqual([{ kind: 'bold', children: [{ kind: 'italic', children: [t('both')] }] }, t(' here')]);
+    expect(inline('***a* b**')).toEqual([t('***a* b**')]);
+  });
+
   it('nests formats, next to punctuation', () => {
     expect(inline('(*bold _and italic_*)!')).toEqual([
       t('('),

@@ -1,6 +1,7 @@
 // The formatting a message may carry, as chat apps write it (Slack, Mattermost, Element):
 //
-//   *bold* or **bold**   _italic_   ~strike~ or ~~strike~~   `code`   http(s):// and www. links
+//   *bold* or **bold**   _italic_   ~strike~ or ~~strike~~   ***bold italic***
+//   `code`               http(s):// and www. links
 //   ```                  a code block, from a line starting with ``` to the next ``` (or the end);
 //   code                 a single word right after the opening ``` names the language (not shown)
 //   ```
@@ -29,7 +30,8 @@ const FENCE = '```';
 const QUOTE = /^>(?: |$)/;
 /** "```js" + newline: the language of a code block. */
 const LANGUAGE = /^[\w+#.-]*[ \t]*\n/;
-const STYLE = { '*': 'bold', '**': 'bold', _: 'italic', '~': 'strike', '~~': 'strike' } as const;
+/** "***" is bold and italic (see tree). */
+const STYLE = { '*': 'bold', '**': 'bold', '***': 'bold', _: 'italic', '~': 'strike', '~~': 'strike' } as const;
 type Marker = keyof typeof STYLE;
 const SPACE = /\s/;
 /** What a marker may open after, besides a space: opening punctuation, a dash, another marker ("(*a*)", "¡*hola*!", "_*a*_"). */
@@ -245,7 +247,8 @@ function tree(tokens: Token[], from: number, to: number): Inline[] {
       if (t.kind === 'text') pushText(out, t.text);
       else out.push(t);
     } else if (t.partner !== undefined && t.partner > i) {
-      out.push({ kind: STYLE[t.marker], children: tree(tokens, i + 1, t.partner) });
+      const children = tree(tokens, i + 1, t.partner);
+      out.push(t.marker === '***' ? { kind: 'bold', children: [{ kind: 'italic', children }] } : { kind: STYLE[t.marker], children });
       i = t.partner;
     } else {
       pushText(out, t.marker);
