@@ -3,14 +3,9 @@
 // is never interpreted. The message parser (markdown.ts) asks at each position whether a link
 // starts there, so that code spans are found first and a URL's "_" or "*" never formats text.
 
-export interface Link {
-  /** As written in the message. */
-  text: string;
-  href: string;
-}
-
 /** What looks like a link, and where it goes: null when it may not be one (then no link starts inside it either). */
 export interface Candidate {
+  /** As written in the message. */
   text: string;
   href: string | null;
 }
