@@ -1,7 +1,9 @@
 // Gina and Hal: formatted messages (bold, italic, strikethrough, code, code blocks, quotes,
 // links) as the reader sees them; previews without the markers (chat list, bell, reply quote,
 // search); an edit re-formats, a delete hides; a long code block on a phone scrolls inside its
-// bubble instead of widening the page.
+// bubble instead of widening the page; the direction of a message goes by its text, not by a
+// quote before it. Faces, paths and lone markers stay as written, links go where they show,
+// and a message of almost-links does not freeze the page.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -12,6 +14,7 @@ import {
   eventually,
   launch,
   messageActions,
+  messages,
   newPerson,
   openChatWith,
   openChats,
@@ -196,6 +199,75 @@ describe('formatting', () => {
       await deleted.waitFor();
       assert.equal(await deleted.locator('strong, em').count(), 0);
     }
+  });
+
+  step('a quote first does not decide the direction: the text after it does, as the browser sees it', async () => {
+    /** The direction of the text box, of its quote, and where the time is (on the last line, or below it). */
+    const layout = (message) =>
+      message.locator('blockquote').evaluate((quote) => {
+        const time = quote.closest('[data-testid="message"]').querySelectorAll('time');
+        return [getComputedStyle(quote.parentElement).direction, getComputedStyle(quote).direction, getComputedStyle(time[time.length - 1].parentElement).position];
+      });
+    // The code said left to right while the browser laid it out right to left.
+    await send(gina.page, '> hello there\nשלום לך');
+    const hebrew = original(hal.page, 'שלום לך');
+    await hebrew.waitFor();
+    assert.deepEqual(await layout(hebrew), ['rtl', 'ltr', 'static']);
+    // The code made the whole bubble right to left, showing the English reply as "?ok".
+    await send(gina.page, '> שלום\nok, see you then?');
+    const english = original(hal.page, 'ok, see you then?');
+    await english.waitFor();
+    assert.deepEqual(await layout(english), ['ltr', 'rtl', 'absolute']);
+    // Code runs left to right, even with a right-to-left comment first.
+    await send(gina.page, '```\n// הערה\nrun(1)\n```');
+    const code = original(hal.page, 'run(1)');
+    await code.waitFor();
+    assert.equal(await code.locator('pre').evaluate((pre) => getComputedStyle(pre).direction), 'ltr');
+    // The bar of a right-to-left quote is on its right, where it starts.
+    assert.equal(await english.locator('blockquote').evaluate((q) => getComputedStyle(q).borderRightWidth), '3px');
+  });
+
+  step('faces, paths, globs and lone markers show as written', async () => {
+    const text = ';_; so sad ;_; *_* (*^_^*) :*)\nls src/*.ts test/*.ts, cp *.txt backup/* and ~/a/b~\nLIKE \'%_a_%\'\n>\n```';
+    await send(gina.page, text);
+    const message = original(hal.page, 'so sad');
+    await message.waitFor();
+    assert.equal(await message.locator('strong, em, s, pre, blockquote').count(), 0);
+    assert.ok((await message.innerText()).includes(text), await message.innerText());
+    // A lone ">" was an empty bubble.
+    await send(gina.page, '>');
+    await eventually(async () =>
+      assert.equal(await messages(hal.page).last().locator('div[dir]').first().evaluate((body) => body.firstElementChild?.textContent), '>'),
+    );
+  });
+
+  step('links go where they show, and their underscores stay in them', async () => {
+    const python = 'https://docs.python.org/3/reference/datamodel.html#object.__init__';
+    await send(gina.page, `www.google.com@evil.com and www.paypal.com。attacker。com, Docs:https://example.com/docs and ${python}`);
+    const message = original(hal.page, 'attacker');
+    await message.waitFor();
+    assert.deepEqual(await message.getByRole('link').evaluateAll((as) => as.map((a) => [a.textContent, a.href])), [
+      ['www.paypal.com', 'https://www.paypal.com/'],
+      ['https://example.com/docs', 'https://example.com/docs'],
+      [python, python],
+    ]);
+  });
+
+  step('a long message of almost-links shows at once', async () => {
+    // It took 13 s to parse, on every render.
+    const text = '_www.^'.repeat(333) + ')'.repeat(2000);
+    const started = Date.now();
+    await send(gina.page, text);
+    await original(hal.page, '_www.^_www.^').waitFor({ timeout: 5_000 });
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(await original(hal.page, '_www.^_www.^').getByRole('link').count(), 0);
+  });
+
+  step('***bold italic*** is both', async () => {
+    await send(gina.page, 'that was ***really*** good');
+    const message = original(hal.page, 'that was really good');
+    await message.waitFor();
+    assert.equal(await message.locator('strong > em').innerText(), 'really');
   });
 
   step('no script errors on either page', async () => {

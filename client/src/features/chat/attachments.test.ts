@@ -32,7 +32,8 @@ describe('attachments in the timeline', () => {
 
   it('previews a formatted message as its text on one line, without the markers', () => {
     expect(previewText({ body: '*Lunch* at _noon_?\n> `12:00`', attachments: [] })).toBe('Lunch at noon? 12:00');
-    expect(previewText({ body: '```\n```', attachments: [pdf] })).toBe('report.pdf');
+    // An empty fence shows as written in the bubble (no empty code box), so in the preview too.
+    expect(previewText({ body: '```\n```', attachments: [pdf] })).toBe('``` ```');
   });
 
   it('labels a file by the type the server found in its bytes, not by what its name claims', () => {

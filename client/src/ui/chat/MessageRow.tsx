@@ -1,7 +1,7 @@
 // One row of the history: a day separator when the day changes, the bubble (sender in groups,
 // quoted message, attachments, text or "Message deleted", "edited", time and ticks), its
 // actions, reactions and, for my messages in groups, who read them.
-import { memo, useCallback, type ReactNode } from 'react';
+import { memo, useCallback, useMemo, type ReactNode } from 'react';
 import type { Message, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
 import type { PendingMessage } from '../../features/chat/chatSlice';
@@ -9,6 +9,7 @@ import type { Tick } from '../../features/chat/conversation';
 import { pendingDiscarded } from '../../features/chat/chatSlice';
 import { retryRequested } from '../../sockets/actions';
 import { startsRightToLeft } from '../../lib/direction';
+import { paragraphText, parseMessage } from '../../lib/markdown';
 import { clockTime, dayLabel } from '../../lib/time';
 import { Attachments } from './Attachments';
 import { MessageActions } from './MessageActions';
@@ -93,11 +94,14 @@ function Row({
  * holds quotes and code blocks.
  */
 function Body({ text, deleted, mine, meta }: { text: string; deleted: boolean; mine: boolean; meta: ReactNode }) {
-  const rtl = !deleted && startsRightToLeft(text);
+  const blocks = useMemo(() => parseMessage(text), [text]);
+  // As the browser decides dir="auto": by the paragraphs, as quotes and code blocks have their own
+  // direction. The raw text made "> hello\nשלום" left to right, and "> שלום\nok?" right to left.
+  const rtl = !deleted && startsRightToLeft(paragraphText(blocks));
   return (
     <>
       <div dir={rtl ? 'rtl' : 'auto'} className={`text-[15px] leading-[1.35] break-words whitespace-pre-wrap ${deleted ? 'italic opacity-80' : ''}`}>
-        {deleted ? 'Message deleted' : <MessageText text={text} onBubble={mine} />}
+        {deleted ? 'Message deleted' : <MessageText blocks={blocks} onBubble={mine} />}
         {!rtl && (
           <span aria-hidden="true" className="invisible ml-2 inline-flex items-center gap-1 text-[11px] leading-none select-none">
             {meta}

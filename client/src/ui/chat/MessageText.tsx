@@ -2,7 +2,7 @@
 // escapes every string, so markup in a message is never interpreted. Only http(s) links are
 // made, and they open in a new tab without an opener.
 import { memo, type ReactNode } from 'react';
-import { parseMessage, type Block, type Inline } from '../../lib/markdown';
+import type { Block, Inline } from '../../lib/markdown';
 
 /** Colours for text on my (accent) bubble and on the others' (white or slate) bubbles. */
 function tones(onBubble: boolean) {
@@ -16,9 +16,10 @@ function tones(onBubble: boolean) {
 }
 type Tones = ReturnType<typeof tones>;
 
-export const MessageText = memo(function MessageText({ text, onBubble }: { text: string; onBubble: boolean }) {
+/** The blocks of a parsed message (parseMessage): its row parses it once, also to choose its direction. */
+export const MessageText = memo(function MessageText({ blocks, onBubble }: { blocks: Block[]; onBubble: boolean }) {
   const t = tones(onBubble);
-  return <>{parseMessage(text).map((block, i) => renderBlock(block, i, t))}</>;
+  return <>{blocks.map((block, i) => renderBlock(block, i, t))}</>;
 });
 
 function renderBlock(block: Block, key: number, t: Tones): ReactNode {
@@ -27,15 +28,17 @@ function renderBlock(block: Block, key: number, t: Tones): ReactNode {
       // Inline, so that the time can sit at the end of its last line.
       return <span key={key}>{renderInline(block.children, t)}</span>;
     case 'quote':
+      // The bar on the side the quote starts from, whichever its direction.
       return (
-        <blockquote key={key} dir="auto" className={`my-0.5 border-l-[3px] pl-2 ${t.quote}`}>
+        <blockquote key={key} dir="auto" className={`my-0.5 border-s-[3px] ps-2 ${t.quote}`}>
           {renderInline(block.children, t)}
         </blockquote>
       );
     case 'codeBlock':
-      // Its own scrollbar: a long line must not widen the bubble past the screen.
+      // Its own scrollbar: a long line must not widen the bubble past the screen. Left to right,
+      // as code is: with "auto", a right-to-left comment on its first line reversed the lines' layout.
       return (
-        <pre key={key} dir="auto" className={`my-1 overflow-x-auto rounded-lg px-2 py-1.5 font-mono text-[13px] leading-snug whitespace-pre ${t.code}`}>
+        <pre key={key} dir="ltr" className={`my-1 overflow-x-auto rounded-lg px-2 py-1.5 font-mono text-[13px] leading-snug whitespace-pre ${t.code}`}>
           <code>{block.text}</code>
         </pre>
       );
