@@ -65,10 +65,12 @@ async fn change_password(
     let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
 
     let (sessions, old_hash) = (state.sessions.clone(), account.password_hash);
-    let now = chrono::Utc::now().timestamp();
     let (access, revoked) = state
         .db
         .write(move |w| {
+            // Taken in the write, after every earlier write: a sign-in that checked the old
+            // password and wrote before this issued its session before this instant (see signin).
+            let now = chrono::Utc::now().timestamp();
             // Another change won meanwhile: the password given is no longer the current one.
             let access =
                 store::change_password(w, id, &old_hash, &new_hash, now)?.ok_or(ApiError::InvalidCredentials)?;

@@ -190,10 +190,22 @@ async fn signin(
         return Err(ApiError::Forbidden("this account is disabled"));
     }
 
-    let user_id = account.user.id;
+    after_second(account.sessions_before).await;
+    let cookie = start_session(&state, &headers, &account.user)?;
+    // Handed out only if nothing changed the account since its password was checked. Writes run
+    // one at a time: a password change or disabling that committed before this write is seen
+    // here, and one after it takes its instant later than this session's, which it then
+    // refuses. Without this, a sign-in with the old password that overlapped a change kept a
+    // working session.
+    let (user_id, checked, before) = (account.user.id, account.password_hash.clone(), account.sessions_before);
     state
         .db
         .write(move |w| {
+            let unchanged = store::find_account_by_id(w, user_id)?
+                .is_some_and(|a| a.password_hash == checked && !a.disabled && a.sessions_before == before);
+            if !unchanged {
+                return Err(ApiError::InvalidCredentials);
+            }
             w.publish(&UserLoggedIn {
                 user_id,
                 at: chrono::Utc::now(),
@@ -202,8 +214,6 @@ async fn signin(
             .map_err(ApiError::from)
         })
         .await?;
-    after_second(account.sessions_before).await;
-    let cookie = start_session(&state, &headers, &account.user)?;
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(UserResponse { user: account.user }),
