@@ -11,6 +11,7 @@ import { isFulfilled, isPending, isRejected, isRejectedWithValue } from '@reduxj
 import { api, errorCode } from '../api/http';
 import { sessionEnded, type SessionEnd, type SessionState } from '../features/session/sessionSlice';
 import { reconnectRequested } from '../sockets/actions';
+import type { AppDispatch } from './store';
 
 export const sessionGuard: Middleware<object, { session: SessionState }> = (store) => {
   /** Requests sent and not answered yet. */
@@ -50,6 +51,8 @@ export const sessionGuard: Middleware<object, { session: SessionState }> = (stor
     } else if (api.endpoints.changePassword.matchFulfilled(a)) {
       changing = false;
       for (const id of inFlight) moot.add(id);
+      // Who we are, again: a "nobody" answered meanwhile (moot, but cached) must not stay.
+      void (store.dispatch as AppDispatch)(api.util.upsertQueryData('currentUser', undefined, { currentUser: a.payload.user }));
       store.dispatch(reconnectRequested());
     } else if (api.endpoints.changePassword.matchRejected(a)) {
       changing = false;

@@ -129,6 +129,37 @@ describe('a password change in this tab', () => {
     expect(FakeWebSocket.count('/ws/notifications')).toBe(sockets + 1);
   });
 
+  it('forgets the "nobody" answered meanwhile: the chat still knows who I am after the change', async () => {
+    // Else my reads, my own echoed messages and my unread counts go wrong until a reload.
+    const change = pendingChange(() => json(200, { user: alice }));
+    let nobody = 0;
+    fakeServer({
+      'GET /api/auth/currentuser': () => {
+        if (!signedIn) nobody++;
+        return { currentUser: signedIn ? alice : null };
+      },
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'POST /api/auth/password': change.handler,
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+    FakeWebSocket.last('/ws/chat').open();
+    const changed = store.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    await waitFor(() => !signedIn, 'the change reached the server');
+    FakeWebSocket.last('/ws/notifications').drop(4001, 'session ended');
+    FakeWebSocket.last('/ws/chat').drop(4001, 'session ended');
+    await waitFor(() => nobody > 0, '"nobody" answered');
+    await new Promise((r) => setTimeout(r, 20));
+    change.release();
+    await changed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.getState().session.status).toBe('signedIn');
+    expect(store.getState().chat.myId).toBe(alice.id);
+    expect(store.getState().api.queries['currentUser(undefined)']?.data).toEqual({ currentUser: alice });
+  });
+
   it('a refused change asks the server again whether the session lives', async () => {
     const change = pendingChange(() => json(401, { error: { code: 'invalid_credentials', message: 'wrong password' } }));
     fakeServer({

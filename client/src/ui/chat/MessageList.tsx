@@ -118,12 +118,15 @@ export function MessageList({
   }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
+  // All that is loaded only once its last message is on screen as measured: Virtuoso reports
+  // "at the bottom" until its first layout, also when the list opens at a search result.
   const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
+  const lastLoadedSeq = entry.items[entry.items.length - 1]?.seq ?? Infinity;
   useEffect(() => {
     if (!visible || !conversation) return;
-    const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
+    const seq = Math.min(onScreenSeq >= lastLoadedSeq ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
-  }, [visible, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
+  }, [visible, onScreenSeq, lastLoadedSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {
