@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   bubble,
+  chatRow,
   credentials,
   eventually,
   launch,
@@ -225,5 +226,55 @@ describe('messages', () => {
     assert.deepEqual(frank.errors, []);
     assert.deepEqual(erin.dialogs, []);
     assert.deepEqual(frank.dialogs, []);
+  });
+});
+
+// Opening a chat at a search result reports read only what is on screen: Virtuoso says "at the
+// bottom" until its first layout, and the receipt taken then marked everything up to the newest.
+describe('messages: reading from a search result', () => {
+  let browser;
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('reports read up to the last row on screen, not the unread below', async () => {
+    browser = await launch();
+    const alice = await newPerson(browser);
+    const bob = await newPerson(browser);
+    const reads = [];
+    bob.page.on('websocket', (ws) => {
+      if (!ws.url().endsWith('/ws/chat')) return;
+      ws.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload));
+        if (frame.type === 'read') reads.push(frame.seq);
+      });
+    });
+    const [a, b] = [credentials('alice'), credentials('bob')];
+    await signUp(alice.page, a);
+    await signUp(bob.page, b);
+    await openChatWith(alice.page, b.username);
+    await send(alice.page, 'hello first');
+    await chatRow(bob.page, a.username).click();
+    await bubble(bob.page, 'hello first').waitFor();
+    await eventually(async () => assert.ok(reads.includes(1)), { what: 'the first message read' });
+    await bob.page.goto('/');
+    await bob.page.getByTestId('me').waitFor();
+    for (let i = 1; i <= 40; i++) await send(alice.page, i === 3 ? 'needle here' : i === 40 ? 'the very end' : `line ${i}`);
+    await bubble(alice.page, 'the very end').and(alice.page.locator('[data-seq]')).waitFor();
+    const last = Number(await bubble(alice.page, 'the very end').getAttribute('data-seq'));
+
+    await bob.page.getByRole('searchbox', { name: 'Search messages' }).fill('needle');
+    await bob.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first().click();
+    await bubble(bob.page, 'needle here').and(bob.page.locator('[data-highlighted="true"]')).waitFor();
+    await new Promise((r) => setTimeout(r, 1500)); // any receipt taken early would be sent by now
+    const lastOnScreen = await bob.page.evaluate(() => {
+      const list = document.querySelector('[role="log"][aria-label="Messages"]');
+      const box = list.querySelector('[data-virtuoso-scroller]').getBoundingClientRect();
+      const rows = [...list.querySelectorAll('[data-testid="message"][data-seq]')];
+      return Math.max(...rows.filter((r) => r.getBoundingClientRect().top < box.bottom).map((r) => Number(r.dataset.seq)));
+    });
+    assert.ok(lastOnScreen < last, `opened around the result (${lastOnScreen} < ${last})`);
+    assert.ok(Math.max(...reads) <= lastOnScreen, `read ${Math.max(...reads)}, the last row on screen ${lastOnScreen}`);
+    assert.notEqual(await bubble(alice.page, 'the very end').getAttribute('data-status'), 'read');
   });
 });

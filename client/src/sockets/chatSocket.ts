@@ -8,7 +8,7 @@ import { messageQueued, messageRetried, readMarked, sendingRequeued, type ChatSt
 import { noLongerInText } from '../features/chat/conversation';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { noticeShown } from '../features/notices/noticesSlice';
-import { sessionEnded, signedInMatcher } from '../features/session/sessionSlice';
+import { sessionEndAnnounced, sessionEnded, sessionEndOf, signedInMatcher } from '../features/session/sessionSlice';
 import {
   deleteRequested,
   editRequested,
@@ -120,10 +120,14 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
         const frame = parseFrame<ChatServerFrame>(data);
         if (frame) handleFrame(frames, frame);
       },
-      onClose: () => {
+      onClose: (_code, reason) => {
         heartbeat.stop();
         outbox.clear();
         dispatch(sendingRequeued());
+        // Why the session ended, when this socket is the one told (the notifications socket may
+        // be reconnecting): the sign-in page says it.
+        const end = sessionEndOf(reason);
+        if (end) dispatch(sessionEndAnnounced(end));
       },
     });
 

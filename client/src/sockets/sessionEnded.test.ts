@@ -52,6 +52,18 @@ describe('a session ended on the server', () => {
     }
   });
 
+  it('keeps why when only the chat socket was told, and a 401 ended the session', async () => {
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+    FakeWebSocket.last('/ws/chat').open();
+    signedIn = false;
+    FakeWebSocket.last('/ws/chat').drop(4001, 'account disabled');
+    await store.dispatch(api.endpoints.currentUser.initiate(undefined, { forceRefetch: true }));
+    await waitFor(() => store.getState().session.status === 'signedOut', 'signed out');
+    expect(store.getState().session.ended).toBe('disabled');
+  });
+
   it('signing out here gives no reason', async () => {
     const { store } = setup();
     await store.dispatch(api.endpoints.currentUser.initiate());

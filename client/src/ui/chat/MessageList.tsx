@@ -70,7 +70,6 @@ export function MessageList({
   const focus = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus : null));
   const visible = useDocumentVisible();
   const virtuoso = useRef<VirtuosoHandle>(null);
-  const [atBottom, setAtBottom] = useState(true);
   const [range, setRange] = useState<ListRange | null>(null);
   const [leftAtSeq, setLeftAtSeq] = useState<number | null>(null);
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
@@ -94,6 +93,13 @@ export function MessageList({
   const openedAt = useRef<{ epoch: number; index: number } | null>(null);
   if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
   const initialIndex = openedAt.current.index;
+  // At the bottom as Virtuoso reports it, for this window: until its first layout, a list that
+  // opened at the end is there and one that opened at a message is not (Virtuoso's own first
+  // answer comes a few frames later, and the read receipts must not take "at the bottom" early).
+  const [bottom, setBottom] = useState({ epoch: entry.epoch, at: initialIndex < 0 });
+  if (bottom.epoch !== entry.epoch) setBottom({ epoch: entry.epoch, at: initialIndex < 0 });
+  const atBottom = bottom.at;
+  const setAtBottom = useCallback((at: boolean) => setBottom((b) => ({ ...b, at })), []);
   const pinned = usePinnedToBottom(detached ? null : scroller, initialIndex < 0);
 
   // Remember where we were when we scrolled away from the bottom, for the "new messages" pill.
@@ -118,15 +124,12 @@ export function MessageList({
   }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
-  // All that is loaded only once its last message is on screen as measured: Virtuoso reports
-  // "at the bottom" until its first layout, also when the list opens at a search result.
   const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
-  const lastLoadedSeq = entry.items[entry.items.length - 1]?.seq ?? Infinity;
   useEffect(() => {
     if (!visible || !conversation) return;
-    const seq = Math.min(onScreenSeq >= lastLoadedSeq ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
+    const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
-  }, [visible, onScreenSeq, lastLoadedSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
+  }, [visible, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {

@@ -97,25 +97,34 @@ export function usePinnedToBottom(scroller: HTMLElement | null, startPinned: boo
 
 /**
  * The seq of the last message row the reader sees in `scroller` (0 for none), measured after
- * each scroll and each time the rendered `range` or the `items` change.
+ * each scroll, each time the rendered `range` or the `items` change, and when the list or its
+ * rows change size without a scroll (a taller window, the info panel closing, a picture loaded).
  */
 export function useLastSeqOnScreen(scroller: HTMLElement | null, range: unknown, items: unknown): number {
   const [seq, setSeq] = useState(0);
+  const measure = useRef<() => void>(() => {});
   useEffect(() => {
     if (!scroller) return;
     let frame = 0;
-    // After the browser laid the rows out, once per frame however many scroll events came.
-    const measure = () => {
+    // After the browser laid the rows out, once per frame however many events came.
+    measure.current = () => {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => setSeq(lastSeqInScroller(scroller)));
     };
-    measure();
-    scroller.addEventListener('scroll', measure, { passive: true });
+    const onEvent = () => measure.current();
+    const resized = new ResizeObserver(onEvent);
+    resized.observe(scroller);
+    if (scroller.firstElementChild) resized.observe(scroller.firstElementChild);
+    scroller.addEventListener('scroll', onEvent, { passive: true });
+    onEvent();
     return () => {
       cancelAnimationFrame(frame);
-      scroller.removeEventListener('scroll', measure);
+      resized.disconnect();
+      scroller.removeEventListener('scroll', onEvent);
     };
-  }, [scroller, range, items]);
+  }, [scroller]);
+  // New rows or a new rendered range: measured again, without listening anew.
+  useEffect(() => measure.current(), [range, items]);
   return seq;
 }
 
