@@ -166,9 +166,8 @@ describe('a password change in this tab', () => {
     await new Promise((r) => setTimeout(r, 20));
     change.release();
     await changed;
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => store.getState().chat.myId === alice.id, 'the chat knows who I am again');
     expect(store.getState().session.status).toBe('signedIn');
-    expect(store.getState().chat.myId).toBe(alice.id);
     expect(store.getState().api.queries['currentUser(undefined)']?.data).toEqual({ currentUser: alice });
   });
 
