@@ -90,7 +90,9 @@ chaos:
 # Run by `make chaos` and `make test` under scripts/with-rabbitmq.sh.
 chaos-with-broker:
 	cargo build -q -p gochat -p gochat-load
-	$(GOCHAT_DEBUG_BIN)/gochat-load chaos --gochat $(GOCHAT_DEBUG_BIN)/gochat
+	@# The last run's data and whole logs stay in target/chaos, to read after a failure.
+	rm -rf $(CURDIR)/target/chaos
+	$(GOCHAT_DEBUG_BIN)/gochat-load chaos --gochat $(GOCHAT_DEBUG_BIN)/gochat --keep $(CURDIR)/target/chaos
 
 # Numbers, not assertions: the load generator (services/load) against `gochat serve`, against
 # it holding a million messages, and against the five services over RabbitMQ; one table with

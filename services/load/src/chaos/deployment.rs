@@ -403,11 +403,12 @@ fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The last 30 lines of a log file.
+/// The last 150 lines of a log file: enough to reach back past the broker going away at the
+/// end (every service then logs its reconnection attempts), to the phases that failed.
 fn tail(file: &Path) -> String {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
+    lines[lines.len().saturating_sub(150)..].join("\n")
 }
 
 #[cfg(test)]
