@@ -144,12 +144,8 @@ describe('a password change in this tab', () => {
   it('forgets the "nobody" answered meanwhile: the chat still knows who I am after the change', async () => {
     // Else my reads, my own echoed messages and my unread counts go wrong until a reload.
     const change = pendingChange(() => json(200, { user: alice }));
-    let nobody = 0;
     fakeServer({
-      'GET /api/auth/currentuser': () => {
-        if (!signedIn) nobody++;
-        return { currentUser: signedIn ? alice : null };
-      },
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
       'GET /api/conversations': () => ({ conversations: [] }),
       'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
       'POST /api/auth/password': change.handler,
@@ -162,8 +158,8 @@ describe('a password change in this tab', () => {
     await waitFor(() => !signedIn, 'the change reached the server');
     FakeWebSocket.last('/ws/notifications').drop(4001, 'session ended');
     FakeWebSocket.last('/ws/chat').drop(4001, 'session ended');
-    await waitFor(() => nobody > 0, '"nobody" answered');
-    await new Promise((r) => setTimeout(r, 20));
+    // The sockets asked who we are and heard "nobody": the chat forgot me meanwhile.
+    await waitFor(() => store.getState().chat.myId === null, '"nobody" answered and applied');
     change.release();
     await changed;
     await waitFor(() => store.getState().chat.myId === alice.id, 'the chat knows who I am again');
