@@ -1,5 +1,6 @@
 // The admin's page: the first account is the admin, makes sign-up invitation-only, hands out an
-// invitation link, and disables the account created with it, whose open tab is signed out.
+// invitation link, and disables the account created with it, whose open tab is signed out; a
+// password reset link lets someone who forgot their password in again, once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials, eventually, launch, newPerson, scenario, screenshots, signUp } from './lib.mjs';
@@ -163,5 +164,56 @@ describe('admin', () => {
     await carol.context.close();
     await admin.page.getByRole('button', { name: 'Administration', exact: true }).click();
     await admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${carolUser.username}"]`)).waitFor();
+  });
+
+  step('someone who forgot their password gets a reset link from the admin: it works once and signs out their other devices', async () => {
+    const dan = await newPerson(browser);
+    const danUser = credentials('dan');
+    await signUp(dan.page, danUser);
+    const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${danUser.username}"]`));
+    await row.waitFor({ timeout: 15_000 });
+    await row.getByRole('button', { name: `Password reset link for ${danUser.username}`, exact: true }).click();
+    const dialog = admin.page.getByRole('dialog', { name: `Password reset link for ${danUser.username}` });
+    const shown = dialog.getByLabel('Password reset link', { exact: true });
+    await shown.waitFor();
+    const resetLink = await shown.inputValue();
+    assert.match(resetLink, /\/reset-password#[A-Za-z0-9_-]{22}$/);
+    await screenshots(admin.page, 'admin-reset-link');
+    await dialog.getByRole('button', { name: 'Done', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // On another device, signed out.
+    const phone = await newPerson(browser);
+    await phone.page.goto(resetLink);
+    await phone.page.getByRole('heading', { name: 'Set a new password' }).waitFor();
+    await phone.page.getByLabel('New password', { exact: true }).fill('a new one I will keep');
+    await phone.page.getByLabel('Repeat new password', { exact: true }).fill('a new one I wont keep');
+    await phone.page.getByRole('button', { name: 'Set password and sign in', exact: true }).click();
+    await phone.page.getByRole('alert').filter({ hasText: 'differ' }).waitFor();
+    await phone.page.getByLabel('Repeat new password', { exact: true }).fill('a new one I will keep');
+    await phone.page.getByRole('button', { name: 'Set password and sign in', exact: true }).click();
+    await phone.page.getByTestId('me').filter({ hasText: danUser.username }).waitFor({ timeout: 20_000 });
+    assert.equal(new URL(phone.page.url()).pathname, '/');
+
+    // The tab that was signed in before is signed out.
+    await dan.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 20_000 });
+    assert.equal(await dan.page.getByTestId('me').count(), 0);
+    // The link worked once.
+    const late = await newPerson(browser);
+    await late.page.goto(resetLink);
+    await late.page.getByLabel('New password', { exact: true }).fill('someone elses idea');
+    await late.page.getByLabel('Repeat new password', { exact: true }).fill('someone elses idea');
+    await late.page.getByRole('button', { name: 'Set password and sign in', exact: true }).click();
+    await late.page.getByRole('alert').filter({ hasText: /does not work/ }).waitFor();
+    assert.equal(await late.page.getByTestId('me').count(), 0);
+    // The old password no longer works, the new one does.
+    await dan.page.getByLabel('Email', { exact: true }).fill(danUser.email);
+    await dan.page.getByLabel('Password', { exact: true }).fill(danUser.password);
+    await dan.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await dan.page.getByRole('alert').filter({ hasText: 'Wrong email, username or password.' }).waitFor();
+    await dan.page.getByLabel('Password', { exact: true }).fill('a new one I will keep');
+    await dan.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await dan.page.getByTestId('me').filter({ hasText: danUser.username }).waitFor();
+    for (const p of [dan, phone, late]) await p.context.close();
   });
 });

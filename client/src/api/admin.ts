@@ -7,6 +7,7 @@ import type {
   CreateInviteRequest,
   InviteResponse,
   InvitesList,
+  PasswordResetResponse,
   Role,
   UpdateAdminSettings,
   UserId,
@@ -57,6 +58,10 @@ export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'A
       query: ({ id, role }) => ({ url: `/api/admin/users/${encodeURIComponent(id)}`, method: 'PATCH', body: { role } }),
       invalidatesTags: ['AdminUsers'],
     }),
+    /** A link that sets the account's password once (never one's own); a newer one replaces it. */
+    createPasswordReset: build.mutation<PasswordResetResponse, UserId>({
+      query: (id) => ({ url: `/api/admin/users/${encodeURIComponent(id)}/password-reset`, method: 'POST' }),
+    }),
     setUserDisabled: build.mutation<void, { id: UserId; disabled: boolean }>({
       query: ({ id, disabled }) => ({
         url: `/api/admin/users/${encodeURIComponent(id)}/${disabled ? 'disable' : 'enable'}`,
@@ -76,4 +81,5 @@ export const {
   useAdminUsersInfiniteQuery,
   useSetUserDisabledMutation,
   useSetUserRoleMutation,
+  useCreatePasswordResetMutation,
 } = adminApi;

@@ -5,6 +5,7 @@ import { asSentence } from '../lib/sentence';
 import type {
   AttachmentLimits,
   ChangePasswordRequest,
+  ResetPasswordRequest,
   ConversationResponse,
   ConversationsResponse,
   CurrentUserResponse,
@@ -78,6 +79,11 @@ export const api = createApi({
       query: (body) => ({ url: '/api/auth/password', method: 'POST', body }),
       transformErrorResponse: withRetryAfter,
     }),
+    /** Sets a forgotten password with the code of an admin's reset link, and signs in (the page then loads afresh). */
+    resetPassword: build.mutation<UserResponse, ResetPasswordRequest>({
+      query: (body) => ({ url: '/api/auth/password-reset', method: 'POST', body }),
+      transformErrorResponse: withRetryAfter,
+    }),
     users: build.infiniteQuery<UsersPage, UsersArgs, string | null>({
       infiniteQueryOptions: {
         initialPageParam: null,
@@ -137,6 +143,7 @@ export const {
   useSigninMutation,
   useSignoutMutation,
   useChangePasswordMutation,
+  useResetPasswordMutation,
   useUsersInfiniteQuery,
   useUsersByIdsQuery,
   useConversationsQuery,

@@ -6,12 +6,14 @@ export type Route =
   | { name: 'conversation'; id: string }
   | { name: 'signin' }
   | { name: 'signup' }
-  | { name: 'admin' };
+  | { name: 'admin' }
+  | { name: 'resetPassword' };
 
 export function parseRoute(path: string): Route {
   if (path === '/signin') return { name: 'signin' };
   if (path === '/signup') return { name: 'signup' };
   if (path === '/admin') return { name: 'admin' };
+  if (path === '/reset-password') return { name: 'resetPassword' };
   const m = /^\/c\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: 'conversation', id: decodeURIComponent(m[1]) };
   return { name: 'home' };

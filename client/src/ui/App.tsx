@@ -5,6 +5,7 @@ import { inviteFromSearch } from '../features/admin/invites';
 import { navigate, useRoute } from '../lib/router';
 import { AdminPage } from './admin/AdminPage';
 import { SignInScreen, SignUpScreen } from './AuthScreen';
+import { ResetPasswordScreen } from './ResetPasswordScreen';
 import { Messenger } from './Messenger';
 import { ChatIcon } from './icons';
 
@@ -35,6 +36,8 @@ export function App() {
   const route = useRoute();
 
   useEffect(() => {
+    // A password reset link works signed in or out: its page decides.
+    if (route.name === 'resetPassword') return;
     if (status === 'signedOut' && route.name !== 'signin' && route.name !== 'signup') {
       // An invitation link (`/?invite=…`) leads to the sign-up form with its code.
       const invited = inviteFromSearch(location.search) !== null;
@@ -44,6 +47,7 @@ export function App() {
     if (status === 'signedIn' && route.name === 'admin' && !isAdmin) navigate('/', { replace: true });
   }, [status, route.name, isAdmin]);
 
+  if (route.name === 'resetPassword') return <ResetPasswordScreen />;
   if (status === 'unknown') return <Splash text="Loading…" />;
   if (status === 'unreachable') return <Splash text="Cannot reach the server." action={{ label: 'Try again', onClick: () => void refetch() }} />;
   if (status === 'signedOut') return route.name === 'signup' ? <SignUpScreen /> : <SignInScreen />;

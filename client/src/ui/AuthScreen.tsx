@@ -8,12 +8,12 @@ import type { SessionEnd } from '../features/session/sessionSlice';
 import { navigate } from '../lib/router';
 import { ChatIcon } from './icons';
 
-const inputClass =
+export const inputClass =
   'block w-full rounded-xl border border-slate-300 bg-white px-3.5 py-2.5 text-[15px] text-slate-900 placeholder:text-slate-400 ' +
   'focus:border-accent-500 focus:ring-2 focus:ring-accent-500/30 focus:outline-none ' +
   'dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:placeholder:text-slate-500';
 
-function Field({
+export function Field({
   label,
   hint,
   children,
@@ -39,7 +39,7 @@ function Field({
   );
 }
 
-function Shell({ title, subtitle, children }: { title: string; subtitle: string; children: ReactNode }) {
+export function Shell({ title, subtitle, children }: { title: string; subtitle: string; children: ReactNode }) {
   return (
     <main className="flex h-full items-center justify-center overflow-y-auto bg-gradient-to-b from-accent-50 to-white px-4 py-10 dark:from-slate-900 dark:to-slate-950">
       <div className="w-full max-w-sm">
@@ -58,7 +58,7 @@ function Shell({ title, subtitle, children }: { title: string; subtitle: string;
   );
 }
 
-function ErrorNote({ text }: { text: string | null }) {
+export function ErrorNote({ text }: { text: string | null }) {
   if (!text) return null;
   return (
     <p role="alert" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700 dark:bg-rose-950/50 dark:text-rose-300">
@@ -84,7 +84,7 @@ function EndedNote() {
   );
 }
 
-const submitClass =
+export const submitClass =
   'flex w-full items-center justify-center rounded-xl bg-accent-600 px-4 py-2.5 text-[15px] font-semibold text-white shadow-sm ' +
   'hover:bg-accent-700 disabled:cursor-not-allowed disabled:opacity-60';
 

@@ -1,7 +1,8 @@
-//! `/api/admin/*`: the sign-up policy, invitations, and the accounts list with disable/enable.
+//! `/api/admin/*`: the sign-up policy, invitations, and the accounts list with roles,
+//! disable/enable and password reset links.
 //! Only an admin may call them; everyone else gets 403 (401 without a session).
 
-use crate::routes::{SEEN_EVERYWHERE, invite_hash};
+use crate::routes::{SEEN_EVERYWHERE, code_hash};
 use crate::{AppState, ledger, store};
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, State};
@@ -15,7 +16,8 @@ use gochat_kit::http::{ApiError, Json, Path, page_limit};
 use gochat_proto::admin::{
     AccountAccess, AdminSettings, AdminSettingsResponse, AdminUserResponse, AdminUsersPage, CreateInviteRequest,
     DEFAULT_INVITE_HOURS, DEFAULT_INVITE_USES, INVITE_HINT_CHARS, Invite, InviteResponse, InvitesList,
-    MAX_INVITE_HOURS, MAX_INVITE_USES, Role, UpdateAdminSettings, UpdateAdminUser, UserDisabled, UserEnabled,
+    MAX_INVITE_HOURS, MAX_INVITE_USES, PASSWORD_RESET_HOURS, PasswordReset, PasswordResetResponse, Role,
+    UpdateAdminSettings, UpdateAdminUser, UserDisabled, UserEnabled,
 };
 use gochat_proto::ids::UserId;
 use rand::RngCore;
@@ -30,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users/{id}", patch(update_user))
         .route("/api/admin/users/{id}/disable", post(disable))
         .route("/api/admin/users/{id}/enable", post(enable))
+        .route("/api/admin/users/{id}/password-reset", post(create_password_reset))
         .with_state(state)
 }
 
@@ -96,11 +99,9 @@ async fn create_invite(
             "expiresInHours must be 1 to {MAX_INVITE_HOURS}"
         )));
     }
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let code = random_code();
     let expires_at = chrono::Utc::now() + chrono::Duration::hours(i64::from(hours));
-    let (hash, by) = (invite_hash(&code), admin.0.id);
+    let (hash, by) = (code_hash(&code), admin.0.id);
     let hint: String = code.chars().take(INVITE_HINT_CHARS).collect();
     state
         .db
@@ -245,6 +246,44 @@ async fn enable(admin: Admin, State(state): State<AppState>, Path(id): Path<Stri
         .await;
     tracing::info!(admin = %admin.0.id, user = %id, "account enabled");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Makes a link that sets the account's password once, for someone who forgot theirs (this
+/// server sends no email: the admin passes the link on). Not for one's own account, which has
+/// "Change password". The password stays what it was until the link is used.
+async fn create_password_reset(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PasswordResetResponse>), ApiError> {
+    let id = account_id(&id)?;
+    if id == admin.0.id {
+        return Err(ApiError::invalid("change your own password from your account menu"));
+    }
+    let code = random_code();
+    let expires_at = chrono::Utc::now() + chrono::Duration::hours(PASSWORD_RESET_HOURS);
+    let (hash, by) = (code_hash(&code), admin.0.id);
+    let kept = state
+        .db
+        .write(move |w| store::insert_password_reset(w, id, &hash, by, expires_at.timestamp()).map_err(DbError::from))
+        .await?;
+    if !kept {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(admin = %admin.0.id, user = %id, "password reset link made");
+    Ok((
+        StatusCode::CREATED,
+        Json(PasswordResetResponse {
+            reset: PasswordReset { code, expires_at },
+        }),
+    ))
+}
+
+/// 128 random bits, URL-safe: an invitation's or a reset link's code.
+fn random_code() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// An account id from the path; anything else names no account.

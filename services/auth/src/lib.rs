@@ -1,5 +1,6 @@
 //! The auth service: sign-up, sign-in, sign-out, the current user, changing one's password,
-//! and the admin's controls (sign-up policy, invitations, disabling accounts).
+//! and the admin's controls (sign-up policy, invitations, disabling accounts, password reset
+//! links).
 //!
 //! Layout
 //! - [`Settings`]: argon2 cost, the sign-up policy and the attempt limits.
@@ -8,10 +9,11 @@
 //! - `limiter`: attempt budgets counted as attempts start: sign-in failures per client address,
 //!   a progressive delay per account and address (wrong current passwords of a password change
 //!   count as failed sign-ins), sign-ups per client address.
-//! - `store`: accounts, settings, invitations.
+//! - `store`: accounts, settings, invitations, password reset codes.
 //! - `ledger`: every sign-out and access change, numbered, for the other services' replicas.
-//! - `routes`: the HTTP handlers of `/api/auth/*` but one; `password_change`: that one,
-//!   `/api/auth/password`; `admin`: those of `/api/admin/*`.
+//! - `routes`: the HTTP handlers of `/api/auth/*` but two; `password_change`:
+//!   `/api/auth/password` and setting a password for both; `password_reset`:
+//!   `/api/auth/password-reset`; `admin`: those of `/api/admin/*`.
 //!
 //! It owns credentials and sessions, and publishes `user.registered`, `user.logged_in`,
 //! `user.signed_out`, `user.disabled`, `user.enabled` and `user.sessions_revoked` through its
@@ -22,6 +24,7 @@ mod ledger;
 mod limiter;
 mod password;
 mod password_change;
+mod password_reset;
 mod routes;
 mod store;
 
@@ -146,6 +149,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     };
     let router = routes::router(state.clone())
         .merge(password_change::router(state.clone()))
+        .merge(password_reset::router(state.clone()))
         .merge(admin::router(state));
     Ok(runtime.api_layers(router))
 }

@@ -20,6 +20,7 @@ use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json};
 use gochat_proto::admin::UserSessionsRevoked;
 use gochat_proto::dto::{ChangePasswordRequest, UserResponse};
+use gochat_proto::ids::UserId;
 use gochat_proto::limits::PASSWORD_CHARS;
 use std::net::SocketAddr;
 
@@ -63,33 +64,66 @@ async fn change_password(
         return Err(ApiError::InvalidCredentials);
     }
     let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
+    // Another change won meanwhile: the password given is no longer the current one.
+    let proof = Proof::CurrentHash(account.password_hash);
+    let changed = set_password(&state, &headers, id, proof, new_hash).await?;
+    let response = changed.ok_or(ApiError::InvalidCredentials)?;
+    tracing::info!(user = %id, "password changed; the account's other sessions ended");
+    Ok(response)
+}
 
-    let (sessions, old_hash) = (state.sessions.clone(), account.password_hash);
-    let (access, revoked) = state
+/// What entitles a request to set an account's password, checked in the write that sets it.
+pub(crate) enum Proof {
+    /// The hash of the current password, which the request knew: of two changes made with the
+    /// same current password, one wins.
+    CurrentHash(String),
+    /// The hash of a live reset code for the account: it works once.
+    ResetCode(String),
+}
+
+/// Gives account `id` the password of `new_hash` if `proof` still holds, ends every session it
+/// had in every service, and answers with a new session for the tab that asked. `None` when
+/// the proof no longer holds (or the account is gone); 403 when it is disabled.
+pub(crate) async fn set_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: UserId,
+    proof: Proof,
+    new_hash: String,
+) -> Result<Option<Response>, ApiError> {
+    let sessions = state.sessions.clone();
+    let changed = state
         .db
         .write(move |w| {
             // Taken in the write, after every earlier write: a sign-in that checked the old
             // password and wrote before this issued its session before this instant (see signin).
             let now = chrono::Utc::now().timestamp();
-            // Another change won meanwhile: the password given is no longer the current one.
-            let access =
-                store::change_password(w, id, &old_hash, &new_hash, now)?.ok_or(ApiError::InvalidCredentials)?;
+            let old_hash = match &proof {
+                Proof::CurrentHash(hash) => Some(hash.as_str()),
+                Proof::ResetCode(code) if store::password_reset_account(w, code)? == Some(id) => None,
+                Proof::ResetCode(_) => return Ok(None),
+            };
+            let Some(access) = store::change_password(w, id, old_hash, &new_hash, now)? else {
+                return Ok(None);
+            };
             if access.disabled {
                 return Err(ApiError::Forbidden("this account is disabled"));
             }
+            let user = store::find_user(w, id)?.ok_or(ApiError::NotFound)?;
             let seq = ledger::access(w, &access)?;
             sessions.set_access_in(w, &access)?;
-            Ok((access, w.publish_delivered(&UserSessionsRevoked { access, seq })?))
+            let revoked = w.publish_delivered(&UserSessionsRevoked { access, seq })?;
+            Ok(Some((access, user, revoked)))
         })
         .await?;
+    let Some((access, user, revoked)) = changed else {
+        return Ok(None);
+    };
     // Answered once every service refuses the sessions from before, this one's included.
     revoked.within(SEEN_EVERYWHERE).await;
     after_second(access.sessions_before.timestamp()).await;
-    let cookie = start_session(&state, &headers, &account.user)?;
-    tracing::info!(user = %id, "password changed; the account's other sessions ended");
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(UserResponse { user: account.user }),
-    )
-        .into_response())
+    let cookie = start_session(state, headers, &user)?;
+    Ok(Some(
+        ([(header::SET_COOKIE, cookie)], Json(UserResponse { user })).into_response(),
+    ))
 }

@@ -54,7 +54,7 @@ async fn signup(
         Some(code) if code.chars().count() > MAX_INVITE_CODE_CHARS => {
             return Err(ApiError::invalid("that is not an invite code"));
         }
-        code => code.as_deref().map(invite_hash),
+        code => code.as_deref().map(code_hash),
     };
     let _counted = state
         .signups
@@ -142,8 +142,8 @@ fn may_sign_up(
     }
 }
 
-/// What the database keeps of an invite code.
-pub fn invite_hash(code: &str) -> String {
+/// What the database keeps of an invite or password reset code.
+pub fn code_hash(code: &str) -> String {
     Sha256::digest(code.trim().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

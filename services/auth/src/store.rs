@@ -63,6 +63,16 @@ INSERT INTO settings (key, value) VALUES ('ledger_epoch', lower(hex(randomblob(1
 -- the code's first letters, to tell invitations apart in the admin's list (not enough to use one)
 ALTER TABLE invites ADD COLUMN hint TEXT NOT NULL DEFAULT '';
 ",
+    "
+-- at most one live password reset code per account, made by an admin
+CREATE TABLE password_resets (
+    user_id TEXT PRIMARY KEY,
+    -- SHA-256 of the code, as for invitations
+    code_hash TEXT NOT NULL UNIQUE,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+",
 ];
 
 /// An account with what sign-in needs.
@@ -199,28 +209,64 @@ pub fn disable(c: &Connection, id: UserId, now: i64) -> rusqlite::Result<Option<
     .optional()
 }
 
-/// Replaces an account's password hash, but only while it is still `old_hash` (of two changes
-/// made with the same current password, one wins), and refuses every session issued up to
-/// `now` (unix seconds; an instant already refused stays so). Returns the account's access,
-/// or `None` when its hash is no longer `old_hash`.
+/// Replaces an account's password hash, but only while it is still `old_hash` when one is given
+/// (of two changes made with the same current password, one wins), and refuses every session
+/// issued up to `now` (unix seconds; an instant already refused stays so). A reset link made
+/// for the account stops working: whoever set this password knows it. Returns the account's
+/// access, or `None` when there is no such account or its hash is no longer `old_hash`.
 pub fn change_password(
     c: &Connection,
     id: UserId,
-    old_hash: &str,
+    old_hash: Option<&str>,
     new_hash: &str,
     now: i64,
 ) -> rusqlite::Result<Option<AccountAccess>> {
+    let access = c
+        .query_row(
+            "UPDATE users SET password_hash = ?3, sessions_before = max(sessions_before, ?4)
+         WHERE id = ?1 AND (?2 IS NULL OR password_hash = ?2) RETURNING disabled, sessions_before",
+            params![id.to_string(), old_hash, new_hash, now],
+            |r| {
+                Ok(AccountAccess {
+                    user_id: id,
+                    disabled: r.get(0)?,
+                    sessions_before: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+                })
+            },
+        )
+        .optional()?;
+    if access.is_some() {
+        c.execute("DELETE FROM password_resets WHERE user_id = ?1", [id.to_string()])?;
+    }
+    Ok(access)
+}
+
+/// Keeps a password reset code (its hash) for an account, replacing the one it had; `false`
+/// when there is no such account. Expired codes are forgotten on the way.
+pub fn insert_password_reset(
+    c: &Connection,
+    user: UserId,
+    code_hash: &str,
+    by: UserId,
+    expires_at: i64,
+) -> rusqlite::Result<bool> {
+    c.execute("DELETE FROM password_resets WHERE expires_at <= unixepoch()", [])?;
+    let kept = c.execute(
+        "INSERT INTO password_resets (user_id, code_hash, created_by, expires_at)
+         SELECT id, ?2, ?3, ?4 FROM users WHERE id = ?1
+         ON CONFLICT (user_id) DO UPDATE SET
+             code_hash = excluded.code_hash, created_by = excluded.created_by, expires_at = excluded.expires_at",
+        params![user.to_string(), code_hash, by.to_string(), expires_at],
+    )?;
+    Ok(kept == 1)
+}
+
+/// The account a live password reset code is for, if any.
+pub fn password_reset_account(c: &Connection, code_hash: &str) -> rusqlite::Result<Option<UserId>> {
     c.query_row(
-        "UPDATE users SET password_hash = ?3, sessions_before = max(sessions_before, ?4)
-         WHERE id = ?1 AND password_hash = ?2 RETURNING disabled, sessions_before",
-        params![id.to_string(), old_hash, new_hash, now],
-        |r| {
-            Ok(AccountAccess {
-                user_id: id,
-                disabled: r.get(0)?,
-                sessions_before: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
-            })
-        },
+        "SELECT user_id FROM password_resets WHERE code_hash = ?1 AND expires_at > unixepoch()",
+        [code_hash],
+        |r| parse(r, "user_id"),
     )
     .optional()
 }
@@ -434,23 +480,59 @@ mod tests {
         let c = db();
         let ann = user("ann", Role::Member);
         insert(&c, &ann, "old", &chrono::Utc::now()).unwrap();
-        assert_eq!(change_password(&c, ann.id, "stale", "new", 2000).unwrap(), None);
+        assert_eq!(change_password(&c, ann.id, Some("stale"), "new", 2000).unwrap(), None);
         assert_eq!(find_account_by_id(&c, ann.id).unwrap().unwrap().password_hash, "old");
 
-        let access = change_password(&c, ann.id, "old", "new", 2000).unwrap().unwrap();
+        let access = change_password(&c, ann.id, Some("old"), "new", 2000).unwrap().unwrap();
         assert_eq!((access.disabled, access.sessions_before.timestamp()), (false, 2000));
         let account = find_account_by_id(&c, ann.id).unwrap().unwrap();
         assert_eq!((account.password_hash.as_str(), account.sessions_before), ("new", 2000));
         assert_eq!(
-            change_password(&c, ann.id, "old", "newer", 2001).unwrap(),
+            change_password(&c, ann.id, Some("old"), "newer", 2001).unwrap(),
             None,
             "used once"
         );
 
         // A clock that went back never revives a session already refused.
-        let access = change_password(&c, ann.id, "new", "newer", 1000).unwrap().unwrap();
+        let access = change_password(&c, ann.id, Some("new"), "newer", 1000)
+            .unwrap()
+            .unwrap();
         assert_eq!(access.sessions_before.timestamp(), 2000);
         assert_eq!(find_account_by_id(&c, UserId::new()).unwrap().map(|a| a.user), None);
+    }
+
+    #[test]
+    fn a_reset_code_names_its_account_until_it_expires_is_replaced_or_a_password_is_set() {
+        let c = db();
+        let (ann, bob) = (user("ann", Role::Member), user("bob", Role::Admin));
+        insert(&c, &ann, "old", &chrono::Utc::now()).unwrap();
+        let later = chrono::Utc::now().timestamp() + 60;
+        assert!(insert_password_reset(&c, ann.id, "r1", bob.id, later).unwrap());
+        assert_eq!(password_reset_account(&c, "r1").unwrap(), Some(ann.id));
+        assert!(
+            !insert_password_reset(&c, UserId::new(), "r0", bob.id, later).unwrap(),
+            "no such account"
+        );
+
+        assert!(insert_password_reset(&c, ann.id, "r2", bob.id, later).unwrap());
+        assert_eq!(password_reset_account(&c, "r1").unwrap(), None, "replaced");
+        assert_eq!(password_reset_account(&c, "r2").unwrap(), Some(ann.id));
+        assert_eq!(change_password(&c, ann.id, Some("stale"), "x", 1).unwrap(), None);
+        assert_eq!(
+            password_reset_account(&c, "r2").unwrap(),
+            Some(ann.id),
+            "a refused change keeps it"
+        );
+        assert!(change_password(&c, ann.id, None, "new", 1).unwrap().is_some());
+        assert_eq!(
+            password_reset_account(&c, "r2").unwrap(),
+            None,
+            "used up by the new password"
+        );
+
+        let past = chrono::Utc::now().timestamp() - 1;
+        insert_password_reset(&c, ann.id, "r3", bob.id, past).unwrap();
+        assert_eq!(password_reset_account(&c, "r3").unwrap(), None, "expired");
     }
 
     #[test]

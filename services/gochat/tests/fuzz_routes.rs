@@ -76,6 +76,7 @@ const AUTH: &[Route] = &[
         &[],
         Some(&["currentPassword", "newPassword"]),
     ),
+    route("POST", "/api/auth/password-reset", &[], Some(&["code", "newPassword"])),
     route("GET", "/api/admin/settings", &[], None),
     route("PATCH", "/api/admin/settings", &[], Some(&["signup"])),
     route("POST", "/api/admin/invites", &[], Some(&["maxUses", "expiresInHours"])),
@@ -85,6 +86,7 @@ const AUTH: &[Route] = &[
     route("PATCH", "/api/admin/users/{}", &[], Some(&["role"])),
     route("POST", "/api/admin/users/{}/disable", &[], None),
     route("POST", "/api/admin/users/{}/enable", &[], None),
+    route("POST", "/api/admin/users/{}/password-reset", &[], None),
 ];
 
 const USERS: &[Route] = &[route("GET", "/api/users", &["q", "limit", "cursor", "ids"], None)];

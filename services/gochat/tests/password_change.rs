@@ -1,6 +1,8 @@
-//! Changing one's password (`POST /api/auth/password`), all in one process over the in-process
-//! bus: it ends every other session of the account in every service by the time it is answered,
-//! keeps the tab that asked signed in, and guessing through it is limited like signing in.
+//! Changing one's password (`POST /api/auth/password`) and setting a forgotten one with an
+//! admin's reset link (`POST /api/auth/password-reset`), all in one process over the in-process
+//! bus: either ends every other session of the account in every service by the time it is
+//! answered, keeps the tab that asked signed in, and guessing through it is limited like
+//! signing in.
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
@@ -281,5 +283,194 @@ async fn a_sign_in_with_the_old_password_racing_the_change_does_not_outlive_it()
         survivors_total, 0,
         "sessions signed in with the old password outlived the change"
     );
+    server.stop().await.unwrap();
+}
+
+fn reset(code: &str, new: &str) -> Value {
+    json!({"code": code, "newPassword": new})
+}
+
+/// A reset link's code for `user`, made by `admin`.
+async fn reset_code(admin: &mut Client, user: &str) -> String {
+    let (status, body) = admin
+        .post(&format!("/api/admin/users/{user}/password-reset"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["reset"]["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_admins_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (_, mut root) = signed_up(&server, "root").await;
+    let (ann_id, mut laptop) = signed_up(&server, "ann").await;
+    let mut laptop_socket = socket(&server, "/ws/chat", &laptop).await;
+
+    let (status, body) = root
+        .post(&format!("/api/admin/users/{ann_id}/password-reset"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let code = body["reset"]["code"].as_str().unwrap().to_owned();
+    let expires: chrono::DateTime<chrono::Utc> = body["reset"]["expiresAt"].as_str().unwrap().parse().unwrap();
+    let hours = (expires - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((23.9..=24.0).contains(&hours), "valid for a day: {hours} h");
+    // Making the link changes nothing yet: ann may still remember her password.
+    assert!(accepted_everywhere(&server, &mut laptop).await);
+    assert_eq!(sign_in(&server, "ann", "password-ann").await.0, 200);
+
+    let mut browser = Client::new(&server);
+    let (status, body) = browser
+        .post("/api/auth/password-reset", reset(&code, "a brand new secret"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["id"], json!(ann_id));
+    // The browser that used it is signed in; every session from before ended, everywhere.
+    assert!(accepted_everywhere(&server, &mut browser).await);
+    refused_everywhere(&server, &mut laptop).await;
+    assert_eq!(close_code(&mut laptop_socket).await, 4001);
+    assert!(accepted_everywhere(&server, &mut root).await, "nobody else's");
+    assert_eq!(sign_in(&server, "ann", "password-ann").await.0, 401);
+    assert_eq!(sign_in(&server, "ann", "a brand new secret").await.0, 200);
+
+    // Once.
+    let (status, body) = Client::new(&server)
+        .post("/api/auth/password-reset", reset(&code, "someone elses idea"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_input")),
+        "{body}"
+    );
+    assert_eq!(sign_in(&server, "ann", "a brand new secret").await.0, 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reset_links_are_an_admins_to_make_and_a_refused_reset_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (root_id, mut root) = signed_up(&server, "root").await;
+    let (ann_id, mut ann) = signed_up(&server, "ann").await;
+    let reset_of = |id: &str| format!("/api/admin/users/{id}/password-reset");
+
+    let (status, body) = ann.post(&reset_of(&root_id), json!({})).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "a member");
+    let (status, _) = Client::new(&server).post(&reset_of(&ann_id), json!({})).await;
+    assert_eq!(status, 401);
+    let (status, body) = root.post(&reset_of(&root_id), json!({})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_input")),
+        "one's own"
+    );
+    for id in [uuid::Uuid::now_v7().to_string(), "nobody".to_owned()] {
+        assert_eq!(root.post(&reset_of(&id), json!({})).await.0, 404, "{id}");
+    }
+
+    // A newer link replaces the older one.
+    let first = reset_code(&mut root, &ann_id).await;
+    let second = reset_code(&mut root, &ann_id).await;
+    let too_long = "x".repeat(129);
+    let mut foreign = HeaderMap::new();
+    foreign.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
+    let mut stranger = Client::new(&server);
+    for bad in [
+        reset(&first, "a fine new one"),
+        reset("not-a-code-this-server-made", "a fine new one"),
+        reset("", "a fine new one"),
+        reset(&"c".repeat(65), "a fine new one"),
+        reset(&second, "short"),
+        reset(&second, &too_long),
+        json!({"code": second}),
+        json!({"code": second, "new_password": "a fine new one"}),
+        json!({"code": 7, "newPassword": "a fine new one"}),
+        json!(second),
+    ] {
+        let (status, body) = stranger.post("/api/auth/password-reset", bad.clone()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("invalid_input")),
+            "{bad}: {body}"
+        );
+        assert_eq!(stranger.cookie, None, "nobody signed in");
+    }
+    let (status, _, body) = stranger
+        .request(
+            "POST",
+            "/api/auth/password-reset",
+            Some(reset(&second, "a fine new one")),
+            foreign,
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
+
+    // A disabled account stays out, and its link keeps until it is enabled again.
+    assert_eq!(
+        root.post(&format!("/api/admin/users/{ann_id}/disable"), json!({}))
+            .await
+            .0,
+        204
+    );
+    let (status, body) = stranger
+        .post("/api/auth/password-reset", reset(&second, "a fine new one"))
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
+    assert_eq!(
+        root.post(&format!("/api/admin/users/{ann_id}/enable"), json!({}))
+            .await
+            .0,
+        204
+    );
+    let (status, mut ann, _) = sign_in(&server, "ann", "password-ann").await;
+    assert_eq!(status, 200, "the password is what it was");
+    assert!(accepted_everywhere(&server, &mut ann).await);
+
+    // Changing one's password voids the link: whoever set it knows it.
+    let (status, _) = ann
+        .post("/api/auth/password", change("password-ann", "ann changed it herself"))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = stranger
+        .post("/api/auth/password-reset", reset(&second, "a fine new one"))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(sign_in(&server, "ann", "ann changed it herself").await.0, 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_reset_codes_pay_from_the_addresss_sign_in_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let (_, mut root) = signed_up(&server, "root").await;
+    let (ann_id, _) = signed_up(&server, "ann").await;
+    let code = reset_code(&mut root, &ann_id).await;
+    let mut guesser = Client::new(&server);
+    // 20 failures a window per address by default, as for signing in.
+    for i in 0..20 {
+        let (status, _) = guesser
+            .post(
+                "/api/auth/password-reset",
+                reset(&format!("guess-{i}"), "a fine new one"),
+            )
+            .await;
+        assert_eq!(status, 400);
+    }
+    let (status, headers, body) = guesser
+        .request(
+            "POST",
+            "/api/auth/password-reset",
+            Some(reset(&code, "a fine new one")),
+            HeaderMap::new(),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("rate_limited")),
+        "even the right code waits"
+    );
+    assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert_eq!(sign_in(&server, "ann", "password-ann").await.0, 429, "the same budget");
     server.stop().await.unwrap();
 }

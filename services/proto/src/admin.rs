@@ -23,6 +23,8 @@ pub const DEFAULT_INVITE_USES: u32 = 1;
 pub const DEFAULT_INVITE_HOURS: u32 = 168;
 /// Longest invite code accepted on sign-up (codes are 22 characters; anything longer is junk).
 pub const MAX_INVITE_CODE_CHARS: usize = 64;
+/// Longest password reset code accepted, for the same reason.
+pub const MAX_RESET_CODE_CHARS: usize = 64;
 /// Most invitations `GET /api/admin/invites` lists (the newest).
 pub const MAX_LISTED_INVITES: u32 = 200;
 /// Letters of a code kept to tell invitations apart (of 22: not enough to guess the rest).
@@ -147,6 +149,26 @@ pub struct Invite {
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct InviteResponse {
     pub invite: Invite,
+}
+
+/// How long a password reset link works (it works once).
+pub const PASSWORD_RESET_HOURS: i64 = 24;
+
+/// A password reset link's code, made by `POST /api/admin/users/{id}/password-reset`: whoever
+/// opens `/reset-password#<code>` may set the account's password once, until `expiresAt`. A
+/// newer code for the same account replaces it; only its hash is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PasswordReset {
+    pub code: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct PasswordResetResponse {
+    pub reset: PasswordReset,
 }
 
 /// An invitation that can still be used, as `GET /api/admin/invites` lists it. The code itself

@@ -53,6 +53,16 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /api/auth/password-reset`: the code of a reset link an admin made, and the new
+/// password. Success signs the account in (as sign-in does) and ends its other sessions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct ResetPasswordRequest {
+    pub code: String,
+    pub new_password: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct UserResponse {

@@ -41,8 +41,10 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 /// The limits the web client checks before sending, as a TypeScript module.
 #[cfg(feature = "ts")]
 pub fn typescript() -> String {
-    use crate::admin::{MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES};
-    let consts: [(&str, usize); 18] = [
+    use crate::admin::{
+        MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES, MAX_RESET_CODE_CHARS, PASSWORD_RESET_HOURS,
+    };
+    let consts: [(&str, usize); 20] = [
         ("MAX_PAGE", MAX_PAGE as usize),
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
@@ -61,6 +63,8 @@ pub fn typescript() -> String {
         ("MAX_INVITE_USES", MAX_INVITE_USES as usize),
         ("MAX_INVITE_HOURS", MAX_INVITE_HOURS as usize),
         ("MAX_INVITE_CODE_CHARS", MAX_INVITE_CODE_CHARS),
+        ("MAX_RESET_CODE_CHARS", MAX_RESET_CODE_CHARS),
+        ("PASSWORD_RESET_HOURS", PASSWORD_RESET_HOURS as usize),
     ];
     let mut out = String::from("// Generated from services/proto/src/limits.rs; never edited by hand.\n\n");
     for (name, value) in consts {

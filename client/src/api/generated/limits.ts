@@ -18,3 +18,5 @@ export const MAX_PASSWORD_CHARS = 128;
 export const MAX_INVITE_USES = 1000;
 export const MAX_INVITE_HOURS = 720;
 export const MAX_INVITE_CODE_CHARS = 64;
+export const MAX_RESET_CODE_CHARS = 64;
+export const PASSWORD_RESET_HOURS = 24;

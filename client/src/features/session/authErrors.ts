@@ -59,3 +59,8 @@ export function changePasswordErrorText(error: unknown): string {
       return errorText(error);
   }
 }
+
+/** A refused reset: a link that no longer works (`invalid_input` with the server's reason), a disabled account, or too many tries. */
+export function resetPasswordErrorText(error: unknown): string {
+  return errorCode(error) === 'rate_limited' ? tooMany(error) : errorText(error);
+}

@@ -1,22 +1,53 @@
-// Every account, oldest first: make admin or member again, disable or enable. Disabling ends the
-// person's sessions at once.
+// Every account, oldest first: make admin or member again, disable or enable, a password reset
+// link. Disabling ends the person's sessions at once.
 import { useState } from 'react';
-import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation, useSetUserRoleMutation } from '../../api/admin';
+import {
+  useAdminUsersInfiniteQuery,
+  useCreatePasswordResetMutation,
+  useSetUserDisabledMutation,
+  useSetUserRoleMutation,
+} from '../../api/admin';
 import { errorText } from '../../api/http';
-import type { AdminUser } from '../../api/types';
+import type { AdminUser, PasswordReset } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
-import { ConfirmDialog } from '../Dialog';
+import { resetLink } from '../../features/session/passwordReset';
+import { buttonClass, ConfirmDialog, Dialog } from '../Dialog';
+import { CopyField } from './CopyField';
 import { Section } from './Section';
+
+/** The link just made, to copy and hand over (this server sends no email). */
+function ResetLinkDialog({ user, reset, onClose }: { user: AdminUser; reset: PasswordReset; onClose: () => void }) {
+  return (
+    <Dialog title={`Password reset link for ${user.username}`} onClose={onClose} wide>
+      <div className="space-y-3 px-5 pb-3" data-testid="reset-link">
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          Send this link to {user.username} ({user.email}) yourself, privately. Whoever opens it can set the account&apos;s password once,
+          until {new Date(reset.expiresAt).toLocaleString()}; every device signed in to it is then signed out. Until then the
+          password stays what it is. A newer link replaces this one.
+        </p>
+        <CopyField value={resetLink(location.origin, reset.code)} name="Password reset link" label="Copy link" />
+      </div>
+      <div className="flex justify-end border-t border-slate-200 px-5 py-3 dark:border-slate-800">
+        <button type="button" autoFocus onClick={onClose} className={buttonClass('plain')}>
+          Done
+        </button>
+      </div>
+    </Dialog>
+  );
+}
 
 function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
   const [setDisabled, { isLoading, error }] = useSetUserDisabledMutation();
   const [setRole, { isLoading: changingRole, error: roleError }] = useSetUserRoleMutation();
   const [confirming, setConfirming] = useState(false);
   const [confirmingAdmin, setConfirmingAdmin] = useState(false);
+  const [createReset, { isLoading: makingReset, error: resetError }] = useCreatePasswordResetMutation();
+  const [reset, setReset] = useState<PasswordReset | null>(null);
   const admin = user.role === 'admin';
+  const problem = error ?? roleError ?? resetError;
   return (
-    <li className="flex items-center gap-3 py-3" data-testid="account" data-username={user.username}>
-      <div className="min-w-0 flex-1">
+    <li className="flex flex-wrap items-center gap-x-3 gap-y-2 py-3" data-testid="account" data-username={user.username}>
+      <div className="min-w-0 flex-1 basis-48">
         <p className="truncate text-sm font-medium">
           {user.username}
           {user.role === 'admin' && (
@@ -29,9 +60,9 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
         <p className="truncate text-xs text-slate-500 dark:text-slate-400">
           {user.email} · since {new Date(user.createdAt).toLocaleDateString()}
         </p>
-        {(error ?? roleError) && (
+        {problem && (
           <p role="alert" className="text-xs text-rose-600">
-            {errorText(error ?? roleError)}
+            {errorText(problem)}
           </p>
         )}
       </div>
@@ -45,6 +76,21 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
           className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-60 dark:text-slate-300 dark:hover:bg-slate-800"
         >
           {admin ? 'Make member' : 'Make admin'}
+        </button>
+      )}
+      {!isMe && (
+        <button
+          type="button"
+          disabled={makingReset}
+          onClick={() => {
+            void createReset(user.id).then((r) => {
+              if ('data' in r && r.data) setReset(r.data.reset);
+            });
+          }}
+          aria-label={`Password reset link for ${user.username}`}
+          className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-60 dark:text-slate-300 dark:hover:bg-slate-800"
+        >
+          Reset password
         </button>
       )}
       {!isMe && (
@@ -71,6 +117,7 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
           onClose={() => setConfirmingAdmin(false)}
         />
       )}
+      {reset && <ResetLinkDialog user={user} reset={reset} onClose={() => setReset(null)} />}
       {confirming && (
         <ConfirmDialog
           title={`Disable ${user.username}?`}
@@ -92,7 +139,10 @@ export function AccountsSection() {
   });
   const users = data?.pages.flatMap((p) => p.users) ?? [];
   return (
-    <Section title="Accounts" description="Admins can do everything on this page. Disabling an account signs it out everywhere at once and stops it from signing in.">
+    <Section
+      title="Accounts"
+      description="Admins can do everything on this page. Disabling an account signs it out everywhere at once and stops it from signing in. Someone who forgot their password gets a reset link from you."
+    >
       {isLoading && <p className="text-sm text-slate-500">Loading…</p>}
       {error && <p role="alert" className="text-sm text-rose-600">{errorText(error)}</p>}
       <ul className="divide-y divide-slate-200 dark:divide-slate-800">

@@ -6,41 +6,15 @@ import { errorText } from '../../api/http';
 import type { Invite, InviteSummary } from '../../api/types';
 import { inviteLink, parseMaxUses, VALIDITY_CHOICES } from '../../features/admin/invites';
 import { ConfirmDialog } from '../Dialog';
+import { CopyField, fieldClass } from './CopyField';
 import { Section } from './Section';
-
-const fieldClass =
-  'block w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 focus:border-accent-500 focus:ring-2 focus:ring-accent-500/30 focus:outline-none dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100';
-
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      onClick={() => {
-        void navigator.clipboard?.writeText(text).then(
-          () => setCopied(true),
-          () => setCopied(false),
-        );
-      }}
-      className="shrink-0 rounded-lg bg-accent-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-accent-700"
-    >
-      {copied ? 'Copied' : label}
-    </button>
-  );
-}
 
 function CreatedInvite({ invite }: { invite: Invite }) {
   const link = inviteLink(location.origin, invite.code);
   return (
     <div className="mt-4 space-y-2 rounded-xl bg-accent-50 p-3 dark:bg-slate-800" data-testid="invite">
-      <div className="flex items-center gap-2">
-        <input readOnly aria-label="Invitation link" value={link} className={`${fieldClass} font-mono`} onFocus={(e) => e.target.select()} />
-        <CopyButton text={link} label="Copy link" />
-      </div>
-      <div className="flex items-center gap-2">
-        <input readOnly aria-label="Invitation code" value={invite.code} className={`${fieldClass} font-mono`} onFocus={(e) => e.target.select()} />
-        <CopyButton text={invite.code} label="Copy code" />
-      </div>
+      <CopyField value={link} name="Invitation link" label="Copy link" />
+      <CopyField value={invite.code} name="Invitation code" label="Copy code" />
       <p className="text-xs text-slate-600 dark:text-slate-300">
         {invite.usesLeft === 1 ? 'One use' : `${invite.usesLeft} uses`}, valid until {new Date(invite.expiresAt).toLocaleString()}.
       </p>
