@@ -104,6 +104,10 @@ describe('auth', () => {
     await page.getByRole('menuitem', { name: 'Change password', exact: true }).click();
     assert.equal(await dialog.getByLabel('Current password', { exact: true }).inputValue(), '');
     await page.setViewportSize({ width: 1280, height: 800 });
+    // Another tab of this browser shares the cookie that the change replaces.
+    const sameBrowser = await alice.context.newPage();
+    await sameBrowser.goto('/');
+    await sameBrowser.getByTestId('me').waitFor();
 
     await fill(aliceUser.password, newPassword);
     await page.getByTestId('notices').filter({ hasText: 'Password changed; other sessions were signed out.' }).waitFor();
@@ -111,6 +115,14 @@ describe('auth', () => {
     // The other browser is bounced to the sign-in form by itself; this tab stays signed in,
     // across a reload too (it got a new session).
     await elsewhere.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 10_000 });
+    // The other tab of this browser heard of the change and stays signed in (its sockets were
+    // closed too, and it asked who it is before the new cookie came).
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await sameBrowser.getByRole('button', { name: 'Sign in', exact: true }).count(), 0, 'the same browser\'s other tab is not signed out');
+      await sameBrowser.waitForTimeout(100);
+    }
+    await sameBrowser.getByTestId('me').filter({ hasText: aliceUser.username }).waitFor();
+    await sameBrowser.close();
     await page.reload();
     await page.getByTestId('me').filter({ hasText: aliceUser.username }).waitFor();
 

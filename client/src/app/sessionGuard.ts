@@ -6,19 +6,27 @@
 // sockets, which then ask who we are, and requests get 401). So while a change is in flight such
 // refusals wait for its outcome: once it succeeded, those of requests sent with the old cookie
 // are moot and the sockets reconnect with the new one; if it failed, the server is asked again.
+// The other tabs of the browser share the cookie: they hear of the change (`SessionTabs`) and
+// do the same, and one that signed out before it heard asks again who it is.
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import { isFulfilled, isPending, isRejected, isRejectedWithValue } from '@reduxjs/toolkit';
 import { api, errorCode } from '../api/http';
 import { sessionEnded, type SessionEnd, type SessionState } from '../features/session/sessionSlice';
 import { reconnectRequested } from '../sockets/actions';
+import type { SessionTabs, TabNews } from './sessionTabs';
 import type { AppDispatch } from './store';
 
-export const sessionGuard: Middleware<object, { session: SessionState }> = (store) => {
+/** How long news of another tab's change holds refusals back at most (that tab may have closed). */
+export const OTHER_TAB_CHANGE_MS = 15_000;
+
+export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object, { session: SessionState }> => (store) => {
   /** Requests sent and not answered yet. */
   const inFlight = new Set<string>();
   /** Requests sent with a cookie that a password change has since replaced. */
   const moot = new Set<string>();
   let changing = false;
+  /** Another tab's change in flight: the timer that stops waiting for its outcome. */
+  let otherTabChanging: ReturnType<typeof setTimeout> | null = null;
   let refusedWhileChanging = false;
 
   /** Signed out here (no reason to give), or refused: the sign-in page then says why (as a socket's close announced it, if one did). */
@@ -28,13 +36,42 @@ export const sessionGuard: Middleware<object, { session: SessionState }> = (stor
   };
   const refused = (requestId: string | undefined) => {
     if (requestId !== undefined && moot.has(requestId)) return;
-    if (changing) refusedWhileChanging = true;
+    if (changing || otherTabChanging) refusedWhileChanging = true;
     else end(store.getState().session.ended ?? 'ended');
   };
   const askAgain = () => {
     const dispatch = store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>;
     void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
   };
+
+  /** The cookie is a new session of `user`: what was refused meanwhile is moot; reconnect. */
+  const cookieReplaced = (user: SessionState['user']) => {
+    for (const id of inFlight) moot.add(id);
+    // Who we are, again: a "nobody" answered meanwhile (moot, but cached) must not stay.
+    if (user) void (store.dispatch as AppDispatch)(api.util.upsertQueryData('currentUser', undefined, { currentUser: user }));
+    store.dispatch(reconnectRequested());
+  };
+  const otherTabSettled = () => {
+    if (otherTabChanging) clearTimeout(otherTabChanging);
+    otherTabChanging = null;
+  };
+  tabs?.listen((news: TabNews) => {
+    if (news.type === 'passwordChanging') {
+      otherTabSettled();
+      otherTabChanging = setTimeout(() => {
+        otherTabChanging = null;
+        if (refusedWhileChanging && !changing) askAgain();
+      }, OTHER_TAB_CHANGE_MS);
+    } else if (news.type === 'passwordChanged') {
+      otherTabSettled();
+      // Signed out already (the news came late): the cookie may well be ours again.
+      if (store.getState().session.status === 'signedOut') askAgain();
+      else cookieReplaced(news.user);
+    } else {
+      otherTabSettled();
+      if (refusedWhileChanging && !changing) askAgain();
+    }
+  });
 
   return (next) => (action) => {
     const wasSignedIn = store.getState().session.status === 'signedIn';
@@ -48,15 +85,15 @@ export const sessionGuard: Middleware<object, { session: SessionState }> = (stor
     if (api.endpoints.changePassword.matchPending(a)) {
       changing = true;
       refusedWhileChanging = false;
+      tabs?.tell({ type: 'passwordChanging' });
     } else if (api.endpoints.changePassword.matchFulfilled(a)) {
       changing = false;
-      for (const id of inFlight) moot.add(id);
-      // Who we are, again: a "nobody" answered meanwhile (moot, but cached) must not stay.
-      void (store.dispatch as AppDispatch)(api.util.upsertQueryData('currentUser', undefined, { currentUser: a.payload.user }));
-      store.dispatch(reconnectRequested());
+      cookieReplaced(a.payload.user);
+      tabs?.tell({ type: 'passwordChanged', user: a.payload.user });
     } else if (api.endpoints.changePassword.matchRejected(a)) {
       changing = false;
-      if (refusedWhileChanging) askAgain();
+      tabs?.tell({ type: 'passwordUnchanged' });
+      if (refusedWhileChanging && !otherTabChanging) askAgain();
     }
 
     if (api.endpoints.signout.matchFulfilled(a) || api.endpoints.signout.matchRejected(a)) {

@@ -15,7 +15,8 @@ import { usersReducer } from '../features/users/usersSlice';
 import { createChatSocketMiddleware } from '../sockets/chatSocket';
 import { browserDeps, type SocketDeps } from '../sockets/deps';
 import { createNotificationsSocketMiddleware } from '../sockets/notificationsSocket';
-import { sessionGuard } from './sessionGuard';
+import { createSessionGuard } from './sessionGuard';
+import { browserTabs, type SessionTabs } from './sessionTabs';
 
 const slices = combineReducers({
   session: sessionReducer,
@@ -42,14 +43,18 @@ function rootReducer(state: SlicesState | undefined, action: UnknownAction): Sli
   return slices(state, action);
 }
 
-/** `notifications`: the browser's notifications, or none (unit tests of other parts). */
-export function makeStore(deps: SocketDeps = browserDeps(), notifications: NotificationsDepsFactory | null = browserNotificationsDeps) {
+/** `notifications`: the browser's notifications, or none (unit tests of other parts); `tabs`: this browser's other tabs. */
+export function makeStore(
+  deps: SocketDeps = browserDeps(),
+  notifications: NotificationsDepsFactory | null = browserNotificationsDeps,
+  tabs: SessionTabs | null = browserTabs(),
+) {
   return configureStore({
     reducer: rootReducer,
     middleware: (getDefault) =>
       getDefault().concat(
         api.middleware,
-        sessionGuard,
+        createSessionGuard(tabs),
         createChatSocketMiddleware(deps),
         createNotificationsSocketMiddleware(deps),
         ...(notifications ? [createBrowserNotificationsMiddleware(notifications)] : []),

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/http';
-import { alice, FakeWebSocket, fakeServer, setup, waitFor } from '../test/fakes';
+import { alice, FakeTabs, FakeWebSocket, fakeServer, setup, waitFor } from '../test/fakes';
 
 let signedIn: boolean;
 
@@ -84,25 +84,25 @@ describe('a session ended on the server', () => {
   });
 });
 
-describe('a password change in this tab', () => {
-  /** The server's answer to the change, released by the test: meanwhile the old cookie is refused. */
-  function pendingChange(answer: () => Response) {
-    let release = () => {};
-    const answered = new Promise<void>((r) => (release = r));
-    return {
-      answered,
-      handler: async () => {
-        signedIn = false; // every session of the account has ended…
-        await answered;
-        signedIn = true; // …and the answer brings this tab a new cookie (or, refused, the old one still works)
-        return answer();
-      },
-      release: () => release(),
-    };
-  }
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+/** The server's answer to the change, released by the test: meanwhile the old cookie is refused. */
+function pendingChange(answer: () => Response) {
+  let release = () => {};
+  const answered = new Promise<void>((r) => (release = r));
+  return {
+    answered,
+    handler: async () => {
+      signedIn = false; // every session of the account has ended…
+      await answered;
+      signedIn = true; // …and the answer brings this tab a new cookie (or, refused, the old one still works)
+      return answer();
+    },
+    release: () => release(),
+  };
+}
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
+describe('a password change in this tab', () => {
   it('keeps it signed in while the server closes its sockets, and reconnects them at once', async () => {
     const change = pendingChange(() => json(200, { user: alice }));
     fakeServer({
@@ -190,5 +190,90 @@ describe('a password change in this tab', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(store.getState().session.status).toBe('signedIn');
     expect(store.getState().session.user).toEqual(alice);
+  });
+});
+
+describe('a password change in another tab of this browser', () => {
+  /** Two tabs of one browser, both signed in, their sockets open; what each tab's sockets are. */
+  async function twoTabs(withNews = true) {
+    const hub = new FakeTabs();
+    const here = setup(undefined, undefined, hub.tab());
+    await here.store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/notifications').open();
+    FakeWebSocket.last('/ws/chat').open();
+    const other = setup(undefined, undefined, withNews ? hub.tab() : null);
+    await other.store.dispatch(api.endpoints.currentUser.initiate());
+    const sockets = { notifications: FakeWebSocket.last('/ws/notifications'), chat: FakeWebSocket.last('/ws/chat') };
+    sockets.notifications.open();
+    sockets.chat.open();
+    return { here: here.store, other: other.store, sockets };
+  }
+  const serve = (handler: () => Promise<Response>) =>
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'POST /api/auth/password': handler,
+    });
+
+  it('keeps the other tab signed in while the server closes its sockets, then reconnects it', async () => {
+    const change = pendingChange(() => json(200, { user: alice }));
+    serve(change.handler);
+    const { here, other, sockets } = await twoTabs();
+    const changed = here.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    await waitFor(() => !signedIn, 'the change reached the server');
+    sockets.notifications.drop(4001, 'session ended');
+    sockets.chat.drop(4001, 'session ended');
+    // The other tab asked who it is and heard "nobody" (the browser's cookie is still the old one).
+    await waitFor(() => other.getState().chat.myId === null, '"nobody" answered in the other tab');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(other.getState().session.status).toBe('signedIn');
+    const reconnects = FakeWebSocket.count('/ws/chat');
+    change.release();
+    await changed;
+    await waitFor(() => other.getState().chat.myId === alice.id, 'the other tab knows who it is again');
+    expect(other.getState().session).toMatchObject({ status: 'signedIn', user: alice });
+    expect(FakeWebSocket.count('/ws/chat')).toBeGreaterThan(reconnects);
+  });
+
+  it('a tab that heard nothing of it is signed out', async () => {
+    // What the news prevents (and what a browser without BroadcastChannel still does).
+    const change = pendingChange(() => json(200, { user: alice }));
+    serve(change.handler);
+    const { here, other, sockets } = await twoTabs(false);
+    const changed = here.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    await waitFor(() => !signedIn, 'the change reached the server');
+    sockets.notifications.drop(4001, 'session ended');
+    await waitFor(() => other.getState().session.status === 'signedOut', 'signed out');
+    change.release();
+    await changed;
+  });
+
+  it('a tab signed out before the news came asks again, and is signed in with the new cookie', async () => {
+    const change = pendingChange(() => json(200, { user: alice }));
+    serve(change.handler);
+    const { here, other, sockets } = await twoTabs();
+    signedIn = false;
+    sockets.notifications.drop(4001, 'session ended');
+    await waitFor(() => other.getState().session.status === 'signedOut', 'signed out');
+    const changed = here.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    change.release();
+    await changed;
+    await waitFor(() => other.getState().session.status === 'signedIn', 'signed in again');
+    expect(other.getState().session.user).toEqual(alice);
+  });
+
+  it("the other tab's refused change: this one asks the server again, and stays signed in", async () => {
+    const change = pendingChange(() => json(401, { error: { code: 'invalid_credentials', message: 'wrong password' } }));
+    serve(change.handler);
+    const { here, other, sockets } = await twoTabs();
+    const changed = here.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'a guess', newPassword: 'new password' }));
+    await waitFor(() => !signedIn, 'the change reached the server');
+    sockets.notifications.drop(4001);
+    await waitFor(() => other.getState().chat.myId === null, '"nobody" answered in the other tab');
+    change.release();
+    await changed;
+    await waitFor(() => other.getState().chat.myId === alice.id, 'asked again');
+    expect(other.getState().session.status).toBe('signedIn');
   });
 });

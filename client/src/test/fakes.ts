@@ -1,5 +1,6 @@
 // Test doubles: a scriptable WebSocket, a manual clock, and a fetch that answers like the server.
 import { vi } from 'vitest';
+import type { SessionTabs, TabNews } from '../app/sessionTabs';
 import { makeStore } from '../app/store';
 import type { Conversation, GroupConversation, Message, User } from '../api/types';
 import type { SocketDeps } from '../sockets/deps';
@@ -201,8 +202,25 @@ export async function waitFor(cond: () => boolean, what = 'condition', timeoutMs
   }
 }
 
-export function setup(clock = new FakeClock(), random?: () => number) {
+/** Tabs of one browser: what one tells, the others hear (never itself), as with a BroadcastChannel. */
+export class FakeTabs {
+  private hearers: { tab: number; hear: (news: TabNews) => void }[] = [];
+  private tabs = 0;
+
+  tab(): SessionTabs {
+    const me = ++this.tabs;
+    return {
+      tell: (news) => {
+        // Delivered later, as a channel's messages are; a structured clone, as they are.
+        for (const h of this.hearers) if (h.tab !== me) setTimeout(() => h.hear(structuredClone(news)), 0);
+      },
+      listen: (hear) => void this.hearers.push({ tab: me, hear }),
+    };
+  }
+}
+
+export function setup(clock = new FakeClock(), random?: () => number, tabs: SessionTabs | null = null) {
   FakeWebSocket.instances = [];
-  const store = makeStore(testDeps(clock, random), null);
+  const store = makeStore(testDeps(clock, random), null, tabs);
   return { store, clock };
 }
