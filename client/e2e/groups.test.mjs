@@ -73,6 +73,7 @@ describe('groups', () => {
     await create.click();
     await header(page).filter({ hasText: title }).waitFor();
     await page.getByTestId('chat-status').filter({ hasText: '3 members' }).waitFor();
+    await page.getByTestId('group-event').filter({ hasText: `You created the group “${title}” with` }).waitFor();
   });
 
   step('bob and carol see the group at once, and all three chat live', async () => {
@@ -153,6 +154,12 @@ describe('groups', () => {
     await chatRow(dave, renamed).click();
     await bubble(dave, 'plans for Saturday').waitFor();
     await bubble(dave, 'I bring the snacks').waitFor();
+    // The timeline says who added whom: from the history for dave, live for the others.
+    const note = (page, text) => page.getByTestId('group-event').filter({ hasText: text });
+    await note(dave, `${users.alice.username} added you`).waitFor();
+    await note(dave, `renamed the group to “${renamed}”`).waitFor();
+    await note(page, `You added ${users.dave.username}`).waitFor();
+    await note(people.bob.page, `${users.alice.username} added ${users.dave.username}`).waitFor({ timeout: 15_000 });
     await send(dave, 'Thanks for adding me!');
     for (const name of ['alice', 'bob', 'carol']) await bubble(people[name].page, 'Thanks for adding me').waitFor();
   });
@@ -167,6 +174,7 @@ describe('groups', () => {
     for (const name of ['alice', 'bob', 'dave']) {
       await people[name].page.getByTestId('chat-status').filter({ hasText: '3 members' }).waitFor({ timeout: 15_000 });
     }
+    await people.bob.page.getByTestId('group-event').filter({ hasText: `${users.carol.username} left` }).waitFor();
     // What is said after she left does not reach her.
     await send(people.alice.page, 'Carol left, see you Saturday');
     await bubble(people.bob.page, 'Carol left').waitFor();
@@ -197,6 +205,8 @@ describe('groups', () => {
     await chatRow(dave, renamed).click();
     await lookup;
     await bubble(dave, 'Hiking').getByText(users.carol.username, { exact: true }).waitFor();
+    // Her leaving, from the history, names her too.
+    await dave.getByTestId('group-event').filter({ hasText: `${users.carol.username} left` }).waitFor();
   });
 
   step('the search box finds people too: dave opens a chat with carol from it', async () => {

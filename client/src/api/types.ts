@@ -38,6 +38,8 @@ export type { ConversationsResponse } from './generated/ConversationsResponse';
 export type { CreateConversationRequest } from './generated/CreateConversationRequest';
 export type { ConversationResponse } from './generated/ConversationResponse';
 export type { MessagesPage } from './generated/MessagesPage';
+export type { TimelineEvent } from './generated/TimelineEvent';
+export type { TimelineKind } from './generated/TimelineKind';
 export type { Notification } from './generated/Notification';
 export type { NotificationKind } from './generated/NotificationKind';
 export type { NotificationsPage } from './generated/NotificationsPage';

@@ -1,6 +1,7 @@
 import { combineReducers, configureStore, type UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
 import { chatReducer } from '../features/chat/chatSlice';
+import { groupEventsReducer } from '../features/chat/groupEvents';
 import { typingReducer } from '../features/chat/typingSlice';
 import { uploadsReducer } from '../features/chat/uploadsSlice';
 import { chatViewReducer } from '../features/chat/viewSlice';
@@ -23,6 +24,7 @@ const slices = combineReducers({
   users: usersReducer,
   names: namesReducer,
   chat: chatReducer,
+  groupEvents: groupEventsReducer,
   typing: typingReducer,
   chatView: chatViewReducer,
   uploads: uploadsReducer,

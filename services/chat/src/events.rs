@@ -51,7 +51,11 @@ fn push(state: &AppState, event: Event) {
             // Each member sees their own unread count: one frame per member.
             for member in &e.conversation.members {
                 if let Some(conversation) = e.conversation.view_for(member.id) {
-                    hub.push([&member.id], &encode(&ChatServerFrame::Conversation { conversation }));
+                    let event = e.event.clone().map(Box::new);
+                    hub.push(
+                        [&member.id],
+                        &encode(&ChatServerFrame::Conversation { conversation, event }),
+                    );
                 }
             }
             let removed = encode(&ChatServerFrame::Removed {

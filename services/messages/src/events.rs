@@ -19,7 +19,7 @@ use crate::store::{attachments, blocks, messages, users};
 use gochat_kit::bus::{Handler, Writes, applying_once};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::conversation::ConversationState;
-use gochat_proto::dto::{ConversationKind, Message};
+use gochat_proto::dto::{ConversationKind, Message, TimelineEvent};
 use gochat_proto::error::ErrorCode;
 use gochat_proto::events::{
     ConversationUpdated, Event, EventKind, MessageDeleted, MessageEdited, MessageReacted, MessageRejected, MessageSent,
@@ -142,7 +142,7 @@ fn sent(w: &mut Write<'_>, e: MessageSent, backlog: &Arc<Backlog>) -> rusqlite::
         (None, Some(to)) => {
             let (head, created) = conversations::get_or_create_direct(w, e.sender_id, to, chrono::Utc::now())?;
             if created {
-                announce_conversation(w, head.id, Vec::new())?;
+                announce_conversation(w, head.id, Vec::new(), None)?;
             }
             head
         }
@@ -363,11 +363,13 @@ fn typing(w: &mut Write<'_>, e: UserTyping) -> rusqlite::Result<()> {
     })
 }
 
-/// Publishes the conversation's state to its members (and `removed` to those who left).
+/// Publishes the conversation's state to its members (and `removed` to those who left), with
+/// what happened for its timeline.
 pub fn announce_conversation(
     w: &mut Write<'_>,
     conversation: ConversationId,
     removed: Vec<UserId>,
+    event: Option<TimelineEvent>,
 ) -> rusqlite::Result<Option<ConversationState>> {
     let Some(state) = conversations::state(w, conversation)? else {
         return Ok(None);
@@ -375,6 +377,7 @@ pub fn announce_conversation(
     w.publish(&ConversationUpdated {
         conversation: state.clone(),
         removed,
+        event,
     })?;
     Ok(Some(state))
 }

@@ -83,6 +83,7 @@ type PageKey = (ConversationId, store::messages::Window, u32);
 struct CachedPage {
     last_seq: i64,
     last_change: i64,
+    last_event: i64,
     body: bytes::Bytes,
 }
 

@@ -197,6 +197,64 @@ pub struct MessagesPage {
     /// Ascending by `seq`.
     pub messages: Vec<Message>,
     pub has_more: bool,
+    /// What happened to the group among these messages (those placed after one of them, and
+    /// on the oldest page those before the first), in the order they happened. (Optional for
+    /// clients: servers before timeline events sent none.)
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<TimelineEvent>>"))]
+    pub events: Vec<TimelineEvent>,
+}
+
+/// Something that happened to a group besides its messages, shown in its timeline right after
+/// message `afterSeq` (0: before the first). Members see those of the whole history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub struct TimelineEvent {
+    pub kind: TimelineKind,
+    /// Who did it (who left, for `left`).
+    pub actor_id: UserId,
+    /// Who was added or removed; empty for the other kinds.
+    pub user_ids: Vec<UserId>,
+    /// The group's title it was created with or renamed to.
+    pub title: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub after_seq: i64,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(TS), ts(export))]
+pub enum TimelineKind {
+    Created,
+    Added,
+    Removed,
+    Left,
+    Renamed,
+}
+
+impl TimelineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Left => "left",
+            Self::Renamed => "renamed",
+        }
+    }
+}
+
+impl std::str::FromStr for TimelineKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Created, Self::Added, Self::Removed, Self::Left, Self::Renamed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("no timeline event kind {s:?}"))
+    }
 }
 
 /// `GET /api/conversations/{id}/changes?since=<change>`: the messages edited, deleted or

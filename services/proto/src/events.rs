@@ -8,7 +8,7 @@ use crate::admin::{
     SessionsHead, SessionsReplayRequested, SessionsReplayed, UserDisabled, UserEnabled, UserSessionsRevoked,
 };
 use crate::conversation::ConversationState;
-use crate::dto::{Message, Notification, UserRef};
+use crate::dto::{Message, Notification, TimelineEvent, UserRef};
 use crate::error::ErrorCode;
 use crate::ids::{AttachmentId, ClientId, ConversationId, EventId, NotificationId, UserId};
 use serde::de::DeserializeOwned;
@@ -407,6 +407,9 @@ pub struct ConversationUpdated {
     pub conversation: ConversationState,
     #[serde(default)]
     pub removed: Vec<UserId>,
+    /// What happened, for the group's timeline (none for changes that are not shown there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<TimelineEvent>,
 }
 
 /// Ephemeral: fanned out to the other members, never stored.

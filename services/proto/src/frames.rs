@@ -1,7 +1,7 @@
 //! WebSocket frames: one JSON object per text frame, tagged by `type`.
 
 use crate::Timestamp;
-use crate::dto::{Conversation, Message, Notification, UserRef};
+use crate::dto::{Conversation, Message, Notification, TimelineEvent, UserRef};
 use crate::error::ErrorCode;
 use crate::ids::{AttachmentId, ClientId, ConversationId, NotificationId, UserId};
 use serde::{Deserialize, Serialize};
@@ -110,9 +110,13 @@ pub enum ChatServerFrame {
         conversation_id: ConversationId,
         user_id: UserId,
     },
-    /// A conversation I am in was created or changed (title, members).
+    /// A conversation I am in was created or changed (title, members), and what happened, for
+    /// its timeline.
     Conversation {
         conversation: Conversation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        event: Option<Box<TimelineEvent>>,
     },
     /// I am no longer a member of this conversation.
     Removed {

@@ -4,9 +4,10 @@ import type { Conversation } from "./Conversation";
 import type { ConversationId } from "./ConversationId";
 import type { ErrorCode } from "./ErrorCode";
 import type { Message } from "./Message";
+import type { TimelineEvent } from "./TimelineEvent";
 import type { UserId } from "./UserId";
 
 /**
  * Server → client on `/ws/chat`.
  */
-export type ChatServerFrame = { "type": "accepted", clientId: ClientId, } | { "type": "message", message: Message, } | { "type": "message.updated", message: Message, change: number, } | { "type": "receipt", conversationId: ConversationId, userId: UserId, deliveredSeq: number, readSeq: number, } | { "type": "typing", conversationId: ConversationId, userId: UserId, } | { "type": "conversation", conversation: Conversation, } | { "type": "removed", conversationId: ConversationId, } | { "type": "resync" } | { "type": "pong" } | { "type": "error", code: ErrorCode, message: string, clientId?: ClientId, };
+export type ChatServerFrame = { "type": "accepted", clientId: ClientId, } | { "type": "message", message: Message, } | { "type": "message.updated", message: Message, change: number, } | { "type": "receipt", conversationId: ConversationId, userId: UserId, deliveredSeq: number, readSeq: number, } | { "type": "typing", conversationId: ConversationId, userId: UserId, } | { "type": "conversation", conversation: Conversation, event?: TimelineEvent, } | { "type": "removed", conversationId: ConversationId, } | { "type": "resync" } | { "type": "pong" } | { "type": "error", code: ErrorCode, message: string, clientId?: ClientId, };

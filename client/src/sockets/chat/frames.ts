@@ -9,6 +9,7 @@ import {
   messageUpdated,
   receiptReceived,
 } from '../../features/chat/chatSlice';
+import { groupEventReceived } from '../../features/chat/groupEvents';
 import { noLongerInText } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
 import { noticeShown } from '../../features/notices/noticesSlice';
@@ -97,6 +98,7 @@ export function handleFrame(ctx: FrameContext, frame: ChatServerFrame): void {
     case 'conversation': {
       const isNew = !ctx.getState().chat.conversations[frame.conversation.id];
       ctx.dispatch(conversationReceived(frame.conversation));
+      if (frame.event) ctx.dispatch(groupEventReceived({ conversationId: frame.conversation.id, event: frame.event }));
       // Added to a group: its history arrived here like any message does.
       if (isNew) reportDelivered(ctx.send, frame.conversation, ctx.getState().chat.myId);
       break;

@@ -8,6 +8,7 @@ import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import type { ConversationMessages } from '../../features/chat/chatSlice';
 import { readBy } from '../../features/chat/conversation';
 import { jumpToLatest, loadAroundFocus, loadNewer, loadOlder } from '../../features/chat/history';
+import { eventsAfter, peopleOf } from '../../features/chat/groupEvents';
 import { makeSelectTimeline, pendingTick, tickFor, type TimelineItem } from '../../features/chat/selectors';
 import { lowerBound } from '../../features/chat/timeline';
 import { focusCleared } from '../../features/chat/viewSlice';
@@ -16,6 +17,7 @@ import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
 import { useDocumentVisible, useFlash, useLastSeqOnScreen, usePinnedToBottom } from './hooks';
+import { GroupEventNotes } from './GroupEventNotes';
 import { MessageRow, PendingRow } from './MessageRow';
 
 /** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
@@ -81,8 +83,14 @@ export function MessageList({
 
   const isGroup = conversation?.kind === 'group';
   const names = useMemo(() => ({ ...senderNames(known, conversation), ...(me ? { [me.id]: me.username } : {}) }), [known, conversation, me]);
-  // Senders no list named yet (former members, met nowhere else): the users directory knows them.
-  useNamesOf(isGroup ? items.flatMap((it) => (it.kind === 'message' && names[it.message.senderId] === undefined ? [it.message.senderId] : [])) : []);
+  const groupEvents = useAppSelector((s) => s.groupEvents.byConversation[conversationId]);
+  // Senders and people of the group's events no list named yet (former members, met nowhere
+  // else): the users directory knows them.
+  useNamesOf(
+    isGroup
+      ? [...items.flatMap((it) => (it.kind === 'message' ? [it.message.senderId] : [])), ...peopleOf(groupEvents)].filter((id) => names[id] === undefined)
+      : [],
+  );
   const firstSeq = entry.items[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
   const firstItemIndex = BASE_INDEX + firstSeq;
   const lastSeq = conversation?.lastSeq ?? entry.syncedSeq;
@@ -141,8 +149,15 @@ export function MessageList({
         firstInGroup: !grouped(prev, item),
         lastInGroup: !grouped(item, next),
       };
-      // The start of history travels with the first message (the list is aligned to the bottom).
-      const beginning = i === 0 && !entry.hasMoreBefore ? <Beginning group={isGroup} /> : null;
+      // The start of history travels with the first message (the list is aligned to the bottom),
+      // and what happened to the group before it; each event follows the message it came after.
+      const beginning =
+        i === 0 && !entry.hasMoreBefore ? (
+          <>
+            <Beginning group={isGroup} />
+            <GroupEventNotes events={eventsAfter(groupEvents, 0)} names={names} myId={myId} />
+          </>
+        ) : null;
       if (item.kind === 'message') {
         const m = item.message;
         const mine = m.senderId === myId;
@@ -169,6 +184,7 @@ export function MessageList({
               quoted={q >= 0 ? entry.items[q] : undefined}
               highlighted={highlight === m.seq}
             />
+            <GroupEventNotes events={eventsAfter(groupEvents, m.seq)} names={names} myId={myId} />
           </>
         );
       }
@@ -181,7 +197,7 @@ export function MessageList({
         </>
       );
     },
-    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight],
+    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight, groupEvents],
   );
 
   const Header = useMemo(
@@ -203,7 +219,8 @@ export function MessageList({
 
   if (items.length === 0) {
     return (
-      <div className="flex flex-1 items-center justify-center p-6">
+      <div className="flex flex-1 flex-col items-center justify-center gap-3 p-6">
+        <GroupEventNotes events={groupEvents ?? []} names={names} myId={myId} />
         <p className="rounded-2xl bg-white/80 px-4 py-3 text-center text-sm text-slate-600 shadow-sm dark:bg-slate-800/80 dark:text-slate-300">
           {isGroup ? 'No messages yet. Say hello to the group 👋' : 'No messages yet. Say hello 👋'}
         </p>

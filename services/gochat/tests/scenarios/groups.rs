@@ -202,6 +202,14 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
         .patch(&format!("/api/conversations/{group}"), json!({"title": "Trio 2"}))
         .await;
     assert_eq!(status, 200);
+    // A page read now is cached; adding a member (no new message) must not leave it stale.
+    let page_events = async |person: &Person| -> usize {
+        let (_, page) = person
+            .get(&format!("/api/conversations/{group}/messages?limit=100"))
+            .await;
+        page["events"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(page_events(&ann).await, 3);
     let (status, added) = ann
         .post(
             &format!("/api/conversations/{group}/members"),
@@ -209,6 +217,7 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
         )
         .await;
     assert_eq!((status, members(&added["conversation"]).len()), (200, 4), "{added}");
+    assert_eq!(page_events(&ann).await, 4);
     for tab in [&mut ann0, &mut ann1, &mut ben1, &mut cat0, &mut dan1] {
         conversation_frame(tab, &group, "Trio 2", 4).await;
     }
@@ -304,6 +313,75 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
     assert_eq!(message_seqs(&dan1), [12]);
     assert_eq!(receipts(&dan1), ids(&[(&dan, 12, 12)]));
     assert!(changes(&dan1).is_empty() && dan1.frames("typing").is_empty());
+
+    // Each change is in the group's timeline, placed after the newest message of its time: in
+    // the `conversation` frames that announce it, and in the history pages.
+    let expected = [
+        ("created", &ann, 0, vec![&ben, &cat], "Trio"),
+        ("renamed", &ben, 2, vec![], "Trio!"),
+        ("renamed", &ann, 11, vec![], "Trio 2"),
+        ("added", &ann, 11, vec![&dan], ""),
+        ("removed", &ann, 11, vec![&cat], ""),
+    ]
+    .map(|(kind, actor, after, mut users, title)| {
+        users.sort_by(|a: &&Person, b| a.id.cmp(&b.id));
+        json!({
+            "kind": kind,
+            "actorId": actor.id,
+            "afterSeq": after,
+            "userIds": users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+            "title": if title.is_empty() { Value::Null } else { json!(title) },
+        })
+    });
+    let shape = |event: &Value| -> Value {
+        let mut users: Vec<String> = event["userIds"]
+            .as_array()
+            .expect("userIds")
+            .iter()
+            .map(|u| text(u).to_owned())
+            .collect();
+        users.sort();
+        assert!(event["at"].is_string(), "{event}");
+        json!({
+            "kind": event["kind"], "actorId": event["actorId"], "afterSeq": event["afterSeq"],
+            "userIds": users, "title": event["title"],
+        })
+    };
+    for tab in [&ann0, &ann1, &ben1] {
+        let announced: Vec<Value> = tab.frames("conversation").iter().map(|f| shape(&f["event"])).collect();
+        assert_eq!(announced, expected, "{}", tab.who);
+    }
+    assert_eq!(
+        cat0.frames("conversation")
+            .iter()
+            .map(|f| shape(&f["event"]))
+            .collect::<Vec<_>>(),
+        expected[..4]
+    );
+    for person in [&ann, &dan] {
+        let (status, page) = person
+            .get(&format!("/api/conversations/{group}/messages?limit=100"))
+            .await;
+        assert_eq!(status, 200);
+        let events: Vec<Value> = page["events"].as_array().expect("events").iter().map(shape).collect();
+        assert_eq!(events, expected, "{}'s history", person.name);
+    }
+    // A page has the events placed after its messages: those after 11 come with 11 and 12, none
+    // with 9 and 10.
+    let placed = |page: &Value| -> Vec<i64> {
+        page["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["afterSeq"].as_i64())
+            .collect()
+    };
+    let (_, newest) = ann.get(&format!("/api/conversations/{group}/messages?limit=2")).await;
+    assert_eq!(placed(&newest), [11, 11, 11]);
+    let (_, before) = ann
+        .get(&format!("/api/conversations/{group}/messages?limit=2&before=11"))
+        .await;
+    assert_eq!(placed(&before), Vec::<i64>::new());
 
     // `accepted` only on the sending socket, once per message.
     collect(&mut ann0, "accepted", 5).await;

@@ -8,7 +8,7 @@ use super::conversation_id;
 use crate::AppState;
 use crate::events::announce_conversation;
 use crate::store::conversations::{self, Head};
-use crate::store::{blocks, users};
+use crate::store::{blocks, timeline, users};
 use axum::extract::State;
 use axum::http::StatusCode;
 use gochat_kit::auth::AuthUser;
@@ -16,7 +16,7 @@ use gochat_kit::db::{DbError, Write};
 use gochat_kit::http::{ApiError, Json, Path};
 use gochat_proto::dto::{
     AddMembersRequest, ConversationKind, ConversationResponse, ConversationsResponse, CreateConversationRequest,
-    MemberRole, RenameConversationRequest,
+    MemberRole, RenameConversationRequest, TimelineKind,
 };
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_GROUP_MEMBERS;
@@ -93,7 +93,7 @@ async fn open_direct(
         users::ensure(w, me.id, &me.username)?;
         let (head, created) = conversations::get_or_create_direct(w, me.id, peer, chrono::Utc::now())?;
         if created {
-            announce_conversation(w, head.id, Vec::new())?;
+            announce_conversation(w, head.id, Vec::new(), None)?;
         }
         match conversations::view(w, head.id, me.id)? {
             Some(view) => Ok(Outcome::Done((created, view))),
@@ -137,8 +137,10 @@ async fn create_group(
             return refused(ApiError::NotFound);
         }
         users::ensure(w, me.id, &me.username)?;
-        let head = conversations::create_group(w, me.id, &title, &others, chrono::Utc::now())?;
-        let state = announce_conversation(w, head.id, Vec::new())?;
+        let now = chrono::Utc::now();
+        let head = conversations::create_group(w, me.id, &title, &others, now)?;
+        let event = timeline::record(w, head.id, TimelineKind::Created, me.id, &others, Some(&title), now)?;
+        let state = announce_conversation(w, head.id, Vec::new(), event)?;
         match state.and_then(|s| s.view_for(me.id)) {
             Some(view) => Ok(Outcome::Done(view)),
             None => refused(ApiError::NotFound),
@@ -178,7 +180,16 @@ pub async fn rename(
             return refused(e);
         }
         if conversations::rename(w, id, &title)? {
-            announce_conversation(w, id, Vec::new())?;
+            let event = timeline::record(
+                w,
+                id,
+                TimelineKind::Renamed,
+                me.id,
+                &[],
+                Some(&title),
+                chrono::Utc::now(),
+            )?;
+            announce_conversation(w, id, Vec::new(), event)?;
         }
         match conversations::view(w, id, me.id)? {
             Some(view) => Ok(Outcome::Done(view)),
@@ -218,8 +229,11 @@ pub async fn add_members(
                 "a group has at most {MAX_GROUP_MEMBERS} members"
             )));
         }
-        if !conversations::add_members(w, id, &others, chrono::Utc::now())?.is_empty() {
-            announce_conversation(w, id, Vec::new())?;
+        let now = chrono::Utc::now();
+        let added = conversations::add_members(w, id, &others, now)?;
+        if !added.is_empty() {
+            let event = timeline::record(w, id, TimelineKind::Added, me.id, &added, None, now)?;
+            announce_conversation(w, id, Vec::new(), event)?;
         }
         match conversations::view(w, id, me.id)? {
             Some(view) => Ok(Outcome::Done(view)),
@@ -249,7 +263,12 @@ pub async fn remove_member(
         if !conversations::remove_member(w, id, user)? {
             return refused(ApiError::NotFound);
         }
-        announce_conversation(w, id, vec![user])?;
+        let event = if user == me.id {
+            timeline::record(w, id, TimelineKind::Left, me.id, &[], None, chrono::Utc::now())?
+        } else {
+            timeline::record(w, id, TimelineKind::Removed, me.id, &[user], None, chrono::Utc::now())?
+        };
+        announce_conversation(w, id, vec![user], event)?;
         Ok(Outcome::Done(()))
     })
     .await?;

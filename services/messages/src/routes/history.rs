@@ -2,8 +2,8 @@
 //! `GET /api/conversations/{id}/changes` (what changed since a change counter value).
 
 use super::{conversation_id, query};
-use crate::store::conversations;
 use crate::store::messages::{self, Window};
+use crate::store::{conversations, timeline};
 use crate::{AppState, CachedPage, PageKey};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -24,7 +24,7 @@ pub struct HistoryQuery {
 
 /// A page of history by `seq` cursor; with neither cursor, the newest page. Pages are cached as
 /// the JSON they are sent as, keyed by what they hold (the cursor clamped to the history), and
-/// served only while the conversation's last seq and change counter are what they were.
+/// served only while the conversation's last seq, change counter and timeline are what they were.
 ///
 /// Membership, the conversation's head, the cache and (on a miss) the page are looked at in one
 /// read on this worker ([`gochat_kit::db::Db::read_here`]): all of them are lookups by primary
@@ -52,23 +52,36 @@ pub async fn messages(
             (None, Some(after)) => Window::After(after.clamp(0, head.last_seq)),
             (Some(_), Some(_)) => return Err(ApiError::invalid("give before or after, not both")),
         };
+        let last_event = timeline::last_event(c, conversation).map_err(DbError::from)?;
         let key = (conversation, window, limit);
-        let fresh = |p: &CachedPage| p.last_seq == head.last_seq && p.last_change == head.last_change;
+        let fresh =
+            |p: &CachedPage| (p.last_seq, p.last_change, p.last_event) == (head.last_seq, head.last_change, last_event);
         if let Some(cached) = pages.get(&key).filter(fresh) {
             return Ok(Found::Cached(cached.body));
         }
-        let page = messages::page(c, conversation, head.last_seq, window, limit).map_err(DbError::from)?;
-        Ok(Found::Read { page, key, head })
+        let page = messages::page(c, &head, window, limit).map_err(DbError::from)?;
+        Ok(Found::Read {
+            page,
+            key,
+            head,
+            last_event,
+        })
     })?;
     let body = match found {
         Found::Cached(body) => body,
-        Found::Read { page, key, head } => {
+        Found::Read {
+            page,
+            key,
+            head,
+            last_event,
+        } => {
             let body = bytes::Bytes::from(serde_json::to_vec(&page).map_err(anyhow::Error::from)?);
             state.pages.insert(
                 key,
                 CachedPage {
                     last_seq: head.last_seq,
                     last_change: head.last_change,
+                    last_event,
                     body: body.clone(),
                 },
             );
@@ -87,6 +100,7 @@ enum Found {
         page: MessagesPage,
         key: PageKey,
         head: conversations::Head,
+        last_event: i64,
     },
 }
 

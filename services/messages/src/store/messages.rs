@@ -2,7 +2,7 @@
 //! reactions (each bumps the conversation's change counter); pages of history and of changes.
 
 use super::conversations::{self, Head};
-use super::{attachments, search};
+use super::{attachments, search, timeline};
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
@@ -339,13 +339,8 @@ fn toggle(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str, on: bool) ->
 /// Up to `limit` messages of `window`, ascending by seq, as of the conversation's `last_seq`
 /// (later messages are left out, so a page depends only on its arguments). `has_more`: more
 /// messages exist beyond the page in its direction (below it for `Newest` and `Before`).
-pub fn page(
-    c: &Connection,
-    conversation: ConversationId,
-    last_seq: i64,
-    window: Window,
-    limit: u32,
-) -> rusqlite::Result<MessagesPage> {
+pub fn page(c: &Connection, head: &Head, window: Window, limit: u32) -> rusqlite::Result<MessagesPage> {
+    let (conversation, last_seq) = (head.id, head.last_seq);
     let bound = match window {
         Window::Newest => last_seq,
         Window::Before(seq) => seq.min(last_seq + 1),
@@ -364,7 +359,23 @@ pub fn page(
     if !matches!(window, Window::After(_)) {
         messages.reverse();
     }
-    Ok(MessagesPage { messages, has_more })
+    // The timeline events placed among these messages; the oldest page also has those before
+    // its first message (a group's creation, at least).
+    let older = match window {
+        Window::After(seq) => seq > 0,
+        _ => has_more,
+    };
+    let (first, last) = match (messages.first(), messages.last()) {
+        (Some(first), Some(last)) => (first.seq, last.seq),
+        _ if older => (1, 0),
+        _ => (0, last_seq),
+    };
+    let events = timeline::between(c, conversation, if older { first } else { 0 }, last)?;
+    Ok(MessagesPage {
+        messages,
+        has_more,
+        events,
+    })
 }
 
 /// The statement of a [`page`]: one more row than `limit`, to tell whether there are more. The
@@ -411,6 +422,14 @@ pub fn changes(c: &Connection, conversation: &Head, since: i64, limit: u32) -> r
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head of `conversation` as a reader that saw only its first `last_seq` messages.
+    fn at(c: &Connection, conversation: ConversationId, last_seq: i64) -> Head {
+        Head {
+            last_seq,
+            ..conversations::head(c, conversation).unwrap().unwrap()
+        }
+    }
     use crate::store::{conversations, test_db, users};
 
     fn conversation_with(c: &Connection, n: usize) -> (Head, UserId, UserId) {
@@ -482,21 +501,24 @@ mod tests {
             "the unique index refuses a repeat"
         );
         assert_eq!(conversations::head(&c, conv.id).unwrap().unwrap().last_seq, 4);
-        assert_eq!(page(&c, other.id, 1, Window::Newest, 10).unwrap().messages[0].seq, 1);
+        assert_eq!(
+            page(&c, &at(&c, other.id, 1), Window::Newest, 10).unwrap().messages[0].seq,
+            1
+        );
     }
 
     #[test]
     fn pages_walk_back_and_forth_covering_each_message_once() {
         let c = test_db();
         let (conv, ..) = conversation_with(&c, 23);
-        let newest = page(&c, conv.id, 23, Window::Newest, 10).unwrap();
+        let newest = page(&c, &at(&c, conv.id, 23), Window::Newest, 10).unwrap();
         assert_eq!(seqs(&newest), (14..=23).collect::<Vec<_>>());
         assert!(newest.has_more);
 
         let mut back = seqs(&newest);
         let mut cursor = newest.messages[0].seq;
         loop {
-            let p = page(&c, conv.id, 23, Window::Before(cursor), 10).unwrap();
+            let p = page(&c, &at(&c, conv.id, 23), Window::Before(cursor), 10).unwrap();
             back.splice(0..0, seqs(&p));
             if !p.has_more {
                 break;
@@ -508,7 +530,7 @@ mod tests {
         let mut forth = Vec::new();
         let mut cursor = 0;
         loop {
-            let p = page(&c, conv.id, 23, Window::After(cursor), 7).unwrap();
+            let p = page(&c, &at(&c, conv.id, 23), Window::After(cursor), 7).unwrap();
             forth.extend(seqs(&p));
             if !p.has_more {
                 break;
@@ -519,11 +541,67 @@ mod tests {
     }
 
     #[test]
+    fn each_timeline_event_comes_with_the_page_of_the_message_it_follows_and_only_that_one() {
+        use gochat_proto::dto::TimelineKind;
+        let c = test_db();
+        let (conv, a, b) = conversation_with(&c, 0);
+        let record = |kind, users: &[UserId]| {
+            super::timeline::record(&c, conv.id, kind, a, users, None, chrono::Utc::now())
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(record(TimelineKind::Created, &[b]).after_seq, 0);
+        let empty = page(&c, &at(&c, conv.id, 0), Window::Newest, 10).unwrap();
+        assert_eq!(empty.events.len(), 1, "a group without messages shows its creation");
+        let mut after = Vec::new();
+        for i in 1..=23 {
+            let head = conversations::head(&c, conv.id).unwrap().unwrap();
+            append(
+                &c,
+                &head,
+                a,
+                ClientId::new(),
+                &format!("m{i}"),
+                None,
+                chrono::Utc::now(),
+            )
+            .unwrap();
+            if [3, 13, 14, 23].contains(&i) {
+                after.push(record(TimelineKind::Added, &[UserId::new()]).after_seq);
+            }
+        }
+        assert_eq!(after, [3, 13, 14, 23]);
+        let placed = |p: &MessagesPage| p.events.iter().map(|e| e.after_seq).collect::<Vec<_>>();
+
+        // Back from the newest: 14..=23, 4..=13, 1..=3 (with what came before the first message).
+        let newest = page(&c, &at(&c, conv.id, 23), Window::Newest, 10).unwrap();
+        assert_eq!(placed(&newest), [14, 23]);
+        let middle = page(&c, &at(&c, conv.id, 23), Window::Before(14), 10).unwrap();
+        assert_eq!(placed(&middle), [13]);
+        let oldest = page(&c, &at(&c, conv.id, 23), Window::Before(4), 10).unwrap();
+        assert_eq!(placed(&oldest), [0, 3]);
+        // Forth from the start: each once again.
+        let mut forth = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let p = page(&c, &at(&c, conv.id, 23), Window::After(cursor), 7).unwrap();
+            forth.extend(placed(&p));
+            if !p.has_more {
+                break;
+            }
+            cursor = p.messages.last().unwrap().seq;
+        }
+        assert_eq!(forth, [0, 3, 13, 14, 23]);
+        assert_eq!(super::timeline::last_event(&c, conv.id).unwrap(), 5);
+        assert_eq!(newest.events[1].user_ids.len(), 1);
+    }
+
+    #[test]
     fn reading_pages_does_not_prepare_their_statement_again() {
         let c = test_db();
         let (conv, ..) = conversation_with(&c, 30);
         for cursor in [10, 20, 30] {
-            page(&c, conv.id, 30, Window::Before(cursor), 5).unwrap();
+            page(&c, &at(&c, conv.id, 30), Window::Before(cursor), 5).unwrap();
         }
         let stmt = c.prepare_cached(&page_sql(Window::Before(0), 5)).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
@@ -534,17 +612,23 @@ mod tests {
         let c = test_db();
         let (conv, ..) = conversation_with(&c, 5);
         let conv = conv.id;
-        assert_eq!(seqs(&page(&c, conv, 3, Window::Newest, 10).unwrap()), [1, 2, 3]);
-        assert_eq!(seqs(&page(&c, conv, 3, Window::Before(100), 10).unwrap()), [1, 2, 3]);
-        let after = page(&c, conv, 3, Window::After(1), 10).unwrap();
+        assert_eq!(
+            seqs(&page(&c, &at(&c, conv, 3), Window::Newest, 10).unwrap()),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            seqs(&page(&c, &at(&c, conv, 3), Window::Before(100), 10).unwrap()),
+            [1, 2, 3]
+        );
+        let after = page(&c, &at(&c, conv, 3), Window::After(1), 10).unwrap();
         assert_eq!((seqs(&after), after.has_more), (vec![2, 3], false));
-        let after = page(&c, conv, 5, Window::After(1), 2).unwrap();
+        let after = page(&c, &at(&c, conv, 5), Window::After(1), 2).unwrap();
         assert_eq!((seqs(&after), after.has_more), (vec![2, 3], true));
-        let empty = page(&c, conv, 5, Window::Before(1), 10).unwrap();
+        let empty = page(&c, &at(&c, conv, 5), Window::Before(1), 10).unwrap();
         assert_eq!((empty.messages.len(), empty.has_more), (0, false));
-        let empty = page(&c, conv, 5, Window::After(5), 10).unwrap();
+        let empty = page(&c, &at(&c, conv, 5), Window::After(5), 10).unwrap();
         assert_eq!((empty.messages.len(), empty.has_more), (0, false));
-        assert_eq!(seqs(&page(&c, conv, 5, Window::After(-3), 2).unwrap()), [1, 2]);
+        assert_eq!(seqs(&page(&c, &at(&c, conv, 5), Window::After(-3), 2).unwrap()), [1, 2]);
     }
 
     #[test]

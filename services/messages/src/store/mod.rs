@@ -9,12 +9,14 @@
 //! - [`search`]: the full-text index of message bodies.
 //! - [`blocks`]: who blocks whom.
 //! - [`attachments`]: uploaded files, sent with a message or waiting to be.
+//! - [`timeline`]: what happened to a group besides its messages.
 
 pub mod attachments;
 pub mod blocks;
 pub mod conversations;
 pub mod messages;
 pub mod search;
+pub mod timeline;
 pub mod users;
 
 pub const MIGRATIONS: &[&str] = &[
@@ -234,6 +236,24 @@ INSERT INTO search_cursor (only, num) SELECT 1, coalesce(max(num), 0) FROM messa
 ",
     // 7: the outbox without AUTOINCREMENT, a page of the log less per message (see the kit).
     gochat_kit::db::OUTBOX_WITHOUT_AUTOINCREMENT,
+    // 8: a group's timeline events (created, members added or removed, left, renamed).
+    "
+CREATE TABLE timeline (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    -- 1, 2, 3... in the conversation: the order they happened in
+    num INTEGER NOT NULL,
+    -- shown right after this message (the newest when it happened; 0: before the first)
+    after_seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('created', 'added', 'removed', 'left', 'renamed')),
+    actor_id TEXT NOT NULL,
+    -- those added or removed, space-separated
+    user_ids TEXT NOT NULL DEFAULT '',
+    title TEXT,
+    PRIMARY KEY (conversation_id, num)
+) WITHOUT ROWID;
+CREATE INDEX timeline_placed ON timeline (conversation_id, after_seq);
+",
 ];
 
 #[cfg(test)]

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { TimelineEvent } from '../../api/types';
+import { eventsAfter, eventText, groupEventReceived, groupEventsReducer, peopleOf } from './groupEvents';
+
+const event = (kind: TimelineEvent['kind'], extra: Partial<TimelineEvent> = {}): TimelineEvent => ({
+  kind,
+  actorId: 'u-ann',
+  userIds: [],
+  title: null,
+  afterSeq: 0,
+  at: '2026-12-02T10:00:00Z',
+  ...extra,
+});
+const names: Record<string, string> = { 'u-ann': 'ann', 'u-ben': 'ben', 'u-cat': 'cat' };
+const nameOf = (id: string) => names[id] ?? 'Someone';
+
+describe('group events', () => {
+  it('read as the reader sees them', () => {
+    expect(eventText(event('created', { title: 'Trio', userIds: ['u-ben', 'u-cat'] }), nameOf, 'u-ben')).toBe('ann created the group “Trio” with you and cat');
+    expect(eventText(event('created', { title: 'Solo' }), nameOf, 'u-ann')).toBe('You created the group “Solo”');
+    expect(eventText(event('added', { userIds: ['u-ben', 'u-cat', 'u-dan'] }), nameOf, null)).toBe('ann added ben, cat and Someone');
+    expect(eventText(event('removed', { userIds: ['u-cat'] }), nameOf, 'u-cat')).toBe('ann removed you');
+    expect(eventText(event('left', { actorId: 'u-ben' }), nameOf, 'u-ann')).toBe('ben left');
+    expect(eventText(event('renamed', { title: 'Trio!' }), nameOf, 'u-ann')).toBe('You renamed the group to “Trio!”');
+  });
+
+  it('are kept once each, in the order they happened, by the message they follow', () => {
+    const renamed = event('renamed', { afterSeq: 2, at: '2026-12-02T10:01:00Z', title: 'x' });
+    const added = event('added', { afterSeq: 2, at: '2026-12-02T10:02:00Z', userIds: ['u-cat'] });
+    const created = event('created', { title: 'Trio' });
+    let s = groupEventsReducer(undefined, groupEventReceived({ conversationId: 'g', event: added }));
+    s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: renamed }));
+    s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: created }));
+    s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: { ...added } })); // from a page, again
+    expect(s.byConversation.g).toEqual([created, renamed, added]);
+    expect(eventsAfter(s.byConversation.g, 2)).toEqual([renamed, added]);
+    expect(eventsAfter(s.byConversation.g, 1)).toEqual([]);
+    expect(eventsAfter(undefined, 0)).toEqual([]);
+    expect(peopleOf(s.byConversation.g)).toEqual(['u-ann', 'u-ann', 'u-ann', 'u-cat']);
+  });
+});
