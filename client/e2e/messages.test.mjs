@@ -249,7 +249,13 @@ describe('messages', () => {
     await result.click();
     await bubble(erin.page, text).and(erin.page.locator(`[data-seq="${seq}"][data-highlighted="true"]`)).waitFor({ state: 'attached' });
     // It stays in sight while the list settles: older pages loading above must not move it away.
-    await eventually(async () => assert.ok((await erinSees()).includes(seq)), { what: `seq ${seq} in sight`, timeout: 3000 });
+    await eventually(
+      async () => {
+        const seqs = await erinSees();
+        assert.ok(seqs.includes(seq), `rows in sight: ${seqs[0]}-${seqs.at(-1)}`);
+      },
+      { what: `seq ${seq} in sight`, timeout: 10_000 },
+    );
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 250));
       const seqs = await erinSees();

@@ -7,8 +7,11 @@
 // edge while the list is opening; once it is open, the edges it already reached load then.
 import type { Span } from './onScreen';
 
-/** Past this long the list counts as open anyway, so history never stops loading. */
-export const OPENING_MAX_MS = 3000;
+/**
+ * Past this long the list counts as open anyway, so history never stops loading. Generous: on a
+ * busy device Virtuoso may take seconds to get there, and loading a page before is the bug.
+ */
+export const OPENING_MAX_MS = 10_000;
 
 /** Whether a row is shown (not hidden by the list) and at least partly inside the view. */
 export function rowInSight(view: Span, row: (Span & { shown: boolean }) | null): boolean {
