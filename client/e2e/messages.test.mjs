@@ -22,6 +22,31 @@ const CAFE = 'Let us meet at the Café Zoë at noon';
 /** More than one history page (50) after the searched message, so jumping to it loads the history around it. */
 const FILLERS = 120;
 
+/** Sends `bodies` from `page`'s user over a socket of its own, in order; resolves once all are accepted. */
+async function sendOverSocket(page, conversationId, bodies) {
+  const accepted = await page.evaluate(
+    async ({ conversationId, bodies }) => {
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/chat`);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      let accepted = 0;
+      const done = new Promise((resolve) => {
+        ws.onmessage = (e) => {
+          if (JSON.parse(e.data).type === 'accepted' && ++accepted === bodies.length) resolve();
+        };
+      });
+      for (const body of bodies) ws.send(JSON.stringify({ type: 'send', clientId: crypto.randomUUID(), conversationId, body }));
+      await done;
+      ws.close();
+      return accepted;
+    },
+    { conversationId, bodies },
+  );
+  assert.equal(accepted, bodies.length);
+}
+
 describe('messages', () => {
   let browser;
   let erin;
@@ -158,27 +183,7 @@ describe('messages', () => {
 
   step('search finds the message by a word of it (any case, no accents) and opens the chat at it', async () => {
     // Many messages after it, sent straight over a socket: the message is far outside the newest page.
-    const sent = await frank.page.evaluate(
-      async ({ conversationId, count }) => {
-        const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/chat`);
-        await new Promise((resolve, reject) => {
-          ws.onopen = resolve;
-          ws.onerror = reject;
-        });
-        let accepted = 0;
-        const done = new Promise((resolve) => {
-          ws.onmessage = (e) => {
-            if (JSON.parse(e.data).type === 'accepted' && ++accepted === count) resolve();
-          };
-        });
-        for (let i = 1; i <= count; i++) ws.send(JSON.stringify({ type: 'send', clientId: crypto.randomUUID(), conversationId, body: `filler ${i}` }));
-        await done;
-        ws.close();
-        return accepted;
-      },
-      { conversationId, count: FILLERS },
-    );
-    assert.equal(sent, FILLERS);
+    await sendOverSocket(frank.page, conversationId, Array.from({ length: FILLERS }, (_, i) => `filler ${i + 1}`));
     await bubble(erin.page, `filler ${FILLERS}`).waitFor({ timeout: 20_000 });
     // A fresh page: only the newest history page is loaded.
     await erin.page.reload();
@@ -219,6 +224,86 @@ describe('messages', () => {
     await eventually(async () => assert.equal(await erin.page.getByText(`You blocked ${frankUser.username}`).count(), 0), { what: 'unblocked' });
     await frank.page.getByRole('button', { name: 'Retry', exact: true }).click();
     await bubble(erin.page, 'are you there?').waitFor({ timeout: 15_000 });
+  });
+
+  /** The seqs of the message rows erin sees in the open chat (inside the list's box, not hidden). */
+  const erinSees = () =>
+    erin.page.evaluate(() => {
+      const list = document.querySelector('[role="log"][aria-label="Messages"]');
+      const box = list.querySelector('[data-virtuoso-scroller]').getBoundingClientRect();
+      return [...list.querySelectorAll('[data-testid="message"][data-seq]')]
+        .filter((r) => {
+          const b = r.getBoundingClientRect();
+          return b.bottom > box.top && b.top < box.bottom && getComputedStyle(r).visibility === 'visible';
+        })
+        .map((r) => Number(r.dataset.seq));
+    });
+
+  /** Erin searches `text`, opens the first result, and sees that message, highlighted, where the chat opened and after it settled. */
+  async function openFromSearch(text) {
+    const search = erin.page.getByRole('searchbox', { name: 'Search messages' });
+    await search.fill(text);
+    const result = erin.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
+    await result.waitFor();
+    const seq = Number(await result.getAttribute('data-seq'));
+    await result.click();
+    await bubble(erin.page, text).and(erin.page.locator(`[data-seq="${seq}"][data-highlighted="true"]`)).waitFor({ state: 'attached' });
+    // It stays in sight while the list settles: older pages loading above must not move it away.
+    await eventually(
+      async () => {
+        const seqs = await erinSees();
+        assert.ok(seqs.includes(seq), `rows in sight: ${seqs[0]}-${seqs.at(-1)}`);
+      },
+      { what: `seq ${seq} in sight`, timeout: 10_000 },
+    );
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const seqs = await erinSees();
+      assert.ok(seqs.includes(seq), `seq ${seq} in sight, not rows ${seqs[0]}-${seqs.at(-1)}`);
+    }
+    await search.fill('');
+    return seq;
+  }
+
+  /** Frank sends `count` messages over a socket of his own while erin is on the chat list; she sees the last one there. */
+  async function burstWhileOnList(count, tag) {
+    const bodies = Array.from({ length: count }, (_, i) => `burst ${tag}${i + 1}x`);
+    await sendOverSocket(frank.page, conversationId, bodies);
+    await eventually(async () => assert.match(await chatRow(erin.page, frankUser.username).innerText({ timeout: 1000 }), new RegExp(bodies.at(-1))), {
+      what: 'the last message in the chat list',
+      timeout: 20_000,
+    });
+    return bodies;
+  }
+
+  // A chat opened at a message with older history close above it: Virtuoso reported the start
+  // reached while it was still scrolling to the message (its rows hidden), the older page
+  // prepended meanwhile moved what its initial index pointed at, and the chat opened at old
+  // history (rows of seq 14-33). A race: it went wrong in most runs, not all, hence three tries.
+  step('erin, in a fresh tab on the chat list while 60 messages arrive, opens one from search: the chat opens at it', async () => {
+    await erin.page.goto('/');
+    await chatRow(erin.page, frankUser.username).waitFor();
+    const bodies = await burstWhileOnList(60, 'a');
+    for (const body of [bodies[24], bodies[29], bodies[34]]) {
+      await erin.page.goto('/'); // nothing of the chat loaded: it opens with the history around the result
+      await chatRow(erin.page, frankUser.username).waitFor();
+      await openFromSearch(body);
+    }
+  });
+
+  step('erin, back on the chat list in the same tab while messages arrive, opens one near the start of what the tab holds: it opens at it', async () => {
+    // The newest page, then more live messages while the chat is closed: the tab holds them all,
+    // so the chat opens at the result without loading the history around it.
+    await erin.page.getByTestId('new-messages').click();
+    await bubble(erin.page, 'burst a60x').waitFor();
+    await erin.page.evaluate(() => {
+      history.pushState(null, '', '/');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await erin.page.getByRole('log', { name: 'Messages' }).waitFor({ state: 'detached' });
+    await burstWhileOnList(40, 'b');
+    // The newest page held 50 messages up to "burst a60x": "burst a15x" is among its first.
+    await openFromSearch('burst a15x');
   });
 
   step('no script errors on either page', async () => {

@@ -4,7 +4,7 @@
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
 import type { ChatClientFrame, ChatServerFrame, Conversation, ConversationId } from '../api/types';
-import { messageQueued, messageRetried, readMarked, sendingRequeued, type ChatState } from '../features/chat/chatSlice';
+import { listChanges, messageQueued, messageRetried, readMarked, sendingRequeued, type ChatState } from '../features/chat/chatSlice';
 import { noLongerInText } from '../features/chat/conversation';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { noticeShown } from '../features/notices/noticesSlice';
@@ -44,12 +44,11 @@ export function isSignedInAction(action: UnknownAction): boolean {
 
 /**
  * The groups I was in that a fresh list no longer has, and that I am not leaving from this tab:
- * I was removed while away (the `removed` frame never reached me).
+ * I was removed while away (the `removed` frame never reached me). Only groups known before the
+ * list was asked for: one I was added to since is missing from an older answer (listChanges).
  */
-function groupsGone(chat: ChatState, listed: readonly Conversation[]): Conversation[] {
-  if (!chat.conversationsLoaded) return [];
-  const ids = new Set(listed.map((c) => c.id));
-  return Object.values(chat.conversations).filter((c) => c.kind === 'group' && !ids.has(c.id) && !chat.leaving[c.id]);
+function groupsGone(chat: ChatState, listed: readonly Conversation[], requestId: string): Conversation[] {
+  return listChanges(chat, listed, requestId).gone.filter((c) => c.kind === 'group' && !chat.leaving[c.id]);
 }
 
 export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object, SocketRootState> {
@@ -148,7 +147,7 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
     return (next) => (action) => {
       const a = action as UnknownAction;
       // Told as the `removed` frame tells it, whatever brings the list (catching up after a break, mostly).
-      const gone = api.endpoints.conversations.matchFulfilled(a) ? groupsGone(getState().chat, a.payload.conversations) : [];
+      const gone = api.endpoints.conversations.matchFulfilled(a) ? groupsGone(getState().chat, a.payload.conversations, a.meta.requestId) : [];
       const result = next(action);
       for (const c of gone) dispatch(noticeShown(noLongerInText(c)));
       if (isSignedInAction(a)) {

@@ -16,6 +16,8 @@ let changed: { change: number; message: Message }[];
 let server: ReturnType<typeof fakeServer>;
 /** Whether alice is still a member of g (the list answers without it once she is not). */
 let member: boolean;
+/** While set, the list's answer (taken when asked) is held back until it resolves. */
+let listHeld: Promise<void> | null;
 const serverGroup = (): Conversation => {
   const last = messages[messages.length - 1] ?? null;
   return group('g', last?.seq ?? 0, { lastMessage: last, lastChange });
@@ -26,9 +28,14 @@ beforeEach(() => {
   lastChange = 2;
   changed = [];
   member = true;
+  listHeld = null;
   server = fakeServer({
     'GET /api/auth/currentuser': () => ({ currentUser: alice }),
-    'GET /api/conversations': () => ({ conversations: member ? [serverGroup()] : [] }),
+    'GET /api/conversations': async () => {
+      const answer = { conversations: member ? [serverGroup()] : [] };
+      await listHeld;
+      return answer;
+    },
     [`DELETE /api/conversations/g/members/${alice.id}`]: () => {
       member = false;
       return undefined;
@@ -170,6 +177,22 @@ describe('chat socket: membership, typing, intents', () => {
     await waitFor(() => lists() > before, 'the list asked');
     await new Promise((r) => setTimeout(r, 20));
     expect(store.getState().chat.conversations['g']).toBeUndefined();
+    expect(store.getState().notices.items).toEqual([]);
+  });
+
+  it('a list asked before I was added to a group and answered after it does not say I am no longer in it', async () => {
+    const { store, chat } = await openGroup();
+    const lists = () => server.calls.filter((c) => c.path === '/api/conversations').length;
+    const before = lists();
+    let answer!: () => void;
+    listHeld = new Promise((r) => (answer = r));
+    chat.receive({ type: 'resync' }); // the list is asked for: the server answers without g2
+    await waitFor(() => lists() > before, 'the list asked');
+    expect(api.endpoints.conversations.select()(store.getState()).status).toBe('pending');
+    chat.receive({ type: 'conversation', conversation: group('g2', 0, { title: 'Book club' }) }); // added meanwhile
+    answer();
+    await waitFor(() => api.endpoints.conversations.select()(store.getState()).status === 'fulfilled', 'the answer applied');
+    expect(store.getState().chat.conversations['g2']).toBeDefined();
     expect(store.getState().notices.items).toEqual([]);
   });
 

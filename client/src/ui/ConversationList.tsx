@@ -3,7 +3,7 @@ import { Virtuoso } from 'react-virtuoso';
 import { useConversationsQuery } from '../api/http';
 import type { Conversation, UserId } from '../api/types';
 import { useAppSelector } from '../app/hooks';
-import { selectPresenceLive, shownPresence } from '../features/users/presence';
+import { usePresence } from '../features/users/usePresence';
 import { previewText } from '../features/chat/attachments';
 import { conversationTitle, memberNames, tickFor, typingText } from '../features/chat/conversation';
 import { selectConversations } from '../features/chat/selectors';
@@ -50,7 +50,7 @@ export const ConversationRow = memo(function ConversationRow({
 }) {
   const last = c.lastMessage;
   const title = conversationTitle(c);
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const mine = last !== null && last.senderId === myId;
   return (
     <a
@@ -68,7 +68,7 @@ export const ConversationRow = memo(function ConversationRow({
       }`}
     >
       {c.kind === 'direct' ? (
-        <Avatar id={c.peer.id} name={c.peer.username} online={shownPresence(c.peer, live).state === 'online'} size="lg" />
+        <Avatar id={c.peer.id} name={c.peer.username} online={presenceOf(c.peer).state === 'online'} size="lg" />
       ) : (
         <Avatar id={c.id} name={c.title} size="lg" group />
       )}

@@ -3,7 +3,7 @@ import { Virtuoso } from 'react-virtuoso';
 import { errorText, useUsersInfiniteQuery } from '../api/http';
 import type { UserSummary } from '../api/types';
 import { useAppSelector } from '../app/hooks';
-import { selectPresenceLive, shownPresence } from '../features/users/presence';
+import { usePresence, type PresenceOf } from '../features/users/usePresence';
 import { mergePeople } from '../features/users/usersSlice';
 import { Avatar } from './Avatar';
 import { useOpenDirect } from './useOpenDirect';
@@ -22,18 +22,18 @@ export const PersonRow = memo(function PersonRow({
   isMe,
   busy,
   now,
-  live,
+  presenceOf,
   onOpen,
 }: {
   user: UserSummary;
   isMe: boolean;
   busy: boolean;
   now: number;
-  /** Whether presence is live (see features/users/presence). */
-  live: boolean;
+  /** What a user's presence shows (usePresence). */
+  presenceOf: PresenceOf;
   onOpen: (u: UserSummary) => void;
 }) {
-  const presence = shownPresence(user, live, now);
+  const presence = presenceOf(user, now);
   return (
     <button
       type="button"
@@ -66,7 +66,7 @@ export function PeopleList({ query, onOpened }: { query: string; onOpened: () =>
   const me = useAppSelector((s) => s.session.user?.id);
   const { open: openDirect, busy: creating, error: openError } = useOpenDirect(onOpened);
   const now = useMinuteTick();
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const people = useMemo(() => mergePeople({ users }, data?.pages ?? [], query), [users, data, query]);
   const open = useCallback((user: UserSummary) => void openDirect(user.id), [openDirect]);
 
@@ -104,7 +104,7 @@ export function PeopleList({ query, onOpened }: { query: string; onOpened: () =>
             Footer: () =>
               isFetchingNextPage ? <p className="py-3 text-center text-xs text-slate-500">Loading more…</p> : <div className="h-2" />,
           }}
-          itemContent={(_, u) => <PersonRow user={u} isMe={u.id === me} busy={creating} now={now} live={live} onOpen={open} />}
+          itemContent={(_, u) => <PersonRow user={u} isMe={u.id === me} busy={creating} now={now} presenceOf={presenceOf} onOpen={open} />}
         />
       </section>
     </div>

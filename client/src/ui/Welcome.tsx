@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { useUsersInfiniteQuery } from '../api/http';
 import { useAppSelector } from '../app/hooks';
-import { selectPresenceLive, shownPresence } from '../features/users/presence';
+import { usePresence } from '../features/users/usePresence';
 import { mergePeople } from '../features/users/usersSlice';
 import { Avatar } from './Avatar';
 import { NewGroupDialog } from './groups/NewGroupDialog';
@@ -36,7 +36,7 @@ function InviteHint() {
 export function Welcome({ onFindPeople }: { onFindPeople: () => void }) {
   const me = useAppSelector((s) => s.session.user);
   const users = useAppSelector((s) => s.users);
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const { data, isLoading } = useUsersInfiniteQuery({ q: '' });
   const people = mergePeople({ users }, data?.pages ?? []).filter((u) => u.id !== me?.id);
   const { open, busy, error } = useOpenDirect();
@@ -63,7 +63,7 @@ export function Welcome({ onFindPeople }: { onFindPeople: () => void }) {
             <h3 className="text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400">People you can talk to</h3>
             <ul className="mt-2 space-y-1">
               {people.slice(0, SUGGESTED).map((u) => {
-                const presence = shownPresence(u, live);
+                const presence = presenceOf(u);
                 return (
                   <li key={u.id}>
                     <button

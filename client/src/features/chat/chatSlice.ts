@@ -69,6 +69,17 @@ export interface ChatState {
   activeId: ConversationId | null;
   /** Groups I asked to leave and am still in: their `removed` frame is my own doing, not news. */
   leaving: Record<ConversationId, true>;
+  /**
+   * Counts the conversations joining or leaving this client's list (frames, answers, my own
+   * requests): what a conversation list answer may be compared against, see `listChanges`.
+   */
+  membership: number;
+  /** When (in `membership` counts) each known conversation joined the list. */
+  joinedAt: Record<ConversationId, number>;
+  /** When conversations left the list, while a list request that started before is on its way. */
+  leftAt: Record<ConversationId, number>;
+  /** The `membership` count when each conversation list request on its way started, by request id. */
+  listStartedAt: Record<string, number>;
 }
 
 const initialState: ChatState = {
@@ -80,6 +91,10 @@ const initialState: ChatState = {
   pending: {},
   activeId: null,
   leaving: {},
+  membership: 0,
+  joinedAt: {},
+  leftAt: {},
+  listStartedAt: {},
 };
 
 export interface ReceiptFrame {
@@ -92,7 +107,11 @@ export interface ReceiptFrame {
 function upsertConversation(state: ChatState, incoming: Conversation): void {
   const known = state.conversations[incoming.id];
   if (known) mergeConversation(known, incoming);
-  else state.conversations[incoming.id] = structuredClone(incoming);
+  else {
+    state.conversations[incoming.id] = structuredClone(incoming);
+    state.joinedAt[incoming.id] = ++state.membership;
+    delete state.leftAt[incoming.id];
+  }
   // Messages not loaded yet will load in their current state: nothing to catch up on for them.
   if (!state.messages[incoming.id]) {
     state.appliedChange[incoming.id] = Math.max(state.appliedChange[incoming.id] ?? 0, incoming.lastChange);
@@ -100,11 +119,35 @@ function upsertConversation(state: ChatState, incoming: Conversation): void {
 }
 
 function removeConversation(state: ChatState, id: ConversationId): void {
+  if (state.conversations[id] && Object.keys(state.listStartedAt).length > 0) state.leftAt[id] = ++state.membership;
+  delete state.joinedAt[id];
   delete state.conversations[id];
   delete state.leaving[id];
   delete state.messages[id];
   delete state.appliedChange[id];
   for (const p of Object.values(state.pending)) if (p.conversationId === id) delete state.pending[p.clientId];
+}
+
+/**
+ * What a conversation list answer changes, for the request `requestId`: the list is every
+ * conversation I am in as of when the server answered, which may be before a `conversation` or
+ * `removed` frame that reached us first. So a conversation it leaves out is gone only if it was
+ * known before the request started (one that joined since is missing because the answer is
+ * older); one it has that left since the request started stays gone (the answer is older than
+ * the removal). A request whose start was not seen counts as started now.
+ */
+export function listChanges(
+  chat: ChatState,
+  listed: readonly Conversation[],
+  requestId: string,
+): { gone: Conversation[]; stale: Set<ConversationId> } {
+  const startedAt = chat.listStartedAt[requestId] ?? chat.membership;
+  const ids = new Set(listed.map((c) => c.id));
+  const gone = chat.conversationsLoaded
+    ? Object.values(chat.conversations).filter((c) => !ids.has(c.id) && (chat.joinedAt[c.id] ?? 0) <= startedAt)
+    : [];
+  const stale = new Set(listed.filter((c) => !chat.conversations[c.id] && (chat.leftAt[c.id] ?? -1) > startedAt).map((c) => c.id));
+  return { gone, stale };
 }
 
 /**
@@ -162,6 +205,12 @@ function newWindow(state: ChatState, conversationId: ConversationId, first: Mess
     state.appliedChange[conversationId] = state.conversations[conversationId]?.lastChange ?? 0;
   }
   return entry;
+}
+
+/** A list request answered or failed; the departures kept for it are forgotten once none is on its way. */
+function listSettled(state: ChatState, requestId: string): void {
+  delete state.listStartedAt[requestId];
+  if (Object.keys(state.listStartedAt).length === 0) state.leftAt = {};
 }
 
 function setPeerPresence(state: ChatState, userId: UserId, presence: Pick<UserSummary, 'online' | 'lastSeenAt'>): void {
@@ -269,12 +318,19 @@ const chatSlice = createSlice({
       .addMatcher(signedInMatcher, (state, { payload }) => {
         state.myId = payload.user.id;
       })
-      .addMatcher(api.endpoints.conversations.matchFulfilled, (state, { payload }) => {
-        // The list is every conversation I am in now: one I was removed from while away goes.
-        const listed = new Set(payload.conversations.map((c) => c.id));
-        if (state.conversationsLoaded) for (const id of Object.keys(state.conversations)) if (!listed.has(id)) removeConversation(state, id);
-        for (const c of payload.conversations) upsertConversation(state, c);
+      .addMatcher(api.endpoints.conversations.matchPending, (state, { meta }) => {
+        state.listStartedAt[meta.requestId] = state.membership;
+      })
+      .addMatcher(api.endpoints.conversations.matchRejected, (state, { meta }) => {
+        listSettled(state, meta.requestId);
+      })
+      .addMatcher(api.endpoints.conversations.matchFulfilled, (state, { payload, meta }) => {
+        // One I was removed from while away goes; see listChanges for answers older than a frame.
+        const { gone, stale } = listChanges(state, payload.conversations, meta.requestId);
+        for (const c of gone) removeConversation(state, c.id);
+        for (const c of payload.conversations) if (!stale.has(c.id)) upsertConversation(state, c);
         state.conversationsLoaded = true;
+        listSettled(state, meta.requestId);
       })
       .addMatcher(api.endpoints.createConversation.matchFulfilled, (state, { payload }) => {
         upsertConversation(state, payload.conversation);

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation } from '../../api/types';
 import { alice, bob, carol, conversation, group, msg } from '../../test/fakes';
-import { conversationsLoaded, pageLoaded, reduce, signedInAs } from '../../test/actions';
+import { conversationsLoaded, conversationsRequested, pageLoaded, reduce, signedInAs } from '../../test/actions';
 import {
   chatReducer,
   conversationReceived,
   conversationRemoved,
+  listChanges,
   messageQueued,
   messageReceived,
   readMarked,
@@ -110,6 +111,54 @@ describe('group conversations in the chat slice', () => {
     let view = chatViewReducer(undefined, composerModeSet({ conversationId: 'g', mode: { kind: 'reply', seq: 2 } }));
     view = chatViewReducer(view, conversationRemoved('g'));
     expect(view.composer).toEqual({});
+  });
+});
+
+describe('a conversation list answer older than a membership frame', () => {
+  const family = group('g', 3, { title: 'Family' });
+  const bookClub = group('g2', 0, { title: 'Book club' });
+  const known = () => reduce(signedInAs(alice.id), conversationsLoaded([family]));
+
+  it('a group I was added to after the list was asked for is not gone from it', () => {
+    let s = chatReducer(known(), conversationsRequested('r2'));
+    s = chatReducer(s, conversationReceived(bookClub)); // the `conversation` frame, before the answer
+    expect(listChanges(s, [family], 'r2').gone).toEqual([]);
+    s = chatReducer(s, conversationsLoaded([family], 'r2'));
+    expect(Object.keys(s.conversations).sort()).toEqual(['g', 'g2']);
+  });
+
+  it('a group known before the list was asked for and missing from it is gone', () => {
+    let s = chatReducer(known(), conversationReceived(bookClub));
+    s = chatReducer(s, conversationsRequested('r2'));
+    expect(listChanges(s, [family], 'r2').gone.map((c) => c.id)).toEqual(['g2']);
+    s = chatReducer(s, conversationsLoaded([family], 'r2'));
+    expect(Object.keys(s.conversations)).toEqual(['g']);
+  });
+
+  it('a group removed and added again while the list is on its way counts from when it came back', () => {
+    let s = chatReducer(known(), conversationsRequested('r2'));
+    s = chatReducer(s, conversationRemoved('g'));
+    s = chatReducer(s, conversationReceived(family));
+    s = chatReducer(s, conversationsLoaded([], 'r2'));
+    expect(s.conversations['g']).toBeDefined();
+  });
+
+  it('a group I was removed from after the list was asked for does not come back with it', () => {
+    let s = chatReducer(known(), conversationReceived(bookClub));
+    s = chatReducer(s, conversationsRequested('r2'));
+    s = chatReducer(s, conversationRemoved('g2'));
+    s = chatReducer(s, conversationsLoaded([family, bookClub], 'r2'));
+    expect(Object.keys(s.conversations)).toEqual(['g']);
+    // Nothing kept once no list is on its way: a later list may add it again.
+    expect(s.leftAt).toEqual({});
+    s = chatReducer(s, conversationsLoaded([family, bookClub]));
+    expect(Object.keys(s.conversations).sort()).toEqual(['g', 'g2']);
+  });
+
+  it('the first list, and one whose start was not seen, compare against everything known', () => {
+    expect(listChanges(reduce(signedInAs(alice.id)), [], 'r').gone).toEqual([]);
+    const s = chatReducer(known(), conversationReceived(bookClub));
+    expect(listChanges(s, [family], 'unseen').gone.map((c) => c.id)).toEqual(['g2']);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Conversation, ConversationId } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
 import { memberNames, namesList, typingText } from '../../features/chat/conversation';
 import { selectTypingUsers } from '../../features/chat/typingSlice';
-import { selectPresenceLive, shownPresence } from '../../features/users/presence';
+import { usePresence } from '../../features/users/usePresence';
 import { navigate } from '../../lib/router';
 import { Avatar } from '../Avatar';
 import { BackIcon, BellIcon, BellOffIcon, InfoIcon } from '../icons';
@@ -49,7 +49,7 @@ export function ChatHeader({
   onToggleInfo: () => void;
 }) {
   const me = useAppSelector((s) => s.session.user);
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const typingIds = useAppSelector((s) => (conversation ? selectTypingUsers(s, conversation.id) : []), shallowEqual);
   const names = memberNames(conversation);
   const typing = typingText(conversation, typingIds, names);
@@ -60,7 +60,7 @@ export function ChatHeader({
   if (conversation?.kind === 'direct') {
     const peer = conversation.peer;
     title = peer.username;
-    const presence = shownPresence(peer, live);
+    const presence = presenceOf(peer);
     avatar = <Avatar id={peer.id} name={peer.username} online={presence.state === 'online'} size="sm" />;
     status = presence.state === 'online' ? <span className="text-emerald-600 dark:text-emerald-400">online</span> : presence.text;
   } else if (conversation?.kind === 'group') {

@@ -16,8 +16,9 @@ import { selectKnownNames, senderNames, useNamesOf } from '../../features/users/
 import { sameDay } from '../../lib/time';
 import { readRequested } from '../../sockets/actions';
 import { ArrowDownIcon } from '../icons';
-import { useDocumentVisible, useFlash, useLastSeqOnScreen, usePinnedToBottom } from './hooks';
 import { GroupEventNotes } from './GroupEventNotes';
+import { useDocumentVisible, useFlash, useLastSeqOnScreen, useOpening, usePinnedToBottom } from './hooks';
+import { edgePages } from './opening';
 import { MessageRow, PendingRow } from './MessageRow';
 
 /** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
@@ -98,9 +99,12 @@ export function MessageList({
   const detached = entry.hasMoreAfter;
   // Where the current list (a new one for each window) opened: at a focused message, or at the
   // end. Virtuoso keeps reading its initial index until it got there, so it must not change.
-  const openedAt = useRef<{ epoch: number; index: number } | null>(null);
-  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex };
+  const openedAt = useRef<{ epoch: number; index: number; seq: number | null } | null>(null);
+  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex, seq: focusIndex >= 0 ? entry.items[focusIndex]!.seq : null };
   const initialIndex = openedAt.current.index;
+  // No page at either edge until the message it opened at is in sight (see opening.ts): a page
+  // prepended meanwhile makes the initial index point at older history.
+  const opening = useOpening(scroller, entry.epoch, openedAt.current.seq);
   // At the bottom as Virtuoso reports it, for this window: until its first layout, a list that
   // opened at the end is there and one that opened at a message is not (Virtuoso's own first
   // answer comes a few frames later, and the read receipts must not take "at the bottom" early).
@@ -130,6 +134,16 @@ export function MessageList({
       void dispatch(loadAroundFocus(conversationId, focus.seq));
     }
   }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
+
+  // Open now: the edges it reached while opening load now (Virtuoso does not report them again).
+  const wasOpening = useRef(opening);
+  useEffect(() => {
+    if (wasOpening.current === opening) return;
+    wasOpening.current = opening;
+    const load = edgePages(range, firstItemIndex, items.length, { opening, detached });
+    if (load.older) void dispatch(loadOlder(conversationId));
+    if (load.newer) void dispatch(loadNewer(conversationId));
+  }, [opening, range, firstItemIndex, items.length, detached, conversationId, dispatch]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
   const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
@@ -241,9 +255,11 @@ export function MessageList({
         alignToBottom
         computeItemKey={(_, item) => item.key}
         itemContent={itemContent}
-        startReached={() => void dispatch(loadOlder(conversationId))}
+        startReached={() => {
+          if (!opening) void dispatch(loadOlder(conversationId));
+        }}
         endReached={() => {
-          if (detached) void dispatch(loadNewer(conversationId));
+          if (detached && !opening) void dispatch(loadNewer(conversationId));
         }}
         atBottomStateChange={setAtBottom}
         atBottomThreshold={80}

@@ -2,6 +2,7 @@
 import type React from 'react';
 import { useEffect, useRef, useState } from 'react';
 import { lastSeqInScroller } from './onScreen';
+import { OPENING_MAX_MS, seqInSight } from './opening';
 
 export function useDocumentVisible(): boolean {
   const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
@@ -137,4 +138,23 @@ export function useFlash<T>(ms: number): [T | null, (v: T) => void] {
     return () => clearTimeout(t);
   }, [value, ms]);
   return [value?.v ?? null, (v: T) => setValue((old) => ({ v, n: (old?.n ?? 0) + 1 }))];
+}
+
+/**
+ * Whether the list of window `epoch`, opened at the message `seq` (null: opened at the end), is
+ * still opening: until that message is in sight (see opening.ts), at most OPENING_MAX_MS.
+ */
+export function useOpening(scroller: HTMLElement | null, epoch: number, seq: number | null): boolean {
+  const [openedEpoch, setOpenedEpoch] = useState<number | null>(null);
+  const opening = seq !== null && openedEpoch !== epoch;
+  useEffect(() => {
+    if (!opening || !scroller || seq === null) return;
+    const start = performance.now();
+    let frame = requestAnimationFrame(function check() {
+      if (seqInSight(scroller, seq) || performance.now() - start > OPENING_MAX_MS) setOpenedEpoch(epoch);
+      else frame = requestAnimationFrame(check);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [opening, scroller, seq, epoch]);
+  return opening;
 }

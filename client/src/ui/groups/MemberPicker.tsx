@@ -3,7 +3,7 @@ import { useId, useMemo, useState } from 'react';
 import { useUsersInfiniteQuery } from '../../api/http';
 import type { UserId, UserSummary } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
-import { selectPresenceLive, shownPresence } from '../../features/users/presence';
+import { usePresence } from '../../features/users/usePresence';
 import { mergePeople } from '../../features/users/usersSlice';
 import { useDebounced } from '../../lib/useDebounced';
 import { Avatar } from '../Avatar';
@@ -23,7 +23,7 @@ export function MemberPicker({
   const q = useDebounced(search.trim(), 200);
   const { data, isLoading, isError, hasNextPage, isFetchingNextPage, fetchNextPage } = useUsersInfiniteQuery({ q }, { refetchOnMountOrArgChange: true });
   const users = useAppSelector((s) => s.users);
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const me = useAppSelector((s) => s.session.user?.id);
   const searchId = useId();
   const people = useMemo(
@@ -85,7 +85,7 @@ export function MemberPicker({
             className="flex cursor-pointer items-center gap-3 rounded-xl px-2 py-1.5 hover:bg-slate-100 dark:hover:bg-slate-800"
           >
             <input type="checkbox" checked={chosen.has(u.id)} onChange={() => toggle(u)} className="h-4.5 w-4.5 accent-accent-600" />
-            <Avatar id={u.id} name={u.username} online={shownPresence(u, live).state === 'online'} size="sm" />
+            <Avatar id={u.id} name={u.username} online={presenceOf(u).state === 'online'} size="sm" />
             <span className="min-w-0 flex-1 truncate font-medium">{u.username}</span>
           </label>
         ))}

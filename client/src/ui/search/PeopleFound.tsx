@@ -6,7 +6,7 @@ import { MAX_USERNAME_CHARS } from '../../api/generated/limits';
 import { useUsersInfiniteQuery } from '../../api/http';
 import type { UserSummary } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
-import { selectPresenceLive } from '../../features/users/presence';
+import { usePresence } from '../../features/users/usePresence';
 import { PersonRow, useMinuteTick } from '../PeopleList';
 import { useOpenDirect } from '../useOpenDirect';
 
@@ -20,7 +20,7 @@ export function PeopleFound({ query }: { query: string }) {
   const conversations = useAppSelector((s) => s.chat.conversations);
   const { open: openDirect, busy, error } = useOpenDirect();
   const now = useMinuteTick();
-  const live = useAppSelector(selectPresenceLive);
+  const presenceOf = usePresence();
   const open = useCallback((u: UserSummary) => void openDirect(u.id), [openDirect]);
   const people = useMemo(() => {
     const talkedTo = new Set(Object.values(conversations).flatMap((c) => (c.kind === 'direct' ? [c.peer.id] : [])));
@@ -36,7 +36,7 @@ export function PeopleFound({ query }: { query: string }) {
         </p>
       )}
       {people.map((u) => (
-        <PersonRow key={u.id} user={u} isMe={false} busy={busy} now={now} live={live} onOpen={open} />
+        <PersonRow key={u.id} user={u} isMe={false} busy={busy} now={now} presenceOf={presenceOf} onOpen={open} />
       ))}
     </section>
   );
