@@ -38,6 +38,9 @@ const DELETE_DELAY: Duration = Duration::from_millis(200);
 const SCAN_BATCH: i64 = 512;
 /// Events awaiting their confirm beyond which the consumers writing to this database wait.
 const HIGH_WATER: usize = 1024;
+/// How long events may wait for a confirm, none coming, before the relay says so (and again
+/// as often while it lasts): a stalled relay is otherwise silent.
+const CONFIRM_STALL: Duration = Duration::from_secs(30);
 
 /// A committed event waiting to be published.
 pub struct OutboxRow {
@@ -210,6 +213,7 @@ impl Outbox {
             last_published: 0,
             confirmed_since_failure: false,
             deleted_since_failure: false,
+            paused_since: None,
         };
         // After shutdown, confirms may never come (consumers stopping); what is not confirmed
         // within the grace period stays in the table and is published at the next start.
@@ -236,6 +240,8 @@ struct Relay {
     confirmed_since_failure: bool,
     /// Whether confirmed rows were deleted since the relay last failed.
     deleted_since_failure: bool,
+    /// When the relay first failed since its last confirm: how long its outage has lasted.
+    paused_since: Option<Instant>,
 }
 
 impl Relay {
@@ -257,7 +263,8 @@ impl Relay {
                         backoff.reset();
                     }
                     let pause = backoff.next_pause();
-                    tracing::warn!(db = self.db.name(), error = %e, retry_in = ?pause, "outbox relay paused");
+                    let paused_for = self.paused_since.get_or_insert_with(Instant::now).elapsed();
+                    tracing::warn!(db = self.db.name(), error = %e, ?paused_for, retry_in = ?pause, "outbox relay paused");
                     if shutdown.is_cancelled() && !self.bus.is_connected() {
                         return;
                     }
@@ -284,6 +291,8 @@ impl Relay {
         // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
         // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
         let mut delete_due: Option<Instant> = None;
+        // The last confirm, or when the relay started waiting for one.
+        let mut last_confirm = Instant::now();
         self.last_published = 0;
         self.progress.scanning.store(true, Ordering::Release);
         let mut scan_needed = true;
@@ -301,6 +310,7 @@ impl Relay {
                         confirms.push(self.publish(row).await?);
                         if confirms.len() >= MAX_IN_FLIGHT {
                             self.confirmed(&mut confirmed, confirms.next().await.expect("not empty")?);
+                            last_confirm = Instant::now();
                         }
                     }
                     if !full {
@@ -326,10 +336,14 @@ impl Relay {
                 return Ok(());
             }
             let awaiting_confirms = !confirms.is_empty();
+            if !awaiting_confirms {
+                last_confirm = Instant::now();
+            }
             let delete_at = delete_due.unwrap_or_else(|| Instant::now() + DELETE_DELAY);
             tokio::select! {
                 biased;
                 Some(done) = confirms.next(), if awaiting_confirms => {
+                    last_confirm = Instant::now();
                     self.confirmed(&mut confirmed, done?);
                     // Collect every confirm that is already in.
                     while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
@@ -361,6 +375,11 @@ impl Relay {
                     }
                 }
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+                _ = tokio::time::sleep_until(last_confirm + CONFIRM_STALL), if awaiting_confirms => {
+                    tracing::warn!(db = self.db.name(), waiting = confirms.len(), since = ?last_confirm.elapsed(),
+                        "outbox relay: events wait for their confirm and none comes");
+                    last_confirm = Instant::now();
+                }
             }
         }
     }
@@ -368,6 +387,7 @@ impl Relay {
     /// Notes a confirmed event: its row (if it has one) is to be deleted.
     fn confirmed(&mut self, rows: &mut Vec<i64>, row: Option<i64>) {
         self.confirmed_since_failure = true;
+        self.paused_since = None;
         rows.extend(row);
     }
 

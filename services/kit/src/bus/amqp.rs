@@ -7,6 +7,13 @@
 //! link, so a service that starts before the broker keeps serving and catches up once the
 //! broker is there.
 //!
+//! Nothing waits on a connection for longer than the supervisor keeps it: lapin reports most
+//! failures, but not every one reaches whoever waits (an error event sent before anyone listens
+//! is dropped, a channel closed on our side raises none, and a request or confirm whose answer
+//! never comes is never failed). So the supervisor also looks at the connection and its
+//! publishing channel every second, and once it gives a link up, every publish, confirm and
+//! consumer still waiting on it stops and starts over on the next one.
+//!
 //! A broker account with least privilege (see [`super::accounts`]) may not declare the shared
 //! topology: then it only checks that it exists, as `gochat rabbitmq-setup`'s definitions
 //! create it. Every account declares its own fan-out queues.
@@ -48,6 +55,13 @@ const PERSISTENT: u8 = 2;
 const TRANSIENT: u8 = 1;
 /// How often a consumer of a shared queue reads how many dead letters it has.
 const DEAD_LETTERS_EVERY: Duration = Duration::from_secs(30);
+/// How often the supervisor looks whether its connection and publishing channel are still open.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// Longest a connection attempt (the handshake and declaring the topology), a consumer's set-up
+/// and a closing connection may take: the broker answers them in milliseconds when it answers.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+/// Longest the broker may take to confirm a publish before its channel is taken for broken.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(60);
 /// AMQP reply codes this module acts on.
 const ACCESS_REFUSED: u16 = 403;
 const NOT_FOUND: u16 = 404;
@@ -68,6 +82,16 @@ struct Link {
     /// Told when the publishing channel is found closed (the broker closes a channel on a
     /// refused publish): the supervisor then starts over with a new connection.
     broken: Arc<Notify>,
+    /// Cancelled once the supervisor gives this connection up: whatever still waits on it (a
+    /// publish, a confirm, a consumer) stops waiting then, whether or not lapin ever answers.
+    given_up: CancellationToken,
+}
+
+impl Link {
+    /// Whether the connection and its publishing channel are both open.
+    fn is_open(&self) -> bool {
+        self.connection.status().connected() && self.publisher.status().connected()
+    }
 }
 
 impl AmqpBus {
@@ -84,16 +108,16 @@ impl AmqpBus {
         &self.publishers
     }
 
+    /// Connected with a publishing channel open: readiness says so, and a relay waits for it.
     pub fn is_connected(&self) -> bool {
-        self.link
-            .borrow()
-            .as_ref()
-            .is_some_and(|l| l.connection.status().connected())
+        self.link.borrow().as_ref().is_some_and(Link::is_open)
     }
 
+    /// Resolves once connected with a publishing channel open. A link found otherwise is
+    /// replaced by the supervisor within [`CHECK_EVERY`].
     pub async fn connected(&self) {
         let mut link = self.link.clone();
-        let _ = link.wait_for(|l| l.is_some()).await;
+        let _ = link.wait_for(|l| l.as_ref().is_some_and(Link::is_open)).await;
     }
 
     pub async fn publish(&self, envelope: &Envelope, json: Vec<u8>) -> Result<Confirm, BusError> {
@@ -113,18 +137,32 @@ impl AmqpBus {
             .with_content_type("application/json".into())
             .with_message_id(envelope.id.to_string().into())
             .with_type(envelope.kind.routing_key().into());
-        let pending = link
-            .publisher
-            .basic_publish(
-                envelope.kind.exchange().name().into(),
-                envelope.kind.routing_key().into(),
-                BasicPublishOptions::default(),
-                &json,
-                properties,
-            )
-            .await?;
+        let publishing = link.publisher.basic_publish(
+            envelope.kind.exchange().name().into(),
+            envelope.kind.routing_key().into(),
+            BasicPublishOptions::default(),
+            &json,
+            properties,
+        );
+        let pending = tokio::select! {
+            biased;
+            pending = publishing => pending?,
+            () = link.given_up.cancelled() => return Err(BusError::GivenUp),
+        };
         Ok(Box::pin(async move {
-            match pending.await {
+            let confirmation = tokio::select! {
+                biased;
+                confirmation = pending => confirmation,
+                () = link.given_up.cancelled() => return Err(BusError::GivenUp),
+                () = tokio::time::sleep(CONFIRM_WITHIN) => {
+                    // A confirm that does not come is one lapin lost track of: without this,
+                    // the relay waiting for it would wait for as long as the connection lasts.
+                    tracing::warn!(within = ?CONFIRM_WITHIN, "RabbitMQ did not confirm a publish; reconnecting");
+                    link.broken.notify_one();
+                    return Err(BusError::NotConfirmed(CONFIRM_WITHIN));
+                }
+            };
+            match confirmation {
                 Ok(Confirmation::Ack(_)) => Ok(()),
                 Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(BusError::Nacked),
                 Err(e) => {
@@ -149,8 +187,17 @@ impl AmqpBus {
                     _ = shutdown.cancelled() => return,
                 };
                 links.mark_unchanged();
-                if let Err(e) = consume_on(&link, &queue, &handler, &shutdown).await {
-                    tracing::warn!(queue = queue.name(), error = %e, "consumer lost its channel; resuming on the next connection");
+                // A consumer whose channel died without lapin ending its deliveries (or whose
+                // handler waits on something that will not come over this connection) would
+                // otherwise hold on to it for good.
+                tokio::select! {
+                    biased;
+                    consumed = consume_on(&link, &queue, &handler, &shutdown) => if let Err(e) = consumed {
+                        tracing::warn!(queue = queue.name(), error = %e, "consumer lost its channel; resuming on the next connection");
+                    },
+                    () = link.given_up.cancelled() => {
+                        tracing::warn!(queue = queue.name(), "the consumer's connection was given up; resuming on the next connection");
+                    }
                 }
                 if shutdown.is_cancelled() {
                     return;
@@ -188,7 +235,7 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
         lapin::Result::Ok((fresh, deliveries, DeadLetterGauge::new(link, queue).await))
     };
     let (fresh, mut deliveries, mut dead_letters) = tokio::select! {
-        set_up = setup => set_up?,
+        set_up = tokio::time::timeout(ANSWER_WITHIN, setup) => set_up.map_err(|_| no_answer("setting the consumer up"))??,
         _ = shutdown.cancelled() => return Ok(()),
     };
     if fresh {
@@ -296,6 +343,13 @@ async fn queue_exists(connection: &Connection, queue: &str) -> lapin::Result<boo
         Err(e) if reply_code(&e) == Some(NOT_FOUND) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// The error of a request the broker did not answer within [`ANSWER_WITHIN`].
+fn no_answer(what: &str) -> lapin::Error {
+    lapin::Error::from(std::io::Error::other(format!(
+        "RabbitMQ did not answer {what} within {ANSWER_WITHIN:?}"
+    )))
 }
 
 /// The AMQP reply code of a channel or connection error the broker sent.
@@ -454,34 +508,53 @@ async fn supervise(
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(200), RECONNECT_AT_MOST_EVERY);
     loop {
-        let pause = match connect(&url, &tls, &name).await {
+        let attempt = tokio::time::timeout(ANSWER_WITHIN, connect(&url, &tls, &name));
+        let attempt = attempt
+            .await
+            .unwrap_or_else(|_| Err(no_answer("the connection and its topology").into()));
+        let pause = match attempt {
             Ok(link) => {
                 tracing::info!("connected to RabbitMQ");
                 backoff.reset();
                 let mut events = link.connection.events_listener();
                 announce.send_replace(Some(link.clone()));
-                loop {
+                let mut check = tokio::time::interval(CHECK_EVERY);
+                check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                // Whether the connection is still open, to be closed.
+                let open = loop {
                     tokio::select! {
                         event = events.next() => match event {
                             Some(lapin::Event::Error(e)) if !link.connection.status().connected() => {
                                 tracing::warn!(error = %e, "RabbitMQ connection lost");
-                                break;
+                                break false;
                             }
                             // A channel's error (a queue that is not there, a refused publish) is
                             // reported here too; the channel's user deals with it, unless it is
                             // the publishing channel, which only a new connection replaces.
                             Some(lapin::Event::Error(e)) if !link.publisher.status().connected() => {
                                 tracing::warn!(error = %e, "RabbitMQ closed the publishing channel; reconnecting");
-                                let _ = link.connection.close(200, "publishing channel closed".into()).await;
-                                break;
+                                break true;
                             }
                             Some(_) => continue,
-                            None => break,
+                            None => break true,
                         },
                         _ = link.broken.notified() => {
                             tracing::warn!("RabbitMQ closed the publishing channel; reconnecting");
-                            let _ = link.connection.close(200, "publishing channel closed".into()).await;
-                            break;
+                            break true;
+                        }
+                        // What no event told: a connection that died before it was listened to,
+                        // a publishing channel closed without an error, found before the next
+                        // publish would find it (none may come: an idle relay, or one waiting
+                        // for confirms that the dead channel will never send).
+                        _ = check.tick() => {
+                            if !link.connection.status().connected() {
+                                tracing::warn!("RabbitMQ connection found closed; reconnecting");
+                                break false;
+                            }
+                            if !link.publisher.status().connected() {
+                                tracing::warn!("the publishing channel was found closed; reconnecting");
+                                break true;
+                            }
                         }
                         _ = shutdown.cancelled() => {
                             // Let the relays flush (they give up on their own after a grace
@@ -491,11 +564,23 @@ async fn supervise(
                             let closing = link.connection.close(200, "shutting down".into());
                             let _ = tokio::time::timeout(FLUSH_WAIT, closing).await;
                             announce.send_replace(None);
+                            link.given_up.cancel();
                             return;
                         }
                     }
-                }
+                };
+                // Withdrawn before anything else, so that nothing new starts on this link; then
+                // whatever still waits on it stops waiting, and only then is it closed, for at
+                // most as long as the broker takes to answer (a close that is never answered
+                // kept this supervisor, and the dead link with it, for good).
                 announce.send_replace(None);
+                link.given_up.cancel();
+                if open {
+                    let closing = link.connection.close(200, "publishing channel closed".into());
+                    if tokio::time::timeout(ANSWER_WITHIN, closing).await.is_err() {
+                        tracing::warn!("RabbitMQ did not answer closing the connection; leaving it");
+                    }
+                }
                 backoff.next_pause()
             }
             Err(e) => {
@@ -530,6 +615,7 @@ async fn connect(url: &str, tls: &Tls, name: &str) -> Result<Link, BusError> {
         connection: Arc::new(connection),
         publisher: channel,
         broken: Arc::new(Notify::new()),
+        given_up: CancellationToken::new(),
     })
 }
 

@@ -62,6 +62,10 @@ pub enum BusError {
     NotConnected,
     #[error("the broker refused the event")]
     Nacked,
+    #[error("the connection to the broker was given up before the broker answered")]
+    GivenUp,
+    #[error("the broker did not confirm the event within {0:?}")]
+    NotConfirmed(Duration),
     #[error("the broker does not have {0}: import the definitions of `gochat rabbitmq-setup`")]
     Missing(String),
     #[error(transparent)]
