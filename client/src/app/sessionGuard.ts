@@ -28,6 +28,8 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
   /** Another tab's change in flight: the timer that stops waiting for its outcome. */
   let otherTabChanging: ReturnType<typeof setTimeout> | null = null;
   let refusedWhileChanging = false;
+  /** Signed out by the reader in this tab: another tab's news of a new cookie does not sign it back in. */
+  let signedOutHere = false;
 
   /** Signed out here (no reason to give), or refused: the sign-in page then says why (as a socket's close announced it, if one did). */
   const end = (because?: SessionEnd) => {
@@ -64,9 +66,11 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
       }, OTHER_TAB_CHANGE_MS);
     } else if (news.type === 'passwordChanged') {
       otherTabSettled();
-      // Signed out already (the news came late): the cookie may well be ours again.
-      if (store.getState().session.status === 'signedOut') askAgain();
-      else cookieReplaced(news.user);
+      // Signed out already (the news came late): the cookie may well be ours again, unless the
+      // reader signed out here on purpose.
+      if (store.getState().session.status === 'signedOut') {
+        if (!signedOutHere) askAgain();
+      } else cookieReplaced(news.user);
     } else {
       otherTabSettled();
       if (refusedWhileChanging && !changing) askAgain();
@@ -97,6 +101,7 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
     }
 
     if (api.endpoints.signout.matchFulfilled(a) || api.endpoints.signout.matchRejected(a)) {
+      signedOutHere = true;
       end();
     } else if (wasSignedIn && api.endpoints.currentUser.matchFulfilled(a) && a.payload.currentUser === null) {
       refused(requestId);
@@ -107,6 +112,7 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
       if (status === 401 && !isAuthCall && errorCode(a.payload) !== 'invalid_credentials') refused(requestId);
     }
     if (requestId !== undefined && settled) moot.delete(requestId);
+    if (store.getState().session.status === 'signedIn') signedOutHere = false;
     return result;
   };
 };

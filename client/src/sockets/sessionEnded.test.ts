@@ -277,3 +277,30 @@ describe('a password change in another tab of this browser', () => {
     expect(other.getState().session.status).toBe('signedIn');
   });
 });
+
+describe('signing out in one tab while another changes the password', () => {
+  it('the tab signed out on purpose stays signed out when the change succeeds', async () => {
+    const change = pendingChange(() => json(200, { user: alice }));
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : null }),
+      'GET /api/conversations': () => ({ conversations: [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'POST /api/auth/password': change.handler,
+      'POST /api/auth/signout': () => undefined,
+    });
+    const hub = new FakeTabs();
+    const here = setup(undefined, undefined, hub.tab());
+    await here.store.dispatch(api.endpoints.currentUser.initiate());
+    const other = setup(undefined, undefined, hub.tab());
+    await other.store.dispatch(api.endpoints.currentUser.initiate());
+    const changed = here.store.dispatch(api.endpoints.changePassword.initiate({ currentPassword: 'old password', newPassword: 'new password' }));
+    await waitFor(() => !signedIn, 'the change reached the server');
+    await other.store.dispatch(api.endpoints.signout.initiate());
+    expect(other.store.getState().session.status).toBe('signedOut');
+    change.release();
+    await changed;
+    await new Promise((r) => setTimeout(r, 50));
+    // The reader pressed "Sign out" in this tab: another tab's news must not sign it back in.
+    expect(other.store.getState().session.status).toBe('signedOut');
+  });
+});

@@ -264,7 +264,10 @@ pub fn insert_password_reset(
 /// The account a live password reset code is for, if any.
 pub fn password_reset_account(c: &Connection, code_hash: &str) -> rusqlite::Result<Option<UserId>> {
     c.query_row(
-        "SELECT user_id FROM password_resets WHERE code_hash = ?1 AND expires_at > unixepoch()",
+        // Only while the admin who made it still is one: disabling or demoting an admin (a
+        // stolen or rogue account) ends the links they handed out.
+        "SELECT r.user_id FROM password_resets r JOIN users a ON a.id = r.created_by
+         WHERE r.code_hash = ?1 AND r.expires_at > unixepoch() AND a.role = 'admin' AND NOT a.disabled",
         [code_hash],
         |r| parse(r, "user_id"),
     )
@@ -502,10 +505,32 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_code_works_only_while_the_admin_who_made_it_is_an_enabled_admin() {
+        let c = db();
+        let (ann, bob) = (user("ann", Role::Member), user("bob", Role::Admin));
+        let now = chrono::Utc::now();
+        insert(&c, &ann, "old", &now).unwrap();
+        insert(&c, &bob, "old", &now).unwrap();
+        assert!(insert_password_reset(&c, ann.id, "r1", bob.id, now.timestamp() + 60).unwrap());
+        assert_eq!(password_reset_account(&c, "r1").unwrap(), Some(ann.id));
+        disable(&c, bob.id, now.timestamp()).unwrap();
+        assert_eq!(password_reset_account(&c, "r1").unwrap(), None, "its admin is disabled");
+        enable(&c, bob.id).unwrap();
+        assert_eq!(password_reset_account(&c, "r1").unwrap(), Some(ann.id));
+        set_role(&c, bob.id, Role::Member).unwrap();
+        assert_eq!(
+            password_reset_account(&c, "r1").unwrap(),
+            None,
+            "its admin is a member now"
+        );
+    }
+
+    #[test]
     fn a_reset_code_names_its_account_until_it_expires_is_replaced_or_a_password_is_set() {
         let c = db();
         let (ann, bob) = (user("ann", Role::Member), user("bob", Role::Admin));
         insert(&c, &ann, "old", &chrono::Utc::now()).unwrap();
+        insert(&c, &bob, "old", &chrono::Utc::now()).unwrap();
         let later = chrono::Utc::now().timestamp() + 60;
         assert!(insert_password_reset(&c, ann.id, "r1", bob.id, later).unwrap());
         assert_eq!(password_reset_account(&c, "r1").unwrap(), Some(ann.id));

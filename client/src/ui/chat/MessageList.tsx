@@ -146,12 +146,14 @@ export function MessageList({
   }, [opening, range, firstItemIndex, items.length, detached, conversationId, dispatch]);
 
   // Read receipts: what is on screen, while the tab is visible, up to where history has no hole.
+  // Not while the list is still opening at a message: until Virtuoso got there, the rows it
+  // laid out (hidden) and its "at the bottom" say nothing of what the reader sees.
   const onScreenSeq = useLastSeqOnScreen(scroller, range, items);
   useEffect(() => {
-    if (!visible || !conversation) return;
+    if (!visible || !conversation || opening) return;
     const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
-  }, [visible, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
+  }, [visible, opening, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {

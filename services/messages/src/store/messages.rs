@@ -360,17 +360,19 @@ pub fn page(c: &Connection, head: &Head, window: Window, limit: u32) -> rusqlite
         messages.reverse();
     }
     // The timeline events placed among these messages; the oldest page also has those before
-    // its first message (a group's creation, at least).
-    let older = match window {
-        Window::After(seq) => seq > 0,
-        _ => has_more,
+    // its first message (a group's creation, at least). A page after message `seq` also has
+    // those placed right after `seq`: its reader holds that message, but an event that came
+    // after it while the reader was away (no frame) is known only from here. The reader may
+    // have it already (from the frame, or the page that ended at `seq`): clients keep it once.
+    let (from, to) = match window {
+        Window::After(seq) => (seq.max(0), messages.last().map_or(last_seq, |m| m.seq)),
+        _ => match (messages.first(), messages.last()) {
+            (Some(first), Some(last)) => (if has_more { first.seq } else { 0 }, last.seq),
+            _ if has_more => (1, 0),
+            _ => (0, last_seq),
+        },
     };
-    let (first, last) = match (messages.first(), messages.last()) {
-        (Some(first), Some(last)) => (first.seq, last.seq),
-        _ if older => (1, 0),
-        _ => (0, last_seq),
-    };
-    let events = timeline::between(c, conversation, if older { first } else { 0 }, last)?;
+    let events = timeline::between(c, conversation, from, to)?;
     Ok(MessagesPage {
         messages,
         has_more,
@@ -591,9 +593,31 @@ mod tests {
             }
             cursor = p.messages.last().unwrap().seq;
         }
-        assert_eq!(forth, [0, 3, 13, 14, 23]);
+        // The event at a cursor (14) comes again with the page after it; clients keep it once.
+        assert_eq!(forth, [0, 3, 13, 14, 14, 23]);
         assert_eq!(super::timeline::last_event(&c, conv.id).unwrap(), 5);
         assert_eq!(newest.events[1].user_ids.len(), 1);
+    }
+
+    #[test]
+    fn an_event_after_the_newest_message_reaches_a_reader_catching_up_after_it() {
+        use gochat_proto::dto::TimelineKind;
+        let c = test_db();
+        let (conv, a, _) = conversation_with(&c, 5);
+        // The reader holds 1..=5; while it is away (no frame), someone is added, then more is said.
+        let event = |kind| {
+            super::timeline::record(&c, conv.id, kind, a, &[UserId::new()], None, chrono::Utc::now())
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(event(TimelineKind::Added).after_seq, 5);
+        let placed = |p: &MessagesPage| p.events.iter().map(|e| e.after_seq).collect::<Vec<_>>();
+        let nothing_new = page(&c, &at(&c, conv.id, 5), Window::After(5), 10).unwrap();
+        assert_eq!(placed(&nothing_new), [5], "caught up with no message since");
+        let head = conversations::head(&c, conv.id).unwrap().unwrap();
+        append(&c, &head, a, ClientId::new(), "m6", None, chrono::Utc::now()).unwrap();
+        let caught_up = page(&c, &at(&c, conv.id, 6), Window::After(5), 10).unwrap();
+        assert_eq!((seqs(&caught_up), placed(&caught_up)), (vec![6], vec![5]));
     }
 
     #[test]
