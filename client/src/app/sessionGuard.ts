@@ -7,7 +7,8 @@
 // refusals wait for its outcome: once it succeeded, those of requests sent with the old cookie
 // are moot and the sockets reconnect with the new one; if it failed, the server is asked again.
 // The other tabs of the browser share the cookie: they hear of the change (`SessionTabs`) and
-// do the same, and one that signed out before it heard asks again who it is.
+// do the same, and one that signed out before it heard asks again who it is. A tab that finds
+// the cookie naming another account (a reset link used elsewhere) starts over as that account.
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import { isFulfilled, isPending, isRejected, isRejectedWithValue } from '@reduxjs/toolkit';
 import { api, errorCode } from '../api/http';
@@ -46,8 +47,18 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
     void dispatch(api.endpoints.currentUser.initiate(undefined, { subscribe: false, forceRefetch: true }));
   };
 
+  /**
+   * The browser's cookie now names another account (a reset link used in another tab): nothing
+   * of the one this tab shows may stay next to it. The store starts over, as the new account.
+   */
+  const accountSwitched = () => {
+    end();
+    askAgain();
+  };
   /** The cookie is a new session of `user`: what was refused meanwhile is moot; reconnect. */
   const cookieReplaced = (user: SessionState['user']) => {
+    const mine = store.getState().session.user?.id;
+    if (user && mine && user.id !== mine) return accountSwitched();
     for (const id of inFlight) moot.add(id);
     // Who we are, again: a "nobody" answered meanwhile (moot, but cached) must not stay.
     if (user) void (store.dispatch as AppDispatch)(api.util.upsertQueryData('currentUser', undefined, { currentUser: user }));
@@ -79,12 +90,19 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
 
   return (next) => (action) => {
     const wasSignedIn = store.getState().session.status === 'signedIn';
+    const signedInAs = store.getState().session.user?.id;
     const result = next(action);
     const a = action as UnknownAction;
     const requestId = (a.meta as { requestId?: string } | undefined)?.requestId;
     const settled = isFulfilled(a) || isRejected(a);
     if (requestId !== undefined && isPending(a)) inFlight.add(requestId);
     if (requestId !== undefined && settled) inFlight.delete(requestId);
+
+    // A reset link used in this tab sets a new cookie for the browser, like a change does: the
+    // other tabs hear of it (this one loads afresh).
+    if (api.endpoints.resetPassword.matchPending(a)) tabs?.tell({ type: 'passwordChanging' });
+    else if (api.endpoints.resetPassword.matchFulfilled(a)) tabs?.tell({ type: 'passwordChanged', user: a.payload.user });
+    else if (api.endpoints.resetPassword.matchRejected(a)) tabs?.tell({ type: 'passwordUnchanged' });
 
     if (api.endpoints.changePassword.matchPending(a)) {
       changing = true;
@@ -105,6 +123,9 @@ export const createSessionGuard = (tabs: SessionTabs | null): Middleware<object,
       end();
     } else if (wasSignedIn && api.endpoints.currentUser.matchFulfilled(a) && a.payload.currentUser === null) {
       refused(requestId);
+    } else if (wasSignedIn && api.endpoints.currentUser.matchFulfilled(a) && signedInAs && a.payload.currentUser?.id !== signedInAs) {
+      // Asked who we are (a socket came back), and the browser's cookie is someone else's now.
+      accountSwitched();
     } else if (wasSignedIn && isRejectedWithValue(a)) {
       const status = (a.payload as { status?: unknown } | undefined)?.status;
       const isAuthCall = api.endpoints.signin.matchRejected(a) || api.endpoints.signup.matchRejected(a);

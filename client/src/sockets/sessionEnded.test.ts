@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/http';
-import { alice, FakeTabs, FakeWebSocket, fakeServer, setup, waitFor } from '../test/fakes';
+import { alice, bob, FakeTabs, FakeWebSocket, fakeServer, group as groupOf, setup, waitFor } from '../test/fakes';
 
 let signedIn: boolean;
 
@@ -302,5 +302,45 @@ describe('signing out in one tab while another changes the password', () => {
     await new Promise((r) => setTimeout(r, 50));
     // The reader pressed "Sign out" in this tab: another tab's news must not sign it back in.
     expect(other.store.getState().session.status).toBe('signedOut');
+  });
+});
+
+describe('the browser signed in as someone else meanwhile', () => {
+  it('starts this tab over as that account: nothing of the previous one stays', async () => {
+    let who = alice;
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: who }),
+      'GET /api/conversations': () => ({ conversations: who === alice ? [groupOf('g', 0)] : [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/chat').open();
+    await waitFor(() => Object.keys(store.getState().chat.conversations).length === 1, "alice's group listed");
+    // A reset link for bob was used in another tab of this browser; this tab's socket comes
+    // back and it asks who it is.
+    who = bob;
+    await store.dispatch(api.endpoints.currentUser.initiate(undefined, { forceRefetch: true }));
+    await waitFor(() => store.getState().session.user?.id === bob.id && store.getState().session.status === 'signedIn', 'signed in as bob');
+    expect(store.getState().chat.conversations).toEqual({});
+    expect(store.getState().chat.myId === alice.id).toBe(false);
+  });
+
+  it("hearing another tab's reset for another account does the same", async () => {
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: signedIn ? alice : bob }),
+      'GET /api/conversations': () => ({ conversations: signedIn ? [groupOf('g', 0)] : [] }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+    });
+    const hub = new FakeTabs();
+    const other = hub.tab();
+    const { store } = setup(undefined, undefined, hub.tab());
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    FakeWebSocket.last('/ws/chat').open();
+    await waitFor(() => Object.keys(store.getState().chat.conversations).length === 1, "alice's group listed");
+    signedIn = false; // the browser's cookie is bob's now
+    other.tell({ type: 'passwordChanged', user: bob });
+    await waitFor(() => store.getState().session.user?.id === bob.id, 'signed in as bob');
+    expect(store.getState().chat.conversations).toEqual({});
   });
 });
