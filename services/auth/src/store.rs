@@ -199,8 +199,11 @@ fn admin_user(r: &Row<'_>) -> rusqlite::Result<AdminUser> {
 }
 
 /// Disables an account: sessions issued up to `now` (unix seconds) are refused from then on,
-/// even once it is enabled again. Returns that instant, or `None` when there is no such account.
+/// even once it is enabled again, and a reset link made for it stops working (it could have
+/// let someone in again the moment it is enabled). Returns that instant, or `None` when there
+/// is no such account.
 pub fn disable(c: &Connection, id: UserId, now: i64) -> rusqlite::Result<Option<i64>> {
+    c.execute("DELETE FROM password_resets WHERE user_id = ?1", [id.to_string()])?;
     c.query_row(
         "UPDATE users SET disabled = 1, sessions_before = ?2 WHERE id = ?1 RETURNING sessions_before",
         params![id.to_string(), now],

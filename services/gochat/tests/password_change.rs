@@ -405,23 +405,23 @@ async fn reset_links_are_an_admins_to_make_and_a_refused_reset_changes_nothing()
         .await;
     assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
 
-    // A disabled account stays out, and its link keeps until it is enabled again.
-    assert_eq!(
-        root.post(&format!("/api/admin/users/{ann_id}/disable"), json!({}))
-            .await
-            .0,
-        204
-    );
+    // Disabling an account voids its link: it does not let anyone in once it is enabled again.
+    let admin_route = |action: &str| format!("/api/admin/users/{ann_id}/{action}");
+    assert_eq!(root.post(&admin_route("disable"), json!({})).await.0, 204);
     let (status, body) = stranger
         .post("/api/auth/password-reset", reset(&second, "a fine new one"))
         .await;
-    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
     assert_eq!(
-        root.post(&format!("/api/admin/users/{ann_id}/enable"), json!({}))
-            .await
-            .0,
-        204
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_input")),
+        "{body}"
     );
+    assert_eq!(root.post(&admin_route("enable"), json!({})).await.0, 204);
+    let (status, _) = stranger
+        .post("/api/auth/password-reset", reset(&second, "a fine new one"))
+        .await;
+    assert_eq!(status, 400, "still void once enabled again");
+    let second = reset_code(&mut root, &ann_id).await;
     let (status, mut ann, _) = sign_in(&server, "ann", "password-ann").await;
     assert_eq!(status, 200, "the password is what it was");
     assert!(accepted_everywhere(&server, &mut ann).await);
