@@ -4,21 +4,20 @@
 //! and pays from the same budgets. A change ends every session the account had, in every
 //! service at once, the way disabling does: the account's `sessionsBefore` moves to now and is
 //! published as an access change (`user.sessions_revoked`). The tab that asked gets a new
-//! session, issued after that second.
+//! session, issued in the second after, which the event names (`renewed`) so that what
+//! belongs to the tab's session (its push subscription) goes on with it.
 
-use crate::routes::{
-    Guess, SEEN_EVERYWHERE, after_second, client_key, hash_error, known_account, start_session, validate_password,
-};
+use crate::routes::{Guess, SEEN_EVERYWHERE, after_second, client_key, hash_error, known_account, validate_password};
 use crate::{AppState, ledger, store};
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use gochat_kit::auth::AuthUser;
+use gochat_kit::auth::{AuthUser, session_cookie};
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json};
-use gochat_proto::admin::UserSessionsRevoked;
+use gochat_proto::admin::{RenewedSession, UserSessionsRevoked};
 use gochat_proto::dto::{ChangePasswordRequest, UserResponse};
 use gochat_proto::limits::PASSWORD_CHARS;
 use std::net::SocketAddr;
@@ -65,7 +64,8 @@ async fn change_password(
     let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
 
     let (sessions, old_hash) = (state.sessions.clone(), account.password_hash);
-    let (access, revoked) = state
+    let (keys, ttl, user) = (state.sessions.clone(), state.session_ttl, account.user.clone());
+    let (access, token, revoked) = state
         .db
         .write(move |w| {
             // Taken in the write, after every earlier write: a sign-in that checked the old
@@ -79,13 +79,30 @@ async fn change_password(
             }
             let seq = ledger::access(w, &access)?;
             sessions.set_access_in(w, &access)?;
-            Ok((access, w.publish_delivered(&UserSessionsRevoked { access, seq })?))
+            // This tab's next session, issued in the second after the change (it is handed out
+            // only once that second has come, below), is named in the event: what belonged to
+            // the tab's old session (its browser's push subscription) moves to it.
+            let (token, claims) =
+                keys.keys()
+                    .issue_at(user.id, &user.username, ttl, access.sessions_before.timestamp() + 1)?;
+            let renewed = RenewedSession {
+                from: session.jti.clone(),
+                jti: claims.jti,
+                issued_at: chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default(),
+                expires_at: chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+            };
+            let revoked = w.publish_delivered(&UserSessionsRevoked {
+                access,
+                seq,
+                renewed: Some(renewed),
+            })?;
+            Ok((access, token, revoked))
         })
         .await?;
     // Answered once every service refuses the sessions from before, this one's included.
     revoked.within(SEEN_EVERYWHERE).await;
     after_second(access.sessions_before.timestamp()).await;
-    let cookie = start_session(&state, &headers, &account.user)?;
+    let cookie = session_cookie(&token, state.session_ttl, state.origins.is_https(&headers));
     tracing::info!(user = %id, "password changed; the account's other sessions ended");
     Ok((
         [(header::SET_COOKIE, cookie)],

@@ -226,6 +226,7 @@ async fn revoking_an_accounts_sessions_ends_those_issued_up_to_that_second_only(
         &UserSessionsRevoked {
             access: access(user, false, now),
             seq: 1,
+            renewed: None,
         },
     )
     .await;
