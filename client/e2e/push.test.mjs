@@ -5,7 +5,7 @@
 // browser's push manager is replaced by one that makes real P-256 keys but no network call.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bubble, credentials, eventually, launch, messageActions, messages, newPerson, openChatWith, scenario, screenshots, send, signIn, signUp } from './lib.mjs';
+import { bubble, credentials, eventually, launch, messageActions, messages, newPerson, openChatWith, scenario, screenshots, send, signIn, signOut, signUp } from './lib.mjs';
 
 /** A PushManager that behaves like Chromium's, without a push service (set up before any script). */
 function fakePushManager() {
@@ -217,5 +217,56 @@ describe('push', () => {
     await ann.page.goto('/');
     await ann.page.getByTestId('me').waitFor();
     await eventually(async () => assert.deepEqual(await shown(), []), { what: 'the notification withdrawn' });
+  });
+
+  // The server ties a subscription to the session that registered it and drops it when that
+  // session ends: each new session of this browser registers it again.
+  step('this browser is registered again after signing out and in, and after its session ended elsewhere', async () => {
+    const page = ann.page;
+    const toggle = page.getByRole('switch', { name: 'Notifications on this browser' });
+    const request = (method) =>
+      page.waitForResponse((r) => r.url().endsWith('/api/push/subscriptions') && r.request().method() === method);
+
+    await page.getByTestId('bell').click();
+    let registered = request('POST');
+    await toggle.click();
+    assert.equal((await registered).status(), 201);
+    await eventually(async () => assert.equal(await toggle.getAttribute('aria-checked'), 'true'), { what: 'the switch on' });
+
+    // Signing out turns it off here (unsubscribing first); signed in again, it is turned on again.
+    await page.reload();
+    await page.getByTestId('me').waitFor();
+    const unsubscribed = request('DELETE');
+    await signOut(page);
+    assert.equal((await unsubscribed).status(), 204);
+    await signIn(page, annUser);
+    await page.getByTestId('bell').click();
+    assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+    registered = request('POST');
+    await toggle.click();
+    assert.equal((await registered).status(), 201);
+    await eventually(async () => assert.equal(await toggle.getAttribute('aria-checked'), 'true'), { what: 'the switch on again' });
+
+    // Ann changes her password in another browser: this one's session ends, and its
+    // subscription with it. Signing in here again registers the browser for the new session
+    // without asking: notifications were on here.
+    const other = await newPerson(browser);
+    await signIn(other.page, annUser);
+    const newPassword = `${annUser.password}-new`;
+    const status = await other.page.evaluate(
+      async (body) =>
+        (await fetch('/api/auth/password', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
+          .status,
+      { currentPassword: annUser.password, newPassword },
+    );
+    assert.equal(status, 200);
+    annUser.password = newPassword;
+    await other.context.close();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 15_000 });
+    registered = request('POST');
+    await signIn(page, annUser);
+    assert.equal((await registered).status(), 201);
+    await page.getByTestId('bell').click();
+    assert.equal(await toggle.getAttribute('aria-checked'), 'true');
   });
 });

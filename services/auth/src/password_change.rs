@@ -4,21 +4,20 @@
 //! and pays from the same budgets. A change ends every session the account had, in every
 //! service at once, the way disabling does: the account's `sessionsBefore` moves to now and is
 //! published as an access change (`user.sessions_revoked`). The tab that asked gets a new
-//! session, issued after that second.
+//! session, issued in the second after, which the event names (`renewed`) so that what
+//! belongs to the tab's session (its push subscription) goes on with it.
 
-use crate::routes::{
-    Guess, SEEN_EVERYWHERE, after_second, client_key, hash_error, known_account, start_session, validate_password,
-};
+use crate::routes::{Guess, SEEN_EVERYWHERE, after_second, client_key, hash_error, known_account, validate_password};
 use crate::{AppState, ledger, store};
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use gochat_kit::auth::AuthUser;
+use gochat_kit::auth::{AuthUser, session_cookie};
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json};
-use gochat_proto::admin::UserSessionsRevoked;
+use gochat_proto::admin::{RenewedSession, UserSessionsRevoked};
 use gochat_proto::dto::{ChangePasswordRequest, UserResponse};
 use gochat_proto::ids::UserId;
 use gochat_proto::limits::PASSWORD_CHARS;
@@ -66,7 +65,7 @@ async fn change_password(
     let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
     // Another change won meanwhile: the password given is no longer the current one.
     let proof = Proof::CurrentHash(account.password_hash);
-    let changed = set_password(&state, &headers, id, proof, new_hash).await?;
+    let changed = set_password(&state, &headers, id, proof, new_hash, Some(session.jti)).await?;
     let response = changed.ok_or(ApiError::InvalidCredentials)?;
     tracing::info!(user = %id, "password changed; the account's other sessions ended");
     Ok(response)
@@ -82,16 +81,18 @@ pub(crate) enum Proof {
 }
 
 /// Gives account `id` the password of `new_hash` if `proof` still holds, ends every session it
-/// had in every service, and answers with a new session for the tab that asked. `None` when
-/// the proof no longer holds (or the account is gone); 403 when it is disabled.
+/// had in every service, and answers with a new session for the tab that asked (which goes on
+/// from its session `renewed_from`, when it had one). `None` when the proof no longer holds (or
+/// the account is gone); 403 when it is disabled.
 pub(crate) async fn set_password(
     state: &AppState,
     headers: &HeaderMap,
     id: UserId,
     proof: Proof,
     new_hash: String,
+    renewed_from: Option<String>,
 ) -> Result<Option<Response>, ApiError> {
-    let sessions = state.sessions.clone();
+    let (sessions, ttl) = (state.sessions.clone(), state.session_ttl);
     let changed = state
         .db
         .write(move |w| {
@@ -112,17 +113,30 @@ pub(crate) async fn set_password(
             let user = store::find_user(w, id)?.ok_or(ApiError::NotFound)?;
             let seq = ledger::access(w, &access)?;
             sessions.set_access_in(w, &access)?;
-            let revoked = w.publish_delivered(&UserSessionsRevoked { access, seq })?;
-            Ok(Some((access, user, revoked)))
+            // This tab's next session, issued in the second after the change (it is handed out
+            // only once that second has come, below), is named in the event: what belonged to
+            // the tab's old session (its browser's push subscription) moves to it.
+            let (token, claims) =
+                sessions
+                    .keys()
+                    .issue_at(user.id, &user.username, ttl, access.sessions_before.timestamp() + 1)?;
+            let renewed = renewed_from.map(|from| RenewedSession {
+                from,
+                jti: claims.jti,
+                issued_at: chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default(),
+                expires_at: chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+            });
+            let revoked = w.publish_delivered(&UserSessionsRevoked { access, seq, renewed })?;
+            Ok(Some((access, user, token, revoked)))
         })
         .await?;
-    let Some((access, user, revoked)) = changed else {
+    let Some((access, user, token, revoked)) = changed else {
         return Ok(None);
     };
     // Answered once every service refuses the sessions from before, this one's included.
     revoked.within(SEEN_EVERYWHERE).await;
     after_second(access.sessions_before.timestamp()).await;
-    let cookie = start_session(state, headers, &user)?;
+    let cookie = session_cookie(&token, state.session_ttl, state.origins.is_https(headers));
     Ok(Some(
         ([(header::SET_COOKIE, cookie)], Json(UserResponse { user })).into_response(),
     ))

@@ -67,7 +67,7 @@ async fn reset_password(
     let new_hash = state.passwords.hash(req.new_password).await.map_err(hash_error)?;
     let id = account.user.id;
     // The code is checked again in the write: it may have been used or replaced meanwhile.
-    let response = set_password(&state, &headers, id, Proof::ResetCode(hash), new_hash)
+    let response = set_password(&state, &headers, id, Proof::ResetCode(hash), new_hash, None)
         .await?
         .ok_or(ApiError::invalid(NOT_VALID))?;
     tracing::info!(user = %id, "password reset with an admin's link; the account's other sessions ended");

@@ -549,3 +549,280 @@ async fn unsubscribe(client: &mut Client, endpoint: &str) -> u16 {
         .await
         .0
 }
+
+// ----- a subscription belongs to the session that registered it -------------------------------
+
+/// The session a subscription is bound to (the token's `jti`), if there is one at `endpoint`.
+fn session_at(dir: &std::path::Path, endpoint: &str) -> Option<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(dir.join("notifications.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(
+        "SELECT session_id FROM push_subscriptions WHERE endpoint = ?1",
+        [endpoint],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+/// The `jti` of a session cookie.
+fn jti_of(cookie: &str) -> String {
+    let claims = cookie.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    claims["jti"].as_str().unwrap().to_owned()
+}
+
+/// Waits for the subscription at `endpoint` to be removed (in process it is by the time the
+/// route that ended its session answers, unless the store is slower than that route's bound).
+async fn gone(dir: &std::path::Path, endpoint: &str) {
+    eventually(WAIT, || async { (subscriptions_at(dir, endpoint) == 0).then_some(()) }).await;
+}
+
+/// `name` signed in once more: another session, as another browser would have.
+async fn signed_in(server: &TestServer, name: &str) -> Client {
+    let mut client = Client::new(server);
+    let (status, body) = client
+        .post(
+            "/api/auth/signin",
+            json!({"username": name, "password": format!("password-{name}")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    client
+}
+
+/// `client`'s session turns pushes on in a browser of its own at `endpoint`.
+async fn subscribe(client: &mut Client, browser: &Browser, endpoint: &str) {
+    let (status, body) = client
+        .post("/api/push/subscriptions", browser.subscription(endpoint))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// The paths of what the push service is sent from now until `path` comes, and for a moment
+/// after (pushes of one message go out side by side).
+async fn pushed_until(push_service: &mut PushService, path: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    while !seen.iter().any(|p| p == path) {
+        seen.push(push_service.next_push().await.path);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(Seen::Push(push)) = push_service.seen.try_recv() {
+        seen.push(push.path);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_browser_signed_out_of_gets_no_more_pushes() {
+    let (mut push_service, dir, server) = start().await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    // Bob on a shared computer (the session he signed up with) and on his phone.
+    let (bob_id, mut shared) = signed_up(&server, "bob").await;
+    let mut phone = signed_in(&server, "bob").await;
+    let (shared_browser, phone_browser) = (Browser::new(21), Browser::new(22));
+    let (shared_endpoint, phone_endpoint) = (
+        push_service.endpoint("/push/shared-computer"),
+        push_service.endpoint("/push/bob-phone"),
+    );
+    subscribe(&mut shared, &shared_browser, &shared_endpoint).await;
+    subscribe(&mut phone, &phone_browser, &phone_endpoint).await;
+
+    // He signs out of the shared computer (a client that does not unsubscribe first, or whose
+    // unsubscribe was lost): its subscription goes with the session, the phone's stays.
+    assert_eq!(shared.post("/api/auth/signout", json!({})).await.0, 204);
+    gone(dir.path(), &shared_endpoint).await;
+    assert_eq!(subscriptions_at(dir.path(), &phone_endpoint), 1);
+
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "the code is 4711").await;
+    let seen = pushed_until(&mut push_service, "/push/bob-phone").await;
+    assert_eq!(seen, ["/push/bob-phone"], "no preview on the computer he signed out of");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_pushes_of_the_other_sessions_and_keeps_its_own() {
+    let (mut push_service, dir, server) = start().await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut old_laptop) = signed_up(&server, "bob").await;
+    let mut laptop = signed_in(&server, "bob").await;
+    let (old_endpoint, endpoint) = (
+        push_service.endpoint("/push/old-laptop"),
+        push_service.endpoint("/push/laptop"),
+    );
+    let browser = Browser::new(31);
+    subscribe(&mut old_laptop, &Browser::new(32), &old_endpoint).await;
+    subscribe(&mut laptop, &browser, &endpoint).await;
+
+    // Bob changes his password on his laptop: every other session ends, and the old laptop
+    // with it; the laptop goes on with a new session, and its subscription with that.
+    let (status, body) = laptop
+        .post(
+            "/api/auth/password",
+            json!({"currentPassword": "password-bob", "newPassword": "a much better one"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    gone(dir.path(), &old_endpoint).await;
+    assert_eq!(subscriptions_at(dir.path(), &endpoint), 1);
+    assert_eq!(
+        session_at(dir.path(), &endpoint),
+        Some(jti_of(laptop.cookie.as_deref().unwrap())),
+        "bound to the laptop's new session"
+    );
+
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "new password, who dis").await;
+    let seen = pushed_until(&mut push_service, "/push/laptop").await;
+    assert_eq!(seen, ["/push/laptop"], "nothing for the old laptop");
+
+    // The laptop's new session ends like any other: signing out there stops its pushes too.
+    assert_eq!(laptop.post("/api/auth/signout", json!({})).await.0, 204);
+    gone(dir.path(), &endpoint).await;
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_the_pushes_of_all_its_sessions() {
+    let (mut push_service, dir, server) = start().await;
+    // The first account is the admin.
+    let (_, mut admin) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let mut bob_phone = signed_in(&server, "bob").await;
+    let (carol_id, mut carol) = signed_up(&server, "carol").await;
+    let endpoints = ["/push/bob-laptop", "/push/bob-phone", "/push/carol"].map(|p| push_service.endpoint(p));
+    subscribe(&mut bob, &Browser::new(41), &endpoints[0]).await;
+    subscribe(&mut bob_phone, &Browser::new(42), &endpoints[1]).await;
+    subscribe(&mut carol, &Browser::new(43), &endpoints[2]).await;
+
+    let (status, body) = admin
+        .post(&format!("/api/admin/users/{bob_id}/disable"), json!({}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    // Every browser of bob's.
+    gone(dir.path(), &endpoints[0]).await;
+    gone(dir.path(), &endpoints[1]).await;
+    assert_eq!(subscriptions_at(dir.path(), &endpoints[2]), 1, "carol's stays");
+
+    let mut alice_chat = socket(&server, "/ws/chat", &admin).await;
+    say(&mut alice_chat, &bob_id, "for bob").await;
+    say(&mut alice_chat, &carol_id, "for carol").await;
+    let seen = pushed_until(&mut push_service, "/push/carol").await;
+    assert_eq!(seen, ["/push/carol"]);
+}
+
+/// The store learns that a session ended from its own queue (`user.signed_out` and the rest),
+/// which may lag (over RabbitMQ, a busy store): meanwhile its replica of auth's session ledger
+/// already refuses the session, and so does Web Push. Here the test plays auth and the messages
+/// service around the notifications service alone, and tells only the replica.
+#[tokio::test]
+async fn a_subscription_whose_session_ended_is_never_pushed_to_even_before_the_store_hears_of_it() {
+    use gochat_kit::auth::Keys;
+    use gochat_proto::admin::{LedgerChange, LedgerEntry, SessionsHead, SessionsReplayed};
+    use gochat_proto::dto::{Message, UserRef};
+    use gochat_proto::events::MessageStored;
+    use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
+
+    let mut push_service = PushService::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bus = gochat_kit::bus::Bus::in_process();
+    let settings = gochat_notifications::Settings {
+        push_insecure_hosts: Some(vec![push_service.addr.to_string().parse().unwrap()]),
+        push_timeout_secs: Some(5),
+        ..Default::default()
+    };
+    let server = TestServer::start(TestServer::settings(dir.path(), None), Some(bus.clone()), |rt| {
+        gochat_notifications::build_both(rt, settings)
+    })
+    .await
+    .unwrap();
+
+    let keys = Keys::from_secret(gochat_kit::testing::TEST_JWT_KEY.as_bytes());
+    let (alice, bob) = (UserId::new(), UserId::new());
+    let (shared_token, shared_claims) = keys.issue(bob, "bob", Duration::from_secs(3600)).unwrap();
+    let (phone_token, _) = keys.issue(bob, "bob", Duration::from_secs(3600)).unwrap();
+    let mut shared = Client {
+        cookie: Some(shared_token),
+        ..Client::new(&server)
+    };
+    let mut phone = Client {
+        cookie: Some(phone_token),
+        ..Client::new(&server)
+    };
+    let shared_endpoint = push_service.endpoint("/push/shared-computer");
+    subscribe(&mut shared, &Browser::new(51), &shared_endpoint).await;
+    subscribe(&mut phone, &Browser::new(52), &push_service.endpoint("/push/bob-phone")).await;
+
+    // Bob signs out of the shared computer: the replica learns it from auth's ledger, the store's
+    // queue has not brought `user.signed_out` yet.
+    bus.publish_now(&SessionsHead {
+        epoch: "ledger-1".into(),
+        seq: 1,
+    })
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    bus.publish_now(&SessionsReplayed {
+        epoch: "ledger-1".into(),
+        after: 0,
+        through: 1,
+        entries: vec![LedgerEntry {
+            seq: 1,
+            change: LedgerChange::Revoked {
+                user_id: bob,
+                jti: shared_claims.jti.clone(),
+                expires_at: chrono::DateTime::from_timestamp(shared_claims.exp, 0).unwrap(),
+            },
+        }],
+    })
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    eventually(WAIT, || {
+        let mut shared = Client {
+            cookie: shared.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move { (shared.get("/api/notifications").await.0 == 401).then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        subscriptions_at(dir.path(), &shared_endpoint),
+        1,
+        "the store has not heard of the sign-out"
+    );
+
+    // A message for bob.
+    let message = Message {
+        id: MessageId::new(),
+        conversation_id: ConversationId::new(),
+        seq: 1,
+        sender_id: alice,
+        body: "the code is 4711".into(),
+        sent_at: chrono::Utc::now(),
+        client_id: ClientId::new(),
+        reply_to_seq: None,
+        edited_at: None,
+        deleted_at: None,
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+    };
+    bus.publish_now(&MessageStored {
+        message,
+        sender: UserRef {
+            id: alice,
+            username: "alice".into(),
+        },
+        members: vec![alice, bob],
+        title: None,
+    })
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let seen = pushed_until(&mut push_service, "/push/bob-phone").await;
+    assert_eq!(seen, ["/push/bob-phone"], "nothing for the session that ended");
+    // And its subscription is forgotten.
+    gone(dir.path(), &shared_endpoint).await;
+}

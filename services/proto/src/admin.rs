@@ -256,6 +256,23 @@ pub struct UserEnabled {
 pub struct UserSessionsRevoked {
     pub access: AccountAccess,
     pub seq: i64,
+    /// The session that changed the password goes on in the same tab under a new token: what
+    /// belongs to that tab's session (its browser's push subscription) moves to the new one.
+    /// Absent from publishers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed: Option<RenewedSession>,
+}
+
+/// A session continued under a new token (see [`UserSessionsRevoked::renewed`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewedSession {
+    /// The `jti` of the token it replaces (refused from now on).
+    pub from: String,
+    /// The new token's `jti`, `iat` and `exp`.
+    pub jti: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// Whether an account may use its sessions.

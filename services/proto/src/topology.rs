@@ -48,6 +48,12 @@ pub const NOTIFICATIONS: SharedQueue = SharedQueue {
         EventKind::ConversationUpdated,
         // Who is online, so the store pushes (Web Push) only to users without an open socket.
         EventKind::PresenceChanged,
+        // Sessions that ended: a push subscription belongs to the session that registered it
+        // and goes with it (signed out; all of an account's sessions at a password change or
+        // when it is disabled).
+        EventKind::UserSignedOut,
+        EventKind::UserDisabled,
+        EventKind::UserSessionsRevoked,
     ],
 };
 

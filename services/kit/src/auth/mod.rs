@@ -89,12 +89,18 @@ impl Keys {
 
     /// A new session token for this user.
     pub fn issue(&self, user: UserId, username: &str, ttl: Duration) -> anyhow::Result<(String, Claims)> {
-        let now = chrono::Utc::now().timestamp();
+        self.issue_at(user, username, ttl, chrono::Utc::now().timestamp())
+    }
+
+    /// A new session token for this user, issued at unix second `iat`. One issued ahead (a
+    /// password change names its tab's next session in the event that ends the others) must
+    /// not be handed out before that second.
+    pub fn issue_at(&self, user: UserId, username: &str, ttl: Duration, iat: i64) -> anyhow::Result<(String, Claims)> {
         let claims = Claims {
             sub: user,
             username: username.to_owned(),
-            iat: now,
-            exp: now + ttl.as_secs() as i64,
+            iat,
+            exp: iat + ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
@@ -213,6 +219,16 @@ impl Sessions {
             issued_at: claims.iat,
             expires_at: claims.exp,
         })
+    }
+
+    /// Why the session `jti` of `user`, issued at `issued_at` and expiring at `expires_at`
+    /// (unix seconds), is over, if it is: for what belongs to a session and outlives the request
+    /// that made it (a browser's push subscription). From the replica in memory: cheap.
+    pub fn end_of(&self, user: UserId, jti: &str, issued_at: i64, expires_at: i64) -> Option<SessionEnd> {
+        if expires_at <= chrono::Utc::now().timestamp() {
+            return Some(SessionEnd::Expired);
+        }
+        self.replica.refusal(user, jti, issued_at)
     }
 
     /// The user of a request's `auth` cookie.

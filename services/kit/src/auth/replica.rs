@@ -190,7 +190,7 @@ impl Replica {
             }
             Event::UserDisabled(UserDisabled { access, seq })
             | Event::UserEnabled(UserEnabled { access, seq })
-            | Event::UserSessionsRevoked(UserSessionsRevoked { access, seq }) => {
+            | Event::UserSessionsRevoked(UserSessionsRevoked { access, seq, .. }) => {
                 self.apply_live(seq, LedgerChange::Access(access)).await
             }
             Event::SessionsHead(head) => self.on_head(head).await,

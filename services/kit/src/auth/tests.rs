@@ -54,6 +54,34 @@ async fn instance(dir: &std::path::Path, bus: &Bus, name: &str) -> Instance {
     }
 }
 
+/// A consumer standing in for the notifications store, stopped when dropped.
+struct Store {
+    _tasks: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The in-process bus, with a stand-in for the notifications store on its shared queue: that
+/// queue takes the session events too (a push subscription ends with its session), and an
+/// in-process publish is confirmed once every durable queue's consumer has taken it.
+fn in_process_bus(dir: &std::path::Path) -> (Bus, Store) {
+    let bus = Bus::in_process();
+    let db = Db::open(dir, "store", &[], Synchronous::Normal, Outbox::default().sink()).unwrap();
+    let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+    bus.consume(
+        Queue::shared(&gochat_proto::topology::NOTIFICATIONS, &db),
+        handler(|_| async { Ok(()) }),
+        &tasks,
+        stop.clone(),
+    );
+    (bus, Store { _tasks: tasks, stop })
+}
+
 /// Publishes `event` to the instances' fan-out queues.
 async fn publish<E: EventData>(bus: &Bus, event: &E) {
     bus.publish_now(event).await.unwrap().await.unwrap();
@@ -124,7 +152,7 @@ fn access(user: UserId, disabled: bool, at: chrono::DateTime<chrono::Utc>) -> Ac
 #[tokio::test]
 async fn ended_resolves_when_the_session_is_signed_out_and_verify_refuses_it() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let svc = instance(dir.path(), &bus, "a").await;
     let user = UserId::new();
     let (token, auth) = session(&svc.sessions, user);
@@ -153,7 +181,7 @@ async fn ended_resolves_when_the_session_is_signed_out_and_verify_refuses_it() {
 #[tokio::test]
 async fn disabling_ends_every_session_of_the_account_and_enabling_revives_none() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let svc = instance(dir.path(), &bus, "a").await;
     let user = UserId::new();
     let (old_token, auth) = session(&svc.sessions, user);
@@ -214,7 +242,7 @@ async fn disabling_ends_every_session_of_the_account_and_enabling_revives_none()
 #[tokio::test]
 async fn revoking_an_accounts_sessions_ends_those_issued_up_to_that_second_only() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let svc = instance(dir.path(), &bus, "a").await;
     let user = UserId::new();
     let (old_token, auth) = session(&svc.sessions, user);
@@ -226,6 +254,7 @@ async fn revoking_an_accounts_sessions_ends_those_issued_up_to_that_second_only(
         &UserSessionsRevoked {
             access: access(user, false, now),
             seq: 1,
+            renewed: None,
         },
     )
     .await;
@@ -246,7 +275,7 @@ async fn revoking_an_accounts_sessions_ends_those_issued_up_to_that_second_only(
 #[tokio::test]
 async fn ended_resolves_when_the_token_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let svc = instance(dir.path(), &bus, "a").await;
     let (token, _) = svc
         .sessions
@@ -300,7 +329,7 @@ fn serve_ledger(
 #[tokio::test]
 async fn an_instance_that_missed_changes_asks_for_them_and_a_new_one_learns_them_all() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
     let disabled = UserId::new();
     let signed_out = UserId::new();
@@ -388,7 +417,7 @@ async fn an_instance_that_missed_changes_asks_for_them_and_a_new_one_learns_them
 #[tokio::test]
 async fn a_new_ledger_epoch_is_followed_from_its_start() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::in_process();
+    let (bus, _store) = in_process_bus(dir.path());
     let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
     let svc = instance(dir.path(), &bus, "a").await;
     let mut requests = serve_ledger(&bus, "e2", Vec::new(), &tasks, &stop);

@@ -6,7 +6,7 @@
 //! - `vapid`: the server's key pair (kept in the data directory) and the tokens pushes carry.
 //! - `ece`: encryption of a payload for one browser (`aes128gcm`).
 //! - `endpoint`: which push service URLs are accepted and reached (https, public addresses).
-//! - `subscriptions`: the subscriptions table.
+//! - `subscriptions`: the subscriptions table, each bound to the session that registered it.
 //! - `online`: who is online, from `presence.changed`.
 //! - `sender`: the bounded queue (one push per browser and conversation while undelivered)
 //!   and the task that sends it, with timeouts and bounded retries, apart from message delivery.
@@ -23,6 +23,7 @@ pub mod vapid;
 use crate::Settings;
 use crate::store::table;
 use gochat_kit::Runtime;
+use gochat_kit::auth::Sessions;
 use gochat_kit::db::{Db, Write};
 use gochat_proto::dto::{Notification, PushMessage};
 use gochat_proto::events::PresenceChanged;
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub use endpoint::InsecureHost;
 pub use online::MIGRATION as PRESENCE_MIGRATION;
 pub use subscriptions::MIGRATION as SUBSCRIPTIONS_MIGRATION;
+pub use subscriptions::SESSIONS_MIGRATION as SUBSCRIPTION_SESSIONS_MIGRATION;
 
 /// How far back a user who just went offline is pushed what they have not read: a socket that
 /// died without closing (a laptop lid, a lost network) is only noticed after its idle timeout
@@ -43,11 +45,14 @@ pub struct Push {
     vapid: Arc<vapid::Vapid>,
     policy: endpoint::Policy,
     queue: Arc<sender::Queue>,
+    /// Which sessions are over (this instance's replica of auth's ledger): a subscription whose
+    /// session ended is never pushed to, even before the event that removes it arrives.
+    sessions: Sessions,
 }
 
 impl Push {
     /// Loads (or creates) the VAPID key and starts the sending task.
-    pub fn start(runtime: &Runtime, db: Db, settings: &Settings) -> anyhow::Result<Arc<Self>> {
+    pub fn start(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings) -> anyhow::Result<Arc<Self>> {
         let vapid = Arc::new(vapid::Vapid::load_or_generate(&runtime.settings.data_dir())?);
         let policy = endpoint::Policy::new(settings.push_insecure_hosts.clone().unwrap_or_default());
         if let Some(contact) = &settings.push_contact {
@@ -65,11 +70,17 @@ impl Push {
             policy.clone(),
             timeout,
             queue.clone(),
+            sessions.clone(),
         )?;
         runtime
             .tasks
             .spawn(sender::run(Arc::new(sending), runtime.shutdown.clone()));
-        Ok(Arc::new(Self { vapid, policy, queue }))
+        Ok(Arc::new(Self {
+            vapid,
+            policy,
+            queue,
+            sessions,
+        }))
     }
 
     pub fn public_key(&self) -> &str {
@@ -108,7 +119,21 @@ impl Push {
         if notifications.is_empty() {
             return Ok(());
         }
-        let browsers = subscriptions::of_user(w, user)?;
+        let mut browsers = subscriptions::of_user(w, user)?;
+        // A browser whose session is over gets nothing, and is forgotten now (the event that
+        // ends the session removes it too, maybe a moment later).
+        let mut ended = Vec::new();
+        browsers.retain(|b| {
+            let s = &b.session;
+            let over = self.sessions.end_of(user, &s.id, s.issued_at, s.expires_at).is_some();
+            if over {
+                ended.push(b.clone());
+            }
+            !over
+        });
+        for b in &ended {
+            subscriptions::remove_ended(w, &b.endpoint, &b.session.id)?;
+        }
         let jobs: Vec<sender::Job> = browsers
             .iter()
             .flat_map(|subscription| {

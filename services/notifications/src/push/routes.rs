@@ -1,6 +1,6 @@
 //! `GET /api/push/key`, `POST /api/push/subscriptions`, `DELETE /api/push/subscriptions`.
 
-use super::subscriptions::{self, Subscription};
+use super::subscriptions::{self, Session, Subscription};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
@@ -42,6 +42,12 @@ async fn subscribe(
         endpoint: req.endpoint,
         keys,
         origin: site_origin(&store, &headers),
+        // This browser's pushes last as long as the session it is signed in with.
+        session: Session {
+            id: user.jti.clone(),
+            issued_at: user.issued_at,
+            expires_at: user.expires_at,
+        },
     };
     store
         .db

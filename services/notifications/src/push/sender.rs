@@ -5,7 +5,8 @@
 //! The queue holds one push per browser and conversation: a newer message replaces one not
 //! sent yet (and the push service replaces one it has not delivered yet, by `Topic`). Before
 //! sending, a push is dropped if it is no longer news (the user came online or read it) or the
-//! browser is no longer the user's (unsubscribed, or someone else's since). A
+//! browser is no longer the user's (unsubscribed, someone else's since, or the session it was
+//! subscribed with ended). A
 //! failed push is retried with backoff a bounded number of times; a subscription the push
 //! service says is gone (404, 410) is deleted.
 
@@ -14,6 +15,7 @@ use super::subscriptions::{self, Subscription};
 use super::vapid::Vapid;
 use super::{ece, online};
 use crate::store::table;
+use gochat_kit::auth::Sessions;
 use gochat_kit::db::{Db, DbError};
 use gochat_proto::dto::PushMessage;
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
@@ -153,6 +155,7 @@ pub struct Sender {
     contact: Option<String>,
     client: reqwest::Client,
     queue: Arc<Queue>,
+    sessions: Sessions,
 }
 
 impl Sender {
@@ -163,6 +166,7 @@ impl Sender {
         policy: Policy,
         timeout: Duration,
         queue: Arc<Queue>,
+        sessions: Sessions,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -179,6 +183,7 @@ impl Sender {
             contact,
             client,
             queue,
+            sessions,
         })
     }
 
@@ -189,14 +194,24 @@ impl Sender {
         let endpoint = entry.job.subscription.endpoint.clone();
         let news = self
             .db
-            .read(move |c| -> Result<bool, DbError> {
-                // A browser unsubscribed meanwhile (a sign-out) gets nothing more of this user's.
-                Ok(table::is_unread(c, notification)?
-                    && !online::is_online(c, user)?
-                    && subscriptions::belongs_to(c, &endpoint, user)?)
+            .read(move |c| -> Result<Option<subscriptions::Session>, DbError> {
+                // A browser unsubscribed meanwhile (or taken over by someone else) gets nothing
+                // more of this user's.
+                if !table::is_unread(c, notification)? || online::is_online(c, user)? {
+                    return Ok(None);
+                }
+                Ok(subscriptions::session_at(c, &endpoint, user)?)
             })
             .await;
-        if !news.unwrap_or(true) {
+        let session = match news {
+            Ok(session) => session,
+            // The database could not say: the push goes, as long as its session goes on.
+            Err(_) => Some(entry.job.subscription.session.clone()),
+        };
+        // Nor one whose session ended (signed out, its password changed, disabled, expired),
+        // whether or not the event that removes it has arrived.
+        let news = session.is_some_and(|s| self.sessions.end_of(user, &s.id, s.issued_at, s.expires_at).is_none());
+        if !news {
             metrics::counter!("gochat_push_total", "outcome" => "moot").increment(1);
             return false;
         }

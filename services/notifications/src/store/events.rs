@@ -2,8 +2,10 @@
 
 use super::{mutes, table};
 use crate::push::Push;
+use crate::push::subscriptions;
 use gochat_kit::bus::{Handler, Writes, applying_idempotent};
 use gochat_kit::db::{Db, Write};
+use gochat_proto::admin::UserDisabled;
 use gochat_proto::dto::{Notification, NotificationKind};
 use gochat_proto::events::{Event, NotificationsCreated, NotificationsRead, UserNotification};
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
@@ -16,9 +18,12 @@ use std::sync::Arc;
 /// and a deletion removes the notifications of that message (its text must not outlive it
 /// here); a member removed from a conversation has its notifications of it read and its mute
 /// forgotten. A new notification of a user without an open socket is also pushed to their
-/// browsers (Web Push), and presence changes say who that is. All idempotent by natural keys
-/// (one notification per recipient and message; "read up to" only ever marks; presence changes
-/// are ordered; a mute is a row or none), so no inbox is kept.
+/// browsers (Web Push), and presence changes say who that is; a browser's subscription goes
+/// when the session that registered it ends (signed out, a password change, disabled). All
+/// idempotent by natural keys (one notification per recipient and message; "read up to" only
+/// ever marks; presence changes are ordered; a mute is a row or none; an ended session's
+/// subscriptions are removed by its id, or by the account's `sessionsBefore`, which spares
+/// those registered since), so no inbox is kept.
 pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
     // On the writer: a message to a group writes a notification per member, and the batch
     // lets other threads run between its events.
@@ -74,6 +79,26 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                 }
             }
             Event::PresenceChanged(e) => push.presence_changed(w, &e)?,
+            // A browser's subscription ends with the session that registered it.
+            Event::UserSignedOut(e) => {
+                subscriptions::end_session(w, e.user_id, &e.jti)?;
+            }
+            Event::UserDisabled(UserDisabled { access, .. }) => {
+                subscriptions::end_sessions_before(w, access.user_id, access.sessions_before.timestamp(), None)?;
+            }
+            Event::UserSessionsRevoked(e) => {
+                let renewed = e.renewed.as_ref().map(|r| {
+                    let to = subscriptions::Session {
+                        id: r.jti.clone(),
+                        issued_at: r.issued_at.timestamp(),
+                        expires_at: r.expires_at.timestamp(),
+                    };
+                    (r.from.as_str(), to)
+                });
+                let renewed = renewed.as_ref().map(|(from, to)| (*from, to));
+                let before = e.access.sessions_before.timestamp();
+                subscriptions::end_sessions_before(w, e.access.user_id, before, renewed)?;
+            }
             _ => {}
         }
         Ok(())

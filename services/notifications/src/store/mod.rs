@@ -5,7 +5,7 @@
 //! Layout
 //! - `table`: the notifications table.
 //! - `events`: the shared consumer (notifications from stored, edited and deleted messages,
-//!   read from receipts, presence for Web Push).
+//!   read from receipts, presence and ended sessions for Web Push).
 //! - `routes`: `GET /api/notifications`, `POST /api/notifications/read`.
 //! - `mutes`: muted conversations and their routes.
 
@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     push::SUBSCRIPTIONS_MIGRATION,
     push::PRESENCE_MIGRATION,
     mutes::MIGRATION,
+    push::SUBSCRIPTION_SESSIONS_MIGRATION,
 ];
 
 #[derive(Clone)]
@@ -65,7 +66,7 @@ pub async fn open(runtime: &Runtime) -> anyhow::Result<Db> {
 
 /// Starts the consumer and Web Push; returns the REST routes.
 pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings) -> anyhow::Result<axum::Router> {
-    let push = Push::start(runtime, db.clone(), settings)?;
+    let push = Push::start(runtime, db.clone(), sessions.clone(), settings)?;
     runtime.bus.consume(
         Queue::shared(&NOTIFICATIONS, &db).gathering(GATHER),
         events::store_handler(db.clone(), push.clone()),
