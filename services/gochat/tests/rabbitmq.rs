@@ -262,3 +262,40 @@ async fn an_edit_or_reaction_the_broker_delivers_twice_is_applied_once() {
     auth.stop().await.unwrap();
     messages.stop().await.unwrap();
 }
+
+/// Readiness is what a load balancer routes by: a service whose consumers are not all consuming
+/// (a chat instance whose fan-out queue is not bound yet would have its sockets miss pushes) is
+/// not ready, even with its connection up.
+#[tokio::test]
+async fn a_service_is_ready_only_once_every_consumer_consumes() {
+    let _broker = BROKER.lock().await;
+    let Some(url) = vhost_url() else { return };
+    let vhost = url.rsplit_once('/').unwrap().1.to_owned();
+    let ready = |server: &TestServer| {
+        let url = server.url("/readyz");
+        async move {
+            let response = reqwest::get(&url).await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // The shared topology is declared once, by an account that may; then the account may
+    // configure nothing: a new instance connects (the topology is there) but cannot declare
+    // its own instance queue, so that consumer never starts.
+    let dir = tempfile::tempdir().unwrap();
+    let users = start_users(dir.path(), &url).await;
+    eventually(WAIT, || async { (ready(&users).await.0 == 200).then_some(()) }).await;
+    users.stop().await.unwrap();
+    rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", "^$", ".*", ".*"]);
+    let dir = tempfile::tempdir().unwrap();
+    let users = start_users(dir.path(), &url).await;
+    let body = eventually(WAIT, || async {
+        let (status, body) = ready(&users).await;
+        (status == 503 && body.contains("not every consumer is consuming")).then_some(body)
+    })
+    .await;
+    assert!(!body.contains("not connected"), "connected, but not consuming: {body}");
+
+    rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
+    eventually(WAIT, || async { (ready(&users).await.0 == 200).then_some(()) }).await;
+    users.stop().await.unwrap();
+}

@@ -115,6 +115,11 @@ async fn readyz(State(runtime): State<Runtime>) -> Response {
     }
     if !runtime.bus.is_connected() {
         problems.push(format!("{} bus is not connected", runtime.bus.kind()));
+    } else if !runtime.bus.is_consuming() {
+        problems.push(format!(
+            "{} bus: not every consumer is consuming yet",
+            runtime.bus.kind()
+        ));
     }
     if problems.is_empty() {
         (

@@ -38,6 +38,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -72,6 +73,26 @@ pub struct AmqpBus {
     /// The outbox relays publishing through this connection: on shutdown it stays open until
     /// they have flushed (or given up), so what was accepted while draining is still published.
     publishers: TaskTracker,
+    /// How many of the consumers started are not consuming (yet, or since their channel was
+    /// lost): a service is ready only when none is. A chat instance that took sockets before its
+    /// fan-out queue was bound would have them miss what is routed meanwhile.
+    idle_consumers: Arc<AtomicUsize>,
+}
+
+/// A consumer consuming: counted out of the idle ones while it lives.
+struct Consuming(Arc<AtomicUsize>);
+
+impl Consuming {
+    fn start(idle: &Arc<AtomicUsize>) -> Self {
+        idle.fetch_sub(1, Ordering::SeqCst);
+        Self(idle.clone())
+    }
+}
+
+impl Drop for Consuming {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// A live connection and its publishing channel.
@@ -101,7 +122,11 @@ impl AmqpBus {
         let name = name.to_owned();
         let publishers = TaskTracker::new();
         tasks.spawn(supervise(url, tls, name, announce, publishers.clone(), shutdown));
-        Self { link, publishers }
+        Self {
+            link,
+            publishers,
+            idle_consumers: Arc::default(),
+        }
     }
 
     pub fn publishers(&self) -> &TaskTracker {
@@ -111,6 +136,11 @@ impl AmqpBus {
     /// Connected with a publishing channel open: readiness says so, and a relay waits for it.
     pub fn is_connected(&self) -> bool {
         self.link.borrow().as_ref().is_some_and(Link::is_open)
+    }
+
+    /// Connected, and every consumer started is consuming.
+    pub fn is_consuming(&self) -> bool {
+        self.is_connected() && self.idle_consumers.load(Ordering::SeqCst) == 0
     }
 
     /// Resolves once connected with a publishing channel open. A link found otherwise is
@@ -177,6 +207,8 @@ impl AmqpBus {
 
     pub fn consume(&self, queue: Queue, handler: Handler, tasks: &TaskTracker, shutdown: CancellationToken) {
         let mut links = self.link.clone();
+        let idle = self.idle_consumers.clone();
+        idle.fetch_add(1, Ordering::SeqCst);
         tasks.spawn(async move {
             loop {
                 let link = tokio::select! {
@@ -192,7 +224,7 @@ impl AmqpBus {
                 // otherwise hold on to it for good.
                 tokio::select! {
                     biased;
-                    consumed = consume_on(&link, &queue, &handler, &shutdown) => if let Err(e) = consumed {
+                    consumed = consume_on(&link, &queue, &handler, &idle, &shutdown) => if let Err(e) = consumed {
                         tracing::warn!(queue = queue.name(), error = %e, "consumer lost its channel; resuming on the next connection");
                     },
                     () = link.given_up.cancelled() => {
@@ -214,7 +246,13 @@ impl AmqpBus {
 }
 
 /// Consumes `queue` on `link` until the channel fails or `shutdown`.
-async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &CancellationToken) -> lapin::Result<()> {
+async fn consume_on(
+    link: &Link,
+    queue: &Queue,
+    handler: &Handler,
+    idle: &Arc<AtomicUsize>,
+    shutdown: &CancellationToken,
+) -> lapin::Result<()> {
     // Nothing is taken before the consumer is set up, so a shutdown meanwhile returns at once:
     // the supervisor is closing the connection, and an answer it would wait for may never come.
     let setup = async {
@@ -238,6 +276,7 @@ async fn consume_on(link: &Link, queue: &Queue, handler: &Handler, shutdown: &Ca
         set_up = tokio::time::timeout(ANSWER_WITHIN, setup) => set_up.map_err(|_| no_answer("setting the consumer up"))??,
         _ = shutdown.cancelled() => return Ok(()),
     };
+    let _consuming = Consuming::start(idle);
     if fresh {
         // Bound and consumed from now on: whatever the owner catches up on now is not missed.
         queue.missed();

@@ -379,6 +379,15 @@ impl Bus {
         }
     }
 
+    /// Connected, and every consumer started is consuming (over RabbitMQ: its queue is bound
+    /// and its channel set up). What readiness asks.
+    pub fn is_consuming(&self) -> bool {
+        match self {
+            Self::Memory(_) => true,
+            Self::Amqp(bus) => bus.is_consuming(),
+        }
+    }
+
     /// Resolves once the bus is connected.
     pub async fn connected(&self) {
         match self {
