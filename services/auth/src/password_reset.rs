@@ -52,10 +52,9 @@ async fn reset_password(
             let Some(id) = store::password_reset_account(c, &lookup)? else {
                 return Ok(None);
             };
-            Ok(store::find_account_by_id(c, id)?)
+            store::find_account_by_id(c, id).map_err(DbError::from)
         })
-        .await
-        .map_err(|e: DbError| ApiError::from(e))?;
+        .await?;
     // A wrong code stays counted against the address; a good one is given back.
     let Some(account) = account else {
         return Err(ApiError::invalid(NOT_VALID));
