@@ -1,5 +1,5 @@
 // A group: a newcomer's first screen, alice creates a group with bob and carol, all three chat
-// live (typing names, "read by"), bob renames it, alice adds dave who sees the history, carol
+// live (typing names, "read by", a mention), bob renames it, alice adds dave who sees the history, carol
 // leaves.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -116,6 +116,28 @@ describe('groups', () => {
     await screenshotsBothSizes(page, 'group', async () => {
       await header(page).filter({ hasText: title }).waitFor();
     });
+  });
+
+  step('carol mentions bob through the picker; the mention stands out for bob', async () => {
+    const { page } = people.carol;
+    const box = page.getByLabel('Message', { exact: true });
+    await box.pressSequentially(`@${users.bob.username.slice(0, 3)}`, { delay: 20 });
+    const options = page.getByRole('listbox', { name: 'Mention someone' }).getByRole('option');
+    await options.filter({ hasText: `@${users.bob.username}` }).waitFor();
+    assert.equal(await options.filter({ hasText: users.carol.username }).count(), 0, 'nobody mentions themselves');
+    await screenshots(page, 'mention-picker');
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), `@${users.bob.username} `, 'Enter took the name and sent nothing');
+    // At once: the caret must already be after the name.
+    await box.pressSequentially('can you bring water?');
+    await box.press('Enter');
+    for (const name of ['alice', 'bob', 'carol']) {
+      const mention = bubble(people[name].page, 'can you bring water').locator(`[data-mention="${users.bob.username}"]`);
+      await mention.waitFor();
+      // Only bob's own name is marked as his.
+      assert.equal((await mention.getAttribute('class')).includes('amber'), name === 'bob', name);
+    }
+    await screenshots(people.bob.page, 'mention');
   });
 
   step('bob renames the group; everyone sees the new name', async () => {

@@ -441,6 +441,57 @@ async fn a_muted_conversation_notifies_nothing_until_unmuted() {
     server.stop().await.unwrap();
 }
 
+/// A muted group still notifies the member its message names as `@username` (any case, a
+/// trailing full stop aside), and only them: not a mention of someone else, an e-mail address
+/// or a name in code.
+#[tokio::test]
+async fn a_mention_reaches_its_member_through_a_mute() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (carol_id, carol) = signed_up(&server, "carol").await;
+    let (status, created) = alice
+        .post(
+            "/api/conversations",
+            json!({"title": "Trio", "memberIds": [bob_id, carol_id]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let muted = format!("/api/notifications/muted/{group}");
+    assert_eq!(bob.request("PUT", &muted, None, HeaderMap::new()).await.0, 204);
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut carol_notes = socket(&server, "/ws/notifications", &carol).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    for body in [
+        "hello all",
+        "@carol look",
+        "mail bob@example.com",
+        "`@bob` in code",
+        "@alice herself",
+        "ask @Bob. please",
+    ] {
+        send_frame(
+            &mut alice_chat,
+            json!({"type": "send", "clientId": new_id(), "conversationId": group, "body": body}),
+        )
+        .await;
+        next_of(&mut alice_chat, "message", WAIT).await;
+    }
+    // The store takes the messages in order: the first notification bob gets is the mention.
+    let first = next_of(&mut bob_notes, "notification", WAIT).await;
+    assert_eq!(first["notification"]["preview"], "ask @Bob. please");
+    let (_, page) = bob.get("/api/notifications").await;
+    assert_eq!(page["unreadCount"], 1, "{page}");
+    // Carol, who muted nothing, is notified of every message, hers or not.
+    for expected in ["hello all", "@carol look", "mail bob@example.com"] {
+        let note = next_of(&mut carol_notes, "notification", WAIT).await;
+        assert_eq!(note["notification"]["preview"], expected);
+    }
+    server.stop().await.unwrap();
+}
+
 /// Bad mutes get a clear answer and store nothing: not an id, no session, a foreign origin, and
 /// more conversations than anyone has.
 #[tokio::test]

@@ -816,6 +816,7 @@ async fn a_subscription_whose_session_ended_is_never_pushed_to_even_before_the_s
         },
         members: vec![alice, bob],
         title: None,
+        mentions: Vec::new(),
     })
     .await
     .unwrap()

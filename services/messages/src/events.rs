@@ -15,7 +15,7 @@
 
 use crate::indexing::Backlog;
 use crate::store::conversations::{self, Head};
-use crate::store::{attachments, blocks, messages, users};
+use crate::store::{attachments, blocks, mentions, messages, users};
 use gochat_kit::bus::{Handler, Writes, applying_once};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::conversation::ConversationState;
@@ -167,11 +167,13 @@ fn publish_stored(w: &mut Write<'_>, message: Message) -> rusqlite::Result<()> {
     let sender = users::user_ref(w, message.sender_id)?;
     let members = conversations::member_ids(w, message.conversation_id)?;
     let title = conversations::title(w, message.conversation_id)?;
+    let mentions = mentions::mentioned(w, message.conversation_id, message.sender_id, &message.body)?;
     w.publish(&MessageStored {
         message,
         sender,
         members,
         title,
+        mentions,
     })?;
     Ok(())
 }

@@ -335,6 +335,10 @@ pub struct MessageStored {
     /// The group's title (none for a direct conversation), for notifications.
     #[serde(default)]
     pub title: Option<String>,
+    /// The members the body names as `@username` (sender excluded): a mention reaches them
+    /// even where they muted the conversation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
 }
 
 /// A message was edited, deleted or reacted to; `change` is the conversation's change counter

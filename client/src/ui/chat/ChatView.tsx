@@ -14,6 +14,7 @@ import { useBlockToggle } from '../UserMenu';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
+import { MentionsProvider } from './mentions';
 import { useAttach } from './UploadTray';
 
 type LoadFailure = 'missing' | 'error' | null;
@@ -133,47 +134,49 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
 
   const group = conversation?.kind === 'group' ? conversation : null;
   return (
-    <div className="flex min-w-0 flex-1">
-      <section
-        aria-label={conversation ? (group ? `Group ${group.title}` : `Chat with ${conversationTitle(conversation)}`) : 'Chat'}
-        className={`chat-wallpaper relative min-w-0 flex-1 flex-col ${infoOpen && group ? 'hidden lg:flex' : 'flex'}`}
-        {...(canCompose ? drop.handlers : {})}
-      >
-        {drop.over && (
-          <div
-            data-testid="drop-zone"
-            className="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-accent-500 bg-white/85 text-lg font-semibold text-accent-700 dark:bg-slate-900/85 dark:text-accent-300"
-          >
-            Drop files to send them
-          </div>
-        )}
-        <ChatHeader conversation={conversation} infoOpen={infoOpen} onToggleInfo={() => setInfoOpen((v) => !v)} />
-        {entry ? (
-          <MessageList conversationId={conversationId} conversation={conversation} entry={entry} stickRef={stickRef} />
-        ) : (
-          <div className="flex flex-1 items-center justify-center p-6 text-sm text-slate-500 dark:text-slate-400">
-            {failed === 'missing' ? (
-              <p>This conversation does not exist or is not yours.</p>
-            ) : failed === 'error' ? (
-              <p>Could not load messages. They will load when the connection is back.</p>
-            ) : (
-              <p role="status">Loading messages…</p>
-            )}
-          </div>
-        )}
-        {conversation?.kind === 'direct' && <BlockedBar user={conversation.peer} />}
-        {canCompose && (
-          <Composer
-            conversationId={conversationId}
-            onSent={() => {
-              stickRef.current = true;
-              // Sent from older history: show the newest messages, where it lands.
-              dispatch(jumpToLatest(conversationId));
-            }}
-          />
-        )}
-      </section>
-      {infoOpen && group && <GroupInfo conversation={group} onClose={() => setInfoOpen(false)} />}
-    </div>
+    <MentionsProvider conversation={conversation}>
+      <div className="flex min-w-0 flex-1">
+        <section
+          aria-label={conversation ? (group ? `Group ${group.title}` : `Chat with ${conversationTitle(conversation)}`) : 'Chat'}
+          className={`chat-wallpaper relative min-w-0 flex-1 flex-col ${infoOpen && group ? 'hidden lg:flex' : 'flex'}`}
+          {...(canCompose ? drop.handlers : {})}
+        >
+          {drop.over && (
+            <div
+              data-testid="drop-zone"
+              className="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-accent-500 bg-white/85 text-lg font-semibold text-accent-700 dark:bg-slate-900/85 dark:text-accent-300"
+            >
+              Drop files to send them
+            </div>
+          )}
+          <ChatHeader conversation={conversation} infoOpen={infoOpen} onToggleInfo={() => setInfoOpen((v) => !v)} />
+          {entry ? (
+            <MessageList conversationId={conversationId} conversation={conversation} entry={entry} stickRef={stickRef} />
+          ) : (
+            <div className="flex flex-1 items-center justify-center p-6 text-sm text-slate-500 dark:text-slate-400">
+              {failed === 'missing' ? (
+                <p>This conversation does not exist or is not yours.</p>
+              ) : failed === 'error' ? (
+                <p>Could not load messages. They will load when the connection is back.</p>
+              ) : (
+                <p role="status">Loading messages…</p>
+              )}
+            </div>
+          )}
+          {conversation?.kind === 'direct' && <BlockedBar user={conversation.peer} />}
+          {canCompose && (
+            <Composer
+              conversationId={conversationId}
+              onSent={() => {
+                stickRef.current = true;
+                // Sent from older history: show the newest messages, where it lands.
+                dispatch(jumpToLatest(conversationId));
+              }}
+            />
+          )}
+        </section>
+        {infoOpen && group && <GroupInfo conversation={group} onClose={() => setInfoOpen(false)} />}
+      </div>
+    </MentionsProvider>
   );
 }

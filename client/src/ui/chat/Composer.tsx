@@ -14,6 +14,8 @@ import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { editRequested, sendRequested, typingRequested } from '../../sockets/actions';
 import { CheckIcon, CloseIcon, PaperclipIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
 import { UploadTray, useAttach, useUploads } from './UploadTray';
+import { useMentionPicker } from './MentionPicker';
+import { mentionableOthers } from './mentions';
 
 /** The formatting messages understand (lib/markdown.ts), as the box's tooltip: there when looked for, out of the way otherwise. */
 const FORMATTING_HINT = 'Formatting: *bold* _italic_ ~strike~ `code` ```code block``` > quote · Shift+Enter for a new line';
@@ -55,6 +57,7 @@ function ModeBar({ mode, target, who, onCancel }: { mode: ComposerMode; target: 
 export function Composer({ conversationId, onSent }: { conversationId: ConversationId; onSent: () => void }) {
   const dispatch = useAppDispatch();
   const me = useAppSelector((s) => s.session.user?.id ?? '');
+  const myName = useAppSelector((s) => s.session.user?.username ?? '');
   const mode = useAppSelector((s) => s.chatView.composer[conversationId]);
   const target = useTarget(conversationId, mode);
   const conversation = useAppSelector((s) => s.chat.conversations[conversationId]);
@@ -76,6 +79,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   const uploads = useUploads(conversationId);
   const attach = useAttach(conversationId);
   const picker = useRef<HTMLInputElement>(null);
+  const mention = useMentionPicker(input, text, setText, mentionableOthers(conversation, myName));
   const uploading = uploads.some((u) => u.status === 'uploading');
   const uploaded = uploads.some((u) => u.status === 'done');
   const canSend = editing
@@ -131,7 +135,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.nativeEvent.isComposing) return;
+    if (e.nativeEvent.isComposing || mention.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
@@ -182,9 +186,10 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           />
         </>
       )}
-      <div className="flex min-w-0 flex-1 flex-col rounded-3xl bg-white shadow-sm ring-1 ring-slate-200 focus-within:ring-2 focus-within:ring-accent-500 dark:bg-slate-800 dark:ring-slate-700">
+      <div className="relative flex min-w-0 flex-1 flex-col rounded-3xl bg-white shadow-sm ring-1 ring-slate-200 focus-within:ring-2 focus-within:ring-accent-500 dark:bg-slate-800 dark:ring-slate-700">
         {mode && <ModeBar mode={mode} target={target} who={who} onCancel={cancel} />}
         {!editing && <UploadTray uploads={uploads} />}
+        {mention.list}
         <label htmlFor={id} className="sr-only">
           Message
         </label>
@@ -196,11 +201,14 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           value={text}
           placeholder={editing ? 'Edit message' : 'Message'}
           title={FORMATTING_HINT}
+          {...mention.inputProps}
           onChange={(e) => {
             setText(e.target.value);
+            mention.follow();
             if (e.target.value.trim() && !editing) dispatch(typingRequested(conversationId));
           }}
           onKeyDown={onKeyDown}
+          onSelect={mention.follow}
           onPaste={onPaste}
           aria-invalid={tooLong}
           aria-describedby={tooLong ? `${id}-count` : undefined}

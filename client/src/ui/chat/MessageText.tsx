@@ -1,24 +1,29 @@
 // A message's text with its formatting (lib/markdown.ts), built from React elements: React
 // escapes every string, so markup in a message is never interpreted. Only http(s) links are
 // made, and they open in a new tab without an opener.
-import { memo, type ReactNode } from 'react';
+import { Fragment, memo, type ReactNode } from 'react';
 import type { Block, Inline } from '../../lib/markdown';
+import { splitMentions } from '../../lib/mentions';
+import { useMentionable } from './mentions';
 
 /** Colours for text on my (accent) bubble and on the others' (white or slate) bubbles. */
 function tones(onBubble: boolean) {
   return onBubble
-    ? { link: 'text-white decoration-white/60', code: 'bg-white/20', quote: 'border-white/60 text-white/90' }
+    ? { link: 'text-white decoration-white/60', code: 'bg-white/20', quote: 'border-white/60 text-white/90', mention: 'font-semibold' }
     : {
         link: 'text-accent-600 dark:text-accent-400',
+        mention: 'font-semibold text-accent-700 dark:text-accent-300',
         code: 'bg-slate-900/[0.06] dark:bg-white/10',
         quote: 'border-slate-300 text-slate-600 dark:border-slate-500 dark:text-slate-300',
       };
 }
-type Tones = ReturnType<typeof tones>;
+/** A mention of me, on any bubble. */
+const MENTION_OF_ME = 'rounded bg-amber-200 px-0.5 font-semibold text-amber-950 dark:bg-amber-300';
+type Tones = ReturnType<typeof tones> & { mentions: ReturnType<typeof useMentionable> };
 
 /** The blocks of a parsed message (parseMessage): its row parses it once, also to choose its direction. */
 export const MessageText = memo(function MessageText({ blocks, onBubble }: { blocks: Block[]; onBubble: boolean }) {
-  const t = tones(onBubble);
+  const t = { ...tones(onBubble), mentions: useMentionable() };
   return <>{blocks.map((block, i) => renderBlock(block, i, t))}</>;
 });
 
@@ -49,7 +54,7 @@ function renderInline(nodes: Inline[], t: Tones): ReactNode[] {
   return nodes.map((node, i) => {
     switch (node.kind) {
       case 'text':
-        return node.text;
+        return renderText(node.text, i, t);
       case 'code':
         return (
           <code key={i} className={`rounded px-1 py-px font-mono text-[0.875em] ${t.code}`}>
@@ -74,4 +79,22 @@ function renderInline(nodes: Inline[], t: Tones): ReactNode[] {
         return <s key={i}>{renderInline(node.children, t)}</s>;
     }
   });
+}
+
+/** Plain text, with the mentions of the conversation's members in it set apart. */
+function renderText(text: string, key: number, t: Tones): ReactNode {
+  if (!text.includes('@')) return text;
+  return (
+    <Fragment key={key}>
+      {splitMentions(text, t.mentions.lookup).map((part, i) =>
+        part.username === undefined ? (
+          part.text
+        ) : (
+          <span key={i} data-mention={part.username} className={part.username === t.mentions.me ? MENTION_OF_ME : t.mention}>
+            {part.text}
+          </span>
+        ),
+      )}
+    </Fragment>
+  );
 }

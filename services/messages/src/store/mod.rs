@@ -10,10 +10,12 @@
 //! - [`blocks`]: who blocks whom.
 //! - [`attachments`]: uploaded files, sent with a message or waiting to be.
 //! - [`timeline`]: what happened to a group besides its messages.
+//! - [`mentions`]: whom a message names as `@username`.
 
 pub mod attachments;
 pub mod blocks;
 pub mod conversations;
+pub mod mentions;
 pub mod messages;
 pub mod search;
 pub mod timeline;

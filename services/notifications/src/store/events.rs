@@ -36,7 +36,9 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                 let sender = message.sender_id;
                 let mut created = Vec::new();
                 let muted = mutes::muting(w, message.conversation_id)?;
-                for recipient in e.members.iter().filter(|m| **m != sender && !muted.contains(m)) {
+                // A mention reaches its member through a mute.
+                let notified = |m: &&UserId| **m != sender && (!muted.contains(m) || e.mentions.contains(m));
+                for recipient in e.members.iter().filter(notified) {
                     let notification = Notification {
                         id: NotificationId::new(),
                         kind: NotificationKind::Message,

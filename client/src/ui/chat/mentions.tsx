@@ -1,0 +1,40 @@
+// The names a conversation's messages may mention (its members), for the message text to show
+// mentions and the composer to complete them; and which name is mine, to stand out.
+import { createContext, useContext, useMemo, type ReactNode } from 'react';
+import type { Conversation } from '../../api/types';
+import { useAppSelector } from '../../app/hooks';
+
+type Mentionable = {
+  /** The username as written, for a name in any case; undefined for someone not in the conversation. */
+  lookup: (name: string) => string | undefined;
+  /** My username. */
+  me: string;
+};
+
+const MentionsContext = createContext<Mentionable>({ lookup: () => undefined, me: '' });
+
+/** The members' usernames, mine included. */
+function usernamesOf(conversation: Conversation | undefined, me: string): string[] {
+  if (!conversation) return [];
+  return conversation.kind === 'group' ? conversation.members.map((m) => m.username) : [conversation.peer.username, me];
+}
+
+export function MentionsProvider({ conversation, children }: { conversation: Conversation | undefined; children: ReactNode }) {
+  const me = useAppSelector((s) => s.session.user?.username ?? '');
+  // Keyed by the names, not the conversation: it changes with every message, the names seldom.
+  const key = usernamesOf(conversation, me).join('\n');
+  const value = useMemo(() => {
+    const names = new Map(key.split('\n').map((u) => [u.toLowerCase(), u] as const));
+    return { lookup: (name: string) => names.get(name.toLowerCase()), me };
+  }, [key, me]);
+  return <MentionsContext.Provider value={value}>{children}</MentionsContext.Provider>;
+}
+
+export function useMentionable(): Mentionable {
+  return useContext(MentionsContext);
+}
+
+/** Whom I may mention in `conversation`: the other members of a group (a direct chat has no one to point out). */
+export function mentionableOthers(conversation: Conversation | undefined, me: string): string[] {
+  return conversation?.kind === 'group' ? conversation.members.map((m) => m.username).filter((u) => u !== me) : [];
+}
