@@ -363,3 +363,184 @@ describe('messages: reading from a search result', () => {
     assert.notEqual(await bubble(alice.page, 'the very end').getAttribute('data-status'), 'read');
   });
 });
+
+// A chat with unread messages opens at the first of them, under a "New messages" line, as Slack,
+// Element or Telegram do: more than a page of them must not open at the newest, skipping the rest.
+describe('messages: opening at the first unread', () => {
+  let browser;
+  let alice;
+  let bob;
+  const [a, b] = [credentials('alice'), credentials('bob')];
+  const step = scenario(it);
+  const reads = [];
+  let conversationId;
+  const UNREAD = 120;
+  const line = () => bob.page.getByRole('log', { name: 'Messages' }).getByRole('separator', { name: 'New messages' });
+  /** Where bob's list, its line and its rows are: the seqs of the rows in sight, and the boxes of the line and of the row `seq`. */
+  const bobSees = (seq) =>
+    bob.page.evaluate((seq) => {
+      const list = document.querySelector('[role="log"][aria-label="Messages"]');
+      const box = list.querySelector('[data-virtuoso-scroller]').getBoundingClientRect();
+      const rows = [...list.querySelectorAll('[data-testid="message"][data-seq]')];
+      const inSight = (r) => r.getBoundingClientRect().bottom > box.top && r.getBoundingClientRect().top < box.bottom && getComputedStyle(r).visibility === 'visible';
+      const row = list.querySelector(`[data-testid="message"][data-seq="${seq}"]`);
+      return {
+        box: box.toJSON(),
+        seqs: rows.filter(inSight).map((r) => Number(r.dataset.seq)),
+        line: list.querySelector('[data-testid="new-messages-line"]')?.getBoundingClientRect().toJSON() ?? null,
+        row: row?.getBoundingClientRect().toJSON() ?? null,
+      };
+    }, seq);
+  /** The line is right above the row `seq`, both in sight in the top third of the list. */
+  const lineAtTopAbove = async (seq) => {
+    const v = await bobSees(seq);
+    assert.ok(v.line && v.row, `line and row ${seq} rendered: ${JSON.stringify(v)}`);
+    assert.ok(v.seqs.includes(seq), `row ${seq} in sight, not rows ${v.seqs[0]}-${v.seqs.at(-1)}`);
+    assert.ok(v.line.top >= v.box.top - 1 && v.line.bottom <= v.row.top + 1, `line above the row, inside the list: ${JSON.stringify(v)}`);
+    assert.ok(v.row.top - v.box.top < v.box.height / 3, `near the top: ${JSON.stringify(v)}`);
+  };
+
+  before(async () => {
+    browser = await launch();
+    alice = await newPerson(browser);
+    bob = await newPerson(browser);
+    bob.page.on('websocket', (ws) => {
+      if (!ws.url().endsWith('/ws/chat')) return;
+      ws.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload));
+        if (frame.type === 'read') reads.push(frame.seq);
+      });
+    });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  step(`bob, away, gets ${UNREAD} messages; opening the chat lands at the first, under the line, and reports read only what he sees`, async () => {
+    await signUp(alice.page, a);
+    await signUp(bob.page, b);
+    await openChatWith(alice.page, b.username);
+    conversationId = new URL(alice.page.url()).pathname.split('/').pop();
+    await send(alice.page, 'read already');
+    await chatRow(bob.page, a.username).click();
+    await bubble(bob.page, 'read already').waitFor();
+    await eventually(async () => assert.ok(reads.includes(1)), { what: 'the first message read' });
+    await bob.page.goto('/'); // a fresh tab on the chat list: nothing of the chat loaded
+    await sendOverSocket(alice.page, conversationId, Array.from({ length: UNREAD }, (_, i) => `unread ${i + 1}`));
+    await chatRow(bob.page, a.username).getByTestId('unread-badge').filter({ hasText: String(UNREAD) }).waitFor({ timeout: 20_000 });
+
+    await chatRow(bob.page, a.username).click();
+    await line().waitFor();
+    await eventually(() => lineAtTopAbove(2), { what: 'the line and the first unread at the top' });
+    // It stays there while the list settles (older history loading above must not move it).
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      await lineAtTopAbove(2);
+    }
+    await screenshots(bob.page, 'new-messages-line');
+    const { seqs } = await bobSees(2);
+    assert.ok(Math.max(...reads) <= Math.max(...seqs), `read ${Math.max(...reads)}, in sight ${seqs[0]}-${seqs.at(-1)}`);
+    assert.ok(Math.max(...reads) < UNREAD + 1, 'the newest are not read');
+    assert.ok(Number(await chatRow(bob.page, a.username).getByTestId('unread-badge').innerText()) > 0, 'some stay unread');
+    // The button to the newest counts what is unread below.
+    await bob.page.getByTestId('new-messages').filter({ hasText: /^\d+ new messages$/ }).waitFor();
+  });
+
+  step('reading to the newest clears the unread count; opened again with nothing unread, the chat opens at the newest without the line', async () => {
+    await bob.page.getByTestId('new-messages').click();
+    await bubble(bob.page, `unread ${UNREAD}`).waitFor();
+    await eventually(async () => assert.equal(await chatRow(bob.page, a.username).getByTestId('unread-badge').count(), 0), { what: 'chat read' });
+    assert.equal(Math.max(...reads), UNREAD + 1);
+    // Away to the chat list in the same tab (the history stays loaded), and back.
+    await bob.page.evaluate(() => {
+      history.pushState(null, '', '/');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await bob.page.getByRole('log', { name: 'Messages' }).waitFor({ state: 'detached' });
+    await chatRow(bob.page, a.username).click();
+    await eventually(async () => assert.ok((await bobSees(UNREAD + 1)).seqs.includes(UNREAD + 1)), { what: 'the newest in sight' });
+    assert.equal(await line().count(), 0);
+  });
+
+  step('followed at the bottom, new messages get no line; scrolled up, the first one he did not see gets it', async () => {
+    await send(alice.page, 'while you watch');
+    await bubble(bob.page, 'while you watch').waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await line().count(), 0);
+
+    await bob.page.getByRole('log', { name: 'Messages' }).hover();
+    await bob.page.mouse.wheel(0, -600);
+    await bob.page.getByTestId('new-messages').waitFor();
+    await send(alice.page, 'while you look away');
+    await send(alice.page, 'and one more');
+    await bob.page.getByTestId('new-messages').filter({ hasText: '2 new messages' }).waitFor();
+    await bob.page.getByTestId('new-messages').click();
+    await bubble(bob.page, 'and one more').waitFor();
+    const seq = Number(await bubble(bob.page, 'while you look away').getAttribute('data-seq'));
+    const v = await bobSees(seq);
+    assert.ok(v.line && v.row && v.line.bottom <= v.row.top + 1 && v.row.top - v.line.bottom < 40, `line right above "while you look away": ${JSON.stringify(v)}`);
+    assert.equal(await line().count(), 1);
+  });
+
+  step('with the tab hidden, the first message that arrives gets the line, which stays once he has read it', async () => {
+    await bob.page.evaluate(() => {
+      history.pushState(null, '', '/');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await bob.page.getByRole('log', { name: 'Messages' }).waitFor({ state: 'detached' });
+    await chatRow(bob.page, a.username).click();
+    await bubble(bob.page, 'and one more').waitFor();
+    assert.equal(await line().count(), 0, 'opened again with nothing unread: the line went');
+    // Another window in front: the page says it is hidden (headless Chromium keeps every page visible).
+    const setHidden = (hidden) =>
+      bob.page.evaluate((hidden) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await send(alice.page, 'while hidden');
+    await bubble(bob.page, 'while hidden').waitFor();
+    const seq = Number(await bubble(bob.page, 'while hidden').getAttribute('data-seq'));
+    await eventually(async () => {
+      const v = await bobSees(seq);
+      assert.ok(v.line && v.row && v.line.bottom <= v.row.top + 1 && v.row.top - v.line.bottom < 40, `line right above "while hidden": ${JSON.stringify(v)}`);
+    });
+    assert.ok(Math.max(...reads) < seq, 'not read while hidden');
+    await setHidden(false);
+    await eventually(async () => assert.equal(Math.max(...reads), seq), { what: 'read once visible' });
+    assert.equal(await line().count(), 1);
+  });
+
+  // The tab holds the newest page and the messages that came since; the result is older than all
+  // of them. The list showed the newest (at the bottom) until the history around the result
+  // replaced it, and reported everything read meanwhile.
+  step('from the chat list of the same tab, with messages unread, a search result outside what the tab holds opens at it, reading only what is seen', async () => {
+    await bob.page.goto('/');
+    await chatRow(bob.page, a.username).click(); // nothing unread: the newest page only
+    await bubble(bob.page, 'while hidden').waitFor();
+    await bob.page.evaluate(() => {
+      history.pushState(null, '', '/');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await bob.page.getByRole('log', { name: 'Messages' }).waitFor({ state: 'detached' });
+    const before = Math.max(...reads);
+    await sendOverSocket(alice.page, conversationId, Array.from({ length: 30 }, (_, i) => `later ${i + 1}`));
+    await chatRow(bob.page, a.username).getByTestId('unread-badge').filter({ hasText: '30' }).waitFor({ timeout: 20_000 });
+    const search = bob.page.getByRole('searchbox', { name: 'Search messages' });
+    await search.fill('unread 5');
+    const result = bob.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
+    const seq = Number(await result.getAttribute('data-seq'));
+    assert.ok(seq <= 60, `a result before the newest page: ${seq}`);
+    await result.click();
+    await bob.page.locator(`[data-testid="message"][data-seq="${seq}"][data-highlighted="true"]`).waitFor();
+    await new Promise((r) => setTimeout(r, 1500)); // any receipt taken early would be sent by now
+    assert.equal(Math.max(...reads), before, 'nothing new read');
+    await search.fill('');
+    assert.equal(await chatRow(bob.page, a.username).getByTestId('unread-badge').innerText(), '30');
+  });
+
+  step('no script errors on either page', async () => {
+    assert.deepEqual(alice.errors, []);
+    assert.deepEqual(bob.errors, []);
+  });
+});

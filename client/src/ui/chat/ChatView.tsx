@@ -1,13 +1,14 @@
 // One conversation: its header, its history (loaded the first time it opens: the newest page,
-// or the history around a message it was opened at), the composer, and a group's info panel.
-// Files dropped anywhere on the chat go to the composer.
-import { useEffect, useRef, useState, type DragEvent } from 'react';
+// or the history around a message it was opened at, or its first unread), the composer, and a
+// group's info panel. Files dropped anywhere on the chat go to the composer.
+import { useEffect, useLayoutEffect, useRef, useState, type DragEvent } from 'react';
 import { api } from '../../api/http';
 import type { ConversationId } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import { conversationOpened } from '../../features/chat/chatSlice';
 import { conversationTitle } from '../../features/chat/conversation';
 import { jumpToLatest, loadAround, loadNewest } from '../../features/chat/history';
+import { enterConversation } from '../../features/chat/unread';
 import { navigate } from '../../lib/router';
 import { GroupInfo } from '../groups/GroupInfo';
 import { useBlockToggle } from '../UserMenu';
@@ -40,6 +41,24 @@ function useFirstPage(conversationId: ConversationId, hasEntry: boolean): LoadFa
     // Not on focusSeq: a focus set later is the list's to handle. The socket reopening retries a failure.
   }, [dispatch, conversationId, hasEntry, chatOpen]);
   return failed;
+}
+
+/**
+ * Whether the view decided where the conversation opens (its first unread message, see
+ * unread.ts). Once, before the history loads or the list shows: a list shown at the newest first
+ * would report everything read. The conversation list knows what is unread, so this waits for it;
+ * a conversation it does not have opens at the newest. Before paint, so the wait never shows.
+ */
+function useEntered(conversationId: ConversationId, known: boolean): boolean {
+  const dispatch = useAppDispatch();
+  const listLoaded = useAppSelector((s) => s.chat.conversationsLoaded);
+  const [entered, setEntered] = useState(false);
+  useLayoutEffect(() => {
+    if (entered || !(known || listLoaded)) return;
+    dispatch(enterConversation(conversationId));
+    setEntered(true);
+  }, [dispatch, conversationId, entered, known, listLoaded]);
+  return entered;
 }
 
 /**
@@ -112,7 +131,9 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
   const [infoOpen, setInfoOpen] = useState(false);
   const known = conversation !== undefined;
   const gone = useGoneWhileOpen(known);
-  const failed = useFirstPage(conversationId, entry !== undefined || gone);
+  const entered = useEntered(conversationId, known);
+  // Nothing loads before it is known where the conversation opens.
+  const failed = useFirstPage(conversationId, entry !== undefined || gone || !entered);
 
   useEffect(() => {
     dispatch(conversationOpened(conversationId));
@@ -150,7 +171,7 @@ export function ChatView({ conversationId }: { conversationId: ConversationId })
             </div>
           )}
           <ChatHeader conversation={conversation} infoOpen={infoOpen} onToggleInfo={() => setInfoOpen((v) => !v)} />
-          {entry ? (
+          {entry && entered ? (
             <MessageList conversationId={conversationId} conversation={conversation} entry={entry} stickRef={stickRef} />
           ) : (
             <div className="flex flex-1 items-center justify-center p-6 text-sm text-slate-500 dark:text-slate-400">

@@ -1,6 +1,7 @@
 // The virtualized history of one conversation: older pages on scroll up, newer ones on scroll
-// down (when opened at an older message), read receipts for what is on screen, and scrolling
-// to a focused message (a search result, a quoted message) with a short highlight.
+// down (when opened at an older message), read receipts for what is on screen, scrolling to a
+// focused message (a search result, a quoted message) with a short highlight, and the "New
+// messages" line (opened at the first unread, that message is brought to the top under it).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Virtuoso, type ListRange, type VirtuosoHandle } from 'react-virtuoso';
 import type { Conversation, ConversationId, Message, UserId } from '../../api/types';
@@ -20,6 +21,7 @@ import { GroupEventNotes } from './GroupEventNotes';
 import { useDocumentVisible, useFlash, useLastSeqOnScreen, useOpening, usePinnedToBottom } from './hooks';
 import { edgePages } from './opening';
 import { MessageRow, PendingRow } from './MessageRow';
+import { NewMessagesLine, useLineForUnseen } from './NewMessagesLine';
 
 /** Virtuoso's index of the oldest loaded item is BASE + its seq, so a prepended page of n items lowers it by n. */
 const BASE_INDEX = 1_000_000_000;
@@ -71,6 +73,7 @@ export function MessageList({
   const known = useAppSelector(selectKnownNames);
   const myId: UserId | null = me?.id ?? null;
   const focus = useAppSelector((s) => (s.chatView.focus?.conversationId === conversationId ? s.chatView.focus : null));
+  const lineSeq = useAppSelector((s) => (s.chatView.divider?.conversationId === conversationId ? s.chatView.divider.seq : null));
   const visible = useDocumentVisible();
   const virtuoso = useRef<VirtuosoHandle>(null);
   const [range, setRange] = useState<ListRange | null>(null);
@@ -99,12 +102,18 @@ export function MessageList({
   const detached = entry.hasMoreAfter;
   // Where the current list (a new one for each window) opened: at a focused message, or at the
   // end. Virtuoso keeps reading its initial index until it got there, so it must not change.
-  const openedAt = useRef<{ epoch: number; index: number; seq: number | null } | null>(null);
-  if (openedAt.current?.epoch !== entry.epoch) openedAt.current = { epoch: entry.epoch, index: focusIndex, seq: focusIndex >= 0 ? entry.items[focusIndex]!.seq : null };
+  // The first unread goes to the top, under its line; a message asked for to the middle.
+  const align = focus?.unread ? 'start' : 'center';
+  const openedAt = useRef<{ epoch: number; index: number; seq: number | null; align: typeof align } | null>(null);
+  if (openedAt.current?.epoch !== entry.epoch) {
+    openedAt.current = { epoch: entry.epoch, index: focusIndex, seq: focusIndex >= 0 ? entry.items[focusIndex]!.seq : null, align };
+  }
   const initialIndex = openedAt.current.index;
   // No page at either edge until the message it opened at is in sight (see opening.ts): a page
-  // prepended meanwhile makes the initial index point at older history.
-  const opening = useOpening(scroller, entry.epoch, openedAt.current.seq);
+  // prepended meanwhile makes the initial index point at older history. A focused message not
+  // loaded yet counts too: the rows shown until the history around it replaces them are not
+  // where the reader is going, and must not be reported read.
+  const opening = useOpening(scroller, entry.epoch, openedAt.current.seq ?? (focus && focusIndex < 0 ? focus.seq : null));
   // At the bottom as Virtuoso reports it, for this window: until its first layout, a list that
   // opened at the end is there and one that opened at a message is not (Virtuoso's own first
   // answer comes a few frames later, and the read receipts must not take "at the bottom" early).
@@ -119,21 +128,22 @@ export function MessageList({
     if (atBottom) setLeftAtSeq(null);
     else setLeftAtSeq((v) => v ?? lastSeq);
   }, [atBottom, lastSeq]);
-  const newSince = leftAtSeq === null ? 0 : Math.max(0, lastSeq - leftAtSeq);
+  // What arrived since, or what is unread below (a list opened at the first unread), whichever is more.
+  const newSince = Math.max(leftAtSeq === null ? 0 : lastSeq - leftAtSeq, conversation?.unread ?? 0);
 
   // A focused message: scroll to it when it is loaded, else load the history around it (once).
   const aroundFor = useRef<number | null>(null);
   useEffect(() => {
     if (!focus) return;
     if (focusIndex >= 0) {
-      if (focusIndex !== initialIndex) virtuoso.current?.scrollToIndex({ index: focusIndex, align: 'center' });
-      flash(focus.seq);
+      if (focusIndex !== initialIndex) virtuoso.current?.scrollToIndex({ index: focusIndex, align });
+      if (!focus.unread) flash(focus.seq);
       dispatch(focusCleared());
     } else if (aroundFor.current !== focus.nonce) {
       aroundFor.current = focus.nonce;
       void dispatch(loadAroundFocus(conversationId, focus.seq));
     }
-  }, [focus, focusIndex, initialIndex, conversationId, dispatch, flash]);
+  }, [focus, focusIndex, initialIndex, align, conversationId, dispatch, flash]);
 
   // Open now: the edges it reached while opening load now (Virtuoso does not report them again).
   const wasOpening = useRef(opening);
@@ -154,6 +164,7 @@ export function MessageList({
     const seq = Math.min(atBottom ? entry.syncedSeq : onScreenSeq, entry.syncedSeq);
     if (seq > conversation.myReadSeq) dispatch(readRequested({ conversationId, seq }));
   }, [visible, opening, atBottom, onScreenSeq, entry.syncedSeq, conversation, conversationId, dispatch]);
+  useLineForUnseen(conversationId, conversation, entry.items, myId, { hasLine: lineSeq !== null, following: visible && atBottom && !detached, opening });
 
   const itemContent = useCallback(
     (index: number, item: TimelineItem) => {
@@ -188,6 +199,7 @@ export function MessageList({
         return (
           <>
             {beginning}
+            {m.seq === lineSeq && <NewMessagesLine />}
             <MessageRow
               {...layout}
               message={m}
@@ -213,7 +225,7 @@ export function MessageList({
         </>
       );
     },
-    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight, groupEvents],
+    [items, firstItemIndex, myId, conversation, names, isGroup, entry.hasMoreBefore, entry.items, highlight, groupEvents, lineSeq],
   );
 
   const Header = useMemo(
@@ -253,7 +265,7 @@ export function MessageList({
         className="scrollbar-thin"
         data={items}
         firstItemIndex={firstItemIndex}
-        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: 'center' } : { index: 'LAST', align: 'end' }}
+        initialTopMostItemIndex={initialIndex >= 0 ? { index: initialIndex, align: openedAt.current.align } : { index: 'LAST', align: 'end' }}
         alignToBottom
         computeItemKey={(_, item) => item.key}
         itemContent={itemContent}
