@@ -12,6 +12,7 @@ function account(n: number, extra: Partial<AdminUser> = {}): AdminUser {
     role: n === 0 ? 'admin' : 'member',
     disabled: false,
     createdAt: '2025-01-01T00:00:00Z',
+    resetExpiresAt: null,
     ...extra,
   };
 }
