@@ -1,9 +1,10 @@
 // The admin's page: the first account is the admin, makes sign-up invitation-only, hands out an
 // invitation link, and disables the account created with it, whose open tab is signed out; a
-// password reset link lets someone who forgot their password in again, once.
+// password reset link lets someone who forgot their password in again, once, and one sent by
+// mistake is revoked. Neither link's code stays in the address bar.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, eventually, launch, newPerson, scenario, screenshots, signUp } from './lib.mjs';
+import { credentials, eventually, launch, newPerson, scenario, screenshots, signIn, signUp } from './lib.mjs';
 
 describe('admin', () => {
   let browser;
@@ -71,6 +72,8 @@ describe('admin', () => {
     const code = bob.page.getByLabel('Invite code', { exact: true });
     await code.waitFor();
     assert.equal(await code.inputValue(), new URL(link).searchParams.get('invite'));
+    await eventually(async () => assert.equal(new URL(bob.page.url()).search, ''), { what: 'the code out of the address bar' });
+    assert.equal(new URL(bob.page.url()).pathname, '/signup');
     await bob.page.getByLabel('Email', { exact: true }).fill(bobUser.email);
     await bob.page.getByLabel('Username', { exact: true }).fill(bobUser.username);
     await bob.page.getByLabel('Password', { exact: true }).fill(bobUser.password);
@@ -215,5 +218,52 @@ describe('admin', () => {
     await dan.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await dan.page.getByTestId('me').filter({ hasText: danUser.username }).waitFor();
     for (const p of [dan, phone, late]) await p.context.close();
+  });
+
+  step('a reset link leaves the address bar once opened; one sent by mistake is revoked and no longer works', async () => {
+    const erin = await newPerson(browser);
+    const erinUser = credentials('erin');
+    await signUp(erin.page, erinUser);
+    await erin.context.close();
+    const row = admin.page.getByTestId('account').and(admin.page.locator(`[data-username="${erinUser.username}"]`));
+    await row.waitFor({ timeout: 15_000 });
+    const makeLink = row.getByRole('button', { name: `Password reset link for ${erinUser.username}`, exact: true });
+    await makeLink.click();
+    const dialog = admin.page.getByRole('dialog', { name: `Password reset link for ${erinUser.username}` });
+    const resetLink = await dialog.getByLabel('Password reset link', { exact: true }).inputValue();
+    await dialog.getByRole('button', { name: 'Done', exact: true }).click();
+    await row.getByTestId('live-reset-link').waitFor();
+
+    // A second click asks first: the link may already be in erin's hands. Cancel keeps it.
+    await makeLink.click();
+    const replace = admin.page.getByRole('dialog', { name: `Replace the reset link for ${erinUser.username}?` });
+    await replace.getByText(/A new one stops it working/).waitFor();
+    await screenshots(admin.page, 'admin-reset-replace');
+    await replace.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await replace.waitFor({ state: 'detached' });
+    assert.equal(await dialog.count(), 0, 'no new link made');
+
+    // The reset page keeps the code in memory only: not in the address bar, gone on reload.
+    const opened = await newPerson(browser);
+    await opened.page.goto(resetLink);
+    await opened.page.getByLabel('New password', { exact: true }).waitFor();
+    await eventually(async () => assert.equal(new URL(opened.page.url()).hash, ''), { what: 'the code out of the address bar' });
+    assert.equal(new URL(opened.page.url()).pathname, '/reset-password');
+    await opened.page.reload();
+    await opened.page.getByRole('alert').filter({ hasText: 'Open the link your admin sent you again' }).waitFor();
+    assert.equal(await opened.page.getByLabel('New password', { exact: true }).count(), 0);
+
+    await row.getByRole('button', { name: `Revoke the reset link for ${erinUser.username}`, exact: true }).click();
+    const revoke = admin.page.getByRole('dialog', { name: `Revoke the reset link for ${erinUser.username}?` });
+    await revoke.getByRole('button', { name: 'Revoke link', exact: true }).click();
+    await eventually(async () => assert.equal(await row.getByTestId('live-reset-link').count(), 0), { what: 'no live link shown' });
+    await opened.page.goto(resetLink);
+    await opened.page.getByLabel('New password', { exact: true }).fill('someone elses idea');
+    await opened.page.getByLabel('Repeat new password', { exact: true }).fill('someone elses idea');
+    await opened.page.getByRole('button', { name: 'Set password and sign in', exact: true }).click();
+    await opened.page.getByRole('alert').filter({ hasText: /does not work/ }).waitFor();
+    assert.equal(await opened.page.getByTestId('me').count(), 0);
+    await signIn(opened.page, erinUser); // the password is what it was
+    await opened.context.close();
   });
 });

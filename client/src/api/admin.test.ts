@@ -12,6 +12,7 @@ function account(n: number, extra: Partial<AdminUser> = {}): AdminUser {
     role: n === 0 ? 'admin' : 'member',
     disabled: false,
     createdAt: '2025-01-01T00:00:00Z',
+    resetExpiresAt: null,
     ...extra,
   };
 }
@@ -22,6 +23,11 @@ let server: ReturnType<typeof fakeServer>;
 
 /** The store's state as the injected endpoints' selectors type it. */
 const state = (store: ReturnType<typeof setup>['store']) => store.getState() as never;
+
+/** `resetExpiresAt` of account u-1 as the cached list shows it. */
+const listedReset = (store: ReturnType<typeof setup>['store']) =>
+  (adminApi.endpoints.adminUsers.select()(state(store)).data?.pages ?? []).flatMap((p) => p.users).find((u) => u.id === 'u-1')
+    ?.resetExpiresAt;
 
 /** The body of the request being answered (the fake server has read it already). */
 const lastBody = () => server.calls.at(-1)?.body;
@@ -49,6 +55,17 @@ beforeEach(() => {
       const page = accounts.slice(start, start + limit);
       const more = start + limit < accounts.length;
       return { users: page, nextCursor: more ? (page[page.length - 1]?.id ?? null) : null };
+    },
+    'POST /api/admin/users/u-1/password-reset': () => {
+      accounts[1] = { ...accounts[1]!, resetExpiresAt: '2025-01-02T00:00:00Z' };
+      return { reset: { code: 'reset-1', expiresAt: '2025-01-02T00:00:00Z' } };
+    },
+    'DELETE /api/admin/users/u-1/password-reset': () => {
+      if (!accounts[1]!.resetExpiresAt) {
+        return new Response(JSON.stringify({ error: { code: 'not_found', message: 'not found' } }), { status: 404 });
+      }
+      accounts[1] = { ...accounts[1]!, resetExpiresAt: null };
+      return undefined;
     },
     'POST /api/admin/users/u-1/disable': () => {
       accounts[1] = { ...accounts[1]!, disabled: true };
@@ -86,6 +103,34 @@ describe('the admin API', () => {
       (adminApi.endpoints.adminUsers.select()(state(store)).data?.pages ?? []).flatMap((p) => p.users).find((u) => u.id === 'u-1');
     await waitFor(() => shown()?.disabled === true, 'the refetched list');
     expect(server.calls.filter((c) => c.path === '/api/admin/users').length).toBe(before + 1);
+    list.unsubscribe();
+  });
+
+  it('making a reset link refetches the list, which then shows until when it works', async () => {
+    const { store } = setup();
+    const list = store.dispatch(adminApi.endpoints.adminUsers.initiate());
+    await list;
+    const result = await store.dispatch(adminApi.endpoints.createPasswordReset.initiate('u-1'));
+    expect(result.data?.reset.code).toBe('reset-1');
+    await waitFor(() => listedReset(store) === '2025-01-02T00:00:00Z', 'the expiry in the list');
+    list.unsubscribe();
+  });
+
+  it('revoking a reset link refetches the list, even when the server had none left to revoke', async () => {
+    accounts[1] = { ...accounts[1]!, resetExpiresAt: '2025-01-02T00:00:00Z' };
+    const { store } = setup();
+    const list = store.dispatch(adminApi.endpoints.adminUsers.initiate());
+    await list;
+    await store.dispatch(adminApi.endpoints.revokePasswordReset.initiate('u-1'));
+    expect(server.calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/admin/users/u-1/password-reset']);
+    await waitFor(() => listedReset(store) === null, 'no link in the list');
+
+    // Used or expired meanwhile: the 404 is shown, and the list is brought up to date anyway.
+    const fetches = () => server.calls.filter((c) => c.path === '/api/admin/users').length;
+    const before = fetches();
+    const again = await store.dispatch(adminApi.endpoints.revokePasswordReset.initiate('u-1'));
+    expect(again.error).toMatchObject({ status: 404 });
+    await waitFor(() => fetches() === before + 1, 'the list fetched again');
     list.unsubscribe();
   });
 

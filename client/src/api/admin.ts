@@ -58,9 +58,15 @@ export const adminApi = api.enhanceEndpoints({ addTagTypes: ['AdminSettings', 'A
       query: ({ id, role }) => ({ url: `/api/admin/users/${encodeURIComponent(id)}`, method: 'PATCH', body: { role } }),
       invalidatesTags: ['AdminUsers'],
     }),
-    /** A link that sets the account's password once (never one's own); a newer one replaces it. */
+    /** A link that sets the account's password once (never one's own); a newer one replaces it. The list shows until when it works. */
     createPasswordReset: build.mutation<PasswordResetResponse, UserId>({
       query: (id) => ({ url: `/api/admin/users/${encodeURIComponent(id)}/password-reset`, method: 'POST' }),
+      invalidatesTags: ['AdminUsers'],
+    }),
+    /** The account's reset link sets no password any more. A 404 (it was used or expired meanwhile) refreshes the list too. */
+    revokePasswordReset: build.mutation<void, UserId>({
+      query: (id) => ({ url: `/api/admin/users/${encodeURIComponent(id)}/password-reset`, method: 'DELETE' }),
+      invalidatesTags: ['AdminUsers'],
     }),
     setUserDisabled: build.mutation<void, { id: UserId; disabled: boolean }>({
       query: ({ id, disabled }) => ({
@@ -82,4 +88,5 @@ export const {
   useSetUserDisabledMutation,
   useSetUserRoleMutation,
   useCreatePasswordResetMutation,
+  useRevokePasswordResetMutation,
 } = adminApi;

@@ -1,10 +1,11 @@
 // Sign in and sign up. Field names and button names are part of what tests and screen readers use.
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useSigninMutation, useSignupMutation } from '../api/http';
-import { inviteFromSearch } from '../features/admin/invites';
+import { inviteCodeSpot } from '../features/admin/invites';
 import { useAppSelector } from '../app/hooks';
 import { signInErrorText, signUpErrorText } from '../features/session/authErrors';
 import type { SessionEnd } from '../features/session/sessionSlice';
+import { useCodeFromAddress } from '../lib/codeInAddress';
 import { navigate } from '../lib/router';
 import { ChatIcon } from './icons';
 
@@ -175,7 +176,8 @@ export function SignUpScreen() {
   const [email, setEmail] = useState('');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [invite, setInvite] = useState(() => inviteFromSearch(location.search) ?? '');
+  const invited = useCodeFromAddress(inviteCodeSpot);
+  const [invite, setInvite] = useState(invited ?? '');
   const [error, setError] = useState<string | null>(null);
   const emailId = useId();
   const usernameId = useId();
@@ -248,7 +250,7 @@ export function SignUpScreen() {
             aria-describedby={`${passwordId}-hint`}
           />
         </Field>
-        <Field id={inviteId} label="Invite code" hint="Only needed when this server is invitation-only.">
+        <Field id={inviteId} label="Invite code" hint="Only needed when this server is invitation-only. An invitation link fills it in (after a reload, open the link again).">
           <input
             id={inviteId}
             className={inputClass}

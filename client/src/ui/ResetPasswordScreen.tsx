@@ -1,17 +1,19 @@
 // The page of an admin's password reset link (`/reset-password#<code>`): a new password, twice.
 // Success signs in as the account and loads the app afresh (whoever this tab was signed in as
-// before, nothing of theirs stays in memory).
+// before, nothing of theirs stays in memory). The code leaves the address bar as the page opens
+// (see lib/codeInAddress), so a reload has none and asks for the link again.
 import { useId, useState, type FormEvent } from 'react';
 import { useResetPasswordMutation } from '../api/http';
 import { MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS } from '../api/generated/limits';
 import { useAppSelector } from '../app/hooks';
 import { newPasswordProblem, resetPasswordErrorText } from '../features/session/authErrors';
-import { resetCodeFromHash } from '../features/session/passwordReset';
+import { resetCodeSpot } from '../features/session/passwordReset';
+import { useCodeFromAddress } from '../lib/codeInAddress';
 import { ErrorNote, Field, inputClass, Shell, submitClass } from './AuthScreen';
 
 export function ResetPasswordScreen() {
   const [reset, { isLoading }] = useResetPasswordMutation();
-  const [code] = useState(() => resetCodeFromHash(location.hash));
+  const code = useCodeFromAddress(resetCodeSpot);
   const signedInAs = useAppSelector((s) => (s.session.status === 'signedIn' ? s.session.user?.username : null));
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -33,7 +35,7 @@ export function ResetPasswordScreen() {
   return (
     <Shell title="Set a new password" subtitle="Your admin made this link for you. It works once.">
       {!code ? (
-        <ErrorNote text="This link is incomplete: open the whole link your admin sent you, or ask them for a new one." />
+        <ErrorNote text="Open the link your admin sent you again: this page keeps its code only while it is open, never in the address bar, so a reload loses it. If the link is incomplete or no longer works, ask your admin for a new one." />
       ) : (
         <form className="space-y-4" onSubmit={submit} noValidate>
           {signedInAs && (

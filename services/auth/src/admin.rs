@@ -1,5 +1,5 @@
 //! `/api/admin/*`: the sign-up policy, invitations, and the accounts list with roles,
-//! disable/enable and password reset links.
+//! disable/enable and password reset links (made, listed by their expiry, revoked).
 //! Only an admin may call them; everyone else gets 403 (401 without a session).
 
 use crate::routes::{SEEN_EVERYWHERE, code_hash};
@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users/{id}", patch(update_user))
         .route("/api/admin/users/{id}/disable", post(disable))
         .route("/api/admin/users/{id}/enable", post(enable))
-        .route("/api/admin/users/{id}/password-reset", post(create_password_reset))
+        .route(
+            "/api/admin/users/{id}/password-reset",
+            post(create_password_reset).delete(revoke_password_reset),
+        )
         .with_state(state)
 }
 
@@ -277,6 +280,32 @@ async fn create_password_reset(
             reset: PasswordReset { code, expires_at },
         }),
     ))
+}
+
+/// Withdraws the account's reset link (sent to the wrong person, or no longer needed): its code
+/// sets no password from now on. Under the same rules as making one; and like revoking an
+/// invitation, 404 when there is none that still works (used, expired or already revoked).
+async fn revoke_password_reset(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = account_id(&id)?;
+    if id == admin.0.id {
+        // Another admin may have made one for this admin; a new password ends it too.
+        return Err(ApiError::invalid(
+            "a reset link for your own account ends when you change your password from your account menu",
+        ));
+    }
+    let revoked = state
+        .db
+        .write(move |w| store::revoke_password_reset(w, id).map_err(DbError::from))
+        .await?;
+    if !revoked {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(admin = %admin.0.id, user = %id, "password reset link revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// 128 random bits, URL-safe: an invitation's or a reset link's code.

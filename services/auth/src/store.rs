@@ -73,6 +73,15 @@ CREATE TABLE password_resets (
     expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 ",
+    "
+-- the reset codes that work now: unexpired, and made by an admin who still is an enabled one
+-- (disabling or demoting an admin, a stolen or rogue account, ends the links they handed out).
+-- Using a code and listing which accounts have one read this one definition.
+CREATE VIEW live_password_resets AS
+SELECT r.user_id, r.code_hash, r.expires_at
+FROM password_resets r JOIN users a ON a.id = r.created_by
+WHERE r.expires_at > unixepoch() AND a.role = 'admin' AND NOT a.disabled;
+",
 ];
 
 /// An account with what sign-in needs.
@@ -169,10 +178,13 @@ pub fn find_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
     }))
 }
 
-const ADMIN_COLUMNS: &str = "id, username, email, role, disabled, created_at";
+/// An account as the admin sees it, with the expiry of its live reset link (`u` the account).
+const ADMIN_USERS: &str = "SELECT u.id, u.username, u.email, u.role, u.disabled, u.created_at,
+        r.expires_at AS reset_expires_at
+    FROM users u LEFT JOIN live_password_resets r ON r.user_id = u.id";
 
 pub fn find_admin_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<AdminUser>> {
-    c.prepare_cached(&format!("SELECT {ADMIN_COLUMNS} FROM users WHERE id = ?1"))?
+    c.prepare_cached(&format!("{ADMIN_USERS} WHERE u.id = ?1"))?
         .query_row([id.to_string()], admin_user)
         .optional()
 }
@@ -180,11 +192,9 @@ pub fn find_admin_user(c: &Connection, id: UserId) -> rusqlite::Result<Option<Ad
 /// Up to `limit` accounts after `after`, oldest first.
 pub fn list_users(c: &Connection, after: Option<UserId>, limit: u32) -> rusqlite::Result<Vec<AdminUser>> {
     let after = after.map(|id| id.to_string()).unwrap_or_default();
-    c.prepare_cached(&format!(
-        "SELECT {ADMIN_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT {limit}"
-    ))?
-    .query_map([after], admin_user)?
-    .collect()
+    c.prepare_cached(&format!("{ADMIN_USERS} WHERE u.id > ?1 ORDER BY u.id LIMIT {limit}"))?
+        .query_map([after], admin_user)?
+        .collect()
 }
 
 fn admin_user(r: &Row<'_>) -> rusqlite::Result<AdminUser> {
@@ -195,6 +205,7 @@ fn admin_user(r: &Row<'_>) -> rusqlite::Result<AdminUser> {
         role: parse(r, "role")?,
         disabled: r.get("disabled")?,
         created_at: parse(r, "created_at")?,
+        reset_expires_at: unix_time(r, "reset_expires_at")?,
     })
 }
 
@@ -267,23 +278,33 @@ pub fn insert_password_reset(
 /// The account a live password reset code is for, if any.
 pub fn password_reset_account(c: &Connection, code_hash: &str) -> rusqlite::Result<Option<UserId>> {
     c.query_row(
-        // Only while the admin who made it still is one: disabling or demoting an admin (a
-        // stolen or rogue account) ends the links they handed out.
-        "SELECT r.user_id FROM password_resets r JOIN users a ON a.id = r.created_by
-         WHERE r.code_hash = ?1 AND r.expires_at > unixepoch() AND a.role = 'admin' AND NOT a.disabled",
+        "SELECT user_id FROM live_password_resets WHERE code_hash = ?1",
         [code_hash],
         |r| parse(r, "user_id"),
     )
     .optional()
 }
 
+/// Withdraws an account's password reset code. `false` when it had none that worked (no such
+/// account, none made, or used, expired, or void with its admin), as revoking an invitation
+/// that can no longer be used answers; a dead code is forgotten either way.
+pub fn revoke_password_reset(c: &Connection, user: UserId) -> rusqlite::Result<bool> {
+    let live: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM live_password_resets WHERE user_id = ?1)",
+        [user.to_string()],
+        |r| r.get(0),
+    )?;
+    c.execute("DELETE FROM password_resets WHERE user_id = ?1", [user.to_string()])?;
+    Ok(live)
+}
+
 /// Gives an account a role; returns it as it now is, or `None` when there is no such account.
 pub fn set_role(c: &Connection, id: UserId, role: Role) -> rusqlite::Result<Option<AdminUser>> {
-    c.prepare_cached(&format!(
-        "UPDATE users SET role = ?2 WHERE id = ?1 RETURNING {ADMIN_COLUMNS}"
-    ))?
-    .query_row(params![id.to_string(), role.as_str()], admin_user)
-    .optional()
+    c.execute(
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![id.to_string(), role.as_str()],
+    )?;
+    find_admin_user(c, id)
 }
 
 /// Enables an account again. Returns its `sessions_before`, or `None` when there is no such account.
@@ -384,6 +405,20 @@ pub fn use_invite(c: &Connection, code_hash: &str) -> rusqlite::Result<bool> {
         [code_hash],
     )?;
     Ok(changed == 1)
+}
+
+/// Column `name`, unix seconds or NULL, as a time.
+fn unix_time(r: &Row<'_>, name: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let Some(at) = r.get::<_, Option<i64>>(name)? else {
+        return Ok(None);
+    };
+    DateTime::from_timestamp(at, 0).map(Some).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Integer,
+            format!("{at} s is out of range").into(),
+        )
+    })
 }
 
 /// Column `name` parsed from its text (ids, roles, times).
@@ -561,6 +596,61 @@ mod tests {
         let past = chrono::Utc::now().timestamp() - 1;
         insert_password_reset(&c, ann.id, "r3", bob.id, past).unwrap();
         assert_eq!(password_reset_account(&c, "r3").unwrap(), None, "expired");
+    }
+
+    #[test]
+    fn the_admin_list_shows_until_when_a_working_reset_link_works_and_revoking_ends_it() {
+        let c = db();
+        let (ann, bob, cat) = (
+            user("ann", Role::Member),
+            user("bob", Role::Admin),
+            user("cat", Role::Member),
+        );
+        for u in [&ann, &bob, &cat] {
+            insert(&c, u, "old", &chrono::Utc::now()).unwrap();
+        }
+        let expiry = |id| find_admin_user(&c, id).unwrap().unwrap().reset_expires_at;
+        let later = chrono::Utc::now().timestamp() + 60;
+        assert_eq!(expiry(ann.id), None);
+        insert_password_reset(&c, ann.id, "r1", bob.id, later).unwrap();
+        insert_password_reset(&c, cat.id, "r2", bob.id, later).unwrap();
+        assert_eq!(expiry(ann.id).map(|t| t.timestamp()), Some(later));
+        let listed: Vec<_> = list_users(&c, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.reset_expires_at.is_some())
+            .collect();
+        assert_eq!(listed, [true, false, true], "ann, bob, cat");
+        assert_eq!(
+            set_role(&c, cat.id, Role::Member)
+                .unwrap()
+                .unwrap()
+                .reset_expires_at
+                .map(|t| t.timestamp()),
+            Some(later)
+        );
+
+        assert!(revoke_password_reset(&c, ann.id).unwrap());
+        assert_eq!(
+            (expiry(ann.id), password_reset_account(&c, "r1").unwrap()),
+            (None, None)
+        );
+        assert!(!revoke_password_reset(&c, ann.id).unwrap(), "already revoked");
+        assert!(!revoke_password_reset(&c, UserId::new()).unwrap(), "no such account");
+        assert_eq!(password_reset_account(&c, "r2").unwrap(), Some(cat.id), "nobody else's");
+
+        // A link that no longer works is not shown, nor revoked: it is only forgotten.
+        set_role(&c, bob.id, Role::Member).unwrap();
+        assert_eq!(expiry(cat.id), None, "its admin is a member now");
+        assert!(!revoke_password_reset(&c, cat.id).unwrap());
+        set_role(&c, bob.id, Role::Admin).unwrap();
+        assert_eq!(
+            password_reset_account(&c, "r2").unwrap(),
+            None,
+            "forgotten, not only hidden"
+        );
+        insert_password_reset(&c, ann.id, "r3", bob.id, chrono::Utc::now().timestamp() - 1).unwrap();
+        assert_eq!(expiry(ann.id), None, "expired");
     }
 
     #[test]

@@ -101,6 +101,12 @@ async fn everyone_but_the_admin_is_refused_every_admin_route() {
         ),
         ("POST", format!("/api/admin/users/{bob}/disable"), Some(json!({}))),
         ("POST", format!("/api/admin/users/{bob}/enable"), Some(json!({}))),
+        (
+            "POST",
+            format!("/api/admin/users/{bob}/password-reset"),
+            Some(json!({})),
+        ),
+        ("DELETE", format!("/api/admin/users/{bob}/password-reset"), None),
     ];
     for (method, path, body) in &routes {
         let (status, _, answer) = member.request(method, path, body.clone(), HeaderMap::new()).await;

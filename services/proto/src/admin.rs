@@ -156,7 +156,8 @@ pub const PASSWORD_RESET_HOURS: i64 = 24;
 
 /// A password reset link's code, made by `POST /api/admin/users/{id}/password-reset`: whoever
 /// opens `/reset-password#<code>` may set the account's password once, until `expiresAt`. A
-/// newer code for the same account replaces it; only its hash is stored.
+/// newer code for the same account replaces it, `DELETE` on the same route revokes it; only
+/// its hash is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
@@ -206,6 +207,10 @@ pub struct AdminUser {
     pub role: Role,
     pub disabled: bool,
     pub created_at: Timestamp,
+    /// Until when the account's password reset link works, while it has one that does (only
+    /// the expiry: the code is shown once, to the admin who made it). The admin page asks
+    /// before a new link replaces it, and offers to revoke it.
+    pub reset_expires_at: Option<Timestamp>,
 }
 
 /// `PATCH /api/admin/users/{id}`: what to change of an account.

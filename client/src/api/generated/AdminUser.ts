@@ -5,4 +5,10 @@ import type { UserId } from "./UserId";
 /**
  * An account as the admin sees it.
  */
-export type AdminUser = { id: UserId, username: string, email: string, role: Role, disabled: boolean, createdAt: string, };
+export type AdminUser = { id: UserId, username: string, email: string, role: Role, disabled: boolean, createdAt: string, 
+/**
+ * Until when the account's password reset link works, while it has one that does (only
+ * the expiry: the code is shown once, to the admin who made it). The admin page asks
+ * before a new link replaces it, and offers to revoke it.
+ */
+resetExpiresAt: string | null, };

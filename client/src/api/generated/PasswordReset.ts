@@ -3,6 +3,7 @@
 /**
  * A password reset link's code, made by `POST /api/admin/users/{id}/password-reset`: whoever
  * opens `/reset-password#<code>` may set the account's password once, until `expiresAt`. A
- * newer code for the same account replaces it; only its hash is stored.
+ * newer code for the same account replaces it, `DELETE` on the same route revokes it; only
+ * its hash is stored.
  */
 export type PasswordReset = { code: string, expiresAt: string, };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inviteFromSearch, inviteLink, parseMaxUses } from './invites';
+import { addressWithoutCode } from '../../lib/codeInAddress';
+import { inviteCodeSpot, inviteFromSearch, inviteLink, parseMaxUses } from './invites';
 
 describe('invitation links', () => {
   it('carry the code to the sign-up form and back', () => {
@@ -19,6 +20,16 @@ describe('invitation links', () => {
     expect(inviteFromSearch('?invite=%20%20')).toBeNull();
     expect(inviteFromSearch(`?invite=${'x'.repeat(65)}`)).toBeNull();
     expect(inviteFromSearch(`?invite=${'x'.repeat(64)}`)).toBe('x'.repeat(64));
+  });
+
+  it('leave the address bar once read, as reset links do: only the code goes', () => {
+    const link = inviteLink('https://chat.example.org', 'aB-_9x');
+    expect(inviteCodeSpot.read(new URL(link))).toBe('aB-_9x');
+    expect(addressWithoutCode(inviteCodeSpot, link)).toBe('/signup');
+    expect(addressWithoutCode(inviteCodeSpot, 'https://chat.example.org/signup?lang=en&invite=aB#top')).toBe('/signup?lang=en#top');
+    expect(addressWithoutCode(inviteCodeSpot, 'https://chat.example.org/signup?invite=')).toBe('/signup');
+    expect(inviteCodeSpot.read(new URL('https://chat.example.org/signup'))).toBeNull();
+    expect(addressWithoutCode(inviteCodeSpot, 'https://chat.example.org/signup?lang=en')).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 // Invitation links: what the admin copies, and what the sign-up form reads back.
 import { MAX_INVITE_CODE_CHARS, MAX_INVITE_USES } from '../../api/generated/limits';
+import type { CodeSpot } from '../../lib/codeInAddress';
 
 /** The link a new user opens: the sign-up form with the code filled in. */
 export function inviteLink(origin: string, code: string): string {
@@ -12,6 +13,12 @@ export function inviteFromSearch(search: string): string | null {
   if (!code || code.length > MAX_INVITE_CODE_CHARS) return null;
   return code;
 }
+
+/** An invitation link's code is its `invite` parameter (any other parameter stays). */
+export const inviteCodeSpot: CodeSpot = {
+  read: (url) => inviteFromSearch(url.search),
+  remove: (url) => url.searchParams.delete('invite'),
+};
 
 /** How long a new invitation stays valid: the choices the admin page offers. */
 export const VALIDITY_CHOICES: { label: string; hours: number }[] = [

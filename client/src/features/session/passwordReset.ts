@@ -2,6 +2,7 @@
 // rides in the URL's fragment, which browsers never send to a server (no access log or
 // `Referer` ever holds it).
 import { MAX_RESET_CODE_CHARS } from '../../api/generated/limits';
+import type { CodeSpot } from '../../lib/codeInAddress';
 
 export const RESET_PATH = '/reset-password';
 
@@ -21,3 +22,11 @@ export function resetCodeFromHash(hash: string): string | null {
   if (!code || code.length > MAX_RESET_CODE_CHARS) return null;
   return code;
 }
+
+/** A reset link's code is its whole fragment. */
+export const resetCodeSpot: CodeSpot = {
+  read: (url) => resetCodeFromHash(url.hash),
+  remove: (url) => {
+    url.hash = '';
+  },
+};

@@ -1,50 +1,23 @@
 // Every account, oldest first: make admin or member again, disable or enable, a password reset
-// link. Disabling ends the person's sessions at once.
+// link (see ResetLinkControls). Disabling ends the person's sessions at once.
 import { useState } from 'react';
-import {
-  useAdminUsersInfiniteQuery,
-  useCreatePasswordResetMutation,
-  useSetUserDisabledMutation,
-  useSetUserRoleMutation,
-} from '../../api/admin';
+import { useAdminUsersInfiniteQuery, useSetUserDisabledMutation, useSetUserRoleMutation } from '../../api/admin';
 import { errorText } from '../../api/http';
-import type { AdminUser, PasswordReset } from '../../api/types';
+import type { AdminUser } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
-import { resetLink } from '../../features/session/passwordReset';
-import { buttonClass, ConfirmDialog, Dialog } from '../Dialog';
-import { CopyField } from './CopyField';
+import { liveResetLink } from '../../features/admin/resetLinks';
+import { ConfirmDialog } from '../Dialog';
+import { ResetLinkControls, rowButtonClass } from './ResetLinkControls';
 import { Section } from './Section';
-
-/** The link just made, to copy and hand over (this server sends no email). */
-function ResetLinkDialog({ user, reset, onClose }: { user: AdminUser; reset: PasswordReset; onClose: () => void }) {
-  return (
-    <Dialog title={`Password reset link for ${user.username}`} onClose={onClose} wide>
-      <div className="space-y-3 px-5 pb-3" data-testid="reset-link">
-        <p className="text-sm text-slate-600 dark:text-slate-300">
-          Send this link to {user.username} ({user.email}) yourself, privately. Whoever opens it can set the account&apos;s password once,
-          until {new Date(reset.expiresAt).toLocaleString()}; every device signed in to it is then signed out. Until then the
-          password stays what it is. A newer link replaces this one.
-        </p>
-        <CopyField value={resetLink(location.origin, reset.code)} name="Password reset link" label="Copy link" />
-      </div>
-      <div className="flex justify-end border-t border-slate-200 px-5 py-3 dark:border-slate-800">
-        <button type="button" autoFocus onClick={onClose} className={buttonClass('plain')}>
-          Done
-        </button>
-      </div>
-    </Dialog>
-  );
-}
 
 function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
   const [setDisabled, { isLoading, error }] = useSetUserDisabledMutation();
   const [setRole, { isLoading: changingRole, error: roleError }] = useSetUserRoleMutation();
   const [confirming, setConfirming] = useState(false);
   const [confirmingAdmin, setConfirmingAdmin] = useState(false);
-  const [createReset, { isLoading: makingReset, error: resetError }] = useCreatePasswordResetMutation();
-  const [reset, setReset] = useState<PasswordReset | null>(null);
   const admin = user.role === 'admin';
-  const problem = error ?? roleError ?? resetError;
+  const problem = error ?? roleError;
+  const resetUntil = liveResetLink(user, Date.now());
   return (
     <li className="flex flex-wrap items-center gap-x-3 gap-y-2 py-3" data-testid="account" data-username={user.username}>
       <div className="min-w-0 flex-1 basis-48">
@@ -60,6 +33,11 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
         <p className="truncate text-xs text-slate-500 dark:text-slate-400">
           {user.email} · since {new Date(user.createdAt).toLocaleDateString()}
         </p>
+        {resetUntil && (
+          <p className="text-xs text-amber-700 dark:text-amber-300" data-testid="live-reset-link">
+            Password reset link works until {resetUntil.toLocaleString()}
+          </p>
+        )}
         {problem && (
           <p role="alert" className="text-xs text-rose-600">
             {errorText(problem)}
@@ -73,26 +51,12 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
           // Making an admin hands over the whole server: asked first. Taking it back is not.
           onClick={() => (admin ? void setRole({ id: user.id, role: 'member' }) : setConfirmingAdmin(true))}
           aria-label={admin ? `Make ${user.username} a member` : `Make ${user.username} an admin`}
-          className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-60 dark:text-slate-300 dark:hover:bg-slate-800"
+          className={rowButtonClass}
         >
           {admin ? 'Make member' : 'Make admin'}
         </button>
       )}
-      {!isMe && (
-        <button
-          type="button"
-          disabled={makingReset}
-          onClick={() => {
-            void createReset(user.id).then((r) => {
-              if ('data' in r && r.data) setReset(r.data.reset);
-            });
-          }}
-          aria-label={`Password reset link for ${user.username}`}
-          className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-60 dark:text-slate-300 dark:hover:bg-slate-800"
-        >
-          Reset password
-        </button>
-      )}
+      {!isMe && <ResetLinkControls user={user} />}
       {!isMe && (
         <button
           type="button"
@@ -117,7 +81,6 @@ function AccountRow({ user, isMe }: { user: AdminUser; isMe: boolean }) {
           onClose={() => setConfirmingAdmin(false)}
         />
       )}
-      {reset && <ResetLinkDialog user={user} reset={reset} onClose={() => setReset(null)} />}
       {confirming && (
         <ConfirmDialog
           title={`Disable ${user.username}?`}
