@@ -1,6 +1,6 @@
 // A group: a newcomer's first screen, alice creates a group with bob and carol, all three chat
-// live (typing names, "read by", a mention), bob renames it, alice adds dave who sees the history, carol
-// leaves.
+// live (typing names, "read by", a mention), bob renames it, alice adds dave who sees the
+// history, carol leaves, and alice leaves too, handing the group to dave.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -272,11 +272,36 @@ describe('groups', () => {
     await page.setViewportSize(DESKTOP);
   });
 
+  step('alice, the owner, leaves: dave is told he owns the group now and has its owner controls', async () => {
+    const dave = people.dave.page;
+    await chatRow(dave, renamed).click();
+    await header(dave).filter({ hasText: renamed }).waitFor();
+    const before = await openGroupInfo(dave);
+    assert.equal(await before.getByRole('button', { name: 'Add members' }).count(), 0, 'dave is not the owner yet');
+
+    const { page } = people.alice;
+    const info = await openGroupInfo(page);
+    await info.getByRole('button', { name: 'Leave group' }).click();
+    await page.getByRole('dialog', { name: `Leave ${renamed}?` }).getByRole('button', { name: 'Leave', exact: true }).click();
+    await eventually(async () => assert.equal(await chatRow(page, renamed).count(), 0), { what: 'group gone from alice’s list' });
+
+    // Both happened in one write, the same instant: the notes keep the order they happened in.
+    const notes = dave.getByTestId('group-event');
+    await notes.filter({ hasText: 'You are now the owner' }).waitFor({ timeout: 15_000 });
+    const said = await notes.allInnerTexts();
+    assert.deepEqual(said.slice(-2), [`${users.alice.username} left`, 'You are now the owner'], said.join(' | '));
+    const after = groupInfo(dave);
+    await after.getByTestId('member').filter({ hasText: users.dave.username }).filter({ hasText: 'owner' }).waitFor();
+    await after.getByRole('button', { name: 'Add members' }).waitFor();
+    await screenshots(dave, 'new-owner');
+    await after.getByRole('button', { name: 'Close group info' }).click();
+  });
+
   step('no script errors on any page', async () => {
     for (const name of Object.keys(users)) {
       assert.deepEqual(people[name].errors, [], `${name}'s page`);
       assert.deepEqual(people[name].dialogs, [], `${name}'s page`);
     }
-    assert.ok((await messages(people.alice.page).count()) > 0);
+    assert.ok((await messages(people.dave.page).count()) > 0, 'dave still has the group open');
   });
 });

@@ -211,10 +211,16 @@ pub struct MessagesPage {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(TS), ts(export))]
 pub struct TimelineEvent {
+    /// 1, 2, 3… in the conversation, in the order the events happened: what orders them and
+    /// tells them apart, since several can happen in the same instant (an owner leaves and
+    /// hands the group over). 0 from publishers that predate it.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub num: i64,
     pub kind: TimelineKind,
-    /// Who did it (who left, for `left`).
+    /// Who did it (who left, for `left`; the owner before, for `owner_changed`).
     pub actor_id: UserId,
-    /// Who was added or removed; empty for the other kinds.
+    /// Who was added or removed, or the new owner; empty for the other kinds.
     pub user_ids: Vec<UserId>,
     /// The group's title it was created with or renamed to.
     pub title: Option<String>,
@@ -232,6 +238,8 @@ pub enum TimelineKind {
     Removed,
     Left,
     Renamed,
+    /// The group passed to another member (its owner left).
+    OwnerChanged,
 }
 
 impl TimelineKind {
@@ -242,6 +250,7 @@ impl TimelineKind {
             Self::Removed => "removed",
             Self::Left => "left",
             Self::Renamed => "renamed",
+            Self::OwnerChanged => "owner_changed",
         }
     }
 }
@@ -250,10 +259,17 @@ impl std::str::FromStr for TimelineKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [Self::Created, Self::Added, Self::Removed, Self::Left, Self::Renamed]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("no timeline event kind {s:?}"))
+        [
+            Self::Created,
+            Self::Added,
+            Self::Removed,
+            Self::Left,
+            Self::Renamed,
+            Self::OwnerChanged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("no timeline event kind {s:?}"))
     }
 }
 
@@ -541,4 +557,37 @@ pub struct PushMessage {
     pub seq: i64,
     pub from: UserRef,
     pub preview: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timeline_kinds_are_stored_by_their_wire_names() {
+        let kinds = [
+            TimelineKind::Created,
+            TimelineKind::Added,
+            TimelineKind::Removed,
+            TimelineKind::Left,
+            TimelineKind::Renamed,
+            TimelineKind::OwnerChanged,
+        ];
+        for kind in kinds {
+            assert_eq!(json!(kind), json!(kind.as_str()));
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        assert!("owner".parse::<TimelineKind>().is_err());
+    }
+
+    #[test]
+    fn a_timeline_event_from_a_publisher_before_their_numbers_has_number_0() {
+        let event: TimelineEvent = serde_json::from_value(json!({
+            "kind": "left", "actorId": UserId::new(), "userIds": [], "title": null,
+            "afterSeq": 3, "at": "2026-12-02T10:00:00Z",
+        }))
+        .expect("decodes");
+        assert_eq!((event.num, event.kind, event.after_seq), (0, TimelineKind::Left, 3));
+    }
 }

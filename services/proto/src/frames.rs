@@ -110,8 +110,8 @@ pub enum ChatServerFrame {
         conversation_id: ConversationId,
         user_id: UserId,
     },
-    /// A conversation I am in was created or changed (title, members), and what happened, for
-    /// its timeline.
+    /// A conversation I am in was created or changed (title, members, owner), and what happened,
+    /// for its timeline.
     Conversation {
         conversation: Conversation,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,13 +6,19 @@ import type { UserId } from "./UserId";
  * Something that happened to a group besides its messages, shown in its timeline right after
  * message `afterSeq` (0: before the first). Members see those of the whole history.
  */
-export type TimelineEvent = { kind: TimelineKind, 
+export type TimelineEvent = { 
 /**
- * Who did it (who left, for `left`).
+ * 1, 2, 3… in the conversation, in the order the events happened: what orders them and
+ * tells them apart, since several can happen in the same instant (an owner leaves and
+ * hands the group over). 0 from publishers that predate it.
+ */
+num: number, kind: TimelineKind, 
+/**
+ * Who did it (who left, for `left`; the owner before, for `owner_changed`).
  */
 actorId: UserId, 
 /**
- * Who was added or removed; empty for the other kinds.
+ * Who was added or removed, or the new owner; empty for the other kinds.
  */
 userIds: Array<UserId>, 
 /**

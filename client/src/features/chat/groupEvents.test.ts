@@ -3,6 +3,7 @@ import type { TimelineEvent } from '../../api/types';
 import { eventsAfter, eventText, groupEventReceived, groupEventsReducer, peopleOf } from './groupEvents';
 
 const event = (kind: TimelineEvent['kind'], extra: Partial<TimelineEvent> = {}): TimelineEvent => ({
+  num: 1,
   kind,
   actorId: 'u-ann',
   userIds: [],
@@ -22,11 +23,13 @@ describe('group events', () => {
     expect(eventText(event('removed', { userIds: ['u-cat'] }), nameOf, 'u-cat')).toBe('ann removed you');
     expect(eventText(event('left', { actorId: 'u-ben' }), nameOf, 'u-ann')).toBe('ben left');
     expect(eventText(event('renamed', { title: 'Trio!' }), nameOf, 'u-ann')).toBe('You renamed the group to “Trio!”');
+    expect(eventText(event('owner_changed', { userIds: ['u-ben'] }), nameOf, 'u-cat')).toBe('ben is now the owner');
+    expect(eventText(event('owner_changed', { userIds: ['u-ben'] }), nameOf, 'u-ben')).toBe('You are now the owner');
   });
 
   it('are kept once each, in the order they happened, by the message they follow', () => {
-    const renamed = event('renamed', { afterSeq: 2, at: '2026-12-02T10:01:00Z', title: 'x' });
-    const added = event('added', { afterSeq: 2, at: '2026-12-02T10:02:00Z', userIds: ['u-cat'] });
+    const renamed = event('renamed', { num: 2, afterSeq: 2, at: '2026-12-02T10:01:00Z', title: 'x' });
+    const added = event('added', { num: 3, afterSeq: 2, at: '2026-12-02T10:02:00Z', userIds: ['u-cat'] });
     const created = event('created', { title: 'Trio' });
     let s = groupEventsReducer(undefined, groupEventReceived({ conversationId: 'g', event: added }));
     s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: renamed }));
@@ -37,5 +40,18 @@ describe('group events', () => {
     expect(eventsAfter(s.byConversation.g, 1)).toEqual([]);
     expect(eventsAfter(undefined, 0)).toEqual([]);
     expect(peopleOf(s.byConversation.g)).toEqual(['u-ann', 'u-ann', 'u-ann', 'u-cat']);
+  });
+
+  it('of the same millisecond are told apart and ordered by their numbers, not their instants', () => {
+    const at = '2026-12-02T10:03:00.123Z';
+    // Ann removes Ben, then Cat, then leaves, handing the group to Dan, all within a millisecond.
+    const removedBen = event('removed', { num: 4, afterSeq: 5, at, userIds: ['u-ben'] });
+    const removedCat = event('removed', { num: 5, afterSeq: 5, at, userIds: ['u-cat'] });
+    const left = event('left', { num: 6, afterSeq: 5, at });
+    const handed = event('owner_changed', { num: 7, afterSeq: 5, at, userIds: ['u-dan'] });
+    let s = groupEventsReducer(undefined, groupEventReceived({ conversationId: 'g', event: handed }));
+    for (const e of [left, removedCat, removedBen, handed]) s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: e }));
+    expect(s.byConversation.g).toEqual([removedBen, removedCat, left, handed]);
+    expect(eventsAfter(s.byConversation.g, 5)).toEqual([removedBen, removedCat, left, handed]);
   });
 });

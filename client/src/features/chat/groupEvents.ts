@@ -1,25 +1,25 @@
-// A group's timeline events (created, members added or removed, someone left, renamed): kept per
-// conversation as history pages and `conversation` frames bring them, shown in the list right
-// after the message they follow (`afterSeq`; 0: before the first).
+// A group's timeline events (created, members added or removed, someone left, renamed, the owner
+// changed): kept per conversation as history pages and `conversation` frames bring them, shown in
+// the list right after the message they follow (`afterSeq`; 0: before the first).
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
 import { api } from '../../api/http';
 import type { ConversationId, TimelineEvent, UserId } from '../../api/types';
 
 export interface GroupEventsState {
-  /** Per conversation, in the order they happened, each once. */
+  /** Per conversation, in the order they happened (by `num`), each once. */
   byConversation: Record<ConversationId, TimelineEvent[]>;
 }
 
 const initialState: GroupEventsState = { byConversation: {} };
 
-/** One event seen twice (a frame, then a page) is the same: the same instant, kind and actor. */
-const same = (a: TimelineEvent, b: TimelineEvent) => a.at === b.at && a.kind === b.kind && a.actorId === b.actorId;
-
+// An event seen twice (a frame, then a page) has the same number: the server numbers each
+// conversation's events in the order they happened. Their instants cannot tell them apart or
+// order them: an owner who leaves and the new owner are two events of the same millisecond.
 function merge(state: GroupEventsState, conversationId: ConversationId, events: readonly TimelineEvent[]) {
   if (events.length === 0) return;
   const list = (state.byConversation[conversationId] ??= []);
-  for (const e of events) if (!list.some((known) => same(known, e))) list.push(e);
-  list.sort((a, b) => a.afterSeq - b.afterSeq || Date.parse(a.at) - Date.parse(b.at));
+  for (const e of events) if (!list.some((known) => known.num === e.num)) list.push(e);
+  list.sort((a, b) => a.num - b.num);
 }
 
 const groupEventsSlice = createSlice({
@@ -75,5 +75,7 @@ export function eventText(e: TimelineEvent, nameOf: (id: UserId) => string, myId
       return `${actor} left`;
     case 'renamed':
       return `${actor} renamed the group to “${e.title ?? ''}”`;
+    case 'owner_changed':
+      return myId !== null && e.userIds.includes(myId) ? 'You are now the owner' : `${people} is now the owner`;
   }
 }

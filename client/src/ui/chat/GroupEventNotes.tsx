@@ -1,4 +1,5 @@
-// What happened to a group, in its timeline: "Ann added Ben", "You renamed the group to “Trio”".
+// What happened to a group, in its timeline: "Ann added Ben", "You renamed the group to “Trio”",
+// "Ben is now the owner".
 import type { TimelineEvent, UserId } from '../../api/types';
 import { eventText } from '../../features/chat/groupEvents';
 
@@ -9,7 +10,7 @@ export function GroupEventNotes({ events, names, myId }: { events: readonly Time
     <div className="flex flex-col items-center gap-1 py-1.5">
       {events.map((e) => (
         <p
-          key={`${e.at} ${e.kind}`}
+          key={e.num}
           data-testid="group-event"
           data-kind={e.kind}
           className="max-w-[85%] rounded-full bg-slate-200/70 px-3 py-0.5 text-center text-xs text-slate-600 dark:bg-slate-800/70 dark:text-slate-300"

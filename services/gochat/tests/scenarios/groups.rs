@@ -314,8 +314,9 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
     assert_eq!(receipts(&dan1), ids(&[(&dan, 12, 12)]));
     assert!(changes(&dan1).is_empty() && dan1.frames("typing").is_empty());
 
-    // Each change is in the group's timeline, placed after the newest message of its time: in
-    // the `conversation` frames that announce it, and in the history pages.
+    // Each change is in the group's timeline, placed after the newest message of its time and
+    // numbered in the order they happened: in the `conversation` frames that announce it, and in
+    // the history pages.
     let expected = [
         ("created", &ann, 0, vec![&ben, &cat], "Trio"),
         ("renamed", &ben, 2, vec![], "Trio!"),
@@ -323,16 +324,20 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
         ("added", &ann, 11, vec![&dan], ""),
         ("removed", &ann, 11, vec![&cat], ""),
     ]
-    .map(|(kind, actor, after, mut users, title)| {
+    .into_iter()
+    .zip(1..)
+    .map(|((kind, actor, after, mut users, title), num)| {
         users.sort_by(|a: &&Person, b| a.id.cmp(&b.id));
         json!({
+            "num": num,
             "kind": kind,
             "actorId": actor.id,
             "afterSeq": after,
             "userIds": users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
             "title": if title.is_empty() { Value::Null } else { json!(title) },
         })
-    });
+    })
+    .collect::<Vec<_>>();
     let shape = |event: &Value| -> Value {
         let mut users: Vec<String> = event["userIds"]
             .as_array()
@@ -343,7 +348,7 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
         users.sort();
         assert!(event["at"].is_string(), "{event}");
         json!({
-            "kind": event["kind"], "actorId": event["actorId"], "afterSeq": event["afterSeq"],
+            "num": event["num"], "kind": event["kind"], "actorId": event["actorId"], "afterSeq": event["afterSeq"],
             "userIds": users, "title": event["title"],
         })
     };
@@ -541,6 +546,48 @@ pub async fn membership_rules(site: &Arc<Site>) {
         let pushed = conversation_frame(tab, &group, "Books", 2).await;
         assert_eq!(members(&pushed), members(&view), "{} learns the new owner", tab.who);
     }
+    // The timeline says so, right after the leaving (same instant, next number): in the frames
+    // that announce each, and in the history.
+    let (left, handed) = (
+        json!({"kind": "left", "actorId": ann.id, "userIds": []}),
+        json!({"kind": "owner_changed", "actorId": ann.id, "userIds": [ben.id]}),
+    );
+    let what = |e: &Value| json!({"kind": e["kind"], "actorId": e["actorId"], "userIds": e["userIds"]});
+    for tab in [&mut ben_tab, &mut dan_tab] {
+        let frame = tab
+            .until("the owner change", |f| {
+                f["type"] == "conversation" && f["event"]["kind"] == "owner_changed"
+            })
+            .await;
+        let events: Vec<&Value> = tab
+            .frames("conversation")
+            .into_iter()
+            .filter(|f| f["conversation"]["id"] == group)
+            .map(|f| &f["event"])
+            .collect();
+        let leaving = events
+            .iter()
+            .find(|e| e["kind"] == "left")
+            .expect("the leaving announced");
+        assert_eq!(
+            (what(leaving), what(&frame["event"])),
+            (left.clone(), handed.clone()),
+            "{}",
+            tab.who
+        );
+        assert_eq!(frame["event"]["num"], leaving["num"].as_i64().expect("a number") + 1);
+        assert_eq!(frame["event"]["at"], leaving["at"]);
+        assert_eq!(members(&frame["conversation"]), members(&view));
+    }
+    let (_, page) = ben.get(&format!("/api/conversations/{group}/messages")).await;
+    let events = page["events"].as_array().expect("events");
+    let nums: Vec<i64> = events.iter().filter_map(|e| e["num"].as_i64()).collect();
+    assert_eq!(nums, (1..=6).collect::<Vec<_>>(), "{page}");
+    assert_eq!(
+        events[4..].iter().map(what).collect::<Vec<_>>(),
+        [left, handed],
+        "the last two: {page}"
+    );
     assert_eq!(
         ann.patch(&path, json!({"title": "Back"})).await.0,
         404,
@@ -556,6 +603,18 @@ pub async fn membership_rules(site: &Arc<Site>) {
     assert_eq!(dan_tab.next_of("removed").await["conversationId"], group);
     let view = ben.listed(&group).await.expect("Ben still in");
     assert_eq!(members(&view), [owner(&ben.name), member(&eve.name)]);
+    let (_, page) = ben.get(&format!("/api/conversations/{group}/messages")).await;
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| text(&e["kind"]))
+        .collect();
+    assert_eq!(
+        kinds[6..],
+        ["added", "left"],
+        "a member leaving hands nothing over: {page}"
+    );
 }
 
 /// A member removed from a group, and a user who never was in it, see nothing of it, can do

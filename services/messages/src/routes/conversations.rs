@@ -244,7 +244,8 @@ pub async fn add_members(
     Ok(Json(ConversationResponse { conversation }))
 }
 
-/// The owner removes anyone; anyone removes themselves (leaves). 204.
+/// The owner removes anyone; anyone removes themselves (leaves), and an owner who leaves hands
+/// the group to the member who joined first. 204.
 pub async fn remove_member(
     State(state): State<AppState>,
     me: AuthUser,
@@ -260,15 +261,22 @@ pub async fn remove_member(
             }
             Ok(_) => {}
         }
-        if !conversations::remove_member(w, id, user)? {
+        let Some(removal) = conversations::remove_member(w, id, user)? else {
             return refused(ApiError::NotFound);
-        }
+        };
+        let now = chrono::Utc::now();
         let event = if user == me.id {
-            timeline::record(w, id, TimelineKind::Left, me.id, &[], None, chrono::Utc::now())?
+            timeline::record(w, id, TimelineKind::Left, me.id, &[], None, now)?
         } else {
-            timeline::record(w, id, TimelineKind::Removed, me.id, &[user], None, chrono::Utc::now())?
+            timeline::record(w, id, TimelineKind::Removed, me.id, &[user], None, now)?
         };
         announce_conversation(w, id, vec![user], event)?;
+        // Only an owner leaving hands the group over; said after the leaving, at the same
+        // instant (the events' numbers keep that order).
+        if let Some(owner) = removal.new_owner {
+            let event = timeline::record(w, id, TimelineKind::OwnerChanged, user, &[owner], None, now)?;
+            announce_conversation(w, id, Vec::new(), event)?;
+        }
         Ok(Outcome::Done(()))
     })
     .await?;

@@ -234,23 +234,35 @@ pub fn add_members(
     Ok(added)
 }
 
-/// Removes a member; false when they were not one. When the owner of a group leaves, the
+/// What removing a member changed besides the membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Removal {
+    /// The member who became the group's owner because its owner left (none when a member left,
+    /// or nobody is left), for the timeline to say so.
+    pub new_owner: Option<UserId>,
+}
+
+/// Removes a member; `None` when they were not one. When the owner of a group leaves, the
 /// member who joined first becomes its owner, so a group always has one while it has members.
-pub fn remove_member(c: &Connection, conversation: ConversationId, user: UserId) -> rusqlite::Result<bool> {
+pub fn remove_member(c: &Connection, conversation: ConversationId, user: UserId) -> rusqlite::Result<Option<Removal>> {
     let Some(role) = role(c, conversation, user)? else {
-        return Ok(false);
+        return Ok(None);
     };
     c.prepare_cached("DELETE FROM members WHERE user_id = ?1 AND conversation_id = ?2")?
         .execute(params![user, conversation])?;
-    if role == MemberRole::Owner {
+    let new_owner = if role == MemberRole::Owner {
         c.prepare_cached(
             "UPDATE members SET role = 'owner'
              WHERE conversation_id = ?1 AND user_id = (
-                 SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY joined_us, user_id LIMIT 1)",
+                 SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY joined_us, user_id LIMIT 1)
+             RETURNING user_id",
         )?
-        .execute([conversation])?;
-    }
-    Ok(true)
+        .query_row([conversation], |r| r.get(0))
+        .optional()?
+    } else {
+        None
+    };
+    Ok(Some(Removal { new_owner }))
 }
 
 /// Moves `user`'s watermarks up to `delivered` and `read` (clamped to the conversation's last
@@ -505,14 +517,35 @@ mod tests {
         assert_eq!(add_members(&c, group.id, &[e, b], chrono::Utc::now()).unwrap(), [e]);
         assert_eq!(member_ids(&c, group.id).unwrap().len(), 4);
 
-        assert!(remove_member(&c, group.id, owner).unwrap());
-        assert!(!remove_member(&c, group.id, owner).unwrap());
+        let removal = remove_member(&c, group.id, owner).unwrap();
+        assert_eq!(remove_member(&c, group.id, owner).unwrap(), None);
         let owners: Vec<_> = state_of(&c, group.id)
             .members
             .into_iter()
             .filter(|m| m.role == MemberRole::Owner)
+            .map(|m| m.id)
             .collect();
         assert_eq!(owners.len(), 1, "a group keeps exactly one owner");
+        assert_eq!(
+            removal,
+            Some(Removal {
+                new_owner: Some(owners[0])
+            }),
+            "and says who it is"
+        );
+        assert_eq!(
+            remove_member(&c, group.id, e).unwrap(),
+            Some(Removal { new_owner: None }),
+            "a member leaving hands nothing over"
+        );
+        let next = remove_member(&c, group.id, owners[0])
+            .unwrap()
+            .and_then(|r| r.new_owner);
+        assert_eq!(
+            remove_member(&c, group.id, next.expect("someone left to own it")).unwrap(),
+            Some(Removal { new_owner: None }),
+            "nobody is left to own it"
+        );
         assert_eq!(view(&c, group.id, owner).unwrap(), None, "a former member sees nothing");
         assert!(
             find_direct(&c, b, d).unwrap().is_none(),

@@ -256,6 +256,29 @@ CREATE TABLE timeline (
 ) WITHOUT ROWID;
 CREATE INDEX timeline_placed ON timeline (conversation_id, after_seq);
 ",
+    // 9: the timeline also says who became a group's owner (kind 'owner_changed'). The table is
+    // rebuilt (SQLite cannot change a CHECK), keeping every row.
+    "
+CREATE TABLE timeline_v9 (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    -- 1, 2, 3... in the conversation: the order they happened in
+    num INTEGER NOT NULL,
+    -- shown right after this message (the newest when it happened; 0: before the first)
+    after_seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('created', 'added', 'removed', 'left', 'renamed', 'owner_changed')),
+    actor_id TEXT NOT NULL,
+    -- those added or removed, or the new owner, space-separated
+    user_ids TEXT NOT NULL DEFAULT '',
+    title TEXT,
+    PRIMARY KEY (conversation_id, num)
+) WITHOUT ROWID;
+INSERT INTO timeline_v9 (conversation_id, num, after_seq, at, kind, actor_id, user_ids, title)
+    SELECT conversation_id, num, after_seq, at, kind, actor_id, user_ids, title FROM timeline;
+DROP TABLE timeline;
+ALTER TABLE timeline_v9 RENAME TO timeline;
+CREATE INDEX timeline_placed ON timeline (conversation_id, after_seq);
+",
 ];
 
 #[cfg(test)]

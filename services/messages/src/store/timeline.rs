@@ -1,5 +1,6 @@
 //! A group's timeline events: what happened to it besides its messages (created, members added
-//! or removed, someone left, renamed), each placed after the message that was the newest then.
+//! or removed, someone left, renamed, the owner changed), each placed after the message that was
+//! the newest then and numbered in the order they happened.
 
 use super::conversations;
 use chrono::{DateTime, Utc};
@@ -38,6 +39,7 @@ pub fn record(
         title
     ])?;
     Ok(Some(TimelineEvent {
+        num,
         kind,
         actor_id: actor,
         user_ids: users.to_vec(),
@@ -65,7 +67,7 @@ pub fn between(
         return Ok(Vec::new());
     }
     c.prepare_cached(
-        "SELECT after_seq, at, kind, actor_id, user_ids, title FROM timeline
+        "SELECT num, after_seq, at, kind, actor_id, user_ids, title FROM timeline
          WHERE conversation_id = ?1 AND after_seq BETWEEN ?2 AND ?3 ORDER BY num",
     )?
     .query_map(params![conversation, from, to], event)?
@@ -76,6 +78,7 @@ fn event(r: &Row<'_>) -> rusqlite::Result<TimelineEvent> {
     let broken = |e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into());
     let user_ids = r.get_ref("user_ids")?.as_str()?;
     Ok(TimelineEvent {
+        num: r.get("num")?,
         kind: r.get_ref("kind")?.as_str()?.parse().map_err(broken)?,
         actor_id: r.get("actor_id")?,
         user_ids: user_ids
@@ -89,4 +92,69 @@ fn event(r: &Row<'_>) -> rusqlite::Result<TimelineEvent> {
         after_seq: r.get("after_seq")?,
         at: r.get("at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{bare_db, migrations, test_db, users};
+
+    fn group(c: &Connection) -> (ConversationId, UserId, UserId) {
+        let (ann, ben) = (UserId::new(), UserId::new());
+        users::registered(c, ann, "ann").unwrap();
+        users::registered(c, ben, "ben").unwrap();
+        let head = conversations::create_group(c, ann, "Trio", &[ben], chrono::Utc::now()).unwrap();
+        (head.id, ann, ben)
+    }
+
+    #[test]
+    fn events_of_one_instant_keep_the_order_they_happened_in_by_their_numbers() {
+        let c = test_db();
+        let (group, ann, ben) = group(&c);
+        let now = chrono::Utc::now();
+        let record = |kind, actor, users: &[UserId]| {
+            record(&c, group, kind, actor, users, None, now)
+                .unwrap()
+                .expect("the group exists")
+        };
+        let recorded = [
+            record(TimelineKind::Created, ann, &[ben]),
+            record(TimelineKind::Left, ann, &[]),
+            record(TimelineKind::OwnerChanged, ann, &[ben]),
+        ];
+        assert_eq!(recorded.each_ref().map(|e| e.num), [1, 2, 3]);
+        assert_eq!(
+            between(&c, group, 0, 0).unwrap(),
+            recorded,
+            "numbered, kinds and people kept"
+        );
+        assert_eq!(last_event(&c, group).unwrap(), 3);
+        assert_eq!(
+            super::record(&c, ConversationId::new(), TimelineKind::Left, ann, &[], None, now).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn events_recorded_before_owner_changes_were_told_are_kept_and_owner_changes_are_taken() {
+        // A database as migration 8 left it, with an event in it.
+        let mut c = bare_db();
+        migrations().to_version(&mut c, 8).unwrap();
+        let (group, ann, ben) = group(&c);
+        let now = chrono::Utc::now();
+        let created = record(&c, group, TimelineKind::Created, ann, &[ben], Some("Trio"), now)
+            .unwrap()
+            .expect("the group exists");
+        assert!(
+            record(&c, group, TimelineKind::OwnerChanged, ann, &[ben], None, now).is_err(),
+            "refused before the migration"
+        );
+
+        migrations().to_latest(&mut c).unwrap();
+        let handed = record(&c, group, TimelineKind::OwnerChanged, ann, &[ben], None, now)
+            .unwrap()
+            .expect("the group exists");
+        assert_eq!(handed.num, 2);
+        assert_eq!(between(&c, group, 0, 0).unwrap(), [created, handed]);
+    }
 }
