@@ -138,6 +138,14 @@ describe('groups', () => {
       assert.equal((await mention.getAttribute('class')).includes('amber'), name === 'bob', name);
     }
     await screenshots(people.bob.page, 'mention');
+    // Sent with the picker open (the button, not Enter): the picker goes with the text.
+    await box.pressSequentially(`see you @${users.bob.username.slice(0, 2)}`, { delay: 5 });
+    await options.first().waitFor();
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await bubble(page, 'see you @').waitFor();
+    await page.getByRole('listbox', { name: 'Mention someone' }).waitFor({ state: 'detached' });
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), '', 'Enter in the empty box took no name');
   });
 
   step('bob renames the group; everyone sees the new name', async () => {

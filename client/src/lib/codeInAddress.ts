@@ -1,8 +1,9 @@
 // The one-time code a link carries (an invitation's, a password reset's). The page it opens
-// reads the code once and at once rewrites the current history entry without it: the code is
-// then in neither the address bar nor the browser's history (nor a bookmark, a synced tab or a
-// screen shared later), and the page keeps it in memory only. A reload finds no code: the page
-// says to open the link again.
+// reads the code once and at once rewrites the tab's history entry without it: the code is then
+// no longer in the address bar, nor in a bookmark, a synced tab, a screen shared later or the
+// tab's back and forward list, and the page keeps it in memory only. (The browser's global
+// history may still have recorded the visit as opened; only using the code ends it.) A reload
+// finds no code: the page says to open the link again.
 import { useEffect, useState } from 'react';
 
 /** Where a kind of link carries its code. */

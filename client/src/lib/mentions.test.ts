@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { completeMention, mentionCandidates, mentionTypedAt, splitMentions } from './mentions';
+import { completeMention, mentionCandidates, mentionsIn, mentionTypedAt, splitMentions } from './mentions';
+import shared from './mentions.cases.json';
 
 const members = new Map(['ann', 'Bob_2', 'carol.'].map((u) => [u.toLowerCase(), u]));
 const lookup = (name: string) => members.get(name.toLowerCase());
@@ -58,5 +59,12 @@ describe('completeMention', () => {
     expect(completeMention('hi @an', 3, 6, 'ann')).toEqual({ text: 'hi @ann ', caret: 8 });
     expect(completeMention('hi @a there', 3, 5, 'ann')).toEqual({ text: 'hi @ann there', caret: 8 });
     expect(completeMention('@annx, ok', 0, 2, 'ann')).toEqual({ text: '@ann , ok', caret: 5 });
+  });
+});
+
+describe('mentionsIn', () => {
+  const names = new Map(shared.members.map((u) => [u.toLowerCase(), u]));
+  it.each(shared.cases)('$body', ({ body, mentions }) => {
+    expect(mentionsIn(body, (name) => names.get(name.toLowerCase()))).toEqual(mentions);
   });
 });

@@ -1,11 +1,15 @@
-// `@username` mentions, by the rules the server applies (services/messages/src/store/mentions.rs):
-// an "@" at the start or after a character that cannot be part of a name (so
-// ann@example.com names nobody), then the name's characters as usernames are made
-// ([A-Za-z0-9_.-]); a name matches case-insensitively, and when the whole run names nobody, the
-// run without its trailing dots and dashes is tried ("ask @ann." names ann). Code is never
-// looked at: the message renderer only splits plain text.
+// `@username` mentions, by the rules the server applies (services/messages/src/store/mentions.rs;
+// both test suites read mentions.cases.json): an "@" at the start of a text, or after a space,
+// opening punctuation or a formatting marker (so ann@example.com and .../@ann name nobody),
+// then the name's characters as usernames are made ([A-Za-z0-9_.-]); a name matches
+// case-insensitively, and when the whole run names nobody, the run without its trailing dots,
+// dashes and underscores is tried ("ask @ann." names ann). Code and links are never looked at: the message
+// renderer only splits plain text (lib/markdown.ts).
+import { parseMessage, type Inline } from './markdown';
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
+/** What a mention may follow, besides the start of a text. */
+const MENTION_AFTER = /[\s([{"'«¡¿—*_~]/;
 /** Longest name a mention reads (usernames are at most 32 characters, one more for a full stop). */
 const LONGEST = 33;
 const MENTION = /@([A-Za-z0-9_.-]+)/g;
@@ -22,8 +26,8 @@ export function splitMentions(text: string, lookup: (name: string) => string | u
   for (const match of text.matchAll(MENTION)) {
     const at = match.index;
     const run = match[1]!;
-    if ((at > 0 && NAME_CHAR.test(text[at - 1]!)) || run.length > LONGEST) continue;
-    const trimmed = run.replace(/[.-]+$/, '');
+    if ((at > 0 && !MENTION_AFTER.test(text[at - 1]!)) || run.length > LONGEST) continue;
+    const trimmed = run.replace(/[._-]+$/, '');
     const name = lookup(run) !== undefined ? run : trimmed && lookup(trimmed) !== undefined ? trimmed : undefined;
     if (name === undefined) continue;
     if (at > plainFrom) parts.push({ text: text.slice(plainFrom, at) });
@@ -39,7 +43,7 @@ export function mentionTypedAt(text: string, caret: number): { start: number; qu
   let i = caret;
   while (i > 0 && NAME_CHAR.test(text[i - 1]!)) i--;
   const at = i - 1;
-  if (at < 0 || text[at] !== '@' || (at > 0 && NAME_CHAR.test(text[at - 1]!))) return null;
+  if (at < 0 || text[at] !== '@' || (at > 0 && !MENTION_AFTER.test(text[at - 1]!))) return null;
   const query = text.slice(i, caret);
   return query.length > LONGEST ? null : { start: at, query };
 }
@@ -57,4 +61,17 @@ export function completeMention(text: string, start: number, caret: number, user
   const inserted = `@${username} `;
   const rest = text.slice(caret).replace(/^[A-Za-z0-9_.-]*/, '').replace(/^ /, '');
   return { text: text.slice(0, start) + inserted + rest, caret: start + inserted.length };
+}
+
+/** The usernames `body` mentions as the message shows it (in its text, not in code or links), each once. */
+export function mentionsIn(body: string, lookup: (name: string) => string | undefined): string[] {
+  const found = new Set<string>();
+  const walk = (nodes: Inline[]) => {
+    for (const n of nodes) {
+      if (n.kind === 'text') for (const part of splitMentions(n.text, lookup)) if (part.username) found.add(part.username);
+      if ('children' in n) walk(n.children);
+    }
+  };
+  for (const block of parseMessage(body)) if (block.kind !== 'codeBlock') walk(block.children);
+  return [...found];
 }

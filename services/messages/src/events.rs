@@ -167,7 +167,12 @@ fn publish_stored(w: &mut Write<'_>, message: Message) -> rusqlite::Result<()> {
     let sender = users::user_ref(w, message.sender_id)?;
     let members = conversations::member_ids(w, message.conversation_id)?;
     let title = conversations::title(w, message.conversation_id)?;
-    let mentions = mentions::mentioned(w, message.conversation_id, message.sender_id, &message.body)?;
+    // A mention calls attention in a group (the conversations with a title); in a direct
+    // conversation it would only be a way through the mute of someone who does not want to hear.
+    let mentions = match title {
+        Some(_) => mentions::mentioned(w, message.conversation_id, message.sender_id, &message.body)?,
+        None => Vec::new(),
+    };
     w.publish(&MessageStored {
         message,
         sender,

@@ -54,4 +54,15 @@ describe('group events', () => {
     expect(s.byConversation.g).toEqual([removedBen, removedCat, left, handed]);
     expect(eventsAfter(s.byConversation.g, 5)).toEqual([removedBen, removedCat, left, handed]);
   });
+
+  it('without numbers (relayed by a server from before them) are told apart by what they say, and ordered by place and time', () => {
+    const left = event('left', { num: 0, afterSeq: 5, at: '2026-12-02T10:03:00Z' });
+    const handed = event('owner_changed', { num: 0, afterSeq: 5, at: '2026-12-02T10:03:00Z', userIds: ['u-dan'] });
+    const renamed = event('renamed', { num: 0, afterSeq: 3, at: '2026-12-02T10:04:00Z', title: 'x' });
+    let s = groupEventsReducer(undefined, groupEventReceived({ conversationId: 'g', event: renamed }));
+    for (const e of [left, handed]) s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: e }));
+    // The same event again, now numbered (from a history page of the upgraded server).
+    s = groupEventsReducer(s, groupEventReceived({ conversationId: 'g', event: { ...handed, num: 9 } }));
+    expect(s.byConversation.g).toEqual([renamed, left, handed]);
+  });
 });

@@ -15,11 +15,25 @@ const initialState: GroupEventsState = { byConversation: {} };
 // An event seen twice (a frame, then a page) has the same number: the server numbers each
 // conversation's events in the order they happened. Their instants cannot tell them apart or
 // order them: an owner who leaves and the new owner are two events of the same millisecond.
+// While a server from before the numbering still relays events (an upgrade under way), an event
+// may come without its number (0): it is then told apart and ordered by what it says and when.
 function merge(state: GroupEventsState, conversationId: ConversationId, events: readonly TimelineEvent[]) {
   if (events.length === 0) return;
   const list = (state.byConversation[conversationId] ??= []);
-  for (const e of events) if (!list.some((known) => known.num === e.num)) list.push(e);
-  list.sort((a, b) => a.num - b.num);
+  for (const e of events) if (!list.some((known) => same(known, e))) list.push(e);
+  list.sort(inOrder);
+}
+
+const numbered = (e: TimelineEvent) => (e.num ?? 0) > 0;
+
+function same(a: TimelineEvent, b: TimelineEvent): boolean {
+  if (numbered(a) && numbered(b)) return a.num === b.num;
+  return a.at === b.at && a.kind === b.kind && a.actorId === b.actorId && a.userIds.join() === b.userIds.join();
+}
+
+function inOrder(a: TimelineEvent, b: TimelineEvent): number {
+  if (numbered(a) && numbered(b)) return a.num - b.num;
+  return a.afterSeq - b.afterSeq || Date.parse(a.at) - Date.parse(b.at);
 }
 
 const groupEventsSlice = createSlice({

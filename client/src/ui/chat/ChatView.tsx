@@ -51,13 +51,14 @@ function useFirstPage(conversationId: ConversationId, hasEntry: boolean): LoadFa
  */
 function useEntered(conversationId: ConversationId, known: boolean): boolean {
   const dispatch = useAppDispatch();
-  const listLoaded = useAppSelector((s) => s.chat.conversationsLoaded);
+  // A list that failed to load (its page says so) holds nothing back: opened at the newest.
+  const listAnswered = useAppSelector((s) => s.chat.conversationsLoaded || api.endpoints.conversations.select()(s).isError);
   const [entered, setEntered] = useState(false);
   useLayoutEffect(() => {
-    if (entered || !(known || listLoaded)) return;
+    if (entered || !(known || listAnswered)) return;
     dispatch(enterConversation(conversationId));
     setEntered(true);
-  }, [dispatch, conversationId, entered, known, listLoaded]);
+  }, [dispatch, conversationId, entered, known, listAnswered]);
   return entered;
 }
 

@@ -26,7 +26,10 @@ export function useMentionPicker(
     input.current?.setSelectionRange(caretTo, caretTo);
     setCaretTo(null);
   }, [caretTo, input]);
-  const options = typed && typed.start !== dismissedAt ? mentionCandidates(others, typed.query) : [];
+  // Only while the text still holds what was typed: the composer also sets it itself (sent, an
+  // edit begun, a draft brought back), without a caret move to follow.
+  const live = typed !== null && text.slice(typed.start, typed.caret) === `@${typed.query}` && typed.start !== dismissedAt;
+  const options = live ? mentionCandidates(others, typed.query) : [];
   const open = options.length > 0;
   const chosen = Math.min(active, options.length - 1);
 
@@ -70,6 +73,7 @@ export function useMentionPicker(
   const optionId = (i: number) => `${id}-option-${i}`;
   // A textarea keeps its textbox role (ARIA in HTML gives it no other); these say what it controls.
   const inputProps = {
+    onBlur: () => setTyped(null),
     'aria-autocomplete': 'list' as const,
     'aria-controls': open ? id : undefined,
     'aria-activedescendant': open ? optionId(chosen) : undefined,

@@ -13,16 +13,15 @@ type Mentionable = {
 
 const MentionsContext = createContext<Mentionable>({ lookup: () => undefined, me: '' });
 
-/** The members' usernames, mine included. */
-function usernamesOf(conversation: Conversation | undefined, me: string): string[] {
-  if (!conversation) return [];
-  return conversation.kind === 'group' ? conversation.members.map((m) => m.username) : [conversation.peer.username, me];
+/** The members' usernames, mine included: a group's (a direct conversation has no mentions, as the server counts none there). */
+function usernamesOf(conversation: Conversation | undefined): string[] {
+  return conversation?.kind === 'group' ? conversation.members.map((m) => m.username) : [];
 }
 
 export function MentionsProvider({ conversation, children }: { conversation: Conversation | undefined; children: ReactNode }) {
   const me = useAppSelector((s) => s.session.user?.username ?? '');
   // Keyed by the names, not the conversation: it changes with every message, the names seldom.
-  const key = usernamesOf(conversation, me).join('\n');
+  const key = usernamesOf(conversation).join('\n');
   const value = useMemo(() => {
     const names = new Map(key.split('\n').map((u) => [u.toLowerCase(), u] as const));
     return { lookup: (name: string) => names.get(name.toLowerCase()), me };

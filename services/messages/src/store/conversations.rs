@@ -218,7 +218,9 @@ pub fn rename(c: &Connection, conversation: ConversationId, title: &str) -> rusq
     Ok(changed == 1)
 }
 
-/// Adds members to a group; returns those who were not members yet.
+/// Adds members to a group; returns those who were not members yet. A newcomer sees the whole
+/// history but has none of it to catch up on: their watermarks start at the newest message, so
+/// the group is not "5,000 unread" to them, nor opened at its first message.
 pub fn add_members(
     c: &Connection,
     conversation: ConversationId,
@@ -228,6 +230,12 @@ pub fn add_members(
     let mut added = Vec::new();
     for user in users {
         if add(c, conversation, *user, MemberRole::Member, now)? {
+            c.prepare_cached(
+                "UPDATE members SET delivered_seq = c.last_seq, read_seq = c.last_seq
+                 FROM (SELECT last_seq FROM conversations WHERE id = ?2) AS c
+                 WHERE user_id = ?1 AND conversation_id = ?2",
+            )?
+            .execute(params![user, conversation])?;
             added.push(*user);
         }
     }
@@ -499,6 +507,29 @@ mod tests {
             ("a", 1, 1)
         );
         assert_eq!(view(&c, ab.id, d).unwrap(), None);
+    }
+
+    #[test]
+    fn a_member_added_to_a_group_has_its_history_to_read_but_nothing_unread() {
+        let c = test_db();
+        let (owner, dan) = (user(&c, "owner"), user(&c, "dan"));
+        let group = create_group(&c, owner, "Family", &[], chrono::Utc::now()).unwrap();
+        for _ in 0..3 {
+            say(&c, group.id, owner, "before dan");
+        }
+        assert_eq!(add_members(&c, group.id, &[dan], chrono::Utc::now()).unwrap(), [dan]);
+        let Some(View::Group(seen_by_dan)) = view(&c, group.id, dan).unwrap() else {
+            panic!("dan is a member")
+        };
+        assert_eq!(
+            (seen_by_dan.last_seq, seen_by_dan.my_read_seq, seen_by_dan.unread),
+            (3, 3, 0)
+        );
+        say(&c, group.id, owner, "after dan");
+        let Some(View::Group(seen_by_dan)) = view(&c, group.id, dan).unwrap() else {
+            panic!("dan is a member")
+        };
+        assert_eq!(seen_by_dan.unread, 1);
     }
 
     #[test]
