@@ -294,11 +294,7 @@ pub async fn group_of_three_everyone_gets_everything_once_in_order(site: &Arc<Si
     assert_eq!(trio(&ben1), everything);
     assert_eq!(message_seqs(&ben1), (1..=12).collect::<Vec<_>>());
     assert_eq!(changes(&ben1), [1, 2, 3]);
-    assert_eq!(
-        receipts(&ben1),
-        ids(&[(&ben, 1, 0), (&cat, 2, 2)]),
-        "Ben's receipts"
-    );
+    assert_eq!(receipts(&ben1), ids(&[(&ben, 1, 0), (&cat, 2, 2)]), "Ben's receipts");
     assert!(ben1.frames("typing").is_empty(), "the typist is not told");
     assert!(ben1.frames("removed").is_empty() && ben1.frames("error").is_empty());
 
