@@ -11,6 +11,7 @@ import {
   newPerson,
   openChats,
   openPeople,
+  readsSentBy,
   scenario,
   screenshots,
   send,
@@ -32,19 +33,13 @@ describe('chat', () => {
   const lastMine = (page) => messages(page).and(page.locator('[data-mine="true"]')).last();
   const bubble = (page, text) => messages(page).filter({ hasText: text });
   /** The read watermarks bob's tabs send, as sent. */
-  const bobReads = [];
+  let bobReads = [];
 
   before(async () => {
     browser = await launch();
     alice = await newPerson(browser);
     bob = await newPerson(browser);
-    bob.page.on('websocket', (ws) => {
-      if (!ws.url().endsWith('/ws/chat')) return;
-      ws.on('framesent', ({ payload }) => {
-        const frame = JSON.parse(String(payload));
-        if (frame.type === 'read') bobReads.push(frame.seq);
-      });
-    });
+    bobReads = readsSentBy(bob.page);
   });
   after(async () => {
     await browser?.close();

@@ -138,6 +138,19 @@ export async function screenshotsBothSizes(page, name, onPhone = async () => {})
   return saved;
 }
 
+/** The seqs of the `read` frames `page` sends on its chat socket, as they go (the array fills in). */
+export function readsSentBy(page) {
+  const reads = [];
+  page.on('websocket', (ws) => {
+    if (!ws.url().endsWith('/ws/chat')) return;
+    ws.on('framesent', ({ payload }) => {
+      const frame = JSON.parse(String(payload));
+      if (frame.type === 'read') reads.push(frame.seq);
+    });
+  });
+  return reads;
+}
+
 /** The rows of the open chat's message list (rendered ones: the list is virtualized). */
 export function messages(page) {
   return page.getByRole('log', { name: 'Messages' }).getByTestId('message');

@@ -11,6 +11,7 @@ import {
   messageActions,
   newPerson,
   openChatWith,
+  readsSentBy,
   scenario,
   screenshots,
   screenshotsBothSizes,
@@ -326,14 +327,7 @@ describe('messages: reading from a search result', () => {
     browser = await launch();
     const alice = await newPerson(browser);
     const bob = await newPerson(browser);
-    const reads = [];
-    bob.page.on('websocket', (ws) => {
-      if (!ws.url().endsWith('/ws/chat')) return;
-      ws.on('framesent', ({ payload }) => {
-        const frame = JSON.parse(String(payload));
-        if (frame.type === 'read') reads.push(frame.seq);
-      });
-    });
+    const reads = readsSentBy(bob.page);
     const [a, b] = [credentials('alice'), credentials('bob')];
     await signUp(alice.page, a);
     await signUp(bob.page, b);
@@ -372,7 +366,7 @@ describe('messages: opening at the first unread', () => {
   let bob;
   const [a, b] = [credentials('alice'), credentials('bob')];
   const step = scenario(it);
-  const reads = [];
+  let reads = [];
   let conversationId;
   const UNREAD = 120;
   const line = () => bob.page.getByRole('log', { name: 'Messages' }).getByRole('separator', { name: 'New messages' });
@@ -404,13 +398,7 @@ describe('messages: opening at the first unread', () => {
     browser = await launch();
     alice = await newPerson(browser);
     bob = await newPerson(browser);
-    bob.page.on('websocket', (ws) => {
-      if (!ws.url().endsWith('/ws/chat')) return;
-      ws.on('framesent', ({ payload }) => {
-        const frame = JSON.parse(String(payload));
-        if (frame.type === 'read') reads.push(frame.seq);
-      });
-    });
+    reads = readsSentBy(bob.page);
   });
   after(async () => {
     await browser?.close();
