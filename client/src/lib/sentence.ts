@@ -7,3 +7,8 @@ export function asSentence(text: string): string {
   if (!t) return t;
   return `${t[0]!.toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
 }
+
+/** `n` and `noun`, plural unless `n` is one: "1 member", "3 members". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -8,6 +8,7 @@ import { memberNames, namesList, typingText } from '../../features/chat/conversa
 import { selectTypingUsers } from '../../features/chat/typingSlice';
 import { usePresence } from '../../features/users/usePresence';
 import { navigate } from '../../lib/router';
+import { counted } from '../../lib/sentence';
 import { Avatar } from '../Avatar';
 import { BackIcon, BellIcon, BellOffIcon, InfoIcon } from '../icons';
 import { UserMenu } from '../UserMenu';
@@ -67,7 +68,7 @@ export function ChatHeader({
     title = conversation.title;
     avatar = <Avatar id={conversation.id} name={conversation.title} size="sm" group />;
     const others = conversation.members.filter((m) => m.id !== me?.id).map((m) => m.username);
-    status = `${conversation.members.length} members: ${namesList(['you', ...others], 4)}`;
+    status = `${counted(conversation.members.length, 'member')}: ${namesList(['you', ...others], 4)}`;
   }
   if (typing) status = <TypingDots text={typing} />;
 

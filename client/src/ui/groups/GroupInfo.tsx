@@ -7,6 +7,7 @@ import { useRemoveMemberMutation, useRenameConversationMutation } from '../../ap
 import type { GroupConversation, Member } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
 import { noticeShown } from '../../features/notices/noticesSlice';
+import { counted } from '../../lib/sentence';
 import { Avatar } from '../Avatar';
 import { buttonClass, ConfirmDialog } from '../Dialog';
 import { CloseIcon, GroupAddIcon, PencilIcon } from '../icons';
@@ -91,7 +92,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
               <p className="text-lg font-semibold break-words" data-testid="group-title">
                 {c.title}
               </p>
-              <p className="text-sm text-slate-500 dark:text-slate-400">Group · {c.members.length} members</p>
+              <p className="text-sm text-slate-500 dark:text-slate-400">Group · {counted(c.members.length, 'member')}</p>
               <button type="button" onClick={() => setRenaming(true)} className={buttonClass('accent')}>
                 <PencilIcon /> Rename
               </button>
@@ -100,7 +101,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: GroupCon
         </div>
         <section aria-label="Members" className="border-t border-slate-200 py-2 dark:border-slate-800">
           <div className="flex items-center justify-between px-5 py-1">
-            <h3 className="text-sm font-semibold text-slate-500 dark:text-slate-400">{c.members.length} members</h3>
+            <h3 className="text-sm font-semibold text-slate-500 dark:text-slate-400">{counted(c.members.length, 'member')}</h3>
             {iAmOwner && (
               <button type="button" onClick={() => setAdding(true)} className={buttonClass('accent')}>
                 <GroupAddIcon /> Add members
