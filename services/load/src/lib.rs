@@ -31,6 +31,7 @@ pub mod socket;
 pub mod stats;
 pub mod target;
 pub mod targets;
+pub mod trace;
 pub mod users;
 pub mod vocab;
 pub mod wire;

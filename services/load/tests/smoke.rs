@@ -42,9 +42,15 @@ async fn seq_delivers_every_message_and_measures_it() {
         messages: 5,
         warmup: 1,
         delivered: Acknowledge::All,
+        trace: Some(dir.path().join("seq.trace")),
     };
     let result = seq::run(&api(&server), &args).await.expect("seq runs");
     assert_eq!(result.messages, 10);
+    // One line per measured message (the warm-up is not traced), each received after sent.
+    let trace = std::fs::read_to_string(dir.path().join("seq.trace")).unwrap();
+    let lines: Vec<Vec<&str>> = trace.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 10, "{trace}");
+    assert!(lines.iter().all(|l| l[2].parse::<u64>().unwrap() > 0), "{trace}");
     assert_eq!((result.received.count, result.accepted.count), (10, 10));
     assert!(result.received.p50_ms > 0.0 && result.received.max_ms >= result.received.p99_ms);
     let server_usage = result.server.expect("own process measured");

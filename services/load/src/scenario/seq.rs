@@ -9,6 +9,7 @@ use crate::procfs::Usage;
 use crate::report::{count, usage_rows};
 use crate::socket::{Acknowledge, Seen};
 use crate::stats::{Latencies, Summary};
+use crate::trace::Trace;
 use crate::users;
 use crate::vocab::Vocabulary;
 use anyhow::bail;
@@ -17,6 +18,7 @@ use futures_util::future::try_join_all;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
 pub struct SeqArgs {
@@ -32,6 +34,12 @@ pub struct SeqArgs {
     /// Whether tabs answer messages with `delivered` (the web client does: all).
     #[arg(long, value_enum, default_value_t = Acknowledge::All)]
     pub delivered: Acknowledge,
+    /// Writes every measured message to this file, one line each: when it was sent (seconds of
+    /// CLOCK_MONOTONIC, the clock of `perf record -k CLOCK_MONOTONIC`), then send → accepted
+    /// and send → receive in microseconds. For finding what the server did while the slowest
+    /// ones waited (see scripts/tail-blame.py).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -84,17 +92,22 @@ pub async fn run(api: &Api, args: &SeqArgs) -> anyhow::Result<SeqResult> {
             .iter()
             .zip(&mut tabs)
             .enumerate()
-            .map(|(i, (pair, tabs))| one_at_a_time(pair, tabs, args.warmup, i as u64 + 1_000)),
+            .map(|(i, (pair, tabs))| one_at_a_time(pair, tabs, args.warmup, i as u64 + 1_000, None)),
     )
     .await?;
 
+    let mut traces: Vec<_> = pairs
+        .iter()
+        .map(|_| args.trace.as_ref().map(|_| Trace::default()))
+        .collect();
     meter.measure();
     let measured = try_join_all(
         pairs
             .iter()
             .zip(&mut tabs)
+            .zip(&mut traces)
             .enumerate()
-            .map(|(i, (pair, tabs))| one_at_a_time(pair, tabs, args.messages, i as u64)),
+            .map(|(i, ((pair, tabs), trace))| one_at_a_time(pair, tabs, args.messages, i as u64, trace.as_mut())),
     )
     .await?;
     let server = meter.usage();
@@ -102,6 +115,9 @@ pub async fn run(api: &Api, args: &SeqArgs) -> anyhow::Result<SeqResult> {
     for (a, r) in &measured {
         accepted.add(a);
         received.add(r);
+    }
+    if let Some(path) = &args.trace {
+        Trace::write_all(path, traces.into_iter().flatten())?;
     }
     for tabs in tabs {
         tabs.sender.close().await;
@@ -125,6 +141,7 @@ async fn one_at_a_time(
     tabs: &mut super::PairTabs,
     messages: usize,
     seed: u64,
+    mut trace: Option<&mut Trace>,
 ) -> anyhow::Result<(Latencies, Latencies)> {
     let vocab = Vocabulary::default();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -132,23 +149,26 @@ async fn one_at_a_time(
     for _ in 0..messages {
         let body = vocab.sentence(&mut rng);
         let (id, sent) = tabs.sender.send_message(&pair.conversation, &body).await?;
-        let (mut was_accepted, mut was_received) = (false, false);
-        while !(was_accepted && was_received) {
+        let (mut was_accepted, mut was_received) = (None, None);
+        while was_accepted.is_none() || was_received.is_none() {
             let event = next_event(&mut tabs.events).await?;
             match (event.tab, event.seen) {
                 (SENDER, Seen::Accepted(cid)) if cid == id => {
                     accepted.record(event.at - sent);
-                    was_accepted = true;
+                    was_accepted = Some(event.at);
                 }
                 (RECEIVER, Seen::Message { client_id, .. }) if client_id == id => {
                     received.record(event.at - sent);
-                    was_received = true;
+                    was_received = Some(event.at);
                 }
                 (tab, Seen::Error { code, message, .. }) => {
                     bail!("the server answered tab {tab} with an error frame: {code}: {message}")
                 }
                 _ => {}
             }
+        }
+        if let (Some(trace), Some(a), Some(r)) = (trace.as_deref_mut(), was_accepted, was_received) {
+            trace.record(sent, a, r);
         }
     }
     Ok((accepted, received))
