@@ -21,10 +21,12 @@ use tokio_util::sync::CancellationToken;
 const LINGER: Duration = Duration::from_millis(100);
 /// Messages queued that start the drain before the linger is over.
 const FULL: usize = 256;
-/// Longest one write of the drain runs. The messages writer stores nothing meanwhile, so a
-/// message sent then waits for it: a drain in one write (350 messages in a busy second's
-/// linger, 2-3 ms) delayed one message in a hundred by that much. Slices of this length cost
-/// an index segment each, which FTS5 merges in the background of later writes.
+/// Longest the inserts of one write of the drain run. The messages writer stores nothing
+/// meanwhile, so a message sent then waits for it: a drain in one write (350 messages in a busy
+/// second's linger, 2-3 ms) delayed one message in a hundred by that much. Slices of this length
+/// cost an index segment each, which FTS5 merges in the background of later writes. The commit
+/// comes on top, and costs more than the inserts (FTS5 writes the segment and merges there; see
+/// README, "Measured").
 const SLICE: Duration = Duration::from_micros(250);
 /// How often a long drain (an index being rebuilt) reports how many messages still wait.
 const REPORT_EVERY: Duration = Duration::from_secs(5);
