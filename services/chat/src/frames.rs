@@ -15,6 +15,15 @@ use gochat_proto::frames::{ChatClientFrame, ChatServerFrame};
 use gochat_proto::ids::ClientId;
 use gochat_proto::validate;
 
+/// Answers a binary frame: the protocol's frames are JSON text.
+pub fn not_text() -> Reply {
+    refuse(
+        ErrorCode::InvalidInput,
+        "malformed frame: frames are JSON text, not binary",
+        None,
+    )
+}
+
 /// Handles one text frame and says how it is answered.
 pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
     let frame = match serde_json::from_str::<ChatClientFrame>(text) {

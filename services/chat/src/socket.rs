@@ -6,7 +6,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gochat_kit::auth::AuthUser;
-use gochat_kit::ws;
+use gochat_kit::ws::{self, Incoming};
 
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
     let (origins, sessions, hub, tasks) = (
@@ -39,9 +39,18 @@ async fn run(socket: WebSocket, mut seat: ws::Seat, state: AppState) {
         socket: seat.membership.id,
     };
     let (state_ref, peer_ref) = (&state, &peer);
-    ws::serve(socket, &mut seat, state.idle, &state.shutdown, move |text| async move {
-        crate::frames::handle(state_ref, peer_ref, &text).await
-    })
+    ws::serve(
+        socket,
+        &mut seat,
+        state.idle,
+        &state.shutdown,
+        move |frame| async move {
+            match frame {
+                Incoming::Text(text) => crate::frames::handle(state_ref, peer_ref, &text).await,
+                Incoming::Binary => crate::frames::not_text(),
+            }
+        },
+    )
     .await;
     seat.membership.leave();
 }

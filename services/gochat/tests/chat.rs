@@ -251,6 +251,11 @@ async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_c
     assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input");
     send(&mut tab, json!({"type": "dance"})).await;
     assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input");
+    // The frames are JSON text: the same JSON in a binary frame is refused, not acted on.
+    let ping = json!({"type": "ping"}).to_string();
+    tab.send(Message::Binary(ping.into_bytes().into())).await.unwrap();
+    let refused = next_of(&mut tab, "error").await;
+    assert_eq!(refused["code"], "invalid_input", "{refused}");
     for bad in [
         json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "   "}),
         json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "x".repeat(4001)}),

@@ -44,6 +44,13 @@ pub const MAX_IN_FLIGHT: usize = 32;
 /// Most frames written to a socket with one flush.
 const MAX_COALESCED: usize = 64;
 
+/// A frame a client sent: the protocol's are text (JSON); a binary one is none of them, and the
+/// service answers it as it answers a malformed frame.
+pub enum Incoming {
+    Text(Utf8Bytes),
+    Binary,
+}
+
 /// How a frame is answered.
 pub enum Reply {
     /// Not at all.
@@ -109,8 +116,8 @@ where
         .on_upgrade(move |socket| tasks.track_future(serve(socket, seat)))
 }
 
-/// Serves one socket until it closes: `on_text` handles each text frame, in order, and says
-/// how to answer it; frames the hub queued for it are written as they come; a socket silent
+/// Serves one socket until it closes: `on_frame` handles each text or binary frame, in order,
+/// and says how to answer it; frames the hub queued for it are written as they come; a socket silent
 /// for `idle` is closed, and so is one whose session ends (signed out, account disabled,
 /// expired: 4001). Frames beyond the user's budget are read later, not refused. The socket
 /// stays in the hub until the caller leaves it.
@@ -119,9 +126,9 @@ pub async fn serve<F, Fut>(
     seat: &mut Seat,
     idle: Duration,
     shutdown: &CancellationToken,
-    mut on_text: F,
+    mut on_frame: F,
 ) where
-    F: FnMut(Utf8Bytes) -> Fut,
+    F: FnMut(Incoming) -> Fut,
     Fut: std::future::Future<Output = Reply>,
 {
     let Seat { membership, ended, .. } = seat;
@@ -136,14 +143,18 @@ pub async fn serve<F, Fut>(
         tokio::select! {
             _ = tokio::time::sleep_until(paced.unwrap_or_else(Instant::now)), if paced.is_some() => paced = None,
             incoming = socket.recv(), if owed.len() < MAX_IN_FLIGHT && paced.is_none() => match incoming {
-                Some(Ok(Message::Text(text))) => {
+                Some(Ok(frame @ (Message::Text(_) | Message::Binary(_)))) => {
+                    let frame = match frame {
+                        Message::Text(text) => Incoming::Text(text),
+                        _ => Incoming::Binary,
+                    };
                     last_heard = Instant::now();
                     if let Err(until) = budget.take() {
                         paced = Some(until);
                     }
                     // Boxed: the handler's future is large (a message's whole path), and held
                     // inline it would be part of every socket's task, idle ones included.
-                    let answer = match Box::pin(on_text(text)).await {
+                    let answer = match Box::pin(on_frame(frame)).await {
                         Reply::None => None,
                         // Behind answers still owed, an immediate one waits its turn.
                         Reply::Now(frame) if !owed.is_empty() => {
@@ -162,7 +173,6 @@ pub async fn serve<F, Fut>(
                         break None;
                     }
                 }
-                Some(Ok(Message::Binary(_))) => last_heard = Instant::now(),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
                 Some(Ok(Message::Close(_))) | None => break None,
                 Some(Err(e)) => break too_large(&e).then_some((close_code::SIZE, "frame too large")),

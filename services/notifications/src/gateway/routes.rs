@@ -39,8 +39,10 @@ async fn run(socket: WebSocket, mut seat: ws::Seat, gateway: Gateway) {
     if seat.membership.first {
         gateway.presence.holds(user, true);
     }
-    ws::serve(socket, &mut seat, IDLE, &gateway.shutdown, |text| async move {
-        let ping = serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok_and(|frame| frame["type"] == "ping");
+    ws::serve(socket, &mut seat, IDLE, &gateway.shutdown, |frame| async move {
+        // Every frame but a ping is ignored here, a binary one too.
+        let ping = matches!(&frame, ws::Incoming::Text(text)
+            if serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok_and(|frame| frame["type"] == "ping"));
         if ping {
             ws::Reply::Now(r#"{"type":"pong"}"#.into())
         } else {
