@@ -12,7 +12,7 @@ use axum::routing::{delete, get, patch, post};
 use base64::Engine;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
-use gochat_kit::http::{ApiError, Json, Path, page_limit};
+use gochat_kit::http::{ApiError, Json, JsonOrEmpty, Path, page_limit};
 use gochat_proto::admin::{
     AccountAccess, AdminSettings, AdminSettingsResponse, AdminUserResponse, AdminUsersPage, CreateInviteRequest,
     DEFAULT_INVITE_HOURS, DEFAULT_INVITE_USES, INVITE_HINT_CHARS, Invite, InviteResponse, InvitesList,
@@ -90,7 +90,7 @@ async fn update_settings(
 async fn create_invite(
     admin: Admin,
     State(state): State<AppState>,
-    Json(req): Json<CreateInviteRequest>,
+    JsonOrEmpty(req): JsonOrEmpty<CreateInviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>), ApiError> {
     let uses = req.max_uses.unwrap_or(DEFAULT_INVITE_USES);
     let hours = req.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);

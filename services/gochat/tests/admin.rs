@@ -312,6 +312,36 @@ async fn the_admin_lists_live_invitations_and_revokes_one() {
     server.stop().await.unwrap();
 }
 
+/// Both fields of `POST /api/admin/invites` are optional, so the request may carry no body at
+/// all (as `fetch(url, {method: "POST"})` sends it): the defaults apply.
+#[tokio::test]
+async fn an_invitation_without_a_body_takes_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None).await;
+    let mut admin = Client::new(&server);
+    admin.signup("ada").await;
+    let (status, _, answer) = admin
+        .request("POST", "/api/admin/invites", None, HeaderMap::new())
+        .await;
+    assert_eq!((status, &answer["invite"]["usesLeft"]), (201, &json!(1)), "{answer}");
+    let expires: chrono::DateTime<chrono::Utc> = answer["invite"]["expiresAt"].as_str().unwrap().parse().unwrap();
+    let hours = (expires - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((167.9..=168.0).contains(&hours), "expires in {hours} h");
+
+    let mut json_header = HeaderMap::new();
+    json_header.insert(reqwest::header::CONTENT_TYPE, "application/json".parse().unwrap());
+    let (status, _, answer) = admin.request("POST", "/api/admin/invites", None, json_header).await;
+    assert_eq!((status, &answer["invite"]["usesLeft"]), (201, &json!(1)), "{answer}");
+
+    let mut text_header = HeaderMap::new();
+    text_header.insert(reqwest::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+    let (status, _, answer) = admin
+        .request("POST", "/api/admin/invites", Some(json!({"maxUses": 2})), text_header)
+        .await;
+    assert_eq!((status, code(&answer)), (400, &json!("invalid_input")), "{answer}");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn invitations_and_settings_refuse_bad_input_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();

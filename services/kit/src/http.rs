@@ -176,6 +176,36 @@ where
     }
 }
 
+/// [`Json`] for a body whose every field is optional: a request with no body at all (what
+/// `fetch(url, {method: "POST"})` and most HTTP tools send when given none) means `{}`, so the
+/// defaults apply. A body that is there is read exactly as [`Json`] reads it.
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonOrEmpty<T>
+where
+    T: Default,
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        // The `Bytes` extractor keeps to the router's body limit (`DefaultBodyLimit`).
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is too large".into()),
+                _ => ApiError::invalid(rejection.body_text()),
+            })?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        Json::<T>::from_request(req, state).await.map(|Json(value)| Self(value))
+    }
+}
+
 /// serde's message without the server's own type names ("expected struct SigninRequest"): the
 /// client is told a JSON object was expected, not what the code calls it.
 fn without_type_names(message: &str) -> String {
