@@ -1,5 +1,5 @@
 // A group: a newcomer's first screen, alice creates a group with bob and carol, all three chat
-// live (typing names, "read by", a mention), bob renames it, alice adds dave who sees the
+// live (typing names, "read by", a mention, and bob away from it told of one), bob renames it, alice adds dave who sees the
 // history, carol leaves, and alice leaves too, handing the group to dave.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -146,6 +146,34 @@ describe('groups', () => {
     await page.getByRole('listbox', { name: 'Mention someone' }).waitFor({ state: 'detached' });
     await box.press('Enter');
     assert.equal(await box.inputValue(), '', 'Enter in the empty box took no name');
+  });
+
+  step('bob, away from the group, is mentioned: an @ in his list and "mentioned you" in his bell, until he opens it', async () => {
+    const { page } = people.bob;
+    await page.goto(`${baseURL()}/`);
+    const row = chatRow(page, title);
+    await row.waitFor();
+    await send(people.carol.page, `@${users.bob.username} the tent is yours`);
+    const badge = row.getByRole('img', { name: 'mentioned', exact: true });
+    await badge.waitFor({ timeout: 15_000 });
+    await row.getByTestId('unread-badge').filter({ hasText: /^1$/ }).waitFor();
+    assert.equal(await chatRow(people.alice.page, title).getByRole('img', { name: 'mentioned' }).count(), 0, 'only bob is mentioned');
+    // A reload keeps it: the server lists the unread mentions with every page.
+    await page.reload();
+    await badge.waitFor();
+    await screenshots(page, 'mentioned-list');
+    await page.getByTestId('bell').click();
+    const panel = page.getByRole('dialog', { name: 'Notifications' });
+    await panel
+      .getByTestId('notification')
+      .filter({ hasText: 'the tent is yours' })
+      .filter({ hasText: `${users.carol.username} mentioned you in ${title}` })
+      .waitFor();
+    await screenshots(page, 'mentioned-bell');
+    await page.keyboard.press('Escape');
+    await row.click();
+    await bubble(page, 'the tent is yours').waitFor();
+    await eventually(async () => assert.equal(await badge.count(), 0), { what: 'the @ gone once the group is read' });
   });
 
   step('bob renames the group; everyone sees the new name', async () => {

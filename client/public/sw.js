@@ -3,8 +3,9 @@
 // least of all): the browser's own cache already keeps the content-hashed assets, and everything
 // else must be fresh.
 //
-// A push carries {"kind":"message","conversationId","seq","from":{"id","username"},"preview"}
-// (PushMessage in services/proto), sent by the server only while no tab of the user is open.
+// A push carries {"kind":"message","conversationId","seq","from":{"id","username"},"preview",
+// "mentioned","groupTitle"} (PushMessage in services/proto), sent by the server only while no tab
+// of the user is open.
 
 self.addEventListener('install', () => {
   self.skipWaiting();
@@ -40,7 +41,7 @@ function showPush(push) {
     // A browser that shows nothing for a push may stop delivering them: say something.
     return self.registration.showNotification('GoChat', { body: 'You have a new message.', tag: 'gochat' });
   }
-  return self.registration.showNotification(push.from.username, {
+  return self.registration.showNotification(titleOf(push), {
     body: push.preview || 'New message',
     tag: `conversation-${push.conversationId}`,
     renotify: true,
@@ -48,6 +49,15 @@ function showPush(push) {
     badge: '/icons/icon-192.png',
     data: { conversationId: push.conversationId, seq: push.seq },
   });
+}
+
+/**
+ * "ann mentioned you in Team", "ann in Team" or "ann": worded as the page words its notifications
+ * (src/features/notifications/wording.ts, which a worker cannot import).
+ */
+function titleOf(push) {
+  const where = typeof push.groupTitle === 'string' ? ` in ${push.groupTitle}` : '';
+  return push.from.username + (push.mentioned === true ? ` mentioned you${where}` : where);
 }
 
 /** Focuses an open GoChat window and shows `path` there, or opens a new one. */

@@ -7,6 +7,7 @@ import { usePresence } from '../features/users/usePresence';
 import { previewText } from '../features/chat/attachments';
 import { conversationTitle, memberNames, tickFor, typingText } from '../features/chat/conversation';
 import { selectConversations } from '../features/chat/selectors';
+import { selectMentionedIn } from '../features/notifications/notificationsSlice';
 import { useNamesOf } from '../features/users/namesSlice';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
@@ -51,6 +52,7 @@ export const ConversationRow = memo(function ConversationRow({
   const last = c.lastMessage;
   const title = conversationTitle(c);
   const presenceOf = usePresence();
+  const mentioned = useAppSelector((s) => selectMentionedIn(s, c.id));
   const mine = last !== null && last.senderId === myId;
   return (
     <a
@@ -90,6 +92,18 @@ export const ConversationRow = memo(function ConversationRow({
           <span className={`min-w-0 flex-1 truncate text-sm ${active ? 'text-white/85' : 'text-slate-500 dark:text-slate-400'}`}>
             <Preview c={c} myId={myId} active={active} typing={typing} />
           </span>
+          {mentioned && (
+            // A mention reaches through a mute: never grey.
+            <span
+              role="img"
+              aria-label="mentioned"
+              title="You were mentioned"
+              data-testid="mention-badge"
+              className={`h-5 w-5 shrink-0 rounded-full text-center text-xs leading-5 font-bold ${active ? 'bg-white text-accent-700' : 'bg-accent-600 text-white'}`}
+            >
+              @
+            </span>
+          )}
           {c.unread > 0 && (
             <span
               aria-label={`${c.unread} unread`}

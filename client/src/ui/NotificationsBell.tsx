@@ -2,8 +2,8 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { useMarkNotificationsReadMutation, useNotificationsQuery } from '../api/http';
 import type { Notification } from '../api/types';
 import { useAppDispatch, useAppSelector } from '../app/hooks';
-import { conversationTitle } from '../features/chat/conversation';
 import { allNotificationsRead, notificationsRead } from '../features/notifications/notificationsSlice';
+import { groupTitleOf, notificationContext } from '../features/notifications/wording';
 import { plainText } from '../lib/markdown';
 import { navigate } from '../lib/router';
 import { listTime } from '../lib/time';
@@ -132,11 +132,12 @@ export function NotificationsBell() {
                     <Avatar id={n.from.id} name={n.from.username} size="sm" />
                     <span className="min-w-0 flex-1">
                       <span className="flex items-baseline gap-2">
-                        <span className={`min-w-0 flex-1 truncate text-sm ${n.readAt ? '' : 'font-semibold'}`}>
+                        {/* Two lines, not one: a long name must not cut "mentioned you in …" off. */}
+                        <span className={`min-w-0 flex-1 line-clamp-2 text-sm break-words ${n.readAt ? '' : 'font-semibold'}`}>
                           {n.from.username}
-                          {conversations[n.conversationId]?.kind === 'group' && (
-                            <span className="font-normal text-slate-500 dark:text-slate-400"> in {conversationTitle(conversations[n.conversationId]!)}</span>
-                          )}
+                          <span className={n.mentioned ? 'font-medium text-accent-700 dark:text-accent-400' : 'font-normal text-slate-500 dark:text-slate-400'}>
+                            {notificationContext(n.mentioned, groupTitleOf(conversations[n.conversationId]))}
+                          </span>
                         </span>
                         <time dateTime={n.createdAt} className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
                           {listTime(n.createdAt)}

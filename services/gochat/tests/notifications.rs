@@ -492,6 +492,72 @@ async fn a_mention_reaches_its_member_through_a_mute() {
     server.stop().await.unwrap();
 }
 
+/// A notification says whether its message mentions its member: true only for the member a
+/// group's message names, false for the others and in a direct conversation (where nothing is a
+/// mention). Every page lists the unread mentions, until the member reads the group.
+#[tokio::test]
+async fn a_notification_says_whom_it_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (carol_id, mut carol) = signed_up(&server, "carol").await;
+    let (status, created) = alice
+        .post(
+            "/api/conversations",
+            json!({"title": "Team", "memberIds": [bob_id, carol_id]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut carol_notes = socket(&server, "/ws/notifications", &carol).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    for frame in [
+        json!({"conversationId": group, "body": "@bob can you look?"}),
+        json!({"to": bob_id, "body": "@bob in private"}),
+    ] {
+        let mut frame = frame;
+        frame["type"] = json!("send");
+        frame["clientId"] = json!(new_id());
+        send_frame(&mut alice_chat, frame).await;
+        next_of(&mut alice_chat, "message", WAIT).await;
+    }
+
+    let told = |note: &Value| (note["preview"].clone(), note["mentioned"].clone());
+    let in_group = next_of(&mut bob_notes, "notification", WAIT).await["notification"].clone();
+    assert_eq!(told(&in_group), (json!("@bob can you look?"), json!(true)));
+    let direct = next_of(&mut bob_notes, "notification", WAIT).await["notification"].clone();
+    assert_eq!(told(&direct), (json!("@bob in private"), json!(false)));
+    let carols = next_of(&mut carol_notes, "notification", WAIT).await["notification"].clone();
+    assert_eq!(told(&carols), (json!("@bob can you look?"), json!(false)));
+
+    let (_, page) = bob.get("/api/notifications").await;
+    let listed: Vec<(Value, Value)> = page["notifications"].as_array().unwrap().iter().map(told).collect();
+    assert_eq!(
+        listed,
+        [
+            (json!("@bob in private"), json!(false)),
+            (json!("@bob can you look?"), json!(true))
+        ]
+    );
+    assert_eq!(page["unreadMentions"], json!([in_group]));
+    assert_eq!(carol.get("/api/notifications").await.1["unreadMentions"], json!([]));
+
+    // Bob reads the group: his mention is read, and no page lists it any more.
+    let mut bob_chat = socket(&server, "/ws/chat", &bob).await;
+    send_frame(
+        &mut bob_chat,
+        json!({"type": "read", "conversationId": group, "seq": in_group["seq"]}),
+    )
+    .await;
+    let read = next_of(&mut bob_notes, "notifications.read", WAIT).await;
+    assert_eq!(read["ids"], json!([in_group["id"]]));
+    let (_, page) = bob.get("/api/notifications").await;
+    assert_eq!((&page["unreadMentions"], &page["unreadCount"]), (&json!([]), &json!(1)));
+    server.stop().await.unwrap();
+}
+
 /// Bad mutes get a clear answer and store nothing: not an id, no session, a foreign origin, and
 /// more conversations than anyone has.
 #[tokio::test]

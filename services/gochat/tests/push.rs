@@ -294,7 +294,8 @@ async fn an_offline_user_gets_an_encrypted_push_that_only_their_browser_can_read
     assert_eq!(
         message,
         json!({"kind": "message", "conversationId": conversation, "seq": 1,
-               "from": {"id": alice_id, "username": "alice"}, "preview": "Are you there? 🍉"})
+               "from": {"id": alice_id, "username": "alice"}, "preview": "Are you there? 🍉",
+               "mentioned": false, "groupTitle": null})
     );
     assert_eq!(
         push.headers["topic"],
@@ -312,6 +313,50 @@ async fn an_offline_user_gets_an_encrypted_push_that_only_their_browser_can_read
     // Another browser of someone else cannot read it.
     let stranger = std::panic::catch_unwind(|| Browser::new(9).decrypt(&push.body));
     assert!(stranger.is_err(), "only the subscribed browser decrypts");
+}
+
+/// A push from a group names it, and says when its message mentions the one it goes to.
+#[tokio::test]
+async fn a_push_says_a_mention_and_names_its_group() {
+    let (mut push_service, _dir, server) = start().await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let browser = Browser::new(5);
+    let endpoint = push_service.endpoint("/push/bob");
+    assert_eq!(
+        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
+            .await
+            .0,
+        201
+    );
+    let (status, created) = alice
+        .post("/api/conversations", json!({"title": "Team", "memberIds": [bob_id]}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    let mut told = Vec::new();
+    for body in ["@bob can you look?", "thanks"] {
+        send_frame(
+            &mut alice_chat,
+            json!({"type": "send", "clientId": uuid::Uuid::new_v4(), "conversationId": group, "body": body}),
+        )
+        .await;
+        // One push at a time: a newer message would replace one not sent yet.
+        let message = browser.decrypt(&push_service.next_push().await.body);
+        told.push((
+            message["preview"].clone(),
+            message["mentioned"].clone(),
+            message["groupTitle"].clone(),
+        ));
+    }
+    assert_eq!(
+        told,
+        [
+            (json!("@bob can you look?"), json!(true), json!("Team")),
+            (json!("thanks"), json!(false), json!("Team"))
+        ]
+    );
 }
 
 #[tokio::test]

@@ -477,6 +477,11 @@ pub struct Notification {
     pub preview: String,
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
+    /// Whether the message names its recipient (`@username`, in a group): the bell and Web Push
+    /// say "mentioned you", and the conversation list marks the conversation. Absent (false) in
+    /// what was stored or sent before mentions were told.
+    #[serde(default)]
+    pub mentioned: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -487,6 +492,11 @@ pub struct NotificationsPage {
     pub notifications: Vec<Notification>,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unread_count: i64,
+    /// The caller's unread notifications that mention them, newest first (at most
+    /// [`crate::limits::UNREAD_MENTIONS`]), whatever the page: the conversation list marks their
+    /// conversations with "@" however many newer notifications bury them.
+    #[serde(default)]
+    pub unread_mentions: Vec<Notification>,
 }
 
 /// `{"ids":[...]}` or `{"all":true}`.
@@ -557,6 +567,13 @@ pub struct PushMessage {
     pub seq: i64,
     pub from: UserRef,
     pub preview: String,
+    /// Whether the message names the recipient: the notification then says "mentioned you".
+    #[serde(default)]
+    pub mentioned: bool,
+    /// The group's title when the message was stored (none in a direct conversation): the
+    /// worker has no list of conversations to name it from.
+    #[serde(default)]
+    pub group_title: Option<String>,
 }
 
 #[cfg(test)]

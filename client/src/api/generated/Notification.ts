@@ -4,4 +4,10 @@ import type { NotificationId } from "./NotificationId";
 import type { NotificationKind } from "./NotificationKind";
 import type { UserRef } from "./UserRef";
 
-export type Notification = { id: NotificationId, kind: NotificationKind, conversationId: ConversationId, seq: number, from: UserRef, preview: string, createdAt: string, readAt: string | null, };
+export type Notification = { id: NotificationId, kind: NotificationKind, conversationId: ConversationId, seq: number, from: UserRef, preview: string, createdAt: string, readAt: string | null, 
+/**
+ * Whether the message names its recipient (`@username`, in a group): the bell and Web Push
+ * say "mentioned you", and the conversation list marks the conversation. Absent (false) in
+ * what was stored or sent before mentions were told.
+ */
+mentioned: boolean, };

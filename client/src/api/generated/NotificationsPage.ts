@@ -5,4 +5,10 @@ export type NotificationsPage = {
 /**
  * Newest first.
  */
-notifications: Array<Notification>, unreadCount: number, };
+notifications: Array<Notification>, unreadCount: number, 
+/**
+ * The caller's unread notifications that mention them, newest first (at most
+ * [`crate::limits::UNREAD_MENTIONS`]), whatever the page: the conversation list marks their
+ * conversations with "@" however many newer notifications bury them.
+ */
+unreadMentions: Array<Notification>, };

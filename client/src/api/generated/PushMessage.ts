@@ -7,4 +7,13 @@ import type { UserRef } from "./UserRef";
  * What a push carries (encrypted for the browser): a new message for a user who had no open
  * `/ws/notifications` socket. The service worker shows it and opens the conversation on click.
  */
-export type PushMessage = { kind: NotificationKind, conversationId: ConversationId, seq: number, from: UserRef, preview: string, };
+export type PushMessage = { kind: NotificationKind, conversationId: ConversationId, seq: number, from: UserRef, preview: string, 
+/**
+ * Whether the message names the recipient: the notification then says "mentioned you".
+ */
+mentioned: boolean, 
+/**
+ * The group's title when the message was stored (none in a direct conversation): the
+ * worker has no list of conversations to name it from.
+ */
+groupTitle: string | null, };

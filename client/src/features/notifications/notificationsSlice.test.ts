@@ -13,6 +13,7 @@ import {
   notificationsRead,
   notificationsResyncing,
   previewOf,
+  selectMentionedIn,
   type NotificationsState,
 } from './notificationsSlice';
 
@@ -25,6 +26,7 @@ const n = (id: string, seq: number, readAt: string | null = null, conversationId
   preview: `message ${seq}`,
   createdAt: new Date(Date.parse('2025-01-01T10:00:00Z') + seq * 1000).toISOString(),
   readAt,
+  mentioned: false,
 });
 
 const reduce = (...actions: { type: string }[]): NotificationsState =>
@@ -58,6 +60,51 @@ describe('notifications slice', () => {
     );
     expect(s.unreadCount).toBe(2);
     expect(s.items.filter((x) => x.readAt === null).map((x) => x.id)).toEqual(['x', 'c']);
+  });
+});
+
+describe('the "@" of a conversation whose unread notification mentions me', () => {
+  const mention = (id: string, seq: number, conversationId = 'g1', readAt: string | null = null) => ({ ...n(id, seq, readAt, conversationId), mentioned: true });
+  const page = (notifications: Notification[], unreadMentions: Notification[]) =>
+    notificationsLoaded({ notifications, unreadCount: notifications.filter((x) => x.readAt === null).length, unreadMentions });
+  const marked = (s: NotificationsState) => ['g1', 'g2', 'c1'].filter((c) => selectMentionedIn({ notifications: s }, c));
+
+  it('a live mention marks its conversation; other notifications and read ones do not', () => {
+    const s = reduce(notificationReceived(n('a', 1, null, 'c1')), notificationReceived(mention('m', 2)), notificationReceived(mention('r', 3, 'g2', 't')));
+    expect(marked(s)).toEqual(['g1']);
+  });
+
+  it('reading the conversation past the mention clears it, and only there', () => {
+    const base = [notificationReceived(mention('m1', 2)), notificationReceived(mention('m2', 5)), notificationReceived(mention('x', 1, 'g2'))];
+    expect(marked(reduce(...base, readMarked({ conversationId: 'g1', seq: 4 })))).toEqual(['g1', 'g2']);
+    expect(marked(reduce(...base, readMarked({ conversationId: 'g1', seq: 5 })))).toEqual(['g2']);
+  });
+
+  it('read in another tab (its read frame), dismissed, or deleted: gone', () => {
+    const base = [notificationReceived(mention('m', 2)), notificationReceived(mention('x', 1, 'g2'))];
+    expect(marked(reduce(...base, notificationsRead({ ids: ['m'], at: 't' })))).toEqual(['g2']);
+    expect(marked(reduce(...base, allNotificationsRead({ at: 't' })))).toEqual([]);
+    const deleted = msg('g1', 2, 'u-bob', { body: '', deletedAt: '2025-01-01T11:00:00Z' });
+    expect(marked(reduce(...base, messageUpdated({ message: deleted, change: 1 })))).toEqual(['g2']);
+  });
+
+  it('after a reload the page says which: also a mention older than the page itself', () => {
+    const newer = Array.from({ length: 50 }, (_, i) => n(`n${i}`, 100 - i, null, 'c1'));
+    const s = reduce(page(newer, [mention('old', 1)]));
+    expect(s.items.some((x) => x.id === 'old')).toBe(false);
+    expect(marked(s)).toEqual(['g1']);
+  });
+
+  it('a page fetched on reconnect forgets the mentions read meanwhile, and keeps one that arrived after it', () => {
+    const s = reduce(
+      notificationReceived(mention('read-elsewhere', 1)),
+      notificationsResyncing(),
+      notificationReceived(mention('just-now', 9, 'g2')),
+      page([n('a', 3, null, 'c1')], []),
+    );
+    expect(marked(s)).toEqual(['g2']);
+    // A server from before mentions: its page lists none, and nothing breaks.
+    expect(marked(reduce(notificationsLoaded({ notifications: [], unreadCount: 0 } as never)))).toEqual([]);
   });
 });
 
@@ -107,7 +154,7 @@ describe('notifications of changed messages', () => {
       notificationReceived(n('b', 2)),
       messageUpdated({ message: deleted(1), change: 1 }),
       messageUpdated({ message: msg('c1', 2, 'u-bob', { body: 'edited', editedAt: 't' }), change: 2 }),
-      notificationsLoaded({ notifications: [n('b', 2), n('a', 1)], unreadCount: 2 }),
+      notificationsLoaded({ notifications: [n('b', 2), n('a', 1)], unreadCount: 2, unreadMentions: [] }),
       notificationReceived(n('a', 1)),
     );
     expect(s.items.map((x) => [x.id, x.preview])).toEqual([['b', 'edited']]);
@@ -117,7 +164,7 @@ describe('notifications of changed messages', () => {
   it('a change corrects pages for a while, not for ever, and not past a reconnect', () => {
     vi.useFakeTimers();
     const edited = (body: string) => messageUpdated({ message: msg('c1', 1, 'u-bob', { body, editedAt: 't' }), change: 1 });
-    const page = (preview: string) => notificationsLoaded({ notifications: [{ ...n('a', 1), preview }], unreadCount: 1 });
+    const page = (preview: string) => notificationsLoaded({ notifications: [{ ...n('a', 1), preview }], unreadCount: 1, unreadMentions: [] });
     let s = reduce(notificationReceived(n('a', 1)), edited('v1'));
     const next = (...actions: { type: string }[]) => actions.reduce((st, a) => notificationsReducer(st, a as never), s);
     // Away for a while: the server's page (v2, an edit we missed) is newer than what we heard.

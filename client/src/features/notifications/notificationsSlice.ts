@@ -23,12 +23,19 @@ export interface NotificationsState {
    * then is newer than anything heard before the break).
    */
   changed: Record<string, { preview: string | null; at: number }>;
+  /**
+   * My unread notifications that mention me, newest first: what marks a conversation with "@" in
+   * the list. The server lists them beside every page (`unreadMentions`), however many newer
+   * notifications push them off it; live ones join, and they go as they are read (here, in another
+   * tab, or by reading their conversation) or their message is deleted.
+   */
+  mentions: Notification[];
 }
 
 /** How long an edit or deletion corrects pages and frames: far longer than the store takes to apply it. */
 export const CHANGE_MEMORY_MS = 60_000;
 
-const initialState: NotificationsState = { items: [], unreadCount: 0, loaded: false, changed: {} };
+const initialState: NotificationsState = { items: [], unreadCount: 0, loaded: false, changed: {}, mentions: [] };
 
 const messageKey = (n: Pick<Notification, 'conversationId' | 'seq'>) => `${n.conversationId}:${n.seq}`;
 
@@ -60,6 +67,7 @@ function markRead(state: NotificationsState, match: (n: Notification) => boolean
     }
   }
   state.unreadCount = Math.max(0, state.unreadCount - changed);
+  state.mentions = state.mentions.filter((n) => !match(n));
   return changed;
 }
 
@@ -72,6 +80,7 @@ function messageChanged(state: NotificationsState, m: Message): void {
   state.changed[messageKey(m)] = { preview: m.deletedAt !== null ? null : previewOf(m.body), at: Date.now() };
   const unreadBefore = state.items.filter((n) => n.readAt === null).length;
   state.items = withChanges(state, state.items);
+  state.mentions = withChanges(state, state.mentions);
   const unreadGone = unreadBefore - state.items.filter((n) => n.readAt === null).length;
   state.unreadCount = Math.max(0, state.unreadCount - unreadGone);
 }
@@ -85,6 +94,7 @@ const notificationsSlice = createSlice({
       if (!fresh || state.items.some((n) => n.id === fresh.id)) return;
       state.items.unshift(fresh);
       if (fresh.readAt === null) state.unreadCount++;
+      if (fresh.readAt === null && fresh.mentioned && !state.mentions.some((n) => n.id === fresh.id)) state.mentions.unshift(fresh);
     },
     /** Read in some tab (a `notifications.read` frame) or here. */
     notificationsRead(state, { payload }: PayloadAction<{ ids: NotificationId[]; at: string }>) {
@@ -121,6 +131,11 @@ const notificationsSlice = createSlice({
         const unreadDropped = payload.notifications.filter((n) => n.readAt === null).length - page.filter((n) => n.readAt === null).length;
         state.items = [...live, ...page];
         state.unreadCount = Math.max(0, payload.unreadCount - unreadDropped) + live.filter((n) => n.readAt === null).length;
+        // A server from before mentions were told sends none.
+        const mentions = payload.unreadMentions ?? [];
+        const listed = new Set(mentions.map((n) => n.id));
+        const liveMentions = state.mentions.filter((n) => !listed.has(n.id) && n.createdAt > newest);
+        state.mentions = [...liveMentions, ...withChanges(state, mentions)];
         state.loaded = true;
       });
   },
@@ -130,6 +145,10 @@ export const { notificationReceived, notificationsRead, allNotificationsRead, no
 export const notificationsReducer = notificationsSlice.reducer;
 
 export const selectUnreadNotifications = (s: { notifications: NotificationsState }) => s.notifications.unreadCount;
+
+/** Whether an unread notification of this conversation mentions me (its "@" in the list). */
+export const selectMentionedIn = (s: { notifications: NotificationsState }, conversationId: ConversationId): boolean =>
+  s.notifications.mentions.some((n) => n.conversationId === conversationId);
 
 export function unreadNotificationIdsFor(
   s: { notifications: NotificationsState },

@@ -1,12 +1,12 @@
 import { configureStore } from '@reduxjs/toolkit';
 import { describe, expect, it } from 'vitest';
 import type { Notification, User } from '../../api/types';
-import { changesLoaded } from '../../test/actions';
+import { changesLoaded, conversationsLoaded } from '../../test/actions';
 import { chatReducer, messageUpdated } from '../chat/chatSlice';
 import { notificationReceived, notificationsReducer } from '../notifications/notificationsSlice';
 import { api } from '../../api/http';
 import { makeStore } from '../../app/store';
-import { FakeClock, fakeServer, msg, testDeps, waitFor } from '../../test/fakes';
+import { FakeClock, fakeServer, group, msg, testDeps, waitFor } from '../../test/fakes';
 import { sessionReducer, type SessionState } from '../session/sessionSlice';
 import type { BrowserNotificationsDeps } from './browserNotifications';
 import type { ShowDeps } from './browserDeps';
@@ -51,6 +51,7 @@ const note: Notification = {
   preview: 'are you there?',
   createdAt: '2026-01-01T00:00:00Z',
   readAt: null,
+  mentioned: false,
 } as Notification;
 
 describe('notifications while the tab is hidden', () => {
@@ -64,6 +65,15 @@ describe('notifications while the tab is hidden', () => {
         options: expect.objectContaining({ body: 'are you there?', tag: 'conversation-c-1', data: { conversationId: 'c-1', seq: 3 } }),
       },
     ]);
+  });
+
+  it('a mention says so and names its group', async () => {
+    const { store, shown } = setup({ hidden: true, on: true });
+    store.dispatch(conversationsLoaded([group('c-1', 3, { title: 'Team' })]));
+    store.dispatch(notificationReceived({ ...note, mentioned: true }));
+    store.dispatch(notificationReceived({ ...note, id: 'n-2', seq: 4 }));
+    await Promise.resolve();
+    expect(shown.map((n) => n.title)).toEqual(['bob mentioned you in Team', 'bob in Team']);
   });
 
   it('shows the text of a formatted message without its markers', async () => {

@@ -5,11 +5,12 @@
 import type { Middleware, ThunkDispatch, UnknownAction } from '@reduxjs/toolkit';
 import type { Message } from '../../api/types';
 import { historyApi } from '../../api/history';
-import { messageUpdated } from '../chat/chatSlice';
+import { messageUpdated, type ChatState } from '../chat/chatSlice';
 import type { SessionState } from '../session/sessionSlice';
 import { plainText } from '../../lib/markdown';
 import { isSignedInAction } from '../../sockets/chatSocket';
 import { notificationReceived } from '../notifications/notificationsSlice';
+import { groupTitleOf, notificationTitle } from '../notifications/wording';
 import { mayNotify, resync, type BrowserNotificationsDeps } from './browserNotifications';
 import type { ShowDeps } from './browserDeps';
 
@@ -32,7 +33,7 @@ function deletedBy(action: UnknownAction): readonly Message[] {
 
 export function createBrowserNotificationsMiddleware(
   makeDeps: NotificationsDepsFactory,
-): Middleware<object, { session: SessionState }> {
+): Middleware<object, { session: SessionState; chat: Pick<ChatState, 'conversations'> }> {
   return (store) => {
     const dispatch = store.dispatch as ThunkDispatch<unknown, unknown, UnknownAction>;
     const deps = makeDeps(dispatch);
@@ -56,7 +57,7 @@ export function createBrowserNotificationsMiddleware(
       const n = a.payload;
       // The same tag and data as the service worker's pushes: one per conversation, a click opens it.
       void deps
-        .show(n.from.username, {
+        .show(notificationTitle(n, groupTitleOf(store.getState().chat.conversations[n.conversationId])), {
           body: plainText(n.preview) || 'New message',
           tag: notificationTag(n.conversationId),
           icon: '/icons/icon-192.png',

@@ -57,6 +57,14 @@ describe('the service worker', () => {
     ]);
   });
 
+  it('a push from a group names it, and a mention says so', async () => {
+    const sw = worker();
+    await sw.dispatch('push', { data: { json: () => ({ ...message, mentioned: true, groupTitle: 'Team' }) } });
+    await sw.dispatch('push', { data: { json: () => ({ ...message, mentioned: false, groupTitle: 'Team' }) } });
+    await sw.dispatch('push', { data: { json: () => ({ ...message, mentioned: false, groupTitle: null }) } });
+    expect(sw.shown.map((n) => n.title)).toEqual(['alice mentioned you in Team', 'alice in Team', 'alice']);
+  });
+
   it('still shows something for a push it cannot read', async () => {
     const sw = worker();
     await sw.dispatch('push', { data: { json: () => JSON.parse('not json') } });

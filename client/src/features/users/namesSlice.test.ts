@@ -30,6 +30,7 @@ describe('known names', () => {
         from: { id: 'u-eve', username: 'eve' },
         preview: 'hi',
         createdAt: '2025-01-01T10:00:00Z',
+        mentioned: false,
         readAt: null,
       }),
     );

@@ -27,7 +27,7 @@ use gochat_kit::auth::Sessions;
 use gochat_kit::db::{Db, Write};
 use gochat_proto::dto::{Notification, PushMessage};
 use gochat_proto::events::PresenceChanged;
-use gochat_proto::ids::UserId;
+use gochat_proto::ids::{NotificationId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,12 +88,19 @@ impl Push {
     }
 
     /// Within the write that stored `notification` for `user`: when the user is offline, a
-    /// push to each of their browsers, queued once the write commits.
-    pub fn offer(&self, w: &mut Write<'_>, user: UserId, notification: &Notification) -> rusqlite::Result<()> {
+    /// push to each of their browsers, queued once the write commits. `group_title`: the
+    /// group's title (none in a direct conversation).
+    pub fn offer(
+        &self,
+        w: &mut Write<'_>,
+        user: UserId,
+        notification: &Notification,
+        group_title: Option<&str>,
+    ) -> rusqlite::Result<()> {
         if online::is_online(w, user)? {
             return Ok(());
         }
-        self.queue_for(w, user, std::slice::from_ref(notification))
+        self.queue_for(w, user, &[message(notification, group_title)])
     }
 
     /// Applies a presence change. A user who just went offline is pushed, per conversation,
@@ -104,19 +111,25 @@ impl Push {
         }
         let since = change.last_seen_at.unwrap_or_else(chrono::Utc::now) - CATCH_UP;
         let unread = table::unread_since(w, change.user_id, since)?;
-        let mut latest: Vec<Notification> = Vec::new();
-        for n in unread {
-            match latest.iter_mut().find(|l| l.conversation_id == n.conversation_id) {
-                Some(l) if l.seq < n.seq => *l = n,
+        let mut latest: Vec<(NotificationId, PushMessage)> = Vec::new();
+        for (n, group_title) in unread {
+            let (id, m) = message(&n, group_title.as_deref());
+            match latest.iter_mut().find(|(_, l)| l.conversation_id == m.conversation_id) {
+                Some(l) if l.1.seq < m.seq => *l = (id, m),
                 Some(_) => {}
-                None => latest.push(n),
+                None => latest.push((id, m)),
             }
         }
         self.queue_for(w, change.user_id, &latest)
     }
 
-    fn queue_for(&self, w: &mut Write<'_>, user: UserId, notifications: &[Notification]) -> rusqlite::Result<()> {
-        if notifications.is_empty() {
+    fn queue_for(
+        &self,
+        w: &mut Write<'_>,
+        user: UserId,
+        messages: &[(NotificationId, PushMessage)],
+    ) -> rusqlite::Result<()> {
+        if messages.is_empty() {
             return Ok(());
         }
         let mut browsers = subscriptions::of_user(w, user)?;
@@ -137,17 +150,11 @@ impl Push {
         let jobs: Vec<sender::Job> = browsers
             .iter()
             .flat_map(|subscription| {
-                notifications.iter().map(|n| sender::Job {
+                messages.iter().map(|(notification, message)| sender::Job {
                     user,
                     subscription: subscription.clone(),
-                    notification: n.id,
-                    message: PushMessage {
-                        kind: n.kind,
-                        conversation_id: n.conversation_id,
-                        seq: n.seq,
-                        from: n.from.clone(),
-                        preview: n.preview.clone(),
-                    },
+                    notification: *notification,
+                    message: message.clone(),
                 })
             })
             .collect();
@@ -157,4 +164,18 @@ impl Push {
         }
         Ok(())
     }
+}
+
+/// What a push says of `n` (and which notification it is, to drop it once read).
+fn message(n: &Notification, group_title: Option<&str>) -> (NotificationId, PushMessage) {
+    let message = PushMessage {
+        kind: n.kind,
+        conversation_id: n.conversation_id,
+        seq: n.seq,
+        from: n.from.clone(),
+        preview: n.preview.clone(),
+        mentioned: n.mentioned,
+        group_title: group_title.map(str::to_owned),
+    };
+    (n.id, message)
 }

@@ -13,7 +13,8 @@ use gochat_proto::limits::PREVIEW_CHARS;
 use std::sync::Arc;
 
 /// Stores a notification per stored message for each member but its sender and those who
-/// muted the conversation, announced in one event per message; reading a conversation up to
+/// muted the conversation (unless it mentions them, which the notification then says),
+/// announced in one event per message; reading a conversation up to
 /// `seq` (or sending into it) reads its notifications up to `seq`; an edit changes the preview
 /// and a deletion removes the notifications of that message (its text must not outlive it
 /// here); a member removed from a conversation has its notifications of it read and its mute
@@ -39,6 +40,8 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                 // A mention reaches its member through a mute.
                 let notified = |m: &&UserId| **m != sender && (!muted.contains(m) || e.mentions.contains(m));
                 for recipient in e.members.iter().filter(notified) {
+                    // Mentions are only found in groups, so a direct conversation's are never one.
+                    let mentioned = e.mentions.contains(recipient);
                     let notification = Notification {
                         id: NotificationId::new(),
                         kind: NotificationKind::Message,
@@ -48,9 +51,11 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                         preview: preview(&message.body),
                         created_at: message.sent_at,
                         read_at: None,
+                        mentioned,
                     };
-                    if let Some(notification) = table::insert(w, *recipient, &notification)? {
-                        push.offer(w, *recipient, &notification)?;
+                    let group_title = e.title.as_deref();
+                    if let Some(notification) = table::insert(w, *recipient, &notification, group_title)? {
+                        push.offer(w, *recipient, &notification, group_title)?;
                         created.push(UserNotification {
                             user_id: *recipient,
                             notification,

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     push::PRESENCE_MIGRATION,
     mutes::MIGRATION,
     push::SUBSCRIPTION_SESSIONS_MIGRATION,
+    table::MIGRATIONS[2],
 ];
 
 #[derive(Clone)]
@@ -83,4 +84,69 @@ pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings)
         .merge(mutes::router())
         .merge(push::routes::router())
         .with_state(store))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use gochat_kit::config::Synchronous;
+    use gochat_kit::outbox::Outbox;
+    use gochat_proto::ids::{ConversationId, NotificationId, UserId};
+
+    fn open(dir: &std::path::Path, migrations: &[&'static str]) -> Db {
+        Db::open(
+            dir,
+            "notifications",
+            migrations,
+            Synchronous::Normal,
+            Outbox::default().sink(),
+        )
+        .unwrap()
+    }
+
+    /// A database written before mentions were told keeps its notifications, each a plain
+    /// message (not a mention) without a group title.
+    #[tokio::test]
+    async fn notifications_from_before_mentions_are_plain_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bob, conversation) = (UserId::new(), ConversationId::new());
+        let before = open(dir.path(), &MIGRATIONS[..MIGRATIONS.len() - 1]);
+        before
+            .write(move |w| {
+                w.execute(
+                    "INSERT INTO notifications
+                         (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at)
+                     VALUES (?1, ?2, ?3, 1, ?4, 'ann', 'hi @bob', '2026-01-01T00:00:00Z')",
+                    (
+                        NotificationId::new().to_string(),
+                        bob.to_string(),
+                        conversation.to_string(),
+                        UserId::new().to_string(),
+                    ),
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        drop(before);
+
+        let db = open(dir.path(), MIGRATIONS);
+        let (listed, mentions, pushed) = db
+            .read(move |c| {
+                let since = chrono::DateTime::UNIX_EPOCH;
+                Ok::<_, DbError>((
+                    table::list(c, bob, false, 10, None)?,
+                    table::unread_mentions(c, bob)?,
+                    table::unread_since(c, bob, since)?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(!listed[0].mentioned);
+        assert!(mentions.is_empty());
+        assert_eq!(pushed, [(listed[0].clone(), None)]);
+    }
 }

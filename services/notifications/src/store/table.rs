@@ -3,6 +3,7 @@
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Notification, NotificationKind, UserRef};
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
+use gochat_proto::limits::UNREAD_MENTIONS;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 pub const MIGRATIONS: &[&str] = &[
@@ -28,17 +29,32 @@ CREATE INDEX notifications_unread ON notifications (user_id, conversation_id, se
 -- The notifications of one message (an edit changes their preview, a deletion removes them).
 CREATE INDEX notifications_of_message ON notifications (conversation_id, seq);
 ",
+    "
+-- Whether the message names its recipient: rows from before were told as plain messages.
+ALTER TABLE notifications ADD COLUMN mentioned INTEGER NOT NULL DEFAULT 0;
+-- The group's title when the message was stored (NULL in a direct conversation): a push names
+-- the group, and the service worker that shows it knows no conversations.
+ALTER TABLE notifications ADD COLUMN group_title TEXT;
+-- A user's unread mentions: every page lists them (the conversation list's @).
+CREATE INDEX notifications_unread_mentions ON notifications (user_id, id DESC) WHERE read_at IS NULL AND mentioned;
+",
 ];
 
-const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview, created_at, read_at";
+const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview, created_at, read_at, mentioned";
 
 /// Stores a notification unless this message already has one for this user; returns the new one.
-pub fn insert(c: &Connection, user: UserId, n: &Notification) -> rusqlite::Result<Option<Notification>> {
+/// `group_title`: the group's title (none in a direct conversation), kept for its pushes.
+pub fn insert(
+    c: &Connection,
+    user: UserId,
+    n: &Notification,
+    group_title: Option<&str>,
+) -> rusqlite::Result<Option<Notification>> {
     let inserted = c
         .prepare_cached(
             "INSERT OR IGNORE INTO notifications
-                 (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at, mentioned, group_title)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
         .execute(params![
             n.id.to_string(),
@@ -48,7 +64,9 @@ pub fn insert(c: &Connection, user: UserId, n: &Notification) -> rusqlite::Resul
             n.from.id.to_string(),
             n.from.username,
             n.preview,
-            n.created_at
+            n.created_at,
+            n.mentioned,
+            group_title
         ])?;
     Ok((inserted == 1).then(|| n.clone()))
 }
@@ -166,15 +184,34 @@ pub fn is_unread(c: &Connection, id: NotificationId) -> rusqlite::Result<bool> {
     )
 }
 
-/// The user's unread notifications created at or after `since`, oldest first (at most 500).
-pub fn unread_since(c: &Connection, user: UserId, since: Timestamp) -> rusqlite::Result<Vec<Notification>> {
+/// The user's unread notifications created at or after `since`, oldest first (at most 500),
+/// each with its group's title (see [`insert`]).
+pub fn unread_since(
+    c: &Connection,
+    user: UserId,
+    since: Timestamp,
+) -> rusqlite::Result<Vec<(Notification, Option<String>)>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM notifications
+        "SELECT {COLUMNS}, group_title FROM notifications
          WHERE user_id = ?1 AND read_at IS NULL AND created_at >= ?2
          ORDER BY id LIMIT 500"
     );
     c.prepare_cached(&sql)?
-        .query_map(params![user.to_string(), since], notification)?
+        .query_map(params![user.to_string(), since], |r| {
+            Ok((notification(r)?, r.get("group_title")?))
+        })?
+        .collect()
+}
+
+/// The user's unread notifications that mention them, newest first (at most `UNREAD_MENTIONS`).
+pub fn unread_mentions(c: &Connection, user: UserId) -> rusqlite::Result<Vec<Notification>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications
+         WHERE user_id = ?1 AND read_at IS NULL AND mentioned
+         ORDER BY id DESC LIMIT {UNREAD_MENTIONS}"
+    );
+    c.prepare_cached(&sql)?
+        .query_map([user.to_string()], notification)?
         .collect()
 }
 
@@ -196,6 +233,7 @@ fn notification(r: &Row<'_>) -> rusqlite::Result<Notification> {
         preview: r.get(5)?,
         created_at: r.get(6)?,
         read_at: r.get(7)?,
+        mentioned: r.get(8)?,
     })
 }
 
@@ -234,6 +272,7 @@ mod tests {
             preview: format!("message {seq}"),
             created_at: chrono::Utc::now(),
             read_at: None,
+            mentioned: false,
         }
     }
 
@@ -243,10 +282,10 @@ mod tests {
         let (bob, eve, alice) = (UserId::new(), UserId::new(), UserId::new());
         let conv = ConversationId::new();
         for seq in 1..=3 {
-            assert!(insert(&c, bob, &note(conv, seq, alice)).unwrap().is_some());
+            assert!(insert(&c, bob, &note(conv, seq, alice), None).unwrap().is_some());
         }
         assert!(
-            insert(&c, bob, &note(conv, 2, alice)).unwrap().is_none(),
+            insert(&c, bob, &note(conv, 2, alice), None).unwrap().is_none(),
             "same message again"
         );
         assert_eq!(unread_count(&c, bob).unwrap(), 3);
@@ -275,11 +314,38 @@ mod tests {
         let (bob, alice) = (UserId::new(), UserId::new());
         let conv = ConversationId::new();
         for seq in 1..=5 {
-            insert(&c, bob, &note(conv, seq, alice)).unwrap();
+            insert(&c, bob, &note(conv, seq, alice), None).unwrap();
         }
         let first = list(&c, bob, false, 2, None).unwrap();
         let second = list(&c, bob, false, 2, Some(first[1].id)).unwrap();
         let seqs: Vec<i64> = first.iter().chain(&second).map(|n| n.seq).collect();
         assert_eq!(seqs, [5, 4, 3, 2]);
+    }
+
+    #[test]
+    fn unread_mentions_are_listed_however_many_notifications_came_after_them() {
+        let c = db();
+        let (bob, alice) = (UserId::new(), UserId::new());
+        let (group, other) = (ConversationId::new(), ConversationId::new());
+        let mention = Notification {
+            mentioned: true,
+            ..note(group, 1, alice)
+        };
+        insert(&c, bob, &mention, Some("Team")).unwrap();
+        for seq in 1..=60 {
+            insert(&c, bob, &note(other, seq, alice), None).unwrap();
+        }
+        let page = list(&c, bob, false, 50, None).unwrap();
+        assert!(page.iter().all(|n| !n.mentioned), "the mention is below the page");
+        assert_eq!(unread_mentions(&c, bob).unwrap(), std::slice::from_ref(&mention));
+        assert!(unread_mentions(&c, alice).unwrap().is_empty());
+
+        let since = mention.created_at;
+        let pushed = unread_since(&c, bob, since).unwrap();
+        assert_eq!(pushed[0], (mention, Some("Team".to_owned())));
+        assert_eq!(pushed[1].1, None, "a direct conversation's has no group title");
+
+        read_up_to(&c, bob, group, 1, chrono::Utc::now()).unwrap();
+        assert!(unread_mentions(&c, bob).unwrap().is_empty());
     }
 }
