@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Client, Socket, eventually, next_of, send_frame, signed_up, socket};
 use gochat_kit::testing::TestServer;
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -257,6 +258,21 @@ fn subscriptions_at(dir: &std::path::Path, endpoint: &str) -> i64 {
     .unwrap()
 }
 
+/// The group titles kept with the unread notifications (read beside the running store).
+fn stored_group_titles(dir: &std::path::Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(dir.join("notifications.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut titles = conn
+        .prepare("SELECT group_title FROM notifications WHERE read_at IS NULL AND group_title IS NOT NULL")
+        .unwrap();
+    titles
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 // ----- the tests ------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -356,6 +372,66 @@ async fn a_push_says_a_mention_and_names_its_group() {
             (json!("@bob can you look?"), json!(true), json!("Team")),
             (json!("thanks"), json!(false), json!("Team"))
         ]
+    );
+}
+
+/// The push that catches a member up after they leave names their group as it is called then:
+/// a rename while they were reading elsewhere is not undone by it.
+#[tokio::test]
+async fn a_catch_up_push_names_the_group_as_renamed() {
+    let (mut push_service, dir, server) = start().await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let browser = Browser::new(6);
+    let endpoint = push_service.endpoint("/push/bob");
+    assert_eq!(
+        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
+            .await
+            .0,
+        201
+    );
+    let (status, created) = alice
+        .post("/api/conversations", json!({"title": "Team", "memberIds": [bob_id]}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    // Bob is online, so the message reaches his tab, not his browser's pushes.
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let cookie = bob.cookie.clone();
+    let is_online = || {
+        let mut bob = Client {
+            cookie: cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (_, users) = bob.get("/api/users?q=bob").await;
+            (users["users"][0]["online"] == true).then_some(())
+        }
+    };
+    eventually(WAIT, is_online).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    send_frame(
+        &mut alice_chat,
+        json!({"type": "send", "clientId": uuid::Uuid::new_v4(), "conversationId": group, "body": "@bob look"}),
+    )
+    .await;
+    next_of(&mut bob_notes, "notification", WAIT).await;
+    let rename = Some(json!({"title": "Crew"}));
+    let path = format!("/api/conversations/{group}");
+    let (status, _, renamed) = alice.request("PATCH", &path, rename, HeaderMap::new()).await;
+    assert_eq!(status, 200, "{renamed}");
+    // The store hears of the rename on its own queue: wait for it, not for a guess of how long.
+    eventually(WAIT, || async {
+        (stored_group_titles(dir.path()) == ["Crew"]).then_some(())
+    })
+    .await;
+
+    // He leaves without reading it: the catch-up push names the group as it is called now.
+    drop(bob_notes);
+    let message = browser.decrypt(&push_service.next_push().await.body);
+    assert_eq!(
+        (&message["preview"], &message["mentioned"], &message["groupTitle"]),
+        (&json!("@bob look"), &json!(true), &json!("Crew"))
     );
 }
 

@@ -570,7 +570,7 @@ pub struct PushMessage {
     /// Whether the message names the recipient: the notification then says "mentioned you".
     #[serde(default)]
     pub mentioned: bool,
-    /// The group's title when the message was stored (none in a direct conversation): the
+    /// The group's title (as renamed since the message, none in a direct conversation): the
     /// worker has no list of conversations to name it from.
     #[serde(default)]
     pub group_title: Option<String>,

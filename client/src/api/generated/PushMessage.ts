@@ -13,7 +13,7 @@ export type PushMessage = { kind: NotificationKind, conversationId: Conversation
  */
 mentioned: boolean, 
 /**
- * The group's title when the message was stored (none in a direct conversation): the
+ * The group's title (as renamed since the message, none in a direct conversation): the
  * worker has no list of conversations to name it from.
  */
 groupTitle: string | null, };

@@ -17,8 +17,8 @@ use std::sync::Arc;
 /// announced in one event per message; reading a conversation up to
 /// `seq` (or sending into it) reads its notifications up to `seq`; an edit changes the preview
 /// and a deletion removes the notifications of that message (its text must not outlive it
-/// here); a member removed from a conversation has its notifications of it read and its mute
-/// forgotten. A new notification of a user without an open socket is also pushed to their
+/// here); a renamed group's unread notifications take its new title (for their pushes); a member
+/// removed from a conversation has its notifications of it read and its mute forgotten. A new notification of a user without an open socket is also pushed to their
 /// browsers (Web Push), and presence changes say who that is; a browser's subscription goes
 /// when the session that registered it ends (signed out, a password change, disabled). All
 /// idempotent by natural keys (one notification per recipient and message; "read up to" only
@@ -80,6 +80,9 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
             }
             Event::ReceiptUpdated(e) => read_up_to(w, e.user_id, e.conversation_id, e.read_seq)?,
             Event::ConversationUpdated(e) => {
+                if let Some(title) = &e.conversation.title {
+                    table::retitle(w, e.conversation.id, title)?;
+                }
                 for user in e.removed {
                     read_up_to(w, user, e.conversation.id, i64::MAX)?;
                     mutes::unmute_in(w, user, e.conversation.id)?;

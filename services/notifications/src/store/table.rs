@@ -97,6 +97,17 @@ pub fn set_preview(c: &Connection, conversation: ConversationId, seq: i64, previ
     Ok(())
 }
 
+/// A group was renamed: its unread notifications' pushes (the catch-up one after a silent
+/// disconnect reads the title from here) name it as it is called now, not as it was.
+pub fn retitle(c: &Connection, conversation: ConversationId, title: &str) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "UPDATE notifications SET group_title = ?2
+         WHERE conversation_id = ?1 AND read_at IS NULL AND group_title IS NOT ?2",
+    )?
+    .execute(params![conversation.to_string(), title])?;
+    Ok(())
+}
+
 /// Removes the notifications of a deleted message; returns, per user, those that were unread.
 pub fn remove_message(
     c: &Connection,
