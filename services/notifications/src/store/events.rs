@@ -6,7 +6,7 @@ use crate::push::subscriptions;
 use gochat_kit::bus::{Handler, Writes, applying_idempotent};
 use gochat_kit::db::{Db, Write};
 use gochat_proto::admin::UserDisabled;
-use gochat_proto::dto::{Notification, NotificationKind};
+use gochat_proto::dto::{Notification, NotificationKind, TimelineKind};
 use gochat_proto::events::{Event, NotificationsCreated, NotificationsRead, UserNotification};
 use gochat_proto::ids::{ConversationId, NotificationId, UserId};
 use gochat_proto::limits::PREVIEW_CHARS;
@@ -80,7 +80,13 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
             }
             Event::ReceiptUpdated(e) => read_up_to(w, e.user_id, e.conversation_id, e.read_seq)?,
             Event::ConversationUpdated(e) => {
-                if let Some(title) = &e.conversation.title {
+                // Only a rename: every other change of a group carries its title too, and this
+                // reads every notification of the group.
+                let renamed = e
+                    .event
+                    .as_ref()
+                    .is_some_and(|event| event.kind == TimelineKind::Renamed);
+                if let (true, Some(title)) = (renamed, &e.conversation.title) {
                     table::retitle(w, e.conversation.id, title)?;
                 }
                 for user in e.removed {
