@@ -1,5 +1,6 @@
 // Uploading one file to `POST /api/attachments` with its progress. XMLHttpRequest rather than
 // fetch: only XHR reports how much of a request body has been sent, in every browser.
+import { counted } from '../lib/sentence';
 import type { Attachment, AttachmentResponse } from './types';
 
 /** What an upload needs from the browser (a fake in unit tests). */
@@ -93,5 +94,5 @@ export function formatSize(bytes: number): string {
       return `${value >= 10 || Number.isInteger(value) ? Math.round(value) : value.toFixed(1)} ${name}`;
     }
   }
-  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+  return counted(bytes, 'byte');
 }

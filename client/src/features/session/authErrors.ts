@@ -2,13 +2,14 @@
 // error code where the code says it all on that screen, else the server's own message as a sentence.
 import { MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS } from '../../api/generated/limits';
 import { errorCode, errorText, type Refusal } from '../../api/http';
+import { counted } from '../../lib/sentence';
 
 /** How long to wait, in words: seconds under a minute, else whole minutes (rounded up). */
 export function waitText(seconds: number): string {
   const s = Math.ceil(seconds);
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  if (s < 60) return counted(s, 'second');
   const m = Math.ceil(s / 60);
-  return `${m} minute${m === 1 ? '' : 's'}`;
+  return counted(m, 'minute');
 }
 
 /** A 429: as long as its `Retry-After` says (the wait grows with each failed sign-in). */

@@ -5,6 +5,7 @@ import { useAdminInvitesQuery, useCreateInviteMutation, useRevokeInviteMutation 
 import { errorText } from '../../api/http';
 import type { Invite, InviteSummary } from '../../api/types';
 import { inviteLink, parseMaxUses, VALIDITY_CHOICES } from '../../features/admin/invites';
+import { counted } from '../../lib/sentence';
 import { ConfirmDialog } from '../Dialog';
 import { CopyField, fieldClass } from './CopyField';
 import { Section } from './Section';
@@ -45,7 +46,7 @@ function OpenInvites() {
             <li key={i.id} data-testid="open-invite" className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2 text-sm">
               <span className="font-mono font-semibold">{name(i)}</span>
               <span className="min-w-0 flex-1 text-slate-600 dark:text-slate-300">
-                {i.usesLeft === 1 ? 'one use left' : `${i.usesLeft} uses left`}, until {new Date(i.expiresAt).toLocaleString()}
+                {counted(i.usesLeft, 'use')} left, until {new Date(i.expiresAt).toLocaleString()}
                 {i.createdBy.username && <span className="text-slate-500 dark:text-slate-400">, by {i.createdBy.username}</span>}
               </span>
               <button
