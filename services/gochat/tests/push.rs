@@ -245,6 +245,27 @@ async fn say(chat: &mut Socket, to: &str, body: &str) {
     .await;
 }
 
+/// `who` turns Web Push on in a browser (keys from `seed`) whose push service endpoint is
+/// `path`: the browser, and its endpoint.
+async fn subscribed(push_service: &PushService, who: &mut Client, path: &str, seed: u8) -> (Browser, String) {
+    let browser = Browser::new(seed);
+    let endpoint = push_service.endpoint(path);
+    let (status, body) = who
+        .post("/api/push/subscriptions", browser.subscription(&endpoint))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (browser, endpoint)
+}
+
+/// A group "Team" of `owner` and `member`: its id.
+async fn team(owner: &mut Client, member: &str) -> String {
+    let (status, created) = owner
+        .post("/api/conversations", json!({"title": "Team", "memberIds": [member]}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["conversation"]["id"].as_str().unwrap().to_owned()
+}
+
 /// The subscriptions stored for an endpoint (read beside the running store).
 fn subscriptions_at(dir: &std::path::Path, endpoint: &str) -> i64 {
     let conn =
@@ -337,19 +358,8 @@ async fn a_push_says_a_mention_and_names_its_group() {
     let (mut push_service, _dir, server) = start().await;
     let (_, mut alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let browser = Browser::new(5);
-    let endpoint = push_service.endpoint("/push/bob");
-    assert_eq!(
-        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
-            .await
-            .0,
-        201
-    );
-    let (status, created) = alice
-        .post("/api/conversations", json!({"title": "Team", "memberIds": [bob_id]}))
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let (browser, _) = subscribed(&push_service, &mut bob, "/push/bob", 5).await;
+    let group = team(&mut alice, &bob_id).await;
     let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
     let mut told = Vec::new();
     for body in ["@bob can you look?", "thanks"] {
@@ -382,19 +392,8 @@ async fn a_catch_up_push_names_the_group_as_renamed() {
     let (mut push_service, dir, server) = start().await;
     let (_, mut alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let browser = Browser::new(6);
-    let endpoint = push_service.endpoint("/push/bob");
-    assert_eq!(
-        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
-            .await
-            .0,
-        201
-    );
-    let (status, created) = alice
-        .post("/api/conversations", json!({"title": "Team", "memberIds": [bob_id]}))
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let (browser, _) = subscribed(&push_service, &mut bob, "/push/bob", 6).await;
+    let group = team(&mut alice, &bob_id).await;
     // Bob is online, so the message reaches his tab, not his browser's pushes.
     let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
     let cookie = bob.cookie.clone();
@@ -440,14 +439,7 @@ async fn an_online_user_gets_no_push_until_they_leave() {
     let (mut push_service, _dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let browser = Browser::new(3);
-    let endpoint = push_service.endpoint("/push/bob");
-    assert_eq!(
-        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
-            .await
-            .0,
-        201
-    );
+    let (browser, _) = subscribed(&push_service, &mut bob, "/push/bob", 3).await;
 
     // Bob has a tab open: he is online once the users service says so.
     let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
@@ -488,14 +480,7 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
     let (mut push_service, dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let endpoint = push_service.endpoint("/gone/bob-old-phone");
-    let browser = Browser::new(5);
-    assert_eq!(
-        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
-            .await
-            .0,
-        201
-    );
+    let (_, endpoint) = subscribed(&push_service, &mut bob, "/gone/bob-old-phone", 5).await;
     assert_eq!(subscriptions_at(dir.path(), &endpoint), 1);
 
     let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
@@ -512,14 +497,7 @@ async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
     let (mut push_service, _dir, server) = start().await;
     let (_, alice) = signed_up(&server, "alice").await;
     let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let browser = Browser::new(11);
-    let endpoint = push_service.endpoint("/hang/bob");
-    assert_eq!(
-        bob.post("/api/push/subscriptions", browser.subscription(&endpoint))
-            .await
-            .0,
-        201
-    );
+    let (browser, _) = subscribed(&push_service, &mut bob, "/hang/bob", 11).await;
 
     // Bob reads chat in a tab without the notifications socket: offline for pushes.
     let mut bob_chat = socket(&server, "/ws/chat", &bob).await;
