@@ -558,6 +558,78 @@ async fn a_notification_says_whom_it_mentions() {
     server.stop().await.unwrap();
 }
 
+/// An edit changes whom a message names, and its notifications follow: one that reached a
+/// member only through the mention (they mute the group) goes with it, and their tabs hear it
+/// as read; a member who does not mute keeps theirs, no longer a mention; a name written back in
+/// makes it one again.
+#[tokio::test]
+async fn an_edit_that_takes_a_mention_out_takes_it_out_of_the_notifications() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (_, mut alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let (carol_id, mut carol) = signed_up(&server, "carol").await;
+    let (status, created) = alice
+        .post(
+            "/api/conversations",
+            json!({"title": "Team", "memberIds": [bob_id, carol_id]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let muted = format!("/api/notifications/muted/{group}");
+    assert_eq!(bob.request("PUT", &muted, None, HeaderMap::new()).await.0, 204);
+    let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
+    let mut carol_notes = socket(&server, "/ws/notifications", &carol).await;
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    let sent = json!({"type": "send", "clientId": new_id(), "conversationId": group, "body": "@bob @carol look"});
+    send_frame(&mut alice_chat, sent).await;
+    let seq = next_of(&mut alice_chat, "message", WAIT).await["message"]["seq"].clone();
+    let bobs = next_of(&mut bob_notes, "notification", WAIT).await["notification"].clone();
+    let carols = next_of(&mut carol_notes, "notification", WAIT).await["notification"].clone();
+    assert_eq!((&bobs["mentioned"], &carols["mentioned"]), (&json!(true), &json!(true)));
+
+    let edit = |body: &str| json!({"type": "edit", "conversationId": group, "seq": seq, "body": body});
+    send_frame(&mut alice_chat, edit("look")).await;
+    // Bob muted the group: without the mention, the notification goes, read in his tabs.
+    let read = next_of(&mut bob_notes, "notifications.read", WAIT).await;
+    assert_eq!(read["ids"], json!([bobs["id"]]));
+    let (_, page) = bob.get("/api/notifications").await;
+    assert_eq!(
+        (&page["notifications"], &page["unreadMentions"], &page["unreadCount"]),
+        (&json!([]), &json!([]), &json!(0))
+    );
+    // Carol did not: hers stays, unread, no longer a mention.
+    let (_, page) = carol.get("/api/notifications").await;
+    let listed = &page["notifications"][0];
+    assert_eq!(
+        (
+            &listed["preview"],
+            &listed["mentioned"],
+            &page["unreadMentions"],
+            &page["unreadCount"]
+        ),
+        (&json!("look"), &json!(false), &json!([]), &json!(1))
+    );
+
+    send_frame(&mut alice_chat, edit("@carol look again")).await;
+    let mentioned_again = || {
+        let mut carol = Client {
+            cookie: carol.cookie.clone(),
+            ..Client::new(&server)
+        };
+        async move {
+            let (_, page) = carol.get("/api/notifications").await;
+            (page["unreadMentions"].as_array().map(Vec::len) == Some(1)).then_some(page)
+        }
+    };
+    let page = eventually(WAIT, mentioned_again).await;
+    assert_eq!(page["notifications"][0]["mentioned"], json!(true));
+    // Bob's is not back: an edit does not notify (his mute holds for what was never a mention of him).
+    assert_eq!(bob.get("/api/notifications").await.1["notifications"], json!([]));
+    server.stop().await.unwrap();
+}
+
 /// Bad mutes get a clear answer and store nothing: not an id, no session, a foreign origin, and
 /// more conversations than anyone has.
 #[tokio::test]

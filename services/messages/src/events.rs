@@ -239,7 +239,12 @@ fn edited(w: &mut Write<'_>, e: MessageEdited, backlog: &Arc<Backlog>) -> rusqli
     match messages::edit(w, &head, e.seq, &e.body, e.at)? {
         Some(changed) => {
             backlog.queued(w);
-            publish_updated(w, changed)
+            // Mentions count in groups only (see `publish_stored`).
+            let mentions = match head.kind {
+                ConversationKind::Group => Some(mentions::mentioned(w, head.id, e.user_id, &changed.message.body)?),
+                ConversationKind::Direct => None,
+            };
+            publish_updated(w, changed, mentions)
         }
         None => Ok(()),
     }
@@ -262,7 +267,7 @@ fn deleted(w: &mut Write<'_>, e: MessageDeleted, sweep: &Notify) -> rusqlite::Re
         sweep.notify_one();
     }
     match messages::delete(w, head.id, e.seq, e.at)? {
-        Some(changed) => publish_updated(w, changed),
+        Some(changed) => publish_updated(w, changed, None),
         None => Ok(()),
     }
 }
@@ -287,17 +292,22 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
         _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
     }
     match messages::react(w, head.id, e.seq, e.user_id, &e.emoji, e.on)? {
-        Some(changed) => publish_updated(w, changed),
+        Some(changed) => publish_updated(w, changed, None),
         None => Ok(()),
     }
 }
 
-fn publish_updated(w: &mut Write<'_>, changed: messages::Changed) -> rusqlite::Result<()> {
+fn publish_updated(
+    w: &mut Write<'_>,
+    changed: messages::Changed,
+    mentions: Option<Vec<UserId>>,
+) -> rusqlite::Result<()> {
     let members = conversations::member_ids(w, changed.message.conversation_id)?;
     w.publish(&MessageUpdated {
         message: changed.message,
         change: changed.change,
         members,
+        mentions,
     })?;
     Ok(())
 }

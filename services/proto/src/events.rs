@@ -349,6 +349,11 @@ pub struct MessageUpdated {
     pub message: Message,
     pub change: i64,
     pub members: Vec<UserId>,
+    /// After an edit in a group: the members the body names now (as `MessageStored.mentions`),
+    /// so a notification stops saying it mentions someone it no longer names. `None` for every
+    /// other update, and from publishers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<Vec<UserId>>,
 }
 
 /// A request the messages service refused; chat answers it on the socket it came from (or on

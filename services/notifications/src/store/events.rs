@@ -76,6 +76,9 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                     }
                 } else {
                     table::set_preview(w, m.conversation_id, m.seq, &preview(&m.body))?;
+                    if let Some(named) = &e.mentions {
+                        mentions_edited(w, m.conversation_id, m.seq, named)?;
+                    }
                 }
             }
             Event::ReceiptUpdated(e) => read_up_to(w, e.user_id, e.conversation_id, e.read_seq)?,
@@ -119,6 +122,32 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
         }
         Ok(())
     })
+}
+
+/// An edit changed whom a message names: its notifications follow. One that reached a member
+/// only through a mention (they mute the conversation) goes when the mention does, and their
+/// tabs hear it as read.
+fn mentions_edited(
+    w: &mut Write<'_>,
+    conversation: ConversationId,
+    seq: i64,
+    named: &[UserId],
+) -> rusqlite::Result<()> {
+    let dropped = table::set_mentioned(w, conversation, seq, named)?;
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    let muted = mutes::muting(w, conversation)?;
+    for (user, id, unread) in dropped.into_iter().filter(|(user, ..)| muted.contains(user)) {
+        table::remove(w, id)?;
+        if unread {
+            w.publish(&NotificationsRead {
+                user_id: user,
+                ids: vec![id],
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn preview(body: &str) -> String {

@@ -97,6 +97,42 @@ pub fn set_preview(c: &Connection, conversation: ConversationId, seq: i64, previ
     Ok(())
 }
 
+/// An edited message names `named` now: its notifications say a mention only for them. Returns
+/// those that stopped saying one: (their user, their id, whether unread).
+pub fn set_mentioned(
+    c: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+    named: &[UserId],
+) -> rusqlite::Result<Vec<(UserId, NotificationId, bool)>> {
+    let named = serde_json::to_string(&named.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let mut dropped = Vec::new();
+    let mut update = c.prepare_cached(
+        "UPDATE notifications SET mentioned = (user_id IN (SELECT value FROM json_each(?3)))
+         WHERE conversation_id = ?1 AND seq = ?2 AND mentioned != (user_id IN (SELECT value FROM json_each(?3)))
+         RETURNING user_id, id, mentioned, read_at IS NULL",
+    )?;
+    let mut rows = update.query(params![conversation.to_string(), seq, named])?;
+    while let Some(row) = rows.next()? {
+        if !row.get::<_, bool>(2)? {
+            dropped.push((
+                id::<UserId>(row, 0)?,
+                id::<NotificationId>(row, 1)?,
+                row.get::<_, bool>(3)?,
+            ));
+        }
+    }
+    Ok(dropped)
+}
+
+/// Removes one notification.
+pub fn remove(c: &Connection, id: NotificationId) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM notifications WHERE id = ?1")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
 /// A group was renamed: its unread notifications' pushes (the catch-up one after a silent
 /// disconnect reads the title from here) name it as it is called now, not as it was.
 pub fn retitle(c: &Connection, conversation: ConversationId, title: &str) -> rusqlite::Result<()> {
