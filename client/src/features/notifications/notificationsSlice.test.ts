@@ -3,7 +3,7 @@ import { PREVIEW_CHARS } from '../../api/generated/limits';
 import { api } from '../../api/http';
 import type { Notification } from '../../api/types';
 import { changesLoaded, notificationsLoaded } from '../../test/actions';
-import { FakeWebSocket, alice, fakeServer, msg, setup, waitFor } from '../../test/fakes';
+import { FakeWebSocket, alice, fakeServer, group, msg, setup, waitFor } from '../../test/fakes';
 import { messageUpdated, readMarked } from '../chat/chatSlice';
 import {
   CHANGE_MEMORY_MS,
@@ -244,5 +244,30 @@ describe('notifications and the chat socket', () => {
     const { items, unreadCount } = store.getState().notifications;
     expect(items.map((x) => [x.id, x.preview])).toEqual([['a', 'edited']]);
     expect(unreadCount).toBe(1);
+  });
+
+  it('an edit that takes my name out of a group message clears its "@"; written back in, it returns', async () => {
+    const mention = { ...n('m', 2, null, 'g1'), mentioned: true };
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
+      'GET /api/conversations': () => ({ conversations: [group('g1', 2)] }),
+      'GET /api/notifications': () => ({ notifications: [mention], unreadCount: 1, unreadMentions: [mention] }),
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    const chat = FakeWebSocket.last('/ws/chat');
+    chat.open();
+    FakeWebSocket.last('/ws/notifications').open();
+    await waitFor(() => store.getState().notifications.loaded, 'first page');
+    await waitFor(() => store.getState().chat.conversations['g1'] !== undefined, 'the group listed');
+    const marked = () => [selectMentionedIn(store.getState(), 'g1'), store.getState().notifications.items[0]?.mentioned];
+    expect(marked()).toEqual([true, true]);
+
+    const edited = (body: string, change: number) => ({ type: 'message.updated', message: msg('g1', 2, 'u-bob', { body, editedAt: '2025-01-01T11:00:00Z' }), change });
+    chat.receive(edited('never mind, @carol has it', 1));
+    expect(marked()).toEqual([false, false]);
+    expect(store.getState().notifications.unreadCount).toBe(1);
+    chat.receive(edited('@Alice after all', 2));
+    expect(marked()).toEqual([true, true]);
   });
 });

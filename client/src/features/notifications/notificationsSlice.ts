@@ -105,6 +105,19 @@ const notificationsSlice = createSlice({
       markRead(state, () => true, payload.at);
       state.unreadCount = 0;
     },
+    /**
+     * An edit changed whom a message names (`mentionsMe`: whether it names me now): its
+     * notifications say so, and the conversation's "@" follows (the server does the same).
+     */
+    mentionEdited(state, { payload }: PayloadAction<{ conversationId: ConversationId; seq: number; mentionsMe: boolean }>) {
+      const ofMessage = (n: Notification) => n.conversationId === payload.conversationId && n.seq === payload.seq;
+      for (const n of state.items) if (ofMessage(n)) n.mentioned = payload.mentionsMe;
+      state.mentions = state.mentions.filter((n) => !ofMessage(n));
+      if (payload.mentionsMe) {
+        const unread = state.items.filter((n) => ofMessage(n) && n.readAt === null);
+        state.mentions = [...unread, ...state.mentions].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      }
+    },
     /** The notifications socket is back: the page it fetches now says what is current. */
     notificationsResyncing(state) {
       state.changed = {};
@@ -141,7 +154,7 @@ const notificationsSlice = createSlice({
   },
 });
 
-export const { notificationReceived, notificationsRead, allNotificationsRead, notificationsResyncing } = notificationsSlice.actions;
+export const { notificationReceived, notificationsRead, allNotificationsRead, notificationsResyncing, mentionEdited } = notificationsSlice.actions;
 export const notificationsReducer = notificationsSlice.reducer;
 
 export const selectUnreadNotifications = (s: { notifications: NotificationsState }) => s.notifications.unreadCount;

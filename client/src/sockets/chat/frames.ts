@@ -1,5 +1,5 @@
 // What each `/ws/chat` server frame does to the store.
-import type { ChatClientFrame, ChatServerFrame, Conversation, ErrorCode, Message, UserId } from '../../api/types';
+import type { ChatClientFrame, ChatServerFrame, Conversation, ErrorCode, GroupConversation, Message, UserId } from '../../api/types';
 import {
   conversationReceived,
   conversationRemoved,
@@ -12,7 +12,9 @@ import {
 import { groupEventReceived } from '../../features/chat/groupEvents';
 import { noLongerInText } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
+import { mentionEdited } from '../../features/notifications/notificationsSlice';
 import { noticeShown } from '../../features/notices/noticesSlice';
+import { mentionsIn } from '../../lib/mentions';
 import { asSentence } from '../../lib/sentence';
 import type { SocketDispatch, SocketRootState } from '../state';
 import type { Outbox } from './outbox';
@@ -67,12 +69,23 @@ function onMessage(ctx: FrameContext, m: Message): void {
   if (!mine) ctx.send({ type: 'delivered', conversationId: m.conversationId, seq: m.seq });
 }
 
+/** The members a group's message names, by their usernames as the server counts them. */
+function mentionsOf(conversation: GroupConversation, body: string): string[] {
+  const names = new Map(conversation.members.map((m) => [m.username.toLowerCase(), m.username] as const));
+  return mentionsIn(body, (name) => names.get(name.toLowerCase()));
+}
+
 function onMessageUpdated(ctx: FrameContext, message: Message, change: number): void {
   const before = ctx.getState().chat;
   const id = message.conversationId;
   const applied = before.appliedChange[id] ?? 0;
   ctx.dispatch(messageUpdated({ message, change }));
-  if (!before.conversations[id]) ctx.refreshConversations();
+  const conversation = before.conversations[id];
+  if (conversation?.kind === 'group' && message.deletedAt === null) {
+    const mentionsMe = mentionsOf(conversation, message.body).includes(ctx.getState().session.user?.username ?? '');
+    ctx.dispatch(mentionEdited({ conversationId: id, seq: message.seq, mentionsMe }));
+  }
+  if (!conversation) ctx.refreshConversations();
   // A change number skipped: some update never reached this socket. Ask for what changed since.
   else if (before.messages[id] && change > applied + 1) void ctx.dispatch(fillChanges(id, change));
 }
