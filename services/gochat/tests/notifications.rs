@@ -492,16 +492,12 @@ async fn a_mention_reaches_its_member_through_a_mute() {
     server.stop().await.unwrap();
 }
 
-/// A notification says whether its message mentions its member: true only for the member a
-/// group's message names, false for the others and in a direct conversation (where nothing is a
-/// mention). Every page lists the unread mentions, until the member reads the group.
-#[tokio::test]
-async fn a_notification_says_whom_it_mentions() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let (_, mut alice) = signed_up(&server, "alice").await;
-    let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let (carol_id, mut carol) = signed_up(&server, "carol").await;
+/// Alice, Bob and Carol signed up, and the group "Team" Alice made of them: Alice, Bob with his
+/// id, Carol, and the group's id.
+async fn team(server: &TestServer) -> (Client, (String, Client), Client, String) {
+    let (_, mut alice) = signed_up(server, "alice").await;
+    let (bob_id, bob) = signed_up(server, "bob").await;
+    let (carol_id, carol) = signed_up(server, "carol").await;
     let (status, created) = alice
         .post(
             "/api/conversations",
@@ -510,6 +506,17 @@ async fn a_notification_says_whom_it_mentions() {
         .await;
     assert_eq!(status, 201, "{created}");
     let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    (alice, (bob_id, bob), carol, group)
+}
+
+/// A notification says whether its message mentions its member: true only for the member a
+/// group's message names, false for the others and in a direct conversation (where nothing is a
+/// mention). Every page lists the unread mentions, until the member reads the group.
+#[tokio::test]
+async fn a_notification_says_whom_it_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (alice, (bob_id, mut bob), mut carol, group) = team(&server).await;
     let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
     let mut carol_notes = socket(&server, "/ws/notifications", &carol).await;
     let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
@@ -566,17 +573,7 @@ async fn a_notification_says_whom_it_mentions() {
 async fn an_edit_that_takes_a_mention_out_takes_it_out_of_the_notifications() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let (_, mut alice) = signed_up(&server, "alice").await;
-    let (bob_id, mut bob) = signed_up(&server, "bob").await;
-    let (carol_id, mut carol) = signed_up(&server, "carol").await;
-    let (status, created) = alice
-        .post(
-            "/api/conversations",
-            json!({"title": "Team", "memberIds": [bob_id, carol_id]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let group = created["conversation"]["id"].as_str().unwrap().to_owned();
+    let (alice, (_, mut bob), mut carol, group) = team(&server).await;
     let muted = format!("/api/notifications/muted/{group}");
     assert_eq!(bob.request("PUT", &muted, None, HeaderMap::new()).await.0, 204);
     let mut bob_notes = socket(&server, "/ws/notifications", &bob).await;
