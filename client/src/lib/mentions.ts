@@ -63,6 +63,12 @@ export function completeMention(text: string, start: number, caret: number, user
   return { text: text.slice(0, start) + inserted + rest, caret: start + inserted.length };
 }
 
+/** Finds a username among `usernames` whatever its case, as the server matches a mention. */
+export function usernameLookup(usernames: readonly string[]): (name: string) => string | undefined {
+  const names = new Map(usernames.map((u) => [u.toLowerCase(), u] as const));
+  return (name) => names.get(name.toLowerCase());
+}
+
 /** The usernames `body` mentions as the message shows it (in its text, not in code or links), each once. */
 export function mentionsIn(body: string, lookup: (name: string) => string | undefined): string[] {
   const found = new Set<string>();

@@ -14,7 +14,7 @@ import { noLongerInText } from '../../features/chat/conversation';
 import { fillChanges, fillConversation } from '../../features/chat/history';
 import { mentionEdited } from '../../features/notifications/notificationsSlice';
 import { noticeShown } from '../../features/notices/noticesSlice';
-import { mentionsIn } from '../../lib/mentions';
+import { mentionsIn, usernameLookup } from '../../lib/mentions';
 import { asSentence } from '../../lib/sentence';
 import type { SocketDispatch, SocketRootState } from '../state';
 import type { Outbox } from './outbox';
@@ -71,8 +71,7 @@ function onMessage(ctx: FrameContext, m: Message): void {
 
 /** The members a group's message names, by their usernames as the server counts them. */
 function mentionsOf(conversation: GroupConversation, body: string): string[] {
-  const names = new Map(conversation.members.map((m) => [m.username.toLowerCase(), m.username] as const));
-  return mentionsIn(body, (name) => names.get(name.toLowerCase()));
+  return mentionsIn(body, usernameLookup(conversation.members.map((m) => m.username)));
 }
 
 function onMessageUpdated(ctx: FrameContext, message: Message, change: number): void {

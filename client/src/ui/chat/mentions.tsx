@@ -3,6 +3,7 @@
 import { createContext, useContext, useMemo, type ReactNode } from 'react';
 import type { Conversation } from '../../api/types';
 import { useAppSelector } from '../../app/hooks';
+import { usernameLookup } from '../../lib/mentions';
 
 type Mentionable = {
   /** The username as written, for a name in any case; undefined for someone not in the conversation. */
@@ -22,10 +23,7 @@ export function MentionsProvider({ conversation, children }: { conversation: Con
   const me = useAppSelector((s) => s.session.user?.username ?? '');
   // Keyed by the names, not the conversation: it changes with every message, the names seldom.
   const key = usernamesOf(conversation).join('\n');
-  const value = useMemo(() => {
-    const names = new Map(key.split('\n').map((u) => [u.toLowerCase(), u] as const));
-    return { lookup: (name: string) => names.get(name.toLowerCase()), me };
-  }, [key, me]);
+  const value = useMemo(() => ({ lookup: usernameLookup(key.split('\n')), me }), [key, me]);
   return <MentionsContext.Provider value={value}>{children}</MentionsContext.Provider>;
 }
 
