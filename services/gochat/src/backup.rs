@@ -2,7 +2,8 @@
 //! in a data directory, taken while the services keep serving, and putting it back.
 //!
 //! Layout
-//! - [`backup`]: copies each `<data dir>/<service>.db` with SQLite's online backup API (one step,
+//! - [`backup`]: copies each `<data dir>/<service>.db` (but the search index, which the messages
+//!   service builds again from the messages) with SQLite's online backup API (one step,
 //!   so one read transaction: in WAL mode writers are never blocked and the copy is the state of
 //!   one instant per database), plus the keys that live there (the session key `jwt.key`,
 //!   the Web Push key `vapid.key`: without it every browser would have to subscribe again) and
@@ -40,6 +41,9 @@ pub const ATTACHMENTS: &str = "attachments";
 const ATTACHMENTS_TMP: &str = "tmp";
 /// Key files copied along with the databases when they are in the data directory.
 const KEY_FILES: [&str; 2] = [JWT_KEY, gochat_notifications::VAPID_KEY_FILE];
+/// Databases that are derived from another and built again from it when missing: not backed
+/// up. A copy could not be consistent with its source anyway (each file is its own snapshot).
+const DERIVED: [&str; 1] = [gochat_messages::SEARCH_DB];
 /// Version of the manifest's shape.
 const FORMAT: u32 = 1;
 /// Longest a database may stay locked (another connection holding a write lock on a rollback
@@ -259,6 +263,7 @@ fn databases_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
         if path.extension().is_some_and(|e| e == "db")
             && path.is_file()
             && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            && !DERIVED.contains(&stem)
         {
             found.push((stem.to_owned(), path.clone()));
         }
@@ -425,6 +430,8 @@ mod tests {
         let data = root.path().join("data");
         fs::create_dir(&data).unwrap();
         let conn = live_db(&data, "messages");
+        // Derived from the messages: left out, built again after a restore.
+        let _index = live_db(&data, gochat_messages::SEARCH_DB);
         for i in 0..100 {
             conn.execute("INSERT INTO messages (body) VALUES (?1)", [format!("m{i}")])
                 .unwrap();
@@ -443,6 +450,7 @@ mod tests {
         let restored = root.path().join("restored");
         restore(&root.path().join("backup"), &restored, None).unwrap();
         assert_eq!(count(&restored.join("messages.db")), 100);
+        assert!(!restored.join("messages-search.db").exists());
         assert_eq!(fs::read_to_string(restored.join(JWT_KEY)).unwrap(), "k".repeat(48));
         assert_eq!(fs::read_to_string(restored.join(KEY_FILES[1])).unwrap(), "v".repeat(43));
     }

@@ -45,7 +45,7 @@ pub fn handler(db: Db, sweep: Arc<Notify>, backlog: Arc<Backlog>) -> Handler {
     applying_once(db, Writes::HereWhenIdle, ONCE, move |w, event| match event {
         Event::MessageSent(e) => sent(w, e, &backlog),
         Event::MessageEdited(e) => edited(w, e, &backlog),
-        Event::MessageDeleted(e) => deleted(w, e, &sweep),
+        Event::MessageDeleted(e) => deleted(w, e, &sweep, &backlog),
         Event::MessageReacted(e) => reacted(w, e),
         Event::MessageDelivered(e) => receipt(w, e.conversation_id, e.user_id, e.seq, 0, e.origin),
         // A message read has been delivered.
@@ -250,7 +250,7 @@ fn edited(w: &mut Write<'_>, e: MessageEdited, backlog: &Arc<Backlog>) -> rusqli
     }
 }
 
-fn deleted(w: &mut Write<'_>, e: MessageDeleted, sweep: &Notify) -> rusqlite::Result<()> {
+fn deleted(w: &mut Write<'_>, e: MessageDeleted, sweep: &Notify, backlog: &Arc<Backlog>) -> rusqlite::Result<()> {
     let refuse = Refusal {
         user: e.user_id,
         client_id: None,
@@ -267,7 +267,11 @@ fn deleted(w: &mut Write<'_>, e: MessageDeleted, sweep: &Notify) -> rusqlite::Re
         sweep.notify_one();
     }
     match messages::delete(w, head.id, e.seq, e.at)? {
-        Some(changed) => publish_updated(w, changed, None),
+        Some(changed) => {
+            // Its words leave the index with the drain's next write.
+            backlog.queued(w);
+            publish_updated(w, changed, None)
+        }
         None => Ok(()),
     }
 }

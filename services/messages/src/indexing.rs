@@ -1,16 +1,21 @@
-//! The drain of the search backlog: indexes the messages stored or edited since the last drain
-//! (and those a migration left waiting), a batch per write, off the commit path of the messages
-//! themselves. FTS5 flushes a segment and rewrites its structure record at every commit that
-//! changes the index, so one write for a batch costs a fraction of one per message.
+//! The drain of the search backlog: indexes the messages stored, edited or deleted since the
+//! last drain (all of them when the index's database is new), a batch per write of the index's
+//! own database, off the commit path of the messages themselves. FTS5 flushes a segment and
+//! rewrites its structure record at every commit that changes the index, so one write for a
+//! batch costs a fraction of one per message; it merges segments in some of those commits too
+//! (now and then for tens of milliseconds), which is why the index is a database of its own:
+//! its writer is not the messages writer.
 //!
 //! Woken after a commit that queued a message, the drain lingers a little ([`LINGER`]) so that
-//! the messages of a burst are indexed together, unless [`FULL`] of them arrived first, in
-//! writes of at most [`SLICE`] each so that messages stored meanwhile never wait long. Searches
-//! find waiting messages all the same (see [`crate::store::search`]), so the linger only
-//! decides how much the index lags, never what a search finds.
+//! the messages of a burst are indexed together, unless [`FULL`] of them arrived first. Each
+//! batch is read on a reader of the messages database, written to the index, then (for edits
+//! and deletions) taken off the backlog by the messages writer. Searches find waiting messages
+//! all the same (see [`crate::store::search`]), so the linger only decides how much the index
+//! lags, never what a search finds.
 
-use crate::store;
-use gochat_kit::db::{Db, DbError, Write};
+use crate::store::search;
+use gochat_kit::Runtime;
+use gochat_kit::db::{Db, DbError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,13 +26,9 @@ use tokio_util::sync::CancellationToken;
 const LINGER: Duration = Duration::from_millis(100);
 /// Messages queued that start the drain before the linger is over.
 const FULL: usize = 256;
-/// Longest the inserts of one write of the drain run. The messages writer stores nothing
-/// meanwhile, so a message sent then waits for it: a drain in one write (350 messages in a busy
-/// second's linger, 2-3 ms) delayed one message in a hundred by that much. Slices of this length
-/// cost an index segment each, which FTS5 merges in the background of later writes. The commit
-/// comes on top, and costs more than the inserts (FTS5 writes the segment and merges there; see
-/// README, "Measured").
-const SLICE: Duration = Duration::from_micros(250);
+/// Most messages in one write of the index: a rebuild's batches (about 5 ms of inserts each)
+/// leave room between them for the index's other work, and read at most this many bodies.
+const BATCH: usize = 1024;
 /// How often a long drain (an index being rebuilt) reports how many messages still wait.
 const REPORT_EVERY: Duration = Duration::from_secs(5);
 
@@ -43,9 +44,9 @@ pub struct Backlog {
 }
 
 impl Backlog {
-    /// Tells the drain, once `w` commits, that it stored or edited a message (which then waits
-    /// for the index, see [`store::search`]).
-    pub fn queued(self: &Arc<Self>, w: &mut Write<'_>) {
+    /// Tells the drain, once `w` commits, that it stored, edited or deleted a message (which
+    /// then waits for the index, see [`search`]).
+    pub fn queued(self: &Arc<Self>, w: &mut gochat_kit::db::Write<'_>) {
         let backlog = self.clone();
         w.after_commit(move || {
             if backlog.queued.fetch_add(1, Ordering::Relaxed) + 1 == FULL {
@@ -56,34 +57,62 @@ impl Backlog {
     }
 }
 
+/// Opens the index's database beside `messages`. An index ahead of the messages (its cursor
+/// above their highest number: the messages database was put back to an earlier state) is
+/// emptied, to be filled again.
+pub async fn open(runtime: &Runtime, messages: &Db) -> anyhow::Result<Db> {
+    let index = runtime.open_db(search::DB, search::MIGRATIONS)?;
+    let last = messages.read(|c| search::last_num(c).map_err(DbError::from)).await?;
+    index
+        .write(move |w| {
+            // What a deletion takes out of the index is overwritten, as in the messages'.
+            w.pragma_update(None, "secure_delete", "ON")?;
+            let cursor = search::cursor(w)?;
+            if cursor > last {
+                tracing::warn!(
+                    cursor,
+                    last,
+                    "the search index is ahead of the messages: indexing them again"
+                );
+                search::reset(w)?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await?;
+    Ok(index)
+}
+
 /// Runs until `shutdown`: drains what waits, then waits to be woken.
-pub async fn run(db: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
-    // How far a rebuilt index has come (a migration queues every message), for operators.
-    let waiting = metrics::gauge!("gochat_search_backlog", "db" => db.name().to_owned());
+pub async fn run(messages: Db, index: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
+    // How far a rebuilt index has come, for operators.
+    let waiting = metrics::gauge!("gochat_search_backlog", "db" => messages.name().to_owned());
+    // The drain is the index's only writer: its cursor is read once.
+    let mut cursor = None;
     loop {
         backlog.queued.store(0, Ordering::Relaxed);
         let mut reported: Option<Instant> = None;
         loop {
-            match db
-                .write(|w| store::search::reindex_some(w, SLICE).map_err(DbError::from))
-                .await
-            {
+            match drain_batch(&messages, &index, &mut cursor).await {
                 Ok(true) => {
                     waiting.set(0.0);
                     break;
                 }
                 Ok(false) if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) => {
                     reported = Some(Instant::now());
-                    if let Ok(left) = db.read(|c| store::search::backlog_len(c).map_err(DbError::from)).await {
+                    let from = cursor.unwrap_or_default();
+                    if let Ok(left) = messages
+                        .read(move |c| search::backlog_len(c, from).map_err(DbError::from))
+                        .await
+                    {
                         waiting.set(left as f64);
                         if left > FULL as i64 {
-                            tracing::info!(db = db.name(), left, "indexing messages for search");
+                            tracing::info!(left, "indexing messages for search");
                         }
                     }
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::warn!(db = db.name(), error = %e, "search indexing paused");
+                    tracing::warn!(error = %e, "search indexing paused");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(5)) => {}
                         () = shutdown.cancelled() => return,
@@ -104,4 +133,30 @@ pub async fn run(db: Db, backlog: Arc<Backlog>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
         }
     }
+}
+
+/// Indexes one batch of what waits; returns whether nothing waited beyond it.
+async fn drain_batch(messages: &Db, index: &Db, cursor: &mut Option<i64>) -> Result<bool, DbError> {
+    let from = match *cursor {
+        Some(at) => at,
+        None => index.read(|c| search::cursor(c).map_err(DbError::from)).await?,
+    };
+    *cursor = Some(from);
+    let batch = messages
+        .read(move |c| search::waiting_batch(c, from, BATCH).map_err(DbError::from))
+        .await?;
+    if batch.is_empty() {
+        return Ok(batch.last);
+    }
+    let batch = index
+        .write(move |w| search::apply(w, &batch).map(|()| batch).map_err(DbError::from))
+        .await?;
+    *cursor = Some(batch.cursor);
+    let last = batch.last;
+    if batch.has_queued() {
+        messages
+            .write(move |w| search::drained(w, &batch).map_err(DbError::from))
+            .await?;
+    }
+    Ok(last)
 }

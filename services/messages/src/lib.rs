@@ -12,8 +12,8 @@
 //!   attachments).
 //! - `attachments`: the attachments' files beside the database, images' thumbnails, and the
 //!   sweep that removes uploads never sent and files no longer named.
-//! - `indexing`: the background drain that indexes stored and edited messages for search, a
-//!   batch per write.
+//! - `indexing`: the search index's own database, and the background drain that indexes stored,
+//!   edited and deleted messages there, a batch per write.
 //!
 //! Single writer of its SQLite file: run one instance. `seq` is assigned inside the write
 //! transaction that stores the message, which is what makes 1, 2, 3… gap-free.
@@ -34,9 +34,13 @@ use gochat_proto::limits::{DEFAULT_ATTACHMENT_MAX_BYTES, DEFAULT_ATTACHMENT_QUOT
 use gochat_proto::topology::MESSAGES;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The search index's database (`<data dir>/messages-search.db`): derived from the messages
+/// and built again from them when missing, so backups leave it out.
+pub const SEARCH_DB: &str = store::search::DB;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
 
@@ -90,6 +94,8 @@ struct CachedPage {
 #[derive(Clone)]
 pub struct AppState {
     db: Db,
+    /// The search index's database, which the readers of `db` attach to search.
+    index: Arc<Path>,
     sessions: Sessions,
     /// Hot history pages (typically the newest page of busy conversations, opened by every tab).
     pages: moka::sync::Cache<PageKey, CachedPage>,
@@ -114,10 +120,14 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     // A deleted message's text is overwritten where it was, not just unlinked.
     db.write(|w| w.pragma_update(None, "secure_delete", "ON").map_err(DbError::from))
         .await?;
+    let index = indexing::open(&runtime, &db).await?;
     let backlog = Arc::new(indexing::Backlog::default());
-    runtime
-        .tasks
-        .spawn(indexing::run(db.clone(), backlog.clone(), runtime.shutdown.clone()));
+    runtime.tasks.spawn(indexing::run(
+        db.clone(),
+        index.clone(),
+        backlog.clone(),
+        runtime.shutdown.clone(),
+    ));
     let files_dir = settings
         .attachments_dir
         .unwrap_or_else(|| runtime.settings.data_dir().join(attachments::DIR));
@@ -139,6 +149,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
     let sweep = attachments.sweep.clone();
     let state = AppState {
         db,
+        index: index.path().into(),
         sessions,
         pages,
         attachments,

@@ -50,9 +50,11 @@ pub async fn search(
         None | Some("") => None,
         Some(id) => Some(id.parse::<ConversationId>().map_err(|_| ApiError::NotFound)?),
     };
+    let index = state.index.clone();
     let found = state
         .db
         .read(move |c| {
+            search::attach(c, &index)?;
             if let Some(id) = conversation
                 && conversations::role(c, id, me.id)?.is_none()
             {

@@ -260,8 +260,8 @@ pub fn edit(
 }
 
 /// Deletes a message: its seq stays, its body, reactions and attachments go (their files once
-/// no other upload names them), and so does its entry in the search index. `None` when it was
-/// already deleted.
+/// no other upload names them), and so does its entry in the search index (with the drain's
+/// next write; searches skip it from now on). `None` when it was already deleted.
 pub fn delete(
     c: &Connection,
     conversation: ConversationId,
@@ -277,7 +277,7 @@ pub fn delete(
     if updated == 0 {
         return Ok(None);
     }
-    search::remove(c, num_of(c, conversation, seq)?)?;
+    search::queue(c, num_of(c, conversation, seq)?)?;
     attachments::remove_of_message(c, conversation, seq)?;
     changed(c, conversation, seq).map(Some)
 }

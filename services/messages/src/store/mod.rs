@@ -6,7 +6,8 @@
 //! - [`conversations`]: direct and group conversations, their members, roles and watermarks.
 //! - [`messages`]: the messages of a conversation, numbered by `seq`, their edits, deletions and
 //!   reactions, and pages of them.
-//! - [`search`]: the full-text index of message bodies.
+//! - [`search`]: the full-text index of message bodies (a database of its own) and what waits
+//!   for it.
 //! - [`blocks`]: who blocks whom.
 //! - [`attachments`]: uploaded files, sent with a message or waiting to be.
 //! - [`timeline`]: what happened to a group besides its messages.
@@ -278,6 +279,19 @@ INSERT INTO timeline_v9 (conversation_id, num, after_seq, at, kind, actor_id, us
 DROP TABLE timeline;
 ALTER TABLE timeline_v9 RENAME TO timeline;
 CREATE INDEX timeline_placed ON timeline (conversation_id, after_seq);
+",
+    // 10: the search index moves to a database of its own (`messages-search.db`, see
+    // `search`), where it is built again from the messages; what waits for it (edits and
+    // deletions) stays here, each row with a version.
+    "
+DROP TABLE message_search;
+DROP TABLE search_cursor;
+DROP TABLE search_backlog;
+CREATE TABLE search_backlog (
+    num INTEGER PRIMARY KEY,
+    -- grows each time the message is queued again (see search::drained)
+    version INTEGER NOT NULL DEFAULT 0
+);
 ",
 ];
 

@@ -10,23 +10,55 @@
 //! intersects both, so a common word in a large database costs no more than the caller's share
 //! of it. The index is contentless and deletes securely: a deleted message leaves no text in it.
 //!
-//! Indexing is off the commit path, and a background drain indexes what waits, a batch per
-//! write ([`reindex_some`]), so that the index flushes one segment per batch instead of one per
-//! message. What waits: the messages stored since the drain's cursor (`search_cursor`, the
-//! highest `num` it indexed; storing a message writes nothing for search) and the messages in
-//! `search_backlog` ([`queue`]: edited since, or all of them while a migration rebuilds the
-//! index). Until then a search reads the waiting messages themselves: their current bodies,
-//! folded and matched by the same tokenizer in a scratch index of the reader's connection, so a
-//! message is found the moment it is stored, an edited one by its new words only. A deletion
-//! removes the message from the index at once (secure delete) and from the backlog.
+//! The index is a database of its own (`messages-search.db`, [`MIGRATIONS`]) with its own
+//! writer, so that FTS5's commits (a segment flushed, segments merged: now and then tens of
+//! milliseconds) never hold the messages writer, and a message's commit never waits for them.
+//! It is derived data: a fresh file is filled again from the messages, which is what a backup
+//! restored or a file removed gets.
+//!
+//! Indexing is off the message path: a background drain (`crate::indexing`) reads what waits
+//! from the messages database ([`waiting_batch`]), indexes it in one write of the index's
+//! database ([`apply`]) and then takes it off the backlog ([`drained`]). What waits: the
+//! messages stored since the index's cursor (`search_cursor`, the highest `num` it indexed;
+//! storing a message writes nothing for search) and the messages in `search_backlog` ([`queue`]:
+//! edited or deleted since; a row's `version` grows with each change, so one queued again while
+//! the drain worked is not taken off). Until then a search reads the waiting messages
+//! themselves: their current bodies, folded and matched by the same tokenizer in a scratch index
+//! of the reader's connection, so a message is found the moment it is stored, an edited one by
+//! its new words only, a deleted one not at all (its words leave the index with the drain's next
+//! write, a fraction of a second later).
 
 use super::messages::message_from;
 use gochat_proto::dto::Message;
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
-use rusqlite::{Connection, params};
-use std::time::{Duration, Instant};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
+
+/// The index's database, beside the messages database: `<data dir>/messages-search.db`.
+pub const DB: &str = "messages-search";
+
+/// The index's database. A reader of the messages database attaches it as `search`
+/// ([`attach`]).
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the index (as migration 5 of the messages database left it there) and its cursor.
+    "
+CREATE VIRTUAL TABLE message_search USING fts5(
+    conv, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2'
+);
+INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+CREATE TABLE search_cursor (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    -- every message up to this num is in the index, or in the messages database's search_backlog
+    num INTEGER NOT NULL
+);
+INSERT INTO search_cursor (only, num) VALUES (1, 0);
+",
+];
 
 /// Characters of context a snippet shows before the first match, and its longest length.
 const SNIPPET_LEAD: usize = 40;
@@ -40,118 +72,149 @@ const PENDING_SCHEMA: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_pen
     body, content = '', tokenize = 'unicode61 remove_diacritics 2'
 )";
 
-/// Records that message `num` (edited) is to be indexed again with its current body; until the
-/// drain has, [`search`] reads it from the backlog.
+/// Records that message `num` (edited, or deleted) is to be indexed again with its current body
+/// (none, when deleted); until the drain has, [`search`] reads it from the backlog.
 pub fn queue(c: &Connection, num: i64) -> rusqlite::Result<()> {
-    c.prepare_cached("INSERT OR IGNORE INTO search_backlog (num) VALUES (?1)")?
-        .execute([num])?;
+    c.prepare_cached(
+        "INSERT INTO search_backlog (num) VALUES (?1) ON CONFLICT (num) DO UPDATE SET version = version + 1",
+    )?
+    .execute([num])?;
     Ok(())
 }
 
-/// Removes a deleted message from the index now (securely: no trace of its words) and from the
-/// backlog, whichever of them holds it.
-pub fn remove(c: &Connection, num: i64) -> rusqlite::Result<()> {
-    unindex(c, num)?;
-    c.prepare_cached("DELETE FROM search_backlog WHERE num = ?1")?
-        .execute([num])?;
-    Ok(())
-}
-
-fn index(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
-    if body.trim().is_empty() {
-        return Ok(());
+/// Attaches the index's database (at `index`) to a connection of the messages database as
+/// `search`, unless it already is, and creates the connection's scratch index: what [`search`]
+/// needs. Outside any transaction (SQLite attaches only there).
+pub fn attach(c: &Connection, index: &Path) -> rusqlite::Result<()> {
+    let attached: bool = c
+        .prepare_cached("SELECT count(*) FROM pragma_database_list WHERE name = 'search'")?
+        .query_row([], |r| r.get(0))?;
+    if !attached {
+        c.execute("ATTACH DATABASE ?1 AS search", [index.to_string_lossy()])?;
+        c.execute(PENDING_SCHEMA, [])?;
     }
-    c.prepare_cached("INSERT INTO message_search (rowid, conv, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![num, format!("c{conversation_num}"), fold(body)])?;
     Ok(())
 }
 
-fn unindex(c: &Connection, num: i64) -> rusqlite::Result<()> {
-    c.prepare_cached("DELETE FROM message_search WHERE rowid = ?1")?
-        .execute([num])?;
-    Ok(())
+/// Messages for the index, read from the messages database by [`waiting_batch`].
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// `(num, conversation's num, current body)`: `""` for a deleted message, which leaves the
+    /// index.
+    entries: Vec<(i64, i64, String)>,
+    /// The backlog's rows among them, with their versions (see [`drained`]).
+    queued: Vec<(i64, i64)>,
+    /// The index's cursor once the batch is in.
+    pub cursor: i64,
+    /// Whether nothing waited beyond the batch when it was read.
+    pub last: bool,
 }
 
-/// Indexes the messages waiting (see the module's documentation), the backlog first, then
-/// those stored since the cursor, oldest first, with their current bodies, replacing what the
-/// index held for them, until none wait or `budget` is spent; returns whether none wait.
-pub fn reindex_some(c: &Connection, budget: Duration) -> rusqlite::Result<bool> {
-    let started = Instant::now();
-    // Checked after each message: a slice indexes one at least.
-    let spent = || started.elapsed() >= budget;
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether [`drained`] has anything to do for it.
+    pub fn has_queued(&self) -> bool {
+        !self.queued.is_empty()
+    }
+}
+
+/// Reads at most `most` messages waiting for the index (see the module's documentation), the
+/// backlog first, then those stored above `cursor` (the index's), oldest first, with their
+/// current bodies. On the messages database.
+pub fn waiting_batch(c: &Connection, cursor: i64, most: usize) -> rusqlite::Result<Batch> {
+    let mut batch = Batch {
+        cursor,
+        ..Batch::default()
+    };
+    let most = i64::try_from(most).unwrap_or(i64::MAX);
+    // A row of a message gone (there is none today) is simply taken off.
     let mut queued = c.prepare_cached(
-        "SELECT m.num, c.num, m.body FROM search_backlog b
-         JOIN messages m ON m.num = b.num JOIN conversations c ON c.id = m.conversation_id
-         ORDER BY b.num",
+        "SELECT b.num, b.version, c.num, coalesce(m.body, '') FROM search_backlog b
+         LEFT JOIN messages m ON m.num = b.num LEFT JOIN conversations c ON c.id = m.conversation_id
+         ORDER BY b.num LIMIT ?1",
     )?;
-    let mut rows = queued.query([])?;
-    // Backlog rows up to here are done with (a row of a message gone is simply dropped).
-    let mut done_up_to = i64::MAX;
+    let mut rows = queued.query([most])?;
     while let Some(row) = rows.next()? {
         let num = row.get(0)?;
-        reindex(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
-        if spent() {
-            done_up_to = num;
-            break;
-        }
+        batch.queued.push((num, row.get(1)?));
+        batch
+            .entries
+            .push((num, row.get::<_, Option<i64>>(2)?.unwrap_or(0), row.get(3)?));
     }
     drop(rows);
-    c.prepare_cached("DELETE FROM search_backlog WHERE num <= ?1")?
-        .execute([done_up_to])?;
-    if done_up_to != i64::MAX {
-        // Counting what is left would cost more than the slice itself during a rebuild (a
-        // million rows): at worst the next slice finds nothing.
-        return Ok(false);
-    }
-    let cursor = cursor(c)?;
+    let room = most - batch.entries.len() as i64;
     let mut stored = c.prepare_cached(
         "SELECT m.num, c.num, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.num > ?1 ORDER BY m.num",
+         WHERE m.num > ?1 ORDER BY m.num LIMIT ?2",
     )?;
-    let mut rows = stored.query([cursor])?;
-    let mut indexed_up_to = cursor;
+    let mut rows = stored.query([cursor, room])?;
     while let Some(row) = rows.next()? {
-        let num = row.get(0)?;
-        // Not in the index yet, unless an edit of it was drained from the backlog since it was
-        // stored (this slice or an earlier one).
-        reindex(c, num, row.get(1)?, row.get_ref(2)?.as_str()?)?;
-        indexed_up_to = num;
-        if spent() {
-            break;
+        batch.cursor = row.get(0)?;
+        batch.entries.push((batch.cursor, row.get(1)?, row.get(2)?));
+    }
+    batch.last = (batch.entries.len() as i64) < most;
+    Ok(batch)
+}
+
+/// Puts `batch` in the index, replacing what it held for those messages, and moves its cursor.
+/// On the index's database.
+pub fn apply(c: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    for (num, conversation_num, body) in &batch.entries {
+        c.prepare_cached("DELETE FROM message_search WHERE rowid = ?1")?
+            .execute([num])?;
+        if !body.trim().is_empty() {
+            c.prepare_cached("INSERT INTO message_search (rowid, conv, body) VALUES (?1, ?2, ?3)")?
+                .execute(params![num, format!("c{conversation_num}"), fold(body)])?;
         }
     }
-    drop(rows);
-    if indexed_up_to > cursor {
-        c.prepare_cached("UPDATE search_cursor SET num = ?1")?
-            .execute([indexed_up_to])?;
+    c.prepare_cached("UPDATE search_cursor SET num = ?1 WHERE num < ?1")?
+        .execute([batch.cursor])?;
+    Ok(())
+}
+
+/// Takes the backlog's rows of `batch`, now in the index, off the backlog, unless they were
+/// queued again since it was read. On the messages database.
+pub fn drained(c: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    let mut delete = c.prepare_cached("DELETE FROM search_backlog WHERE num = ?1 AND version = ?2")?;
+    for (num, version) in &batch.queued {
+        delete.execute([num, version])?;
     }
-    Ok(indexed_up_to == last_num(c)?)
+    Ok(())
 }
 
-/// Replaces what the index holds for message `num` with `body`.
-fn reindex(c: &Connection, num: i64, conversation_num: i64, body: &str) -> rusqlite::Result<()> {
-    unindex(c, num)?;
-    index(c, num, conversation_num, body)
-}
-
-/// The highest `num` the drain indexed: every message up to it is in the index or the backlog.
-fn cursor(c: &Connection) -> rusqlite::Result<i64> {
+/// The index's cursor. On the index's database.
+pub fn cursor(c: &Connection) -> rusqlite::Result<i64> {
     c.prepare_cached("SELECT num FROM search_cursor")?
         .query_row([], |r| r.get(0))
 }
 
-fn last_num(c: &Connection) -> rusqlite::Result<i64> {
+/// Empties the index and its cursor: the messages database was put back to an earlier state
+/// than the index's (its highest `num` is below the cursor), so the index is filled again from
+/// it. On the index's database.
+pub fn reset(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(
+        "INSERT INTO message_search (message_search) VALUES ('delete-all');
+         UPDATE search_cursor SET num = 0;",
+    )
+}
+
+/// The highest `num` of the messages database (0 when it has none).
+pub fn last_num(c: &Connection) -> rusqlite::Result<i64> {
     c.prepare_cached("SELECT coalesce(max(num), 0) FROM messages")?
         .query_row([], |r| r.get(0))
 }
 
-/// How many messages wait to be indexed (an edit above the cursor counted once).
-pub fn backlog_len(c: &Connection) -> rusqlite::Result<i64> {
+/// How many messages wait to be indexed above the index's `cursor`, and in the backlog. On the
+/// messages database.
+pub fn backlog_len(c: &Connection, cursor: i64) -> rusqlite::Result<i64> {
     c.prepare_cached(
-        "SELECT (SELECT count(*) FROM search_backlog WHERE num <= (SELECT num FROM search_cursor))
-              + (SELECT count(*) FROM messages WHERE num > (SELECT num FROM search_cursor) AND deleted_at IS NULL)",
+        "SELECT (SELECT count(*) FROM search_backlog WHERE num <= ?1)
+              + (SELECT count(*) FROM messages WHERE num > ?1 AND deleted_at IS NULL)",
     )?
-    .query_row([], |r| r.get(0))
+    .query_row([cursor], |r| r.get(0))
 }
 
 /// The words of a query, folded as the index folds bodies.
@@ -209,7 +272,8 @@ pub struct Found {
 
 /// Searches the conversations `user` is a member of now (or only `conversation`, which the
 /// caller checked is one of them), below the message number `before` when given: the index,
-/// and the messages still waiting for it, merged newest first.
+/// and the messages still waiting for it, merged newest first. `c` is a connection of the
+/// messages database with the index attached ([`attach`]).
 pub fn search(
     c: &Connection,
     user: UserId,
@@ -218,10 +282,12 @@ pub fn search(
     before: Option<i64>,
     limit: u32,
 ) -> rusqlite::Result<Found> {
-    // Outside the snapshot below, so that it is created once per connection, not per search.
-    c.prepare_cached(PENDING_SCHEMA)?.execute([])?;
-    // One snapshot for the index and the backlog: a batch drained between two reads would be
-    // in neither. Read only; dropping it rolls the scratch index back too.
+    // Read only; dropping it rolls the scratch index back too. Each database's snapshot is
+    // taken at its first read: the messages database's first (the members, below), the index's
+    // next (its cursor). So the index is at least as new as the backlog read: a message the
+    // drain took off the backlog before it was read is in the index as drained, one queued is
+    // read from the messages themselves, and the index's entries of messages stored after the
+    // messages' snapshot are skipped when they are loaded.
     let _snapshot = c.unchecked_transaction()?;
     let tokens: Vec<String> = c
         .prepare_cached(
@@ -238,7 +304,9 @@ pub fn search(
     }
     let before = before.unwrap_or(i64::MAX);
     let wanted = limit as usize + 1;
-    let cursor = cursor(c)?;
+    let cursor: i64 = c
+        .prepare_cached("SELECT num FROM search.search_cursor")?
+        .query_row([], |r| r.get(0))?;
     // Above the cursor the index holds nothing or (an edit drained before the cursor moved) what
     // the messages stored since are read for anyway.
     let mut nums = indexed(c, &tokens, terms, before.min(cursor + 1), wanted)?;
@@ -249,14 +317,17 @@ pub fn search(
     nums.truncate(wanted);
     let more = nums.len() > limit as usize;
     let nums = &nums[..nums.len().min(limit as usize)];
+    // Not deleted: one deleted since the index's snapshot is still in the index.
     let mut load = c.prepare_cached(
         "SELECT conversation_id, seq, num, id, sender_id, client_id, body, sent_at, reply_to_seq, edited_at,
                 deleted_at, reactions, attachments, change
-         FROM messages WHERE num = ?1",
+         FROM messages WHERE num = ?1 AND deleted_at IS NULL",
     )?;
     let mut messages = Vec::with_capacity(nums.len());
     for num in nums {
-        let message = load.query_row([num], message_from)?;
+        let Some(message) = load.query_row([num], message_from).optional()? else {
+            continue;
+        };
         let snippet = snippet(&message.body, terms);
         messages.push((message, snippet));
     }
@@ -274,8 +345,8 @@ fn indexed(c: &Connection, tokens: &[String], terms: &Terms, before: i64, wanted
     let query = format!("conv : ({}) AND body : ({})", tokens.join(" OR "), terms.expression());
     // The limit is written in: SQLite prepares a statement again whenever a bound LIMIT changes.
     c.prepare_cached(&format!(
-        "SELECT rowid FROM message_search WHERE message_search MATCH ?1 AND rowid < ?2
-           AND NOT EXISTS (SELECT 1 FROM search_backlog b WHERE b.num = message_search.rowid)
+        "SELECT rowid FROM search.message_search WHERE message_search MATCH ?1 AND rowid < ?2
+           AND NOT EXISTS (SELECT 1 FROM main.search_backlog b WHERE b.num = message_search.rowid)
          ORDER BY rowid DESC LIMIT {wanted}"
     ))?
     .query_map(params![query, before], |r| r.get(0))?
@@ -453,8 +524,13 @@ mod tests {
     use crate::store::{conversations, messages, migrations, test_db, users};
     use gochat_proto::ids::ClientId;
 
+    /// A messages database (in memory) and the index's (a file, attached to it as the
+    /// service's readers attach it).
     struct World {
         c: Connection,
+        /// The index's database on a connection of its own, as the drain writes it.
+        index: Connection,
+        _dir: tempfile::TempDir,
         a: UserId,
         b: UserId,
         ab: ConversationId,
@@ -465,6 +541,14 @@ mod tests {
     }
 
     fn world_in(c: Connection, bodies: &[&str]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let mut index = Connection::open(&path).unwrap();
+        rusqlite_migration::Migrations::new(MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect())
+            .to_latest(&mut index)
+            .unwrap();
+        attach(&c, &path).unwrap();
+        attach(&c, &path).unwrap(); // once is enough: the second finds it attached
         let (a, b) = (UserId::new(), UserId::new());
         users::registered(&c, a, "a").unwrap();
         users::registered(&c, b, "b").unwrap();
@@ -473,7 +557,14 @@ mod tests {
             let head = conversations::head(&c, head.id).unwrap().unwrap();
             messages::append(&c, &head, a, ClientId::new(), body, None, chrono::Utc::now()).unwrap();
         }
-        World { c, a, b, ab: head.id }
+        World {
+            c,
+            index,
+            _dir: dir,
+            a,
+            b,
+            ab: head.id,
+        }
     }
 
     fn bodies(found: &Found) -> Vec<&str> {
@@ -547,16 +638,31 @@ mod tests {
         assert_eq!((bodies(&rest), rest.next), (vec!["apple 1"], None));
     }
 
+    /// One batch of the background drain, of at most `most` messages, as the service runs it
+    /// (read, indexed, taken off the backlog); returns how many it indexed and whether nothing
+    /// waited beyond them.
+    fn drain_some(w: &World, most: usize) -> (usize, bool) {
+        let batch = waiting_batch(&w.c, cursor(&w.index).unwrap(), most).unwrap();
+        apply(&w.index, &batch).unwrap();
+        drained(&w.c, &batch).unwrap();
+        (batch.entries.len(), batch.last)
+    }
+
     /// Runs the background drain to the end, as the service does after a commit.
     fn drain(w: &World) {
-        assert!(reindex_some(&w.c, Duration::MAX).unwrap());
-        assert_eq!(backlog_len(&w.c).unwrap(), 0);
+        assert!(drain_some(w, usize::MAX).1);
+        assert_eq!(waiting_now(w), 0);
+    }
+
+    fn waiting_now(w: &World) -> i64 {
+        backlog_len(&w.c, cursor(&w.index).unwrap()).unwrap()
     }
 
     /// What the index itself holds for `q`, backlog aside.
     fn in_index(w: &World, q: &str) -> Vec<i64> {
         let query = format!("body : ({})", Terms::parse(q).unwrap().expression());
-        w.c.prepare("SELECT rowid FROM message_search WHERE message_search MATCH ?1")
+        w.index
+            .prepare("SELECT rowid FROM message_search WHERE message_search MATCH ?1")
             .unwrap()
             .query_map([query], |r| r.get(0))
             .unwrap()
@@ -567,7 +673,7 @@ mod tests {
     #[test]
     fn a_message_just_stored_is_found_before_the_drain_ran_and_after() {
         let w = world(&["Le café est prêt", "tea time"]);
-        assert_eq!(backlog_len(&w.c).unwrap(), 2, "stored, not indexed");
+        assert_eq!(waiting_now(&w), 2, "stored, not indexed");
         assert!(in_index(&w, "cafe").is_empty());
         assert_eq!(bodies(&find(&w, w.a, "cafe")), ["Le café est prêt"]);
         assert_eq!(bodies(&find(&w, w.b, "CAFÉ pr")), ["Le café est prêt"]);
@@ -578,43 +684,42 @@ mod tests {
         assert!(bodies(&find(&w, w.a, "caf est")).is_empty());
     }
 
-    /// A slice whose budget is spent stops after one message at least, leaves the rest
-    /// waiting (and found by searches all the same), and the next slice goes on from there.
+    /// A batch stops at its size, leaves the rest waiting (and found by searches all the
+    /// same), and the next batch goes on from there.
     #[test]
-    fn a_drain_slice_stops_at_its_budget_and_the_next_goes_on() {
+    fn a_drain_batch_stops_at_its_size_and_the_next_goes_on() {
         let w = world(&["apple one", "apple two", "apple three"]);
-        for (slice, left) in [(1, 2), (2, 1)] {
-            assert!(!reindex_some(&w.c, Duration::ZERO).unwrap(), "slice {slice}");
-            assert_eq!(backlog_len(&w.c).unwrap(), left);
+        for (batch, left) in [(1, 2), (2, 1), (3, 0)] {
+            assert_eq!(drain_some(&w, 1), (1, false), "batch {batch}");
+            assert_eq!(waiting_now(&w), left);
             assert_eq!(in_index(&w, "apple").len(), 3 - left as usize);
             assert_eq!(
                 bodies(&find(&w, w.a, "apple")),
                 ["apple three", "apple two", "apple one"]
             );
         }
-        assert!(
-            reindex_some(&w.c, Duration::ZERO).unwrap(),
-            "the last message, and none waits"
-        );
-        assert_eq!(backlog_len(&w.c).unwrap(), 0);
+        assert_eq!(drain_some(&w, 1), (0, true), "none waits");
         assert_eq!(in_index(&w, "apple"), [1, 2, 3]);
     }
 
+    /// Migration 10 moves the index to its own database: what the old one held is dropped with
+    /// its backlog and cursor, and every message is found all the same, then indexed again in the
+    /// new one, but a deleted one.
     #[test]
-    fn the_index_rebuilt_with_word_starts_finds_what_the_old_one_did_and_no_deleted_message() {
-        // A database as migration 4 left it, one message deleted (migration 5 drops its index,
-        // whatever it held).
+    fn the_index_moved_to_its_own_database_finds_what_the_old_one_did() {
         let mut c = super::super::bare_db();
-        migrations().to_version(&mut c, 4).unwrap();
-        let mut w = world_in(c, &["it's sunny", "see you soon", "gone"]);
-        messages::delete(&w.c, w.ab, 3, chrono::Utc::now()).unwrap();
+        migrations().to_version(&mut c, 9).unwrap();
+        let mut w = world_in(c, &["it's sunny", "see you soon", "gone", "apple"]);
+        w.c.execute_batch(
+            "UPDATE messages SET body = '', deleted_at = '2026-01-01T00:00:00Z' WHERE seq = 3;
+             INSERT INTO message_search (rowid, conv, body) VALUES (3, 'c1', 'gone');
+             INSERT INTO search_backlog (num) VALUES (1);
+             UPDATE search_cursor SET num = 4;",
+        )
+        .unwrap();
 
         migrations().to_latest(&mut w.c).unwrap();
-        assert_eq!(
-            backlog_len(&w.c).unwrap(),
-            2,
-            "every message still there waits for the new index"
-        );
+        assert_eq!(waiting_now(&w), 3, "every message still there waits for the new index");
         let found_as_before = |w: &World| {
             assert_eq!(bodies(&find(w, w.b, "s")), ["see you soon", "it's sunny"]);
             assert_eq!(bodies(&find(w, w.a, "it's su")), ["it's sunny"]);
@@ -624,41 +729,23 @@ mod tests {
         drain(&w);
         found_as_before(&w);
         assert_eq!(in_index(&w, "s"), [1, 2], "in the index itself");
+        assert_eq!(cursor(&w.index).unwrap(), 4);
     }
 
-    /// Before the cursor (migration 6) every message stored was queued in the backlog: what
-    /// waits there is still found and drained, and what is stored after waits above the cursor.
+    /// An index ahead of the messages (a messages database put back) is emptied and filled
+    /// again; searches find what the messages hold meanwhile.
     #[test]
-    fn a_backlog_from_before_the_cursor_is_drained_and_new_messages_wait_above_it() {
-        let mut c = super::super::bare_db();
-        migrations().to_version(&mut c, 5).unwrap();
-        let mut w = world_in(c, &["apple one", "apple two"]);
-        w.c.execute_batch("INSERT INTO search_backlog (num) SELECT num FROM messages")
-            .unwrap();
-        migrations().to_latest(&mut w.c).unwrap();
-        assert_eq!(cursor(&w.c).unwrap(), 2);
-        assert_eq!(backlog_len(&w.c).unwrap(), 2);
-        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
-        messages::append(
-            &w.c,
-            &head,
-            w.b,
-            ClientId::new(),
-            "apple three",
-            None,
-            chrono::Utc::now(),
-        )
-        .unwrap();
-        assert_eq!(backlog_len(&w.c).unwrap(), 3);
-        let all = ["apple three", "apple two", "apple one"];
-        assert_eq!(bodies(&find(&w, w.a, "apple")), all);
+    fn an_index_reset_is_filled_again_and_searched_meanwhile() {
+        let w = world(&["apple one", "apple two"]);
         drain(&w);
-        assert_eq!(in_index(&w, "apple"), [1, 2, 3]);
-        assert_eq!(cursor(&w.c).unwrap(), 3);
-        assert_eq!(bodies(&find(&w, w.a, "apple")), all);
+        reset(&w.index).unwrap();
+        assert_eq!((in_index(&w, "apple"), cursor(&w.index).unwrap()), (vec![], 0));
+        assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple two", "apple one"]);
+        drain(&w);
+        assert_eq!(in_index(&w, "apple"), [1, 2]);
     }
 
-    /// An edit of a message the drain has not reached yet is in the backlog too; a slice that
+    /// An edit of a message the drain has not reached yet is in the backlog too; a batch that
     /// indexed it from there and stopped before the cursor moved leaves it in the index above
     /// the cursor: found once all the same, by its new words.
     #[test]
@@ -667,13 +754,33 @@ mod tests {
         let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
         messages::edit(&w.c, &head, 1, "apple final", chrono::Utc::now()).unwrap();
         assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
-        assert!(!reindex_some(&w.c, Duration::ZERO).unwrap(), "the backlog's slice");
-        assert_eq!((in_index(&w, "final"), cursor(&w.c).unwrap()), (vec![1], 0));
+        assert_eq!(drain_some(&w, 1), (1, false), "the backlog's batch");
+        assert_eq!((in_index(&w, "final"), cursor(&w.index).unwrap()), (vec![1], 0));
         assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
         assert!(bodies(&find(&w, w.a, "draft")).is_empty());
-        assert!(reindex_some(&w.c, Duration::ZERO).unwrap(), "the cursor's slice");
-        assert_eq!((in_index(&w, "apple"), cursor(&w.c).unwrap()), (vec![1], 1));
+        assert_eq!(drain_some(&w, 1), (1, false), "the cursor's batch");
+        assert_eq!((in_index(&w, "apple"), cursor(&w.index).unwrap()), (vec![1], 1));
         assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple final"]);
+    }
+
+    /// An edit made while the drain indexes the one before stays queued (its row's version
+    /// moved), so the index ends with the newest words.
+    #[test]
+    fn an_edit_queued_again_while_the_drain_works_is_not_taken_off() {
+        let w = world(&["first draft"]);
+        drain(&w);
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::edit(&w.c, &head, 1, "second take", chrono::Utc::now()).unwrap();
+        let batch = waiting_batch(&w.c, cursor(&w.index).unwrap(), usize::MAX).unwrap();
+        messages::edit(&w.c, &head, 1, "third time", chrono::Utc::now()).unwrap();
+        apply(&w.index, &batch).unwrap();
+        drained(&w.c, &batch).unwrap();
+        assert_eq!(in_index(&w, "take"), [1], "the batch's words are in");
+        assert_eq!(waiting_now(&w), 1, "the newer edit still waits");
+        assert!(bodies(&find(&w, w.a, "take")).is_empty());
+        assert_eq!(bodies(&find(&w, w.a, "third")), ["third time"]);
+        drain(&w);
+        assert_eq!((in_index(&w, "take"), in_index(&w, "third")), (vec![], vec![1]));
     }
 
     #[test]
@@ -748,12 +855,14 @@ mod tests {
         for seq in [4, 3, 2] {
             messages::delete(&w.c, w.ab, seq, chrono::Utc::now()).unwrap();
         }
-        assert!(bodies(&find(&w, w.a, "secret")).is_empty());
-        assert!(in_index(&w, "secret").is_empty(), "removed from the index at once");
-        assert_eq!(backlog_len(&w.c).unwrap(), 0, "and from the backlog");
+        assert!(bodies(&find(&w, w.a, "secret")).is_empty(), "never found once deleted");
+        assert_eq!(in_index(&w, "secret"), [2, 3], "in the index until the drain...");
         drain(&w);
         assert!(bodies(&find(&w, w.a, "secret")).is_empty());
-        assert!(in_index(&w, "secret").is_empty() && in_index(&w, "plan").is_empty());
+        assert!(
+            in_index(&w, "secret").is_empty() && in_index(&w, "plan").is_empty(),
+            "...and out of it after"
+        );
         assert_eq!(bodies(&find(&w, w.a, "keep")), ["keep me"]);
     }
 
