@@ -130,13 +130,14 @@ pub fn waiting_batch(c: &Connection, cursor: i64, most: usize) -> rusqlite::Resu
         ..Batch::default()
     };
     let most = i64::try_from(most).unwrap_or(i64::MAX);
-    // A row of a message gone (there is none today) is simply taken off.
-    let mut queued = c.prepare_cached(
+    // A row of a message gone (there is none today) is simply taken off. The limits are written
+    // in: SQLite prepares a statement again whenever a bound LIMIT changes.
+    let mut queued = c.prepare_cached(&format!(
         "SELECT b.num, b.version, c.num, coalesce(m.body, '') FROM search_backlog b
          LEFT JOIN messages m ON m.num = b.num LEFT JOIN conversations c ON c.id = m.conversation_id
-         ORDER BY b.num LIMIT ?1",
-    )?;
-    let mut rows = queued.query([most])?;
+         ORDER BY b.num LIMIT {most}"
+    ))?;
+    let mut rows = queued.query([])?;
     while let Some(row) = rows.next()? {
         let num = row.get(0)?;
         batch.queued.push((num, row.get(1)?));
@@ -145,13 +146,14 @@ pub fn waiting_batch(c: &Connection, cursor: i64, most: usize) -> rusqlite::Resu
             .push((num, row.get::<_, Option<i64>>(2)?.unwrap_or(0), row.get(3)?));
     }
     drop(rows);
-    let room = most - batch.entries.len() as i64;
-    let mut stored = c.prepare_cached(
+    let mut stored = c.prepare_cached(&format!(
         "SELECT m.num, c.num, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.num > ?1 ORDER BY m.num LIMIT ?2",
-    )?;
-    let mut rows = stored.query([cursor, room])?;
-    while let Some(row) = rows.next()? {
+         WHERE m.num > ?1 ORDER BY m.num LIMIT {most}"
+    ))?;
+    let mut rows = stored.query([cursor])?;
+    while (batch.entries.len() as i64) < most
+        && let Some(row) = rows.next()?
+    {
         batch.cursor = row.get(0)?;
         batch.entries.push((batch.cursor, row.get(1)?, row.get(2)?));
     }
