@@ -64,6 +64,11 @@ pub struct Settings {
     #[arg(long, env = "GOCHAT_PUSH_TIMEOUT_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_timeout_secs: Option<u64>,
+
+    /// Days a notification is kept, read or not; 0 keeps every one. [default: 90]
+    #[arg(long, env = "GOCHAT_NOTIFICATIONS_KEEP_DAYS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications_keep_days: Option<u64>,
 }
 
 /// Which parts of the service a process runs.

@@ -8,8 +8,10 @@
 //!   read from receipts, presence and ended sessions for Web Push).
 //! - `routes`: `GET /api/notifications`, `POST /api/notifications/read`.
 //! - `mutes`: muted conversations and their routes.
+//! - `expiry`: removes notifications past their time.
 
 mod events;
+mod expiry;
 mod mutes;
 mod routes;
 pub mod table;
@@ -56,6 +58,9 @@ impl FromRef<Store> for Sessions {
 /// conversation this turns a transaction per message into one per few dozen.
 const GATHER: Duration = Duration::from_millis(20);
 
+/// Days a notification is kept by default.
+const KEEP_DAYS: u64 = 90;
+
 /// Opens notifications.db.
 pub async fn open(runtime: &Runtime) -> anyhow::Result<Db> {
     let db = runtime.open_db("notifications", MIGRATIONS)?;
@@ -68,6 +73,13 @@ pub async fn open(runtime: &Runtime) -> anyhow::Result<Db> {
 /// Starts the consumer and Web Push; returns the REST routes.
 pub fn build(runtime: &Runtime, db: Db, sessions: Sessions, settings: &Settings) -> anyhow::Result<axum::Router> {
     let push = Push::start(runtime, db.clone(), sessions.clone(), settings)?;
+    let keep_days = settings.notifications_keep_days.unwrap_or(KEEP_DAYS);
+    if keep_days > 0 {
+        let keep = Duration::from_secs(keep_days.saturating_mul(86_400));
+        runtime
+            .tasks
+            .spawn(expiry::run(db.clone(), keep, runtime.shutdown.clone()));
+    }
     runtime.bus.consume(
         Queue::shared(&NOTIFICATIONS, &db).gathering(GATHER),
         events::store_handler(db.clone(), push.clone()),

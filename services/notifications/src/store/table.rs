@@ -71,6 +71,19 @@ pub fn insert(
     Ok((inserted == 1).then(|| n.clone()))
 }
 
+/// Removes at most `most` notifications created before `before` (unix milliseconds), read or
+/// not, oldest first; returns how many. Ids are UUIDv7, whose text begins with the creation
+/// time, so the oldest are the start of the primary key.
+pub fn remove_older_than(c: &Connection, before: i64, most: u32) -> rusqlite::Result<usize> {
+    // Below every UUIDv7 of the `before` millisecond (their version digit is 7), above every
+    // earlier one.
+    let bound = format!("{:08x}-{:04x}-0000-0000-000000000000", before >> 16, before & 0xffff);
+    c.prepare_cached(
+        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < ?1 ORDER BY id LIMIT ?2)",
+    )?
+    .execute(params![bound, most])
+}
+
 /// Marks read the user's unread notifications of a conversation up to `seq`; returns their ids.
 pub fn read_up_to(
     c: &Connection,
@@ -353,6 +366,49 @@ mod tests {
         );
         assert_eq!(unread_count(&c, bob).unwrap(), 1);
         assert_eq!(read(&c, bob, None, chrono::Utc::now()).unwrap(), [bobs[0].id]);
+    }
+
+    /// A notification made at unix millisecond `at`, as its UUIDv7 id says.
+    fn note_at(conversation: ConversationId, seq: i64, at: i64) -> Notification {
+        let id = format!("{:08x}-{:04x}-7000-8000-{seq:012x}", at >> 16, at & 0xffff);
+        Notification {
+            id: id.parse().unwrap(),
+            ..note(conversation, seq, UserId::new())
+        }
+    }
+
+    #[test]
+    fn notifications_older_than_the_bound_go_oldest_first_read_or_not() {
+        let c = db();
+        let (bob, conv) = (UserId::new(), ConversationId::new());
+        let day: i64 = 86_400_000;
+        let now = 1_790_000_000_000;
+        for (seq, at) in [
+            (1, now - 100 * day),
+            (2, now - 91 * day),
+            (3, now - day - 1),
+            (4, now - day),
+            (5, now),
+        ] {
+            insert(&c, bob, &note_at(conv, seq, at), None).unwrap();
+        }
+        read_up_to(&c, bob, conv, 1, chrono::Utc::now()).unwrap();
+        let seqs =
+            |c: &Connection| -> Vec<i64> { list(c, bob, false, 10, None).unwrap().iter().map(|n| n.seq).collect() };
+        assert_eq!(
+            remove_older_than(&c, now - 90 * day, 1).unwrap(),
+            1,
+            "at most as many as asked"
+        );
+        assert_eq!(seqs(&c), [5, 4, 3, 2]);
+        assert_eq!(remove_older_than(&c, now - 90 * day, 10).unwrap(), 1, "unread too");
+        assert_eq!(
+            remove_older_than(&c, now - day, 10).unwrap(),
+            1,
+            "up to the millisecond, not it"
+        );
+        assert_eq!(seqs(&c), [5, 4]);
+        assert_eq!(unread_count(&c, bob).unwrap(), 2);
     }
 
     #[test]
