@@ -57,24 +57,26 @@ impl Backlog {
     }
 }
 
-/// Opens the index's database beside `messages`. An index ahead of the messages (its cursor
-/// above their highest number: the messages database was put back to an earlier state) is
+/// Opens the index's database beside `messages`. An index that does not belong with the
+/// messages (one of the two files was put back to another state, see [`search::stale`]) is
 /// emptied, to be filled again.
 pub async fn open(runtime: &Runtime, messages: &Db) -> anyhow::Result<Db> {
     let index = runtime.open_db(search::DB, search::MIGRATIONS)?;
-    let last = messages.read(|c| search::last_num(c).map_err(DbError::from)).await?;
+    let stored = messages
+        .read(|c| search::stored_progress(c).map_err(DbError::from))
+        .await?;
     index
         .write(move |w| {
             // What a deletion takes out of the index is overwritten, as in the messages'.
             w.pragma_update(None, "secure_delete", "ON")?;
-            let cursor = search::cursor(w)?;
-            if cursor > last {
+            let indexed = search::indexed_progress(w)?;
+            if search::stale(indexed, stored) {
                 tracing::warn!(
-                    cursor,
-                    last,
-                    "the search index is ahead of the messages: indexing them again"
+                    ?indexed,
+                    ?stored,
+                    "the search index does not belong with the messages: indexing them again"
                 );
-                search::reset(w)?;
+                search::reset(w, stored)?;
             }
             Ok::<_, DbError>(())
         })

@@ -292,6 +292,13 @@ CREATE TABLE search_backlog (
     -- grows each time the message is queued again (see search::drained)
     version INTEGER NOT NULL DEFAULT 0
 );
+-- How many times rows were taken off the backlog: the index records it too, so that an index
+-- that does not belong with this database is told (see search::stale).
+CREATE TABLE search_drains (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    count INTEGER NOT NULL
+);
+INSERT INTO search_drains (only, count) VALUES (1, 0);
 ",
 ];
 

@@ -54,7 +54,10 @@ INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
 CREATE TABLE search_cursor (
     only INTEGER PRIMARY KEY CHECK (only = 1),
     -- every message up to this num is in the index, or in the messages database's search_backlog
-    num INTEGER NOT NULL
+    num INTEGER NOT NULL,
+    -- the messages database's search_drains once the backlog rows of the index's last write
+    -- with any are taken off there (see search::stale)
+    drains INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO search_cursor (only, num) VALUES (1, 0);
 ",
@@ -106,6 +109,8 @@ pub struct Batch {
     queued: Vec<(i64, i64)>,
     /// The index's cursor once the batch is in.
     pub cursor: i64,
+    /// The messages database's `search_drains` when the batch was read.
+    drains: i64,
     /// Whether nothing waited beyond the batch when it was read.
     pub last: bool,
 }
@@ -127,6 +132,9 @@ impl Batch {
 pub fn waiting_batch(c: &Connection, cursor: i64, most: usize) -> rusqlite::Result<Batch> {
     let mut batch = Batch {
         cursor,
+        drains: c
+            .prepare_cached("SELECT count FROM search_drains")?
+            .query_row([], |r| r.get(0))?,
         ..Batch::default()
     };
     let most = i64::try_from(most).unwrap_or(i64::MAX);
@@ -174,16 +182,25 @@ pub fn apply(c: &Connection, batch: &Batch) -> rusqlite::Result<()> {
     }
     c.prepare_cached("UPDATE search_cursor SET num = ?1 WHERE num < ?1")?
         .execute([batch.cursor])?;
+    if batch.has_queued() {
+        c.prepare_cached("UPDATE search_cursor SET drains = ?1")?
+            .execute([batch.drains + 1])?;
+    }
     Ok(())
 }
 
 /// Takes the backlog's rows of `batch`, now in the index, off the backlog, unless they were
 /// queued again since it was read. On the messages database.
 pub fn drained(c: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    if !batch.has_queued() {
+        return Ok(());
+    }
     let mut delete = c.prepare_cached("DELETE FROM search_backlog WHERE num = ?1 AND version = ?2")?;
     for (num, version) in &batch.queued {
         delete.execute([num, version])?;
     }
+    c.prepare_cached("UPDATE search_drains SET count = ?1")?
+        .execute([batch.drains + 1])?;
     Ok(())
 }
 
@@ -193,20 +210,52 @@ pub fn cursor(c: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
-/// Empties the index and its cursor: the messages database was put back to an earlier state
-/// than the index's (its highest `num` is below the cursor), so the index is filled again from
-/// it. On the index's database.
-pub fn reset(c: &Connection) -> rusqlite::Result<()> {
-    c.execute_batch(
-        "INSERT INTO message_search (message_search) VALUES ('delete-all');
-         UPDATE search_cursor SET num = 0;",
-    )
+/// How far the index and the messages database have come together: the highest `num` indexed
+/// or stored, and how many times the backlog was drained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub num: i64,
+    pub drains: i64,
 }
 
-/// The highest `num` of the messages database (0 when it has none).
-pub fn last_num(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("SELECT coalesce(max(num), 0) FROM messages")?
-        .query_row([], |r| r.get(0))
+/// The index's progress. On the index's database.
+pub fn indexed_progress(c: &Connection) -> rusqlite::Result<Progress> {
+    c.prepare_cached("SELECT num, drains FROM search_cursor")?
+        .query_row([], |r| {
+            Ok(Progress {
+                num: r.get(0)?,
+                drains: r.get(1)?,
+            })
+        })
+}
+
+/// The messages database's progress. On the messages database.
+pub fn stored_progress(c: &Connection) -> rusqlite::Result<Progress> {
+    c.prepare_cached("SELECT (SELECT coalesce(max(num), 0) FROM messages), (SELECT count FROM search_drains)")?
+        .query_row([], |r| {
+            Ok(Progress {
+                num: r.get(0)?,
+                drains: r.get(1)?,
+            })
+        })
+}
+
+/// Whether an index does not belong with its messages database, which then was put back to
+/// another state than the index's (a copy, a backup, a replica) or the index was: its cursor
+/// is above the messages' highest `num` (the index holds messages that are not there, or other
+/// ones under their numbers), or its drains are not the messages' or one more (a drain commits
+/// to the index, then takes its backlog rows off: in between the index is one ahead), so an
+/// edit or a deletion may be missing from it.
+pub fn stale(index: Progress, messages: Progress) -> bool {
+    index.num > messages.num || index.drains < messages.drains || index.drains > messages.drains + 1
+}
+
+/// Empties the index and its cursor, to be filled again from the messages database, whose
+/// drains it takes. On the index's database.
+pub fn reset(c: &Connection, messages: Progress) -> rusqlite::Result<()> {
+    c.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')", [])?;
+    c.execute("UPDATE search_cursor SET num = 0, drains = ?1", [messages.drains])?;
+    Ok(())
 }
 
 /// How many messages wait to be indexed above the index's `cursor`, and in the backlog. On the
@@ -734,17 +783,55 @@ mod tests {
         assert_eq!(cursor(&w.index).unwrap(), 4);
     }
 
-    /// An index ahead of the messages (a messages database put back) is emptied and filled
-    /// again; searches find what the messages hold meanwhile.
+    /// An index reset is emptied and filled again; searches find what the messages hold
+    /// meanwhile.
     #[test]
     fn an_index_reset_is_filled_again_and_searched_meanwhile() {
         let w = world(&["apple one", "apple two"]);
         drain(&w);
-        reset(&w.index).unwrap();
+        reset(&w.index, stored_progress(&w.c).unwrap()).unwrap();
         assert_eq!((in_index(&w, "apple"), cursor(&w.index).unwrap()), (vec![], 0));
         assert_eq!(bodies(&find(&w, w.a, "apple")), ["apple two", "apple one"]);
         drain(&w);
         assert_eq!(in_index(&w, "apple"), [1, 2]);
+    }
+
+    /// The index belongs with its messages database while both have come as far; a drain
+    /// between its two writes leaves the index one drain ahead, which the next drain settles.
+    /// Put back to another state, either one is told.
+    #[test]
+    fn an_index_that_does_not_belong_with_its_messages_is_told() {
+        let w = world(&["apple draft", "pear"]);
+        let together = |w: &World| !stale(indexed_progress(&w.index).unwrap(), stored_progress(&w.c).unwrap());
+        assert!(together(&w), "both new");
+        drain(&w);
+        let before_the_edit = indexed_progress(&w.index).unwrap();
+        assert!(together(&w));
+        let head = conversations::head(&w.c, w.ab).unwrap().unwrap();
+        messages::edit(&w.c, &head, 1, "apple final", chrono::Utc::now()).unwrap();
+        let batch = waiting_batch(&w.c, cursor(&w.index).unwrap(), usize::MAX).unwrap();
+        apply(&w.index, &batch).unwrap();
+        assert!(together(&w), "indexed, not yet taken off the backlog (a crash there)");
+        drained(&w.c, &batch).unwrap();
+        assert!(together(&w));
+        assert_eq!(waiting_now(&w), 0);
+
+        // The index as it was before the edit was drained (a copy of the file): it would still
+        // find the draft.
+        let set = |num: i64, drains: i64| {
+            w.index
+                .execute("UPDATE search_cursor SET num = ?1, drains = ?2", [num, drains])
+                .unwrap();
+        };
+        set(before_the_edit.num, before_the_edit.drains);
+        assert!(!together(&w), "an index behind its messages");
+        let stored = stored_progress(&w.c).unwrap();
+        set(stored.num, stored.drains + 2);
+        assert!(!together(&w), "an index ahead of its messages");
+        set(stored.num + 1, stored.drains);
+        assert!(!together(&w), "an index of messages that are not there");
+        set(stored.num, stored.drains);
+        assert!(together(&w));
     }
 
     /// An edit of a message the drain has not reached yet is in the backlog too; a batch that
