@@ -110,7 +110,8 @@ def test_amd64_image_serves_a_chat_as_its_own_user_and_answers_its_health_check(
     ids = {line.split(":")[0]: set(line.split()[1:]) for line in Path(f"/proc/{gochat}/status").read_text().splitlines() if line.startswith(("Uid:", "Gid:"))}
     assert ids == {"Uid": {"10001"}, "Gid": {"10001"}}
     volume = Path(f"/proc/{gochat}/root/data")
-    assert {p.name for p in volume.glob("*.db")} == {f"{s}.db" for s in ("auth", "users", "messages", "chat", "notifications")}
+    # One database per service, and the messages service's search index.
+    assert {p.name for p in volume.glob("*.db")} == {f"{s}.db" for s in ("auth", "users", "messages", "messages-search", "chat", "notifications")}
     assert {p.stat().st_uid for p in volume.iterdir()} == {10001}
 
     # `docker stop` sends SIGTERM to the container's process: it drains and exits 0. (buildah
