@@ -492,9 +492,11 @@ pub struct NotificationsPage {
     pub notifications: Vec<Notification>,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unread_count: i64,
-    /// The caller's unread notifications that mention them, newest first (at most
-    /// [`crate::limits::UNREAD_MENTIONS`]), whatever the page: the conversation list marks their
-    /// conversations with "@" however many newer notifications bury them.
+    /// The caller's notifications that mention them in a conversation they have not read past
+    /// them yet (dismissing a notification does not end its mention; reading the conversation
+    /// does), newest first (at most [`crate::limits::UNREAD_MENTIONS`]), whatever the page: the
+    /// conversation list marks their conversations with "@" however many newer notifications
+    /// bury them.
     #[serde(default)]
     pub unread_mentions: Vec<Notification>,
 }

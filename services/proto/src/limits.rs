@@ -18,7 +18,8 @@ pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Characters of a message kept as a notification's preview.
 pub const PREVIEW_CHARS: usize = 140;
-/// Most unread mentions a notifications page lists beside its page (`unreadMentions`).
+/// Most open mentions (their conversations not read past them) a notifications page lists
+/// beside its page (`unreadMentions`).
 pub const UNREAD_MENTIONS: u32 = 500;
 /// Most members of a group, its owner included.
 pub const MAX_GROUP_MEMBERS: usize = 256;

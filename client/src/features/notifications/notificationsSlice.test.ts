@@ -63,11 +63,15 @@ describe('notifications slice', () => {
   });
 });
 
-describe('the "@" of a conversation whose unread notification mentions me', () => {
+describe('the "@" of a conversation with a mention of me I have not read past', () => {
   const mention = (id: string, seq: number, conversationId = 'g1', readAt: string | null = null) => ({ ...n(id, seq, readAt, conversationId), mentioned: true });
   const page = (notifications: Notification[], unreadMentions: Notification[]) =>
     notificationsLoaded({ notifications, unreadCount: notifications.filter((x) => x.readAt === null).length, unreadMentions });
-  const marked = (s: NotificationsState) => ['g1', 'g2', 'c1'].filter((c) => selectMentionedIn({ notifications: s }, c));
+  /** Which conversations have their "@", my read marks in them as `readUpTo` says (none: unread). */
+  const marked = (s: NotificationsState, readUpTo: Record<string, number> = {}) => {
+    const conversations = Object.fromEntries(Object.entries(readUpTo).map(([id, seq]) => [id, group(id, 9, { myReadSeq: seq })]));
+    return ['g1', 'g2', 'c1'].filter((c) => selectMentionedIn({ notifications: s, chat: { conversations } }, c));
+  };
 
   it('a live mention marks its conversation; other notifications and read ones do not', () => {
     const s = reduce(notificationReceived(n('a', 1, null, 'c1')), notificationReceived(mention('m', 2)), notificationReceived(mention('r', 3, 'g2', 't')));
@@ -80,10 +84,23 @@ describe('the "@" of a conversation whose unread notification mentions me', () =
     expect(marked(reduce(...base, readMarked({ conversationId: 'g1', seq: 5 })))).toEqual(['g2']);
   });
 
-  it('read in another tab (its read frame), dismissed, or deleted: gone', () => {
+  it('dismissed in the bell (here or in another tab): the bell is cleared, the "@" stays until the conversation is read', () => {
     const base = [notificationReceived(mention('m', 2)), notificationReceived(mention('x', 1, 'g2'))];
-    expect(marked(reduce(...base, notificationsRead({ ids: ['m'], at: 't' })))).toEqual(['g2']);
-    expect(marked(reduce(...base, allNotificationsRead({ at: 't' })))).toEqual([]);
+    const one = reduce(...base, notificationsRead({ ids: ['m'], at: 't' }));
+    expect([one.unreadCount, marked(one)]).toEqual([1, ['g1', 'g2']]);
+    const all = reduce(...base, allNotificationsRead({ at: 't' }));
+    expect([all.unreadCount, marked(all)]).toEqual([0, ['g1', 'g2']]);
+    expect(marked(reduce(...base, allNotificationsRead({ at: 't' }), readMarked({ conversationId: 'g1', seq: 2 })))).toEqual(['g2']);
+  });
+
+  it('read past it elsewhere (my read mark moved: another tab, a message I sent): gone', () => {
+    const s = reduce(notificationReceived(mention('m', 2)), notificationReceived(mention('x', 3, 'g2')));
+    expect(marked(s, { g1: 1, g2: 2 })).toEqual(['g1', 'g2']);
+    expect(marked(s, { g1: 2, g2: 2 })).toEqual(['g2']);
+  });
+
+  it('its message deleted: gone', () => {
+    const base = [notificationReceived(mention('m', 2)), notificationReceived(mention('x', 1, 'g2'))];
     const deleted = msg('g1', 2, 'u-bob', { body: '', deletedAt: '2025-01-01T11:00:00Z' });
     expect(marked(reduce(...base, messageUpdated({ message: deleted, change: 1 })))).toEqual(['g2']);
   });
@@ -93,6 +110,8 @@ describe('the "@" of a conversation whose unread notification mentions me', () =
     const s = reduce(page(newer, [mention('old', 1)]));
     expect(s.items.some((x) => x.id === 'old')).toBe(false);
     expect(marked(s)).toEqual(['g1']);
+    // One dismissed before the reload too: its conversation is still not read.
+    expect(marked(reduce(page([], [mention('dismissed', 1, 'g1', 't')])))).toEqual(['g1']);
   });
 
   it('a page fetched on reconnect forgets the mentions read meanwhile, and keeps one that arrived after it', () => {
@@ -250,7 +269,7 @@ describe('notifications and the chat socket', () => {
     const mention = { ...n('m', 2, null, 'g1'), mentioned: true };
     fakeServer({
       'GET /api/auth/currentuser': () => ({ currentUser: alice }),
-      'GET /api/conversations': () => ({ conversations: [group('g1', 2)] }),
+      'GET /api/conversations': () => ({ conversations: [group('g1', 2, { myReadSeq: 1, unread: 1 })] }),
       'GET /api/notifications': () => ({ notifications: [mention], unreadCount: 1, unreadMentions: [mention] }),
     });
     const { store } = setup();
@@ -269,5 +288,29 @@ describe('notifications and the chat socket', () => {
     expect(store.getState().notifications.unreadCount).toBe(1);
     chat.receive(edited('@Alice after all', 2));
     expect(marked()).toEqual([true, true]);
+  });
+
+  it('"Dismiss all" (its read frame) clears the bell and keeps the "@"; my receipt from reading the group in another tab ends it', async () => {
+    const mention = { ...n('m', 2, null, 'g1'), mentioned: true };
+    fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
+      'GET /api/conversations': () => ({ conversations: [group('g1', 2, { myReadSeq: 1, unread: 1 })] }),
+      'GET /api/notifications': () => ({ notifications: [mention], unreadCount: 1, unreadMentions: [mention] }),
+    });
+    const { store } = setup();
+    await store.dispatch(api.endpoints.currentUser.initiate());
+    const chat = FakeWebSocket.last('/ws/chat');
+    chat.open();
+    const notes = FakeWebSocket.last('/ws/notifications');
+    notes.open();
+    await waitFor(() => store.getState().notifications.loaded, 'first page');
+    await waitFor(() => store.getState().chat.conversations['g1'] !== undefined, 'the group listed');
+    const shown = () => [store.getState().notifications.unreadCount, selectMentionedIn(store.getState(), 'g1')];
+    expect(shown()).toEqual([1, true]);
+
+    notes.receive({ type: 'notifications.read', ids: ['m'] });
+    expect(shown()).toEqual([0, true]);
+    chat.receive({ type: 'receipt', conversationId: 'g1', userId: alice.id, deliveredSeq: 2, readSeq: 2 });
+    expect(shown()).toEqual([0, false]);
   });
 });

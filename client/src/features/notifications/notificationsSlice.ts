@@ -3,7 +3,7 @@ import { PREVIEW_CHARS } from '../../api/generated/limits';
 import { historyApi } from '../../api/history';
 import { api } from '../../api/http';
 import type { ConversationId, Message, Notification, NotificationId } from '../../api/types';
-import { messageUpdated, readMarked } from '../chat/chatSlice';
+import { messageUpdated, readMarked, type ChatState } from '../chat/chatSlice';
 
 /** A body as the server previews it: its first PREVIEW_CHARS Unicode scalar values (as Rust's `chars()`). */
 export function previewOf(body: string): string {
@@ -24,10 +24,12 @@ export interface NotificationsState {
    */
   changed: Record<string, { preview: string | null; at: number }>;
   /**
-   * My unread notifications that mention me, newest first: what marks a conversation with "@" in
-   * the list. The server lists them beside every page (`unreadMentions`), however many newer
-   * notifications push them off it; live ones join, and they go as they are read (here, in another
-   * tab, or by reading their conversation) or their message is deleted.
+   * My open mentions, newest first: notifications that mention me in a conversation I have not
+   * read past them yet, what marks it with "@" in the list. The server lists them beside every
+   * page (`unreadMentions`), however many newer notifications push them off it; live ones join.
+   * Dismissing a notification (the bell) does not end its mention: reading its conversation past
+   * it does (here, or anywhere: see `selectMentionedIn`), and so does deleting its message or an
+   * edit that takes my name out.
    */
   mentions: Notification[];
 }
@@ -67,7 +69,6 @@ function markRead(state: NotificationsState, match: (n: Notification) => boolean
     }
   }
   state.unreadCount = Math.max(0, state.unreadCount - changed);
-  state.mentions = state.mentions.filter((n) => !match(n));
   return changed;
 }
 
@@ -96,7 +97,7 @@ const notificationsSlice = createSlice({
       if (fresh.readAt === null) state.unreadCount++;
       if (fresh.readAt === null && fresh.mentioned && !state.mentions.some((n) => n.id === fresh.id)) state.mentions.unshift(fresh);
     },
-    /** Read in some tab (a `notifications.read` frame) or here. */
+    /** Read in some tab (a `notifications.read` frame) or here; their mentions stay until their conversation is read. */
     notificationsRead(state, { payload }: PayloadAction<{ ids: NotificationId[]; at: string }>) {
       const ids = new Set(payload.ids);
       markRead(state, (n) => ids.has(n.id), payload.at);
@@ -126,8 +127,11 @@ const notificationsSlice = createSlice({
   extraReducers: (builder) => {
     builder
       .addCase(readMarked, (state, { payload }) => {
-        // Reading a conversation up to seq reads its notifications up to seq (server does the same).
-        markRead(state, (n) => n.conversationId === payload.conversationId && n.seq <= payload.seq, new Date().toISOString());
+        // Reading a conversation up to seq reads its notifications up to seq, and ends its
+        // mentions up to there (the server does the same).
+        const upToSeq = (n: Notification) => n.conversationId === payload.conversationId && n.seq <= payload.seq;
+        markRead(state, upToSeq, new Date().toISOString());
+        state.mentions = state.mentions.filter((n) => !upToSeq(n));
       })
       .addCase(messageUpdated, (state, { payload }) => messageChanged(state, payload.message))
       // Changes caught up after being away (a `message.updated` frame that never reached us).
@@ -159,9 +163,18 @@ export const notificationsReducer = notificationsSlice.reducer;
 
 export const selectUnreadNotifications = (s: { notifications: NotificationsState }) => s.notifications.unreadCount;
 
-/** Whether an unread notification of this conversation mentions me (its "@" in the list). */
-export const selectMentionedIn = (s: { notifications: NotificationsState }, conversationId: ConversationId): boolean =>
-  s.notifications.mentions.some((n) => n.conversationId === conversationId);
+/**
+ * Whether this conversation has a mention of me I have not read past (its "@" in the list). My
+ * read mark also moves when I read it in another tab (my receipt) or send into it, which end its
+ * mentions on the server without telling this tab of them.
+ */
+export const selectMentionedIn = (
+  s: { notifications: NotificationsState; chat: Pick<ChatState, 'conversations'> },
+  conversationId: ConversationId,
+): boolean => {
+  const readUpTo = s.chat.conversations[conversationId]?.myReadSeq ?? 0;
+  return s.notifications.mentions.some((n) => n.conversationId === conversationId && n.seq > readUpTo);
+};
 
 export function unreadNotificationIdsFor(
   s: { notifications: NotificationsState },

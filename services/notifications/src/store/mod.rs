@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     mutes::MIGRATION,
     push::SUBSCRIPTION_SESSIONS_MIGRATION,
     table::MIGRATIONS[2],
+    table::MIGRATIONS[3],
 ];
 
 #[derive(Clone)]
@@ -124,7 +125,7 @@ mod tests {
     async fn notifications_from_before_mentions_are_plain_messages() {
         let dir = tempfile::tempdir().unwrap();
         let (bob, conversation) = (UserId::new(), ConversationId::new());
-        let before = open(dir.path(), &MIGRATIONS[..MIGRATIONS.len() - 1]);
+        let before = open(dir.path(), &MIGRATIONS[..MIGRATIONS.len() - 2]);
         before
             .write(move |w| {
                 w.execute(
@@ -150,7 +151,7 @@ mod tests {
                 let since = chrono::DateTime::UNIX_EPOCH;
                 Ok::<_, DbError>((
                     table::list(c, bob, false, 10, None)?,
-                    table::unread_mentions(c, bob)?,
+                    table::open_mentions(c, bob)?,
                     table::unread_since(c, bob, since)?,
                 ))
             })
@@ -160,5 +161,55 @@ mod tests {
         assert!(!listed[0].mentioned);
         assert!(mentions.is_empty());
         assert_eq!(pushed, [(listed[0].clone(), None)]);
+    }
+
+    /// A database written before mentions followed the conversation's read: an unread mention
+    /// stays open, one already read (dismissed or its conversation read, the database cannot
+    /// tell) does not come back.
+    #[tokio::test]
+    async fn mentions_read_before_seen_was_kept_stay_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bob, conversation) = (UserId::new(), ConversationId::new());
+        let (unread, read) = (NotificationId::new(), NotificationId::new());
+        let before = open(dir.path(), &MIGRATIONS[..MIGRATIONS.len() - 1]);
+        before
+            .write(move |w| {
+                for (id, seq, read_at) in [(read, 1, Some("2026-01-01T00:01:00Z")), (unread, 2, None)] {
+                    w.execute(
+                        "INSERT INTO notifications
+                             (id, user_id, conversation_id, seq, from_id, from_username, preview, created_at, read_at, mentioned)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'ann', 'hi @bob', '2026-01-01T00:00:00Z', ?6, 1)",
+                        (
+                            id.to_string(),
+                            bob.to_string(),
+                            conversation.to_string(),
+                            seq,
+                            UserId::new().to_string(),
+                            read_at,
+                        ),
+                    )?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+        drop(before);
+
+        let db = open(dir.path(), MIGRATIONS);
+        let open_mentions = |db: Db| async move {
+            db.read(move |c| {
+                let open = table::open_mentions(c, bob)?;
+                Ok::<_, DbError>(open.iter().map(|n| n.id).collect::<Vec<_>>())
+            })
+            .await
+        };
+        assert_eq!(open_mentions(db.clone()).await.unwrap(), [unread]);
+        db.write(move |w| {
+            table::read_up_to(w, bob, conversation, 2, chrono::Utc::now())?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        assert!(open_mentions(db.clone()).await.unwrap().is_empty());
     }
 }

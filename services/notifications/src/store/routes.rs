@@ -47,7 +47,7 @@ async fn list(
         .read(move |c| {
             let notifications = table::list(c, user.id, query.unread, limit, before)?;
             let unread_count = table::unread_count(c, user.id)?;
-            let unread_mentions = table::unread_mentions(c, user.id)?;
+            let unread_mentions = table::open_mentions(c, user.id)?;
             Ok::<_, DbError>(NotificationsPage {
                 notifications,
                 unread_count,

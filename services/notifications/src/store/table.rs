@@ -38,6 +38,21 @@ ALTER TABLE notifications ADD COLUMN group_title TEXT;
 -- A user's unread mentions: every page lists them (the conversation list's @).
 CREATE INDEX notifications_unread_mentions ON notifications (user_id, id DESC) WHERE read_at IS NULL AND mentioned;
 ",
+    "
+-- Whether the recipient has read the conversation past the message. Not the notification's
+-- read_at: dismissing it in the bell does not read the conversation, and a mention's @ in the
+-- conversation list stays until the conversation is read. Rows already read count as seen, so
+-- that no old mention comes back.
+ALTER TABLE notifications ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+UPDATE notifications SET seen = 1 WHERE read_at IS NOT NULL;
+-- A user's open mentions (not seen): every page lists them (the conversation list's @).
+DROP INDEX notifications_unread_mentions;
+CREATE INDEX notifications_open_mentions ON notifications (user_id, id DESC) WHERE mentioned AND NOT seen;
+-- Notifications dismissed before their conversation was read (read_at, not seen): reading the
+-- conversation finds them here. Unread rows are seen with their read, and new ones are unread,
+-- so the message path never writes to this index.
+CREATE INDEX notifications_dismissed ON notifications (user_id, conversation_id, seq) WHERE read_at IS NOT NULL AND NOT seen;
+",
 ];
 
 const COLUMNS: &str = "id, conversation_id, seq, from_id, from_username, preview, created_at, read_at, mentioned";
@@ -84,7 +99,9 @@ pub fn remove_older_than(c: &Connection, before: i64, most: u32) -> rusqlite::Re
     .execute(params![bound, most])
 }
 
-/// Marks read the user's unread notifications of a conversation up to `seq`; returns their ids.
+/// The user read a conversation up to `seq`: its notifications up to there are read and seen
+/// (also those the bell dismissed before, which ends their mentions); returns the ids of those
+/// that were unread.
 pub fn read_up_to(
     c: &Connection,
     user: UserId,
@@ -92,8 +109,15 @@ pub fn read_up_to(
     seq: i64,
     now: Timestamp,
 ) -> rusqlite::Result<Vec<NotificationId>> {
+    // Two statements, each on its own partial index: an update's RETURNING cannot tell which
+    // rows were unread before it.
     c.prepare_cached(
-        "UPDATE notifications SET read_at = ?4
+        "UPDATE notifications SET seen = 1
+         WHERE user_id = ?1 AND conversation_id = ?2 AND seq <= ?3 AND read_at IS NOT NULL AND NOT seen",
+    )?
+    .execute(params![user.to_string(), conversation.to_string(), seq])?;
+    c.prepare_cached(
+        "UPDATE notifications SET read_at = ?4, seen = 1
          WHERE user_id = ?1 AND conversation_id = ?2 AND seq <= ?3 AND read_at IS NULL
          RETURNING id",
     )?
@@ -181,7 +205,8 @@ pub fn remove_message(
     Ok(by_user)
 }
 
-/// Marks read the given notifications of the user (others' ids are ignored), or all of them.
+/// Marks read the given notifications of the user (others' ids are ignored), or all of them:
+/// dismissed from the bell, not seen (their conversations are not read, and keep their mentions).
 pub fn read(
     c: &Connection,
     user: UserId,
@@ -263,11 +288,12 @@ pub fn unread_since(
         .collect()
 }
 
-/// The user's unread notifications that mention them, newest first (at most `UNREAD_MENTIONS`).
-pub fn unread_mentions(c: &Connection, user: UserId) -> rusqlite::Result<Vec<Notification>> {
+/// The user's open mentions: notifications that mention them in a conversation they have not
+/// read past them yet, dismissed or not; newest first (at most `UNREAD_MENTIONS`).
+pub fn open_mentions(c: &Connection, user: UserId) -> rusqlite::Result<Vec<Notification>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM notifications
-         WHERE user_id = ?1 AND read_at IS NULL AND mentioned
+         WHERE user_id = ?1 AND mentioned AND NOT seen
          ORDER BY id DESC LIMIT {UNREAD_MENTIONS}"
     );
     c.prepare_cached(&sql)?
@@ -426,7 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn unread_mentions_are_listed_however_many_notifications_came_after_them() {
+    fn open_mentions_are_listed_however_many_notifications_came_after_them() {
         let c = db();
         let (bob, alice) = (UserId::new(), UserId::new());
         let (group, other) = (ConversationId::new(), ConversationId::new());
@@ -440,8 +466,8 @@ mod tests {
         }
         let page = list(&c, bob, false, 50, None).unwrap();
         assert!(page.iter().all(|n| !n.mentioned), "the mention is below the page");
-        assert_eq!(unread_mentions(&c, bob).unwrap(), std::slice::from_ref(&mention));
-        assert!(unread_mentions(&c, alice).unwrap().is_empty());
+        assert_eq!(open_mentions(&c, bob).unwrap(), std::slice::from_ref(&mention));
+        assert!(open_mentions(&c, alice).unwrap().is_empty());
 
         let since = mention.created_at;
         let pushed = unread_since(&c, bob, since).unwrap();
@@ -449,6 +475,65 @@ mod tests {
         assert_eq!(pushed[1].1, None, "a direct conversation's has no group title");
 
         read_up_to(&c, bob, group, 1, chrono::Utc::now()).unwrap();
-        assert!(unread_mentions(&c, bob).unwrap().is_empty());
+        assert!(open_mentions(&c, bob).unwrap().is_empty());
+    }
+
+    /// Dismissing notifications (by id or all) reads them, and the bell's count with them, but
+    /// the conversation is not read: its mention stays open until the conversation is read past
+    /// it, which also ends a dismissed one; a later mention stays open.
+    #[test]
+    fn a_mention_stays_open_through_dismissals_until_its_conversation_is_read_past_it() {
+        let c = db();
+        let (bob, alice) = (UserId::new(), UserId::new());
+        let group = ConversationId::new();
+        let mention = |seq| Notification {
+            mentioned: true,
+            ..note(group, seq, alice)
+        };
+        let (first, second, third) = (mention(1), note(group, 2, alice), mention(3));
+        for n in [&first, &second, &third] {
+            insert(&c, bob, n, Some("Team")).unwrap();
+        }
+        let open = |c: &Connection| -> Vec<i64> { open_mentions(c, bob).unwrap().iter().map(|n| n.seq).collect() };
+
+        assert_eq!(
+            read(&c, bob, Some(&[first.id]), chrono::Utc::now()).unwrap(),
+            [first.id]
+        );
+        assert_eq!(read(&c, bob, None, chrono::Utc::now()).unwrap(), [second.id, third.id]);
+        assert_eq!(unread_count(&c, bob).unwrap(), 0, "the bell is cleared");
+        assert_eq!(open(&c), [3, 1], "the conversation is not read");
+
+        assert!(
+            read_up_to(&c, bob, group, 2, chrono::Utc::now()).unwrap().is_empty(),
+            "nothing newly read"
+        );
+        assert_eq!(open(&c), [3]);
+        read_up_to(&c, bob, group, 3, chrono::Utc::now()).unwrap();
+        assert!(open(&c).is_empty());
+    }
+
+    /// Reading a conversation and listing open mentions each take their partial index, not a
+    /// scan of the user's notifications.
+    #[test]
+    fn reads_and_open_mentions_use_their_indexes() {
+        let c = db();
+        let plan = |sql: &str| -> String {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let dismissed = plan(
+            "UPDATE notifications SET seen = 1
+             WHERE user_id = 'u' AND conversation_id = 'c' AND seq <= 5 AND read_at IS NOT NULL AND NOT seen",
+        );
+        assert!(dismissed.contains("notifications_dismissed"), "{dismissed}");
+        let open = plan(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = 'u' AND mentioned AND NOT seen ORDER BY id DESC LIMIT 500"
+        ));
+        assert!(
+            open.contains("notifications_open_mentions") && !open.contains("TEMP B-TREE"),
+            "{open}"
+        );
     }
 }
