@@ -1,6 +1,6 @@
 //! Removes notifications past their time (`GOCHAT_NOTIFICATIONS_KEEP_DAYS`, read or not), so
 //! that notifications.db stops growing with every message ever sent: each message leaves one row
-//! per recipient, with its preview, under five indexes (at a million messages the file was larger
+//! per recipient, with its preview, under several indexes (at a million messages the file was larger
 //! than the messages' own). The bell lists recent activity; the messages stay in their history.
 //!
 //! Runs at start and every hour, a batch per write so that the writer is never held long. Tabs
