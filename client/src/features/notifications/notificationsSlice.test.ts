@@ -265,32 +265,8 @@ describe('notifications and the chat socket', () => {
     expect(unreadCount).toBe(1);
   });
 
-  it('an edit that takes my name out of a group message clears its "@"; written back in, it returns', async () => {
-    const mention = { ...n('m', 2, null, 'g1'), mentioned: true };
-    fakeServer({
-      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
-      'GET /api/conversations': () => ({ conversations: [group('g1', 2, { myReadSeq: 1, unread: 1 })] }),
-      'GET /api/notifications': () => ({ notifications: [mention], unreadCount: 1, unreadMentions: [mention] }),
-    });
-    const { store } = setup();
-    await store.dispatch(api.endpoints.currentUser.initiate());
-    const chat = FakeWebSocket.last('/ws/chat');
-    chat.open();
-    FakeWebSocket.last('/ws/notifications').open();
-    await waitFor(() => store.getState().notifications.loaded, 'first page');
-    await waitFor(() => store.getState().chat.conversations['g1'] !== undefined, 'the group listed');
-    const marked = () => [selectMentionedIn(store.getState(), 'g1'), store.getState().notifications.items[0]?.mentioned];
-    expect(marked()).toEqual([true, true]);
-
-    const edited = (body: string, change: number) => ({ type: 'message.updated', message: msg('g1', 2, 'u-bob', { body, editedAt: '2025-01-01T11:00:00Z' }), change });
-    chat.receive(edited('never mind, @carol has it', 1));
-    expect(marked()).toEqual([false, false]);
-    expect(store.getState().notifications.unreadCount).toBe(1);
-    chat.receive(edited('@Alice after all', 2));
-    expect(marked()).toEqual([true, true]);
-  });
-
-  it('"Dismiss all" (its read frame) clears the bell and keeps the "@"; my receipt from reading the group in another tab ends it', async () => {
+  /** Alice signed in, the group g1 read up to 1 of 2, and an unread notification of 2 that mentions her: both sockets open. */
+  async function mentionedInGroup() {
     const mention = { ...n('m', 2, null, 'g1'), mentioned: true };
     fakeServer({
       'GET /api/auth/currentuser': () => ({ currentUser: alice }),
@@ -305,6 +281,24 @@ describe('notifications and the chat socket', () => {
     notes.open();
     await waitFor(() => store.getState().notifications.loaded, 'first page');
     await waitFor(() => store.getState().chat.conversations['g1'] !== undefined, 'the group listed');
+    return { store, chat, notes };
+  }
+
+  it('an edit that takes my name out of a group message clears its "@"; written back in, it returns', async () => {
+    const { store, chat } = await mentionedInGroup();
+    const marked = () => [selectMentionedIn(store.getState(), 'g1'), store.getState().notifications.items[0]?.mentioned];
+    expect(marked()).toEqual([true, true]);
+
+    const edited = (body: string, change: number) => ({ type: 'message.updated', message: msg('g1', 2, 'u-bob', { body, editedAt: '2025-01-01T11:00:00Z' }), change });
+    chat.receive(edited('never mind, @carol has it', 1));
+    expect(marked()).toEqual([false, false]);
+    expect(store.getState().notifications.unreadCount).toBe(1);
+    chat.receive(edited('@Alice after all', 2));
+    expect(marked()).toEqual([true, true]);
+  });
+
+  it('"Dismiss all" (its read frame) clears the bell and keeps the "@"; my receipt from reading the group in another tab ends it', async () => {
+    const { store, chat, notes } = await mentionedInGroup();
     const shown = () => [store.getState().notifications.unreadCount, selectMentionedIn(store.getState(), 'g1')];
     expect(shown()).toEqual([1, true]);
 
