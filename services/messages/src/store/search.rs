@@ -220,24 +220,24 @@ pub struct Progress {
 
 /// The index's progress. On the index's database.
 pub fn indexed_progress(c: &Connection) -> rusqlite::Result<Progress> {
-    c.prepare_cached("SELECT num, drains FROM search_cursor")?
-        .query_row([], |r| {
-            Ok(Progress {
-                num: r.get(0)?,
-                drains: r.get(1)?,
-            })
-        })
+    progress(c, "SELECT num, drains FROM search_cursor")
 }
 
 /// The messages database's progress. On the messages database.
 pub fn stored_progress(c: &Connection) -> rusqlite::Result<Progress> {
-    c.prepare_cached("SELECT (SELECT coalesce(max(num), 0) FROM messages), (SELECT count FROM search_drains)")?
-        .query_row([], |r| {
-            Ok(Progress {
-                num: r.get(0)?,
-                drains: r.get(1)?,
-            })
+    progress(
+        c,
+        "SELECT (SELECT coalesce(max(num), 0) FROM messages), (SELECT count FROM search_drains)",
+    )
+}
+
+fn progress(c: &Connection, sql: &str) -> rusqlite::Result<Progress> {
+    c.prepare_cached(sql)?.query_row([], |r| {
+        Ok(Progress {
+            num: r.get(0)?,
+            drains: r.get(1)?,
         })
+    })
 }
 
 /// Whether an index does not belong with its messages database, which then was put back to
