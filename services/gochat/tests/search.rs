@@ -7,7 +7,8 @@ mod common;
 mod scenarios;
 
 use common::eventually;
-use common::site::{Deployment, Site};
+use common::site::{Deployment, Person, Site};
+use gochat_kit::testing::TestServer;
 use scenarios::search;
 use std::time::Duration;
 
@@ -37,15 +38,9 @@ async fn the_search_backlog_is_exported_and_drains_to_nothing() {
 #[tokio::test]
 async fn an_index_ahead_of_the_messages_is_built_again() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let server = common::start_all_in_one(dir.path(), None, None).await;
-    let site = Site::all_in_one(&server, dir.path());
-    let (ann, ben) = (site.person("ann").await, site.person("ben").await);
-    let direct = ann.direct_with(&ben).await;
-    let mut tab = ann.tab(0).await;
-    tab.say(&direct, "apple pie").await;
-    tab.message("apple pie").await;
+    let (server, ann) = one_message(dir.path(), ["ann", "ben"], "apple pie").await;
     indexed(dir.path(), "apple").await;
-    drop(tab);
+    assert_eq!(ann.search("apple").await, ["apple pie"]);
     server.stop().await.expect("the server stops");
     // Every database starts again but the index (so that the same names can sign up).
     let again = tempfile::tempdir().expect("a temporary directory");
@@ -55,18 +50,25 @@ async fn an_index_ahead_of_the_messages_is_built_again() {
         }
     }
 
-    let server = common::start_all_in_one(again.path(), None, None).await;
-    let site = Site::all_in_one(&server, again.path());
-    let (cat, dan) = (site.person("cat").await, site.person("dan").await);
-    let direct = cat.direct_with(&dan).await;
-    let mut tab = cat.tab(0).await;
-    tab.say(&direct, "pear tart").await;
-    tab.message("pear tart").await;
+    let (_server, cat) = one_message(again.path(), ["cat", "dan"], "pear tart").await;
     assert_eq!(cat.search("apple").await, Vec::<String>::new());
     assert_eq!(cat.search("pear").await, ["pear tart"]);
     indexed(again.path(), "pear").await;
     assert_eq!(cat.search("apple").await, Vec::<String>::new());
     assert_eq!(cat.search("pear").await, ["pear tart"]);
+}
+
+/// GoChat all in one on `dir`, where the first of `names` sends `body` to the second, and sees it
+/// stored; returns the server and the sender.
+async fn one_message(dir: &std::path::Path, names: [&str; 2], body: &str) -> (TestServer, Person) {
+    let server = common::start_all_in_one(dir, None, None).await;
+    let site = Site::all_in_one(&server, dir);
+    let (sender, peer) = (site.person(names[0]).await, site.person(names[1]).await);
+    let direct = sender.direct_with(&peer).await;
+    let mut tab = sender.tab(0).await;
+    tab.say(&direct, body).await;
+    tab.message(body).await;
+    (server, sender)
 }
 
 /// Waits until the search index in `dir` holds a message with `word`.
