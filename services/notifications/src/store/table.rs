@@ -87,16 +87,18 @@ pub fn insert(
 }
 
 /// Removes at most `most` notifications created before `before` (unix milliseconds), read or
-/// not, oldest first; returns how many. Ids are UUIDv7, whose text begins with the creation
-/// time, so the oldest are the start of the primary key.
-pub fn remove_older_than(c: &Connection, before: i64, most: u32) -> rusqlite::Result<usize> {
+/// not, oldest first; returns how many, and per user the ids of those that were unread (open
+/// tabs still count them). Ids are UUIDv7, whose text begins with the creation time, so the
+/// oldest are the start of the primary key.
+pub fn remove_older_than(c: &Connection, before: i64, most: u32) -> rusqlite::Result<(usize, UnreadByUser)> {
     // Below every UUIDv7 of the `before` millisecond (their version digit is 7), above every
     // earlier one.
     let bound = format!("{:08x}-{:04x}-0000-0000-000000000000", before >> 16, before & 0xffff);
-    c.prepare_cached(
+    delete_returning_unread(
+        c,
         "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < ?1 ORDER BY id LIMIT ?2)",
-    )?
-    .execute(params![bound, most])
+        params![bound, most],
+    )
 }
 
 /// The user read a conversation up to `seq`: its notifications up to there are read and seen
@@ -182,27 +184,36 @@ pub fn retitle(c: &Connection, conversation: ConversationId, title: &str) -> rus
 }
 
 /// Removes the notifications of a deleted message; returns, per user, those that were unread.
-pub fn remove_message(
+pub fn remove_message(c: &Connection, conversation: ConversationId, seq: i64) -> rusqlite::Result<UnreadByUser> {
+    let (_, unread) = delete_returning_unread(
+        c,
+        "DELETE FROM notifications WHERE conversation_id = ?1 AND seq = ?2",
+        params![conversation.to_string(), seq],
+    )?;
+    Ok(unread)
+}
+
+/// Per user, the ids of their notifications that were removed unread.
+pub type UnreadByUser = Vec<(UserId, Vec<NotificationId>)>;
+
+/// Runs `sql`, a `DELETE FROM notifications`, as one statement; returns how many rows it
+/// removed, and per user the ids of those that were unread.
+fn delete_returning_unread(
     c: &Connection,
-    conversation: ConversationId,
-    seq: i64,
-) -> rusqlite::Result<Vec<(UserId, Vec<NotificationId>)>> {
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<(usize, UnreadByUser)> {
     let removed = c
-        .prepare_cached(
-            "DELETE FROM notifications WHERE conversation_id = ?1 AND seq = ?2 RETURNING user_id, id, read_at IS NULL",
-        )?
-        .query_map(params![conversation.to_string(), seq], |r| {
+        .prepare_cached(&format!("{sql} RETURNING user_id, id, read_at IS NULL"))?
+        .query_map(params, |r| {
             Ok((id::<UserId>(r, 0)?, id::<NotificationId>(r, 1)?, r.get::<_, bool>(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut by_user: Vec<(UserId, Vec<NotificationId>)> = Vec::new();
-    for (user, id, _) in removed.into_iter().filter(|(_, _, unread)| *unread) {
-        match by_user.iter_mut().find(|(u, _)| *u == user) {
-            Some((_, ids)) => ids.push(id),
-            None => by_user.push((user, vec![id])),
-        }
+    let mut by_user = std::collections::BTreeMap::<UserId, Vec<NotificationId>>::new();
+    for (user, id, _) in removed.iter().filter(|(.., unread)| *unread) {
+        by_user.entry(*user).or_default().push(*id);
     }
-    Ok(by_user)
+    Ok((removed.len(), by_user.into_iter().collect()))
 }
 
 /// Marks read the given notifications of the user (others' ids are ignored), or all of them:
@@ -422,19 +433,57 @@ mod tests {
         let seqs =
             |c: &Connection| -> Vec<i64> { list(c, bob, false, 10, None).unwrap().iter().map(|n| n.seq).collect() };
         assert_eq!(
-            remove_older_than(&c, now - 90 * day, 1).unwrap(),
+            remove_older_than(&c, now - 90 * day, 1).unwrap().0,
             1,
             "at most as many as asked"
         );
         assert_eq!(seqs(&c), [5, 4, 3, 2]);
-        assert_eq!(remove_older_than(&c, now - 90 * day, 10).unwrap(), 1, "unread too");
+        assert_eq!(remove_older_than(&c, now - 90 * day, 10).unwrap().0, 1, "unread too");
         assert_eq!(
-            remove_older_than(&c, now - day, 10).unwrap(),
+            remove_older_than(&c, now - day, 10).unwrap().0,
             1,
             "up to the millisecond, not it"
         );
         assert_eq!(seqs(&c), [5, 4]);
         assert_eq!(unread_count(&c, bob).unwrap(), 2);
+    }
+
+    /// Open tabs count unread notifications until told otherwise: a removal of old ones says,
+    /// per user, which unread ones it removed; the read ones they already heard of.
+    #[test]
+    fn removing_old_notifications_returns_each_users_unread_ones_not_the_read() {
+        let c = db();
+        let (bob, eve, ann) = (UserId::new(), UserId::new(), UserId::new());
+        let conv = ConversationId::new();
+        let day: i64 = 86_400_000;
+        let now = 1_790_000_000_000;
+        let stored = |user, seq, at| {
+            let n = note_at(conv, seq, at);
+            insert(&c, user, &n, None).unwrap();
+            n.id
+        };
+        stored(bob, 1, now - 100 * day);
+        let bob_unread = vec![stored(bob, 2, now - 99 * day), stored(bob, 3, now - 95 * day)];
+        let eve_unread = vec![stored(eve, 4, now - 98 * day)];
+        stored(ann, 5, now - 97 * day);
+        let kept = stored(bob, 6, now);
+        read_up_to(&c, bob, conv, 1, chrono::Utc::now()).unwrap();
+        read(&c, ann, None, chrono::Utc::now()).unwrap();
+
+        let (removed, mut unread) = remove_older_than(&c, now - 90 * day, 10).unwrap();
+        assert_eq!(removed, 5, "read or not");
+        // In no particular order.
+        unread.sort();
+        unread.iter_mut().for_each(|(_, ids)| ids.sort());
+        let mut told = vec![(bob, bob_unread), (eve, eve_unread)];
+        told.sort();
+        assert_eq!(unread, told, "each user's unread ones, not bob's nor ann's read ones");
+        let left: Vec<_> = [bob, eve, ann]
+            .iter()
+            .flat_map(|u| list(&c, *u, false, 10, None).unwrap())
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(left, [kept]);
     }
 
     #[test]
