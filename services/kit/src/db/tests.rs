@@ -192,6 +192,21 @@ async fn a_failed_commit_reaches_every_job_of_the_group_and_keeps_none_of_them()
     assert_eq!(ids(&t.db, "parents").await, [4]);
 }
 
+/// A job alone whose commit fails ends its transaction rolled back, on the writer thread and
+/// on the caller's (`write_here`): left open, every later write would fail to begin.
+#[tokio::test]
+async fn a_job_alone_whose_commit_fails_leaves_no_transaction_open() {
+    let t = open();
+    let failed = t.db.write(insert_item(1, 99)).await;
+    assert!(is_constraint_error(&failed), "{failed:?}");
+    t.db.write(insert_parent(2)).await.unwrap();
+    let failed = t.db.write_here(insert_item(3, 99)).await;
+    assert!(is_constraint_error(&failed), "{failed:?}");
+    t.db.write_here(insert_parent(4)).await.unwrap();
+    assert_eq!(ids(&t.db, "parents").await, [2, 4]);
+    assert!(ids(&t.db, "items").await.is_empty());
+}
+
 #[tokio::test]
 async fn a_job_alone_is_its_transaction_kept_refused_or_panicking_as_in_a_group() {
     // A group of one runs without a savepoint inside its transaction: the same outcomes.
