@@ -492,6 +492,23 @@ async fn a_mention_reaches_its_member_through_a_mute() {
     server.stop().await.unwrap();
 }
 
+/// `user`'s notifications page once `ready` holds for it: the store applies what a socket
+/// sent a moment later.
+async fn page_once(server: &TestServer, user: &Client, ready: impl Fn(&Value) -> bool) -> Value {
+    let ready = &ready;
+    eventually(WAIT, || {
+        let mut user = Client {
+            cookie: user.cookie.clone(),
+            ..Client::new(server)
+        };
+        async move {
+            let (_, page) = user.get("/api/notifications").await;
+            ready(&page).then_some(page)
+        }
+    })
+    .await
+}
+
 /// Alice, Bob and Carol signed up, and the group "Team" Alice made of them: Alice, Bob with his
 /// id, Carol, and the group's id.
 async fn team(server: &TestServer) -> (Client, (String, Client), Client, String) {
@@ -573,17 +590,7 @@ async fn a_notification_says_whom_it_mentions() {
         json!({"type": "read", "conversationId": group, "seq": in_group["seq"]}),
     )
     .await;
-    let mentions_ended = || {
-        let mut bob = Client {
-            cookie: bob.cookie.clone(),
-            ..Client::new(&server)
-        };
-        async move {
-            let (_, page) = bob.get("/api/notifications").await;
-            (page["unreadMentions"] == json!([])).then_some(page)
-        }
-    };
-    let page = eventually(WAIT, mentions_ended).await;
+    let page = page_once(&server, &bob, |page| page["unreadMentions"] == json!([])).await;
     assert_eq!(page["unreadCount"], json!(0));
     server.stop().await.unwrap();
 }
@@ -633,17 +640,10 @@ async fn an_edit_that_takes_a_mention_out_takes_it_out_of_the_notifications() {
     );
 
     send_frame(&mut alice_chat, edit("@carol look again")).await;
-    let mentioned_again = || {
-        let mut carol = Client {
-            cookie: carol.cookie.clone(),
-            ..Client::new(&server)
-        };
-        async move {
-            let (_, page) = carol.get("/api/notifications").await;
-            (page["unreadMentions"].as_array().map(Vec::len) == Some(1)).then_some(page)
-        }
-    };
-    let page = eventually(WAIT, mentioned_again).await;
+    let page = page_once(&server, &carol, |page| {
+        page["unreadMentions"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
     assert_eq!(page["notifications"][0]["mentioned"], json!(true));
     // Bob's is not back: an edit does not notify (his mute holds for what was never a mention of him).
     assert_eq!(bob.get("/api/notifications").await.1["notifications"], json!([]));
