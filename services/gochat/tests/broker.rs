@@ -130,6 +130,28 @@ fn rejected() -> MessageRejected {
     }
 }
 
+/// How many messages `queue` of `vhost` holds (ready or unacknowledged).
+fn messages_in(vhost: &str, queue: &str) -> u64 {
+    let out = Command::new(broker_env("GOCHAT_TEST_RABBITMQCTL"))
+        .args([
+            "-n",
+            &broker_env("GOCHAT_TEST_RABBITMQ_NODE"),
+            "-q",
+            "list_queues",
+            "-p",
+            vhost,
+            "name",
+            "messages",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(queue)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no queue {queue} in {vhost}"))
+}
+
 /// `gochat <args>`; its standard output, or a panic with its standard error.
 fn gochat(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_gochat")).args(args).output().unwrap();
@@ -624,4 +646,105 @@ async fn a_gathering_consumer_applies_a_trickle_as_one_batch_over_rabbitmq() {
     );
     consumer.stop.cancel();
     publisher.stop.cancel();
+}
+
+#[tokio::test]
+async fn events_committed_together_reach_rabbitmq_as_one_message_and_one_refused_is_dead_lettered_alone() {
+    let _broker = BROKER.lock().await;
+    let Some(url) = vhost_url() else { return };
+    let vhost = vhost_of(&url);
+    let publisher = TestBus::connect(&url, Tls::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let db = Db::open(
+        dir.path(),
+        "test",
+        &["CREATE TABLE t (x);"],
+        Synchronous::Normal,
+        outbox.sink(),
+    )
+    .unwrap();
+    let events: Vec<UserOnline> = (0..10).map(|_| online()).collect();
+    let ids = db
+        .write(move |w| {
+            let ids = events.iter().map(|e| w.publish(e)).collect::<Result<Vec<_>, _>>();
+            ids.map_err(gochat_kit::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    // The relay starts on a full outbox, as after a restart or an outage: one message for all.
+    let relay = tokio::spawn(outbox.relay(db.clone(), publisher.bus.clone(), publisher.stop.clone()));
+    let outbox_rows = || {
+        let db = db.clone();
+        async move {
+            db.read(|c| {
+                let rows: i64 = c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+                Ok::<_, gochat_kit::db::DbError>(rows)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    eventually(WAIT, || async { (outbox_rows().await == 0).then_some(()) }).await;
+    assert_eq!(messages_in(&vhost, "users.events"), 1, "ten events, one message");
+
+    // A consumer refuses the fifth as undecodable: it alone is dead-lettered, the others are
+    // applied, in order.
+    let refused = ids[4];
+    let broken = Arc::new(AtomicBool::new(true));
+    let (applied_tx, mut applied) = mpsc::unbounded_channel();
+    let consumer = TestBus::connect(&url, Tls::default()).await;
+    let failing = broken.clone();
+    consumer.bus.consume(
+        Queue::shared(&USERS, &database(dir.path())),
+        handler(move |envelope| {
+            let (failing, applied_tx) = (failing.clone(), applied_tx.clone());
+            async move {
+                if envelope.id == refused && failing.load(Ordering::SeqCst) {
+                    serde_json::from_str::<u32>("not a number")?;
+                }
+                applied_tx.send(envelope.id).unwrap();
+                Ok(())
+            }
+        }),
+        &TaskTracker::new(),
+        consumer.stop.clone(),
+    );
+    let mut got = Vec::new();
+    while got.len() < 9 {
+        got.push(tokio::time::timeout(WAIT, applied.recv()).await.unwrap().unwrap());
+    }
+    let others: Vec<_> = ids.iter().copied().filter(|id| *id != refused).collect();
+    assert_eq!(got, others);
+    let list = || {
+        let out = gochat(&[
+            "dead-letters",
+            "list",
+            "--amqp-url",
+            &url,
+            "--queue",
+            "users.events",
+            "--json",
+        ]);
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let letters = eventually(WAIT, || async { Some(list()).filter(|l| !l.is_empty()) }).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["eventId"], refused.to_string());
+    assert_eq!(letters[0]["kind"], "user.online");
+    let payload = letters[0]["payload"].as_str().unwrap();
+    let envelope = Envelope::from_json(payload.as_bytes()).expect("kept as its own envelope");
+    assert_eq!(envelope.id, refused);
+
+    // Fixed and requeued, it is applied like the rest.
+    broken.store(false, Ordering::SeqCst);
+    let requeued = gochat(&["dead-letters", "requeue", "--amqp-url", &url, "--queue", "users.events"]);
+    assert!(requeued.contains("users.events: 1 requeued"), "{requeued}");
+    let id = tokio::time::timeout(WAIT, applied.recv()).await.unwrap().unwrap();
+    assert_eq!(id, refused);
+    consumer.stop.cancel();
+    publisher.stop.cancel();
+    let _ = relay.await;
 }

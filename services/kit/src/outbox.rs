@@ -15,6 +15,7 @@ use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::db::{Db, DbError};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use gochat_proto::events::Envelope;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -244,6 +245,31 @@ struct Relay {
     paused_since: Option<Instant>,
 }
 
+/// Publishes awaiting their confirm, and how many events they carry.
+#[derive(Default)]
+struct InFlight {
+    confirms: FuturesUnordered<BoxFuture<'static, (usize, anyhow::Result<Vec<i64>>)>>,
+    events: usize,
+}
+
+impl InFlight {
+    fn push(&mut self, (events, confirm): (usize, BoxFuture<'static, anyhow::Result<Vec<i64>>>)) {
+        self.events += events;
+        self.confirms.push(Box::pin(async move { (events, confirm.await) }));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.confirms.is_empty()
+    }
+
+    /// The next confirm in: the outbox ids it covers.
+    async fn next(&mut self) -> Option<anyhow::Result<Vec<i64>>> {
+        let (events, done) = self.confirms.next().await?;
+        self.events -= events;
+        Some(done)
+    }
+}
+
 impl Relay {
     async fn run(&mut self, shutdown: CancellationToken) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
@@ -286,7 +312,7 @@ impl Relay {
     /// shutdown once everything is confirmed, `Err` when the bus failed (the caller retries,
     /// starting again with a scan of the table).
     async fn publish_until_failure(&mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        let mut confirms = FuturesUnordered::new();
+        let mut in_flight = InFlight::default();
         let mut confirmed: Vec<i64> = Vec::new();
         // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
         // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
@@ -306,10 +332,10 @@ impl Relay {
                 loop {
                     let rows = self.scan(self.last_published).await?;
                     let full = rows.len() as i64 == SCAN_BATCH;
-                    for row in rows {
-                        confirms.push(self.publish(row).await?);
-                        if confirms.len() >= MAX_IN_FLIGHT {
-                            self.confirmed(&mut confirmed, confirms.next().await.expect("not empty")?);
+                    for bundle in self.bundled(rows) {
+                        in_flight.push(self.publish(bundle).await?);
+                        while in_flight.events >= MAX_IN_FLIGHT {
+                            self.confirmed(&mut confirmed, in_flight.next().await.expect("not empty")?);
                             last_confirm = Instant::now();
                         }
                     }
@@ -327,56 +353,45 @@ impl Relay {
             } else if !confirmed.is_empty() && delete_due.is_none() {
                 delete_due = Some(Instant::now() + DELETE_DELAY);
             }
-            let waiting = confirms.len() + self.rows.len();
+            let waiting = in_flight.events + self.rows.len();
             let room = waiting < HIGH_WATER && !self.progress.overflowed.load(Ordering::Acquire);
             self.progress
                 .room
                 .send_if_modified(|r| std::mem::replace(r, room) != room);
-            if shutdown.is_cancelled() && confirms.is_empty() && confirmed.is_empty() && self.rows.is_empty() {
+            if shutdown.is_cancelled() && in_flight.is_empty() && confirmed.is_empty() && self.rows.is_empty() {
                 return Ok(());
             }
-            let awaiting_confirms = !confirms.is_empty();
+            let awaiting_confirms = !in_flight.is_empty();
             if !awaiting_confirms {
                 last_confirm = Instant::now();
             }
             let delete_at = delete_due.unwrap_or_else(|| Instant::now() + DELETE_DELAY);
             tokio::select! {
                 biased;
-                Some(done) = confirms.next(), if awaiting_confirms => {
+                Some(done) = in_flight.next(), if awaiting_confirms => {
                     last_confirm = Instant::now();
                     self.confirmed(&mut confirmed, done?);
                     // Collect every confirm that is already in.
-                    while let Some(Some(done)) = futures_util::FutureExt::now_or_never(confirms.next()) {
+                    while let Some(Some(done)) = futures_util::FutureExt::now_or_never(in_flight.next()) {
                         self.confirmed(&mut confirmed, done?);
                     }
                 }
                 _ = tokio::time::sleep_until(delete_at), if delete_due.is_some() => {}
                 Ok(row) = self.rows.recv_async() => {
-                    let mut next = Some(row);
-                    while let Some(row) = next.take() {
-                        // After an overflow the hand-off has a hole: publishing a later row first
-                        // would move `last_published` past the lost one and the scan would skip
-                        // it. Stop here; the scan at the top of the loop reads every row in order.
-                        if self.progress.overflowed.load(Ordering::Acquire) {
-                            self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
-                            break;
-                        }
-                        let fresh = row.id.is_none_or(|id| id > self.last_published);
-                        let published = if fresh { Some(self.publish(row).await) } else { None };
-                        // Counted down only now that the row is in the bus (or failed, and the
-                        // scan after the failure will publish it), so no direct publish overtakes it.
-                        self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
-                        if let Some(confirm) = published {
-                            confirms.push(confirm?);
-                        }
-                        if confirms.len() < MAX_IN_FLIGHT {
-                            next = self.rows.try_recv().ok();
-                        }
+                    let rows = self.handed_over(row, MAX_IN_FLIGHT.saturating_sub(in_flight.events).max(1));
+                    for bundle in self.bundled(rows) {
+                        let count = bundle.len();
+                        let published = self.publish(bundle).await;
+                        // Counted down only now that the rows are in the bus (or failed, and the
+                        // scan after the failure will publish them), so no direct publish
+                        // overtakes them.
+                        self.progress.unpublished.fetch_sub(count, Ordering::AcqRel);
+                        in_flight.push(published?);
                     }
                 }
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
                 _ = tokio::time::sleep_until(last_confirm + CONFIRM_STALL), if awaiting_confirms => {
-                    tracing::warn!(db = self.db.name(), waiting = confirms.len(), since = ?last_confirm.elapsed(),
+                    tracing::warn!(db = self.db.name(), waiting = in_flight.events, since = ?last_confirm.elapsed(),
                         "outbox relay: events wait for their confirm and none comes");
                     last_confirm = Instant::now();
                 }
@@ -384,32 +399,93 @@ impl Relay {
         }
     }
 
-    /// Notes a confirmed event: its row (if it has one) is to be deleted.
-    fn confirmed(&mut self, rows: &mut Vec<i64>, row: Option<i64>) {
-        self.confirmed_since_failure = true;
-        self.paused_since = None;
-        rows.extend(row);
+    /// `first` and whatever else the hand-off holds already, up to `most` rows to publish:
+    /// those not published yet. Rows skipped are counted as published (a scan published them).
+    fn handed_over(&mut self, first: OutboxRow, most: usize) -> Vec<OutboxRow> {
+        let mut rows = Vec::new();
+        let mut next = Some(first);
+        while let Some(row) = next.take() {
+            // After an overflow the hand-off has a hole: publishing a later row first would move
+            // `last_published` past the lost one and the scan would skip it. Stop here; the scan
+            // at the top of the loop reads every row in order.
+            if self.progress.overflowed.load(Ordering::Acquire) {
+                self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
+                break;
+            }
+            if row.id.is_none_or(|id| id > self.last_published) {
+                rows.push(row);
+            } else {
+                self.progress.unpublished.fetch_sub(1, Ordering::AcqRel);
+            }
+            if rows.len() < most {
+                next = self.rows.try_recv().ok();
+            }
+        }
+        rows
     }
 
-    /// Hands `row` to the bus; the future resolves with its outbox id once it is confirmed
-    /// (`None` for an ephemeral event, which has no row to delete).
+    /// `rows` (in commit order) as the bus takes them in one publish: consecutive events of one
+    /// kind, within [`Bus::bundle_limit`].
+    fn bundled(&self, rows: Vec<OutboxRow>) -> Vec<Vec<OutboxRow>> {
+        let limit = self.bus.bundle_limit();
+        let mut bundles: Vec<Vec<OutboxRow>> = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let joins = bundles.last().is_some_and(|bundle| {
+                bundle[0].envelope.kind == row.envelope.kind
+                    && bundle.len() < limit.events
+                    && bytes + row.json.len() <= limit.bytes
+            });
+            if joins {
+                bytes += row.json.len();
+                bundles.last_mut().expect("joined one").push(row);
+            } else {
+                bytes = row.json.len();
+                bundles.push(vec![row]);
+            }
+        }
+        bundles
+    }
+
+    /// Notes confirmed events: their rows are to be deleted.
+    fn confirmed(&mut self, rows: &mut Vec<i64>, done: Vec<i64>) {
+        self.confirmed_since_failure = true;
+        self.paused_since = None;
+        rows.extend(done);
+    }
+
+    /// Hands `bundle` to the bus; the future resolves once it is confirmed, with the outbox ids
+    /// of its events (an ephemeral event has no row to delete) and how many events it held.
     async fn publish(
         &mut self,
-        row: OutboxRow,
-    ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<Option<i64>>> + use<>> {
-        if let Some(id) = row.id {
+        bundle: Vec<OutboxRow>,
+    ) -> anyhow::Result<(usize, BoxFuture<'static, anyhow::Result<Vec<i64>>>)> {
+        let count = bundle.len();
+        if let Some(id) = bundle.iter().filter_map(|row| row.id).max() {
             self.last_published = self.last_published.max(id);
         }
-        let confirm = self.bus.publish(row.envelope, row.json).await?;
-        let (id, waiting) = (row.id, row.confirmed);
-        metrics::counter!("gochat_events_published_total").increment(1);
-        Ok(async move {
-            confirm.await?;
-            if let Some(waiting) = waiting {
-                let _ = waiting.send(());
-            }
-            Ok(id)
-        })
+        let mut events = Vec::with_capacity(count);
+        let mut done = Vec::with_capacity(count);
+        for row in bundle {
+            events.push((row.envelope, row.json));
+            done.push((row.id, row.confirmed));
+        }
+        let confirm = self.bus.publish_all(events).await?;
+        metrics::counter!("gochat_events_published_total").increment(count as u64);
+        Ok((
+            count,
+            Box::pin(async move {
+                confirm.await?;
+                let mut ids = Vec::with_capacity(done.len());
+                for (id, waiting) in done {
+                    if let Some(waiting) = waiting {
+                        let _ = waiting.send(());
+                    }
+                    ids.extend(id);
+                }
+                Ok(ids)
+            }),
+        ))
     }
 
     async fn scan(&self, after: i64) -> anyhow::Result<Vec<OutboxRow>> {

@@ -18,7 +18,10 @@
 //! topology: then it only checks that it exists, as `gochat rabbitmq-setup`'s definitions
 //! create it. Every account declares its own fan-out queues.
 
+mod bundle;
 mod operator;
+
+pub(super) use bundle::{MAX_BYTES as BUNDLE_MAX_BYTES, MAX_EVENTS as BUNDLE_MAX_EVENTS};
 
 pub use operator::{BrokerDeadLetter, list_dead_letters, requeue_dead_letters};
 
@@ -150,7 +153,14 @@ impl AmqpBus {
         let _ = link.wait_for(|l| l.as_ref().is_some_and(Link::is_open)).await;
     }
 
-    pub async fn publish(&self, envelope: &Envelope, json: Vec<u8>) -> Result<Confirm, BusError> {
+    /// Publishes `events` (of one kind, in order) as one message: the lone event's envelope, or a
+    /// bundle of them (see [`bundle`]).
+    pub async fn publish(&self, events: &[(Arc<Envelope>, Vec<u8>)]) -> Result<Confirm, BusError> {
+        let Some((first, _)) = events.first() else {
+            return Ok(Box::pin(std::future::ready(Ok(()))));
+        };
+        let kind = first.kind;
+        debug_assert!(events.iter().all(|(e, _)| e.kind == kind), "a bundle holds one kind");
         let Some(link) = self.link.borrow().clone() else {
             return Err(BusError::NotConnected);
         };
@@ -158,20 +168,22 @@ impl AmqpBus {
             link.broken.notify_one();
             return Err(BusError::NotConnected);
         }
-        let properties = BasicProperties::default()
-            .with_delivery_mode(if envelope.kind.is_ephemeral() {
-                TRANSIENT
-            } else {
-                PERSISTENT
-            })
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(if kind.is_ephemeral() { TRANSIENT } else { PERSISTENT })
             .with_content_type("application/json".into())
-            .with_message_id(envelope.id.to_string().into())
-            .with_type(envelope.kind.routing_key().into());
+            .with_type(kind.routing_key().into());
+        let body = match events {
+            [(envelope, json)] => {
+                properties = properties.with_message_id(envelope.id.to_string().into());
+                std::borrow::Cow::Borrowed(json.as_slice())
+            }
+            _ => std::borrow::Cow::Owned(bundle::encode(events)),
+        };
         let publishing = link.publisher.basic_publish(
-            envelope.kind.exchange().name().into(),
-            envelope.kind.routing_key().into(),
+            kind.exchange().name().into(),
+            kind.routing_key().into(),
             BasicPublishOptions::default(),
-            &json,
+            &body,
             properties,
         );
         let pending = tokio::select! {
@@ -287,7 +299,7 @@ async fn consume_on(
         // Whatever is already here (up to a batch) is applied together.
         let first = tokio::select! {
             next = deliveries.next() => match next {
-                Some(delivery) => delivery?,
+                Some(delivery) => delivery,
                 None => return Ok(()),
             },
             _ = count_dead_letters.tick() => {
@@ -298,8 +310,9 @@ async fn consume_on(
             }
             _ = shutdown.cancelled() => return Ok(()),
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut batch = Batch::default();
+        batch.push(first?);
+        while batch.events < MAX_BATCH {
             match deliveries.next().now_or_never() {
                 Some(Some(delivery)) => batch.push(delivery?),
                 _ => break,
@@ -307,7 +320,7 @@ async fn consume_on(
         }
         // A consumer that gathers waits a little for more (see `Queue::gathering`).
         let deadline = tokio::time::Instant::now() + queue.linger();
-        while batch.len() < MAX_BATCH && !queue.linger().is_zero() {
+        while batch.events < MAX_BATCH && !queue.linger().is_zero() {
             tokio::select! {
                 next = deliveries.next() => match next {
                     Some(delivery) => batch.push(delivery?),
@@ -445,30 +458,52 @@ impl DeadLetterGauge {
     }
 }
 
-/// Applies a batch of deliveries, dead-letters those that can never be applied (published to
-/// the dead-letter exchange with a confirm: a dead letter is never dropped), then acknowledges
-/// the whole batch at once. True when something was dead-lettered. A batch the consumer
-/// stopped applying is left unacknowledged whole: the broker delivers it again once this
-/// channel closes, and what was applied of it is applied again idempotently.
+/// Deliveries taken together, and their events (a delivery holds one, or a bundle of them).
+#[derive(Default)]
+struct Batch {
+    deliveries: Vec<(Delivery, Vec<bundle::Item>)>,
+    /// Events in all of them: a batch is bounded by its events, not its deliveries.
+    events: usize,
+}
+
+impl Batch {
+    fn push(&mut self, delivery: Delivery) {
+        let items = bundle::decode(&delivery.data);
+        self.events += items.len();
+        self.deliveries.push((delivery, items));
+    }
+}
+
+/// Applies a batch of deliveries, dead-letters the events that can never be applied (each
+/// published alone to the dead-letter exchange with a confirm: a dead letter is never
+/// dropped), then acknowledges the whole batch at once. True when something was dead-lettered.
+/// A batch the consumer stopped applying is left unacknowledged whole: the broker delivers it
+/// again once this channel closes, and what was applied of it is applied again idempotently.
 async fn settle(
     link: &Link,
     queue: &Queue,
     handler: &Handler,
     consumed: &metrics::Counter,
-    batch: Vec<Delivery>,
+    batch: Batch,
     stopping: &CancellationToken,
 ) -> lapin::Result<bool> {
-    let mut decoded = Vec::with_capacity(batch.len());
-    let mut undecodable = Vec::new();
-    for delivery in &batch {
-        match Envelope::from_json(&delivery.data) {
-            Ok(envelope) => decoded.push(Arc::new(envelope)),
-            Err(e) => {
-                tracing::error!(queue = queue.name(), error = %e, "undecodable event; dead-lettered");
-                dead_lettered(queue.name());
-                undecodable.push((delivery.delivery_tag, format!("not an event envelope: {e}")));
+    let mut decoded = Vec::with_capacity(batch.events);
+    // Each event with the delivery it came in, and whether it came alone.
+    let mut events = Vec::with_capacity(batch.events);
+    let mut deliveries = Vec::with_capacity(batch.deliveries.len());
+    for (delivery, items) in batch.deliveries {
+        let alone = items.len() == 1;
+        for item in items {
+            if let bundle::Item::Event(envelope) = &item {
+                decoded.push(envelope.clone());
             }
+            if let bundle::Item::Undecodable { reason, .. } = &item {
+                tracing::error!(queue = queue.name(), error = %reason, "undecodable event; dead-lettered");
+                dead_lettered(queue.name());
+            }
+            events.push((deliveries.len(), alone, item));
         }
+        deliveries.push(delivery);
     }
     let fates = deliver(handler, decoded, queue.name(), consumed, stopping).await;
     if fates.contains(&Disposition::Left) {
@@ -476,40 +511,77 @@ async fn settle(
     }
     let mut fates = fates.into_iter();
     let mut any_dead = false;
-    for delivery in &batch {
-        let fate = match undecodable.iter().find(|(tag, _)| *tag == delivery.delivery_tag) {
-            Some((_, reason)) => Disposition::DeadLetter(reason.clone()),
-            None => fates
-                .next()
-                .unwrap_or_else(|| Disposition::DeadLetter("no disposition".into())),
+    for (at, alone, item) in events {
+        let delivery = &deliveries[at];
+        let (reason, letter) = match item {
+            bundle::Item::Undecodable { body, reason } => (reason, Letter::new(body, &delivery.properties)),
+            bundle::Item::Event(envelope) => {
+                let fate = fates
+                    .next()
+                    .unwrap_or_else(|| Disposition::DeadLetter("no disposition".into()));
+                let Disposition::DeadLetter(reason) = fate else {
+                    continue;
+                };
+                // An event that came alone is kept as it came; one of a bundle as its envelope.
+                let letter = if alone {
+                    Letter::new(delivery.data.clone(), &delivery.properties)
+                } else {
+                    Letter::of_bundled(&envelope, &delivery.properties)
+                };
+                (reason, letter)
+            }
         };
         // A fan-out queue's events are pushes to this instance's sockets: nothing to keep once
         // they cannot be pushed.
-        if let (Disposition::DeadLetter(reason), Queue::Shared { queue, .. }) = (fate, queue) {
-            let confirm = link
-                .publisher
-                .basic_publish(
-                    DEAD_LETTER_EXCHANGE.into(),
-                    queue.name.into(),
-                    BasicPublishOptions::default(),
-                    &delivery.data,
-                    with_reason(&delivery.properties, queue.name, &reason),
-                )
-                .await?;
-            match confirm.await? {
-                Confirmation::Ack(_) => any_dead = true,
-                _ => {
-                    // Not kept: leave it unacknowledged, so the broker delivers it again after
-                    // this channel closes.
-                    return Err(lapin::Error::from(std::io::Error::other("dead letter not confirmed")));
-                }
+        let Queue::Shared { queue, .. } = queue else {
+            continue;
+        };
+        let confirm = link
+            .publisher
+            .basic_publish(
+                DEAD_LETTER_EXCHANGE.into(),
+                queue.name.into(),
+                BasicPublishOptions::default(),
+                &letter.body,
+                with_reason(&letter.properties, queue.name, &reason),
+            )
+            .await?;
+        match confirm.await? {
+            Confirmation::Ack(_) => any_dead = true,
+            _ => {
+                // Not kept: leave it unacknowledged, so the broker delivers it again after
+                // this channel closes.
+                return Err(lapin::Error::from(std::io::Error::other("dead letter not confirmed")));
             }
         }
     }
-    if let Some(last) = batch.last() {
+    if let Some(last) = deliveries.last() {
         last.ack(BasicAckOptions { multiple: true }).await?;
     }
     Ok(any_dead)
+}
+
+/// What is dead-lettered for one event: its body and the properties it is published with.
+struct Letter {
+    body: Vec<u8>,
+    properties: BasicProperties,
+}
+
+impl Letter {
+    fn new(body: Vec<u8>, properties: &BasicProperties) -> Self {
+        Self {
+            body,
+            properties: properties.clone(),
+        }
+    }
+
+    /// An event of a bundle, as it would have been published alone.
+    fn of_bundled(envelope: &Envelope, properties: &BasicProperties) -> Self {
+        Self {
+            body: envelope.to_json().unwrap_or_default(),
+            properties: properties.clone().with_message_id(envelope.id.to_string().into()),
+        }
+    }
 }
 
 /// Header names of a dead letter: its queue, why it could not be applied, and when.

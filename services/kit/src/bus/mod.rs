@@ -319,7 +319,41 @@ impl Bus {
     pub async fn publish(&self, envelope: Arc<Envelope>, json: Vec<u8>) -> Result<Confirm, BusError> {
         match self {
             Self::Memory(bus) => Ok(bus.publish(envelope).await),
-            Self::Amqp(bus) => bus.publish(&envelope, json).await,
+            Self::Amqp(bus) => bus.publish(&[(envelope, json)]).await,
+        }
+    }
+
+    /// Publishes events of one kind, in order, as one unit of at most [`Bus::bundle_limit`];
+    /// the confirm resolves once every one of them is safe.
+    pub async fn publish_all(&self, events: Vec<(Arc<Envelope>, Vec<u8>)>) -> Result<Confirm, BusError> {
+        match self {
+            Self::Memory(bus) => {
+                let mut confirms = Vec::with_capacity(events.len());
+                for (envelope, _) in events {
+                    confirms.push(bus.publish(envelope).await);
+                }
+                Ok(Box::pin(async move {
+                    for confirm in confirms {
+                        confirm.await?;
+                    }
+                    Ok(())
+                }))
+            }
+            Self::Amqp(bus) => bus.publish(&events).await,
+        }
+    }
+
+    /// How many events of one kind [`Bus::publish_all`] should be given at once. Over RabbitMQ,
+    /// a bundle is one message, whose cost to the broker hardly depends on its size (see
+    /// `amqp::bundle`). In process each event is routed on its own anyway, and a bundle would
+    /// only make the first event's confirm wait for the last one's consumers.
+    pub fn bundle_limit(&self) -> BundleLimit {
+        match self {
+            Self::Memory(_) => BundleLimit { events: 1, bytes: 0 },
+            Self::Amqp(_) => BundleLimit {
+                events: amqp::BUNDLE_MAX_EVENTS,
+                bytes: amqp::BUNDLE_MAX_BYTES,
+            },
         }
     }
 
@@ -408,6 +442,14 @@ impl Bus {
 /// The consumed-events counter of one queue (made once per consumer, not per event).
 fn consumed_counter(queue: &str) -> metrics::Counter {
     metrics::counter!("gochat_events_consumed_total", "queue" => queue.to_owned())
+}
+
+/// The most events, and bytes of their envelopes, that one [`Bus::publish_all`] takes; a lone
+/// event is taken whatever its size.
+#[derive(Clone, Copy, Debug)]
+pub struct BundleLimit {
+    pub events: usize,
+    pub bytes: usize,
 }
 
 /// How a broker with a self-signed certificate is trusted over `amqps://`.
