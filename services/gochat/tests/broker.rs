@@ -15,8 +15,9 @@ use gochat_kit::bus::{Bus, Queue, Tls, handler};
 use gochat_kit::config::Synchronous;
 use gochat_kit::db::Db;
 use gochat_kit::outbox::Outbox;
+use gochat_kit::record::Recorder;
 use gochat_proto::error::ErrorCode;
-use gochat_proto::events::{Envelope, EventData, MessageRejected, UserOnline};
+use gochat_proto::events::{Envelope, Event, EventData, MessageRejected, UserOnline};
 use gochat_proto::ids::{EventId, UserId};
 use gochat_proto::topology::{CHAT_PUSH, USERS};
 use lapin::options::{
@@ -747,4 +748,69 @@ async fn events_committed_together_reach_rabbitmq_as_one_message_and_one_refused
     consumer.stop.cancel();
     publisher.stop.cancel();
     let _ = relay.await;
+}
+
+#[tokio::test]
+async fn events_recorded_while_one_awaits_its_confirm_go_to_rabbitmq_together_in_order() {
+    let _broker = BROKER.lock().await;
+    let Some(url) = vhost_url() else { return };
+    let vhost = vhost_of(&url);
+    let publisher = TestBus::connect(&url, Tls::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::default();
+    let db = Db::open(
+        dir.path(),
+        "test",
+        &["CREATE TABLE t (x);"],
+        Synchronous::Normal,
+        outbox.sink(),
+    )
+    .unwrap();
+    // Direct publishes once the relay found the outbox empty.
+    tokio::spawn(outbox.relay(db.clone(), publisher.bus.clone(), publisher.stop.clone()));
+    eventually(WAIT, || async { db.outbox_idle().then_some(()) }).await;
+    let recorder = Recorder::new(publisher.bus.clone(), db.clone());
+    let events: Vec<UserOnline> = (0..50).map(|_| online()).collect();
+    // Handed on one after the other, as a chat instance's sockets do in a burst; each is safe
+    // once its bundle is confirmed.
+    let mut recorded = Vec::new();
+    for event in &events {
+        recorded.push(recorder.record(event).await.unwrap());
+    }
+    for safe in recorded {
+        safe.await.unwrap();
+    }
+    let messages = messages_in(&vhost, "users.events");
+    assert!(messages < 10, "50 events in {messages} messages");
+    let outbox: i64 = db
+        .read(|c| Ok::<_, gochat_kit::db::DbError>(c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(outbox, 0, "every one published directly");
+
+    let (applied_tx, mut applied) = mpsc::unbounded_channel();
+    let consumer = TestBus::connect(&url, Tls::default()).await;
+    consumer.bus.consume(
+        Queue::shared(&USERS, &db),
+        handler(move |envelope| {
+            let applied_tx = applied_tx.clone();
+            async move {
+                let Event::UserOnline(online) = envelope.event()? else {
+                    panic!("not user.online: {envelope:?}")
+                };
+                applied_tx.send(online.user_id).unwrap();
+                Ok(())
+            }
+        }),
+        &TaskTracker::new(),
+        consumer.stop.clone(),
+    );
+    let mut got = Vec::new();
+    while got.len() < events.len() {
+        got.push(tokio::time::timeout(WAIT, applied.recv()).await.unwrap().unwrap());
+    }
+    let sent: Vec<_> = events.iter().map(|e| e.user_id).collect();
+    assert_eq!(got, sent, "in the order recorded");
+    consumer.stop.cancel();
+    publisher.stop.cancel();
 }
