@@ -15,7 +15,6 @@ use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::db::{Db, DbError};
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use gochat_proto::events::Envelope;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -245,17 +244,24 @@ struct Relay {
     paused_since: Option<Instant>,
 }
 
-/// Publishes awaiting their confirm, and how many events they carry.
-#[derive(Default)]
-struct InFlight {
-    confirms: FuturesUnordered<BoxFuture<'static, (usize, anyhow::Result<Vec<i64>>)>>,
+/// Publishes awaiting their confirm (each resolving to how many events it carried and their
+/// outbox ids), and how many events they carry in all.
+struct InFlight<F> {
+    confirms: FuturesUnordered<F>,
     events: usize,
 }
 
-impl InFlight {
-    fn push(&mut self, (events, confirm): (usize, BoxFuture<'static, anyhow::Result<Vec<i64>>>)) {
+impl<F: std::future::Future<Output = (usize, anyhow::Result<Vec<i64>>)>> InFlight<F> {
+    fn new() -> Self {
+        Self {
+            confirms: FuturesUnordered::new(),
+            events: 0,
+        }
+    }
+
+    fn push(&mut self, (events, confirm): (usize, F)) {
         self.events += events;
-        self.confirms.push(Box::pin(async move { (events, confirm.await) }));
+        self.confirms.push(confirm);
     }
 
     fn is_empty(&self) -> bool {
@@ -312,7 +318,7 @@ impl Relay {
     /// shutdown once everything is confirmed, `Err` when the bus failed (the caller retries,
     /// starting again with a scan of the table).
     async fn publish_until_failure(&mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        let mut in_flight = InFlight::default();
+        let mut in_flight = InFlight::new();
         let mut confirmed: Vec<i64> = Vec::new();
         // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
         // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
@@ -454,12 +460,15 @@ impl Relay {
         rows.extend(done);
     }
 
-    /// Hands `bundle` to the bus; the future resolves once it is confirmed, with the outbox ids
-    /// of its events (an ephemeral event has no row to delete) and how many events it held.
+    /// Hands `bundle` to the bus: how many events it holds, and what resolves once it is
+    /// confirmed, with their outbox ids (an ephemeral event has no row to delete).
     async fn publish(
         &mut self,
         bundle: Vec<OutboxRow>,
-    ) -> anyhow::Result<(usize, BoxFuture<'static, anyhow::Result<Vec<i64>>>)> {
+    ) -> anyhow::Result<(
+        usize,
+        impl std::future::Future<Output = (usize, anyhow::Result<Vec<i64>>)> + use<>,
+    )> {
         let count = bundle.len();
         if let Some(id) = bundle.iter().filter_map(|row| row.id).max() {
             self.last_published = self.last_published.max(id);
@@ -472,20 +481,20 @@ impl Relay {
         }
         let confirm = self.bus.publish_all(events).await?;
         metrics::counter!("gochat_events_published_total").increment(count as u64);
-        Ok((
-            count,
-            Box::pin(async move {
-                confirm.await?;
-                let mut ids = Vec::with_capacity(done.len());
-                for (id, waiting) in done {
-                    if let Some(waiting) = waiting {
-                        let _ = waiting.send(());
-                    }
-                    ids.extend(id);
+        let confirmed = async move {
+            if let Err(e) = confirm.await {
+                return (count, Err(e.into()));
+            }
+            let mut ids = Vec::with_capacity(done.len());
+            for (id, waiting) in done {
+                if let Some(waiting) = waiting {
+                    let _ = waiting.send(());
                 }
-                Ok(ids)
-            }),
-        ))
+                ids.extend(id);
+            }
+            (count, Ok(ids))
+        };
+        Ok((count, confirmed))
     }
 
     async fn scan(&self, after: i64) -> anyhow::Result<Vec<OutboxRow>> {

@@ -332,6 +332,9 @@ impl Bus {
                 for (envelope, _) in events {
                     confirms.push(bus.publish(envelope).await);
                 }
+                if confirms.len() == 1 {
+                    return Ok(confirms.pop().expect("one"));
+                }
                 Ok(Box::pin(async move {
                     for confirm in confirms {
                         confirm.await?;
