@@ -13,7 +13,7 @@
 //! applied is dead-lettered alone (as its own envelope), and the delivery is acknowledged with
 //! the rest of the batch.
 
-use gochat_proto::events::Envelope;
+use gochat_proto::events::{Envelope, EventKind};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -65,6 +65,18 @@ pub(super) fn decode(body: &[u8]) -> Vec<Item> {
     }
 }
 
+/// The kind of every event of a body (one envelope or a bundle), when they all decode and are
+/// of one kind: where the body is routed (a dead letter requeued). A bundle reaches a dead-letter
+/// queue whole only from a consumer of a version before bundles.
+pub(super) fn kind_of(body: &[u8]) -> Option<EventKind> {
+    let mut kinds = decode(body).into_iter().map(|item| match item {
+        Item::Event(envelope) => Some(envelope.kind),
+        Item::Undecodable { .. } => None,
+    });
+    let first = kinds.next()??;
+    kinds.all(|kind| kind == Some(first)).then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +120,28 @@ mod tests {
     fn no_events_is_an_empty_bundle() {
         assert_eq!(encode(&[]), b"[]");
         assert!(decode(b"[]").is_empty());
+    }
+
+    #[test]
+    fn a_body_has_a_kind_when_all_its_events_share_it() {
+        let online = |_| {
+            let e = envelope();
+            let json = e.to_json().unwrap();
+            (Arc::new(e), json)
+        };
+        let bundle: Vec<_> = (0..2).map(online).collect();
+        assert_eq!(kind_of(&encode(&bundle)), Some(EventKind::UserOnline));
+        assert_eq!(kind_of(&bundle[0].1), Some(EventKind::UserOnline));
+        let offline = Envelope::new(&gochat_proto::events::UserOffline {
+            user_id: UserId::new(),
+            instance: "i".into(),
+            at: chrono::Utc::now(),
+        })
+        .unwrap();
+        let mixed = [bundle[0].clone(), (Arc::new(offline.clone()), offline.to_json().unwrap())];
+        assert_eq!(kind_of(&encode(&mixed)), None);
+        assert_eq!(kind_of(b"[]"), None);
+        assert_eq!(kind_of(b"{not json"), None);
     }
 
     #[test]

@@ -97,8 +97,7 @@ pub async fn requeue_dead_letters(
             .await?
         {
             let delivery = got.delivery;
-            let kind = Envelope::from_json(&delivery.data).map(|e| e.kind);
-            let Ok(kind) = kind.as_ref().map_err(|_| ()).and_then(|k| routable(*k)) else {
+            let Ok(kind) = super::bundle::kind_of(&delivery.data).ok_or(()).and_then(routable) else {
                 tracing::warn!(queue, "a dead letter that is not a known event stays where it is");
                 kept.push(delivery);
                 continue;
@@ -168,7 +167,7 @@ fn describe(queue: &str, delivery: &Delivery) -> BrokerDeadLetter {
     BrokerDeadLetter {
         queue: queue.to_owned(),
         event_id: envelope.as_ref().map(|e| e.id.to_string()),
-        kind: envelope.as_ref().map(|e| e.kind.routing_key().to_owned()),
+        kind: super::bundle::kind_of(&delivery.data).map(|kind| kind.routing_key().to_owned()),
         reason,
         dead_at,
         payload: String::from_utf8_lossy(&delivery.data).into_owned(),
