@@ -138,7 +138,10 @@ mod tests {
             at: chrono::Utc::now(),
         })
         .unwrap();
-        let mixed = [bundle[0].clone(), (Arc::new(offline.clone()), offline.to_json().unwrap())];
+        let mixed = [
+            bundle[0].clone(),
+            (Arc::new(offline.clone()), offline.to_json().unwrap()),
+        ];
         assert_eq!(kind_of(&encode(&mixed)), None);
         assert_eq!(kind_of(b"[]"), None);
         assert_eq!(kind_of(b"{not json"), None);
