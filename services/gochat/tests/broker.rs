@@ -107,6 +107,27 @@ fn database(dir: &Path) -> Db {
     .unwrap()
 }
 
+/// A database whose outbox a relay the test starts publishes.
+fn database_with_relay(dir: &Path) -> (Db, Outbox) {
+    let outbox = Outbox::default();
+    let db = Db::open(
+        dir,
+        "test",
+        &["CREATE TABLE t (x);"],
+        Synchronous::Normal,
+        outbox.sink(),
+    )
+    .unwrap();
+    (db, outbox)
+}
+
+/// Rows in `db`'s outbox: events not yet confirmed (or confirmed and not yet deleted).
+async fn outbox_rows(db: &Db) -> i64 {
+    db.read(|c| Ok::<_, gochat_kit::db::DbError>(c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?))
+        .await
+        .unwrap()
+}
+
 fn event<E: EventData>(data: &E) -> (Arc<Envelope>, Vec<u8>) {
     let envelope = Envelope::new(data).unwrap();
     let json = envelope.to_json().unwrap();
@@ -133,22 +154,8 @@ fn rejected() -> MessageRejected {
 
 /// How many messages `queue` of `vhost` holds (ready or unacknowledged).
 fn messages_in(vhost: &str, queue: &str) -> u64 {
-    let out = Command::new(broker_env("GOCHAT_TEST_RABBITMQCTL"))
-        .args([
-            "-n",
-            &broker_env("GOCHAT_TEST_RABBITMQ_NODE"),
-            "-q",
-            "list_queues",
-            "-p",
-            vhost,
-            "name",
-            "messages",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    list_queues(vhost, &["name", "messages"])
+        .iter()
         .find_map(|l| l.strip_prefix(queue)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no queue {queue} in {vhost}"))
 }
@@ -167,22 +174,21 @@ fn gochat(args: &[&str]) -> String {
 
 /// The queues of a virtual host.
 fn queues(vhost: &str) -> Vec<String> {
+    list_queues(vhost, &["name"])
+}
+
+/// `rabbitmqctl list_queues` of a virtual host: a line per queue with `columns`.
+fn list_queues(vhost: &str, columns: &[&str]) -> Vec<String> {
+    let node = broker_env("GOCHAT_TEST_RABBITMQ_NODE");
     let out = Command::new(broker_env("GOCHAT_TEST_RABBITMQCTL"))
-        .args([
-            "-n",
-            &broker_env("GOCHAT_TEST_RABBITMQ_NODE"),
-            "-q",
-            "list_queues",
-            "-p",
-            vhost,
-            "name",
-        ])
+        .args(["-n", &node, "-q", "list_queues", "-p", vhost])
+        .args(columns)
         .output()
         .unwrap();
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| !l.is_empty() && *l != "name")
+        .filter(|l| !l.is_empty() && *l != columns.join("\t"))
         .map(str::to_owned)
         .collect()
 }
@@ -656,15 +662,7 @@ async fn events_committed_together_reach_rabbitmq_as_one_message_and_one_refused
     let vhost = vhost_of(&url);
     let publisher = TestBus::connect(&url, Tls::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Outbox::default();
-    let db = Db::open(
-        dir.path(),
-        "test",
-        &["CREATE TABLE t (x);"],
-        Synchronous::Normal,
-        outbox.sink(),
-    )
-    .unwrap();
+    let (db, outbox) = database_with_relay(dir.path());
     let events: Vec<UserOnline> = (0..10).map(|_| online()).collect();
     let ids = db
         .write(move |w| {
@@ -675,18 +673,7 @@ async fn events_committed_together_reach_rabbitmq_as_one_message_and_one_refused
         .unwrap();
     // The relay starts on a full outbox, as after a restart or an outage: one message for all.
     let relay = tokio::spawn(outbox.relay(db.clone(), publisher.bus.clone(), publisher.stop.clone()));
-    let outbox_rows = || {
-        let db = db.clone();
-        async move {
-            db.read(|c| {
-                let rows: i64 = c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
-                Ok::<_, gochat_kit::db::DbError>(rows)
-            })
-            .await
-            .unwrap()
-        }
-    };
-    eventually(WAIT, || async { (outbox_rows().await == 0).then_some(()) }).await;
+    eventually(WAIT, || async { (outbox_rows(&db).await == 0).then_some(()) }).await;
     assert_eq!(messages_in(&vhost, "users.events"), 1, "ten events, one message");
 
     // A consumer refuses the fifth as undecodable: it alone is dead-lettered, the others are
@@ -757,15 +744,7 @@ async fn events_recorded_while_one_awaits_its_confirm_go_to_rabbitmq_together_in
     let vhost = vhost_of(&url);
     let publisher = TestBus::connect(&url, Tls::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Outbox::default();
-    let db = Db::open(
-        dir.path(),
-        "test",
-        &["CREATE TABLE t (x);"],
-        Synchronous::Normal,
-        outbox.sink(),
-    )
-    .unwrap();
+    let (db, outbox) = database_with_relay(dir.path());
     // Direct publishes once the relay found the outbox empty.
     tokio::spawn(outbox.relay(db.clone(), publisher.bus.clone(), publisher.stop.clone()));
     eventually(WAIT, || async { db.outbox_idle().then_some(()) }).await;
@@ -782,11 +761,7 @@ async fn events_recorded_while_one_awaits_its_confirm_go_to_rabbitmq_together_in
     }
     let messages = messages_in(&vhost, "users.events");
     assert!(messages < 10, "50 events in {messages} messages");
-    let outbox: i64 = db
-        .read(|c| Ok::<_, gochat_kit::db::DbError>(c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?))
-        .await
-        .unwrap();
-    assert_eq!(outbox, 0, "every one published directly");
+    assert_eq!(outbox_rows(&db).await, 0, "every one published directly");
 
     let (applied_tx, mut applied) = mpsc::unbounded_channel();
     let consumer = TestBus::connect(&url, Tls::default()).await;
