@@ -438,9 +438,13 @@ impl Relay {
         let mut bytes = 0;
         for row in rows {
             let joins = bundles.last().is_some_and(|bundle| {
-                bundle[0].envelope.kind == row.envelope.kind
-                    && bundle.len() < limit.events
-                    && bytes + row.json.len() <= limit.bytes
+                limit.admits(
+                    bundle[0].envelope.kind,
+                    bundle.len(),
+                    bytes,
+                    row.envelope.kind,
+                    row.json.len(),
+                )
             });
             if joins {
                 bytes += row.json.len();

@@ -14,7 +14,7 @@
 //! `bus::amqp::bundle`). One at a time, an event is published at once, as before; in a burst,
 //! the broker takes one message and one disk write per round trip instead of one per event.
 
-use crate::bus::{Bus, BusError};
+use crate::bus::{Bus, BusError, Confirm};
 use crate::db::{Db, DbError};
 use futures_util::future::BoxFuture;
 use gochat_proto::events::{Envelope, EventData};
@@ -79,10 +79,9 @@ impl Recorder {
 impl Recorder {
     /// Hands the event to the bus, or to the gathering task; `None` when the bus refused it
     /// at once. The future resolves with the confirm.
-    async fn publish(&self, envelope: Arc<Envelope>, json: Vec<u8>) -> Option<BoxFuture<'static, Result<(), String>>> {
+    async fn publish(&self, envelope: Arc<Envelope>, json: Vec<u8>) -> Option<Confirm> {
         let Some(gathering) = &self.gathering else {
-            let confirm = self.bus.publish(envelope, json).await.ok()?;
-            return Some(Box::pin(async move { confirm.await.map_err(|e| e.to_string()) }));
+            return self.bus.publish(envelope, json).await.ok();
         };
         let (confirmed, confirm) = oneshot::channel();
         gathering
@@ -93,9 +92,10 @@ impl Recorder {
             })
             .ok()?;
         Some(Box::pin(async move {
-            confirm
+            let confirmed = confirm
                 .await
-                .unwrap_or_else(|_| Err("the publishing task stopped".into()))
+                .unwrap_or_else(|_| Err("the publishing task stopped".into()));
+            confirmed.map_err(BusError::Bundle)
         }))
     }
 
@@ -135,9 +135,9 @@ async fn publish_gathered(bus: Bus, handed: flume::Receiver<Gathered>) {
         let kind = first.envelope.kind;
         let mut bytes = first.json.len();
         let mut bundle = vec![first];
-        while bundle.len() < limit.events {
+        loop {
             let Ok(more) = handed.try_recv() else { break };
-            if more.envelope.kind != kind || bytes + more.json.len() > limit.bytes {
+            if !limit.admits(kind, bundle.len(), bytes, more.envelope.kind, more.json.len()) {
                 next = Some(more);
                 break;
             }

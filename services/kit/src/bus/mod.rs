@@ -66,6 +66,10 @@ pub enum BusError {
     GivenUp,
     #[error("the broker did not confirm the event within {0:?}")]
     NotConfirmed(Duration),
+    /// The bundle the event was gathered into failed so (see `record`): its error, as text, is
+    /// every event's of the bundle.
+    #[error("its bundle was not published: {0}")]
+    Bundle(String),
     #[error("the broker does not have {0}: import the definitions of `gochat rabbitmq-setup`")]
     Missing(String),
     #[error(transparent)]
@@ -453,6 +457,14 @@ fn consumed_counter(queue: &str) -> metrics::Counter {
 pub struct BundleLimit {
     pub events: usize,
     pub bytes: usize,
+}
+
+impl BundleLimit {
+    /// Whether an event of `kind`, `len` bytes long, joins a bundle of `events` events of
+    /// `bundled` holding `bytes` bytes: of one kind (routed alike) and within the limit.
+    pub fn admits(&self, bundled: EventKind, events: usize, bytes: usize, kind: EventKind, len: usize) -> bool {
+        kind == bundled && events < self.events && bytes + len <= self.bytes
+    }
 }
 
 /// How a broker with a self-signed certificate is trusted over `amqps://`.
