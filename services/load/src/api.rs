@@ -33,6 +33,24 @@ pub struct Reply {
     set_cookie: Option<String>,
 }
 
+impl Reply {
+    /// An answer with `body` read as JSON (a body that is not JSON becomes a string).
+    pub fn new(status: StatusCode, body: &[u8], elapsed: Duration) -> Self {
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into()))
+        };
+        Self {
+            status,
+            body,
+            retry_after: None,
+            elapsed,
+            set_cookie: None,
+        }
+    }
+}
+
 /// What a sign-up came to.
 #[derive(Debug)]
 pub enum Signup {
@@ -144,19 +162,10 @@ impl Api {
             .bytes()
             .await
             .with_context(|| format!("{method} {path}: body"))?;
-        let elapsed = started.elapsed();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        Ok(Reply {
-            status,
-            body,
-            retry_after,
-            elapsed,
-            set_cookie,
-        })
+        let mut reply = Reply::new(status, &bytes, started.elapsed());
+        reply.retry_after = retry_after;
+        reply.set_cookie = set_cookie;
+        Ok(reply)
     }
 
     pub async fn signup(&self, username: &str, password: &str) -> anyhow::Result<Signup> {

@@ -24,6 +24,7 @@
 pub mod api;
 pub mod chaos;
 pub mod cli;
+pub mod http1;
 pub mod procfs;
 pub mod report;
 pub mod scenario;

@@ -5,6 +5,7 @@
 use super::seed::{SeedArgs, ensure};
 use super::{Meter, per_unit};
 use crate::api::Api;
+use crate::http1::Connection;
 use crate::procfs::Usage;
 use crate::report::{count, seconds, usage_rows};
 use crate::stats::{Latencies, Summary};
@@ -12,7 +13,7 @@ use crate::target::Service;
 use anyhow::bail;
 use clap::Args;
 use rand::Rng;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Args, Clone, Debug)]
@@ -83,14 +84,13 @@ pub async fn run(api: &Api, args: &HistoryArgs) -> anyhow::Result<HistoryResult>
     }
     let mut rng = rand::rng();
     let mut latency = Latencies::default();
+    let mut connection = Connection::open(&api.target, Service::Messages).await?;
     meter.measure();
     for _ in 0..args.pages {
         let c = readable[rng.random_range(0..readable.len())];
         let before = rng.random_range(size + 1..=c.last_seq + 1);
         let path = format!("/api/conversations/{}/messages?before={before}&limit={size}", c.id);
-        let reply = api
-            .call(Method::GET, Service::Messages, &path, Some(&seeded.reader), None)
-            .await?;
+        let reply = connection.get(&path, Some(&seeded.reader)).await?;
         latency.record(reply.elapsed);
         let got = reply.body["messages"].as_array().map_or(0, Vec::len);
         if reply.status != StatusCode::OK || got != size as usize {

@@ -10,6 +10,7 @@
 
 use super::{Meter, STALL, per_unit};
 use crate::api::Api;
+use crate::http1::Connection;
 use crate::procfs::Usage;
 use crate::report::{count, usage_rows};
 use crate::socket::{Seen, Tab, TabOptions};
@@ -19,7 +20,7 @@ use crate::users;
 use crate::wire::Outgoing;
 use anyhow::{Context, bail};
 use clap::Args;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -77,13 +78,14 @@ pub async fn run(api: &Api, args: &RoundtripArgs) -> anyhow::Result<RoundtripRes
     };
     let tab = Tab::open(&api.target, &me, options).await?;
 
+    let mut connection = Connection::open(&api.target, Service::Chat).await?;
     let mut http = Latencies::default();
     let mut ws = Latencies::default();
     for round in 0..args.warmup + args.rounds {
         if round == args.warmup {
             meter.measure();
         }
-        let reply = api.call(Method::GET, Service::Chat, "/healthz", None, None).await?;
+        let reply = connection.get("/healthz", None).await?;
         if reply.status != StatusCode::OK {
             bail!("GET /healthz: {}", reply.status);
         }

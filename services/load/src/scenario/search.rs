@@ -6,6 +6,7 @@
 use super::seed::{SeedArgs, ensure};
 use super::{Meter, per_unit};
 use crate::api::Api;
+use crate::http1::Connection;
 use crate::procfs::Usage;
 use crate::report::{Outcome, count, usage_rows};
 use crate::stats::{Latencies, Summary};
@@ -146,13 +147,12 @@ pub async fn run(api: &Api, args: &SearchArgs) -> anyhow::Result<Outcome> {
     let mut latency = Latencies::default();
     let mut by_kind: BTreeMap<&str, Latencies> = BTreeMap::new();
     let mut results = 0usize;
+    let mut connection = Connection::open(&api.target, Service::Messages).await?;
     meter.measure();
     for i in 0..args.queries {
         let kind = QueryKind::ALL[i % QueryKind::ALL.len()];
         let path = search_path(&kind.query(&vocab, &mut rng))?;
-        let reply = api
-            .call(Method::GET, Service::Messages, &path, Some(&seeded.reader), None)
-            .await?;
+        let reply = connection.get(&path, Some(&seeded.reader)).await?;
         if reply.status != StatusCode::OK {
             bail!("{path}: {} {}", reply.status, reply.body);
         }
