@@ -95,29 +95,32 @@ struct ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     allocator::tune();
+    let command = Cli::command();
+    gochat_kit::config::check_environment(&command)?;
+    let cli = Cli::from_arg_matches(&command.get_matches())?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        runtime.worker_threads(async_workers());
+    if matches!(cli.command, Command::Serve(_)) && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        runtime.worker_threads(all_in_one_workers());
     }
-    runtime.build()?.block_on(run())
+    runtime.build()?.block_on(run(cli))
 }
 
-/// Async workers (sockets, HTTP, commits of one message): one core fewer than the machine has,
-/// and at least one. The rest is the threads that work off the runtime: the databases' writers,
-/// checkpointers and search drain, argon2's hashing. On two cores a second worker measured a
-/// quarter more CPU a message in quiet chat (each message woke the idle worker two or three
-/// times to take a task the busy one would have run) and no more throughput in bursts or
-/// fan-out to thousands of sockets (README, "Measured"). `TOKIO_WORKER_THREADS` overrides it.
-fn async_workers() -> usize {
+/// Async workers (sockets, HTTP, commits of one message) of `gochat serve`: one core fewer than
+/// the machine has, and at least one. The all-in-one process also runs every service's threads
+/// off the runtime (five databases' writers and checkpointers, the search drain, argon2's
+/// hashing), which the core left over is for. On two cores a second worker measured a quarter
+/// more CPU a message in quiet chat (each message woke the idle worker two or three times to
+/// take a task the busy one would have run) and no more throughput in bursts or fan-out
+/// (README, "Measured"). A service alone keeps one worker per core (tokio's default): the chat
+/// service's fan-out to thousands of sockets over RabbitMQ measured a tenth slower on one.
+/// `TOKIO_WORKER_THREADS` overrides either.
+fn all_in_one_workers() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     cores.saturating_sub(1).max(1)
 }
 
-async fn run() -> anyhow::Result<()> {
-    let command = Cli::command();
-    gochat_kit::config::check_environment(&command)?;
-    let cli = Cli::from_arg_matches(&command.get_matches())?;
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Auth(args) => run_one("auth", args, gochat_auth::DEFAULT_LISTEN, gochat_auth::build).await,
