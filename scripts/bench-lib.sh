@@ -58,10 +58,11 @@ stop_all() {
 }
 
 # Keeps FILES (those that exist) in the kernel's page cache until stop_all, as a serving
-# server's working set is: a helper process maps each one and reads every page once. Reading them (`cat`) is not
-# enough on this machine: its kernel pages out file pages that no process maps within seconds
-# of their last use (DAMON's `pageout` scheme for unmapped pages), and a page of history read
-# from the virtual disk measured 500-600 µs instead of about 240 µs. Mapped pages are left alone.
+# server's working set is: a helper process maps each one and reads every page once. Reading
+# them (`cat`) is not enough on this machine: its kernel pages out file pages that no process
+# maps within seconds of their last use (DAMON's `pageout` scheme for unmapped pages), and a
+# page of history read from the virtual disk measured 500-600 µs instead of about 240 µs.
+# Mapped pages are left alone.
 keep_cached() {
     python3 - "$@" <<'PY' &
 import mmap, os, signal, sys

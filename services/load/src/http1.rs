@@ -10,10 +10,10 @@ use crate::api::{Reply, Session};
 use crate::target::{Service, Target};
 use anyhow::{Context, bail};
 use http_body_util::{BodyExt, Empty};
+use hyper::Request;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{COOKIE, HOST};
-use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,10 +50,7 @@ impl Connection {
 
     /// `GET path` as `me` (if signed in): timed from sending the request to the body's last byte.
     pub async fn get(&mut self, path: &str, me: Option<&Session>) -> anyhow::Result<Reply> {
-        let mut request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .header(HOST, &self.host);
+        let mut request = Request::get(path).header(HOST, &self.host);
         if let Some(me) = me {
             request = request.header(COOKIE, &me.cookie);
         }
