@@ -139,6 +139,10 @@ pub async fn serve<F, Fut>(
     let mut owed: FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>> = FuturesOrdered::new();
     // Set while the user's frame budget is spent: nothing is read until then.
     let mut paced: Option<Instant> = None;
+    // Made once: built anew in the loop it would put a waiter in the token's `Notify`, which
+    // every socket shares, and take it out again, at each of the socket's wake-ups.
+    let stopping = shutdown.cancelled();
+    tokio::pin!(stopping);
     let close = loop {
         tokio::select! {
             _ = tokio::time::sleep_until(paced.unwrap_or_else(Instant::now)), if paced.is_some() => paced = None,
@@ -195,7 +199,7 @@ pub async fn serve<F, Fut>(
                 }
             }
             end = &mut *ended => break Some((SESSION_ENDED, end.reason())),
-            _ = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
+            _ = &mut stopping => break Some((close_code::AWAY, "server shutting down")),
         }
     };
     if let Some((code, reason)) = close {
