@@ -157,6 +157,31 @@ describe('chat socket middleware', () => {
     expect(store.getState().chat.messages['c1']!.syncedSeq).toBe(5);
   });
 
+  it('messages of a conversation not listed yet, arriving while an older list answer is on its way, are counted', async () => {
+    // The list asked on open is answered as the server stood then (3 messages), after messages 4-6 came.
+    let answerOld: () => void = () => {};
+    const old = serverConversation();
+    let held = true;
+    server = fakeServer({
+      'GET /api/auth/currentuser': () => ({ currentUser: alice }),
+      'GET /api/notifications': () => ({ notifications: [], unreadCount: 0 }),
+      'GET /api/conversations': () =>
+        held ? new Promise((r) => (answerOld = () => r({ conversations: [old] }))) : { conversations: [serverConversation()] },
+    });
+    const { store } = await signedIn();
+    const chat = FakeWebSocket.last('/ws/chat');
+    chat.open();
+    await waitFor(() => server.calls.some((c) => c.path === '/api/conversations'), 'the list asked');
+    for (const seq of [4, 5, 6]) {
+      serverMessages.push(msg('c1', seq));
+      chat.receive({ type: 'message', message: msg('c1', seq) });
+    }
+    held = false;
+    answerOld();
+    await waitFor(() => store.getState().chat.conversations['c1']?.lastSeq === 6, 'the newest counted');
+    expect(store.getState().chat.conversations['c1']!.unread).toBe(6);
+  });
+
   it('sends optimistically: queued while away, sent with one clientId, accepted, then replaced by the stored copy', async () => {
     const { store, chat } = await signedInWithOpenChat();
     chat.drop();

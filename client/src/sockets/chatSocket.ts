@@ -60,6 +60,7 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
     /** Read watermarks not yet on the wire (socket was down): sent on open. */
     const unsentReads = new Map<ConversationId, number>();
     let refreshing = false;
+    let refreshAgain = false;
     let lastUserActionAt = -Infinity;
 
     const send = (frame: ChatClientFrame): boolean => socket.send(frame);
@@ -76,10 +77,31 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
       });
     }
 
+    /**
+     * A list asked after now. RTK Query drops a forced refetch while a list request is on its
+     * way and answers with that one, which may be older than the frame that asks: ask until our
+     * own request ran.
+     */
+    async function listAskedNow(): Promise<void> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const request = dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true }));
+        if ((await request).requestId === request.requestId) return;
+      }
+    }
+
+    /** Fetch the list again; asked again while a refresh runs, one more follows it (frames may be newer than its answer). */
     function refreshConversations(): void {
-      if (refreshing) return;
+      if (refreshing) {
+        refreshAgain = true;
+        return;
+      }
       refreshing = true;
-      void dispatch(api.endpoints.conversations.initiate(undefined, { subscribe: false, forceRefetch: true })).finally(() => {
+      void (async () => {
+        do {
+          refreshAgain = false;
+          await listAskedNow();
+        } while (refreshAgain);
+      })().finally(() => {
         refreshing = false;
       });
     }
