@@ -650,6 +650,40 @@ async fn an_edit_that_takes_a_mention_out_takes_it_out_of_the_notifications() {
     server.stop().await.unwrap();
 }
 
+/// A member removed from a group hears nothing more of it, its notifications included: an edit
+/// after the removal changes the preview (and mention) of the members' notifications, not of
+/// the one the removed member keeps.
+#[tokio::test]
+async fn an_edit_after_a_removal_does_not_reach_the_removed_members_notifications() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut alice, (_, bob), mut carol, group) = team(&server).await;
+    let carol_id = carol.get("/api/auth/currentuser").await.1["currentUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    let sent = json!({"type": "send", "clientId": new_id(), "conversationId": group, "body": "before"});
+    send_frame(&mut alice_chat, sent).await;
+    let seq = next_of(&mut alice_chat, "message", WAIT).await["message"]["seq"].clone();
+    let previews = |page: &Value| page["notifications"][0]["preview"].clone();
+    page_once(&server, &carol, |page| previews(page) == json!("before")).await;
+
+    let removal = format!("/api/conversations/{group}/members/{carol_id}");
+    assert_eq!(alice.request("DELETE", &removal, None, HeaderMap::new()).await.0, 204);
+    let edit = json!({"type": "edit", "conversationId": group, "seq": seq, "body": "after, @carol"});
+    send_frame(&mut alice_chat, edit).await;
+    // Bob's shows the edit; the store applies events in order, so Carol's was considered too.
+    page_once(&server, &bob, |page| previews(page) == json!("after, @carol")).await;
+    let (_, page) = carol.get("/api/notifications").await;
+    let kept = &page["notifications"][0];
+    assert_eq!(
+        (&kept["preview"], &kept["mentioned"]),
+        (&json!("before"), &json!(false))
+    );
+    server.stop().await.unwrap();
+}
+
 /// Bad mutes get a clear answer and store nothing: not an id, no session, a foreign origin, and
 /// more conversations than anyone has.
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// muted the conversation (unless it mentions them, which the notification then says),
 /// announced in one event per message; reading a conversation up to
 /// `seq` (or sending into it) reads its notifications up to `seq`; an edit changes the preview
-/// and a deletion removes the notifications of that message (its text must not outlive it
+/// (of the members' notifications only) and a deletion removes the notifications of that message (its text must not outlive it
 /// here); a renamed group's unread notifications take its new title (for their pushes); a member
 /// removed from a conversation has its notifications of it read and its mute forgotten. A new notification of a user without an open socket is also pushed to their
 /// browsers (Web Push), and presence changes say who that is; a browser's subscription goes
@@ -75,9 +75,9 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
                         w.publish(&NotificationsRead { user_id: user, ids })?;
                     }
                 } else {
-                    table::set_preview(w, m.conversation_id, m.seq, &preview(&m.body))?;
+                    table::set_preview(w, m.conversation_id, m.seq, &preview(&m.body), &e.members)?;
                     if let Some(named) = &e.mentions {
-                        mentions_edited(w, m.conversation_id, m.seq, named)?;
+                        mentions_edited(w, m.conversation_id, m.seq, named, &e.members)?;
                     }
                 }
             }
@@ -132,8 +132,9 @@ fn mentions_edited(
     conversation: ConversationId,
     seq: i64,
     named: &[UserId],
+    members: &[UserId],
 ) -> rusqlite::Result<()> {
-    let dropped = table::set_mentioned(w, conversation, seq, named)?;
+    let dropped = table::set_mentioned(w, conversation, seq, named, members)?;
     if dropped.is_empty() {
         return Ok(());
     }

@@ -142,30 +142,51 @@ pub fn read_up_to(
     .collect()
 }
 
-/// Replaces the preview of a message's notifications (it was edited).
-pub fn set_preview(c: &Connection, conversation: ConversationId, seq: i64, preview: &str) -> rusqlite::Result<()> {
-    c.prepare_cached("UPDATE notifications SET preview = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
-        .execute(params![conversation.to_string(), seq, preview])?;
+/// `ids` as a JSON array, for `json_each`.
+fn id_list(ids: &[UserId]) -> rusqlite::Result<String> {
+    serde_json::to_string(ids).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Replaces the preview of a message's notifications (it was edited), those of its conversation's
+/// `members` only: one removed from it hears nothing more of it, and keeps what it was told.
+pub fn set_preview(
+    c: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+    preview: &str,
+    members: &[UserId],
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "UPDATE notifications SET preview = ?3
+         WHERE conversation_id = ?1 AND seq = ?2 AND user_id IN (SELECT value FROM json_each(?4))",
+    )?
+    .execute(params![conversation.to_string(), seq, preview, id_list(members)?])?;
     Ok(())
 }
 
-/// An edited message names `named` now: its notifications say a mention only for them. Returns
-/// those that stopped saying one: (their user, their id, whether unread).
+/// An edited message names `named` now: the notifications of its conversation's `members` say a
+/// mention only for them. Returns those that stopped saying one: (their user, their id, whether
+/// unread).
 pub fn set_mentioned(
     c: &Connection,
     conversation: ConversationId,
     seq: i64,
     named: &[UserId],
+    members: &[UserId],
 ) -> rusqlite::Result<Vec<(UserId, NotificationId, bool)>> {
-    let named = serde_json::to_string(&named.iter().map(ToString::to_string).collect::<Vec<_>>())
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let mut dropped = Vec::new();
     let mut update = c.prepare_cached(
         "UPDATE notifications SET mentioned = (user_id IN (SELECT value FROM json_each(?3)))
-         WHERE conversation_id = ?1 AND seq = ?2 AND mentioned != (user_id IN (SELECT value FROM json_each(?3)))
+         WHERE conversation_id = ?1 AND seq = ?2 AND user_id IN (SELECT value FROM json_each(?4))
+           AND mentioned != (user_id IN (SELECT value FROM json_each(?3)))
          RETURNING user_id, id, mentioned, read_at IS NULL",
     )?;
-    let mut rows = update.query(params![conversation.to_string(), seq, named])?;
+    let mut rows = update.query(params![
+        conversation.to_string(),
+        seq,
+        id_list(named)?,
+        id_list(members)?
+    ])?;
     while let Some(row) = rows.next()? {
         if !row.get::<_, bool>(2)? {
             dropped.push((
