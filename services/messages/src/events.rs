@@ -291,9 +291,15 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
     if blocked(w, &head, e.user_id)? {
         return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
     }
-    match messages::get(w, head.id, e.seq)? {
-        Some(m) if m.deleted_at.is_none() => {}
+    let reactions = match messages::get(w, head.id, e.seq)? {
+        Some(m) if m.deleted_at.is_none() => m.reactions,
         _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
+    };
+    if let Some(reason) =
+        e.on.then(|| messages::reaction_refused(&reactions, e.user_id, &e.emoji))
+            .flatten()
+    {
+        return refuse.send(w, ErrorCode::InvalidInput, &reason);
     }
     match messages::react(w, head.id, e.seq, e.user_id, &e.emoji, e.on)? {
         Some(changed) => publish_updated(w, changed, None),

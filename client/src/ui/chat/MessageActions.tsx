@@ -1,6 +1,7 @@
 // The "Message actions" button of one message: Reply, Edit, Delete (my messages) and React,
 // all reachable with the keyboard.
 import { useState } from 'react';
+import { MAX_REACTIONS, MAX_REACTIONS_PER_MEMBER } from '../../api/generated/limits';
 import type { Message, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
 import { composerModeSet } from '../../features/chat/viewSlice';
@@ -11,6 +12,18 @@ import { MenuList, Popover, useMenu, type MenuItem } from '../Menu';
 
 /** The reactions offered in one tap (any single emoji is accepted by the server). */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '🔥'];
+
+/**
+ * Whether `emoji` is offered on `m`: always when it is mine there (to take it back), else while
+ * the server would take it (MAX_REACTIONS different ones a message, MAX_REACTIONS_PER_MEMBER of
+ * them mine).
+ */
+export function mayReact(m: Message, myId: UserId | null, emoji: string): boolean {
+  const mine = m.reactions.filter((r) => myId !== null && r.userIds.includes(myId));
+  if (mine.some((r) => r.emoji === emoji)) return true;
+  if (mine.length >= MAX_REACTIONS_PER_MEMBER) return false;
+  return m.reactions.length < MAX_REACTIONS || m.reactions.some((r) => r.emoji === emoji);
+}
 
 export function MessageActions({ message: m, mine, myId }: { message: Message; mine: boolean; myId: UserId | null }) {
   const dispatch = useAppDispatch();
@@ -29,7 +42,7 @@ export function MessageActions({ message: m, mine, myId }: { message: Message; m
       : []),
     { label: 'React', keepOpen: true, onSelect: () => setView('react') },
   ];
-  const emojis: MenuItem[] = QUICK_REACTIONS.map((emoji) => {
+  const emojis: MenuItem[] = QUICK_REACTIONS.filter((emoji) => mayReact(m, myId, emoji)).map((emoji) => {
     const on = myId !== null && m.reactions.some((r) => r.emoji === emoji && r.userIds.includes(myId));
     return {
       label: on ? `Take back ${emoji}` : `React with ${emoji}`,

@@ -247,6 +247,22 @@ pub async fn replies_edits_deletes_and_reactions(site: &Arc<Site>) {
         ann.history(&group).await[0]["reactions"],
         json!([{"emoji": "👍", "userIds": [ben.id]}])
     );
+    // A member adds at most five reactions to a message (a message stays a small frame however
+    // many react); the sixth is refused and changes nothing, and so is the 21st different one
+    // (services/messages, `reaction_refused`).
+    let five = ["😀", "😂", "😍", "🙏", "🔥"];
+    for on in [true, false] {
+        for emoji in five {
+            cat0.send(frame::react(&group, 2, emoji, on)).await;
+            change += 1;
+            updated(&mut ann1, change).await;
+        }
+        if on {
+            refused(&mut cat0, frame::react(&group, 2, "💯", true), "invalid_input").await;
+            let page = changes_since(&ann, &group, "since=0").await;
+            assert_eq!(page["lastChange"], change, "a sixth reaction changed nothing");
+        }
+    }
 
     // Deletes: own messages only; the seq stays, the text goes, from everywhere.
     ann0.say(&group, "zanzibarquokka secret").await;
@@ -329,7 +345,7 @@ pub async fn replies_edits_deletes_and_reactions(site: &Arc<Site>) {
     }
     assert!(error_codes(&ann1).is_empty(), "refusals go to the socket that asked");
     assert_eq!(error_codes(&ben1).len(), 8);
-    assert_eq!(error_codes(&cat0).len(), 10);
+    assert_eq!(error_codes(&cat0).len(), 11);
 }
 
 /// A tab that was offline while messages changed catches up with

@@ -6,6 +6,7 @@ use super::{attachments, search, timeline};
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
+use gochat_proto::limits::{MAX_REACTIONS, MAX_REACTIONS_PER_MEMBER};
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 /// Which part of a conversation's history a page covers.
@@ -307,6 +308,22 @@ pub fn react(
     changed(c, conversation, seq).map(Some)
 }
 
+/// Why `user` may not add `emoji` to a message with these `reactions`, if they may not: a
+/// message has at most [`MAX_REACTIONS`] different ones, [`MAX_REACTIONS_PER_MEMBER`] of them
+/// from one member. Adding one already there changes nothing and is never refused.
+pub fn reaction_refused(reactions: &[Reaction], user: UserId, emoji: &str) -> Option<String> {
+    let with_emoji = reactions.iter().find(|r| r.emoji == emoji);
+    if with_emoji.is_some_and(|r| r.user_ids.contains(&user)) {
+        return None;
+    }
+    if with_emoji.is_none() && reactions.len() >= MAX_REACTIONS {
+        return Some(format!("a message has at most {MAX_REACTIONS} different reactions"));
+    }
+    let mine = reactions.iter().filter(|r| r.user_ids.contains(&user)).count();
+    (mine >= MAX_REACTIONS_PER_MEMBER)
+        .then(|| format!("you can add at most {MAX_REACTIONS_PER_MEMBER} reactions to a message"))
+}
+
 /// Adds or removes `user` under `emoji`, keeping first-use order; false when nothing changed.
 fn toggle(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str, on: bool) -> bool {
     let at = reactions.iter().position(|r| r.emoji == emoji);
@@ -433,6 +450,44 @@ mod tests {
         }
     }
     use crate::store::{conversations, test_db, users};
+
+    /// Twenty different reactions at most, five of them from one member; one already added is
+    /// never refused (adding it again changes nothing), and removing always goes.
+    #[test]
+    fn reactions_are_bounded_per_message_and_per_member() {
+        let emoji = |i: usize| char::from_u32(0x1F600 + i as u32).unwrap().to_string();
+        let members: Vec<UserId> = (0..4).map(|_| UserId::new()).collect();
+        let mut reactions = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            for j in 0..MAX_REACTIONS_PER_MEMBER {
+                let e = emoji(i * MAX_REACTIONS_PER_MEMBER + j);
+                assert_eq!(reaction_refused(&reactions, *member, &e), None);
+                assert!(toggle(&mut reactions, *member, &e, true));
+            }
+        }
+        assert_eq!(reactions.len(), MAX_REACTIONS);
+        let newcomer = UserId::new();
+        assert_eq!(
+            reaction_refused(&reactions, newcomer, &emoji(99)).as_deref(),
+            Some("a message has at most 20 different reactions")
+        );
+        assert_eq!(
+            reaction_refused(&reactions, newcomer, &emoji(0)),
+            None,
+            "joining one is fine"
+        );
+        assert_eq!(
+            reaction_refused(&reactions, members[0], &emoji(7)).as_deref(),
+            Some("you can add at most 5 reactions to a message")
+        );
+        assert_eq!(
+            reaction_refused(&reactions, members[0], &emoji(0)),
+            None,
+            "already added"
+        );
+        assert!(toggle(&mut reactions, members[0], &emoji(0), false));
+        assert_eq!(reaction_refused(&reactions, members[0], &emoji(99)), None);
+    }
 
     fn conversation_with(c: &Connection, n: usize) -> (Head, UserId, UserId) {
         let (a, b) = (UserId::new(), UserId::new());
