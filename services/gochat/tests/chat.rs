@@ -285,6 +285,54 @@ async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_c
     server.stop().await.unwrap();
 }
 
+/// The close frame that ends `tab`, as (code, reason); None when the connection just ends.
+async fn close_of(tab: &mut Socket) -> Option<(u16, String)> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match tab.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// The closing handshake of RFC 6455: a tab that closes is answered with a close frame (a
+/// browser sees a clean close, not 1006), and a frame that breaks the protocol closes the
+/// socket with the code for it: text that is not UTF-8 1007, a reserved opcode 1002.
+#[tokio::test]
+async fn a_close_is_answered_and_broken_frames_close_with_their_code() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
+    let bye = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    };
+    tab.send(Message::Close(Some(bye))).await.unwrap();
+    assert_eq!(close_of(&mut tab).await.map(|(code, _)| code), Some(1000));
+
+    let broken = [
+        (OpCode::Data(Data::Text), &b"{\"type\":\"\xff\xfe\"}"[..], 1007),
+        (OpCode::Data(Data::Reserved(3)), &b"{}"[..], 1002),
+    ];
+    for (opcode, payload, code) in broken {
+        let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
+        let frame = Frame::message(payload.to_vec(), opcode, true);
+        tab.send(Message::Frame(frame)).await.unwrap();
+        let closed = close_of(&mut tab).await;
+        assert_eq!(closed.as_ref().map(|(c, _)| *c), Some(code), "{opcode:?}: {closed:?}");
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn upgrades_need_an_allowed_origin_and_a_valid_unrevoked_cookie() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ pub use hub::{Budget, Hub, Limits, Membership, Queued, TooManySockets};
 
 use crate::auth::{AuthUser, SessionEnd, Sessions};
 use crate::http::{ApiError, Origins};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{CloseCode, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
@@ -178,8 +178,14 @@ pub async fn serve<F, Fut>(
                     }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(e)) => break too_large(&e).then_some((close_code::SIZE, "frame too large")),
+                // The reply to the client's close is queued: flushed, the handshake completes
+                // (dropped unsent, every tab that closed saw 1006).
+                Some(Ok(Message::Close(_))) => {
+                    let _ = socket.flush().await;
+                    break None;
+                }
+                None => break None,
+                Some(Err(e)) => break read_failure(&e),
             },
             Some(answer) = owed.next(), if !owed.is_empty() => {
                 if write_ready(&mut socket, answer, &mut owed, queued).await.is_err() {
@@ -240,8 +246,18 @@ async fn write_ready(
     socket.flush().await
 }
 
-/// Whether a read failed because the client sent more than the frame limit.
-fn too_large(error: &axum::Error) -> bool {
+/// How a socket whose read failed is closed (RFC 6455, 7.4.1): more than the frame limit 1009,
+/// text that is not UTF-8 1007, any other breach of the protocol 1002; a connection that broke
+/// gets no close frame. axum hides tungstenite's error type: its text tells them apart.
+fn read_failure(error: &axum::Error) -> Option<(CloseCode, &'static str)> {
     let text = error.to_string();
-    text.contains("too long") || text.contains("too big") || text.contains("Space limit")
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        Some((close_code::SIZE, "frame too large"))
+    } else if text.contains("UTF-8") {
+        Some((close_code::INVALID, "text that is not UTF-8"))
+    } else if text.contains("protocol error") {
+        Some((close_code::PROTOCOL, "protocol error"))
+    } else {
+        None
+    }
 }
