@@ -249,6 +249,9 @@ struct Relay {
 struct InFlight<F> {
     confirms: FuturesUnordered<F>,
     events: usize,
+    /// The last confirm, or when the relay started waiting for one: a stall counts from here
+    /// (not from before an idle spell, which made the first publish after it look stalled).
+    heard: Instant,
 }
 
 impl<F: std::future::Future<Output = (usize, anyhow::Result<Vec<i64>>)>> InFlight<F> {
@@ -256,10 +259,14 @@ impl<F: std::future::Future<Output = (usize, anyhow::Result<Vec<i64>>)>> InFligh
         Self {
             confirms: FuturesUnordered::new(),
             events: 0,
+            heard: Instant::now(),
         }
     }
 
     fn push(&mut self, (events, confirm): (usize, F)) {
+        if self.confirms.is_empty() {
+            self.heard = Instant::now();
+        }
         self.events += events;
         self.confirms.push(confirm);
     }
@@ -272,6 +279,7 @@ impl<F: std::future::Future<Output = (usize, anyhow::Result<Vec<i64>>)>> InFligh
     async fn next(&mut self) -> Option<anyhow::Result<Vec<i64>>> {
         let (events, done) = self.confirms.next().await?;
         self.events -= events;
+        self.heard = Instant::now();
         Some(done)
     }
 }
@@ -323,8 +331,6 @@ impl Relay {
         // Confirmed rows are deleted in batches, not one transaction per event: when a batch is
         // full, when the first confirmed row has waited DELETE_DELAY, or when stopping.
         let mut delete_due: Option<Instant> = None;
-        // The last confirm, or when the relay started waiting for one.
-        let mut last_confirm = Instant::now();
         self.last_published = 0;
         self.progress.scanning.store(true, Ordering::Release);
         let mut scan_needed = true;
@@ -342,7 +348,6 @@ impl Relay {
                         in_flight.push(self.publish(bundle).await?);
                         while in_flight.events >= MAX_IN_FLIGHT {
                             self.confirmed(&mut confirmed, in_flight.next().await.expect("not empty")?);
-                            last_confirm = Instant::now();
                         }
                     }
                     if !full {
@@ -368,14 +373,11 @@ impl Relay {
                 return Ok(());
             }
             let awaiting_confirms = !in_flight.is_empty();
-            if !awaiting_confirms {
-                last_confirm = Instant::now();
-            }
+            let stalled_at = in_flight.heard + CONFIRM_STALL;
             let delete_at = delete_due.unwrap_or_else(|| Instant::now() + DELETE_DELAY);
             tokio::select! {
                 biased;
                 Some(done) = in_flight.next(), if awaiting_confirms => {
-                    last_confirm = Instant::now();
                     self.confirmed(&mut confirmed, done?);
                     // Collect every confirm that is already in.
                     while let Some(Some(done)) = futures_util::FutureExt::now_or_never(in_flight.next()) {
@@ -396,10 +398,10 @@ impl Relay {
                     }
                 }
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
-                _ = tokio::time::sleep_until(last_confirm + CONFIRM_STALL), if awaiting_confirms => {
-                    tracing::warn!(db = self.db.name(), waiting = in_flight.events, since = ?last_confirm.elapsed(),
+                _ = tokio::time::sleep_until(stalled_at), if awaiting_confirms => {
+                    tracing::warn!(db = self.db.name(), waiting = in_flight.events, since = ?in_flight.heard.elapsed(),
                         "outbox relay: events wait for their confirm and none comes");
-                    last_confirm = Instant::now();
+                    in_flight.heard = Instant::now();
                 }
             }
         }

@@ -308,6 +308,25 @@ async fn after_a_recovery_the_next_failure_is_retried_after_the_first_pause_agai
     h.stop().await;
 }
 
+/// The relay warns when confirms stop coming while events wait for them, counted from when it
+/// started waiting: not from before an idle spell, after which the first publish was taken
+/// for a stall at once (a server idle for minutes warned "none comes" for every database).
+#[tokio::test]
+async fn a_publish_after_an_idle_spell_is_not_taken_for_a_stall() {
+    let (log, _capturing) = capture();
+    let mut h = harness();
+    h.start_relay();
+    h.drained().await;
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(120)).await;
+    tokio::time::resume();
+    let events = h.commit(1).await;
+    h.acked_until_all(&events).await;
+    h.drained().await;
+    assert!(!log.text().contains("none comes"), "{}", log.text());
+    h.stop().await;
+}
+
 /// What this thread logs from now on, until the guard drops. The tests' runtime has one
 /// thread, which runs the relay: its warnings are captured.
 fn capture() -> (crate::telemetry::Captured, tracing::subscriber::DefaultGuard) {
