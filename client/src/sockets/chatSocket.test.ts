@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/http';
-import type { Conversation, Message } from '../api/types';
+import { MAX_BODY_CHARS } from '../api/generated/limits';
+import type { Attachment, ChatClientFrame, Conversation, Message } from '../api/types';
 import { browserOnlineChanged, selectBanner } from '../features/connection/connectionSlice';
 import { sessionEnded } from '../features/session/sessionSlice';
 import { makeSelectTimeline } from '../features/chat/selectors';
-import { readRequested, retryRequested, sendRequested, typingRequested } from './actions';
+import { editRequested, readRequested, retryRequested, sendRequested, typingRequested } from './actions';
+import { frameBytes, MAX_FRAME_BYTES, TOO_LONG_TEXT } from './chat/frameSize';
 import { ACK_TIMEOUT_MS, TYPING_SHOW_MS } from './chatSocket';
 import { selectPresenceLive } from '../features/users/presence';
 import { alice, bob, conversation, FakeWebSocket, fakeServer, msg, setup, waitFor } from '../test/fakes';
@@ -55,6 +57,16 @@ async function signedInWithOpenChat() {
   await t.store.dispatch(api.endpoints.messages.initiate({ conversationId: 'c1' }, { subscribe: false }));
   return { ...t, chat };
 }
+
+/** Uploads as the server names them (UUIDs). */
+const files = (n: number): Attachment[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, name: `${i}.png`, contentType: 'image/png', size: 1 }));
+
+/** The most characters a body may have, in emoji (4 bytes each): with ten files, over the frame limit. */
+const EMOJI_BODY = '😀'.repeat(MAX_BODY_CHARS);
+
+/** What the server would do: a frame over the limit closes the socket (1009). */
+const overLimit = (s: FakeWebSocket) => s.sent.filter((f) => frameBytes(f as ChatClientFrame) > MAX_FRAME_BYTES);
 
 const seqs = (state: ReturnType<Awaited<ReturnType<typeof setup>>['store']['getState']>, id = 'c1') =>
   (state.chat.messages[id]?.items ?? []).map((m) => m.seq);
@@ -225,6 +237,70 @@ describe('chat socket middleware', () => {
 
     chat.receive({ type: 'error', code: 'invalid_input', message: 'too long', clientId: p!.clientId });
     expect(store.getState().chat.pending[p!.clientId]).toMatchObject({ status: 'failed', error: 'Too long.' });
+  });
+
+  it('a message too big for a frame is not sent: it fails at once, a retry fails again, and the socket stays up', async () => {
+    const { store, chat, clock } = await signedInWithOpenChat();
+    const sockets = FakeWebSocket.count('/ws/chat');
+    store.dispatch(sendRequested({ conversationId: 'c1', body: EMOJI_BODY, replyToSeq: 3, attachments: files(10) }));
+    const [big] = Object.values(store.getState().chat.pending);
+    expect(big).toMatchObject({ status: 'failed', error: TOO_LONG_TEXT });
+    expect(chat.sentOfType('send')).toEqual([]);
+
+    store.dispatch(retryRequested(big!.clientId));
+    expect(store.getState().chat.pending[big!.clientId]).toMatchObject({ status: 'failed', error: 'This message is too long to send.' });
+    expect(chat.sentOfType('send')).toEqual([]);
+
+    // The next message goes as usual, on the same socket.
+    store.dispatch(sendRequested({ conversationId: 'c1', body: 'shorter then' }));
+    expect(chat.sentOfType('send').map((f) => f.body)).toEqual(['shorter then']);
+    clock.advance(ACK_TIMEOUT_MS);
+    expect(chat.sentOfType('send')).toHaveLength(1);
+    expect(overLimit(chat)).toEqual([]);
+    expect(chat.closedByClient).toBeNull();
+    expect(FakeWebSocket.count('/ws/chat')).toBe(sockets);
+    expect(store.getState().connection.chat.status).toBe('open');
+  });
+
+  it('a message too big for a frame, written while away, fails at once, and the reconnect sends only the others', async () => {
+    const { store, chat } = await signedInWithOpenChat();
+    chat.drop();
+    store.dispatch(sendRequested({ conversationId: 'c1', body: EMOJI_BODY, attachments: files(10) }));
+    store.dispatch(sendRequested({ conversationId: 'c1', body: 'hello' }));
+    const [big, hello] = Object.values(store.getState().chat.pending);
+    expect(big).toMatchObject({ status: 'failed', error: TOO_LONG_TEXT });
+    expect(hello).toMatchObject({ status: 'queued' });
+
+    store.dispatch({ type: 'sockets/reconnectRequested' });
+    const again = FakeWebSocket.last('/ws/chat');
+    again.open();
+    expect(again.sentOfType('send').map((f) => f.clientId)).toEqual([hello!.clientId]);
+    expect(overLimit(again)).toEqual([]);
+    expect(store.getState().chat.pending[big!.clientId]!.status).toBe('failed');
+  });
+
+  it('a message just within the frame limit is sent', async () => {
+    const { store, chat } = await signedInWithOpenChat();
+    store.dispatch(sendRequested({ conversationId: 'c1', body: EMOJI_BODY, replyToSeq: 3, attachments: files(6) }));
+    const [p] = Object.values(store.getState().chat.pending);
+    const [sent] = chat.sentOfType('send');
+    expect(sent).toMatchObject({ clientId: p!.clientId, body: EMOJI_BODY, replyToSeq: 3 });
+    expect(frameBytes(sent as ChatClientFrame)).toBeGreaterThan(MAX_FRAME_BYTES - 100);
+    expect(frameBytes(sent as ChatClientFrame)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(store.getState().chat.pending[p!.clientId]!.status).toBe('sending');
+  });
+
+  it('an edit too big for a frame is not sent, and says why', async () => {
+    serverMessages = [1, 2, 3].map((s) => msg('c1', s, alice.id));
+    const { store, chat } = await signedInWithOpenChat();
+    // Within the characters, but each one escaped in JSON as six bytes.
+    store.dispatch(editRequested({ conversationId: 'c1', seq: 3, body: '\u0007'.repeat(MAX_BODY_CHARS) }));
+    expect(chat.sentOfType('edit')).toEqual([]);
+    expect(store.getState().notices.items.map((n) => n.text)).toEqual([TOO_LONG_TEXT]);
+    expect(chat.closedByClient).toBeNull();
+
+    store.dispatch(editRequested({ conversationId: 'c1', seq: 3, body: 'better' }));
+    expect(chat.sentOfType('edit')).toEqual([{ type: 'edit', conversationId: 'c1', seq: 3, body: 'better' }]);
   });
 
   it('reports delivered for received messages, and read watermarks that only grow', async () => {

@@ -20,6 +20,7 @@ import {
   typingRequested,
 } from './actions';
 import { handleFrame, reportDelivered, type FrameContext } from './chat/frames';
+import { fitsInFrame, TOO_LONG_TEXT } from './chat/frameSize';
 import { Heartbeat } from './chat/heartbeat';
 import { Outbox } from './chat/outbox';
 import { TypingTimers } from './chat/typing';
@@ -152,9 +153,10 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
       },
     });
 
-    /** An edit, delete or reaction: sent now, or explained when the socket is down. */
+    /** An edit, delete or reaction: sent now, or explained when the socket is down or it is too big to send. */
     function userAction(frame: ChatClientFrame): void {
-      if (send(frame)) lastUserActionAt = clock.now();
+      if (!fitsInFrame(frame)) dispatch(noticeShown(TOO_LONG_TEXT));
+      else if (send(frame)) lastUserActionAt = clock.now();
       else dispatch(noticeShown(OFFLINE_TEXT));
     }
 

@@ -1,9 +1,12 @@
 // My messages on their way: each is sent with its clientId, shown failed when the server does
 // not accept it in time, and sent again (same clientId) when the socket comes back or on retry.
+// One too big for a frame is shown failed at once, never sent (the server would close the
+// socket on it, and each reconnect would send it again).
 import type { ChatClientFrame, ClientId } from '../../api/types';
 import { messageFailed, messageSending } from '../../features/chat/chatSlice';
 import type { Clock } from '../reconnectingSocket';
 import type { SocketDispatch, SocketRootState } from '../state';
+import { fitsInFrame, sendFrame, TOO_LONG_TEXT } from './frameSize';
 
 /** Without `accepted` this long after sending (socket open), the message is shown as failed. */
 export const ACK_TIMEOUT_MS = 10_000;
@@ -18,13 +21,15 @@ export class Outbox {
     private readonly send: (frame: ChatClientFrame) => boolean,
   ) {}
 
-  /** Puts one pending message on the wire, if the socket is open (else it stays queued). */
+  /** Puts one pending message on the wire, if the socket is open (else it stays queued); fails one too big for a frame. */
   transmit(clientId: ClientId): void {
     const p = this.getState().chat.pending[clientId];
     if (!p || p.status === 'accepted' || p.status === 'failed') return;
-    const frame: ChatClientFrame = { type: 'send', clientId, conversationId: p.conversationId, body: p.body };
-    if (p.replyToSeq !== null) frame.replyToSeq = p.replyToSeq;
-    if (p.attachments.length > 0) frame.attachmentIds = p.attachments.map((a) => a.id);
+    const frame = sendFrame(p);
+    if (!fitsInFrame(frame)) {
+      this.dispatch(messageFailed({ clientId, error: TOO_LONG_TEXT }));
+      return;
+    }
     if (!this.send(frame)) return;
     this.dispatch(messageSending(clientId));
     this.settle(clientId);

@@ -12,6 +12,7 @@ import { takeUploads } from '../../features/chat/uploadsSlice';
 import { composerModeCleared, composerModeSet, type ComposerMode } from '../../features/chat/viewSlice';
 import { selectKnownNames, senderNames } from '../../features/users/namesSlice';
 import { editRequested, sendRequested, typingRequested } from '../../sockets/actions';
+import { fitsInFrame, messageFits, TOO_LONG_TEXT } from '../../sockets/chat/frameSize';
 import { CheckIcon, CloseIcon, PaperclipIcon, PencilIcon, ReplyIcon, SendIcon } from '../icons';
 import { UploadTray, useAttach, useUploads } from './UploadTray';
 import { useMentionPicker } from './MentionPicker';
@@ -74,9 +75,21 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   const input = useRef<HTMLTextAreaElement>(null);
   const editing = mode?.kind === 'edit';
   const length = [...text].length;
-  const tooLong = length > MAX_BODY_CHARS;
-  const unchanged = editing && text === target?.body;
   const uploads = useUploads(conversationId);
+  const overChars = length > MAX_BODY_CHARS;
+  // Within the characters, the frame may still be over the server's limit (emoji are 4 bytes, and files' ids come too).
+  const tooBig =
+    !overChars &&
+    !(editing
+      ? fitsInFrame({ type: 'edit', conversationId, seq: mode.seq, body: text })
+      : messageFits({
+          conversationId,
+          body: text,
+          replyToSeq: mode?.kind === 'reply' ? mode.seq : null,
+          attachments: uploads.flatMap((u) => (u.status === 'done' && u.attachment ? [u.attachment] : [])),
+        }));
+  const tooLong = overChars || tooBig;
+  const unchanged = editing && text === target?.body;
   const attach = useAttach(conversationId);
   const picker = useRef<HTMLInputElement>(null);
   const mention = useMentionPicker(input, text, setText, mentionableOthers(conversation, myName));
@@ -214,9 +227,9 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           aria-describedby={tooLong ? `${id}-count` : undefined}
           className="field-sizing-content max-h-40 min-h-11 resize-none overflow-y-auto bg-transparent px-4 py-2.5 text-[15px] leading-6 placeholder:text-slate-400 focus:outline-none dark:placeholder:text-slate-500"
         />
-        {length > MAX_BODY_CHARS - 300 && (
+        {(length > MAX_BODY_CHARS - 300 || tooBig) && (
           <span id={`${id}-count`} className={`px-4 pb-1.5 text-right text-xs ${tooLong ? 'text-rose-600' : 'text-slate-500'}`}>
-            {length}/{MAX_BODY_CHARS}
+            {tooBig ? TOO_LONG_TEXT : `${length}/${MAX_BODY_CHARS}`}
           </span>
         )}
       </div>
