@@ -2,13 +2,13 @@
 
 use crate::AppState;
 use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocket;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::ws::{self, Incoming};
 
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: ws::Upgrade) -> Response {
     let (origins, sessions, hub, tasks) = (
         state.origins.clone(),
         state.sessions.clone(),

@@ -49,8 +49,10 @@ pub fn router(dir: &Path) -> Router {
     let not_routed = || any(|| async { ApiError::NotFound.into_response() });
     let router = Router::new()
         .route("/api", not_routed())
+        .route("/api/", not_routed())
         .route("/api/{*path}", not_routed())
         .route("/ws", not_routed())
+        .route("/ws/", not_routed())
         .route("/ws/{*path}", not_routed());
     let router = if dir.join("index.html").exists() {
         router

@@ -131,6 +131,8 @@ async fn unknown_api_and_socket_paths_get_the_contracts_json_404() {
         ("GET", "/api/nothing-here"),
         ("POST", "/api/auth/nothing"),
         ("GET", "/api"),
+        ("GET", "/api/"),
+        ("GET", "/ws/"),
         ("GET", "/ws/nothing"),
         ("DELETE", "/api/users/x/y/z"),
     ] {
@@ -140,6 +142,35 @@ async fn unknown_api_and_socket_paths_get_the_contracts_json_404() {
         assert!(header(response.headers(), "content-type").starts_with("application/json"));
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "not_found", "{method} {path}: {body}");
+    }
+    server.stop().await.unwrap();
+}
+
+/// A request to a socket's path that is not an upgrade (a plain GET, a WebSocket version
+/// other than 13) gets the contract's JSON error, not axum's text.
+#[tokio::test]
+async fn a_socket_path_asked_without_an_upgrade_gets_the_contracts_json_400() {
+    let root = tempfile::tempdir().unwrap();
+    let server = serve_client(root.path()).await;
+    let http = reqwest::Client::new();
+    let version_8 = [
+        ("connection", "upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "8"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    for path in ["/ws/chat", "/ws/notifications"] {
+        for headers in [&[][..], &version_8[..]] {
+            let mut request = http.get(server.url(path));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 400, "{path} {headers:?}");
+            assert!(header(response.headers(), "content-type").starts_with("application/json"));
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "invalid_input", "{path}: {body}");
+        }
     }
     server.stop().await.unwrap();
 }

@@ -15,6 +15,7 @@ pub use hub::{Budget, Hub, Limits, Membership, Queued, TooManySockets};
 
 use crate::auth::{AuthUser, SessionEnd, Sessions};
 use crate::http::{ApiError, Origins};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseCode, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -69,14 +70,18 @@ pub struct Seat {
     ended: BoxFuture<'static, SessionEnd>,
 }
 
-/// Answers a socket upgrade: 403 without an allowed `Origin`, 401 without a valid, unrevoked
+/// A socket upgrade as its route takes it: a request that is not one (no `Upgrade` header, a
+/// WebSocket version other than 13) gets the JSON error every route answers, not axum's text.
+pub type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
+
+/// Answers a socket upgrade: 400 when it is not one, 403 without an allowed `Origin`, 401 without a valid, unrevoked
 /// session cookie, 429 when the user already holds as many sockets as `hub` allows (all
 /// checked before upgrading). Otherwise the socket joins `hub` before the upgrade is answered,
 /// so nothing pushed once the client sees the socket open is missed; it is upgraded with
 /// GoChat's frame limit and small buffers, and `serve` runs it, tracked by `tasks` so a
 /// stopping process waits for its sockets to close with 1001.
 pub fn accept<F, Fut>(
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
     headers: &HeaderMap,
     origins: &Origins,
     sessions: &Sessions,
@@ -88,6 +93,10 @@ where
     F: FnOnce(WebSocket, Seat) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(not_one) => return ApiError::InvalidInput(not_one.body_text()).into_response(),
+    };
     if !origins.is_present_and_allowed(headers) {
         return ApiError::Forbidden("sockets from this origin are not allowed").into_response();
     }

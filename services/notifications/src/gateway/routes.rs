@@ -3,7 +3,7 @@
 use super::{Gateway, IDLE};
 use axum::Router;
 use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocket;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -15,7 +15,7 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-async fn upgrade(State(gateway): State<Gateway>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+async fn upgrade(State(gateway): State<Gateway>, headers: HeaderMap, upgrade: ws::Upgrade) -> Response {
     let (origins, sessions, hub, tasks) = (
         gateway.origins.clone(),
         gateway.sessions.clone(),
