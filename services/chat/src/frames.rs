@@ -28,7 +28,7 @@ pub fn not_text() -> Reply {
 pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
     let frame = match serde_json::from_str::<ChatClientFrame>(text) {
         Ok(frame) => frame,
-        Err(e) => return refuse(ErrorCode::InvalidInput, &format!("malformed frame: {e}"), None),
+        Err(e) => return refuse(ErrorCode::InvalidInput, &malformed(&e), client_id_of(text)),
     };
     let user = peer.user.id;
     let origin = || Some(origin_of(state, peer));
@@ -173,6 +173,32 @@ async fn record<E: EventData>(state: &AppState, event: &E) -> Reply {
         Ok(safe) => Reply::Later(Box::pin(async move { safe.await.err().map(|e| internal(e, None)) })),
         Err(e) => Reply::Now(internal(e, None)),
     }
+}
+
+/// What a frame that did not parse is told: serde's account, cut short (it quotes what it could
+/// not take, which may be most of the frame).
+fn malformed(e: &serde_json::Error) -> String {
+    const MOST_CHARS: usize = 200;
+    let text = e.to_string();
+    match text.char_indices().nth(MOST_CHARS) {
+        Some((end, _)) => format!("malformed frame: {}…", &text[..end]),
+        None => format!("malformed frame: {text}"),
+    }
+}
+
+/// The `clientId` of a `send` that did not parse, when that much of it is sound: its refusal
+/// then names the message, which the client shows as failed instead of waiting on it.
+fn client_id_of(text: &str) -> Option<ClientId> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Named {
+        r#type: String,
+        client_id: ClientId,
+    }
+    serde_json::from_str::<Named>(text)
+        .ok()
+        .filter(|named| named.r#type == "send")
+        .map(|named| named.client_id)
 }
 
 fn refuse(code: ErrorCode, message: &str, client_id: Option<ClientId>) -> Reply {

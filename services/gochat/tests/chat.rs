@@ -265,6 +265,24 @@ async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_c
         send(&mut tab, bad.clone()).await;
         assert_eq!(next_of(&mut tab, "error").await["code"], "invalid_input", "{bad}");
     }
+    // A send that does not parse but has a sound clientId is refused by it (the client shows
+    // that message failed), in a few words however much of the frame serde quotes.
+    for (field, value) in [("to", json!("not-a-uuid")), ("replyToSeq", json!("9".repeat(15_000)))] {
+        let client_id = new_id();
+        let mut bad = json!({"type": "send", "clientId": client_id, "to": bob.id, "body": "hi"});
+        bad[field] = value;
+        send(&mut tab, bad).await;
+        let error = next_of(&mut tab, "error").await;
+        assert_eq!(
+            (&error["code"], &error["clientId"]),
+            (&json!("invalid_input"), &json!(client_id)),
+            "{field}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().chars().count() < 300,
+            "{field}: {error}"
+        );
+    }
     send(&mut tab, json!({"type": "ping", "extra": "ignored"})).await;
     next_of(&mut tab, "pong").await;
 
