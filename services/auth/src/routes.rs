@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use gochat_kit::auth::{clear_cookie, session_cookie};
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json};
-use gochat_proto::admin::{MAX_INVITE_CODE_CHARS, Role, SignupPolicy};
+use gochat_proto::admin::{Role, SignupPolicy};
 use gochat_proto::dto::{CurrentUserResponse, SigninRequest, SignupRequest, User, UserResponse};
 use gochat_proto::events::{UserLoggedIn, UserRegistered, UserSignedOut};
 use gochat_proto::ids::UserId;
@@ -47,36 +47,30 @@ async fn signup(
     headers: HeaderMap,
     Json(req): Json<SignupRequest>,
 ) -> Result<Response, ApiError> {
+    // The policy before the rest: under `closed`, and under `invite` without a valid code (one
+    // longer than any code is simply not valid), a sign-up is refused whatever it holds.
+    let invite = req.invite_code.as_deref().map(code_hash);
+    let (policy_default, code) = (state.signup_default, invite.clone());
+    state
+        .db
+        .read(move |c| may_sign_up(c, policy_default, code.as_deref(), store::invite_is_valid))
+        .await?;
     validate_email(&req.email)?;
     validate_username(&req.username)?;
     validate_password(&req.password)?;
-    let invite = match &req.invite_code {
-        Some(code) if code.chars().count() > MAX_INVITE_CODE_CHARS => {
-            return Err(ApiError::invalid("that is not an invite code"));
-        }
-        code => code.as_deref().map(code_hash),
-    };
     let _counted = state
         .signups
         .attempt(&client_key(&state, &headers, peer))
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
 
-    // Refuse what the policy or a duplicate forbids before paying for a hash; the write checks
-    // both again, and the unique indexes decide races.
-    let (email, username, policy_default, code) = (
-        req.email.clone(),
-        req.username.clone(),
-        state.signup_default,
-        invite.clone(),
-    );
+    // Refuse a duplicate before paying for a hash; the write checks it and the policy again,
+    // and the unique indexes decide races.
+    let (email, username) = (req.email.clone(), req.username.clone());
     state
         .db
-        .read(move |c| {
-            may_sign_up(c, policy_default, code.as_deref(), store::invite_is_valid)?;
-            match store::taken(c, &email, &username)? {
-                Some(taken) => Err(conflict(taken)),
-                None => Ok(()),
-            }
+        .read(move |c| match store::taken(c, &email, &username)? {
+            Some(taken) => Err(conflict(taken)),
+            None => Ok(()),
         })
         .await?;
     let hash = state.passwords.hash(req.password).await.map_err(hash_error)?;
