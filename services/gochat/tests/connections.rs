@@ -72,3 +72,35 @@ async fn slow_header_connections_are_closed_and_cannot_starve_health_checks() {
     assert!(healthz(&mut newcomer).await.starts_with("HTTP/1.1 200"));
     server.stop().await.unwrap();
 }
+
+/// A request whose body stops halfway is refused once it has paused for the body timeout,
+/// and its connection closed: it cannot hold the request, nor its slot, for good.
+#[tokio::test]
+async fn a_body_that_stops_halfway_is_refused_after_the_body_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = TestServer::settings(dir.path(), None);
+    settings.connections.body_timeout_secs = Some(1);
+    let server = TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
+        .await
+        .unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let host = server.addr.to_string();
+    let head = format!(
+        "POST /api/auth/signin HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("answered and closed in time")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 4"), "{response}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "after the pause, not before"
+    );
+    server.stop().await.unwrap();
+}

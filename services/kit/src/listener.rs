@@ -9,6 +9,8 @@
 //! - Header-read timeout: once the first byte of a request has arrived, all its headers must
 //!   follow within this time, however slowly they trickle (slowloris).
 //! - Idle timeout: a connection with no request in progress is closed after this long.
+//! - Body timeout (applied by the routers, which read bodies): a request whose body pauses
+//!   this long is refused.
 //!
 //! Handlers are never timed: a request in progress (headers read, response not finished) and
 //! an upgraded connection (WebSocket, which keeps its own ping and idle rules) are left alone.
@@ -54,6 +56,12 @@ pub struct ConnectionSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_secs: Option<u64>,
 
+    /// Seconds a request's body may pause (no byte arriving) before the request is refused.
+    /// [default: 30]
+    #[arg(long, env = "GOCHAT_BODY_TIMEOUT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_timeout_secs: Option<u64>,
+
     /// Most connections open at once, WebSockets included; further ones wait to be accepted.
     /// [default: 3/4 of the open-files limit]
     #[arg(long, env = "GOCHAT_MAX_CONNECTIONS")]
@@ -66,6 +74,9 @@ pub struct ConnectionSettings {
 pub struct Limits {
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Applied by the routers ([`crate::runtime::Runtime::api_layers`]): a body is read by its
+    /// handler, not by the connection.
+    pub body_timeout: Duration,
     pub max_connections: usize,
 }
 
@@ -75,6 +86,7 @@ impl Limits {
         Self {
             header_timeout: secs(settings.header_timeout_secs, 10),
             idle_timeout: secs(settings.idle_timeout_secs, 60),
+            body_timeout: secs(settings.body_timeout_secs, 30),
             max_connections: settings.max_connections.unwrap_or_else(default_max_connections).max(1),
         }
     }
@@ -464,6 +476,7 @@ mod tests {
         Limits {
             header_timeout: Duration::from_millis(header_ms),
             idle_timeout: Duration::from_millis(idle_ms),
+            body_timeout: Duration::from_secs(30),
             max_connections,
         }
     }

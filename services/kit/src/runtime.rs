@@ -96,11 +96,15 @@ impl Runtime {
         self.databases.lock().expect("databases lock poisoned").clone()
     }
 
-    /// The layers every API router gets: body limit, Origin guard, request metrics.
+    /// The layers every API router gets: body limit and body timeout, Origin guard, request
+    /// metrics.
     pub fn api_layers(&self, router: Router) -> Router {
+        let limits = crate::listener::Limits::from_settings(&self.settings.connections);
         crate::http::json_method_not_allowed(router)
             .layer(axum::middleware::from_fn_with_state(self.origins.clone(), origin_guard))
             .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+            // A body that stops halfway would hold its request (and its connection) for good.
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
     }
 }
