@@ -146,6 +146,26 @@ async fn unknown_api_and_socket_paths_get_the_contracts_json_404() {
     server.stop().await.unwrap();
 }
 
+/// API answers are someone's own data: kept out of caches and never sniffed (an attachment
+/// keeps its own caching, checked in attachments.rs).
+#[tokio::test]
+async fn api_answers_are_not_cached_nor_sniffed() {
+    let root = tempfile::tempdir().unwrap();
+    let server = serve_client(root.path()).await;
+    let http = reqwest::Client::new();
+    // Signed out: answered (200 and 401) by the routes, through their layers.
+    for path in ["/api/auth/currentuser", "/api/users"] {
+        let response = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(header(response.headers(), "cache-control"), "no-store", "{path}");
+        assert_eq!(
+            header(response.headers(), "x-content-type-options"),
+            "nosniff",
+            "{path}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
 /// A request to a socket's path that is not an upgrade (a plain GET, a WebSocket version
 /// other than 13) gets the contract's JSON error, not axum's text.
 #[tokio::test]

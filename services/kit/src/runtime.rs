@@ -96,17 +96,32 @@ impl Runtime {
         self.databases.lock().expect("databases lock poisoned").clone()
     }
 
-    /// The layers every API router gets: body limit and body timeout, Origin guard, request
-    /// metrics.
+    /// The layers every API router gets: body limit and body timeout, Origin guard, headers
+    /// that keep answers out of caches, request metrics.
     pub fn api_layers(&self, router: Router) -> Router {
         let limits = crate::listener::Limits::from_settings(&self.settings.connections);
         crate::http::json_method_not_allowed(router)
+            .layer(axum::middleware::map_response(uncached))
             .layer(axum::middleware::from_fn_with_state(self.origins.clone(), origin_guard))
             .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
             // A body that stops halfway would hold its request (and its connection) for good.
             .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
     }
+}
+
+/// An API answer is someone's own data: no cache keeps it (a shared proxy, the browser's disk)
+/// unless its route says otherwise (attachments do), and its type is never sniffed.
+async fn uncached(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// How long a consumer remembers an applied event id. Brokers redeliver within minutes; a week
