@@ -17,7 +17,10 @@ pub fn body(body: &str, attachments: &[AttachmentId]) -> Result<(), &'static str
     {
         return Err("an attachment is sent once");
     }
-    if attachments.is_empty() && body.trim().is_empty() {
+    if body.chars().any(is_control) {
+        return Err("a message cannot hold control characters");
+    }
+    if attachments.is_empty() && body.chars().all(shows_nothing) {
         return Err("the message is empty");
     }
     if body.chars().count() > MAX_BODY_CHARS {
@@ -31,13 +34,32 @@ pub fn edited_body(body: &str) -> Result<(), &'static str> {
     self::body(body, &[])
 }
 
-/// A group title, trimmed: 1 to 100 characters.
+/// A group title, trimmed: 1 to 100 characters, none of them a control character or one that
+/// reorders the text around it (a title "\u{202E}gnp.exe" shows as "exe.png").
 pub fn title(title: &str) -> Result<&str, &'static str> {
     let title = title.trim();
-    if !TITLE_CHARS.contains(&title.chars().count()) {
+    if !TITLE_CHARS.contains(&title.chars().count()) || title.chars().all(shows_nothing) {
         return Err("a title has 1 to 100 characters");
     }
+    if title
+        .chars()
+        .any(|c| is_control(c) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err("a title cannot hold control characters");
+    }
     Ok(title)
+}
+
+/// A control character other than a line break or a tab (NUL, escape, ...): nothing a person
+/// writes.
+fn is_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Whether `c` shows nothing: white space, a control character, or a zero-width one (space,
+/// joiners, word joiner, byte-order mark). A message of only these is empty.
+fn shows_nothing(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
 }
 
 /// A reaction: exactly one emoji (skin tones and other modifiers included), at most
@@ -73,6 +95,22 @@ mod tests {
         assert!(body(&"é".repeat(MAX_BODY_CHARS), &[]).is_ok());
         assert!(body(&"é".repeat(MAX_BODY_CHARS + 1), &[]).is_err());
         assert!(edited_body("").is_err());
+        // Nothing to see is empty; control characters are nothing a person writes.
+        for blank in ["\u{200B}", " \u{FEFF}\u{2060} ", "\u{3000}"] {
+            assert_eq!(body(blank, &[]), Err("the message is empty"), "{blank:?}");
+        }
+        for control in ["\u{0}", "a\u{0}b", "bell\u{7}", "\u{1b}[31mred"] {
+            assert_eq!(
+                body(control, &[]),
+                Err("a message cannot hold control characters"),
+                "{control:?}"
+            );
+        }
+        assert!(body("lines\r\nand\ttabs", &[]).is_ok());
+        assert!(
+            body("עברית and English ‏mixed", &[]).is_ok(),
+            "right-to-left text and marks"
+        );
     }
 
     #[test]
@@ -81,6 +119,11 @@ mod tests {
         assert!(title("   ").is_err());
         assert!(title(&"x".repeat(101)).is_err());
         assert!(title(&"é".repeat(100)).is_ok());
+        assert!(title("\u{200B}").is_err(), "nothing to see");
+        assert!(title("שלום Family").is_ok());
+        for bad in ["a\u{0}b", "\u{202E}gnp.exe", "x\u{2066}y"] {
+            assert_eq!(title(bad), Err("a title cannot hold control characters"), "{bad:?}");
+        }
     }
 
     #[test]
