@@ -280,7 +280,8 @@ pub(crate) async fn after_second(second: i64) {
 /// anything longer than an account can have.
 fn signin_login(req: &SigninRequest) -> Result<(String, bool), ApiError> {
     let (login, by_email, max) = match (&req.email, &req.username) {
-        (Some(email), _) => (email.trim(), true, MAX_EMAIL_CHARS),
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give an email or a username, not both")),
+        (Some(email), None) => (email.trim(), true, MAX_EMAIL_CHARS),
         (None, Some(username)) => (username.trim(), false, *USERNAME_CHARS.end()),
         (None, None) => return Err(ApiError::invalid("give an email or a username, and a password")),
     };

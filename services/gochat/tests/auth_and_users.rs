@@ -230,6 +230,18 @@ async fn wrong_password_and_unknown_user_look_the_same_and_repeated_failures_are
         )
         .await;
     assert_eq!(status, 200, "sign in by email, any case: {body}");
+    // Both: which account is meant is not clear, so neither is tried.
+    let (status, body) = client
+        .post(
+            "/api/auth/signin",
+            json!({"username": "erin", "email": "someone@example.org", "password": "password-erin"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_input")),
+        "{body}"
+    );
 
     let (wrong_status, wrong) = Client::new(&server)
         .post(
