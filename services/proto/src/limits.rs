@@ -27,11 +27,13 @@ pub const MAX_GROUP_MEMBERS: usize = 256;
 pub const TITLE_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 /// Longest reaction, in bytes of UTF-8: one emoji, modifiers and joiners included.
 pub const MAX_EMOJI_BYTES: usize = 16;
-/// Most different reactions (emoji) on one message, and most of them one member may add. So a
-/// message stays a small frame however many react: a group's every member reacting five ways
-/// lists 1,280 ids (about 50 KB of JSON), where a socket buffers 128 KiB.
+/// Most different reactions (emoji) on one message, most of them one member may add, and most
+/// reactions on it in all (members who left keep theirs). So a message stays a small frame
+/// however many react: a group's every member reacting five ways lists 1,280 ids (about 50 KB
+/// of JSON), where a socket buffers 128 KiB.
 pub const MAX_REACTIONS: usize = 20;
 pub const MAX_REACTIONS_PER_MEMBER: usize = 5;
+pub const MAX_REACTIONS_IN_ALL: usize = MAX_GROUP_MEMBERS * MAX_REACTIONS_PER_MEMBER;
 /// Most attachments on one message.
 pub const MAX_ATTACHMENTS: usize = 10;
 /// Largest attachment by default (`GOCHAT_ATTACHMENT_MAX_BYTES` changes it; the client asks
@@ -52,7 +54,7 @@ pub fn typescript() -> String {
     use crate::admin::{
         MAX_INVITE_CODE_CHARS, MAX_INVITE_HOURS, MAX_INVITE_USES, MAX_RESET_CODE_CHARS, PASSWORD_RESET_HOURS,
     };
-    let consts: [(&str, usize); 22] = [
+    let consts: [(&str, usize); 23] = [
         ("MAX_PAGE", MAX_PAGE as usize),
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES),
         ("MAX_BODY_CHARS", MAX_BODY_CHARS),
@@ -63,6 +65,7 @@ pub fn typescript() -> String {
         ("MAX_EMOJI_BYTES", MAX_EMOJI_BYTES),
         ("MAX_REACTIONS", MAX_REACTIONS),
         ("MAX_REACTIONS_PER_MEMBER", MAX_REACTIONS_PER_MEMBER),
+        ("MAX_REACTIONS_IN_ALL", MAX_REACTIONS_IN_ALL),
         ("MAX_ATTACHMENTS", MAX_ATTACHMENTS),
         ("DEFAULT_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES as usize),
         ("MAX_SEARCH_CHARS", MAX_SEARCH_CHARS),

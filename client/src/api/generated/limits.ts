@@ -10,6 +10,7 @@ export const MAX_TITLE_CHARS = 100;
 export const MAX_EMOJI_BYTES = 16;
 export const MAX_REACTIONS = 20;
 export const MAX_REACTIONS_PER_MEMBER = 5;
+export const MAX_REACTIONS_IN_ALL = 1280;
 export const MAX_ATTACHMENTS = 10;
 export const DEFAULT_ATTACHMENT_MAX_BYTES = 26214400;
 export const MAX_SEARCH_CHARS = 200;

@@ -1,8 +1,8 @@
 // The "Message actions" button of one message: Reply, Edit, Delete (my messages) and React,
 // all reachable with the keyboard.
 import { useState } from 'react';
-import { MAX_REACTIONS, MAX_REACTIONS_PER_MEMBER } from '../../api/generated/limits';
-import type { Message, UserId } from '../../api/types';
+import { MAX_REACTIONS, MAX_REACTIONS_IN_ALL, MAX_REACTIONS_PER_MEMBER } from '../../api/generated/limits';
+import type { Message, Reaction, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
 import { composerModeSet } from '../../features/chat/viewSlice';
 import { deleteRequested, reactRequested } from '../../sockets/actions';
@@ -14,15 +14,16 @@ import { MenuList, Popover, useMenu, type MenuItem } from '../Menu';
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '🔥'];
 
 /**
- * Whether `emoji` is offered on `m`: always when it is mine there (to take it back), else while
+ * Whether `emoji` is offered on a message with these `reactions`: always when it is mine there (to take it back), else while
  * the server would take it (MAX_REACTIONS different ones a message, MAX_REACTIONS_PER_MEMBER of
- * them mine).
+ * them mine, MAX_REACTIONS_IN_ALL in all).
  */
-export function mayReact(m: Message, myId: UserId | null, emoji: string): boolean {
-  const mine = m.reactions.filter((r) => myId !== null && r.userIds.includes(myId));
+export function mayReact(reactions: readonly Reaction[], myId: UserId | null, emoji: string): boolean {
+  const mine = reactions.filter((r) => myId !== null && r.userIds.includes(myId));
   if (mine.some((r) => r.emoji === emoji)) return true;
   if (mine.length >= MAX_REACTIONS_PER_MEMBER) return false;
-  return m.reactions.length < MAX_REACTIONS || m.reactions.some((r) => r.emoji === emoji);
+  if (reactions.reduce((n, r) => n + r.userIds.length, 0) >= MAX_REACTIONS_IN_ALL) return false;
+  return reactions.length < MAX_REACTIONS || reactions.some((r) => r.emoji === emoji);
 }
 
 export function MessageActions({ message: m, mine, myId }: { message: Message; mine: boolean; myId: UserId | null }) {
@@ -32,6 +33,15 @@ export function MessageActions({ message: m, mine, myId }: { message: Message; m
   const [confirmDelete, setConfirmDelete] = useState(false);
   const target = { conversationId: m.conversationId, seq: m.seq };
 
+  const emojis: MenuItem[] = QUICK_REACTIONS.filter((emoji) => mayReact(m.reactions, myId, emoji)).map((emoji) => {
+    const on = myId !== null && m.reactions.some((r) => r.emoji === emoji && r.userIds.includes(myId));
+    return {
+      label: on ? `Take back ${emoji}` : `React with ${emoji}`,
+      content: <span aria-hidden="true">{emoji}</span>,
+      onSelect: () => dispatch(reactRequested({ ...target, emoji, on: !on })),
+    };
+  });
+
   const actions: MenuItem[] = [
     { label: 'Reply', onSelect: () => dispatch(composerModeSet({ conversationId: m.conversationId, mode: { kind: 'reply', seq: m.seq } })) },
     ...(mine
@@ -40,16 +50,9 @@ export function MessageActions({ message: m, mine, myId }: { message: Message; m
           { label: 'Delete', danger: true, onSelect: () => setConfirmDelete(true) },
         ]
       : []),
-    { label: 'React', keepOpen: true, onSelect: () => setView('react') },
+    // Nothing to offer once the message holds all the reactions it may (mine taken back from the chips).
+    ...(emojis.length > 0 ? [{ label: 'React', keepOpen: true, onSelect: () => setView('react') }] : []),
   ];
-  const emojis: MenuItem[] = QUICK_REACTIONS.filter((emoji) => mayReact(m, myId, emoji)).map((emoji) => {
-    const on = myId !== null && m.reactions.some((r) => r.emoji === emoji && r.userIds.includes(myId));
-    return {
-      label: on ? `Take back ${emoji}` : `React with ${emoji}`,
-      content: <span aria-hidden="true">{emoji}</span>,
-      onSelect: () => dispatch(reactRequested({ ...target, emoji, on: !on })),
-    };
-  });
 
   return (
     <>

@@ -5,6 +5,7 @@ import type { ConversationId, Reaction, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
 import { namesList } from '../../features/chat/conversation';
 import { reactRequested } from '../../sockets/actions';
+import { mayReact } from './MessageActions';
 
 export function whoReacted(r: Reaction, names: Record<UserId, string>, myId: UserId | null): string[] {
   return r.userIds.map((id) => (id === myId ? 'you' : (names[id] ?? 'someone')));
@@ -32,12 +33,15 @@ export const Reactions = memo(function Reactions({
     <ul aria-label="Reactions" className={`flex flex-wrap gap-1 pt-1 ${mine ? 'justify-end' : 'justify-start'}`}>
       {reactions.map((r) => {
         const on = myId !== null && r.userIds.includes(myId);
+        // Joining one the server would refuse (I added as many as it takes) is not offered.
+        const closed = !on && !mayReact(reactions, myId, r.emoji);
         const who = namesList(whoReacted(r, names, myId), 10);
         return (
           <li key={r.emoji}>
             <button
               type="button"
               aria-pressed={on}
+              disabled={closed}
               aria-label={`${r.emoji} ${r.userIds.length}: ${who}`}
               title={who}
               data-testid="reaction"
@@ -46,7 +50,7 @@ export const Reactions = memo(function Reactions({
               className={`inline-flex h-7 items-center gap-1 rounded-full px-2 text-sm shadow-sm ring-1 transition ${
                 on
                   ? 'bg-accent-100 ring-accent-400 dark:bg-accent-700/40 dark:ring-accent-400'
-                  : 'bg-white ring-slate-200 hover:bg-slate-50 dark:bg-slate-800 dark:ring-slate-700 dark:hover:bg-slate-700'
+                  : 'bg-white ring-slate-200 hover:bg-slate-50 disabled:cursor-default disabled:hover:bg-white dark:bg-slate-800 dark:ring-slate-700 dark:hover:bg-slate-700 dark:disabled:hover:bg-slate-800'
               }`}
             >
               <span aria-hidden="true">{r.emoji}</span>

@@ -248,8 +248,8 @@ pub async fn replies_edits_deletes_and_reactions(site: &Arc<Site>) {
         json!([{"emoji": "👍", "userIds": [ben.id]}])
     );
     // A member adds at most five reactions to a message (a message stays a small frame however
-    // many react); the sixth is refused and changes nothing, and so is the 21st different one
-    // (services/messages, `reaction_refused`).
+    // many react); the sixth is refused and changes nothing. The bounds on different ones and
+    // in all are unit-tested with `reaction_refused` (services/messages).
     let five = ["😀", "😂", "😍", "🙏", "🔥"];
     for on in [true, false] {
         for emoji in five {

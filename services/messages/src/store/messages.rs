@@ -6,7 +6,7 @@ use super::{attachments, search, timeline};
 use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
-use gochat_proto::limits::{MAX_REACTIONS, MAX_REACTIONS_PER_MEMBER};
+use gochat_proto::limits::{MAX_REACTIONS, MAX_REACTIONS_IN_ALL, MAX_REACTIONS_PER_MEMBER};
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 /// Which part of a conversation's history a page covers.
@@ -310,7 +310,8 @@ pub fn react(
 
 /// Why `user` may not add `emoji` to a message with these `reactions`, if they may not: a
 /// message has at most [`MAX_REACTIONS`] different ones, [`MAX_REACTIONS_PER_MEMBER`] of them
-/// from one member. Adding one already there changes nothing and is never refused.
+/// from one member, [`MAX_REACTIONS_IN_ALL`] in all. Adding one already there changes nothing
+/// and is never refused.
 pub fn reaction_refused(reactions: &[Reaction], user: UserId, emoji: &str) -> Option<String> {
     let with_emoji = reactions.iter().find(|r| r.emoji == emoji);
     if with_emoji.is_some_and(|r| r.user_ids.contains(&user)) {
@@ -320,8 +321,14 @@ pub fn reaction_refused(reactions: &[Reaction], user: UserId, emoji: &str) -> Op
         return Some(format!("a message has at most {MAX_REACTIONS} different reactions"));
     }
     let mine = reactions.iter().filter(|r| r.user_ids.contains(&user)).count();
-    (mine >= MAX_REACTIONS_PER_MEMBER)
-        .then(|| format!("you can add at most {MAX_REACTIONS_PER_MEMBER} reactions to a message"))
+    if mine >= MAX_REACTIONS_PER_MEMBER {
+        return Some(format!(
+            "you can add at most {MAX_REACTIONS_PER_MEMBER} reactions to a message"
+        ));
+    }
+    // Members come and go, and those who left keep their reactions.
+    let in_all: usize = reactions.iter().map(|r| r.user_ids.len()).sum();
+    (in_all >= MAX_REACTIONS_IN_ALL).then(|| "this message has all the reactions it can hold".to_owned())
 }
 
 /// Adds or removes `user` under `emoji`, keeping first-use order; false when nothing changed.
@@ -451,8 +458,8 @@ mod tests {
     }
     use crate::store::{conversations, test_db, users};
 
-    /// Twenty different reactions at most, five of them from one member; one already added is
-    /// never refused (adding it again changes nothing), and removing always goes.
+    /// Twenty different reactions at most, five of them from one member, 1,280 in all; one
+    /// already added is never refused (adding it again changes nothing), and removing always goes.
     #[test]
     fn reactions_are_bounded_per_message_and_per_member() {
         let emoji = |i: usize| char::from_u32(0x1F600 + i as u32).unwrap().to_string();
@@ -487,6 +494,18 @@ mod tests {
         );
         assert!(toggle(&mut reactions, members[0], &emoji(0), false));
         assert_eq!(reaction_refused(&reactions, members[0], &emoji(99)), None);
+
+        // Members who left keep their reactions: the ids on a message are bounded in all.
+        let mut crowded = vec![Reaction {
+            emoji: emoji(0),
+            user_ids: (0..MAX_REACTIONS_IN_ALL).map(|_| UserId::new()).collect(),
+        }];
+        assert_eq!(
+            reaction_refused(&crowded, newcomer, &emoji(0)).as_deref(),
+            Some("this message has all the reactions it can hold")
+        );
+        crowded[0].user_ids.pop();
+        assert_eq!(reaction_refused(&crowded, newcomer, &emoji(0)), None);
     }
 
     fn conversation_with(c: &Connection, n: usize) -> (Head, UserId, UserId) {
