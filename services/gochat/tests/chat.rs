@@ -320,7 +320,8 @@ async fn close_of(tab: &mut Socket) -> Option<(u16, String)> {
 
 /// The closing handshake of RFC 6455: a tab that closes is answered with a close frame (a
 /// browser sees a clean close, not 1006), and a frame that breaks the protocol closes the
-/// socket with the code for it: text that is not UTF-8 1007, a reserved opcode 1002.
+/// socket with the code for it: text that is not UTF-8 1007, a reserved opcode or a control
+/// frame over 125 bytes 1002.
 #[tokio::test]
 async fn a_close_is_answered_and_broken_frames_close_with_their_code() {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -337,13 +338,18 @@ async fn a_close_is_answered_and_broken_frames_close_with_their_code() {
     tab.send(Message::Close(Some(bye))).await.unwrap();
     assert_eq!(close_of(&mut tab).await.map(|(code, _)| code), Some(1000));
 
+    let text = |payload: &[u8]| Frame::message(payload.to_vec(), OpCode::Data(Data::Text), true);
     let broken = [
-        (OpCode::Data(Data::Text), &b"{\"type\":\"\xff\xfe\"}"[..], 1007),
-        (OpCode::Data(Data::Reserved(3)), &b"{}"[..], 1002),
+        (text(b"{\"type\":\"\xff\xfe\"}"), 1007),
+        (
+            Frame::message(b"{}".to_vec(), OpCode::Data(Data::Reserved(3)), true),
+            1002,
+        ),
+        (Frame::ping(vec![b'p'; 126]), 1002),
     ];
-    for (opcode, payload, code) in broken {
+    for (frame, code) in broken {
         let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
-        let frame = Frame::message(payload.to_vec(), opcode, true);
+        let opcode = frame.header().opcode;
         tab.send(Message::Frame(frame)).await.unwrap();
         let closed = close_of(&mut tab).await;
         assert_eq!(closed.as_ref().map(|(c, _)| *c), Some(code), "{opcode:?}: {closed:?}");

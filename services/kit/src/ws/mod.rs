@@ -190,7 +190,8 @@ pub async fn serve<F, Fut>(
                 // The reply to the client's close is queued: flushed, the handshake completes
                 // (dropped unsent, every tab that closed saw 1006).
                 Some(Ok(Message::Close(_))) => {
-                    let _ = socket.flush().await;
+                    // Bounded: a client that closes and stops reading must not hold the task.
+                    let _ = tokio::time::timeout(PING_EVERY, socket.flush()).await;
                     break None;
                 }
                 None => break None,
@@ -260,12 +261,15 @@ async fn write_ready(
 /// gets no close frame. axum hides tungstenite's error type: its text tells them apart.
 fn read_failure(error: &axum::Error) -> Option<(CloseCode, &'static str)> {
     let text = error.to_string();
-    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+    if text.contains("without closing handshake") {
+        None
+    } else if text.contains("protocol error") {
+        // A control frame over 125 bytes included: it is "too big" for the protocol, not the limit.
+        Some((close_code::PROTOCOL, "protocol error"))
+    } else if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
         Some((close_code::SIZE, "frame too large"))
     } else if text.contains("UTF-8") {
         Some((close_code::INVALID, "text that is not UTF-8"))
-    } else if text.contains("protocol error") {
-        Some((close_code::PROTOCOL, "protocol error"))
     } else {
         None
     }
