@@ -80,8 +80,8 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
 
     /**
      * A list asked after now. RTK Query drops a forced refetch while a list request is on its
-     * way and answers with that one, which may be older than the frame that asks: ask until our
-     * own request ran.
+     * way and answers with that one, which may be older than the frame that asks: ask again
+     * (up to three times) until our own request ran.
      */
     async function listAskedNow(): Promise<void> {
       for (let attempt = 0; attempt < 3; attempt++) {

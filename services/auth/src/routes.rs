@@ -47,8 +47,14 @@ async fn signup(
     headers: HeaderMap,
     Json(req): Json<SignupRequest>,
 ) -> Result<Response, ApiError> {
-    // The policy before the rest: under `closed`, and under `invite` without a valid code (one
-    // longer than any code is simply not valid), a sign-up is refused whatever it holds.
+    // Counted first: every attempt, refused or not, is one of the address's ten a minute (no
+    // free reads of the database, no free guesses at invite codes).
+    let _counted = state
+        .signups
+        .attempt(&client_key(&state, &headers, peer))
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    // The policy before the fields: under `closed`, and under `invite` without a valid code (one
+    // longer than any code is simply not valid), a sign-up is refused whatever its fields say.
     let invite = req.invite_code.as_deref().map(code_hash);
     let (policy_default, code) = (state.signup_default, invite.clone());
     state
@@ -58,10 +64,6 @@ async fn signup(
     validate_email(&req.email)?;
     validate_username(&req.username)?;
     validate_password(&req.password)?;
-    let _counted = state
-        .signups
-        .attempt(&client_key(&state, &headers, peer))
-        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
 
     // Refuse a duplicate before paying for a hash; the write checks it and the policy again,
     // and the unique indexes decide races.

@@ -73,8 +73,9 @@ async fn slow_header_connections_are_closed_and_cannot_starve_health_checks() {
     server.stop().await.unwrap();
 }
 
-/// A request whose body stops halfway is refused once it has paused for the body timeout,
-/// and its connection closed: it cannot hold the request, nor its slot, for good.
+/// A request whose body stops halfway is refused once it has paused for the body timeout, and
+/// its connection closed. (A body that trickles a byte within each timeout still holds its
+/// connection as long as it lasts, as a slow upload does: the connection cap bounds those.)
 #[tokio::test]
 async fn a_body_that_stops_halfway_is_refused_after_the_body_timeout() {
     let dir = tempfile::tempdir().unwrap();

@@ -43,17 +43,18 @@ pub fn title(title: &str) -> Result<&str, &'static str> {
     }
     if title
         .chars()
-        .any(|c| is_control(c) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
     {
         return Err("a title cannot hold control characters");
     }
     Ok(title)
 }
 
-/// A control character other than a line break or a tab (NUL, escape, ...): nothing a person
-/// writes.
+/// A control character that is not white space (NUL, escape, bell, ...): nothing a person
+/// writes. Line breaks, tabs and the vertical tab, form feed and next line that office
+/// programs and mis-decoded text paste as line breaks are white space.
 fn is_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    c.is_control() && !c.is_whitespace()
 }
 
 /// Whether `c` shows nothing: white space, a control character, or a zero-width one (space,
@@ -108,6 +109,10 @@ mod tests {
         }
         assert!(body("lines\r\nand\ttabs", &[]).is_ok());
         assert!(
+            body("pasted\u{b}from a slide\u{85}and\u{c}more", &[]).is_ok(),
+            "line breaks of pastes"
+        );
+        assert!(
             body("עברית and English ‏mixed", &[]).is_ok(),
             "right-to-left text and marks"
         );
@@ -121,7 +126,7 @@ mod tests {
         assert!(title(&"é".repeat(100)).is_ok());
         assert!(title("\u{200B}").is_err(), "nothing to see");
         assert!(title("שלום Family").is_ok());
-        for bad in ["a\u{0}b", "\u{202E}gnp.exe", "x\u{2066}y"] {
+        for bad in ["a\u{0}b", "\u{202E}gnp.exe", "x\u{2066}y", "two\nlines", "tab\tbed"] {
             assert_eq!(title(bad), Err("a title cannot hold control characters"), "{bad:?}");
         }
     }
