@@ -58,7 +58,8 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_socket_queue: Option<usize>,
 
-    /// Seconds without any frame (pongs included) after which a socket is closed. [default: 75]
+    /// Seconds without any frame (pongs included) after which a socket is closed; the server
+    /// pings three times within it, at most every 25 s. [default: 75]
     #[arg(long, env = "GOCHAT_CHAT_IDLE_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_idle_secs: Option<u64>,

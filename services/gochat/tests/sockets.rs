@@ -75,6 +75,50 @@ async fn a_user_holds_a_bounded_number_of_sockets_and_others_are_unaffected() {
     .await;
 }
 
+/// A socket is closed after `GOCHAT_CHAT_IDLE_SECS` without a frame, pongs included; a client
+/// that answers the server's pings is never idle, even with the setting below the 25 s between
+/// pings (the server then pings more often).
+#[tokio::test]
+async fn a_client_that_answers_pings_is_never_idle_and_a_silent_one_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::fast_settings();
+    settings.chat.chat_idle_secs = Some(2);
+    let server = start_all_in_one_with(dir.path(), settings).await;
+    let mut ann = Client::new(&server);
+    ann.signup("ann").await;
+    let mut socket = connect(&server, ann.cookie.as_deref().unwrap()).await;
+    // Reading answers the pings (tungstenite pongs as it reads): open past twice the setting.
+    let mut pings = 0;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                other => panic!("only pings while the client answers them, got {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(pings >= 3, "pinged within the idle time: {pings} pings in 5 s");
+    // Not read (so no pong) for longer than the setting: closed as idle. (The client may fail
+    // writing the pong of a ping read before the close frame, to a connection already gone.)
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let closed = tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed");
+    assert!(
+        closed.is_none() || closed == Some((1000, "idle".to_owned())),
+        "{closed:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_typing_flood_reaches_the_peer_once_per_period_and_never_closes_their_socket() {
     let dir = tempfile::tempdir().unwrap();

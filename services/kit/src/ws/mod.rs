@@ -143,7 +143,10 @@ pub async fn serve<F, Fut>(
     let Seat { membership, ended, .. } = seat;
     let budget = membership.budget.clone();
     let queued = &mut membership.queue;
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // Pinged three times within `idle`, at most every 25 s: a client that answers pings is never
+    // idle, however short `idle` is set.
+    let ping_every = PING_EVERY.min(idle / 3).max(Duration::from_millis(100));
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
     let mut owed: FuturesOrdered<BoxFuture<'static, Option<Utf8Bytes>>> = FuturesOrdered::new();
     // Set while the user's frame budget is spent: nothing is read until then.
