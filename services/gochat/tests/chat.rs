@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{Client, Socket, connect_ws, send_frame, start_all_in_one};
-use futures_util::{SinkExt, StreamExt};
+use common::{Client, Socket, closing, connect_ws, send_frame, start_all_in_one};
+use futures_util::SinkExt;
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -288,34 +288,8 @@ async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_c
 
     let huge = json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "y".repeat(20_000)});
     let _ = tab.send(Message::Text(huge.to_string().into())).await;
-    let closed = tokio::time::timeout(WAIT, async {
-        loop {
-            match tab.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(closed, Some(1009));
+    assert_eq!(closing(&mut tab, WAIT).await.map(|(code, _)| code), Some(1009));
     server.stop().await.unwrap();
-}
-
-/// The close frame that ends `tab`, as (code, reason); None when the connection just ends.
-async fn close_of(tab: &mut Socket) -> Option<(u16, String)> {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match tab.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .unwrap()
 }
 
 /// The closing handshake of RFC 6455: a tab that closes is answered with a close frame (a
@@ -336,7 +310,7 @@ async fn a_close_is_answered_and_broken_frames_close_with_their_code() {
         reason: "bye".into(),
     };
     tab.send(Message::Close(Some(bye))).await.unwrap();
-    assert_eq!(close_of(&mut tab).await.map(|(code, _)| code), Some(1000));
+    assert_eq!(closing(&mut tab, WAIT).await.map(|(code, _)| code), Some(1000));
 
     let text = |payload: &[u8]| Frame::message(payload.to_vec(), OpCode::Data(Data::Text), true);
     let broken = [
@@ -351,7 +325,7 @@ async fn a_close_is_answered_and_broken_frames_close_with_their_code() {
         let mut tab = connect(&server, alice.cookie(), None).await.unwrap();
         let opcode = frame.header().opcode;
         tab.send(Message::Frame(frame)).await.unwrap();
-        let closed = close_of(&mut tab).await;
+        let closed = closing(&mut tab, WAIT).await;
         assert_eq!(closed.as_ref().map(|(c, _)| *c), Some(code), "{opcode:?}: {closed:?}");
     }
     server.stop().await.unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Client, Socket, connect_ws, send_frame, start_all_in_one_with};
+use common::{Client, Socket, closing, connect_ws, send_frame, start_all_in_one_with};
 use futures_util::StreamExt;
 use gochat_kit::testing::TestServer;
 use serde_json::{Value, json};
@@ -102,17 +102,7 @@ async fn a_client_that_answers_pings_is_never_idle_and_a_silent_one_is_closed() 
     // Not read (so no pong) for longer than the setting: closed as idle. (The client may fail
     // writing the pong of a ping read before the close frame, to a connection already gone.)
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let closed = tokio::time::timeout(WAIT, async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("closed");
+    let closed = closing(&mut socket, WAIT).await;
     assert!(
         closed.is_none() || closed == Some((1000, "idle".to_owned())),
         "{closed:?}"

@@ -226,6 +226,24 @@ pub async fn next_of(socket: &mut Socket, kind: &str, timeout: Duration) -> Valu
     .unwrap_or_else(|_| panic!("no {kind} frame within {timeout:?}"))
 }
 
+/// How `socket` ends, skipping frames before it: its close frame's (code, reason), or `None`
+/// when the connection ends without one; fails after `timeout`.
+pub async fn closing(socket: &mut Socket, timeout: Duration) -> Option<(u16, String)> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(timeout, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not closed within {timeout:?}"))
+}
+
 /// Sends one JSON frame.
 pub async fn send_frame(socket: &mut Socket, frame: Value) {
     use futures_util::SinkExt;
