@@ -1,9 +1,9 @@
 // The "Message actions" button of one message: Reply, Edit, Delete (my messages) and React,
 // all reachable with the keyboard.
 import { useState } from 'react';
-import { MAX_REACTIONS, MAX_REACTIONS_IN_ALL, MAX_REACTIONS_PER_MEMBER } from '../../api/generated/limits';
-import type { Message, Reaction, UserId } from '../../api/types';
+import type { Message, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
+import { mayReact } from '../../features/chat/reactions';
 import { composerModeSet } from '../../features/chat/viewSlice';
 import { deleteRequested, reactRequested } from '../../sockets/actions';
 import { ConfirmDialog } from '../Dialog';
@@ -12,19 +12,6 @@ import { MenuList, Popover, useMenu, type MenuItem } from '../Menu';
 
 /** The reactions offered in one tap (any single emoji is accepted by the server). */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '🔥'];
-
-/**
- * Whether `emoji` is offered on a message with these `reactions`: always when it is mine there (to take it back), else while
- * the server would take it (MAX_REACTIONS different ones a message, MAX_REACTIONS_PER_MEMBER of
- * them mine, MAX_REACTIONS_IN_ALL in all).
- */
-export function mayReact(reactions: readonly Reaction[], myId: UserId | null, emoji: string): boolean {
-  const mine = reactions.filter((r) => myId !== null && r.userIds.includes(myId));
-  if (mine.some((r) => r.emoji === emoji)) return true;
-  if (mine.length >= MAX_REACTIONS_PER_MEMBER) return false;
-  if (reactions.reduce((n, r) => n + r.userIds.length, 0) >= MAX_REACTIONS_IN_ALL) return false;
-  return reactions.length < MAX_REACTIONS || reactions.some((r) => r.emoji === emoji);
-}
 
 export function MessageActions({ message: m, mine, myId }: { message: Message; mine: boolean; myId: UserId | null }) {
   const dispatch = useAppDispatch();

@@ -4,8 +4,9 @@ import { memo } from 'react';
 import type { ConversationId, Reaction, UserId } from '../../api/types';
 import { useAppDispatch } from '../../app/hooks';
 import { namesList } from '../../features/chat/conversation';
+import { mayReact } from '../../features/chat/reactions';
 import { reactRequested } from '../../sockets/actions';
-import { mayReact } from './MessageActions';
+
 
 export function whoReacted(r: Reaction, names: Record<UserId, string>, myId: UserId | null): string[] {
   return r.userIds.map((id) => (id === myId ? 'you' : (names[id] ?? 'someone')));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_REACTIONS, MAX_REACTIONS_IN_ALL, MAX_REACTIONS_PER_MEMBER } from '../../api/generated/limits';
 import { alice, bob } from '../../test/fakes';
-import { mayReact } from './MessageActions';
+import { mayReact } from './reactions';
 
 const emoji = (i: number) => String.fromCodePoint(0x1f600 + i);
 
