@@ -127,9 +127,10 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
             emoji,
             on,
         } => {
-            if let Err(reason) = validate::seq(seq).and_then(|()| validate::emoji(&emoji)) {
-                return refuse(ErrorCode::InvalidInput, reason, None);
-            }
+            let emoji = match validate::seq(seq).and_then(|()| validate::emoji(&emoji)) {
+                Ok(emoji) => emoji.to_owned(),
+                Err(reason) => return refuse(ErrorCode::InvalidInput, reason, None),
+            };
             let event = MessageReacted {
                 conversation_id,
                 seq,

@@ -282,9 +282,11 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
         client_id: None,
         origin: &e.origin,
     };
-    if let Err(reason) = validate::seq(e.seq).and_then(|()| validate::emoji(&e.emoji)) {
-        return refuse.send(w, ErrorCode::InvalidInput, reason);
-    }
+    // Chat sends the emoji's one form already; an instance of an older release may not.
+    let emoji = match validate::seq(e.seq).and_then(|()| validate::emoji(&e.emoji)) {
+        Ok(emoji) => emoji,
+        Err(reason) => return refuse.send(w, ErrorCode::InvalidInput, reason),
+    };
     let Some(head) = member_of(w, e.conversation_id, &refuse)? else {
         return Ok(());
     };
@@ -296,12 +298,12 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
         _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
     };
     if let Some(reason) =
-        e.on.then(|| messages::reaction_refused(&reactions, e.user_id, &e.emoji))
+        e.on.then(|| messages::reaction_refused(&reactions, e.user_id, emoji))
             .flatten()
     {
         return refuse.send(w, ErrorCode::InvalidInput, &reason);
     }
-    match messages::react(w, head.id, e.seq, e.user_id, &e.emoji, e.on)? {
+    match messages::react(w, head.id, e.seq, e.user_id, emoji, e.on)? {
         Some(changed) => publish_updated(w, changed, None),
         None => Ok(()),
     }

@@ -64,12 +64,14 @@ fn shows_nothing(c: char) -> bool {
 }
 
 /// A reaction: exactly one emoji (skin tones and other modifiers included), at most
-/// [`MAX_EMOJI_BYTES`] bytes.
-pub fn emoji(emoji: &str) -> Result<(), &'static str> {
-    if emoji.len() > MAX_EMOJI_BYTES || emojis::get(emoji).is_none() {
-        return Err("a reaction is one emoji");
+/// [`MAX_EMOJI_BYTES`] bytes, in its fully-qualified form. "❤" and "❤️" are one heart written
+/// with and without its emoji presentation selector; a keyboard may give either, and both must
+/// be the same reaction, which a member can take back whichever way they typed it.
+pub fn emoji(emoji: &str) -> Result<&'static str, &'static str> {
+    match emojis::get(emoji) {
+        Some(found) if emoji.len() <= MAX_EMOJI_BYTES => Ok(found.as_str()),
+        _ => Err("a reaction is one emoji"),
     }
-    Ok(())
 }
 
 /// A seq that can name a message: 1 or more.
@@ -133,9 +135,13 @@ mod tests {
 
     #[test]
     fn a_reaction_is_exactly_one_emoji() {
-        for ok in ["👍", "👍🏽", "❤️", "🇫🇷", "🎉"] {
-            assert!(emoji(ok).is_ok(), "{ok}");
+        for ok in ["👍", "👍🏽", "❤️", "🇫🇷", "🎉", "☺️"] {
+            assert_eq!(emoji(ok), Ok(ok));
         }
+        // The text-presentation forms are the same reactions as the emoji ones.
+        assert_eq!(emoji("❤"), Ok("❤️"));
+        assert_eq!(emoji("☺"), Ok("☺️"));
+        assert_eq!(emoji("✌🏽"), Ok("✌🏽"));
         for bad in ["", "a", "👍👍", "hello", "👨‍👩‍👧‍👦", "<script>"] {
             assert!(emoji(bad).is_err(), "{bad}");
         }

@@ -190,6 +190,13 @@ pub async fn replies_edits_deletes_and_reactions(site: &Arc<Site>) {
         ),
         (&cat, frame::react(&group, 1, "👍", false), vec![("👍", vec![&ben])]),
         (&ann, frame::react(&group, 2, "👍🏽", true), vec![("👍🏽", vec![&ann])]),
+        // A heart typed without its emoji selector is the same heart, taken back either way.
+        (
+            &ben,
+            frame::react(&group, 2, "❤", true),
+            vec![("👍🏽", vec![&ann]), ("❤️", vec![&ben])],
+        ),
+        (&ben, frame::react(&group, 2, "❤️", false), vec![("👍🏽", vec![&ann])]),
     ];
     let mut change = 1;
     for (who, request, expected) in steps {
