@@ -1,5 +1,5 @@
 //! Size bounds of the contract, shared by validation on both sides (the web client gets them as
-//! `client/src/api/generated/limits.ts`).
+//! `client/src/api/generated/limits.ts`, with the character classes the checks of validate.rs use).
 
 /// Largest WebSocket text frame accepted, in bytes; a larger one closes the socket (1009).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
@@ -79,11 +79,51 @@ pub fn typescript() -> String {
         ("MAX_RESET_CODE_CHARS", MAX_RESET_CODE_CHARS),
         ("PASSWORD_RESET_HOURS", PASSWORD_RESET_HOURS as usize),
     ];
-    let mut out = String::from("// Generated from services/proto/src/limits.rs; never edited by hand.\n\n");
+    let mut out =
+        String::from("// Generated from services/proto/src/limits.rs and validate.rs; never edited by hand.\n\n");
     for (name, value) in consts {
         out.push_str(&format!("export const {name} = {value};\n"));
     }
+    // Computed from the very functions the server checks bodies with, so the client's copy
+    // cannot miss a character added there.
+    out.push_str(&char_class(
+        "BLANK_CHARS",
+        "Characters that show nothing: a body of only these is empty.",
+        crate::validate::shows_nothing,
+    ));
+    out.push_str(&char_class(
+        "CONTROL_CHARS",
+        "Control characters that are not white space: never in a body.",
+        crate::validate::is_control,
+    ));
     out
+}
+
+/// The code points of which `class` holds as a TypeScript constant: runs of consecutive ones.
+#[cfg(feature = "ts")]
+fn char_class(name: &str, doc: &str, class: fn(char) -> bool) -> String {
+    let ranges: Vec<String> = code_point_ranges(class)
+        .into_iter()
+        .map(|(first, last)| format!("[0x{first:04X}, 0x{last:04X}]"))
+        .collect();
+    format!(
+        "\n/** {doc} Ranges of code points, first and last included. */\nexport const {name}: readonly (readonly [number, number])[] = [{}];\n",
+        ranges.join(", ")
+    )
+}
+
+/// The code points of which `class` holds, as runs of consecutive ones (first, last).
+#[cfg(feature = "ts")]
+fn code_point_ranges(class: fn(char) -> bool) -> Vec<(u32, u32)> {
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for c in (char::MIN..=char::MAX).filter(|&c| class(c)) {
+        let c = u32::from(c);
+        match ranges.last_mut() {
+            Some((_, last)) if *last + 1 == c => *last = c,
+            _ => ranges.push((c, c)),
+        }
+    }
+    ranges
 }
 
 #[cfg(all(test, feature = "ts"))]
