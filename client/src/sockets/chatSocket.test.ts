@@ -223,6 +223,15 @@ describe('chat socket middleware', () => {
     expect(items.some((i) => i.kind === 'pending')).toBe(false);
   });
 
+  it('a body the server would refuse is never queued nor sent', async () => {
+    const { store, chat } = await signedInWithOpenChat();
+    for (const body of ['', ' \n', '\u200b\u3164', 'a\u0000b']) store.dispatch(sendRequested({ conversationId: 'c1', body }));
+    expect(store.getState().chat.pending).toEqual({});
+    expect(chat.sentOfType('send')).toEqual([]);
+    store.dispatch(sendRequested({ conversationId: 'c1', body: '\u2800', attachments: files(1) }));
+    expect(chat.sentOfType('send').map((f) => f.body)).toEqual(['\u2800']);
+  });
+
   it('a send without `accepted` fails, and retry resends the same clientId', async () => {
     const { store, chat, clock } = await signedInWithOpenChat();
     store.dispatch(sendRequested({ conversationId: 'c1', body: 'are you there?' }));

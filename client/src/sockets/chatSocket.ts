@@ -6,6 +6,7 @@ import { api } from '../api/http';
 import type { ChatClientFrame, ChatServerFrame, Conversation, ConversationId } from '../api/types';
 import { listChanges, messageQueued, messageRetried, readMarked, sendingRequeued, type ChatState } from '../features/chat/chatSlice';
 import { noLongerInText } from '../features/chat/conversation';
+import { bodyFault } from '../features/chat/messageBody';
 import { browserOnlineChanged } from '../features/connection/connectionSlice';
 import { noticeShown } from '../features/notices/noticesSlice';
 import { sessionEndAnnounced, sessionEnded, sessionEndOf, signedInMatcher } from '../features/session/sessionSlice';
@@ -183,7 +184,8 @@ export function createChatSocketMiddleware(deps: SocketDeps): Middleware<object,
         const me = getState().session.user?.id;
         const { conversationId, body, replyToSeq } = a.payload;
         const attachments = a.payload.attachments ?? [];
-        if (me && (body.trim() || attachments.length > 0)) {
+        // A body the server would refuse (blank without files, a control character) is not queued: the composer does not offer it.
+        if (me && bodyFault(body, attachments.length > 0) === null) {
           const clientId = deps.uuid();
           const createdAt = new Date(clock.now()).toISOString();
           dispatch(messageQueued({ clientId, conversationId, senderId: me, body, replyToSeq: replyToSeq ?? null, attachments, createdAt }));

@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent
 import type { ConversationId, Message } from '../../api/types';
 import { MAX_BODY_CHARS } from '../../api/generated/limits';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
+import { bodyFault, faultText } from '../../features/chat/messageBody';
 import { lowerBound } from '../../features/chat/timeline';
 import { previewText } from '../../features/chat/attachments';
 import { takeUploads } from '../../features/chat/uploadsSlice';
@@ -95,9 +96,12 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   const mention = useMentionPicker(input, text, setText, mentionableOthers(conversation, myName));
   const uploading = uploads.some((u) => u.status === 'uploading');
   const uploaded = uploads.some((u) => u.status === 'done');
-  const canSend = editing
-    ? text.trim().length > 0 && !tooLong && !unchanged
-    : (text.trim().length > 0 || uploaded) && !tooLong && !uploading;
+  // Files still uploading count as coming: the box says nothing of its blank text meanwhile (Send waits for them anyway).
+  const fault = bodyFault(text, !editing && (uploaded || uploading));
+  const canSend = !fault && !tooLong && (editing ? !unchanged : !uploading);
+  const faultNote = faultText(text, fault);
+  const note = faultNote ?? (tooBig ? TOO_LONG_TEXT : length > MAX_BODY_CHARS - 300 ? `${length}/${MAX_BODY_CHARS}` : null);
+  const invalid = tooLong || faultNote !== null;
 
   useEffect(() => {
     // Keyboard users land in the composer when a chat opens (not on touch screens: no keyboard pop-up).
@@ -223,13 +227,13 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           onKeyDown={onKeyDown}
           onSelect={mention.follow}
           onPaste={onPaste}
-          aria-invalid={tooLong}
-          aria-describedby={tooLong ? `${id}-count` : undefined}
+          aria-invalid={invalid}
+          aria-describedby={invalid ? `${id}-note` : undefined}
           className="field-sizing-content max-h-40 min-h-11 resize-none overflow-y-auto bg-transparent px-4 py-2.5 text-[15px] leading-6 placeholder:text-slate-400 focus:outline-none dark:placeholder:text-slate-500"
         />
-        {(length > MAX_BODY_CHARS - 300 || tooBig) && (
-          <span id={`${id}-count`} className={`px-4 pb-1.5 text-right text-xs ${tooLong ? 'text-rose-600' : 'text-slate-500'}`}>
-            {tooBig ? TOO_LONG_TEXT : `${length}/${MAX_BODY_CHARS}`}
+        {note && (
+          <span id={`${id}-note`} className={`px-4 pb-1.5 text-right text-xs ${invalid ? 'text-rose-600' : 'text-slate-500'}`}>
+            {note}
           </span>
         )}
       </div>
