@@ -414,18 +414,30 @@ pub async fn offline_tab_catches_up_by_changes(site: &Arc<Site>) {
     let none = changes_since(&ben, &direct, "since=6").await;
     assert_eq!((&none["messages"], &none["lastChange"]), (&json!([]), &json!(6)));
     assert_eq!(seqs(&changes_since(&ben, &direct, "").await["messages"]), [3, 2, 1]);
-    assert_eq!(
-        seqs(&changes_since(&ben, &direct, "since=-4").await["messages"]),
-        [3, 2, 1]
-    );
-    for query in ["since=abc", "limit=0", "limit=101", "since=1&limit=x"] {
-        let (status, body) = ben.get(&format!("/api/conversations/{direct}/changes?{query}")).await;
+    let refused = [
+        "changes?since=abc",
+        "changes?since=-4",
+        "changes?limit=0",
+        "changes?limit=101",
+        "changes?since=1&limit=x",
+        "messages?before=0",
+        "messages?before=-1",
+        "messages?after=-5",
+        "messages?before=2&after=1",
+    ];
+    for query in refused {
+        let (status, body) = ben.get(&format!("/api/conversations/{direct}/{query}")).await;
         assert_eq!(
             (status, &body["error"]["code"]),
             (400, &json!("invalid_input")),
             "{query}"
         );
     }
+    // The cursors at the two ends of a history.
+    let (_, start) = ben.get(&format!("/api/conversations/{direct}/messages?before=1")).await;
+    assert_eq!(start["messages"], json!([]));
+    let (_, all) = ben.get(&format!("/api/conversations/{direct}/messages?after=0")).await;
+    assert_eq!(seqs(&all["messages"]), [1, 2, 3, 4]);
     for path in [
         format!("/api/conversations/{}/changes", uuid::Uuid::new_v4()),
         "/api/conversations/not-an-id/changes".to_owned(),

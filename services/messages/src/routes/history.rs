@@ -38,6 +38,11 @@ pub async fn messages(
     let conversation = conversation_id(&id)?;
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
+    // A seq is 1 or more: `before=1` is the empty start of a history and `after=0` all of it,
+    // so a smaller cursor is a client's mistake, said as one rather than guessed at.
+    if q.before.is_some_and(|before| before < 1) || q.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::invalid("before is 1 or more, after 0 or more"));
+    }
     let pages = state.pages.clone();
     let found = state.db.read_here(move |c| -> Result<Found, ApiError> {
         // Membership and the current last seq: looked up every time, so a cached page is
@@ -122,7 +127,10 @@ pub async fn changes(
     let conversation = conversation_id(&id)?;
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
-    let since = q.since.unwrap_or(0).max(0);
+    let since = q.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::invalid("since is 0 or more"));
+    }
     // A range of an index, bounded by the limit: read here, as a page of history.
     let page = state
         .db
