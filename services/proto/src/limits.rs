@@ -84,8 +84,8 @@ pub fn typescript() -> String {
     for (name, value) in consts {
         out.push_str(&format!("export const {name} = {value};\n"));
     }
-    // Computed from the very functions the server checks bodies with, so the client's copy
-    // cannot miss a character added there.
+    // Computed from the very functions the server checks bodies and titles with, so the client's
+    // copy cannot miss a character added there.
     out.push_str(&char_class(
         "BLANK_CHARS",
         "Characters that show nothing: a body of only these is empty.",
@@ -95,6 +95,11 @@ pub fn typescript() -> String {
         "CONTROL_CHARS",
         "Control characters that are not white space: never in a body.",
         crate::validate::is_control,
+    ));
+    out.push_str(&char_class(
+        "NOT_IN_TITLE_CHARS",
+        "Characters never in a group title: control characters, line breaks and tabs included, and the bidirectional overrides and isolates.",
+        crate::validate::not_in_title,
     ));
     out
 }
