@@ -8,8 +8,14 @@ import { BLANK_CHARS, CONTROL_CHARS } from '../../api/generated/limits';
 /** Why the server would refuse a body: nothing in it shows, or it holds a control character (NUL, escape...). */
 export type BodyFault = 'blank' | 'control';
 
-function inClass(ranges: readonly (readonly [number, number])[], codePoint: number): boolean {
+/** Whether a code point is in one of the generated character classes of limits.ts (runs of code points). */
+export function inClass(ranges: readonly (readonly [number, number])[], codePoint: number): boolean {
   return ranges.some(([first, last]) => codePoint >= first && codePoint <= last);
+}
+
+/** Whether nothing in a text would show (so an empty one too): the server's `shows_nothing` for every character. */
+export function showsNothing(text: string): boolean {
+  return [...text].every((c) => inClass(BLANK_CHARS, c.codePointAt(0)!));
 }
 
 /**
@@ -19,7 +25,7 @@ function inClass(ranges: readonly (readonly [number, number])[], codePoint: numb
 export function bodyFault(body: string, withAttachments: boolean): BodyFault | null {
   const codePoints = [...body].map((c) => c.codePointAt(0)!);
   if (codePoints.some((c) => inClass(CONTROL_CHARS, c))) return 'control';
-  if (!withAttachments && codePoints.every((c) => inClass(BLANK_CHARS, c))) return 'blank';
+  if (!withAttachments && showsNothing(body)) return 'blank';
   return null;
 }
 

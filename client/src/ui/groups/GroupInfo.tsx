@@ -1,11 +1,11 @@
 // A group's info: its name (any member renames it), its members (the owner adds and removes
 // them), each member's menu, and leaving.
 import { useId, useState, type FormEvent } from 'react';
-import { MAX_TITLE_CHARS } from '../../api/generated/limits';
 import { errorText } from '../../api/http';
 import { useRemoveMemberMutation, useRenameConversationMutation } from '../../api/groups';
 import type { GroupConversation, Member } from '../../api/types';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
+import { titleFault, titleFaultText, trimTitle } from '../../features/chat/groupTitle';
 import { noticeShown } from '../../features/notices/noticesSlice';
 import { counted } from '../../lib/sentence';
 import { Avatar } from '../Avatar';
@@ -13,17 +13,20 @@ import { buttonClass, ConfirmDialog } from '../Dialog';
 import { CloseIcon, GroupAddIcon, PencilIcon } from '../icons';
 import { UserMenu } from '../UserMenu';
 import { AddMembersDialog } from './AddMembersDialog';
-import { fieldClass } from './NewGroupDialog';
+import { fieldClass, noteClass } from './NewGroupDialog';
 
 function Rename({ conversation, onDone }: { conversation: GroupConversation; onDone: () => void }) {
   const [title, setTitle] = useState(conversation.title);
   const [rename, { isLoading }] = useRenameConversationMutation();
   const [error, setError] = useState<string | null>(null);
   const id = useId();
+  const fault = titleFault(title);
+  const note = titleFaultText(title, fault);
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const t = title.trim();
-    if (!t || t === conversation.title) return onDone();
+    if (fault !== null || isLoading) return;
+    const t = trimTitle(title);
+    if (t === conversation.title) return onDone();
     const r = await rename({ id: conversation.id, title: t });
     if (r.data) onDone();
     else setError(errorText(r.error));
@@ -33,7 +36,20 @@ function Rename({ conversation, onDone }: { conversation: GroupConversation; onD
       <label htmlFor={id} className="block text-left text-sm font-medium text-slate-700 dark:text-slate-300">
         Group name
       </label>
-      <input id={id} value={title} onChange={(e) => setTitle(e.target.value)} maxLength={MAX_TITLE_CHARS} autoFocus className={fieldClass} />
+      <input
+        id={id}
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+        autoFocus
+        aria-invalid={note !== null}
+        aria-describedby={note ? `${id}-note` : undefined}
+        className={fieldClass}
+      />
+      {note && (
+        <p id={`${id}-note`} className={`text-left ${noteClass}`}>
+          {note}
+        </p>
+      )}
       {error && (
         <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
           {error}
@@ -43,7 +59,7 @@ function Rename({ conversation, onDone }: { conversation: GroupConversation; onD
         <button type="button" onClick={onDone} className={buttonClass('plain')}>
           Cancel
         </button>
-        <button type="submit" disabled={!title.trim() || isLoading} className={buttonClass('primary')}>
+        <button type="submit" disabled={fault !== null || isLoading} className={buttonClass('primary')}>
           Save
         </button>
       </div>

@@ -1,8 +1,8 @@
 // "New group": a name and the people in it; creating it opens it.
 import { useId, useState, type FormEvent } from 'react';
-import { MAX_TITLE_CHARS } from '../../api/generated/limits';
 import { errorText, useCreateConversationMutation } from '../../api/http';
 import type { UserSummary } from '../../api/types';
+import { titleFault, titleFaultText, trimTitle } from '../../features/chat/groupTitle';
 import { navigate } from '../../lib/router';
 import { buttonClass, Dialog } from '../Dialog';
 import { MemberPicker } from './MemberPicker';
@@ -10,19 +10,24 @@ import { MemberPicker } from './MemberPicker';
 export const fieldClass =
   'w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-[15px] focus:border-accent-500 focus:ring-2 focus:ring-accent-500/30 focus:outline-none dark:border-slate-700 dark:bg-slate-800';
 
+/** Under a group name field: why its form's button is off (as the composer says it under the box). */
+export const noteClass = 'mt-1 text-xs text-rose-600 dark:text-rose-400';
+
 export function NewGroupDialog({ onClose }: { onClose: () => void }) {
   const [title, setTitle] = useState('');
   const [members, setMembers] = useState<UserSummary[]>([]);
   const [create, { isLoading }] = useCreateConversationMutation();
   const [error, setError] = useState<string | null>(null);
   const titleId = useId();
-  const canCreate = title.trim().length > 0 && members.length > 0 && !isLoading;
+  const fault = titleFault(title);
+  const note = titleFaultText(title, fault);
+  const canCreate = fault === null && members.length > 0 && !isLoading;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!canCreate) return;
     setError(null);
-    const r = await create({ title: title.trim(), memberIds: members.map((u) => u.id) });
+    const r = await create({ title: trimTitle(title), memberIds: members.map((u) => u.id) });
     if (r.data) {
       onClose();
       navigate(`/c/${r.data.conversation.id}`);
@@ -42,12 +47,18 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
             id={titleId}
             value={title}
             onChange={(e) => setTitle(e.target.value)}
-            maxLength={MAX_TITLE_CHARS}
             autoComplete="off"
             autoFocus
             placeholder="Family, Book club, Team…"
+            aria-invalid={note !== null}
+            aria-describedby={note ? `${titleId}-note` : undefined}
             className={fieldClass}
           />
+          {note && (
+            <p id={`${titleId}-note`} className={noteClass}>
+              {note}
+            </p>
+          )}
         </div>
         <p className="px-5 pb-1 text-sm font-medium text-slate-700 dark:text-slate-300">
           Members {members.length > 0 && <span className="font-normal text-slate-500">({members.length} chosen)</span>}
