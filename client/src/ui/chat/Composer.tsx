@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent
 import type { ConversationId, Message } from '../../api/types';
 import { MAX_BODY_CHARS } from '../../api/generated/limits';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
-import { bodyFault, faultText } from '../../features/chat/messageBody';
+import { bodyFault, faultText, showsNothing } from '../../features/chat/messageBody';
 import { lowerBound } from '../../features/chat/timeline';
 import { previewText } from '../../features/chat/attachments';
 import { takeUploads } from '../../features/chat/uploadsSlice';
@@ -222,7 +222,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
           onChange={(e) => {
             setText(e.target.value);
             mention.follow();
-            if (e.target.value.trim() && !editing) dispatch(typingRequested(conversationId));
+            if (!showsNothing(e.target.value) && !editing) dispatch(typingRequested(conversationId));
           }}
           onKeyDown={onKeyDown}
           onSelect={mention.follow}
