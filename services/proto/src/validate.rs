@@ -48,11 +48,11 @@ pub fn title(title: &str) -> Result<&str, &'static str> {
     Ok(title)
 }
 
-/// A character no title holds: any control character (a title is one line: no line break or
-/// tab either) and the bidirectional overrides and isolates, which reorder the text around them.
-/// (The web client gets this set generated, in limits.ts.)
+/// A character no title holds: any control character and the line and paragraph separators (a
+/// title is one line: no line break or tab), and the bidirectional overrides and isolates,
+/// which reorder the text around them. (The web client gets this set generated, in limits.ts.)
 pub(crate) fn not_in_title(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A control character that is not white space (NUL, escape, bell, ...): nothing a person

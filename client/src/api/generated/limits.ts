@@ -31,4 +31,4 @@ export const BLANK_CHARS: readonly (readonly [number, number])[] = [[0x0000, 0x0
 export const CONTROL_CHARS: readonly (readonly [number, number])[] = [[0x0000, 0x0008], [0x000E, 0x001F], [0x007F, 0x0084], [0x0086, 0x009F]];
 
 /** Characters never in a group title: control characters, line breaks and tabs included, and the bidirectional overrides and isolates. Ranges of code points, first and last included. */
-export const NOT_IN_TITLE_CHARS: readonly (readonly [number, number])[] = [[0x0000, 0x001F], [0x007F, 0x009F], [0x202A, 0x202E], [0x2066, 0x2069]];
+export const NOT_IN_TITLE_CHARS: readonly (readonly [number, number])[] = [[0x0000, 0x001F], [0x007F, 0x009F], [0x2028, 0x202E], [0x2066, 0x2069]];
