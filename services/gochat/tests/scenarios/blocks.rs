@@ -1,7 +1,7 @@
 //! Blocking: while A blocks B, B cannot message A in their direct conversation, nor edit or
 //! react there, and B's typing is not shown (nothing is stored, nothing reaches A), nor open it
-//! (403, whether or not it exists); A still can; groups are not affected; unblocking restores
-//! everything.
+//! (403, whether or not it exists), nor put A in a group (403); A still can; groups they share
+//! are not affected; unblocking restores everything.
 
 use crate::common::site::{Person, Site, frame};
 use serde_json::{Value, json};
@@ -131,6 +131,22 @@ pub async fn blocking(site: &Arc<Site>) {
     let group = ann.create_group("Both of us", &[&ben]).await;
     ben1.say(&group, "in the group").await;
     ann0.message("in the group").await;
+    // But Ben cannot put Ann in a group of his: neither create one with her nor add her to one.
+    let (status, body) = ben
+        .post(
+            "/api/conversations",
+            json!({"title": "Pulled in", "memberIds": [ann.id, cat.id]}),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
+    let bens = ben.create_group("Ben's", &[&cat]).await;
+    let add_ann = format!("/api/conversations/{bens}/members");
+    let (status, body) = ben.post(&add_ann, json!({"userIds": [ann.id]})).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
+    let (_, list) = ann.get("/api/conversations").await;
+    for title in ["Pulled in", "Ben's"] {
+        assert!(!list.to_string().contains(title), "Ann is in no group of Ben's: {list}");
+    }
 
     // Unblocking restores Ben's messages and his right to open the conversation.
     for _ in 0..2 {
@@ -141,6 +157,7 @@ pub async fn blocking(site: &Arc<Site>) {
     assert_eq!(ann0.message("back again").await["seq"], 3);
     let (status, body) = ben.post("/api/conversations", json!({"peerId": ann.id})).await;
     assert_eq!((status, &body["conversation"]["id"]), (200, &json!(direct)));
+    assert_eq!(ben.post(&add_ann, json!({"userIds": [ann.id]})).await.0, 200);
     // Dan is still blocked.
     dan0.send(to_ann("still there?")).await;
     dan0.refused("forbidden").await;

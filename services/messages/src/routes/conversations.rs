@@ -121,6 +121,10 @@ fn others(me: UserId, ids: Vec<UserId>, room: usize) -> Result<Vec<UserId>, ApiE
     Ok(others)
 }
 
+/// Why a group cannot take someone who blocks its creator or owner: a block keeps the blocked
+/// person from reaching the blocker, in a group of their making as in a direct conversation.
+const NOT_ADDABLE: &str = "someone you named cannot be added to your groups";
+
 async fn create_group(
     state: &AppState,
     me: AuthUser,
@@ -135,6 +139,9 @@ async fn create_group(
     let conversation = write(state, move |w| {
         if !users::unknown(w, &others)?.is_empty() {
             return refused(ApiError::NotFound);
+        }
+        if blocks::any_blocks(w, &others, me.id)? {
+            return refused(ApiError::Forbidden(NOT_ADDABLE));
         }
         users::ensure(w, me.id, &me.username)?;
         let now = chrono::Utc::now();
@@ -223,8 +230,11 @@ pub async fn add_members(
             return refused(ApiError::NotFound);
         }
         let current = conversations::member_ids(w, id)?;
-        let new = others.iter().filter(|u| !current.contains(u)).count();
-        if current.len() + new > MAX_GROUP_MEMBERS {
+        let new: Vec<UserId> = others.iter().copied().filter(|u| !current.contains(u)).collect();
+        if blocks::any_blocks(w, &new, me.id)? {
+            return refused(ApiError::Forbidden(NOT_ADDABLE));
+        }
+        if current.len() + new.len() > MAX_GROUP_MEMBERS {
             return refused(ApiError::invalid(format!(
                 "a group has at most {MAX_GROUP_MEMBERS} members"
             )));

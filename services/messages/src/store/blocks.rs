@@ -1,5 +1,6 @@
 //! Who blocks whom. While A blocks B, B cannot message A in their direct conversation nor open
-//! it again; groups they share are not affected.
+//! it again, nor put A in a group (create one with A, add A to one); groups they already share
+//! are not affected.
 
 use gochat_proto::Timestamp;
 use gochat_proto::dto::UserRef;
@@ -22,6 +23,16 @@ pub fn unblock(c: &Connection, blocker: UserId, blocked: UserId) -> rusqlite::Re
 pub fn blocks(c: &Connection, blocker: UserId, blocked: UserId) -> rusqlite::Result<bool> {
     c.prepare_cached("SELECT 1 FROM blocks WHERE blocker = ?1 AND blocked = ?2")?
         .exists(params![blocker, blocked])
+}
+
+/// Whether any of `users` blocks `user`.
+pub fn any_blocks(c: &Connection, users: &[UserId], user: UserId) -> rusqlite::Result<bool> {
+    for &blocker in users {
+        if blocks(c, blocker, user)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The users `blocker` blocks, by name.
