@@ -170,3 +170,35 @@ async fn frames_beyond_the_budget_are_answered_later_not_refused() {
     .await;
     assert!(seen.iter().all(|f| f["type"] == "pong"), "{seen:?}");
 }
+
+/// RFC 6455, 7.1.1: a server that closes a socket (here the session ended, 4001) waits for the
+/// client's close before it drops the connection. A client still writing when the close frame
+/// arrives (a pong, a frame of its own) must then read that close frame, not a reset.
+#[tokio::test]
+async fn a_socket_the_server_closes_waits_for_the_clients_close() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::MaybeTlsStream;
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start_all_in_one(dir.path(), None, None).await;
+    let mut ann = Client::new(&server);
+    ann.signup("ann").await;
+    let mut socket = connect(&server, ann.cookie.as_deref().unwrap()).await;
+    assert_eq!(ann.post("/api/auth/signout", json!({})).await.0, 204);
+    // The close frame has arrived (nothing else is sent this early), unread.
+    let MaybeTlsStream::Plain(tcp) = socket.get_ref() else {
+        panic!("plain TCP")
+    };
+    tokio::time::timeout(WAIT, tcp.readable()).await.unwrap().unwrap();
+    // Frames crossing the close: discarded, but the connection holds (a server that had
+    // dropped it would reset it at the first, and the second would fail).
+    send_frame(&mut socket, json!({"type": "ping"})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    socket
+        .send(Message::Close(None))
+        .await
+        .expect("the connection still open");
+    assert_eq!(closing(&mut socket, WAIT).await.map(|(code, _)| code), Some(4001));
+    // The handshake complete, the server ends the connection.
+    assert!(tokio::time::timeout(WAIT, socket.next()).await.unwrap().is_none());
+    server.stop().await.unwrap();
+}

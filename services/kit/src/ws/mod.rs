@@ -40,6 +40,12 @@ const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// The close code of a socket whose session ended (the client then asks who it is).
 const SESSION_ENDED: u16 = 4001;
+/// How long a socket the server closes waits for the client's close in reply (RFC 6455,
+/// 7.1.1): a connection dropped right after the close frame is reset by whatever the client
+/// still writes (a pong, a frame), and the client sees that instead of the close frame.
+/// Bounded, because a client that stopped reading never replies; a stopping server waits no
+/// longer than this for its sockets.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 /// Answers a socket may owe at once (see the module's documentation).
 pub const MAX_IN_FLIGHT: usize = 32;
 /// Most frames written to a socket with one flush.
@@ -222,11 +228,26 @@ pub async fn serve<F, Fut>(
         }
     };
     if let Some((code, reason)) = close {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = socket.send(Message::Close(Some(frame))).await;
+        // The send is bounded too: a client that stopped reading can hold the close frame's write.
+        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, close_handshake(&mut socket, code, reason)).await;
+    }
+}
+
+/// The server's side of the closing handshake: sends the close frame, then reads, discarding
+/// what the client sent meanwhile, until the client's close answers it; dropping the socket
+/// then closes the connection.
+async fn close_handshake(socket: &mut WebSocket, code: CloseCode, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    while let Some(Ok(frame)) = socket.recv().await {
+        if matches!(frame, Message::Close(_)) {
+            break;
+        }
     }
 }
 
