@@ -103,21 +103,32 @@ async fn session_cookie_is_secure_behind_a_tls_proxy() {
     let server = gochat_kit::testing::TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
         .await
         .unwrap();
-    let mut headers = HeaderMap::new();
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    let body = json!({"email": "s@example.org", "username": "secure", "password": "password1"});
-    let (status, headers, _) = Client::new(&server)
-        .request("POST", "/api/auth/signup", Some(body), headers)
-        .await;
-    assert_eq!(status, 201);
-    assert!(
-        headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("; Secure")
-    );
+    // Either header a TLS proxy may set: the de facto one, or RFC 7239's.
+    for (i, (name, value)) in [
+        ("x-forwarded-proto", "https"),
+        ("forwarded", "for=192.0.2.60;proto=https"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        let body =
+            json!({"email": format!("s{i}@example.org"), "username": format!("secure{i}"), "password": "password1"});
+        let (status, headers, _) = Client::new(&server)
+            .request("POST", "/api/auth/signup", Some(body), headers)
+            .await;
+        assert_eq!(status, 201);
+        assert!(
+            headers
+                .get("set-cookie")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("; Secure"),
+            "{name}"
+        );
+    }
     server.stop().await.unwrap();
 }
 

@@ -301,20 +301,23 @@ impl Origins {
         matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
     }
 
-    /// Whether the deployment has a reverse proxy, so `X-Forwarded-Proto/-Host` are its words.
+    /// Whether the deployment has a reverse proxy, so `X-Forwarded-Proto/-Host` and `Forwarded`
+    /// are its words.
     /// (A client that forges them gains nothing: a browser cannot set them, and they only decide
     /// the cookie's `Secure` flag and the same-origin comparison.)
     fn behind_proxy(&self) -> bool {
         !self.proxies.is_empty()
     }
 
-    /// True when the client reached us over HTTPS (directly or through a trusted proxy).
+    /// True when the client reached us over HTTPS (directly or through a trusted proxy), as
+    /// the proxy says it: the de facto `X-Forwarded-Proto`, or RFC 7239's `Forwarded`.
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
+        let x_forwarded_proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
         self.behind_proxy()
-            && headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+            && [x_forwarded_proto, forwarded_proto(headers)]
+                .into_iter()
+                .flatten()
+                .any(|proto| proto.eq_ignore_ascii_case("https"))
     }
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
@@ -322,6 +325,31 @@ impl Origins {
     pub fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
         self.proxies.client_ip(headers, peer.ip())
     }
+}
+
+/// The `proto` of the first element of `Forwarded` (RFC 7239): the scheme the client used to
+/// reach the first proxy, e.g. `for=192.0.2.60;proto=https, for=10.0.0.2`. Parameter names
+/// are case-insensitive and values may be quoted; the first header line holds the first element.
+fn forwarded_proto(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::FORWARDED)?.to_str().ok()?;
+    let first = split_unquoted(value, ',').next()?;
+    split_unquoted(first, ';').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("proto")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// `text` split at each `separator` outside double quotes (a quoted value may hold `,` or `;`).
+fn split_unquoted(text: &str, separator: char) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    text.split(move |c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == separator && !quoted
+    })
 }
 
 /// The reverse proxies whose `X-Forwarded-For` is believed: addresses and networks.
@@ -507,6 +535,43 @@ mod tests {
         assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("10.0.0.2"));
         let headers = forwarded("[2001:db8::1]:443, 10.0.0.2:80");
         assert_eq!(trusted.client_ip(&headers, ip("127.0.0.1")), ip("2001:db8::1"));
+    }
+
+    /// HTTPS as a trusted proxy reports it: `X-Forwarded-Proto`, or the `proto` of the first
+    /// element of RFC 7239's `Forwarded` (the scheme the client used to reach the first proxy).
+    #[test]
+    fn https_is_read_from_x_forwarded_proto_or_the_first_forwarded_element() {
+        let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
+        let headers = |name: &'static str, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_static(value));
+            headers
+        };
+        for https in [
+            headers("x-forwarded-proto", "HTTPS"),
+            headers("forwarded", "proto=https"),
+            headers("forwarded", "for=192.0.2.60;Proto=\"HTTPS\";by=203.0.113.43"),
+            headers(
+                "forwarded",
+                "for=\"[2001:db8::1]:4711\"; proto=https, for=10.0.0.2;proto=http",
+            ),
+        ] {
+            assert!(behind_proxy.is_https(&https), "{https:?}");
+            assert!(
+                !Origins::default().is_https(&https),
+                "no proxy, no word of it: {https:?}"
+            );
+        }
+        for plain in [
+            HeaderMap::new(),
+            headers("x-forwarded-proto", "http"),
+            headers("forwarded", "for=192.0.2.60;proto=http"),
+            headers("forwarded", "for=192.0.2.60, for=10.0.0.2;proto=https"),
+            headers("forwarded", "for=\"a;proto=https\""),
+            headers("forwarded", "xproto=https"),
+        ] {
+            assert!(!behind_proxy.is_https(&plain), "{plain:?}");
+        }
     }
 
     #[test]
