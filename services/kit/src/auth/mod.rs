@@ -42,6 +42,11 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// How far ahead of this clock a token's `iat` may be: the services' clocks differ a little.
+/// Wider than the leeway of `exp` (5 s), because a verifier whose clock lags the issuer's
+/// would refuse every fresh token for it, not only the last seconds of old ones.
+const ISSUED_AHEAD_LEEWAY_SECS: i64 = 60;
+
 /// The signing key, and verification pinned to HS256.
 pub struct Keys {
     encoding: EncodingKey,
@@ -107,10 +112,14 @@ impl Keys {
         Ok((token, claims))
     }
 
+    /// The claims of a token we signed that is current. jsonwebtoken checks `exp` but not
+    /// `iat`: one issued in the future is refused here, as a forged one is (it would outlive a
+    /// revocation of every session issued up to now).
     fn decode(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        (claims.iat <= chrono::Utc::now().timestamp() + ISSUED_AHEAD_LEEWAY_SECS).then_some(claims)
     }
 }
 
@@ -348,6 +357,20 @@ mod unit_tests {
         let (good, _) = keys().issue(UserId::new(), "eve", Duration::from_secs(60)).unwrap();
         let payload = good.split('.').nth(1).unwrap();
         assert!(keys().decode(&format!("{header}.{payload}.")).is_none());
+    }
+
+    /// A token issued in the future was never issued by us: refused like a forged one, beyond
+    /// the clock skew between services (a token issued a second ahead, as a password change
+    /// does, is accepted).
+    #[test]
+    fn tokens_issued_in_the_future_are_refused() {
+        let keys = keys();
+        let now = chrono::Utc::now().timestamp();
+        let ttl = Duration::from_secs(2 * 3600);
+        let (ahead, _) = keys.issue_at(UserId::new(), "mallory", ttl, now + 3600).unwrap();
+        assert!(keys.decode(&ahead).is_none());
+        let (next_second, _) = keys.issue_at(UserId::new(), "alice", ttl, now + 1).unwrap();
+        assert!(keys.decode(&next_second).is_some());
     }
 
     #[test]
