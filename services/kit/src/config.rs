@@ -124,14 +124,15 @@ pub struct CommonSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
 
-    /// Trust X-Forwarded-For/-Proto/-Host from a reverse proxy (nginx). [default: false]
+    /// Trust X-Forwarded-For/-Proto/-Host (and Forwarded's proto) from a reverse proxy (nginx).
+    /// [default: false]
     #[arg(long, env = "GOCHAT_TRUST_PROXY")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_proxy: Option<bool>,
 
-    /// Reverse proxies whose X-Forwarded-* headers are believed, comma separated addresses or
-    /// networks (127.0.0.1,10.0.0.0/8); overrides trust_proxy. [default: none, or the local
-    /// networks when trust_proxy is true]
+    /// Reverse proxies whose X-Forwarded-* and Forwarded headers are believed, comma separated
+    /// addresses or networks (127.0.0.1,10.0.0.0/8); overrides trust_proxy. [default: none, or
+    /// the local networks when trust_proxy is true]
     #[arg(long, env = "GOCHAT_TRUSTED_PROXIES", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trusted_proxies: Option<Vec<crate::http::ProxyNet>>,
