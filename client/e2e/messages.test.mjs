@@ -527,6 +527,37 @@ describe('messages: opening at the first unread', () => {
     assert.equal(await chatRow(bob.page, a.username).getByTestId('unread-badge').innerText(), '30');
   });
 
+  // Virtuoso measured one row first, found a short history fitting the view (so at the bottom),
+  // and took it to the newest once the other rows came in: the first unread were skipped.
+  step('a short chat of a few tall unread messages opens at the first of them too, not at the newest', async () => {
+    const carol = await newPerson(browser);
+    const c = credentials('carol');
+    await signUp(carol.page, c);
+    await openChatWith(carol.page, b.username);
+    const carolChat = new URL(carol.page.url()).pathname.split('/').pop();
+    await send(carol.page, 'hello bob');
+    const readBefore = reads.length;
+    await chatRow(bob.page, c.username).click();
+    await bubble(bob.page, 'hello bob').waitFor();
+    await eventually(async () => assert.ok(reads.slice(readBefore).includes(1)), { what: 'carol’s first message read' });
+    await bob.page.goto('/');
+    const TALL = 8;
+    await sendOverSocket(carol.page, carolChat, Array.from({ length: TALL }, (_, i) => `tall ${i + 1}${'\nline'.repeat(5)}`));
+    await chatRow(bob.page, c.username).getByTestId('unread-badge').filter({ hasText: String(TALL) }).waitFor();
+
+    const readOnOpen = reads.length;
+    await chatRow(bob.page, c.username).click();
+    await line().waitFor();
+    await eventually(() => lineAtTopAbove(2), { what: 'the line and the first unread at the top' });
+    await bob.page.getByTestId('new-messages').filter({ hasText: /^\d+ new messages?$/ }).waitFor();
+    await new Promise((r) => setTimeout(r, 1500)); // any receipt taken early would be sent by now
+    const { seqs } = await bobSees(2);
+    const read = Math.max(0, ...reads.slice(readOnOpen));
+    assert.ok(read <= Math.max(...seqs) && read <= TALL, `read ${read}, in sight ${seqs[0]}-${seqs.at(-1)}`);
+    assert.ok(Number(await chatRow(bob.page, c.username).getByTestId('unread-badge').innerText()) > 0, 'some stay unread');
+    assert.deepEqual(carol.errors, []);
+  });
+
   step('no script errors on either page', async () => {
     assert.deepEqual(alice.errors, []);
     assert.deepEqual(bob.errors, []);

@@ -113,6 +113,10 @@ export function MessageList({
   // prepended meanwhile makes the initial index point at older history. A focused message not
   // loaded yet counts too: the rows shown until the history around it replaces them are not
   // where the reader is going, and must not be reported read.
+  // Nothing follows new rows meanwhile either (followOutput false): Virtuoso measures one row
+  // first, so a short history fits the view, counts as at the bottom, and once the other rows are
+  // in, "grew while at the bottom" takes it to the newest, past the message it opened at. Only
+  // `false` stops that; Virtuoso does not ask a function then.
   const opening = useOpening(scroller, entry.epoch, openedAt.current.seq ?? (focus && focusIndex < 0 ? focus.seq : null));
   // At the bottom as Virtuoso reports it, for this window: until its first layout, a list that
   // opened at the end is there and one that opened at a message is not (Virtuoso's own first
@@ -245,6 +249,23 @@ export function MessageList({
     [entry.hasMoreAfter],
   );
 
+  const followNewRows = (isAtBottom: boolean) => {
+    if (detached) return false;
+    if (stickRef.current) {
+      stickRef.current = false;
+      return 'auto';
+    }
+    // One new message glides in. In a burst the list jumps, and keeps following even while
+    // the glide to the previous one has not reached the bottom yet, or while the rows that
+    // came last are still being measured: until the reader scrolls up, it stays pinned. A
+    // reader who scrolled up is not pulled down, burst or not.
+    const now = performance.now();
+    const burst = now - lastFollowAt.current < BURST_MS;
+    if (!isAtBottom && !pinned.current) return false;
+    lastFollowAt.current = now;
+    return isAtBottom && !burst ? 'smooth' : 'auto';
+  };
+
   if (items.length === 0) {
     return (
       <div className="flex flex-1 flex-col items-center justify-center gap-3 p-6">
@@ -279,22 +300,7 @@ export function MessageList({
         atBottomThreshold={80}
         rangeChanged={setRange}
         increaseViewportBy={{ top: 600, bottom: 300 }}
-        followOutput={(isAtBottom) => {
-          if (detached) return false;
-          if (stickRef.current) {
-            stickRef.current = false;
-            return 'auto';
-          }
-          // One new message glides in. In a burst the list jumps, and keeps following even while
-          // the glide to the previous one has not reached the bottom yet, or while the rows that
-          // came last are still being measured: until the reader scrolls up, it stays pinned. A
-          // reader who scrolled up is not pulled down, burst or not.
-          const now = performance.now();
-          const burst = now - lastFollowAt.current < BURST_MS;
-          if (!isAtBottom && !pinned.current) return false;
-          lastFollowAt.current = now;
-          return isAtBottom && !burst ? 'smooth' : 'auto';
-        }}
+        followOutput={opening ? false : followNewRows}
         components={{ Header, Footer }}
       />
       {(!atBottom || detached) && (
