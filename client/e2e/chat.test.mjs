@@ -54,10 +54,14 @@ describe('chat', () => {
     await person(bob.page, aliceUser.username).and(bob.page.locator('[data-online="true"]')).waitFor({ timeout: 15_000 });
   });
 
-  step('alice writes to bob; his bell and his chat list count it', async () => {
+  step('alice finds bob by name and writes to him; his bell and his chat list count it', async () => {
     await openChats(bob.page); // bob is not looking at the conversation
+    await alice.page.getByLabel('Search people').fill(bobUser.username);
     await person(alice.page, bobUser.username).click();
     await alice.page.getByTestId('chat-title').filter({ hasText: bobUser.username }).waitFor();
+    // The name is done with: left in the box, it would filter the Chats tab, hiding new chats.
+    assert.equal(await alice.page.getByRole('searchbox').inputValue(), '');
+    await conversationRow(alice.page, bobUser.username).waitFor();
     await send(alice.page, 'Hi Bob! https://example.com/docs');
     await bubble(alice.page, 'Hi Bob!').waitFor();
 

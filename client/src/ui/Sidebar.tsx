@@ -141,7 +141,14 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
 
       <div id="sidebar-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1">
         {tab === 'people' ? (
-          <PeopleList query={query} onOpened={() => setTab('chats')} />
+          <PeopleList
+            query={query}
+            onOpened={() => {
+              // The name found is done with: kept, it would turn the chat list into search results.
+              setSearch('');
+              setTab('chats');
+            }}
+          />
         ) : query ? (
           <SearchPanel query={query} activeId={activeId} />
         ) : (
