@@ -121,6 +121,33 @@ describe('chat', () => {
     assert.deepEqual(alice.dialogs, []);
   });
 
+  step('the chat-list preview of a long right-to-left message shows its beginning, with “You:” too', async () => {
+    const hebrew = 'שלום! זו הודעה ארוכה מאוד בעברית שנחתכת בתצוגה המקדימה של רשימת השיחות בצד';
+    await send(bob.page, hebrew);
+    /** Whether the first word of the row's preview lies inside the preview's box (the rest is cut). */
+    const firstWordShown = (page, peer) =>
+      conversationRow(page, peer)
+        .getByTestId('preview')
+        .filter({ hasText: hebrew.slice(0, 20) })
+        .evaluate((box, word) => {
+          const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+          let text = walker.nextNode();
+          while (text && !text.data.includes(word)) text = walker.nextNode();
+          const range = document.createRange();
+          range.setStart(text, text.data.indexOf(word));
+          range.setEnd(text, text.data.indexOf(word) + word.length);
+          const [w, b] = [range.getBoundingClientRect(), box.getBoundingClientRect()];
+          return { fits: box.scrollWidth > box.clientWidth && w.left >= b.left - 1 && w.right <= b.right + 1, word: [w.left, w.right], box: [b.left, b.right] };
+        }, 'שלום');
+    for (const [page, peer] of [
+      [alice.page, bobUser.username],
+      [bob.page, aliceUser.username],
+    ]) {
+      const seen = await eventually(() => firstWordShown(page, peer), { what: `${peer}’s row previewing it` });
+      assert.ok(seen.fits, `a long preview, its first word inside: ${JSON.stringify(seen)}`);
+    }
+  });
+
   step('a reload keeps the history', async () => {
     await bob.page.reload();
     await bubble(bob.page, 'Hi Bob!').waitFor();

@@ -29,8 +29,13 @@ function Preview({ c, myId, active, typing }: { c: Conversation; myId: UserId | 
   const sender = mine ? 'You' : c.kind === 'group' ? (memberNames(c)[last.senderId] ?? formerName ?? 'Someone') : null;
   return (
     <>
-      {sender && <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>{sender}: </span>}
-      {last.deletedAt ? <span className="italic">Message deleted</span> : <span dir="auto">{previewText(last)}</span>}
+      {sender && (
+        // A <bdi>: the row's direction is the message's, not the name's (see ConversationRow).
+        <span className={active ? '' : 'text-slate-700 dark:text-slate-300'}>
+          <bdi>{sender}</bdi>:{' '}
+        </span>
+      )}
+      {last.deletedAt ? <span className="italic">Message deleted</span> : previewText(last)}
     </>
   );
 }
@@ -89,7 +94,10 @@ export const ConversationRow = memo(function ConversationRow({
           )}
         </div>
         <div className="mt-0.5 flex items-center gap-2">
-          <span className={`min-w-0 flex-1 truncate text-sm ${active ? 'text-white/85' : 'text-slate-500 dark:text-slate-400'}`}>
+          {/* The direction goes on the box that cuts the text: a right-to-left message inside a
+              left-to-right box overflows at its beginning. Left-aligned still, as every row; a
+              line too long starts at its start edge whatever the alignment. */}
+          <span dir="auto" data-testid="preview" className={`min-w-0 flex-1 truncate text-left text-sm ${active ? 'text-white/85' : 'text-slate-500 dark:text-slate-400'}`}>
             <Preview c={c} myId={myId} active={active} typing={typing} />
           </span>
           {mentioned && (
