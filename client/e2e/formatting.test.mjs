@@ -20,6 +20,7 @@ import {
   openChats,
   scenario,
   screenshotsBothSizes,
+  searchBox,
   send,
   signUp,
 } from './lib.mjs';
@@ -148,12 +149,12 @@ describe('formatting', () => {
   });
 
   step('search highlights the words inside formatted text, without the markers', async () => {
-    await hal.page.getByRole('searchbox', { name: 'Search messages' }).fill('shipped');
+    await searchBox(hal.page).fill('shipped');
     const result = hal.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
     await result.filter({ hasText: 'Shipped on Friday' }).waitFor();
     assert.deepEqual(await result.locator('mark').allInnerTexts(), ['Shipped']);
     assert.doesNotMatch(await result.innerText(), /\*\*|_Friday_/);
-    await hal.page.getByRole('searchbox', { name: 'Search messages' }).fill('');
+    await searchBox(hal.page).fill('');
   });
 
   step('a long code block and a long word stay inside the bubble on a phone', async () => {

@@ -17,6 +17,7 @@ import {
   scenario,
   screenshots,
   screenshotsBothSizes,
+  searchBox,
   send,
   signUp,
 } from './lib.mjs';
@@ -274,13 +275,13 @@ describe('groups', () => {
 
   step('the search box finds people too: dave opens a chat with carol from it', async () => {
     const dave = people.dave.page;
-    await dave.getByLabel('Search messages').fill(users.carol.username);
+    await searchBox(dave).fill(users.carol.username);
     const found = dave.getByRole('region', { name: 'People found' });
     await found.getByTestId('person').filter({ hasText: users.carol.username }).waitFor();
     await screenshots(dave, 'search-people');
     await found.getByTestId('person').filter({ hasText: users.carol.username }).click();
     await header(dave).filter({ hasText: users.carol.username }).waitFor();
-    await dave.getByLabel('Search messages').fill('');
+    await searchBox(dave).fill('');
   });
 
   step('bob, removed while he was offline, is told so when he is back', async () => {

@@ -168,6 +168,11 @@ export async function openChatWith(page, username) {
   await page.getByTestId('chat-title').filter({ hasText: username }).waitFor();
 }
 
+/** The sidebar's search box, on the Chats tab: it finds chats, people and messages. */
+export function searchBox(page) {
+  return page.getByRole('searchbox', { name: 'Search chats, people and messages', exact: true });
+}
+
 export async function openChats(page) {
   await page.getByRole('tab', { name: /^Chats/ }).click();
 }

@@ -14,6 +14,7 @@ import {
   readsSentBy,
   scenario,
   screenshots,
+  searchBox,
   screenshotsBothSizes,
   send,
   signUp,
@@ -190,7 +191,7 @@ describe('messages', () => {
     await erin.page.reload();
     await bubble(erin.page, `filler ${FILLERS}`).waitFor();
 
-    const search = erin.page.getByRole('searchbox', { name: 'Search messages' });
+    const search = searchBox(erin.page);
     await search.fill('cafe zoe');
     const results = erin.page.getByRole('region', { name: 'Messages found' });
     const result = results.getByTestId('search-result').first();
@@ -242,7 +243,7 @@ describe('messages', () => {
 
   /** Erin searches `text`, opens the first result, and sees that message, highlighted, where the chat opened and after it settled. */
   async function openFromSearch(text) {
-    const search = erin.page.getByRole('searchbox', { name: 'Search messages' });
+    const search = searchBox(erin.page);
     await search.fill(text);
     const result = erin.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
     await result.waitFor();
@@ -342,7 +343,7 @@ describe('messages: reading from a search result', () => {
     await bubble(alice.page, 'the very end').and(alice.page.locator('[data-seq]')).waitFor();
     const last = Number(await bubble(alice.page, 'the very end').getAttribute('data-seq'));
 
-    await bob.page.getByRole('searchbox', { name: 'Search messages' }).fill('needle');
+    await searchBox(bob.page).fill('needle');
     await bob.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first().click();
     await bubble(bob.page, 'needle here').and(bob.page.locator('[data-highlighted="true"]')).waitFor();
     await new Promise((r) => setTimeout(r, 1500)); // any receipt taken early would be sent by now
@@ -514,7 +515,7 @@ describe('messages: opening at the first unread', () => {
     const before = Math.max(...reads);
     await sendOverSocket(alice.page, conversationId, Array.from({ length: 30 }, (_, i) => `later ${i + 1}`));
     await chatRow(bob.page, a.username).getByTestId('unread-badge').filter({ hasText: '30' }).waitFor({ timeout: 20_000 });
-    const search = bob.page.getByRole('searchbox', { name: 'Search messages' });
+    const search = searchBox(bob.page);
     await search.fill('unread 5');
     const result = bob.page.getByRole('region', { name: 'Messages found' }).getByTestId('search-result').first();
     const seq = Number(await result.getAttribute('data-seq'));

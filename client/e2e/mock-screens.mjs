@@ -7,7 +7,7 @@
 //   npm run build && node e2e/mock-screens.mjs     → e2e-artifacts/mock-*.png
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { artifactsDir, clientDir, launch } from './lib.mjs';
+import { artifactsDir, clientDir, launch, searchBox } from './lib.mjs';
 
 const dist = path.join(clientDir, 'dist');
 const ORIGIN = 'http://gochat.test';
@@ -273,7 +273,7 @@ try {
   await page.keyboard.press('Escape');
 
   // Search, then a result far outside the loaded page of a 10,000-message chat.
-  await page.getByRole('searchbox', { name: 'Search messages' }).fill('hike');
+  await searchBox(page).fill('hike');
   await page.getByTestId('search-result').first().waitFor();
   await shoot(page, 'search');
   t = Date.now();
@@ -281,7 +281,7 @@ try {
   await page.locator('[data-testid="message"][data-seq="5000"][data-highlighted="true"]').waitFor();
   console.log(`jump to message 5000 of ${BIG} from a search result: ${Date.now() - t} ms`);
   await shoot(page, 'search-jump');
-  await page.getByRole('searchbox', { name: 'Search messages' }).fill('');
+  await searchBox(page).fill('');
   await page.getByTestId('new-messages').click();
   await page.getByTestId('message').filter({ hasText: `#${BIG}` }).waitFor();
 

@@ -50,7 +50,8 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
   const [newGroup, setNewGroup] = useState(false);
-  const searchLabel = tab === 'people' ? 'Search people' : 'Search messages';
+  // Said aloud and shown alike: on Chats the box finds chats, people and messages.
+  const searchLabel = tab === 'people' ? 'Search people' : 'Search chats, people and messages';
 
   const tabClass = (active: boolean) =>
     `relative flex flex-1 items-center justify-center gap-2 py-2.5 text-sm font-medium transition-colors ${
@@ -110,7 +111,7 @@ export function Sidebar({ activeId }: { activeId: string | null }) {
             aria-keyshortcuts="Control+K Meta+K"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            placeholder={tab === 'people' ? 'Search people' : 'Search chats, people and messages'}
+            placeholder={searchLabel}
             maxLength={MAX_SEARCH_CHARS}
             autoComplete="off"
             className="w-full rounded-full border border-transparent bg-slate-100 py-2 pr-3 pl-9 text-sm placeholder:text-slate-500 focus:border-accent-500 focus:bg-white focus:outline-none dark:bg-slate-800/80 dark:placeholder:text-slate-400 dark:focus:bg-slate-900"
