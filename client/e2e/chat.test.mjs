@@ -149,11 +149,19 @@ describe('chat', () => {
     }
   });
 
-  step('a reload keeps the history', async () => {
+  step('a reload keeps the history, and the message bob had not sent yet', async () => {
+    const composer = bob.page.getByLabel('Message', { exact: true });
+    await composer.fill('half-written, not sent');
     await bob.page.reload();
     await bubble(bob.page, 'Hi Bob!').waitFor();
     await bubble(bob.page, 'Hello Alice!').waitFor();
     await bubble(bob.page, XSS).waitFor();
+    assert.equal(await composer.inputValue(), 'half-written, not sent');
+    await bob.page.getByRole('button', { name: 'Send', exact: true }).click();
+    await bubble(alice.page, 'half-written, not sent').waitFor();
+    await bob.page.reload();
+    await bubble(bob.page, 'half-written, not sent').waitFor();
+    assert.equal(await composer.inputValue(), '', 'sent: no longer a draft');
   });
 
   step('bob offline for a while gets what was sent meanwhile, once', async () => {

@@ -1,6 +1,7 @@
-import { combineReducers, configureStore, type UnknownAction } from '@reduxjs/toolkit';
+import { combineReducers, configureStore, type Middleware, type UnknownAction } from '@reduxjs/toolkit';
 import { api } from '../api/http';
 import { chatReducer } from '../features/chat/chatSlice';
+import { drafts } from '../features/chat/drafts';
 import { groupEventsReducer } from '../features/chat/groupEvents';
 import { typingReducer } from '../features/chat/typingSlice';
 import { uploadsReducer } from '../features/chat/uploadsSlice';
@@ -45,6 +46,17 @@ function rootReducer(state: SlicesState | undefined, action: UnknownAction): Sli
   return slices(state, action);
 }
 
+/**
+ * Signed out, however (here, in another tab, the session expired, or found so on loading): the
+ * unsent drafts go too. They live outside the store, to outlast a reload.
+ */
+const forgetDraftsWhenSignedOut: Middleware<object, SlicesState> = (store) => (next) => (action) => {
+  const was = store.getState().session.status;
+  const result = next(action);
+  if (was !== 'signedOut' && store.getState().session.status === 'signedOut') drafts.clear();
+  return result;
+};
+
 /** `notifications`: the browser's notifications, or none (unit tests of other parts); `tabs`: this browser's other tabs. */
 export function makeStore(
   deps: SocketDeps = browserDeps(),
@@ -57,6 +69,7 @@ export function makeStore(
       getDefault().concat(
         api.middleware,
         createSessionGuard(tabs),
+        forgetDraftsWhenSignedOut,
         createChatSocketMiddleware(deps),
         createNotificationsSocketMiddleware(deps),
         ...(notifications ? [createBrowserNotificationsMiddleware(notifications)] : []),

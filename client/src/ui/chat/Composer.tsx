@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent
 import type { ConversationId, Message } from '../../api/types';
 import { MAX_BODY_CHARS } from '../../api/generated/limits';
 import { useAppDispatch, useAppSelector } from '../../app/hooks';
+import { drafts } from '../../features/chat/drafts';
 import { bodyFault, faultText, showsNothing } from '../../features/chat/messageBody';
 import { lowerBound } from '../../features/chat/timeline';
 import { previewText } from '../../features/chat/attachments';
@@ -21,9 +22,6 @@ import { mentionableOthers } from './mentions';
 
 /** The formatting messages understand (lib/markdown.ts), as the box's tooltip: there when looked for, out of the way otherwise. */
 const FORMATTING_HINT = 'Formatting: *bold* _italic_ ~strike~ `code` ```code block``` > quote · Shift+Enter for a new line';
-
-/** Unsent text per (user, conversation), kept while switching chats (not across reloads). */
-const drafts = new Map<string, string>();
 
 function useTarget(conversationId: ConversationId, mode: ComposerMode | undefined): Message | undefined {
   return useAppSelector((s) => {
@@ -69,8 +67,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
     for (let i = items.length - 1; i >= 0; i--) if (items[i]!.senderId === me && !items[i]!.deletedAt) return items[i]!.seq;
     return null;
   });
-  const draftKey = `${me}:${conversationId}`;
-  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
+  const [text, setText] = useState(() => drafts.get(me, conversationId));
   const savedDraft = useRef<string | null>(null);
   const id = useId();
   const input = useRef<HTMLTextAreaElement>(null);
@@ -119,7 +116,7 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
       }
       return;
     }
-    if (savedDraft.current === null) savedDraft.current = drafts.get(draftKey) ?? '';
+    if (savedDraft.current === null) savedDraft.current = drafts.get(me, conversationId);
     setText(targetBody ?? '');
     // Only when another message is picked: later changes of its text do not overwrite the edit.
   }, [editingSeq]);
@@ -128,10 +125,8 @@ export function Composer({ conversationId, onSent }: { conversationId: Conversat
   }, [mode]);
 
   useEffect(() => {
-    if (editing) return;
-    if (text) drafts.set(draftKey, text);
-    else drafts.delete(draftKey);
-  }, [draftKey, text, editing]);
+    if (!editing) drafts.set(me, conversationId, text);
+  }, [me, conversationId, text, editing]);
 
   const cancel = () => dispatch(composerModeCleared(conversationId));
 
