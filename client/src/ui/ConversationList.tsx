@@ -81,7 +81,10 @@ export const ConversationRow = memo(function ConversationRow({
       )}
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
-          <span className="min-w-0 flex-1 truncate font-semibold">{title}</span>
+          {/* A title's direction is its own (a Hebrew group name is cut at its end, as the preview below). */}
+          <span dir="auto" className="min-w-0 flex-1 truncate text-left font-semibold">
+            {title}
+          </span>
           {muted && <BellOffIcon aria-hidden={false} role="img" aria-label="Muted" className={`shrink-0 text-sm ${active ? 'text-white/80' : 'text-slate-400 dark:text-slate-500'}`} />}
           {last && mine && !last.deletedAt && <Ticks tick={tickFor(last.seq, c, myId)} onBubble={active} />}
           {last && (

@@ -82,7 +82,7 @@ export function ChatHeader({
         className={`min-w-0 flex-1 ${conversation?.kind === 'group' ? 'cursor-pointer' : ''}`}
         onClick={conversation?.kind === 'group' ? onToggleInfo : undefined}
       >
-        <h2 className="truncate font-semibold" data-testid="chat-title">
+        <h2 dir="auto" className="truncate text-left font-semibold" data-testid="chat-title">
           {title}
         </h2>
         <p className="truncate text-xs text-slate-500 dark:text-slate-400" aria-live="polite" data-testid="chat-status">
