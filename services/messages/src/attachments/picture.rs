@@ -6,6 +6,7 @@
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::webp::WebPEncoder;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::fs::File;
 use std::io::BufReader;
@@ -72,17 +73,16 @@ pub fn inspect(path: &Path, format: ImageFormat) -> Result<Picture, Unusable> {
     if u64::from(width) * u64::from(height) > MAX_PIXELS || decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(Unusable::TooLarge);
     }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut full = DynamicImage::from_decoder(decoder).map_err(refusal)?;
-    full.apply_orientation(orientation);
-    let (width, height) = (full.width(), full.height());
-    // `thumbnail` would also enlarge a small picture: that one is its own thumbnail.
-    let small = if width.max(height) > THUMBNAIL_SIDE {
-        full.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
-    } else {
-        full
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut small = shrink(DynamicImage::from_decoder(decoder).map_err(refusal)?);
+    // Only the thumbnail is turned upright: turning the full picture would take a second
+    // full-size copy, twice the memory decoding is held to.
+    small.apply_orientation(orientation);
+    let (width, height) = match orientation {
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH => {
+            (height, width)
+        }
+        _ => (width, height),
     };
     let (thumbnail, thumbnail_type) = encode_thumbnail(small).map_err(|_| Unusable::Unreadable)?;
     Ok(Picture {
@@ -91,6 +91,16 @@ pub fn inspect(path: &Path, format: ImageFormat) -> Result<Picture, Unusable> {
         thumbnail,
         thumbnail_type,
     })
+}
+
+/// The picture at most [`THUMBNAIL_SIDE`] on its longer side; the full one is freed on return.
+fn shrink(full: DynamicImage) -> DynamicImage {
+    // `thumbnail` would also enlarge a small picture: that one is its own thumbnail.
+    if full.width().max(full.height()) > THUMBNAIL_SIDE {
+        full.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+    } else {
+        full
+    }
 }
 
 fn refusal(e: ImageError) -> Unusable {
@@ -182,6 +192,104 @@ pub(crate) mod tests {
         let thumb = image::load_from_memory(&picture.thumbnail).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (320, 320));
         assert_eq!(thumb.to_rgba8().get_pixel(0, 0).0[3], 0, "transparency kept");
+    }
+
+    /// A PNG of `width` × `height` pixels, blue with a red top-left corner (a tenth of each
+    /// side), whose EXIF orientation says how to turn it to show it upright.
+    fn turned_png(width: u32, height: u32, orientation: Orientation) -> Vec<u8> {
+        let img = RgbaImage::from_fn(width, height, |x, y| {
+            if x < width / 10 && y < height / 10 {
+                Rgba([255, 0, 0, 255])
+            } else {
+                Rgba([0, 0, 255, 255])
+            }
+        });
+        // A TIFF header (big-endian), one entry (0x0112, a SHORT: the orientation), no next IFD.
+        let mut exif = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+        exif.extend_from_slice(&[0, orientation.to_exif(), 0, 0, 0, 0, 0, 0]);
+        let mut out = Vec::new();
+        let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
+        encoder.set_exif_metadata(exif).unwrap();
+        encoder
+            .write_image(img.as_raw(), width, height, image::ExtendedColorType::Rgba8)
+            .unwrap();
+        out
+    }
+
+    fn is_red(thumbnail: &DynamicImage, x: u32, y: u32) -> bool {
+        let [r, _, b, _] = thumbnail.to_rgba8().get_pixel(x, y).0;
+        r > 200 && b < 60
+    }
+
+    #[test]
+    fn pictures_are_turned_upright_by_their_exif_orientation() {
+        // Shown upright, the stored top-left corner is top-right after a quarter turn clockwise.
+        let picture = inspect_bytes(&turned_png(640, 320, Orientation::Rotate90), ImageFormat::Png).unwrap();
+        assert_eq!((picture.width, picture.height), (320, 640));
+        let thumb = image::load_from_memory(&picture.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (160, 320));
+        assert!(is_red(&thumb, 155, 5) && !is_red(&thumb, 5, 5) && !is_red(&thumb, 155, 315));
+
+        // Under the thumbnail's size too.
+        let small = inspect_bytes(&turned_png(60, 30, Orientation::Rotate270), ImageFormat::Png).unwrap();
+        assert_eq!((small.width, small.height), (30, 60));
+        let thumb = image::load_from_memory(&small.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (30, 60));
+        assert!(
+            is_red(&thumb, 1, 58) && !is_red(&thumb, 1, 1),
+            "bottom-left after a quarter turn back"
+        );
+
+        let flipped = inspect_bytes(&turned_png(640, 320, Orientation::FlipHorizontal), ImageFormat::Png).unwrap();
+        assert_eq!((flipped.width, flipped.height), (640, 320));
+        let thumb = image::load_from_memory(&flipped.thumbnail).unwrap();
+        assert!(is_red(&thumb, 315, 5) && !is_red(&thumb, 5, 5));
+    }
+
+    /// Turning a picture upright takes no second full-size copy: decoding a turned picture
+    /// grows memory by its decoded pixels and little more. Measured in a process of its own
+    /// (this test run again), so that other tests' memory does not count.
+    #[test]
+    fn turning_a_picture_upright_takes_no_second_full_size_copy() {
+        const PICTURE: &str = "GOCHAT_TEST_TURNED_PICTURE";
+        let status = |field: &str| -> u64 {
+            let text = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = text.lines().find(|l| l.starts_with(field)).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        };
+        if let Some(path) = std::env::var_os(PICTURE) {
+            // Resets the peak (VmHWM) to what is resident now.
+            std::fs::write("/proc/self/clear_refs", "5").unwrap();
+            let before = status("VmRSS:");
+            let picture = inspect(Path::new(&path), ImageFormat::Png).unwrap();
+            assert_eq!((picture.width, picture.height), (2000, 3000));
+            println!("grew {} KiB", status("VmHWM:") - before);
+            return;
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), turned_png(3000, 2000, Orientation::Rotate90)).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "attachments::picture::tests::turning_a_picture_upright_takes_no_second_full_size_copy",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(PICTURE, file.path())
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let grew: u64 = printed
+            .split("grew ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or_else(|| panic!("{printed}{}", String::from_utf8_lossy(&out.stderr)));
+        let decoded_kib = 3000 * 2000 * 4 / 1024;
+        assert!(
+            grew < decoded_kib * 3 / 2,
+            "{grew} KiB for {decoded_kib} KiB of decoded pixels"
+        );
     }
 
     #[test]
