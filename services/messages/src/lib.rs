@@ -138,7 +138,7 @@ pub async fn build(runtime: Runtime, settings: Settings) -> anyhow::Result<axum:
             .attachment_quota_bytes
             .unwrap_or(DEFAULT_ATTACHMENT_QUOTA_BYTES),
         unsent_for: Duration::from_secs(settings.attachment_unsent_secs.unwrap_or(24 * 3600)),
-        decoding: tokio::sync::Semaphore::new(1),
+        decoder: attachments::decoder::Decoder::default(),
         sweep: Arc::default(),
     });
     runtime.tasks.spawn(attachments::sweep::run(

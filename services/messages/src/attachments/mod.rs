@@ -7,8 +7,10 @@
 //!   the disk once and a name always means the same bytes. Uploads are written to `tmp/` and
 //!   renamed into place whole, so a file under its name is always complete.
 //! - `picture`: sniffing, decoding and thumbnails.
+//! - `decoder`: turns at decoding pictures, one at a time and fair between users.
 //! - `sweep`: removes uploads never sent, and files no row names any more.
 
+pub mod decoder;
 pub mod picture;
 pub mod sweep;
 
@@ -19,7 +21,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 /// Name of the attachments directory in the data directory, and in backups.
 pub const DIR: &str = "attachments";
@@ -38,9 +40,8 @@ pub struct Attachments {
     pub quota_bytes: u64,
     /// How long an upload may wait to be sent before it is removed.
     pub unsent_for: Duration,
-    /// Images decoded at once: decoding takes a core and up to a few hundred MB, so uploads
-    /// of images wait their turn rather than exhaust a small board's memory.
-    pub decoding: Semaphore,
+    /// Turns at decoding pictures.
+    pub decoder: decoder::Decoder,
     /// Wakes the sweep (files to remove after a message with attachments was deleted).
     pub sweep: Arc<Notify>,
 }

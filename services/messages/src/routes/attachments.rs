@@ -3,9 +3,9 @@
 //!
 //! An upload is streamed to a file while its SHA-256 is computed, never held in memory; its
 //! type is sniffed from its first bytes. Images of the four types browsers show inline are
-//! decoded (on a blocking thread, one at a time) for their size and thumbnail; one that does
-//! not decode, or declares too many pixels, is refused: every member would otherwise get a
-//! broken picture (or a decompression bomb) in their timeline.
+//! decoded (on a blocking thread, one at a time, users taking turns) for their size and
+//! thumbnail; one that does not decode, or declares too many pixels, is refused: every member
+//! would otherwise get a broken picture (or a decompression bomb) in their timeline.
 //!
 //! Only the uploader and the current members of the conversation it was sent in get an
 //! attachment; anyone else gets 404, as for an id that does not exist.
@@ -79,7 +79,7 @@ pub async fn upload(
 
     let content_type = picture::sniff(&received.head);
     let picture = match picture::inline_format(content_type) {
-        Some(format) => Some(decode(&rules, &received.temp, format).await?),
+        Some(format) => Some(decode(&rules, me.id, &received.temp, format).await?),
         None => None,
     };
     let upload = Stored {
@@ -161,13 +161,15 @@ async fn receive(rules: &Attachments, field: &mut Field<'_>, room: u64) -> Resul
     })
 }
 
-/// Decodes an image off the async threads, one at a time.
-async fn decode(rules: &Arc<Attachments>, temp: &TempPath, format: image::ImageFormat) -> Result<Picture, ApiError> {
-    let _turn = rules
-        .decoding
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+/// Decodes an image off the async threads, in its uploader's turn (see `attachments::decoder`).
+async fn decode(
+    rules: &Arc<Attachments>,
+    uploader: UserId,
+    temp: &TempPath,
+    format: image::ImageFormat,
+) -> Result<Picture, ApiError> {
+    let in_line = rules.decoder.line_up(uploader).await;
+    let _turn = in_line.turn().await;
     let path = temp.path().to_owned();
     let decoded = tokio::task::spawn_blocking(move || picture::inspect(&path, format))
         .await
