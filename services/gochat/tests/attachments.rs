@@ -129,6 +129,47 @@ async fn bad_uploads_get_a_clear_error_and_store_nothing() {
 }
 
 #[tokio::test]
+async fn the_same_picture_uploaded_again_is_not_decoded_again() {
+    let deployment = Deployment::all_in_one().await;
+    let site = &deployment.site;
+    let ann = site.person("ann").await;
+    let ben = site.person("ben").await;
+    let bytes = png(640, 480);
+    let first = uploaded(&ann, "first.png", &bytes).await;
+    // What was stored for the bytes, changed behind the server's back: a decode would say
+    // 640 × 480 again.
+    let db = rusqlite::Connection::open(&site.messages_db).expect("the database opens");
+    db.busy_timeout(WAIT).expect("a busy timeout");
+    db.execute(
+        "UPDATE attachments SET width = 64, height = 48 WHERE sha256 = ?1",
+        [sha256(&bytes)],
+    )
+    .expect("updated");
+    let again = uploaded(&ben, "again.png", &bytes).await;
+    assert_eq!(
+        (again["width"].as_u64(), again["height"].as_u64()),
+        (Some(64), Some(48))
+    );
+    let thumbnail = |attachment: &serde_json::Value| format!("/api/attachments/{}/thumbnail", text(&attachment["id"]));
+    let (status, _, reused) = ben.fetch(&thumbnail(&again)).await;
+    assert_eq!((status, reused), (200, ann.fetch(&thumbnail(&first)).await.2));
+
+    // Its thumbnail gone from disk (as when the sweep removes it with the last row naming
+    // it): the picture is decoded again, and its thumbnail put back.
+    let thumbnail_file = site
+        .attachments_dir
+        .join(&sha256(&bytes)[..2])
+        .join(format!("{}.thumb", sha256(&bytes)));
+    std::fs::remove_file(&thumbnail_file).expect("the thumbnail was there");
+    let decoded = uploaded(&ann, "third.png", &bytes).await;
+    assert_eq!(
+        (decoded["width"].as_u64(), decoded["height"].as_u64()),
+        (Some(640), Some(480))
+    );
+    assert!(thumbnail_file.exists());
+}
+
+#[tokio::test]
 async fn uploads_never_sent_are_removed_after_their_time() {
     // One second instead of a day.
     let deployment = Deployment::all_in_one_with(settings(1 << 20, 1 << 30, 1)).await;

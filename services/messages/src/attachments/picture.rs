@@ -49,7 +49,7 @@ pub struct Picture {
     pub height: u32,
     pub thumbnail: Vec<u8>,
     /// `image/jpeg` (opaque images) or `image/webp` (lossless, when transparency is used).
-    pub thumbnail_type: &'static str,
+    pub thumbnail_type: String,
 }
 
 /// Why an image is refused.
@@ -89,7 +89,7 @@ pub fn inspect(path: &Path, format: ImageFormat) -> Result<Picture, Unusable> {
         width,
         height,
         thumbnail,
-        thumbnail_type,
+        thumbnail_type: thumbnail_type.to_owned(),
     })
 }
 

@@ -4,13 +4,15 @@
 //! An upload is streamed to a file while its SHA-256 is computed, never held in memory; its
 //! type is sniffed from its first bytes. Images of the four types browsers show inline are
 //! decoded (on a blocking thread, one at a time, users taking turns) for their size and
-//! thumbnail; one that does not decode, or declares too many pixels, is refused: every member
-//! would otherwise get a broken picture (or a decompression bomb) in their timeline.
+//! thumbnail, once per content: the same bytes again take what their first upload found. One
+//! that does not decode, or declares too many pixels, is refused: every member would
+//! otherwise get a broken picture (or a decompression bomb) in their timeline.
 //!
 //! Only the uploader and the current members of the conversation it was sent in get an
 //! attachment; anyone else gets 404, as for an id that does not exist.
 
 use crate::AppState;
+use crate::attachments::decoder::InLine;
 use crate::attachments::picture::{self, NEUTRAL_TYPE, Picture, Unusable};
 use crate::attachments::{Attachments, TempPath};
 use crate::store::attachments::{self, Stored};
@@ -25,7 +27,6 @@ use gochat_kit::http::{ApiError, Json, Path};
 use gochat_proto::dto::{Attachment, AttachmentLimits, AttachmentResponse};
 use gochat_proto::ids::{AttachmentId, UserId};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 /// Bytes of the start of a file kept to sniff its type.
@@ -78,9 +79,15 @@ pub async fn upload(
     }
 
     let content_type = picture::sniff(&received.head);
-    let picture = match picture::inline_format(content_type) {
-        Some(format) => Some(decode(&rules, me.id, &received.temp, format).await?),
-        None => None,
+    let (picture, _in_line) = match picture::inline_format(content_type) {
+        Some(format) => {
+            // Kept until the row is stored: the same picture sent again at once waits for it,
+            // and is not decoded twice.
+            let in_line = rules.decoder.line_up(me.id).await;
+            let picture = picture_of(&state, &in_line, &received, format).await?;
+            (Some(picture), Some(in_line))
+        }
+        None => (None, None),
     };
     let upload = Stored {
         attachment: Attachment {
@@ -93,7 +100,7 @@ pub async fn upload(
         },
         uploader: me.id,
         sha256: received.sha256,
-        thumbnail_type: picture.as_ref().map(|p| p.thumbnail_type.to_owned()),
+        thumbnail_type: picture.as_ref().map(|p| p.thumbnail_type.clone()),
     };
     let attachment = upload.attachment.clone();
     let files = rules.files.clone();
@@ -161,16 +168,19 @@ async fn receive(rules: &Attachments, field: &mut Field<'_>, room: u64) -> Resul
     })
 }
 
-/// Decodes an image off the async threads, in its uploader's turn (see `attachments::decoder`).
-async fn decode(
-    rules: &Arc<Attachments>,
-    uploader: UserId,
-    temp: &TempPath,
+/// The size and thumbnail of an uploaded picture: those an earlier upload of the same bytes
+/// found, else decoded off the async threads in its uploader's turn.
+async fn picture_of(
+    state: &AppState,
+    in_line: &InLine<'_>,
+    received: &Received,
     format: image::ImageFormat,
 ) -> Result<Picture, ApiError> {
-    let in_line = rules.decoder.line_up(uploader).await;
+    if let Some(known) = known_picture(state, &received.sha256).await? {
+        return Ok(known);
+    }
     let _turn = in_line.turn().await;
-    let path = temp.path().to_owned();
+    let path = received.temp.path().to_owned();
     let decoded = tokio::task::spawn_blocking(move || picture::inspect(&path, format))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
@@ -178,6 +188,28 @@ async fn decode(
         Unusable::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
         Unusable::Unreadable => ApiError::invalid(e.to_string()),
     })
+}
+
+/// The picture an earlier upload of the bytes `sha256` found, with its thumbnail read back:
+/// this upload places it again, as the sweep removes it with the last row naming it.
+async fn known_picture(state: &AppState, sha256: &str) -> Result<Option<Picture>, ApiError> {
+    let sha = sha256.to_owned();
+    let known = state
+        .db
+        .read(move |c| attachments::picture_of(c, &sha).map_err(DbError::from))
+        .await?;
+    let Some(known) = known else { return Ok(None) };
+    match tokio::fs::read(state.attachments.files.thumbnail_path(sha256)).await {
+        Ok(thumbnail) => Ok(Some(Picture {
+            width: known.width,
+            height: known.height,
+            thumbnail,
+            thumbnail_type: known.thumbnail_type,
+        })),
+        // Removed since: decoded again.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// The bytes, to the uploader and the conversation's members.

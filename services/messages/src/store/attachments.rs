@@ -61,6 +61,31 @@ pub fn insert(c: &Connection, upload: &Stored, uploaded_at: i64) -> rusqlite::Re
     Ok(())
 }
 
+/// What an earlier upload of some bytes found them to be as a picture.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KnownPicture {
+    pub width: u32,
+    pub height: u32,
+    pub thumbnail_type: String,
+}
+
+/// The picture an earlier upload of the bytes `sha256` stored, when they are one.
+pub fn picture_of(c: &Connection, sha256: &str) -> rusqlite::Result<Option<KnownPicture>> {
+    c.prepare_cached(
+        "SELECT width, height, thumbnail_type FROM attachments
+         WHERE sha256 = ?1 AND width IS NOT NULL AND height IS NOT NULL AND thumbnail_type IS NOT NULL
+         LIMIT 1",
+    )?
+    .query_row([sha256], |r| {
+        Ok(KnownPicture {
+            width: r.get(0)?,
+            height: r.get(1)?,
+            thumbnail_type: r.get(2)?,
+        })
+    })
+    .optional()
+}
+
 /// Bytes of every upload of `user` still stored, sent or not: what the quota counts.
 pub fn used_bytes(c: &Connection, user: UserId) -> rusqlite::Result<u64> {
     let used: i64 = c
@@ -239,6 +264,13 @@ mod tests {
             "sent once"
         );
         assert_eq!(used_bytes(&c, a).unwrap(), 20);
+        let known = KnownPicture {
+            width: 2,
+            height: 1,
+            thumbnail_type: "image/jpeg".into(),
+        };
+        assert_eq!(picture_of(&c, "aa").unwrap(), Some(known));
+        assert_eq!(picture_of(&c, "dd").unwrap(), None);
     }
 
     #[test]
