@@ -170,6 +170,77 @@ async fn the_same_picture_uploaded_again_is_not_decoded_again() {
 }
 
 #[tokio::test]
+async fn downloads_answer_weak_tags_lists_and_one_byte_range() {
+    let deployment = Deployment::all_in_one().await;
+    let site = &deployment.site;
+    let ann = site.person("ann").await;
+    let ben = site.person("ben").await;
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    let path = format!(
+        "/api/attachments/{}",
+        text(&uploaded(&ann, "song.bin", &bytes).await["id"])
+    );
+    let asking = |pairs: &[(&'static str, &str)]| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, value.parse().expect("a header value"));
+        }
+        headers
+    };
+    let header = |headers: &reqwest::header::HeaderMap, name: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    };
+
+    let (status, headers, whole) = ann.fetch(&path).await;
+    assert_eq!((status, whole.as_slice()), (200, bytes.as_slice()));
+    assert_eq!(header(&headers, "accept-ranges"), "bytes");
+    let etag = header(&headers, "etag");
+
+    // RFC 9110 §13.1.2: weak comparison, over a list, and `*`.
+    for tags in [format!("W/{etag}"), format!("\"x\", {etag}"), "*".to_owned()] {
+        let (status, _, body) = ann.fetch_with(&path, asking(&[("if-none-match", &tags)])).await;
+        assert_eq!((status, body.len()), (304, 0), "{tags}");
+        // Still no oracle for anyone else.
+        assert_eq!(ben.fetch_with(&path, asking(&[("if-none-match", &tags)])).await.0, 404);
+    }
+    assert_eq!(
+        ann.fetch_with(&path, asking(&[("if-none-match", "\"x\"")])).await.0,
+        200
+    );
+
+    // One byte range, so that videos and audio can be seeked in.
+    for (range, part, content_range) in [
+        ("bytes=10-19", &bytes[10..20], "bytes 10-19/1000"),
+        ("bytes=990-", &bytes[990..], "bytes 990-999/1000"),
+        ("bytes=-5", &bytes[995..], "bytes 995-999/1000"),
+        ("bytes=995-5000", &bytes[995..], "bytes 995-999/1000"),
+    ] {
+        let (status, headers, body) = ann.fetch_with(&path, asking(&[("range", range)])).await;
+        assert_eq!((status, body.as_slice()), (206, part), "{range}");
+        assert_eq!(header(&headers, "content-range"), content_range);
+        assert_eq!(header(&headers, "content-length"), part.len().to_string());
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    }
+    let (status, headers, _) = ann.fetch_with(&path, asking(&[("range", "bytes=1000-")])).await;
+    assert_eq!(
+        (status, header(&headers, "content-range")),
+        (416, "bytes */1000".to_owned())
+    );
+    // Several ranges get the whole file; so does a range of other bytes than the tag's.
+    for asked in [
+        asking(&[("range", "bytes=0-1, 5-6")]),
+        asking(&[("range", "bytes=0-1"), ("if-range", "\"other\"")]),
+    ] {
+        assert_eq!(ann.fetch_with(&path, asked).await.2, bytes);
+    }
+    let (status, _, body) = ann
+        .fetch_with(&path, asking(&[("range", "bytes=0-1"), ("if-range", &etag)]))
+        .await;
+    assert_eq!((status, body.as_slice()), (206, &bytes[..2]));
+    assert_eq!(ben.fetch_with(&path, asking(&[("range", "bytes=0-1")])).await.0, 404);
+}
+
+#[tokio::test]
 async fn uploads_never_sent_are_removed_after_their_time() {
     // One second instead of a day.
     let deployment = Deployment::all_in_one_with(settings(1 << 20, 1 << 30, 1)).await;

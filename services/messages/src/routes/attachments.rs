@@ -11,16 +11,16 @@
 //! Only the uploader and the current members of the conversation it was sent in get an
 //! attachment; anyone else gets 404, as for an id that does not exist.
 
+use super::serving::serve;
 use crate::AppState;
 use crate::attachments::decoder::InLine;
 use crate::attachments::picture::{self, NEUTRAL_TYPE, Picture, Unusable};
 use crate::attachments::{Attachments, TempPath};
 use crate::store::attachments::{self, Stored};
-use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gochat_kit::auth::AuthUser;
 use gochat_kit::db::DbError;
 use gochat_kit::http::{ApiError, Json, Path};
@@ -257,51 +257,6 @@ async fn visible(state: &AppState, me: AuthUser, id: &str) -> Result<Stored, Api
         .read(move |c| attachments::visible_to(c, id, me.id).map_err(DbError::from))
         .await?
         .ok_or(ApiError::NotFound)
-}
-
-/// A file's bytes as a stream, never sniffed by the browser. The bytes of a name never change,
-/// but who may see them does: browsers keep them and ask again each time (`no-cache`), which
-/// costs a 304 while access lasts.
-async fn serve(
-    path: &std::path::Path,
-    etag: &str,
-    content_type: &str,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
-    let etag = format!("\"{etag}\"");
-    let mut response = if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-    {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let file = match tokio::fs::File::open(path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!(path = %path.display(), "an attachment's file is missing");
-                return Err(ApiError::NotFound);
-            }
-            Err(e) => return Err(internal(e)),
-        };
-        let length = file.metadata().await.map_err(internal)?.len();
-        let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
-        let h = response.headers_mut();
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(NEUTRAL_TYPE)),
-        );
-        response
-    };
-    let h = response.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // Opened on its own (not in an <img>), the file is a sandboxed document: no script runs.
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, value);
-    }
-    Ok(response)
 }
 
 /// `inline` or `attachment` with the file's name: an ASCII fallback (RFC 6266) and the

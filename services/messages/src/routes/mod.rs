@@ -8,12 +8,14 @@
 //! - `search`: full-text search over the caller's conversations.
 //! - `blocks`: blocking and unblocking users.
 //! - `attachments`: uploading files and getting them (and images' thumbnails) back.
+//! - `serving`: a stored file as a response: its ETag, `If-None-Match` and byte ranges.
 
 mod attachments;
 mod blocks;
 mod conversations;
 mod history;
 mod search;
+mod serving;
 
 use crate::AppState;
 use axum::Router;
