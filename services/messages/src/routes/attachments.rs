@@ -279,13 +279,22 @@ fn content_disposition(kind: &str, name: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// The name the uploader gave, without directories, control characters or surrounding
-/// spaces, at most [`MAX_NAME_CHARS`] characters; `file` when nothing is left.
+/// The name the uploader gave, without directories, control characters, direction marks or
+/// surrounding spaces, at most [`MAX_NAME_CHARS`] characters; `file` when nothing is left.
 fn clean_name(raw: Option<&str>) -> String {
-    let base = raw.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
+    // Browsers send `"`, CR and LF in a name as `%22`, `%0D` and `%0A` (WHATWG's multipart
+    // encoding) and `%` as it is, so these three are the only escapes that are theirs. What
+    // they decode to is neither `%` nor a digit or letter, so decoding them one after the
+    // other makes no new escape.
+    let unescaped = raw
+        .unwrap_or_default()
+        .replace("%22", "\"")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n");
+    let base = unescaped.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|&c| !c.is_control() && !is_direction_mark(c))
         .collect();
     let clean = clean.trim().trim_start_matches('.').trim();
     let mut name: String = clean.chars().take(MAX_NAME_CHARS).collect();
@@ -293,6 +302,12 @@ fn clean_name(raw: Option<&str>) -> String {
         name = "file".into();
     }
     name
+}
+
+/// Characters that change the direction text is shown in (embeddings and overrides,
+/// isolates, and the LRM, RLM and ALM marks): in a name they can disguise its extension.
+fn is_direction_mark(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn too_large(max: u64) -> ApiError {
@@ -354,6 +369,26 @@ mod tests {
         assert_eq!(clean_name(None), "file");
         assert_eq!(clean_name(Some("///")), "file");
         assert_eq!(clean_name(Some(&"é".repeat(300))).chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn names_from_browsers_lose_their_escapes() {
+        // WHATWG's multipart encoding, as Chrome and Firefox send it.
+        assert_eq!(clean_name(Some("say %22hi%22.txt")), "say \"hi\".txt");
+        assert_eq!(
+            clean_name(Some("a%0D%0Ab.txt")),
+            "ab.txt",
+            "CR and LF are control characters"
+        );
+        // `%` itself is not escaped: other escapes are the name's own.
+        assert_eq!(clean_name(Some("100%25 %41.txt")), "100%25 %41.txt");
+        assert_eq!(clean_name(Some("%2522.txt")), "%2522.txt");
+    }
+
+    #[test]
+    fn names_lose_direction_marks() {
+        assert_eq!(clean_name(Some("a\u{200e}b\u{200f}c\u{061c}.txt")), "abc.txt");
+        assert_eq!(clean_name(Some("evil\u{2067}gpj.exe")), "evilgpj.exe");
     }
 
     #[test]
