@@ -492,6 +492,53 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
     .await;
 }
 
+/// GoChat on `dir` with these hosts listed in `GOCHAT_PUSH_INSECURE_HOSTS`.
+async fn start_listing(dir: &std::path::Path, hosts: &[&str]) -> TestServer {
+    let mut settings = common::fast_settings();
+    settings.notifications.push_insecure_hosts = Some(hosts.iter().map(|h| h.parse().unwrap()).collect());
+    settings.notifications.push_timeout_secs = Some(5);
+    common::start_all_in_one_with(dir, settings).await
+}
+
+/// The rules are those of the send, not those the browser subscribed under: here the push
+/// service's hosts were listed on any port then, and only on another port now. A plain http
+/// endpoint at an IP literal (which reqwest reaches without asking a resolver) is refused and
+/// forgotten; one named https on a port no longer listed is resolved to public addresses only.
+#[tokio::test]
+async fn a_subscription_the_rules_no_longer_allow_is_not_sent_to() {
+    let mut push_service = PushService::start().await;
+    let trap = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_listing(dir.path(), &["127.0.0.1", "localhost"]).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let at_ip = push_service.endpoint("/delisted");
+    subscribe(&mut bob, &Browser::new(61), &at_ip).await;
+    let by_name = format!("https://localhost:{}/other-port", trap.local_addr().unwrap().port());
+    subscribe(&mut bob, &Browser::new(62), &by_name).await;
+    server.stop().await.unwrap();
+
+    let server = start_listing(dir.path(), &["127.0.0.1:1", "localhost:1"]).await;
+    let alice = Client {
+        base: server.url(""),
+        ..alice
+    };
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "after the rules changed").await;
+    gone(dir.path(), &at_ip).await;
+    let reached = tokio::time::timeout(Duration::from_secs(3), trap.accept()).await;
+    assert!(
+        reached.is_err(),
+        "a port no longer listed is not reached at a private address"
+    );
+    assert!(push_service.quiet(), "nothing was sent to the host no longer listed");
+    assert_eq!(
+        subscriptions_at(dir.path(), &by_name),
+        1,
+        "a name is only refused its addresses"
+    );
+}
+
 #[tokio::test]
 async fn a_hung_push_service_does_not_delay_chat_and_its_push_times_out() {
     let (mut push_service, _dir, server) = start().await;

@@ -1,8 +1,11 @@
 //! Which push services GoChat talks to. A subscription names an arbitrary URL, so without rules
 //! the server could be made to send requests into its own network: endpoints must be https and
 //! reach public addresses, unless their host is listed in `GOCHAT_PUSH_INSECURE_HOSTS` (tests,
-//! a push service on the LAN). Names are checked when a browser subscribes, and again by the
-//! resolver of every send, so a name that later resolves to a private address is not reached.
+//! a push service on the LAN). [`Policy::check`] decides, when a browser subscribes and again
+//! before every send: a subscription stored under rules since changed (its host no longer
+//! listed) is not sent to. Names are checked when a browser subscribes, and again by the
+//! resolver of every send to a host that is not listed ([`PublicOnly`]), so a name that later
+//! resolves to a private address is not reached.
 
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -73,6 +76,15 @@ pub struct Policy {
     insecure: Arc<Vec<InsecureHost>>,
 }
 
+/// An endpoint the rules accept.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub url: Url,
+    /// Whether its host and port are listed: then it may be plain http and reach any address,
+    /// so it is sent with the system's resolver instead of [`PublicOnly`].
+    pub listed: bool,
+}
+
 impl Policy {
     pub fn new(insecure: Vec<InsecureHost>) -> Self {
         Self {
@@ -80,9 +92,9 @@ impl Policy {
         }
     }
 
-    /// The endpoint as a URL, or why it is refused. Addresses behind a name are checked by
-    /// [`Policy::check_resolved`] (subscribing) and the resolver (sending).
-    pub fn check(&self, endpoint: &str) -> Result<Url, &'static str> {
+    /// The endpoint, or why it is refused. Addresses behind a name are checked by
+    /// [`Policy::check_resolved`] (subscribing) and [`PublicOnly`] (sending).
+    pub fn check(&self, endpoint: &str) -> Result<Endpoint, &'static str> {
         if endpoint.len() > MAX_ENDPOINT_BYTES {
             return Err("endpoint is too long");
         }
@@ -91,8 +103,7 @@ impl Policy {
             return Err("endpoint must not carry credentials");
         }
         let host = url.host_str().ok_or("endpoint has no host")?;
-        let port = url.port_or_known_default();
-        let listed = self.listed(host, port);
+        let listed = self.listed(host, url.port_or_known_default());
         match url.scheme() {
             "https" => {}
             "http" if listed => {}
@@ -105,17 +116,18 @@ impl Policy {
         {
             return Err("endpoint is a private or loopback address");
         }
-        Ok(url)
+        Ok(Endpoint { url, listed })
     }
 
     /// Refuses an endpoint whose name resolves to a private or loopback address. A name that
-    /// does not resolve now, or not within [`RESOLVE_TIMEOUT`], is accepted: the resolver
+    /// does not resolve now, or not within [`RESOLVE_TIMEOUT`], is accepted: [`PublicOnly`]
     /// checks it again at every send.
-    pub async fn check_resolved(&self, url: &Url) -> Result<(), &'static str> {
+    pub async fn check_resolved(&self, endpoint: &Endpoint) -> Result<(), &'static str> {
+        let url = &endpoint.url;
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return Err("endpoint has no host");
         };
-        if ip_of(url).is_some() || self.listed(host, Some(port)) {
+        if ip_of(url).is_some() || endpoint.listed {
             return Ok(());
         }
         match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
@@ -131,27 +143,29 @@ impl Policy {
         }
     }
 
-    /// Whether `host` (with `port`, when known) is listed; the resolver, which does not know
-    /// the port, asks with `None` and a host listed with any port counts.
+    /// Whether `host` on `port` is listed (a host listed without a port, on any port).
     fn listed(&self, host: &str, port: Option<u16>) -> bool {
         self.insecure
             .iter()
-            .any(|h| h.host.eq_ignore_ascii_case(host) && (h.port.is_none() || port.is_none() || h.port == port))
+            .any(|h| h.host.eq_ignore_ascii_case(host) && (h.port.is_none() || h.port == port))
     }
 }
 
-/// Resolves push service names to public addresses only (listed hosts excepted).
-impl Resolve for Policy {
+/// The resolver of sends to endpoints that are not listed: public addresses only. It does not
+/// know the port, so listed endpoints are sent with the system's resolver instead (see
+/// [`Endpoint::listed`]); reqwest does not ask a resolver about IP literals, which
+/// [`Policy::check`] has checked.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicOnly;
+
+impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = if policy.listed(&host, None) {
-                addrs
-            } else {
-                addrs.into_iter().filter(|a| is_public(a.ip())).collect()
-            };
+            let allowed: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 return Err(format!("{host} has no public address").into());
             }
@@ -273,6 +287,12 @@ mod tests {
         assert!(listed.check("http://push.lan/x").is_ok());
         assert!(listed.check("http://PUSH.lan:8080/x").is_ok(), "any port, any case");
         assert!(listed.check("http://push.lan.example/x").is_err());
+        let on_port = policy("push.lan:9000");
+        assert!(on_port.check("https://push.lan:9000/x").unwrap().listed);
+        assert!(
+            !on_port.check("https://push.lan:9001/x").unwrap().listed,
+            "https on another port: sent as to any host, to public addresses only"
+        );
         let v6: InsecureHost = "[::1]:8443".parse().unwrap();
         assert_eq!(String::from(v6.clone()), "[::1]:8443");
         assert!(Policy::new(vec![v6]).check("http://[::1]:8443/x").is_ok());
@@ -282,10 +302,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_name_resolving_to_loopback_is_refused_unless_listed() {
-        let url = Url::parse("https://localhost/x").unwrap();
-        assert!(policy("").check_resolved(&url).await.is_err());
-        assert!(policy("localhost").check_resolved(&url).await.is_ok());
-        let sent = policy("").resolve("localhost".parse::<Name>().unwrap()).await;
+        let checked = |p: Policy| async move {
+            let endpoint = p.check("https://localhost/x").unwrap();
+            p.check_resolved(&endpoint).await
+        };
+        assert!(checked(policy("")).await.is_err());
+        assert!(checked(policy("localhost")).await.is_ok());
+        assert!(checked(policy("localhost:8443")).await.is_err(), "another port");
+        let sent = PublicOnly.resolve("localhost".parse::<Name>().unwrap()).await;
         assert!(sent.is_err(), "the resolver of sends refuses it too");
     }
 }

@@ -31,11 +31,11 @@ async fn subscribe(
     Json(req): Json<PushSubscriptionRequest>,
 ) -> Result<StatusCode, ApiError> {
     let keys = subscriptions::parse_keys(&req.keys).map_err(ApiError::invalid)?;
-    let url = store.push.policy.check(&req.endpoint).map_err(ApiError::invalid)?;
+    let endpoint = store.push.policy.check(&req.endpoint).map_err(ApiError::invalid)?;
     store
         .push
         .policy
-        .check_resolved(&url)
+        .check_resolved(&endpoint)
         .await
         .map_err(ApiError::invalid)?;
     let subscription = Subscription {

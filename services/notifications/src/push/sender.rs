@@ -8,9 +8,11 @@
 //! browser is no longer the user's (unsubscribed, someone else's since, or the session it was
 //! subscribed with ended). A
 //! failed push is retried with backoff a bounded number of times; a subscription the push
-//! service says is gone (404, 410) is deleted.
+//! service says is gone (404, 410) is deleted, and so is one whose endpoint the rules (see
+//! [`Policy`]) no longer allow, checked before every send: they may have changed since the
+//! browser subscribed.
 
-use super::endpoint::Policy;
+use super::endpoint::{Policy, PublicOnly};
 use super::subscriptions::{self, Subscription};
 use super::vapid::Vapid;
 use super::{ece, online};
@@ -147,13 +149,19 @@ enum Outcome {
     Retry(&'static str, Option<Duration>),
     /// Refused for good (another 4xx): retrying would not help.
     Refused(StatusCode),
+    /// Not sent: the rules do not allow the endpoint (any more).
+    NotAllowed(&'static str),
 }
 
 pub struct Sender {
     db: Db,
     vapid: Arc<Vapid>,
     contact: Option<String>,
-    client: reqwest::Client,
+    policy: Policy,
+    /// Sends to endpoints that are not listed: their names resolve to public addresses only.
+    public: reqwest::Client,
+    /// Sends to listed endpoints (which [`PublicOnly`] cannot tell apart: it sees no port).
+    listed: reqwest::Client,
     queue: Arc<Queue>,
     sessions: Sessions,
 }
@@ -168,20 +176,22 @@ impl Sender {
         queue: Arc<Queue>,
         sessions: Sessions,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            // A push service never redirects; following one could lead anywhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(policy))
-            .user_agent(concat!("GoChat/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                // A push service never redirects; following one could lead anywhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .user_agent(concat!("GoChat/", env!("CARGO_PKG_VERSION")))
+        };
         Ok(Self {
             db,
             vapid,
             contact,
-            client,
+            policy,
+            public: client().dns_resolver(Arc::new(PublicOnly)).build()?,
+            listed: client().build()?,
             queue,
             sessions,
         })
@@ -222,18 +232,26 @@ impl Sender {
             Outcome::Gone => "gone",
             Outcome::Retry(reason, _) => reason,
             Outcome::Refused(_) => "refused",
+            Outcome::NotAllowed(_) => "not_allowed",
         };
         metrics::counter!("gochat_push_total", "outcome" => label).increment(1);
         match outcome {
             Outcome::Delivered => false,
             Outcome::Gone => {
-                let subscription = entry.job.subscription.clone();
-                let removed = self
-                    .db
-                    .write(move |w| subscriptions::remove_gone(w, &subscription).map_err(DbError::from))
-                    .await;
-                if let Err(e) = removed {
-                    tracing::warn!(error = %e, "could not remove a push subscription that is gone");
+                self.forget(&entry.job.subscription).await;
+                false
+            }
+            Outcome::NotAllowed(reason) => {
+                // Said once per subscription: the pushes of its other conversations find it gone.
+                if self.forget(&entry.job.subscription).await {
+                    let host = reqwest::Url::parse(&entry.job.subscription.endpoint)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned));
+                    tracing::warn!(
+                        reason,
+                        host,
+                        "push subscription removed: its endpoint is no longer allowed"
+                    );
                 }
                 false
             }
@@ -253,10 +271,27 @@ impl Sender {
         }
     }
 
+    /// Removes a subscription (unless the browser subscribed again meanwhile); returns whether
+    /// it did.
+    async fn forget(&self, subscription: &Subscription) -> bool {
+        let subscription = subscription.clone();
+        let removed = self
+            .db
+            .write(move |w| subscriptions::remove_gone(w, &subscription).map_err(DbError::from))
+            .await;
+        removed.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not remove a push subscription");
+            false
+        })
+    }
+
     async fn send(&self, job: &Job) -> Outcome {
-        let Ok(url) = reqwest::Url::parse(&job.subscription.endpoint) else {
-            return Outcome::Refused(StatusCode::BAD_REQUEST);
+        let endpoint = match self.policy.check(&job.subscription.endpoint) {
+            Ok(endpoint) => endpoint,
+            Err(reason) => return Outcome::NotAllowed(reason),
         };
+        let client = if endpoint.listed { &self.listed } else { &self.public };
+        let url = endpoint.url;
         let audience = url.origin().ascii_serialization();
         let contact = self.contact.as_deref().unwrap_or(&job.subscription.origin);
         let authorization = self
@@ -264,8 +299,7 @@ impl Sender {
             .authorization(&audience, contact, chrono::Utc::now().timestamp());
         let payload = serde_json::to_vec(&job.message).expect("a push message serializes");
         let body = ece::encrypt(&payload, &job.subscription.keys);
-        let sent = self
-            .client
+        let sent = client
             .post(url)
             .header("TTL", TTL_SECS)
             .header("Urgency", "high")
@@ -303,7 +337,7 @@ impl Sender {
 pub async fn run(sender: Arc<Sender>, shutdown: CancellationToken) {
     metrics::describe_counter!(
         "gochat_push_total",
-        "Web Push attempts by outcome (delivered, gone, timeout, unreachable, unavailable, refused, moot, dropped)"
+        "Web Push attempts by outcome (delivered, gone, timeout, unreachable, unavailable, refused, not_allowed, moot, dropped)"
     );
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut sending = tokio::task::JoinSet::new();
