@@ -10,7 +10,7 @@
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 /// Longest endpoint URL accepted (real ones are a few hundred bytes).
@@ -183,44 +183,51 @@ fn ip_of(url: &Url) -> Option<IpAddr> {
         .ok()
 }
 
-/// An address on the public internet: not loopback, private, link-local, shared (CGNAT),
-/// unspecified, broadcast, multicast or documentation ranges, in either IP version.
+/// An address on the public internet. Forms that carry an IPv4 address the connection ends up
+/// at (IPv4-mapped, NAT64, 6to4) are judged by that address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || a >= 240 // reserved
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (18..20).contains(&b))) // benchmarking
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let segments = v6.segments();
-            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [.., hi, lo] = segments;
-                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(
-                    (u32::from(hi) << 16) | u32::from(lo),
-                )));
-            }
-            let first = segments[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+/// Not one of the special-purpose ranges (IANA's registry) that are not the public internet.
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    !(v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_documentation()
+        || a == 0 // "this network"
+        || a >= 240 // reserved
+        || (a == 100 && (64..128).contains(&b)) // shared (carrier-grade NAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
+        || (a == 198 && (18..20).contains(&b))) // benchmarking
+}
+
+/// Global unicast (2000::/3) only, which leaves out loopback, unspecified, the IPv4-compatible
+/// and SIIT forms, discard-only, unique and site-local, link-local and multicast addresses;
+/// within it, not the IETF's own assignments nor documentation.
+fn is_public_v6(v6: Ipv6Addr) -> bool {
+    let embedded = |hi: u16, lo: u16| is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    match v6.segments() {
+        // IPv4-mapped: a dual-stack socket connects to the IPv4 address.
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] => embedded(hi, lo),
+        // NAT64 (64:ff9b::/96): the gateway connects to the IPv4 address in the last 32 bits.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => embedded(hi, lo),
+        // 6to4 (2002::/16): the relay forwards to the IPv4 address in the next 32 bits.
+        [0x2002, hi, lo, ..] => embedded(hi, lo),
+        // IETF protocol assignments (2001::/23: Teredo, benchmarking, ORCHID…) and
+        // documentation (2001:db8::/32).
+        [0x2001, second, ..] => second >= 0x0200 && second != 0x0db8,
+        // Documentation (3fff::/20).
+        [0x3fff, second, ..] => second >= 0x1000,
+        [first, ..] => first & 0xe000 == 0x2000,
     }
 }
 
@@ -273,6 +280,74 @@ mod tests {
             none.check(&format!("https://a.org/{}", "x".repeat(MAX_ENDPOINT_BYTES)))
                 .is_err()
         );
+    }
+
+    /// Every special-purpose range that is not the public internet, and those that embed an
+    /// IPv4 address judged by it.
+    #[test]
+    fn special_purpose_addresses_are_not_public() {
+        let public = |ip: &str| is_public(ip.parse().unwrap());
+        for refused in [
+            "0.1.2.3",                              // "this network"
+            "10.0.0.1",                             // private
+            "100.64.0.1",                           // shared, carrier-grade NAT
+            "100.127.255.254",                      // the same, its top
+            "127.0.0.1",                            // loopback
+            "169.254.169.254",                      // link-local (cloud metadata)
+            "172.16.0.1",                           // private
+            "192.0.0.8",                            // IETF protocol assignments
+            "192.0.2.1",                            // documentation
+            "192.88.99.1",                          // 6to4 relay anycast
+            "192.168.1.1",                          // private
+            "198.18.0.1",                           // benchmarking
+            "198.19.255.254",                       // the same, its top
+            "198.51.100.1",                         // documentation
+            "203.0.113.1",                          // documentation
+            "224.0.0.1",                            // multicast
+            "239.255.255.250",                      // multicast (SSDP)
+            "240.0.0.1",                            // reserved
+            "255.255.255.255",                      // broadcast
+            "::",                                   // unspecified
+            "::1",                                  // loopback
+            "::127.0.0.1",                          // IPv4-compatible (deprecated)
+            "::8.8.8.8",                            // the same, of a public address
+            "::ffff:127.0.0.1",                     // IPv4-mapped loopback
+            "::ffff:10.0.0.1",                      // IPv4-mapped private
+            "::ffff:0:127.0.0.1",                   // SIIT
+            "::ffff:0:8.8.8.8",                     // the same, of a public address
+            "64:ff9b::7f00:1",                      // NAT64 of loopback
+            "64:ff9b::c0a8:101",                    // NAT64 of a private address
+            "64:ff9b:1::808:808",                   // local-use NAT64
+            "100::1",                               // discard-only
+            "2001::1",                              // Teredo
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo, as written in the wild
+            "2001:2::1",                            // benchmarking
+            "2001:db8::1",                          // documentation
+            "2002:7f00:1::1",                       // 6to4 of loopback
+            "2002:c0a8:101::1",                     // 6to4 of a private address
+            "3fff::1",                              // documentation (2024)
+            "fc00::1",                              // unique local
+            "fd12:3456::1",                         // unique local
+            "fe80::1",                              // link-local
+            "fec0::1",                              // site-local (deprecated)
+            "ff02::1",                              // multicast
+        ] {
+            assert!(!public(refused), "{refused}");
+        }
+        for accepted in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.128.0.1",
+            "198.20.0.1",
+            "223.255.255.1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:4860:4860::8888",
+            "2a00:1450:4001:80b::200a",
+        ] {
+            assert!(public(accepted), "{accepted}");
+        }
     }
 
     #[test]
