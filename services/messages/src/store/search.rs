@@ -4,7 +4,10 @@
 //! newest first by walking the index backwards) with two columns: its conversation's token
 //! (`c<num of the conversation>`) and its body, folded (lower case, without accents: the
 //! diacritics of Latin, Greek and Cyrillic letters and the vowel points of Hebrew and Arabic;
-//! the marks that make up Indic or Thai letters are kept, they are not accents). A query is the
+//! the marks that make up Indic or Thai letters are kept, they are not accents; compatibility
+//! forms such as ligatures and full-width letters as their plain letters, and the few Latin
+//! letters with no accent to strip, such as ł, ø or ß, as the letters they are searched by;
+//! nothing is transliterated from one script to another). A query is the
 //! caller's words folded the same way, every one required, the last one also as a prefix,
 //! restricted to the tokens of the conversations the caller is a member of now: the index
 //! intersects both, so a common word in a large database costs no more than the caller's share
@@ -60,6 +63,13 @@ CREATE TABLE search_cursor (
     drains INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO search_cursor (only, num) VALUES (1, 0);
+",
+    // 2: `fold` also folds compatibility forms and letters such as ł, ø, ß, for bodies and
+    // queries alike: what the index holds was folded less, so it is emptied and filled again by
+    // the drain (searches read the messages meanwhile). Change `fold`, add a migration like it.
+    "
+INSERT INTO message_search (message_search) VALUES ('delete-all');
+UPDATE search_cursor SET num = 0;
 ",
 ];
 
@@ -512,13 +522,42 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
 }
 
-/// Lower case, without accents (see the module's documentation).
+/// Lower case, without accents (see the module's documentation). The compatibility
+/// decomposition (NFKD) turns ligatures, full-width and other look-alike forms into their plain
+/// letters besides separating accents. The index holds what this returns: a change needs a
+/// migration that rebuilds it (see [`MIGRATIONS`]).
 fn fold(text: &str) -> String {
-    text.nfd()
+    let mut folded = String::with_capacity(text.len());
+    for c in text
+        .nfkd()
         .filter(|c| !is_accent(*c))
         .nfc()
         .flat_map(char::to_lowercase)
-        .collect()
+    {
+        match plain_letters(c) {
+            Some(letters) => folded.push_str(letters),
+            None => folded.push(c),
+        }
+    }
+    folded
+}
+
+/// Latin letters (lower case) that no decomposition takes an accent off, as the plain letters
+/// people type for them: those with a stroke or a slash, and those that are two letters.
+fn plain_letters(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ł' => "l",       // Polish
+        'ø' => "o",       // Danish, Norwegian
+        'đ' | 'ð' => "d", // South Slavic; Icelandic, Faroese
+        'ħ' => "h",       // Maltese
+        'ŧ' => "t",       // Sámi
+        'ı' => "i",       // Turkish, Azerbaijani dotless i
+        'æ' => "ae",
+        'œ' => "oe",
+        'ß' => "ss",
+        'þ' => "th",
+        _ => return None,
+    })
 }
 
 /// Marks that only accent a letter: the combining diacritics (Latin, Greek, Cyrillic and their
@@ -588,16 +627,21 @@ mod tests {
     }
 
     fn world(bodies: &[&str]) -> World {
-        world_in(test_db(), bodies)
+        world_in(test_db(), MIGRATIONS.len(), bodies)
     }
 
-    fn world_in(c: Connection, bodies: &[&str]) -> World {
+    /// The index's migrations, as the service applies them when it opens the index.
+    fn index_migrations() -> rusqlite_migration::Migrations<'static> {
+        rusqlite_migration::Migrations::new(MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect())
+    }
+
+    /// A world on the messages database `c`, with the index's database as migration
+    /// `index_version` left it.
+    fn world_in(c: Connection, index_version: usize, bodies: &[&str]) -> World {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.db");
         let mut index = Connection::open(&path).unwrap();
-        rusqlite_migration::Migrations::new(MIGRATIONS.iter().map(|sql| rusqlite_migration::M::up(sql)).collect())
-            .to_latest(&mut index)
-            .unwrap();
+        index_migrations().to_version(&mut index, index_version).unwrap();
         attach(&c, &path).unwrap();
         attach(&c, &path).unwrap(); // once is enough: the second finds it attached
         let (a, b) = (UserId::new(), UserId::new());
@@ -657,6 +701,91 @@ mod tests {
         {
             assert_eq!(bodies(&find(&w, w.a, word)), [*body], "{word}");
         }
+    }
+
+    /// Letters that carry a stroke or a slash rather than a separate accent, letters that are
+    /// two (æ, ß), ligatures and full-width forms are found by their plain letters, whether
+    /// waiting for the index or in it; no script is transliterated.
+    #[test]
+    fn letters_and_forms_without_an_accent_to_strip_are_folded_too() {
+        let texts = [
+            "Łódź",
+            "Søren",
+            "Đorđe",
+            "Ærø",
+            "Ǆemal",
+            "ﬁnance",
+            "Ｆｕｌｌｗｉｄｔｈ",
+            "Straße",
+            "Þórður",
+            "Œuvre",
+            "Việt Nam",
+            "ПРИВЕТ",
+        ];
+        let queries = [
+            ("lodz", "Łódź"),
+            ("łodz", "Łódź"),
+            ("ŁÓDŹ", "Łódź"),
+            ("soren", "Søren"),
+            ("SØREN", "Søren"),
+            ("dorde", "Đorđe"),
+            ("aero", "Ærø"),
+            ("ærø", "Ærø"),
+            ("dzemal", "Ǆemal"),
+            ("džemal", "Ǆemal"),
+            ("finance", "ﬁnance"),
+            ("fullwidth", "Ｆｕｌｌｗｉｄｔｈ"),
+            ("strasse", "Straße"),
+            ("STRASSE", "Straße"),
+            ("thordur", "Þórður"),
+            ("oeuvre", "Œuvre"),
+            ("viet", "Việt Nam"),
+            ("привет", "ПРИВЕТ"),
+        ];
+        let w = world(&texts);
+        let found_by_their_plain_letters = |w: &World| {
+            for (q, body) in queries {
+                assert_eq!(bodies(&find(w, w.a, q)), [body], "{q}");
+            }
+            assert!(bodies(&find(w, w.a, "privet")).is_empty(), "Cyrillic stays Cyrillic");
+        };
+        found_by_their_plain_letters(&w);
+        drain(&w);
+        found_by_their_plain_letters(&w);
+        assert_eq!(
+            snippet("ﬁnance report", &Terms::parse("finance").unwrap()),
+            "ﬁnance report"
+        );
+    }
+
+    /// Migration 2 of the index: an index filled by the folding before (accents only) is
+    /// emptied when it opens, its messages found from the messages database meanwhile, and
+    /// indexed again by the folding of now.
+    #[test]
+    fn an_index_built_by_the_old_folding_is_rebuilt() {
+        let mut w = world_in(test_db(), 1, &["Łódź tonight", "Straße"]);
+        let conversation: i64 =
+            w.c.query_row("SELECT num FROM conversations", [], |r| r.get(0))
+                .unwrap();
+        // What the drain of the folding before left in the index.
+        let conv = format!("c{conversation}");
+        w.index
+            .execute(
+                "INSERT INTO message_search (rowid, conv, body) VALUES (1, ?1, 'łodz tonight'), (2, ?1, 'straße')",
+                [&conv],
+            )
+            .unwrap();
+        w.index.execute("UPDATE search_cursor SET num = 2", []).unwrap();
+        assert_eq!(waiting_now(&w), 0);
+
+        index_migrations().to_latest(&mut w.index).unwrap();
+        assert_eq!(waiting_now(&w), 2, "every message waits for the index again");
+        assert_eq!(bodies(&find(&w, w.a, "lodz")), ["Łódź tonight"]);
+        assert_eq!(bodies(&find(&w, w.a, "strasse")), ["Straße"]);
+        drain(&w);
+        assert_eq!((in_index(&w, "lodz"), in_index(&w, "strasse")), (vec![1], vec![2]));
+        assert_eq!(in_index(&w, "tonight"), [1], "once");
+        assert_eq!(bodies(&find(&w, w.a, "lodz")), ["Łódź tonight"]);
     }
 
     #[test]
@@ -760,7 +889,7 @@ mod tests {
     fn the_index_moved_to_its_own_database_finds_what_the_old_one_did() {
         let mut c = super::super::bare_db();
         migrations().to_version(&mut c, 9).unwrap();
-        let mut w = world_in(c, &["it's sunny", "see you soon", "gone", "apple"]);
+        let mut w = world_in(c, MIGRATIONS.len(), &["it's sunny", "see you soon", "gone", "apple"]);
         w.c.execute_batch(
             "UPDATE messages SET body = '', deleted_at = '2026-01-01T00:00:00Z' WHERE seq = 3;
              INSERT INTO message_search (rowid, conv, body) VALUES (3, 'c1', 'gone');
