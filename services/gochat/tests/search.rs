@@ -18,6 +18,12 @@ async fn search_follows_the_contract() {
     search::search_follows_the_contract(&deployment.site).await;
 }
 
+#[tokio::test]
+async fn a_search_cursor_reveals_nothing_of_other_conversations() {
+    let deployment = Deployment::all_in_one().await;
+    search::a_search_cursor_reveals_nothing_of_other_conversations(&deployment.site).await;
+}
+
 /// What operators (and `make bench`) watch while a migration rebuilds the index: the messages
 /// still waiting for it after the drain's last batch, down to none once the drain has caught up.
 #[tokio::test]

@@ -188,3 +188,43 @@ pub async fn search_follows_the_contract(site: &Arc<Site>) {
     assert_eq!(cat.search("cafe").await, ["cafe for ben and cat only"]);
     assert_eq!(ann.search("budget").await.len(), 2);
 }
+
+/// `nextCursor` of a search limited to one result.
+async fn next_cursor(person: &Person, q: &str) -> String {
+    let (status, page) = search(person, &format!("q={}&limit=1", encode(q))).await;
+    assert_eq!(status, 200, "{page}");
+    page["nextCursor"].as_str().expect("a next page").to_owned()
+}
+
+/// `nextCursor` says where the caller's own results stopped: the conversation and `seq` of the
+/// last one, which they were shown. Nothing of the server's: the messages others exchanged
+/// between two searches do not move it, so they cannot be counted by it.
+pub async fn a_search_cursor_reveals_nothing_of_other_conversations(site: &Arc<Site>) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let decoded = |cursor: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).expect("base64")).expect("json")
+    };
+    let (spy, pal) = (site.person("spy").await, site.person("pal").await);
+    let (ann, ben) = (site.person("ann").await, site.person("ben").await);
+    let mine = spy.direct_with(&pal).await;
+    let theirs = ann.direct_with(&ben).await;
+    let (mut spy0, mut ann0) = (spy.tab(0).await, ann.tab(0).await);
+    stored(&mut spy0, &mine, "marker one").await;
+    stored(&mut spy0, &mine, "marker two").await;
+    let before = next_cursor(&spy, "marker").await;
+    for i in 0..25 {
+        stored(&mut ann0, &theirs, &format!("private {i}")).await;
+    }
+    stored(&mut spy0, &mine, "marker three").await;
+    let after = next_cursor(&spy, "marker").await;
+    assert_eq!(decoded(&before), json!({"conversationId": mine, "seq": 2}));
+    assert_eq!(decoded(&after), json!({"conversationId": mine, "seq": 3}));
+
+    // It pages on; one naming a conversation the caller is not in is refused as made up.
+    let (status, page) = search(&spy, &format!("q=marker&limit=1&cursor={}", encode(&after))).await;
+    assert_eq!((status, result_bodies(&page)), (200, vec!["marker two"]));
+    let forged = URL_SAFE_NO_PAD.encode(json!({"conversationId": theirs, "seq": 20}).to_string());
+    let (status, body) = search(&spy, &format!("q=marker&cursor={forged}")).await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid_input")));
+}

@@ -3,7 +3,7 @@
 use super::query;
 use crate::AppState;
 use crate::store::conversations;
-use crate::store::search::{self, Terms};
+use crate::store::search::{self, Cursor, Terms};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use gochat_kit::auth::AuthUser;
@@ -36,15 +36,9 @@ pub async fn search(
     if !(1..=MAX_SEARCH_PAGE).contains(&limit) {
         return Err(ApiError::invalid(format!("limit must be 1 to {MAX_SEARCH_PAGE}")));
     }
-    let before = match q.cursor.as_deref() {
+    let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(cursor) => Some(
-            cursor
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::invalid("cursor is not one this route gave"))?,
-        ),
+        Some(cursor) => Some(Cursor::decode(cursor).ok_or_else(not_given)?),
     };
     let conversation = match q.conversation_id.as_deref() {
         None | Some("") => None,
@@ -53,25 +47,34 @@ pub async fn search(
     let index = state.index.clone();
     let found = state
         .db
-        .read(move |c| {
+        .read(move |c| -> Result<Result<_, ApiError>, DbError> {
             search::attach(c, &index)?;
             if let Some(id) = conversation
                 && conversations::role(c, id, me.id)?.is_none()
             {
-                return Ok(None);
+                return Ok(Err(ApiError::NotFound));
             }
-            search::search(c, me.id, &terms, conversation, before, limit)
-                .map(Some)
-                .map_err(DbError::from)
+            let before = match &cursor {
+                None => None,
+                Some(cursor) => match cursor.num(c, me.id)? {
+                    Some(num) => Some(num),
+                    None => return Ok(Err(not_given())),
+                },
+            };
+            Ok(Ok(search::search(c, me.id, &terms, conversation, before, limit)?))
         })
-        .await?
-        .ok_or(ApiError::NotFound)?;
+        .await??;
     Ok(Json(SearchResults {
         results: found
             .messages
             .into_iter()
             .map(|(message, snippet)| SearchResult { message, snippet })
             .collect(),
-        next_cursor: found.next.map(|n| n.to_string()),
+        next_cursor: found.next.map(|cursor| cursor.encode()),
     }))
+}
+
+/// The answer to a cursor this route did not give the caller (or not for what they are now).
+fn not_given() -> ApiError {
+    ApiError::invalid("cursor is not one this route gave")
 }

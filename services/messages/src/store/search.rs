@@ -32,10 +32,13 @@
 //! write, a fraction of a second later).
 
 use super::messages::message_from;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gochat_proto::dto::Message;
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
 
@@ -328,7 +331,52 @@ impl Terms {
 /// One page of results: messages newest first, and the cursor of the next page.
 pub struct Found {
     pub messages: Vec<(Message, String)>,
-    pub next: Option<i64>,
+    pub next: Option<Cursor>,
+}
+
+/// Where a page of results ended: its last message, by its place in its conversation, which the
+/// caller was shown. Not by its `num`: numbers are server-wide, and how far they moved between
+/// two searches would tell how many messages everyone stored meanwhile. Opaque to clients
+/// (base64 JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cursor {
+    conversation_id: ConversationId,
+    seq: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serializes"))
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+    }
+
+    /// The `num` of its message, where the next page starts below, if `user` is a member of its
+    /// conversation now: a cursor of any other conversation is not one [`search`] gave them,
+    /// and telling where its message lies among theirs would say when it was sent.
+    pub fn num(&self, c: &Connection, user: UserId) -> rusqlite::Result<Option<i64>> {
+        c.prepare_cached(
+            "SELECT m.num FROM messages m
+             JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?3
+             WHERE m.conversation_id = ?1 AND m.seq = ?2",
+        )?
+        .query_row(params![self.conversation_id, self.seq, user], |r| r.get(0))
+        .optional()
+    }
+
+    /// The cursor of message `num` (deleted or not: its place stays).
+    fn of(c: &Connection, num: i64) -> rusqlite::Result<Self> {
+        c.prepare_cached("SELECT conversation_id, seq FROM messages WHERE num = ?1")?
+            .query_row([num], |r| {
+                Ok(Self {
+                    conversation_id: r.get(0)?,
+                    seq: r.get(1)?,
+                })
+            })
+    }
 }
 
 /// Searches the conversations `user` is a member of now (or only `conversation`, which the
@@ -392,10 +440,11 @@ pub fn search(
         let snippet = snippet(&message.body, terms);
         messages.push((message, snippet));
     }
-    Ok(Found {
-        next: more.then(|| nums.last().copied()).flatten(),
-        messages,
-    })
+    let next = match nums.last() {
+        Some(&last) if more => Some(Cursor::of(c, last)?),
+        _ => None,
+    };
+    Ok(Found { next, messages })
 }
 
 /// The newest `wanted` indexed messages below `before` that match, in the conversations of
@@ -670,6 +719,14 @@ mod tests {
         search(&w.c, user, &Terms::parse(q).unwrap(), None, None, 10).unwrap()
     }
 
+    /// Where the page after `found` starts, for `user`, as the route reads its cursor.
+    fn below(w: &World, user: UserId, found: &Found) -> Option<i64> {
+        found
+            .next
+            .as_ref()
+            .map(|cursor| cursor.num(&w.c, user).unwrap().unwrap())
+    }
+
     #[test]
     fn every_word_whole_except_the_last_which_is_a_prefix_accents_and_case_ignored() {
         let w = world(&["Le café est prêt", "cafeteria tomorrow", "CAFE au lait", "tea time"]);
@@ -814,8 +871,23 @@ mod tests {
         let w = world(&["apple 1", "apple 2", "apple 3", "pear"]);
         let first = search(&w.c, w.a, &Terms::parse("apple").unwrap(), Some(w.ab), None, 2).unwrap();
         assert_eq!(bodies(&first), ["apple 3", "apple 2"]);
-        let rest = search(&w.c, w.a, &Terms::parse("apple").unwrap(), None, first.next, 2).unwrap();
-        assert_eq!((bodies(&rest), rest.next), (vec!["apple 1"], None));
+        let rest = search(
+            &w.c,
+            w.a,
+            &Terms::parse("apple").unwrap(),
+            None,
+            below(&w, w.a, &first),
+            2,
+        )
+        .unwrap();
+        assert_eq!((bodies(&rest), &rest.next), (vec!["apple 1"], &None));
+        let cursor = first.next.unwrap();
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor.clone()));
+        assert_eq!(
+            cursor.num(&w.c, UserId::new()).unwrap(),
+            None,
+            "not a cursor of a stranger's"
+        );
     }
 
     /// One batch of the background drain, of at most `most` messages, as the service runs it
@@ -1014,10 +1086,10 @@ mod tests {
         let terms = Terms::parse("apple").unwrap();
         let first = search(&w.c, w.a, &terms, None, None, 2).unwrap();
         assert_eq!(bodies(&first), ["apple 5", "apple 4"]);
-        let second = search(&w.c, w.a, &terms, Some(w.ab), first.next, 2).unwrap();
+        let second = search(&w.c, w.a, &terms, Some(w.ab), below(&w, w.a, &first), 2).unwrap();
         assert_eq!(
-            (bodies(&second), second.next),
-            (vec!["apple 2", "apple 1 edited"], None)
+            (bodies(&second), &second.next),
+            (vec!["apple 2", "apple 1 edited"], &None)
         );
         drain(&w);
         let all = search(&w.c, w.a, &terms, None, None, 10).unwrap();
@@ -1121,7 +1193,7 @@ mod tests {
         loop {
             let page = search(&w.c, w.a, &terms, None, next, 50).unwrap();
             seen += page.messages.len();
-            next = page.next;
+            next = below(&w, w.a, &page);
             if next.is_none() {
                 break;
             }
