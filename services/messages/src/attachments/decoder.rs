@@ -8,15 +8,16 @@
 use gochat_proto::ids::UserId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::{Mutex as AsyncMutex, MutexGuard, OwnedMutexGuard};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 /// Each user's line, kept only while some picture of theirs is in it.
 type Lines = Mutex<HashMap<UserId, Arc<AsyncMutex<()>>>>;
 
 #[derive(Default)]
 pub struct Decoder {
-    /// The decode running. Tokio's mutex serves its waiters in order.
-    running: AsyncMutex<()>,
+    /// The decode running. Tokio's mutex serves its waiters in order; its guard goes with the
+    /// decode, which outlives a request given up meanwhile.
+    running: Arc<AsyncMutex<()>>,
     lines: Lines,
 }
 
@@ -52,9 +53,12 @@ pub struct InLine<'d> {
 }
 
 impl InLine<'_> {
-    /// Waits for the decoder, behind the first picture of each user who came before.
-    pub async fn turn(&self) -> MutexGuard<'_, ()> {
-        self.decoder.running.lock().await
+    /// Waits for the decoder, behind the first picture of each user who came before. The turn
+    /// lasts until the guard is dropped: move it into the decode's own thread, so that an
+    /// upload given up (a closed connection, a timeout) does not end the turn of a decode that
+    /// goes on.
+    pub async fn turn(&self) -> OwnedMutexGuard<()> {
+        self.decoder.running.clone().lock_owned().await
     }
 }
 

@@ -179,11 +179,14 @@ async fn picture_of(
     if let Some(known) = known_picture(state, &received.sha256).await? {
         return Ok(known);
     }
-    let _turn = in_line.turn().await;
+    let turn = in_line.turn().await;
     let path = received.temp.path().to_owned();
-    let decoded = tokio::task::spawn_blocking(move || picture::inspect(&path, format))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let decoded = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        picture::inspect(&path, format)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     decoded.map_err(|e| match e {
         Unusable::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
         Unusable::Unreadable => ApiError::invalid(e.to_string()),
