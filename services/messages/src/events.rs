@@ -294,7 +294,7 @@ fn reacted(w: &mut Write<'_>, e: MessageReacted) -> rusqlite::Result<()> {
         return refuse.send(w, ErrorCode::Forbidden, "you cannot message this user");
     }
     let reactions = match messages::get(w, head.id, e.seq)? {
-        Some(m) if m.deleted_at.is_none() => m.reactions,
+        Some(m) if m.deleted_at.is_none() => messages::in_one_form(m.reactions),
         _ => return refuse.send(w, ErrorCode::NotFound, "no such message"),
     };
     if let Some(reason) =

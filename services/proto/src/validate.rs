@@ -103,7 +103,9 @@ const INVISIBLE: &[RangeInclusive<char>] = &[
 /// be the same reaction, which a member can take back whichever way they typed it.
 pub fn emoji(emoji: &str) -> Result<&'static str, &'static str> {
     match emojis::get(emoji) {
-        Some(found) if emoji.len() <= MAX_EMOJI_BYTES => Ok(found.as_str()),
+        // Both forms within the bound: the fully-qualified one can be the longer ("👁‍🗨", 11
+        // bytes, is "👁️‍🗨️", 17).
+        Some(found) if emoji.len() <= MAX_EMOJI_BYTES && found.as_str().len() <= MAX_EMOJI_BYTES => Ok(found.as_str()),
         _ => Err("a reaction is one emoji"),
     }
 }
@@ -222,6 +224,7 @@ mod tests {
         assert_eq!(emoji("❤"), Ok("❤️"));
         assert_eq!(emoji("☺"), Ok("☺️"));
         assert_eq!(emoji("✌🏽"), Ok("✌🏽"));
+        assert!(emoji("👁‍🗨").is_err(), "its one form is over the bound");
         for bad in ["", "a", "👍👍", "hello", "👨‍👩‍👧‍👦", "<script>"] {
             assert!(emoji(bad).is_err(), "{bad}");
         }

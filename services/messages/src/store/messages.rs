@@ -7,6 +7,7 @@ use gochat_proto::Timestamp;
 use gochat_proto::dto::{Attachment, ChangesPage, Message, MessagesPage, Reaction};
 use gochat_proto::ids::{ClientId, ConversationId, MessageId, UserId};
 use gochat_proto::limits::{MAX_REACTIONS, MAX_REACTIONS_IN_ALL, MAX_REACTIONS_PER_MEMBER};
+use gochat_proto::validate;
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 /// Which part of a conversation's history a page covers.
@@ -299,13 +300,36 @@ pub fn react(
     if message.deleted_at.is_some() {
         return Ok(None);
     }
-    let mut reactions = message.reactions;
+    let mut reactions = in_one_form(message.reactions);
     if !toggle(&mut reactions, user, emoji, on) {
         return Ok(None);
     }
     c.prepare_cached("UPDATE messages SET reactions = ?3 WHERE conversation_id = ?1 AND seq = ?2")?
         .execute(params![conversation, seq, to_json_column(&reactions)?])?;
     changed(c, conversation, seq).map(Some)
+}
+
+/// `reactions` with each emoji in its one form (see [`validate::emoji`]), those stored before
+/// reactions were kept so ("❤" beside "❤️") merged into it, so that either is taken back.
+pub fn in_one_form(reactions: Vec<Reaction>) -> Vec<Reaction> {
+    let mut merged: Vec<Reaction> = Vec::with_capacity(reactions.len());
+    for reaction in reactions {
+        let emoji = validate::emoji(&reaction.emoji).map_or(reaction.emoji, str::to_owned);
+        match merged.iter_mut().find(|r| r.emoji == emoji) {
+            Some(into) => {
+                for user in reaction.user_ids {
+                    if !into.user_ids.contains(&user) {
+                        into.user_ids.push(user);
+                    }
+                }
+            }
+            None => merged.push(Reaction {
+                emoji,
+                user_ids: reaction.user_ids,
+            }),
+        }
+    }
+    merged
 }
 
 /// Why `user` may not add `emoji` to a message with these `reactions`, if they may not: a
@@ -457,6 +481,34 @@ mod tests {
         }
     }
     use crate::store::{conversations, test_db, users};
+
+    /// Reactions stored before emoji were kept in one form merge into it: "❤" is "❤️".
+    #[test]
+    fn reactions_stored_in_another_form_merge_into_its_one_form() {
+        let (ann, ben) = (UserId::new(), UserId::new());
+        let stored = vec![
+            Reaction {
+                emoji: "❤".into(),
+                user_ids: vec![ann],
+            },
+            Reaction {
+                emoji: "👍".into(),
+                user_ids: vec![ben],
+            },
+            Reaction {
+                emoji: "❤️".into(),
+                user_ids: vec![ben, ann],
+            },
+        ];
+        let mut reactions = in_one_form(stored);
+        let hearts: Vec<_> = reactions
+            .iter()
+            .map(|r| (r.emoji.as_str(), r.user_ids.clone()))
+            .collect();
+        assert_eq!(hearts, [("❤️", vec![ann, ben]), ("👍", vec![ben])]);
+        assert!(toggle(&mut reactions, ann, "❤️", false), "taken back");
+        assert_eq!(reactions[0].user_ids, [ben]);
+    }
 
     /// Twenty different reactions at most, five of them from one member, 1,280 in all; one
     /// already added is never refused (adding it again changes nothing), and removing always goes.
