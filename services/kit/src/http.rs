@@ -310,14 +310,15 @@ impl Origins {
     }
 
     /// True when the client reached us over HTTPS (directly or through a trusted proxy), as
-    /// the proxy says it: the de facto `X-Forwarded-Proto`, or RFC 7239's `Forwarded`.
+    /// the proxy says it: the de facto `X-Forwarded-Proto`, else RFC 7239's `Forwarded`. The
+    /// first wins: proxies set it (the repository's nginx.conf does), while many pass a
+    /// client's `Forwarded` on as it came.
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
         let x_forwarded_proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
         self.behind_proxy()
-            && [x_forwarded_proto, forwarded_proto(headers)]
-                .into_iter()
-                .flatten()
-                .any(|proto| proto.eq_ignore_ascii_case("https"))
+            && x_forwarded_proto
+                .or_else(|| forwarded_proto(headers))
+                .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
     }
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
@@ -540,7 +541,7 @@ mod tests {
     /// HTTPS as a trusted proxy reports it: `X-Forwarded-Proto`, or the `proto` of the first
     /// element of RFC 7239's `Forwarded` (the scheme the client used to reach the first proxy).
     #[test]
-    fn https_is_read_from_x_forwarded_proto_or_the_first_forwarded_element() {
+    fn https_is_read_from_x_forwarded_proto_else_the_first_forwarded_element() {
         let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
         let headers = |name: &'static str, value: &'static str| {
             let mut headers = HeaderMap::new();
@@ -572,6 +573,10 @@ mod tests {
         ] {
             assert!(!behind_proxy.is_https(&plain), "{plain:?}");
         }
+        // The proxy's X-Forwarded-Proto is believed over a Forwarded the client may have sent.
+        let mut both = headers("x-forwarded-proto", "http");
+        both.insert("forwarded", HeaderValue::from_static("proto=https"));
+        assert!(!behind_proxy.is_https(&both));
     }
 
     #[test]
