@@ -152,6 +152,18 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// A page's cursor as clients get it: opaque, the base64 of its JSON (URL-safe, unpadded).
+pub fn encode_cursor<T: Serialize>(cursor: &T) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("a cursor serializes"))
+}
+
+/// The cursor [`encode_cursor`] wrote, or `None` for text it did not write.
+pub fn decode_cursor<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    use base64::Engine;
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?).ok()
+}
+
 /// `axum::Json`, but a bad body gets the contract's error body instead of plain text.
 pub struct Json<T>(pub T);
 

@@ -1,7 +1,5 @@
 //! The user directory. Plain synchronous functions, run on the database threads.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gochat_proto::dto::UserSummary;
 use gochat_proto::ids::UserId;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -34,11 +32,11 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serializes"))
+        gochat_kit::http::encode_cursor(self)
     }
 
     pub fn decode(s: &str) -> Option<Self> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+        gochat_kit::http::decode_cursor(s)
     }
 }
 

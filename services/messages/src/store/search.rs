@@ -32,8 +32,6 @@
 //! write, a fraction of a second later).
 
 use super::messages::message_from;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gochat_proto::dto::Message;
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
@@ -347,11 +345,11 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serializes"))
+        gochat_kit::http::encode_cursor(self)
     }
 
     pub fn decode(s: &str) -> Option<Self> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+        gochat_kit::http::decode_cursor(s)
     }
 
     /// The `num` of its message, where the next page starts below, if `user` is a member of its
