@@ -29,7 +29,7 @@ async fn signup_sets_the_session_cookie_and_signout_revokes_it_everywhere() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["user"]["username"], "alice");
     assert_eq!(body["user"]["email"], "Alice@Example.org");
-    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
+    let cookie = set_cookie(&headers);
     for attribute in ["auth=", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
     }
@@ -46,14 +46,7 @@ async fn signup_sets_the_session_cookie_and_signout_revokes_it_everywhere() {
     let token = alice.cookie.clone().unwrap();
     let (status, headers, _) = alice.request("POST", "/api/auth/signout", None, HeaderMap::new()).await;
     assert_eq!(status, 204);
-    assert!(
-        headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
-    );
+    assert!(set_cookie(&headers).contains("Max-Age=0"));
 
     // The old token, replayed right after the answer, is refused by every service at once.
     let mut replay = Client::new(&server);
@@ -119,15 +112,7 @@ async fn session_cookie_is_secure_behind_a_tls_proxy() {
             .request("POST", "/api/auth/signup", Some(body), headers)
             .await;
         assert_eq!(status, 201);
-        assert!(
-            headers
-                .get("set-cookie")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .contains("; Secure"),
-            "{name}"
-        );
+        assert!(set_cookie(&headers).contains("; Secure"), "{name}");
     }
     server.stop().await.unwrap();
 }
@@ -287,6 +272,15 @@ async fn wrong_password_and_unknown_user_look_the_same_and_repeated_failures_are
     let retry_after: u64 = last.1.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!(retry_after > 0);
     server.stop().await.unwrap();
+}
+
+/// The session cookie an answer sets.
+fn set_cookie(headers: &HeaderMap) -> &str {
+    headers
+        .get("set-cookie")
+        .expect("a set-cookie header")
+        .to_str()
+        .unwrap()
 }
 
 fn forged_tokens() -> Vec<(&'static str, String)> {
