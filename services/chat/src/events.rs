@@ -3,9 +3,11 @@
 
 use crate::AppState;
 use crate::frames::{encode, error_frame};
+use axum::extract::ws::Utf8Bytes;
 use gochat_kit::bus::{Handler, handler as make_handler};
-use gochat_proto::events::Event;
+use gochat_proto::events::{Event, Origin};
 use gochat_proto::frames::ChatServerFrame;
+use gochat_proto::ids::UserId;
 
 pub fn handler(state: AppState) -> Handler {
     make_handler(move |envelope| {
@@ -21,8 +23,13 @@ fn push(state: &AppState, event: Event) {
     let hub = &state.hub;
     match event {
         Event::MessageStored(e) => {
+            let sender = e.message.sender_id;
             let frame = encode(&ChatServerFrame::Message { message: e.message });
-            hub.push(&e.members, &frame);
+            match e.resent {
+                // The answer to a repeated `send`: the members had the message already.
+                Some(resent) => answer(state, &sender, resent.origin, &frame),
+                None => hub.push(&e.members, &frame),
+            }
         }
         Event::MessageUpdated(e) => {
             let frame = encode(&ChatServerFrame::MessageUpdated {
@@ -65,15 +72,18 @@ fn push(state: &AppState, event: Event) {
         }
         Event::MessageRejected(e) => {
             let frame = error_frame(e.code, &e.reason, e.client_id);
-            match e.origin {
-                // Answered on the socket that asked, when it is one of ours.
-                Some(origin) if *origin.instance == *state.instance => {
-                    hub.push_to_socket(&e.user_id, origin.socket, &frame)
-                }
-                Some(_) => {}
-                None => hub.push([&e.user_id], &frame),
-            }
+            answer(state, &e.user_id, e.origin, &frame);
         }
         _ => {}
+    }
+}
+
+/// Answers `user` on the socket that asked, when it is one of ours; on each of their sockets
+/// here when the request named none (a publisher that predates origins).
+fn answer(state: &AppState, user: &UserId, origin: Option<Origin>, frame: &Utf8Bytes) {
+    match origin {
+        Some(origin) if *origin.instance == *state.instance => state.hub.push_to_socket(user, origin.socket, frame),
+        Some(_) => {}
+        None => state.hub.push([user], frame),
     }
 }

@@ -45,6 +45,14 @@ async fn replies_edits_deletes_and_reactions() {
 }
 
 #[tokio::test]
+async fn a_repeated_send_is_answered_on_its_socket_alone() {
+    let Some(deployment) = Deployment::over_rabbitmq().await else {
+        return;
+    };
+    messages::a_repeated_send_is_answered_on_its_socket_alone(&deployment.site).await;
+}
+
+#[tokio::test]
 async fn offline_tab_catches_up_by_changes() {
     let Some(deployment) = Deployment::over_rabbitmq().await else {
         return;

@@ -20,3 +20,9 @@ async fn offline_tab_catches_up_by_changes() {
     let deployment = Deployment::all_in_one().await;
     messages::offline_tab_catches_up_by_changes(&deployment.site).await;
 }
+
+#[tokio::test]
+async fn a_repeated_send_is_answered_on_its_socket_alone() {
+    let deployment = Deployment::all_in_one().await;
+    messages::a_repeated_send_is_answered_on_its_socket_alone(&deployment.site).await;
+}

@@ -961,6 +961,7 @@ async fn a_subscription_whose_session_ended_is_never_pushed_to_even_before_the_s
             username: "alice".into(),
         },
         members: vec![alice, bob],
+        resent: None,
         title: None,
         mentions: Vec::new(),
     })

@@ -3,9 +3,9 @@
 //! and acknowledged only after the commit.
 //!
 //! Idempotence: a `message.sent` whose (sender, clientId) is stored makes no second message; it
-//! republishes `message.stored` with the stored message (same id, same seq), so the tabs of a
-//! sender that did not see its message confirmed get their answer again (consumers of
-//! `message.stored` treat a message they have as applied). Watermarks only move up, so a
+//! is answered with the stored message (same id, same seq) on the socket it came from alone, so
+//! a tab that did not see its message confirmed gets its answer again while the members, who
+//! had the message when it was stored, are told nothing twice. Watermarks only move up, so a
 //! repeated receipt changes nothing. Edits, deletions and reactions are not idempotent (an old
 //! reaction redelivered after a newer one would undo it): those are applied once by event id.
 //!
@@ -23,7 +23,7 @@ use gochat_proto::dto::{ConversationKind, Message, TimelineEvent};
 use gochat_proto::error::ErrorCode;
 use gochat_proto::events::{
     ConversationUpdated, Event, EventKind, MessageDeleted, MessageEdited, MessageReacted, MessageRejected, MessageSent,
-    MessageStored, MessageUpdated, Origin, ReceiptUpdated, Typing, UserTyping,
+    MessageStored, MessageUpdated, Origin, ReceiptUpdated, Resent, Typing, UserTyping,
 };
 use gochat_proto::ids::{ClientId, ConversationId, UserId};
 use gochat_proto::validate;
@@ -90,7 +90,7 @@ fn sent(w: &mut Write<'_>, e: MessageSent, backlog: &Arc<Backlog>) -> rusqlite::
         origin: &e.origin,
     };
     if let Some(stored) = messages::find_by_client(w, e.sender_id, e.client_id)? {
-        return publish_stored(w, stored);
+        return answer_repeat(w, stored, e.origin);
     }
     if let Err(reason) = validate::body(&e.body, &e.attachment_ids) {
         return refuse.send(w, ErrorCode::InvalidInput, reason);
@@ -177,8 +177,25 @@ fn publish_stored(w: &mut Write<'_>, message: Message) -> rusqlite::Result<()> {
         message,
         sender,
         members,
+        resent: None,
         title,
         mentions,
+    })?;
+    Ok(())
+}
+
+/// Answers a `send` repeated with a `clientId` already stored (its answer was late, or lost
+/// with a socket): the stored message goes again to the socket that repeated it. Every member
+/// was sent it when it was stored, so nobody else is.
+fn answer_repeat(w: &mut Write<'_>, message: Message, origin: Option<Origin>) -> rusqlite::Result<()> {
+    let sender = users::user_ref(w, message.sender_id)?;
+    w.publish(&MessageStored {
+        members: vec![message.sender_id],
+        message,
+        sender,
+        resent: Some(Resent { origin }),
+        title: None,
+        mentions: Vec::new(),
     })?;
     Ok(())
 }

@@ -8,7 +8,8 @@ use gochat_kit::testing::TestServer;
 use gochat_proto::dto::{Conversation, ConversationResponse, ConversationsResponse, DirectConversation, MessagesPage};
 use gochat_proto::error::ErrorCode;
 use gochat_proto::events::{
-    Envelope, Event, EventData, EventKind, MessageDelivered, MessageEdited, MessageRead, MessageSent, UserRegistered,
+    Envelope, Event, EventData, EventKind, MessageDelivered, MessageEdited, MessageRead, MessageSent, Origin, Resent,
+    UserRegistered,
 };
 use gochat_proto::ids::{ClientId, ConversationId, UserId};
 use gochat_proto::topology::USERS;
@@ -664,18 +665,40 @@ async fn opening_a_conversation_is_idempotent() {
 async fn a_redelivered_event_applies_nothing_twice() {
     let mut h = Harness::start().await;
     let (a, b) = (h.user("alice").await, h.user("bob").await);
-    let envelope = Envelope::new(&sent(&a, Some(b.id), None, ClientId::new(), "once")).unwrap();
+    let client_id = ClientId::new();
+    let envelope = Envelope::new(&sent(&a, Some(b.id), None, client_id, "once")).unwrap();
     h.publish_envelope(&envelope).await;
     assert!(matches!(h.next().await, Event::ConversationUpdated(_)));
     let Event::MessageStored(first) = h.next().await else {
         panic!("message.stored")
     };
-    // The same event again: no second message, the stored one announced again (same id, seq).
+    assert_eq!((&first.resent, first.members.len()), (&None, 2));
+    // The same event again: no second message; the stored one (same id, seq) answers the
+    // sender alone (on every socket: the event names none).
     h.publish_envelope(&envelope).await;
     let Event::MessageStored(again) = h.next().await else {
         panic!("message.stored")
     };
     assert_eq!(again.message, first.message);
+    assert_eq!(
+        (again.resent, again.members),
+        (Some(Resent { origin: None }), vec![a.id])
+    );
+    // The same send repeated from another socket: answered there.
+    let origin = Origin {
+        instance: "chat-b".into(),
+        socket: 7,
+    };
+    h.publish(&MessageSent {
+        origin: Some(origin.clone()),
+        ..sent(&a, Some(b.id), None, client_id, "once")
+    })
+    .await;
+    let Event::MessageStored(repeat) = h.next().await else {
+        panic!("message.stored")
+    };
+    assert_eq!(repeat.message, first.message);
+    assert_eq!(repeat.resent, Some(Resent { origin: Some(origin) }));
     h.assert_nothing_published(&a, &b).await;
 
     let conversation = first.message.conversation_id;

@@ -268,7 +268,8 @@ pub struct PresenceChanged {
     pub last_seen_at: Option<Timestamp>,
 }
 
-/// The chat instance and socket a request came from, so that a refusal is answered there.
+/// The chat instance and socket a request came from, so that a refusal (or the answer to a
+/// repeated `send`) is answered there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Origin {
@@ -350,8 +351,15 @@ pub struct MessageStored {
     pub message: Message,
     /// Who sent it, for notifications' "from".
     pub sender: UserRef,
-    /// Every member of the conversation, sender included.
+    /// Every member of the conversation, sender included; the sender alone in a resend's answer.
     pub members: Vec<UserId>,
+    /// Set when this answers a `send` repeated with a `clientId` already stored: the message
+    /// goes again to the socket that repeated it, and to nobody else (every member had it when
+    /// it was stored; it is nothing new for notifications). Such an answer names the sender
+    /// alone in `members` and has no title nor mentions, so a consumer that predates this field
+    /// tells nobody else either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resent: Option<Resent>,
     /// The group's title (none for a direct conversation), for notifications.
     #[serde(default)]
     pub title: Option<String>,
@@ -359,6 +367,16 @@ pub struct MessageStored {
     /// even where they muted the conversation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserId>,
+}
+
+/// Who repeated a `send` whose message was stored already (see [`MessageStored::resent`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resent {
+    /// The socket the repeat came from; none from a publisher that predates origins (then
+    /// every socket of the sender is answered).
+    #[serde(default)]
+    pub origin: Option<Origin>,
 }
 
 /// A message was edited, deleted or reacted to; `change` is the conversation's change counter

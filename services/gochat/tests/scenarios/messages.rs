@@ -4,7 +4,7 @@
 
 use super::{changes, error_codes, text};
 use crate::common::eventually;
-use crate::common::site::{Person, Site, Tab, WAIT, frame};
+use crate::common::site::{Person, Site, Tab, WAIT, bodies, frame};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -453,4 +453,69 @@ pub async fn offline_tab_catches_up_by_changes(site: &Arc<Site>) {
         (&live["seq"], &live["reactions"][0]["emoji"]),
         (&json!(4), &json!("❤️"))
     );
+}
+
+/// Reads `tab` until it holds both answers to the `send` of `client_id` it made last, in either
+/// order (the stored message may come first): `accepted`, and the stored message, returned.
+async fn answers(tab: &mut Tab, client_id: &str) -> Value {
+    let mark = tab.log.len();
+    let answer = |f: &Value| {
+        (f["type"] == "accepted" && f["clientId"] == client_id)
+            || (f["type"] == "message" && f["message"]["clientId"] == client_id)
+    };
+    let got = |tab: &Tab, kind: &str| tab.since(mark).iter().find(|f| f["type"] == kind && answer(f)).cloned();
+    loop {
+        if let (Some(_), Some(message)) = (got(tab, "accepted"), got(tab, "message")) {
+            return message["message"].clone();
+        }
+        tab.until(&format!("the answers to {client_id}"), answer).await;
+    }
+}
+
+/// A `send` repeated with its `clientId` (its answer was late, or lost with the socket) stores
+/// nothing new and is answered on the socket that repeated it alone: `accepted` and the stored
+/// message again, with the same id and seq. Every other socket, the sender's own included, gets
+/// the message once.
+pub async fn a_repeated_send_is_answered_on_its_socket_alone(site: &Arc<Site>) {
+    let ann = site.person("ann").await;
+    let ben = site.person("ben").await;
+    let cat = site.person("cat").await;
+    let group = ann.create_group("Resends", &[&ben, &cat]).await;
+    let mut ann0 = ann.tab(0).await;
+    let mut ann_elsewhere = ann.tab(1).await;
+    let mut ben0 = ben.tab(0).await;
+    let mut cat1 = cat.tab(1).await;
+
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let send = frame::send(&group, &client_id, "said once");
+    ann0.send(send.clone()).await;
+    let first = answers(&mut ann0, &client_id).await;
+    // Again on the same socket, as a client whose answer is late does...
+    ann0.send(send.clone()).await;
+    assert_eq!(answers(&mut ann0, &client_id).await, first);
+    // ...and on a new socket after a reconnect (on the other chat instance, where there are two).
+    drop(ann0);
+    let mut ann1 = ann.tab(1).await;
+    ann1.send(send).await;
+    assert_eq!(answers(&mut ann1, &client_id).await, first);
+
+    // Whatever a socket is pushed of the repeats comes before the next message.
+    ann1.say(&group, "marker").await;
+    for tab in [&mut ann1, &mut ann_elsewhere, &mut ben0, &mut cat1] {
+        tab.message("marker").await;
+    }
+    let pushed = |tab: &Tab| {
+        tab.frames("message")
+            .iter()
+            .filter(|f| f["message"]["clientId"] == client_id.as_str())
+            .count()
+    };
+    assert_eq!(
+        [pushed(&ann_elsewhere), pushed(&ben0), pushed(&cat1), pushed(&ann1)],
+        [1, 1, 1, 1],
+        "once to every socket: the members', the sender's other one, and the one that repeated it"
+    );
+    let history = ann.history(&group).await;
+    assert_eq!(bodies(&history), ["said once", "marker"]);
+    assert_eq!((&history[0]["id"], &history[0]["seq"]), (&first["id"], &first["seq"]));
 }

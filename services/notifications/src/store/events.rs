@@ -32,6 +32,8 @@ pub fn store_handler(db: Db, push: Arc<Push>) -> Handler {
         // A gathered batch is a hundred events in a busy second: none of them is urgent.
         w.let_others_run();
         match event {
+            // The answer to a repeated `send`: its message was taken when it was stored.
+            Event::MessageStored(e) if e.resent.is_some() => {}
             Event::MessageStored(e) => {
                 let message = e.message;
                 let sender = message.sender_id;
