@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::socket::Peer;
 use axum::extract::ws::Utf8Bytes;
 use gochat_kit::db::DbError;
+use gochat_kit::record::Outcome;
 use gochat_kit::ws::Reply;
 use gochat_proto::error::ErrorCode;
 use gochat_proto::events::{EventData, MessageDeleted, MessageEdited, MessageReacted, MessageSent, Origin, UserTyping};
@@ -67,10 +68,13 @@ pub async fn handle(state: &AppState, peer: &Peer, text: &str) -> Reply {
             };
             match state.recorder.record(&event).await {
                 Ok(safe) => Reply::Later(Box::pin(async move {
-                    Some(match safe.await {
-                        Ok(()) => encode(&ChatServerFrame::Accepted { client_id }),
-                        Err(e) => internal(e, Some(client_id)),
-                    })
+                    match safe.await {
+                        Ok(Outcome::Safe) => Some(encode(&ChatServerFrame::Accepted { client_id })),
+                        // Refused in the commit that would have stored it (in one process): the
+                        // refusal, on its way as `message.rejected`, is the only answer.
+                        Ok(Outcome::Refused) => None,
+                        Err(e) => Some(internal(e, Some(client_id))),
+                    }
                 })),
                 Err(e) => Reply::Now(internal(e, Some(client_id))),
             }

@@ -240,6 +240,50 @@ async fn nobody_reads_or_writes_a_conversation_they_are_not_in() {
     server.stop().await.unwrap();
 }
 
+/// In one process `accepted` waits for the commit in which the messages service took the
+/// message, so it knows a refusal by then: a refused send gets the refusal alone.
+#[tokio::test]
+async fn a_send_refused_in_one_process_gets_the_refusal_alone() {
+    let deployment = common::site::Deployment::all_in_one().await;
+    let site = &deployment.site;
+    let ann = site.person("ann").await;
+    let ben = site.person("ben").await;
+    let cat = site.person("cat").await;
+    assert_eq!(
+        ann.post(&format!("/api/users/{}/block", ben.id), json!({})).await.0,
+        204
+    );
+    let mut tab = ben.tab(0).await;
+    let refused = [
+        (new_id(), json!({"to": ann.id}), "forbidden"),
+        (new_id(), json!({"conversationId": new_id()}), "not_found"),
+    ];
+    for (client_id, to, _) in &refused {
+        let mut frame = json!({"type": "send", "clientId": client_id, "body": "anyone?"});
+        frame.as_object_mut().unwrap().extend(to.as_object().unwrap().clone());
+        tab.send(frame).await;
+    }
+    let marker = new_id();
+    tab.send(json!({"type": "send", "clientId": marker, "to": cat.id, "body": "marker"}))
+        .await;
+    // A socket's answers come in the order of its frames: an `accepted` of a refused send
+    // would come before the marker's.
+    tab.until("the marker's accepted", |f| {
+        f["type"] == "accepted" && f["clientId"] == marker.as_str()
+    })
+    .await;
+    for (client_id, _, code) in &refused {
+        let refusal = |f: &Value| f["type"] == "error" && f["clientId"] == client_id.as_str();
+        if !tab.log.iter().any(refusal) {
+            tab.until("the refusal", refusal).await;
+        }
+        let error = tab.log.iter().find(|f| refusal(f)).unwrap();
+        assert_eq!(error["code"], *code, "{error}");
+    }
+    let accepted: Vec<&Value> = tab.frames("accepted").iter().map(|f| &f["clientId"]).collect();
+    assert_eq!(accepted, [&json!(marker)], "only the stored message is accepted");
+}
+
 #[tokio::test]
 async fn bad_frames_get_an_error_and_the_socket_stays_open_but_oversize_frames_close_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -127,6 +127,8 @@ pub struct Write<'c> {
     next_outbox_id: &'c mut i64,
     published: Vec<OutboxRow>,
     after_commit: Vec<AfterCommit>,
+    /// The event being applied was refused (see [`Write::mark_refused`]).
+    refused: bool,
 }
 
 impl std::ops::Deref for Write<'_> {
@@ -204,6 +206,19 @@ impl Write<'_> {
     /// a write that may run on an async worker ([`Db::write_here`]).
     pub fn let_others_run(&self) {
         std::thread::yield_now();
+    }
+
+    /// Says that the event being applied is refused (its refusal is published in this write).
+    /// A consumer of the bus ([`crate::bus::applying_once`]) passes that on to the event's
+    /// publisher in this process once the write commits, with the event's confirm (see
+    /// [`crate::record::Outcome`]).
+    pub fn mark_refused(&mut self) {
+        self.refused = true;
+    }
+
+    /// Whether the event applied since the last call was refused, and forgets it.
+    pub(crate) fn take_refused(&mut self) -> bool {
+        std::mem::take(&mut self.refused)
     }
 
     /// Records that this event is being applied; false when it already was (a redelivery).

@@ -9,6 +9,9 @@
 //! published when the broker is back. A direct publish that is not confirmed falls back to the
 //! outbox too: the consumer may then see the event twice, which it deduplicates.
 //!
+//! In process, the confirm also says whether the consumer refused the event in that commit
+//! ([`Outcome`]); over RabbitMQ, and from the outbox, the consumer has not looked at it yet.
+//!
 //! Over RabbitMQ, direct publishes are gathered: while one bundle awaits the broker's confirm,
 //! the events recorded meanwhile wait and then go as the next bundle (one message, see
 //! `bus::amqp::bundle`). One at a time, an event is published at once, as before; in a burst,
@@ -22,7 +25,18 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Resolves once the recorded event is safe.
-pub type Recorded = BoxFuture<'static, Result<(), DbError>>;
+pub type Recorded = BoxFuture<'static, Result<Outcome, DbError>>;
+
+/// What a recorded event is known to have become by the time it is safe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It will not be lost; whether its consumer takes it is told later, if at all.
+    Safe,
+    /// Its consumer in this process refused it in the commit that made it safe (in
+    /// `gochat serve`, the messages service refused a message): nothing will come of it but the
+    /// refusal the consumer published.
+    Refused,
+}
 
 #[derive(Clone)]
 pub struct Recorder {
@@ -63,16 +77,17 @@ impl Recorder {
             let db = self.db.clone();
             return Ok(Box::pin(async move {
                 match confirm.await {
-                    Ok(()) => Ok(()),
+                    Ok(()) if envelope.is_refused() => Ok(Outcome::Refused),
+                    Ok(()) => Ok(Outcome::Safe),
                     Err(e) => {
                         tracing::warn!(error = %e, event = %envelope.id, "publish not confirmed; kept in the outbox");
-                        keep(&db, envelope, json).await
+                        keep(&db, envelope, json).await.map(|()| Outcome::Safe)
                     }
                 }
             }));
         }
         keep(&self.db, envelope, json).await?;
-        Ok(Box::pin(std::future::ready(Ok(()))))
+        Ok(Box::pin(std::future::ready(Ok(Outcome::Safe))))
     }
 }
 

@@ -67,6 +67,8 @@ struct Refusal<'a> {
 impl Refusal<'_> {
     fn send(&self, w: &mut Write<'_>, code: ErrorCode, reason: &str) -> rusqlite::Result<()> {
         tracing::debug!(user = %self.user, ?code, reason, "request refused");
+        // In one process chat then answers a refused `send` with this refusal alone.
+        w.mark_refused();
         w.publish(&MessageRejected {
             user_id: self.user,
             client_id: self.client_id,

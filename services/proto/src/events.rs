@@ -14,6 +14,7 @@ use crate::ids::{AttachmentId, ClientId, ConversationId, EventId, NotificationId
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The two durable topic exchanges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -168,6 +169,13 @@ pub struct Envelope {
     /// has none. Made over RabbitMQ too, where no consumer of this process may want it.
     #[serde(skip)]
     published: Option<Event>,
+    /// Set by a consumer in this process that refused the event in the commit that applied it
+    /// (the messages service refusing a message), before it acknowledges it: the publisher
+    /// here that waits for the confirm learns it with the confirm (in `gochat serve`, chat then
+    /// answers the refusal alone, not `accepted` as well). Never sent: a consumer over RabbitMQ
+    /// has an envelope of its own.
+    #[serde(skip)]
+    refused: AtomicBool,
 }
 
 impl Envelope {
@@ -179,7 +187,18 @@ impl Envelope {
             occurred_at: chrono::Utc::now(),
             data: serde_json::value::to_raw_value(data)?,
             published: Some(data.clone().into_event()),
+            refused: AtomicBool::new(false),
         })
+    }
+
+    /// Says that a consumer in this process refused the event (see `refused`).
+    pub fn mark_refused(&self) {
+        self.refused.store(true, Ordering::Release);
+    }
+
+    /// Whether a consumer in this process refused the event; asked once its confirm came.
+    pub fn is_refused(&self) -> bool {
+        self.refused.load(Ordering::Acquire)
     }
 
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
@@ -199,6 +218,7 @@ impl Clone for Envelope {
             occurred_at: self.occurred_at,
             data: self.data.clone(),
             published: self.published.clone(),
+            refused: AtomicBool::new(self.is_refused()),
         }
     }
 }

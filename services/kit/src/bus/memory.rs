@@ -354,6 +354,36 @@ pub(in crate::bus) mod tests {
         stop.cancel();
     }
 
+    /// A consumer that refuses an event in the commit that applies it says so on the envelope
+    /// before its acknowledgement, so the publisher here reads it once confirmed (chat then
+    /// answers a refused message with the refusal alone, see `record::Outcome`).
+    #[tokio::test]
+    async fn a_refusal_in_the_consumers_commit_is_on_the_envelope_by_its_confirm() {
+        use crate::bus::{Writes, applying_idempotent};
+        use gochat_proto::events::Event;
+        let bus = MemoryBus::new();
+        let (db, _dir) = database();
+        let stop = CancellationToken::new();
+        let refusing = applying_idempotent(db.clone(), Writes::HereWhenIdle, |w, event| {
+            if matches!(event, Event::UserOnline(e) if e.instance == "refused") {
+                w.mark_refused();
+            }
+            Ok(())
+        });
+        bus.consume(Queue::shared(&USERS, &db), refusing, &TaskTracker::new(), stop.clone());
+        for instance in ["refused", "taken"] {
+            let event = UserOnline {
+                user_id: UserId::new(),
+                instance: instance.into(),
+                at: chrono::Utc::now(),
+            };
+            let envelope = Arc::new(Envelope::new(&event).unwrap());
+            bus.publish(envelope.clone()).await.await.unwrap();
+            assert_eq!(envelope.is_refused(), instance == "refused", "{instance}");
+        }
+        stop.cancel();
+    }
+
     /// An awaited fan-out queue holds its publishers' confirms until its consumer has handled
     /// the event, as a shared queue does; a plain fan-out queue does not: with both consumers
     /// held, releasing the awaited one alone confirms the publish.

@@ -110,7 +110,9 @@ where
 /// monotonic watermark): no inbox row is written, so a redelivery that changes nothing costs a
 /// transaction that writes nothing. Before taking a batch it waits while `db`'s outbox holds
 /// too many unconfirmed events, so a slow downstream consumer slows this one down instead of
-/// growing its backlog.
+/// growing its backlog. An event that `apply` refuses ([`Write::mark_refused`]) is marked so on
+/// its envelope once the write commits, before it is acknowledged: a publisher in this process
+/// learns it with the event's confirm ([`crate::record::Outcome`]).
 pub fn applying_idempotent<F>(db: Db, writes: Writes, apply: F) -> Handler
 where
     F: Fn(&mut Write<'_>, Event) -> rusqlite::Result<()> + Send + Sync + 'static,
@@ -154,15 +156,19 @@ where
         let (db, inbox, apply) = (db.clone(), inbox.clone(), apply.clone());
         Box::pin(async move {
             let events = batch
-                .iter()
-                .map(|envelope| Ok((envelope.id, envelope.kind, envelope.event()?)))
+                .into_iter()
+                .map(|envelope| Ok((envelope.event()?, envelope)))
                 .collect::<Result<Vec<_>, serde_json::Error>>()?;
             db.outbox_room().await;
             let here = writes == Writes::HereWhenIdle && events.len() <= Writes::FEW;
             let write = move |w: &mut Write<'_>| -> Result<(), DbError> {
-                for (id, kind, event) in events {
-                    if !inbox(kind) || w.first_delivery(id)? {
+                for (event, envelope) in events {
+                    if !inbox(envelope.kind) || w.first_delivery(envelope.id)? {
                         apply(w, event)?;
+                        if w.take_refused() {
+                            // Before the acknowledgement, so before the publisher's confirm.
+                            w.after_commit(move || envelope.mark_refused());
+                        }
                     }
                 }
                 Ok(())

@@ -309,6 +309,7 @@ fn run_job(
         next_outbox_id,
         published: Vec::new(),
         after_commit: Vec::new(),
+        refused: false,
     };
     // A panicking job must not take the writer (and so the service) down. Jobs catch their
     // own panics to answer their callers (`write_job`); this is the backstop.
