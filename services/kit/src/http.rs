@@ -302,15 +302,25 @@ impl Origins {
         if self.allowed.contains(&origin) {
             return true;
         }
-        // Same origin: the Origin's host:port is the host the request was sent to.
+        // Same origin: the Origin's scheme and host:port are those the request was sent to.
+        let Some((scheme, authority)) = origin.split_once("://") else {
+            return false;
+        };
         let host = self
             .behind_proxy()
             .then(|| headers.get("x-forwarded-host"))
             .flatten()
             .or_else(|| headers.get(header::HOST))
             .and_then(|h| h.to_str().ok());
-        let authority = origin.split_once("://").map(|(_, rest)| rest);
-        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+        let Some(host) = host else { return false };
+        scheme == self.scheme(headers)
+            && without_default_port(authority, scheme).eq_ignore_ascii_case(without_default_port(host, scheme))
+    }
+
+    /// The scheme the client used: GoChat serves plain HTTP only (TLS is a proxy's), so https
+    /// is what a trusted proxy says, else http.
+    pub fn scheme(&self, headers: &HeaderMap) -> &'static str {
+        if self.is_https(headers) { "https" } else { "http" }
     }
 
     /// Whether the deployment has a reverse proxy, so `X-Forwarded-Proto/-Host` and `Forwarded`
@@ -338,6 +348,17 @@ impl Origins {
     pub fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
         self.proxies.client_ip(headers, peer.ip())
     }
+}
+
+/// `authority` without the scheme's default port: a browser never writes `:80` (`:443`) in an
+/// `Origin`, while a `Host` may carry it.
+fn without_default_port<'a>(authority: &'a str, scheme: &str) -> &'a str {
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return authority,
+    };
+    authority.strip_suffix(default_port).unwrap_or(authority)
 }
 
 /// The `proto` of the first element of `Forwarded` (RFC 7239): the scheme the client used to
@@ -589,6 +610,105 @@ mod tests {
         let mut both = headers("x-forwarded-proto", "http");
         both.insert("forwarded", HeaderValue::from_static("proto=https"));
         assert!(!behind_proxy.is_https(&both));
+    }
+
+    fn request(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    /// Same origin is the same scheme, host and port. GoChat serves plain HTTP, so without a
+    /// trusted proxy saying otherwise the request came over http.
+    #[test]
+    fn same_origin_is_the_same_scheme_host_and_port() {
+        let direct = Origins::default();
+        let host = [("host", "chat.lan:8080")];
+        let same = request(&[host[0], ("origin", "http://chat.lan:8080")]);
+        assert!(!direct.is_foreign(&same));
+        assert!(direct.is_present_and_allowed(&same));
+        for other in [
+            "https://chat.lan:8080",
+            "http://chat.lan",
+            "http://chat.lan:8081",
+            "http://other.lan:8080",
+            "chat.lan:8080",
+            "null",
+        ] {
+            let mut headers = request(&host);
+            headers.insert("origin", HeaderValue::from_static(other));
+            assert!(direct.is_foreign(&headers), "{other}");
+            assert!(!direct.is_present_and_allowed(&headers), "{other}");
+        }
+        // A client cannot claim https itself: only a trusted proxy's word counts.
+        let claimed = request(&[
+            host[0],
+            ("x-forwarded-proto", "https"),
+            ("origin", "https://chat.lan:8080"),
+        ]);
+        assert!(direct.is_foreign(&claimed));
+    }
+
+    /// Behind a TLS proxy the page is https: an http Origin of the same host is another site.
+    #[test]
+    fn behind_a_tls_proxy_only_the_https_origin_is_the_same() {
+        let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
+        let proxied = |proto: &'static str, origin: &'static str| {
+            request(&[
+                ("host", "gochat-auth:8081"),
+                ("x-forwarded-host", "chat.example.org"),
+                ("x-forwarded-proto", proto),
+                ("origin", origin),
+            ])
+        };
+        assert!(!behind_proxy.is_foreign(&proxied("https", "https://chat.example.org")));
+        assert!(behind_proxy.is_foreign(&proxied("https", "http://chat.example.org")));
+        assert!(!behind_proxy.is_foreign(&proxied("http", "http://chat.example.org")));
+        assert!(behind_proxy.is_foreign(&proxied("http", "https://chat.example.org")));
+        let forwarded = request(&[
+            ("host", "chat.example.org"),
+            ("forwarded", "for=192.0.2.60;proto=https"),
+            ("origin", "http://chat.example.org"),
+        ]);
+        assert!(behind_proxy.is_foreign(&forwarded));
+    }
+
+    /// An `Origin` never names its scheme's default port; a `Host` may.
+    #[test]
+    fn the_default_port_of_the_scheme_may_be_written_or_not() {
+        let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
+        for (host, origin) in [
+            ("chat.lan", "http://chat.lan"),
+            ("chat.lan:80", "http://chat.lan"),
+            ("chat.lan", "http://chat.lan:80"),
+            ("[fd00::1]:80", "http://[fd00::1]"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("host", HeaderValue::from_static(host));
+            headers.insert("origin", HeaderValue::from_static(origin));
+            assert!(!Origins::default().is_foreign(&headers), "{host} {origin}");
+        }
+        let tls = request(&[
+            ("host", "chat.example.org:443"),
+            ("x-forwarded-proto", "https"),
+            ("origin", "https://chat.example.org"),
+        ]);
+        assert!(!behind_proxy.is_foreign(&tls));
+        // The other scheme's default port is a port like any other.
+        let wrong_default = request(&[("host", "chat.lan:443"), ("origin", "http://chat.lan")]);
+        assert!(Origins::default().is_foreign(&wrong_default));
+    }
+
+    /// Configured origins are compared whole, whatever the request's own scheme.
+    #[test]
+    fn a_configured_origin_is_allowed_as_written() {
+        let origins = Origins::new(vec!["https://chat.example.org/".into()], TrustedProxies::default());
+        let headers = request(&[("host", "10.0.0.5:8080"), ("origin", "https://chat.example.org")]);
+        assert!(origins.is_present_and_allowed(&headers));
+        let other_scheme = request(&[("host", "10.0.0.5:8080"), ("origin", "http://chat.example.org")]);
+        assert!(origins.is_foreign(&other_scheme));
     }
 
     #[test]

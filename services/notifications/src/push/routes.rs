@@ -75,10 +75,6 @@ fn site_origin(store: &Store, headers: &HeaderMap) -> String {
     if let Some(origin) = text(header::ORIGIN).filter(|o| o.starts_with("http")) {
         return origin.to_owned();
     }
-    let scheme = if store.origins.is_https(headers) {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = store.origins.scheme(headers);
     format!("{scheme}://{}", text(header::HOST).unwrap_or("localhost"))
 }
