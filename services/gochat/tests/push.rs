@@ -500,14 +500,48 @@ async fn start_listing(dir: &std::path::Path, hosts: &[&str]) -> TestServer {
     common::start_all_in_one_with(dir, settings).await
 }
 
+/// Pushes counted under `outcome` on `/metrics`. The counters are the test process's, shared by
+/// every server this binary starts: the tests that wait on one take turns ([`SKIPS`]).
+async fn pushes(server: &TestServer, outcome: &str) -> f64 {
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("gochat_push_total{{outcome=\"{outcome}\"}} ");
+    text.lines()
+        .filter_map(|line| line.strip_prefix(&series))
+        .map(|value| value.parse::<f64>().unwrap())
+        .sum()
+}
+
+/// Taken by the tests that wait for a push to be skipped, one at a time.
+static SKIPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until `server` has counted one more push under each of `outcomes` than `before`.
+async fn counted(server: &TestServer, outcomes: &[&str], before: &[f64]) {
+    eventually(WAIT, || async {
+        for (outcome, before) in outcomes.iter().zip(before) {
+            if pushes(server, outcome).await <= *before {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+}
+
 /// The rules are those of the send, not those the browser subscribed under: here the push
 /// service's hosts were listed on any port then, and only on another port now. A plain http
-/// endpoint at an IP literal (which reqwest reaches without asking a resolver) is refused and
-/// forgotten; one named https on a port no longer listed is resolved to public addresses only.
+/// endpoint at an IP literal (which reqwest reaches without asking a resolver) is not sent to,
+/// and kept; one named https on a port no longer listed is resolved to public addresses only.
 #[tokio::test]
-async fn a_subscription_the_rules_no_longer_allow_is_not_sent_to() {
+async fn a_subscription_the_rules_no_longer_allow_is_not_sent_to_but_kept() {
+    let _turn = SKIPS.lock().await;
     let mut push_service = PushService::start().await;
-    let trap = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = start_listing(dir.path(), &["127.0.0.1", "localhost"]).await;
     let (_, alice) = signed_up(&server, "alice").await;
@@ -523,20 +557,66 @@ async fn a_subscription_the_rules_no_longer_allow_is_not_sent_to() {
         base: server.url(""),
         ..alice
     };
+    let outcomes = ["not_allowed", "unreachable"];
+    let before = [pushes(&server, outcomes[0]).await, pushes(&server, outcomes[1]).await];
     let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
     say(&mut alice_chat, &bob_id, "after the rules changed").await;
-    gone(dir.path(), &at_ip).await;
-    let reached = tokio::time::timeout(Duration::from_secs(3), trap.accept()).await;
+    // Both pushes were tried: one skipped by the rules, one refused its addresses by the resolver.
+    counted(&server, &outcomes, &before).await;
     assert!(
-        reached.is_err(),
+        trap.accept().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
         "a port no longer listed is not reached at a private address"
     );
     assert!(push_service.quiet(), "nothing was sent to the host no longer listed");
+    assert_eq!(
+        subscriptions_at(dir.path(), &at_ip),
+        1,
+        "a subscription the rules refuse is kept"
+    );
     assert_eq!(
         subscriptions_at(dir.path(), &by_name),
         1,
         "a name is only refused its addresses"
     );
+}
+
+/// A mistyped `GOCHAT_PUSH_INSECURE_HOSTS` costs the pushes of the time it was set so, not
+/// the subscriptions: once it is set right again, the same subscription is pushed to.
+#[tokio::test]
+async fn a_subscription_a_mistyped_listing_refused_is_pushed_to_once_it_is_set_right() {
+    let _turn = SKIPS.lock().await;
+    let mut push_service = PushService::start().await;
+    let listed = push_service.addr.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_listing(dir.path(), &[&listed]).await;
+    let (_, alice) = signed_up(&server, "alice").await;
+    let (bob_id, mut bob) = signed_up(&server, "bob").await;
+    let browser = Browser::new(63);
+    let endpoint = push_service.endpoint("/lan/bob");
+    subscribe(&mut bob, &browser, &endpoint).await;
+    server.stop().await.unwrap();
+
+    let server = start_listing(dir.path(), &["127.0.0.1:1"]).await;
+    let mut alice = Client {
+        base: server.url(""),
+        ..alice
+    };
+    let before = [pushes(&server, "not_allowed").await];
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "while the listing was wrong").await;
+    counted(&server, &["not_allowed"], &before).await;
+    assert!(push_service.quiet(), "nothing was sent while the host was not listed");
+    assert_eq!(subscriptions_at(dir.path(), &endpoint), 1, "the subscription is kept");
+    drop(alice_chat);
+    server.stop().await.unwrap();
+
+    let server = start_listing(dir.path(), &[&listed]).await;
+    alice.base = server.url("");
+    let mut alice_chat = socket(&server, "/ws/chat", &alice).await;
+    say(&mut alice_chat, &bob_id, "once it was set right").await;
+    let push = push_service.next_push().await;
+    assert_eq!(push.path, "/lan/bob");
+    assert_eq!(browser.decrypt(&push.body)["preview"], "once it was set right");
 }
 
 #[tokio::test]

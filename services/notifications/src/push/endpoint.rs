@@ -3,7 +3,7 @@
 //! reach public addresses, unless their host is listed in `GOCHAT_PUSH_INSECURE_HOSTS` (tests,
 //! a push service on the LAN). [`Policy::check`] decides, when a browser subscribes and again
 //! before every send: a subscription stored under rules since changed (its host no longer
-//! listed) is not sent to. Names are checked when a browser subscribes, and again by the
+//! listed) is not sent to, and kept for when the listing allows it again. Names are checked when a browser subscribes, and again by the
 //! resolver of every send to a host that is not listed ([`PublicOnly`]), so a name that later
 //! resolves to a private address is not reached.
 

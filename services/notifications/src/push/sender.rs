@@ -8,9 +8,11 @@
 //! browser is no longer the user's (unsubscribed, someone else's since, or the session it was
 //! subscribed with ended). A
 //! failed push is retried with backoff a bounded number of times; a subscription the push
-//! service says is gone (404, 410) is deleted, and so is one whose endpoint the rules (see
-//! [`Policy`]) no longer allow, checked before every send: they may have changed since the
-//! browser subscribed.
+//! service says is gone (404, 410) is deleted. One whose endpoint the rules (see [`Policy`])
+//! no longer allow, checked before every send since they may have changed since the browser
+//! subscribed, is not sent to but kept: the rules are settings, and a mistyped
+//! `GOCHAT_PUSH_INSECURE_HOSTS` must not delete every subscription of a LAN push service for
+//! good. Set right again, it brings their pushes back.
 
 use super::endpoint::{Policy, PublicOnly};
 use super::subscriptions::{self, Subscription};
@@ -164,6 +166,9 @@ pub struct Sender {
     listed: reqwest::Client,
     queue: Arc<Queue>,
     sessions: Sessions,
+    /// The endpoints the rules refused, so that each is warned about once: the rules are this
+    /// process's settings, so such an endpoint is refused at every push until a restart.
+    refused: Mutex<HashSet<String>>,
 }
 
 impl Sender {
@@ -194,6 +199,7 @@ impl Sender {
             listed: client().build()?,
             queue,
             sessions,
+            refused: Mutex::default(),
         })
     }
 
@@ -242,15 +248,15 @@ impl Sender {
                 false
             }
             Outcome::NotAllowed(reason) => {
-                // Said once per subscription: the pushes of its other conversations find it gone.
-                if self.forget(&entry.job.subscription).await {
+                if self.first_refusal(&entry.job.subscription.endpoint) {
                     let host = reqwest::Url::parse(&entry.job.subscription.endpoint)
                         .ok()
                         .and_then(|u| u.host_str().map(str::to_owned));
                     tracing::warn!(
                         reason,
                         host,
-                        "push subscription removed: its endpoint is no longer allowed"
+                        "pushes to a subscription are not sent: its endpoint is not allowed as \
+                         GOCHAT_PUSH_INSECURE_HOSTS is set now; the subscription is kept for when it is"
                     );
                 }
                 false
@@ -269,6 +275,14 @@ impl Sender {
                 false
             }
         }
+    }
+
+    /// Whether the rules refuse `endpoint` for the first time in this process.
+    fn first_refusal(&self, endpoint: &str) -> bool {
+        self.refused
+            .lock()
+            .expect("refused endpoints lock poisoned")
+            .insert(endpoint.to_owned())
     }
 
     /// Removes a subscription (unless the browser subscribed again meanwhile); returns whether

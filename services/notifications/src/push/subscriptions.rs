@@ -162,9 +162,8 @@ pub fn remove(c: &Connection, user: UserId, endpoint: &str) -> rusqlite::Result<
     Ok(removed == 1)
 }
 
-/// Removes a subscription the push service says is gone (404, 410), or whose endpoint is no
-/// longer allowed, unless the browser has subscribed again meanwhile (new keys); returns
-/// whether it did.
+/// Removes a subscription the push service says is gone (404, 410), unless the browser has
+/// subscribed again meanwhile (new keys); returns whether it did.
 pub fn remove_gone(c: &Connection, s: &Subscription) -> rusqlite::Result<bool> {
     let removed = c
         .prepare_cached("DELETE FROM push_subscriptions WHERE endpoint = ?1 AND auth = ?2")?
