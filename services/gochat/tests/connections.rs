@@ -105,3 +105,32 @@ async fn a_body_that_stops_halfway_is_refused_after_the_body_timeout() {
     );
     server.stop().await.unwrap();
 }
+
+/// A URL far past hyper's own limit (64 KiB) is answered with the contract's error body, not
+/// hyper's empty 414, and its connection closed.
+#[tokio::test]
+async fn a_url_too_long_gets_the_contracts_error_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = TestServer::settings(dir.path(), None);
+    let server = TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
+        .await
+        .unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /api/users?q={} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        "a".repeat(100_000),
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("answered and closed in time")
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 414 "), "{head}");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    server.stop().await.unwrap();
+}

@@ -11,7 +11,8 @@
 //! - [`auth`]: the JWT session cookie: issuing, verifying, revocation, and the extractor.
 //! - [`jwt`]: the HS256 signatures of session tokens (no RSA or elliptic curves in the tree).
 //! - [`http`]: the error type and body, the JSON extractor, the Origin guard, body limits.
-//! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts.
+//! - [`listener`]: accepting connections: a connection cap, header-read and idle timeouts,
+//!   request head limits.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, request metrics, and serving with graceful shutdown.
 //! - [`private`]: owner-only modes for the data directory and the database files.
 //! - [`process`]: the `process_*` metrics (memory, CPU, file descriptors) read from `/proc`.

@@ -8,6 +8,9 @@
 //!   leave the process without file descriptors for its databases or for `/healthz`.
 //! - Header-read timeout: once the first byte of a request has arrived, all its headers must
 //!   follow within this time, however slowly they trickle (slowloris).
+//! - Head limits: a request line over 8 KiB is answered 414, a head over 64 KiB or 100 headers
+//!   431, with the contract's error body, by the connection itself as the head arrives (see
+//!   [`head`]); then the connection closes.
 //! - Idle timeout: a connection with no request in progress is closed after this long.
 //! - Body timeout (applied by the routers, which read bodies): a request whose body pauses
 //!   this long is refused.
@@ -34,13 +37,18 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
+
+mod head;
+
+use head::{HeadScan, TooLarge};
+pub use head::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 
 /// Connection settings of every service.
 #[derive(Clone, Debug, Default, Args, Serialize, Deserialize)]
@@ -248,6 +256,8 @@ struct Phase {
     idle_since: Instant,
     /// When the first byte of the next request arrived, if it has.
     request_began: Option<Instant>,
+    /// What has arrived of the next request's head.
+    head: HeadScan,
     /// The waiting reader, woken when a request ends so that it arms the idle timer (hyper does
     /// not read again by itself while its last read is pending).
     reader: Option<Waker>,
@@ -274,11 +284,17 @@ impl Activity {
         })
     }
 
-    fn bytes_arrived(&self) {
+    /// Takes `bytes` that just arrived; says when they make the head being read too large.
+    fn bytes_arrived(&self, bytes: &[u8]) -> Option<TooLarge> {
         let mut phase = self.phase();
-        if phase.in_flight == 0 && phase.request_began.is_none() {
-            phase.request_began = Some(Instant::now());
+        if phase.in_flight > 0 {
+            return None;
         }
+        if phase.request_began.is_none() {
+            phase.request_began = Some(Instant::now());
+            phase.head = HeadScan::default();
+        }
+        phase.head.read(bytes)
     }
 }
 
@@ -347,6 +363,17 @@ pub struct Connection {
     timer: Option<Pin<Box<Sleep>>>,
     /// Given back when the socket closes, whoever holds it then (hyper, or a WebSocket).
     _slot: OwnedSemaphorePermit,
+    /// Set when a request head broke a limit: the connection answers it and closes.
+    refusal: Option<Refusal>,
+}
+
+/// The answer to a head over the limits, in progress.
+struct Refusal {
+    too_large: TooLarge,
+    /// Whether hyper has flushed its output since: the answer goes after all of it.
+    hyper_flushed: bool,
+    /// Bytes of the answer written so far.
+    written: usize,
 }
 
 impl Connection {
@@ -360,12 +387,74 @@ impl Connection {
                     in_flight: 0,
                     idle_since: now,
                     request_began: None,
+                    head: HeadScan::default(),
                     reader: None,
                 }),
             }),
             limits,
             timer: None,
             _slot: slot,
+            refusal: None,
+        }
+    }
+
+    /// Pending until the idle or header deadline (none while a request is in progress), then
+    /// the error that makes hyper close the connection.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(deadline) = self.activity.deadline(&self.limits, cx.waker()) else {
+            return Poll::Pending;
+        };
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection idle, or request headers too slow",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Answers a head over the limits in hyper's stead (hyper has seen none of it, and waits
+    /// on this read): once hyper has flushed what it had to send, writes the answer and ends
+    /// the sending side. Then drops whatever the client still sends until it closes (closing
+    /// with bytes unread would reset the connection, and the client could lose the answer),
+    /// or until the header timeout; then hyper is told the connection ended.
+    fn poll_refuse(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let refusal = self.refusal.as_mut().expect("a refusal is in progress");
+        if !refusal.hyper_flushed {
+            return self.poll_deadline(cx);
+        }
+        let answer = refusal.too_large.answer();
+        while refusal.written < answer.len() {
+            match Pin::new(&mut self.stream).poll_write(cx, &answer[refusal.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    refusal.written += n;
+                    if refusal.written == answer.len() {
+                        // Shutting a TCP socket's sending side does not wait.
+                        let _ = Pin::new(&mut self.stream).poll_shutdown(cx);
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return self.poll_deadline(cx),
+            }
+        }
+        let mut dropped = [0u8; 1024];
+        let mut dropped = ReadBuf::new(&mut dropped);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut dropped) {
+            Poll::Ready(Ok(())) if dropped.filled().is_empty() => Poll::Ready(Ok(())),
+            Poll::Ready(Ok(())) => {
+                // More to drop: after the other tasks have had their turn.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.poll_deadline(cx),
         }
     }
 }
@@ -377,33 +466,31 @@ impl AsyncRead for Connection {
             this.timer = None;
             return Pin::new(&mut this.stream).poll_read(cx, buf);
         }
+        if this.refusal.is_some() {
+            return this.poll_refuse(cx);
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
-                    this.activity.bytes_arrived();
+                let arrived = &buf.filled()[before..];
+                let too_large = (!arrived.is_empty())
+                    .then(|| this.activity.bytes_arrived(arrived))
+                    .flatten();
+                if let Some(too_large) = too_large {
+                    // hyper would answer the whole head with an empty body: it gets none of it.
+                    buf.set_filled(before);
+                    tracing::debug!(?too_large, "request head over the limits refused");
+                    this.refusal = Some(Refusal {
+                        too_large,
+                        hyper_flushed: false,
+                        written: 0,
+                    });
+                    return this.poll_refuse(cx);
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => {
-                let Some(deadline) = this.activity.deadline(&this.limits, cx.waker()) else {
-                    return Poll::Pending;
-                };
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                if timer.deadline() != deadline {
-                    timer.as_mut().reset(deadline);
-                }
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "connection idle, or request headers too slow",
-                    ))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+            Poll::Pending => this.poll_deadline(cx),
         }
     }
 }
@@ -425,8 +512,15 @@ impl AsyncWrite for Connection {
         self.stream.is_write_vectored()
     }
 
+    /// hyper flushes its connection only once its own buffer is empty, and after every read
+    /// that waits: a refusal's answer, waiting on that, goes next.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let flushed = ready!(Pin::new(&mut self.stream).poll_flush(cx));
+        if let Some(refusal) = self.refusal.as_mut().filter(|r| !r.hyper_flushed) {
+            refusal.hyper_flushed = true;
+            cx.waker().wake_by_ref();
+        }
+        Poll::Ready(flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -613,6 +707,112 @@ mod tests {
         closed_by_server(&mut slow).await;
         let answer = tokio::time::timeout(WAIT, waiting).await.unwrap().unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    /// Sends `request` on `stream` and reads the answer until the server closes: its status
+    /// line and its body.
+    async fn refused(stream: &mut TcpStream, request: &[u8]) -> (String, serde_json::Value) {
+        stream.write_all(request).await.unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+            .await
+            .expect("answered and closed in time")
+            .expect("closed, not reset");
+        let response = String::from_utf8(response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("a complete head");
+        assert!(
+            head.to_ascii_lowercase().contains("\r\ncontent-type: application/json"),
+            "{head}"
+        );
+        let status = head.lines().next().unwrap().to_owned();
+        (status, serde_json::from_str(body).expect("a JSON body"))
+    }
+
+    /// A GET of `target` with a Host and `headers` (each line ending in CRLF).
+    fn request(target: &str, headers: &str) -> Vec<u8> {
+        format!("GET {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n").into_bytes()
+    }
+
+    /// An over-long URL gets 414 and a head too large (too long, or too many headers) 431, each
+    /// with the contract's error body rather than hyper's empty one: also past hyper's own
+    /// limits (a URL over 64 KiB, a head over 400 KiB), and while the client is still sending.
+    #[tokio::test]
+    async fn over_long_urls_and_heads_get_the_contracts_error_body() {
+        let (addr, _stop) = start(limits(10_000, 60_000, 100)).await;
+        let too_many: String = (0..MAX_HEADERS).map(|i| format!("X-H{i}: 1\r\n")).collect();
+        for (sent, status) in [
+            (
+                request(&format!("/healthz?{}", "a".repeat(100_000)), ""),
+                "HTTP/1.1 414 URI Too Long",
+            ),
+            (
+                request(&format!("/{}", "a".repeat(MAX_REQUEST_LINE)), ""),
+                "HTTP/1.1 414 URI Too Long",
+            ),
+            (
+                request(&format!("/{}", "a".repeat(1_000_000)), ""),
+                "HTTP/1.1 414 URI Too Long",
+            ),
+            (
+                request("/healthz", &format!("Cookie: {}\r\n", "c".repeat(100_000))),
+                "HTTP/1.1 431 Request Header Fields Too Large",
+            ),
+            (
+                request("/healthz", &format!("Cookie: {}\r\n", "c".repeat(1_000_000))),
+                "HTTP/1.1 431 Request Header Fields Too Large",
+            ),
+            (
+                request("/healthz", &too_many),
+                "HTTP/1.1 431 Request Header Fields Too Large",
+            ),
+        ] {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let (line, body) = refused(&mut stream, &sent).await;
+            assert_eq!(line, status);
+            assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+            assert!(body["error"]["message"].as_str().unwrap().contains("KiB"), "{body}");
+        }
+    }
+
+    /// The limits hold for every request of a keep-alive connection, not only its first.
+    #[tokio::test]
+    async fn a_later_request_of_a_connection_over_the_limits_is_refused_the_same_way() {
+        let (addr, _stop) = start(limits(10_000, 60_000, 100)).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        assert!(healthz(&mut stream).await.starts_with("HTTP/1.1 200"));
+        let (line, body) = refused(&mut stream, &request(&format!("/{}", "a".repeat(100_000)), "")).await;
+        assert_eq!(line, "HTTP/1.1 414 URI Too Long");
+        assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    }
+
+    /// Right at the limits, requests are served as any other.
+    #[tokio::test]
+    async fn heads_at_the_limits_are_served() {
+        let (addr, _stop) = start(limits(10_000, 60_000, 100)).await;
+        let line = |target: &str| format!("GET {target} HTTP/1.1").len();
+        let padding = MAX_REQUEST_LINE - line("/healthz?");
+        let longest_url = format!("/healthz?{}", "a".repeat(padding));
+        assert_eq!(line(&longest_url), MAX_REQUEST_LINE);
+        // Host and 99 more: as many headers as are taken.
+        let most_headers: String = (1..MAX_HEADERS).map(|i| format!("X-H{i}: 1\r\n")).collect();
+        let head_so_far = request("/healthz", "Cookie: \r\n").len();
+        let largest_head = format!("Cookie: {}\r\n", "c".repeat(MAX_HEAD - head_so_far));
+        assert_eq!(request("/healthz", &largest_head).len(), MAX_HEAD);
+        for sent in [
+            request(&longest_url, ""),
+            request("/healthz", &most_headers),
+            request("/healthz", &largest_head),
+        ] {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(&sent).await.unwrap();
+            let mut response = vec![0u8; 1024];
+            let n = tokio::time::timeout(WAIT, stream.read(&mut response))
+                .await
+                .unwrap()
+                .unwrap();
+            let response = String::from_utf8_lossy(&response[..n]);
+            assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        }
     }
 
     #[test]
