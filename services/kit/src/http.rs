@@ -313,8 +313,21 @@ impl Origins {
             .or_else(|| headers.get(header::HOST))
             .and_then(|h| h.to_str().ok());
         let Some(host) = host else { return false };
-        scheme == self.scheme(headers)
+        self.may_be_the_scheme_used(scheme, headers)
             && without_default_port(authority, scheme).eq_ignore_ascii_case(without_default_port(host, scheme))
+    }
+
+    /// Whether the client may have used `scheme`. Behind a trusted proxy it is the one the proxy
+    /// says. Without one GoChat cannot tell: it serves plain HTTP, but a TLS proxy nobody
+    /// declared (`GOCHAT_TRUST_PROXY` unset) may stand before it, and refusing its https pages
+    /// would break that deployment for nothing (only the TLS end of this very host and port
+    /// serves an https page of it), so either is taken.
+    fn may_be_the_scheme_used(&self, scheme: &str, headers: &HeaderMap) -> bool {
+        if self.behind_proxy() {
+            scheme == self.scheme(headers)
+        } else {
+            matches!(scheme, "http" | "https")
+        }
     }
 
     /// The scheme the client used: GoChat serves plain HTTP only (TLS is a proxy's), so https
@@ -620,17 +633,20 @@ mod tests {
         headers
     }
 
-    /// Same origin is the same scheme, host and port. GoChat serves plain HTTP, so without a
-    /// trusted proxy saying otherwise the request came over http.
+    /// Same origin is the same host and port, over http or https when no trusted proxy says
+    /// which (an https page can only come through a TLS proxy nobody declared).
     #[test]
     fn same_origin_is_the_same_scheme_host_and_port() {
         let direct = Origins::default();
         let host = [("host", "chat.lan:8080")];
-        let same = request(&[host[0], ("origin", "http://chat.lan:8080")]);
-        assert!(!direct.is_foreign(&same));
-        assert!(direct.is_present_and_allowed(&same));
+        for same in ["http://chat.lan:8080", "https://chat.lan:8080"] {
+            let mut headers = request(&host);
+            headers.insert("origin", HeaderValue::from_static(same));
+            assert!(!direct.is_foreign(&headers), "{same}");
+            assert!(direct.is_present_and_allowed(&headers), "{same}");
+        }
         for other in [
-            "https://chat.lan:8080",
+            "ftp://chat.lan:8080",
             "http://chat.lan",
             "http://chat.lan:8081",
             "http://other.lan:8080",
@@ -642,13 +658,13 @@ mod tests {
             assert!(direct.is_foreign(&headers), "{other}");
             assert!(!direct.is_present_and_allowed(&headers), "{other}");
         }
-        // A client cannot claim https itself: only a trusted proxy's word counts.
+        // A client's word on the scheme is not taken: it makes no page foreign.
         let claimed = request(&[
             host[0],
-            ("x-forwarded-proto", "https"),
+            ("x-forwarded-proto", "http"),
             ("origin", "https://chat.lan:8080"),
         ]);
-        assert!(direct.is_foreign(&claimed));
+        assert!(!direct.is_foreign(&claimed));
     }
 
     /// Behind a TLS proxy the page is https: an http Origin of the same host is another site.
