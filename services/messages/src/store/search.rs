@@ -7,11 +7,14 @@
 //! the marks that make up Indic or Thai letters are kept, they are not accents; compatibility
 //! forms such as ligatures and full-width letters as their plain letters, and the few Latin
 //! letters with no accent to strip, such as ł, ø or ß, as the letters they are searched by;
-//! nothing is transliterated from one script to another). A query is the
+//! nothing is transliterated from one script to another). Its words are the runs of letters,
+//! digits and the marks that belong with them, and each emoji on its own, whatever its skin tone
+//! (see [`words`] and [`emoji_at`]); anything else separates them. A query is the
 //! caller's words folded the same way, every one required, the last one also as a prefix,
 //! restricted to the tokens of the conversations the caller is a member of now: the index
 //! intersects both, so a common word in a large database costs no more than the caller's share
-//! of it. The index is contentless and deletes securely: a deleted message leaves no text in it.
+//! of it. A query with no word (punctuation only) finds nothing. The index is contentless and
+//! deletes securely: a deleted message leaves no text in it.
 //!
 //! The index is a database of its own (`messages-search.db`, [`MIGRATIONS`]) with its own
 //! writer, so that FTS5's commits (a segment flushed, segments merged: now and then tens of
@@ -35,13 +38,30 @@ use super::messages::message_from;
 use gochat_proto::dto::Message;
 use gochat_proto::ids::{ConversationId, UserId};
 use gochat_proto::limits::MAX_SEARCH_CHARS;
+use icu_properties::props::{
+    BinaryProperty, EmojiModifier, ExtendedPictographic, RegionalIndicator, VariationSelector,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// The index's database, beside the messages database: `<data dir>/messages-search.db`.
 pub const DB: &str = "messages-search";
+
+/// The tokenizer of the index and of the scratch index. [`fold`] alone says what a word is: it
+/// gives the words of a text with single spaces between them, so the tokenizer is to split
+/// there and nowhere else. Every category of characters is part of a token but the separators
+/// (`Z*`), of which `fold`'s spaces are the only ones it leaves. (The default, letters and
+/// digits, would split emoji off, cut Indic words at their marks, and judge by SQLite's own
+/// Unicode tables, older than Rust's.) Accents are `fold`'s to take off; the letter case the
+/// tokenizer folds, `fold` has folded already.
+macro_rules! tokenizer {
+    () => {
+        "unicode61 remove_diacritics 0 categories 'L* N* M* P* S* C*'"
+    };
+}
 
 /// The index's database. A reader of the messages database attaches it as `search`
 /// ([`attach`]).
@@ -72,6 +92,25 @@ INSERT INTO search_cursor (only, num) VALUES (1, 0);
 INSERT INTO message_search (message_search) VALUES ('delete-all');
 UPDATE search_cursor SET num = 0;
 ",
+    // 3: emoji are words, and `fold` alone says what a word is, the tokenizer splitting only
+    // where it put spaces (see `tokenizer!`). A table's tokenizer is chosen when it is created:
+    // the index is created again, empty, and filled again by the drain like 2's. Change the
+    // tokenizer, add a migration like this one.
+    concat!(
+        "
+DROP TABLE message_search;
+CREATE VIRTUAL TABLE message_search USING fts5(
+    conv, body,
+    content = '', contentless_delete = 1,
+    tokenize = \"",
+        tokenizer!(),
+        "\",
+    prefix = '1 2'
+);
+INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+UPDATE search_cursor SET num = 0;
+"
+    ),
 ];
 
 /// Characters of context a snippet shows before the first match, and its longest length.
@@ -82,9 +121,11 @@ const PENDING_CHUNK: usize = 256;
 /// The scratch index of a reader's connection: the same columns' tokenizer as
 /// `message_search`, in the connection's temporary schema (allowed on a read-only connection),
 /// filled and emptied within one search.
-const PENDING_SCHEMA: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_pending USING fts5(
-    body, content = '', tokenize = 'unicode61 remove_diacritics 2'
-)";
+const PENDING_SCHEMA: &str = concat!(
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_pending USING fts5(body, content = '', tokenize = \"",
+    tokenizer!(),
+    "\")"
+);
 
 /// Records that message `num` (edited, or deleted) is to be indexed again with its current body
 /// (none, when deleted); until the drain has, [`search`] reads it from the backlog.
@@ -284,21 +325,18 @@ pub fn backlog_len(c: &Connection, cursor: i64) -> rusqlite::Result<i64> {
 pub struct Terms(Vec<String>);
 
 impl Terms {
-    /// `q` must have 1 to [`MAX_SEARCH_CHARS`] characters and at least one word.
+    /// `q` must have 1 to [`MAX_SEARCH_CHARS`] characters, not only spaces. It may have no word
+    /// (punctuation only): such terms find nothing.
     pub fn parse(q: &str) -> Result<Self, &'static str> {
         let chars = q.chars().count();
         if q.trim().is_empty() || chars > MAX_SEARCH_CHARS {
             return Err("q must have 1 to 200 characters");
         }
-        let words: Vec<String> = words(&fold(q)).map(|(_, w)| w.to_owned()).collect();
-        if words.is_empty() {
-            return Err("q has no words to search for");
-        }
-        Ok(Self(words))
+        Ok(Self(words(q).into_iter().map(|(_, word)| word).collect()))
     }
 
     /// The FTS5 expression: every word (quoted, so nothing in it is query syntax), the last
-    /// one also as a prefix.
+    /// one also as a prefix. Not for terms without a word, which FTS5 has no expression for.
     fn expression(&self) -> String {
         let last = self.0.len() - 1;
         let words: Vec<String> = self
@@ -316,17 +354,14 @@ impl Terms {
         words.join(" AND ")
     }
 
+    /// Whether a word (folded) is one of the terms, or starts with the last.
     fn matches(&self, word: &str) -> bool {
-        let folded = fold(word);
-        let last = self.0.len() - 1;
-        self.0
-            .iter()
-            .enumerate()
-            .any(|(i, t)| folded == *t || (i == last && folded.starts_with(t.as_str())))
+        self.0.iter().any(|term| term == word) || self.0.last().is_some_and(|last| word.starts_with(last.as_str()))
     }
 }
 
 /// One page of results: messages newest first, and the cursor of the next page.
+#[derive(Default)]
 pub struct Found {
     pub messages: Vec<(Message, String)>,
     pub next: Option<Cursor>,
@@ -389,6 +424,9 @@ pub fn search(
     before: Option<i64>,
     limit: u32,
 ) -> rusqlite::Result<Found> {
+    if terms.0.is_empty() {
+        return Ok(Found::default());
+    }
     // Read only; dropping it rolls the scratch index back too. Each database's snapshot is
     // taken at its first read: the messages database's first (the members, below), the index's
     // next (its cursor). So the index is at least as new as the backlog read: a message the
@@ -404,10 +442,7 @@ pub fn search(
         .query_map(params![user, conversation], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if tokens.is_empty() {
-        return Ok(Found {
-            messages: Vec::new(),
-            next: None,
-        });
+        return Ok(Found::default());
     }
     let before = before.unwrap_or(i64::MAX);
     let wanted = limit as usize + 1;
@@ -561,23 +596,93 @@ impl Scratch<'_> {
     }
 }
 
-/// The words of `text` (runs of letters and digits, as the index's tokenizer sees them) with
-/// their byte offsets.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+/// The words of `text`, folded, each with the byte offset in `text` of what it was folded from
+/// (see [`each_word`]).
+fn words(text: &str) -> Vec<(usize, String)> {
+    let mut words = Vec::new();
+    each_word(text, |at, word| words.push((at, word.to_owned())));
+    words
 }
 
-/// Lower case, without accents (see the module's documentation). The compatibility
-/// decomposition (NFKD) turns ligatures, full-width and other look-alike forms into their plain
-/// letters besides separating accents. The index holds what this returns: a change needs a
-/// migration that rebuilds it (see [`MIGRATIONS`]).
+/// `text` as the index holds it: its words ([`each_word`]) with a space between each two, where
+/// the index's tokenizer splits them (see [`tokenizer!`]). The index holds what this returns: a
+/// change needs a migration that rebuilds it (see [`MIGRATIONS`]).
 fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
-    for c in text
+    each_word(text, |_, word| {
+        if !folded.is_empty() {
+            folded.push(' ');
+        }
+        folded.push_str(word);
+    });
+    folded
+}
+
+/// Calls `each` with every word of `text`, folded, and the byte offset in `text` of what it was
+/// folded from: each emoji on its own ([`emoji_at`]), and the words of the runs of letters
+/// between them ([`letter_words`]). Anything else separates words.
+fn each_word(text: &str, mut each: impl FnMut(usize, &str)) {
+    let mut word = String::new();
+    // Where the run of letters being read started, while one is.
+    let mut letters = None;
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        word.clear();
+        let emoji = emoji_at(&text[at..], &mut word);
+        if emoji.is_none() && in_word(c) {
+            letters.get_or_insert(at);
+            at += c.len_utf8();
+            continue;
+        }
+        if let Some(from) = letters.take() {
+            letter_words(&text[from..at], |letters| each(from, letters));
+        }
+        match emoji {
+            Some(len) => {
+                each(at, &word);
+                at += len;
+            }
+            None => at += c.len_utf8(),
+        }
+    }
+    if let Some(from) = letters {
+        letter_words(&text[from..], |letters| each(from, letters));
+    }
+}
+
+/// Whether `c` belongs to a word: a letter, a digit or a mark, as folded.
+fn is_letter(c: char) -> bool {
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// Whether `c` belongs to a word as written: a letter, a digit or a mark, or a form that folds to
+/// some ("㎏" is "kg").
+fn in_word(c: char) -> bool {
+    is_letter(c) || (!c.is_ascii() && c.nfkd().any(is_letter))
+}
+
+/// Calls `each` with the words of a run of letters: the run folded, split where folding made
+/// other characters of some letters ("½" is "1⁄2").
+fn letter_words(letters: &str, mut each: impl FnMut(&str)) {
+    if letters.is_ascii() {
+        // Nothing to fold but the case, and nothing to split.
+        each(&letters.to_ascii_lowercase());
+    } else {
+        fold_letters(letters)
+            .split(|c| !is_letter(c))
+            .filter(|word| !word.is_empty())
+            .for_each(each);
+    }
+}
+
+/// Lower case, without accents (see the module's documentation) nor variation selectors (a
+/// glyph's choice). The compatibility decomposition (NFKD) turns ligatures, full-width and other
+/// look-alike forms into their plain letters besides separating accents.
+fn fold_letters(letters: &str) -> String {
+    let mut folded = String::with_capacity(letters.len());
+    for c in letters
         .nfkd()
-        .filter(|c| !is_accent(*c))
+        .filter(|c| !is_accent(*c) && !VariationSelector::for_char(*c))
         .nfc()
         .flat_map(char::to_lowercase)
     {
@@ -589,8 +694,65 @@ fn fold(text: &str) -> String {
     folded
 }
 
+/// The mark that makes a key of `0`-`9`, `#` or `*` a keycap (1️⃣).
+const KEYCAP: char = '\u{20E3}';
+
+/// The emoji `text` starts with, if it does: its length in `text`, with the word it is found by
+/// written to `word`.
+/// - A pictograph (Unicode's `Extended_Pictographic`: what emoji are drawn from, ©, ™, ★, ♥ and
+///   ↔ among them, and the code points kept for emoji to come), without the skin tone or the
+///   presentation (as text or as emoji) it was given: "👍" finds "👍🏽", "❤" finds "❤️". The
+///   tags that make 🏴 a subdivision's flag (🏴󠁧󠁢󠁳󠁣󠁴󠁿) stay with it. A zero-width joiner
+///   separates: a ZWJ sequence (👩‍🚀) is the words of its parts.
+/// - A flag: two regional indicators, one word, so that 🇫🇷 does not find 🇷🇫 (one alone is a
+///   word all the same).
+/// - A keycap: its key and the keycap mark, "1⃣" (not the digit, nor `#` or `*`, which are not
+///   words).
+///
+/// Other symbols (→, €, °, ✓) separate words, as punctuation does.
+fn emoji_at(text: &str, word: &mut String) -> Option<usize> {
+    let first = text.chars().next()?;
+    let rest = &text[first.len_utf8()..];
+    match first {
+        '0'..='9' | '#' | '*' => {
+            let after = rest.strip_prefix('\u{FE0F}').unwrap_or(rest).strip_prefix(KEYCAP)?;
+            word.extend([first, KEYCAP]);
+            Some(text.len() - after.len())
+        }
+        c if c.is_ascii() => None,
+        c if RegionalIndicator::for_char(c) => {
+            let second = rest.chars().next().filter(|c| RegionalIndicator::for_char(*c));
+            let len = c.len_utf8() + second.map_or(0, char::len_utf8);
+            word.push_str(&text[..len]);
+            Some(len)
+        }
+        c if ExtendedPictographic::for_char(c) => {
+            // In lower case as the tokenizer folds it (Ⓜ is the one with a case).
+            word.extend(c.to_lowercase());
+            let mut len = c.len_utf8();
+            for c in rest.chars() {
+                if is_tag(c) {
+                    word.push(c);
+                } else if !EmojiModifier::for_char(c) && !VariationSelector::for_char(c) {
+                    break;
+                }
+                len += c.len_utf8();
+            }
+            Some(len)
+        }
+        _ => None,
+    }
+}
+
+/// The tag characters (invisible Latin letters and digits, and their end) that name a
+/// subdivision after 🏴.
+fn is_tag(c: char) -> bool {
+    matches!(c, '\u{E0020}'..='\u{E007F}')
+}
+
 /// Latin letters (lower case) that no decomposition takes an accent off, as the plain letters
-/// people type for them: those with a stroke or a slash, and those that are two letters.
+/// people type for them: those with a stroke or a slash, and those that are two letters; and
+/// the one letter in lower case that the index's tokenizer folds further.
 fn plain_letters(c: char) -> Option<&'static str> {
     Some(match c {
         'ł' => "l",       // Polish
@@ -603,6 +765,8 @@ fn plain_letters(c: char) -> Option<&'static str> {
         'œ' => "oe",
         'ß' => "ss",
         'þ' => "th",
+        // Not Latin: Greek's final sigma is its sigma, as the index's tokenizer folds it too.
+        'ς' => "σ",
         _ => return None,
     })
 }
@@ -630,7 +794,10 @@ fn is_accent(c: char) -> bool {
 
 /// A short excerpt of `body` around its first matching word.
 pub fn snippet(body: &str, terms: &Terms) -> String {
-    let start = words(body).find(|(_, w)| terms.matches(w)).map_or(0, |(at, _)| at);
+    let start = words(body)
+        .into_iter()
+        .find(|(_, word)| terms.matches(word))
+        .map_or(0, |(at, _)| at);
     let lead: usize = body[..start].chars().rev().take(SNIPPET_LEAD).map(char::len_utf8).sum();
     let from = start - lead;
     // Start at a word boundary when the lead cut one.
@@ -841,6 +1008,37 @@ mod tests {
         assert_eq!((in_index(&w, "lodz"), in_index(&w, "strasse")), (vec![1], vec![2]));
         assert_eq!(in_index(&w, "tonight"), [1], "once");
         assert_eq!(bodies(&find(&w, w.a, "lodz")), ["Łódź tonight"]);
+    }
+
+    /// Migration 3 of the index: an index tokenized as before (emoji were separators, and so
+    /// were the marks inside Indic words) is made again with the tokenizer of now when it opens,
+    /// its messages found from the messages database meanwhile, and indexed again.
+    #[test]
+    fn an_index_built_by_the_tokenizer_before_is_rebuilt() {
+        let mut w = world_in(test_db(), 2, &["great👍 tonight", "नमस्ते दुनिया"]);
+        drain(&w);
+        assert_eq!(in_index(&w, "tonight"), [1], "what the drain left in the index before");
+
+        index_migrations().to_latest(&mut w.index).unwrap();
+        assert_eq!(waiting_now(&w), 2, "every message waits for the index again");
+        assert!(in_index(&w, "tonight").is_empty());
+        let found_by_emoji_and_whole_words = |w: &World| {
+            assert_eq!(bodies(&find(w, w.a, "👍")), ["great👍 tonight"]);
+            assert_eq!(bodies(&find(w, w.a, "नमस्ते")), ["नमस्ते दुनिया"]);
+        };
+        found_by_emoji_and_whole_words(&w);
+        drain(&w);
+        found_by_emoji_and_whole_words(&w);
+        assert_eq!((in_index(&w, "👍"), in_index(&w, "नमस्ते")), (vec![1], vec![2]));
+        let secure: i64 = w
+            .index
+            .query_row(
+                "SELECT v FROM message_search_config WHERE k = 'secure-delete'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(secure, 1, "the index made again still deletes securely");
     }
 
     #[test]
@@ -1200,12 +1398,132 @@ mod tests {
         assert_eq!(bodies(&find(&w, w.a, "7 note")), ["note 7"]);
     }
 
+    /// Each emoji is a word of its own, found by itself whatever its skin tone or its
+    /// presentation selector, whether waiting for the index or in it; a ZWJ sequence by each of
+    /// its parts; a flag only by itself; a keycap by its key in a keycap.
     #[test]
-    fn queries_are_bounded_and_need_words() {
+    fn emoji_are_words_of_their_own() {
+        let texts = [
+            "great👍",
+            "👍👍 done",
+            "thumbs 👍🏽 up",
+            "love it ❤️",
+            "the family 👨‍👩‍👧 came",
+            "vive la 🇫🇷!",
+            "🇷🇫 backwards",
+            "press 1️⃣ then #️⃣",
+            "Acme™ ©2026",
+        ];
+        let queries: [(&str, &[&str]); 20] = [
+            ("👍", &["thumbs 👍🏽 up", "👍👍 done", "great👍"]),
+            ("👍🏿", &["thumbs 👍🏽 up", "👍👍 done", "great👍"]),
+            ("👍🏽 up", &["thumbs 👍🏽 up"]),
+            ("great", &["great👍"]),
+            ("👍great", &["great👍"]),
+            ("❤", &["love it ❤️"]),
+            ("❤️", &["love it ❤️"]),
+            ("❤\u{FE0E}", &["love it ❤️"]),
+            ("👨‍👩‍👧", &["the family 👨‍👩‍👧 came"]),
+            ("👧 family", &["the family 👨‍👩‍👧 came"]),
+            ("👩‍👩‍👦", &[]),
+            ("🇫🇷", &["vive la 🇫🇷!"]),
+            ("🇷🇫", &["🇷🇫 backwards"]),
+            ("🇫🇷🇷🇫", &[]),
+            ("1️⃣", &["press 1️⃣ then #️⃣"]),
+            ("#️⃣ press", &["press 1️⃣ then #️⃣"]),
+            ("acme", &["Acme™ ©2026"]),
+            ("™", &["Acme™ ©2026"]),
+            ("© 2026", &["Acme™ ©2026"]),
+            ("🎉", &[]),
+        ];
+        let w = world(&texts);
+        let found_by_their_emoji = |w: &World| {
+            for (q, expected) in queries {
+                assert_eq!(bodies(&find(w, w.a, q)), expected, "{q}");
+            }
+        };
+        found_by_their_emoji(&w);
+        drain(&w);
+        found_by_their_emoji(&w);
+        assert_eq!(in_index(&w, "👍"), [1, 2, 3], "in the index itself");
+    }
+
+    /// The words of a query are the words the index's tokenizer takes from the same text, folded
+    /// (both the index and the scratch index of waiting messages hold what the tokenizer makes
+    /// of `fold`'s output): emoji and symbols, marks inside words, compatibility forms.
+    #[test]
+    fn the_words_of_a_query_are_the_tokens_of_the_index() {
+        let w = world(&[]);
+        let tokens = |text: &str| -> Vec<String> {
+            w.c.execute(
+                "INSERT INTO temp.search_pending (rowid, body) VALUES (1, ?1)",
+                [fold(text)],
+            )
+            .unwrap();
+            w.c.execute_batch(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.pending_terms USING fts5vocab(temp, search_pending, instance)",
+            )
+            .unwrap();
+            let terms =
+                w.c.prepare("SELECT term FROM temp.pending_terms ORDER BY offset")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+            w.c.execute(
+                "INSERT INTO temp.search_pending (search_pending) VALUES ('delete-all')",
+                [],
+            )
+            .unwrap();
+            terms
+        };
+        for text in [
+            "great👍🏽, thanks!",
+            "👍👍👍",
+            "🇫🇷🇩🇪🇮",
+            "👨‍👩‍👧‍👦 and 🏳️‍🌈 and 👩🏽‍🚀",
+            "🏴󠁧󠁢󠁳󠁣󠁴󠁿 🏴",
+            "1️⃣2️⃣ #️⃣ *️⃣ 42",
+            "Acme™ ©2026 ® ℹ️ Ⓜ️",
+            "a→b ★ ♥️ ♪ ☐ ✓ ✔️ € 5°",
+            "5㎏ ½ ﬁnance Ｆｕｌｌ ㈱",
+            "नमस्ते दुनिया",
+            "สวัสดีครับ ทุกคน",
+            "ΟΔΟΣ Αθηνάς שָׁלוֹם ﻣَﺮْﺣَﺒﺎً",
+            "می‌خواهم",
+            "x\u{FE0F}y \u{1F3FD} \u{200D} \u{FE0F}",
+            "e\u{0301}te\u{0301}",
+        ] {
+            let words = Terms::parse(text).map(|t| t.0).unwrap_or_default();
+            assert_eq!(words, tokens(text), "{text}");
+        }
+        // Every character of the planes in use (letters of every script, symbols, emoji) and the
+        // tags, alone, before a letter and after one.
+        for block in (0..0x20).chain([0xE0]) {
+            let text: String = (block * 0x1000..(block + 1) * 0x1000)
+                .filter_map(char::from_u32)
+                .flat_map(|c| [c, ' ', 'x', c, ' ', c, 'x', ' '])
+                .collect();
+            let words: Vec<String> = words(&text).into_iter().map(|(_, word)| word).collect();
+            assert!(words == tokens(&text), "from U+{:X}", block * 0x1000);
+        }
+    }
+
+    #[test]
+    fn queries_are_bounded_and_may_have_no_word_which_finds_nothing() {
         assert!(Terms::parse("").is_err());
         assert!(Terms::parse("  ").is_err());
-        assert!(Terms::parse("!!! ???").is_err());
         assert!(Terms::parse(&"a".repeat(201)).is_err());
+        let w = world(&["!!! ???", "\u{1F3FD}"]);
+        for q in ["!!! ???", "-", "\u{1F3FD}", "\u{200D}\u{FE0F}"] {
+            assert_eq!(Terms::parse(q), Ok(Terms(Vec::new())), "{q}");
+            assert!(bodies(&find(&w, w.a, q)).is_empty(), "{q}");
+        }
+        assert_eq!(
+            Terms::parse("great👍🏽!").unwrap(),
+            Terms(["great", "👍"].map(String::from).to_vec())
+        );
         assert_eq!(
             Terms::parse("Éclair, \"quoted\"* OR NEAR(x)").unwrap(),
             Terms(["eclair", "quoted", "or", "near", "x"].map(String::from).to_vec()),
@@ -1222,5 +1540,10 @@ mod tests {
         assert!(s.contains("the Needle is here"), "{s}");
         assert!(s.chars().count() <= SNIPPET_CHARS + 2);
         assert_eq!(snippet("a needle", &terms), "a needle");
+        let party = format!("{} and then 🎉🎉 at last {}", "wait ".repeat(40), "cake ".repeat(60));
+        let s = snippet(&party, &Terms::parse("🎉").unwrap());
+        assert!(s.starts_with('…') && s.contains("and then 🎉🎉 at last"), "{s}");
+        let s = snippet(&party.replace("🎉🎉", "👍🏽"), &Terms::parse("👍").unwrap());
+        assert!(s.starts_with('…') && s.contains("and then 👍🏽 at last"), "{s}");
     }
 }
