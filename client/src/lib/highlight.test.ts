@@ -20,6 +20,15 @@ describe('highlight', () => {
     expect(parts.filter((p) => p.match).map((p) => p.text)).toEqual(['Zoë', 'HELLO']);
   });
 
+  it('marks each emoji as a word, whatever its skin tone; a flag only as itself', () => {
+    expect(marked('great👍 and 👍🏽 too', '👍')).toEqual(['👍', '👍🏽']);
+    expect(marked('love ❤️ it', '❤')).toEqual(['❤️']);
+    expect(marked('🇫🇷 and 🇷🇫', '🇫🇷')).toEqual(['🇫🇷']);
+    expect(marked('the 👨‍👩‍👧 came', '👧')).toEqual(['👧']);
+    expect(marked('press 1️⃣, not 1', '1️⃣')).toEqual(['1️⃣']);
+    expect(queryTerms('👍🏿 great')).toEqual(['👍', 'great']);
+  });
+
   it('a query without words marks nothing', () => {
     expect(queryTerms(' ?! ')).toEqual([]);
     expect(highlight('text', '?!')).toEqual([{ text: 'text', match: false }]);

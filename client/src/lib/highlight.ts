@@ -1,14 +1,21 @@
 // Marks the words of a search result that match the query, the way the server matches them:
-// letter case and accents ignored, whole words, the last word of the query also as a prefix.
+// letter case and accents ignored, whole words, the last word of the query also as a prefix;
+// each emoji a word of its own whatever its skin tone, a flag (two regional indicators) one word.
 
 export type Part = { text: string; match: boolean };
 
-/** Lower case, without accents. */
+/** Lower case, without accents, skin tones or presentation selectors (a keycap keeps its mark). */
 export function fold(word: string): string {
-  return word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  return word
+    .normalize('NFD')
+    .replace(/(?!\u20E3)[\p{M}\p{Emoji_Modifier}]/gu, '')
+    .toLowerCase();
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+// An emoji (a flag, a keycap, or a pictograph with its skin tone, presentation selector and
+// subdivision tags), or a run of letters, digits and marks. A zero-width joiner separates.
+const WORD =
+  /\p{Regional_Indicator}{1,2}|[0-9#*]\uFE0F?\u20E3|\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0E\uFE0F\u{E0020}-\u{E007F}]*|[\p{L}\p{N}\p{M}]+/gu;
 
 export function queryTerms(q: string): string[] {
   return (q.match(WORD) ?? []).map(fold).filter(Boolean);
