@@ -345,15 +345,26 @@ impl Origins {
     }
 
     /// True when the client reached us over HTTPS (directly or through a trusted proxy), as
-    /// the proxy says it: the de facto `X-Forwarded-Proto`, else RFC 7239's `Forwarded`. The
-    /// first wins: proxies set it (the repository's nginx.conf does), while many pass a
-    /// client's `Forwarded` on as it came.
+    /// the proxy says it (see [`Origins::forwarded_scheme`]).
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
+        self.forwarded_scheme(headers) == Some("https")
+    }
+
+    /// The scheme a trusted proxy says the client used, `https` or `http`: the de facto
+    /// `X-Forwarded-Proto`, else RFC 7239's `Forwarded`. The first wins: proxies set it (the
+    /// repository's nginx.conf does), while many pass a client's `Forwarded` on as it came. A
+    /// WebSocket upgrade's is its page's: Traefik names it `wss` over TLS, `ws` without.
+    fn forwarded_scheme(&self, headers: &HeaderMap) -> Option<&'static str> {
+        const NAMES: [(&str, &str); 4] = [("https", "https"), ("wss", "https"), ("http", "http"), ("ws", "http")];
+        if !self.behind_proxy() {
+            return None;
+        }
         let x_forwarded_proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
-        self.behind_proxy()
-            && x_forwarded_proto
-                .or_else(|| forwarded_proto(headers))
-                .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+        let proto = x_forwarded_proto.or_else(|| forwarded_proto(headers))?;
+        NAMES
+            .iter()
+            .find(|(name, _)| proto.eq_ignore_ascii_case(name))
+            .map(|(_, scheme)| *scheme)
     }
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
@@ -689,6 +700,26 @@ mod tests {
             ("origin", "http://chat.example.org"),
         ]);
         assert!(behind_proxy.is_foreign(&forwarded));
+    }
+
+    /// Traefik names the scheme of a WebSocket upgrade `wss` over TLS (`ws` without): the
+    /// socket of an https page behind it is opened by that page, as its requests are.
+    #[test]
+    fn a_proxy_naming_a_sockets_scheme_wss_or_ws_names_https_or_http() {
+        let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
+        let upgrade = |proto: &'static str, origin: &'static str| {
+            request(&[
+                ("host", "chat.example.org"),
+                ("x-forwarded-proto", proto),
+                ("upgrade", "websocket"),
+                ("origin", origin),
+            ])
+        };
+        assert!(behind_proxy.is_present_and_allowed(&upgrade("wss", "https://chat.example.org")));
+        assert!(!behind_proxy.is_present_and_allowed(&upgrade("wss", "http://chat.example.org")));
+        assert!(behind_proxy.is_present_and_allowed(&upgrade("ws", "http://chat.example.org")));
+        assert!(!behind_proxy.is_present_and_allowed(&upgrade("ws", "https://chat.example.org")));
+        assert!(behind_proxy.is_https(&upgrade("WSS", "https://chat.example.org")));
     }
 
     /// An `Origin` never names its scheme's default port; a `Host` may.
