@@ -449,7 +449,12 @@ impl Connection {
         match Pin::new(&mut self.stream).poll_read(cx, &mut dropped) {
             Poll::Ready(Ok(())) if dropped.filled().is_empty() => Poll::Ready(Ok(())),
             Poll::Ready(Ok(())) => {
-                // More to drop: after the other tasks have had their turn.
+                // More to drop, after the other tasks have had their turn; but not past the
+                // header timeout, which a client that never stops sending would otherwise
+                // never reach (the timer is only asked when a read waits).
+                if let Poll::Ready(timed_out) = self.poll_deadline(cx) {
+                    return Poll::Ready(timed_out);
+                }
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
@@ -783,6 +788,35 @@ mod tests {
         let (line, body) = refused(&mut stream, &request(&format!("/{}", "a".repeat(100_000)), "")).await;
         assert_eq!(line, "HTTP/1.1 414 URI Too Long");
         assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    }
+
+    /// Once refused, a connection drops what the client still sends only until the header
+    /// timeout: a client that never stops sending is closed all the same, not drained forever.
+    #[tokio::test]
+    async fn a_refused_client_that_keeps_sending_is_closed_at_the_header_timeout() {
+        let (addr, _stop) = start(limits(300, 60_000, 100)).await;
+        let (mut reader, mut writer) = TcpStream::connect(addr).await.unwrap().into_split();
+        let over_long = request(&format!("/{}", "a".repeat(MAX_REQUEST_LINE + 1)), "");
+        // The refused head, then more for as long as the server takes it: ends once it hangs up.
+        let flood = tokio::spawn(async move {
+            let more = vec![b'a'; 64 * 1024];
+            let mut sent = writer.write_all(&over_long).await;
+            while sent.is_ok() {
+                sent = writer.write_all(&more).await;
+            }
+            sent
+        });
+        let mut answer = Vec::new();
+        let _ = reader.read_to_end(&mut answer).await;
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 414"),
+            "answered first"
+        );
+        let ended = tokio::time::timeout(WAIT, flood).await;
+        assert!(
+            matches!(ended, Ok(Ok(Err(_)))),
+            "the server closed the connection while the client was still sending"
+        );
     }
 
     /// Right at the limits, requests are served as any other.
