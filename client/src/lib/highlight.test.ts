@@ -29,6 +29,13 @@ describe('highlight', () => {
     expect(queryTerms('👍🏿 great')).toEqual(['👍', 'great']);
   });
 
+  it('takes a keycap right after letters or digits as a word of its own, as the server does', () => {
+    expect(marked('x1️⃣ and 12️⃣', '1️⃣')).toEqual(['1️⃣']);
+    expect(marked('x1️⃣ and 12️⃣', '2️⃣')).toEqual(['2️⃣']);
+    expect(marked('x1️⃣ and 12️⃣', 'x 1')).toEqual(['x', '1️⃣', '1']);
+    expect(queryTerms('ab#️⃣')).toEqual(['ab', '#⃣']);
+  });
+
   it('a query without words marks nothing', () => {
     expect(queryTerms(' ?! ')).toEqual([]);
     expect(highlight('text', '?!')).toEqual([{ text: 'text', match: false }]);

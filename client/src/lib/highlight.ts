@@ -13,9 +13,10 @@ export function fold(word: string): string {
 }
 
 // An emoji (a flag, a keycap, or a pictograph with its skin tone, presentation selector and
-// subdivision tags), or a run of letters, digits and marks. A zero-width joiner separates.
+// subdivision tags), or a run of letters, digits and marks. A zero-width joiner separates, and
+// a run ends where a keycap begins (its digit and marks would otherwise be the run's: `x1️⃣`).
 const WORD =
-  /\p{Regional_Indicator}{1,2}|[0-9#*]\uFE0F?\u20E3|\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0E\uFE0F\u{E0020}-\u{E007F}]*|[\p{L}\p{N}\p{M}]+/gu;
+  /\p{Regional_Indicator}{1,2}|[0-9#*]\uFE0F?\u20E3|\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0E\uFE0F\u{E0020}-\u{E007F}]*|(?:(?![0-9#*]\uFE0F?\u20E3)[\p{L}\p{N}\p{M}])+/gu;
 
 export function queryTerms(q: string): string[] {
   return (q.match(WORD) ?? []).map(fold).filter(Boolean);
