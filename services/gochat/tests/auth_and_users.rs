@@ -370,10 +370,9 @@ async fn foreign_origin_cannot_sign_up_but_same_origin_can() {
 }
 
 /// Behind a trusted TLS proxy the site is https: an `http://` page of the same host and port is
-/// another site, and so is an `https://` page when the proxy says the request came over http.
-/// Their sign-ups and sockets are refused (403 `forbidden`) and leave nothing behind: the same
-/// sign-up from the real origin then succeeds. Without a trusted proxy GoChat cannot tell the
-/// scheme, and an `https://` page (through a TLS proxy nobody declared) is taken.
+/// another site. Its sign-up and socket are refused (403 `forbidden`) and leave nothing behind:
+/// the same sign-up from the real origin then succeeds. Without a trusted proxy GoChat cannot
+/// tell the scheme, and an `https://` page (through a TLS proxy nobody declared) is taken.
 #[tokio::test]
 async fn an_origin_of_the_other_scheme_cannot_sign_up_or_open_a_socket() {
     let from = |origin: &str| {
@@ -423,9 +422,19 @@ async fn an_origin_of_the_other_scheme_cannot_sign_up_or_open_a_socket() {
         .await;
     assert_eq!(status, 201, "nothing was stored by the refused sign-up: {answer}");
 
-    // The proxy says nothing of TLS here (the socket comes straight from this machine, a
-    // trusted proxy's address): the request came over http, and the https page is foreign.
-    let socket = common::connect_ws(&server.url(""), "/ws/chat", gina.cookie.as_deref(), Some(&https_here)).await;
+    // A socket of the http page, the proxy saying the upgrade came over TLS (`wss`, as Traefik
+    // names it), is another site's.
+    let socket = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = server.url("/ws/chat").replace("http://", "ws://");
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("origin", server.url("").parse().unwrap());
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("wss"));
+        let cookie = format!("auth={}", gina.cookie.as_deref().unwrap());
+        headers.insert("cookie", cookie.parse().unwrap());
+        tokio_tungstenite::connect_async(request).await
+    };
     match socket {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 403);
@@ -433,7 +442,7 @@ async fn an_origin_of_the_other_scheme_cannot_sign_up_or_open_a_socket() {
             assert_eq!(answer["error"]["code"], "forbidden", "{answer}");
         }
         Err(e) => panic!("unexpected error {e}"),
-        Ok(_) => panic!("a socket opened from {https_here}"),
+        Ok(_) => panic!("a socket of the http page opened behind TLS"),
     }
     server.stop().await.unwrap();
 }

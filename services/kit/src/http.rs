@@ -317,16 +317,16 @@ impl Origins {
             && without_default_port(authority, scheme).eq_ignore_ascii_case(without_default_port(host, scheme))
     }
 
-    /// Whether the client may have used `scheme`. Behind a trusted proxy it is the one the proxy
-    /// says. Without one GoChat cannot tell: it serves plain HTTP, but a TLS proxy nobody
-    /// declared (`GOCHAT_TRUST_PROXY` unset) may stand before it, and refusing its https pages
-    /// would break that deployment for nothing (only the TLS end of this very host and port
-    /// serves an https page of it), so either is taken.
+    /// Whether the client may have used `scheme`: the one a trusted proxy names, when it names
+    /// one. Otherwise GoChat cannot tell: it serves plain HTTP, but a TLS proxy nobody declared
+    /// (`GOCHAT_TRUST_PROXY` unset), or a trusted one that says nothing of the scheme (nginx
+    /// unless told to), may stand before it, and refusing its https pages would break that
+    /// deployment for nothing (only the TLS end of this very host and port serves an https page
+    /// of it), so either is taken.
     fn may_be_the_scheme_used(&self, scheme: &str, headers: &HeaderMap) -> bool {
-        if self.behind_proxy() {
-            scheme == self.scheme(headers)
-        } else {
-            matches!(scheme, "http" | "https")
+        match self.forwarded_scheme(headers) {
+            Some(named) => scheme == named,
+            None => matches!(scheme, "http" | "https"),
         }
     }
 
@@ -720,6 +720,25 @@ mod tests {
         assert!(behind_proxy.is_present_and_allowed(&upgrade("ws", "http://chat.example.org")));
         assert!(!behind_proxy.is_present_and_allowed(&upgrade("ws", "https://chat.example.org")));
         assert!(behind_proxy.is_https(&upgrade("WSS", "https://chat.example.org")));
+    }
+
+    /// A trusted proxy that names no scheme (nginx, unless told to send `X-Forwarded-Proto`), or
+    /// one it does not know, leaves it unknown, as having no proxy does: either is taken. Its
+    /// cookies are not `Secure` either.
+    #[test]
+    fn a_proxy_naming_no_scheme_leaves_either_taken() {
+        let behind_proxy = Origins::new(Vec::new(), proxies(&["127.0.0.1"]));
+        for proto in [None, Some("https, http"), Some("h2")] {
+            for origin in ["https://chat.example.org", "http://chat.example.org"] {
+                let mut headers = request(&[("host", "chat.example.org"), ("x-forwarded-for", "192.0.2.7")]);
+                headers.insert("origin", HeaderValue::from_static(origin));
+                if let Some(proto) = proto {
+                    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+                }
+                assert!(!behind_proxy.is_foreign(&headers), "{proto:?} {origin}");
+                assert!(!behind_proxy.is_https(&headers), "{proto:?} {origin}");
+            }
+        }
     }
 
     /// An `Origin` never names its scheme's default port; a `Host` may.
