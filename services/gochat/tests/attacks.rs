@@ -106,11 +106,7 @@ async fn nobody_can_lock_someone_else_out_of_their_account() {
 #[tokio::test]
 async fn a_forged_x_forwarded_for_does_not_escape_the_address_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = TestServer::settings(dir.path(), None);
-    settings.trust_proxy = Some(true);
-    let server = TestServer::start(settings, None, |rt| gochat::app(rt, fast_settings()))
-        .await
-        .unwrap();
+    let server = common::start_behind_proxy(dir.path()).await;
     // The client writes any address it likes; the proxy appends the one it saw (203.0.113.9).
     // 25 different unknown accounts, so only the address budget (20) can stop them.
     let mut statuses = Vec::new();

@@ -91,11 +91,7 @@ async fn a_signed_out_token_is_refused_by_every_service_as_soon_as_signing_out_i
 #[tokio::test]
 async fn session_cookie_is_secure_behind_a_tls_proxy() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = gochat_kit::testing::TestServer::settings(dir.path(), None);
-    settings.trust_proxy = Some(true);
-    let server = gochat_kit::testing::TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
-        .await
-        .unwrap();
+    let server = common::start_behind_proxy(dir.path()).await;
     // Either header a TLS proxy may set: the de facto one, or RFC 7239's.
     for (i, (name, value)) in [
         ("x-forwarded-proto", "https"),
@@ -391,11 +387,7 @@ async fn an_origin_of_the_other_scheme_cannot_sign_up_or_open_a_socket() {
     server.stop().await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = gochat_kit::testing::TestServer::settings(dir.path(), None);
-    settings.trust_proxy = Some(true);
-    let server = gochat_kit::testing::TestServer::start(settings, None, |rt| gochat::app(rt, common::fast_settings()))
-        .await
-        .unwrap();
+    let server = common::start_behind_proxy(dir.path()).await;
     let https_here = server.url("").replace("http://", "https://");
     let body = json!({"email": "gina@example.org", "username": "gina", "password": "password1"});
     let through_tls = |origin: &str| {
@@ -570,12 +562,7 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!((status, &body["bus"]), (200, &json!("in-process")));
     // Every series the contract names is there from the start, before any API request, socket
     // or event (the probes above are requests too).
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&server).await;
     for series in [
         "gochat_http_requests_total{route=\"/healthz\",status=\"200\"}",
         "gochat_http_request_duration_seconds_bucket{route=\"/readyz\"",
@@ -588,12 +575,7 @@ async fn health_readiness_and_metrics_answer() {
         assert!(metrics.contains(series), "{series} in {metrics}");
     }
     client.signup("gina").await;
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&server).await;
     assert!(metrics.contains("route=\"/api/auth/signup\""), "{metrics}");
     server.stop().await.unwrap();
 }

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::metric;
 use gochat_kit::testing::TestServer;
 use std::path::Path;
 
@@ -29,20 +30,6 @@ fn database_files(dir: &Path) -> Vec<(String, u64, std::time::SystemTime, u64)> 
         .collect();
     files.sort();
     files
-}
-
-/// A counter or gauge of `/metrics`, summed over the series whose labels contain `labels`.
-async fn metric(server: &TestServer, name: &str, labels: &str) -> f64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
-        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
-        .sum()
 }
 
 #[tokio::test]

@@ -503,17 +503,7 @@ async fn start_listing(dir: &std::path::Path, hosts: &[&str]) -> TestServer {
 /// Pushes counted under `outcome` on `/metrics`. The counters are the test process's, shared by
 /// every server this binary starts: the tests that wait on one take turns ([`SKIPS`]).
 async fn pushes(server: &TestServer, outcome: &str) -> f64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("gochat_push_total{{outcome=\"{outcome}\"}} ");
-    text.lines()
-        .filter_map(|line| line.strip_prefix(&series))
-        .map(|value| value.parse::<f64>().unwrap())
-        .sum()
+    common::metric(server, "gochat_push_total", &format!("outcome=\"{outcome}\"")).await
 }
 
 /// Taken by the tests that wait for a push to be skipped, one at a time.

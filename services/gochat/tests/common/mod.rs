@@ -32,6 +32,34 @@ pub async fn start_all_in_one(dir: &Path, amqp_url: Option<&str>, bus: Option<Bu
         .expect("server starts")
 }
 
+/// GoChat all in one behind a trusted reverse proxy (`GOCHAT_TRUST_PROXY`): requests from this
+/// machine are the proxy's, so their `X-Forwarded-*` headers count.
+pub async fn start_behind_proxy(dir: &Path) -> TestServer {
+    let mut settings = TestServer::settings(dir, None);
+    settings.trust_proxy = Some(true);
+    TestServer::start(settings, None, |rt| gochat::app(rt, fast_settings()))
+        .await
+        .expect("server starts")
+}
+
+/// The text of the server's `/metrics`.
+pub async fn metrics(server: &TestServer) -> String {
+    let answer = reqwest::get(server.url("/metrics")).await.expect("/metrics answers");
+    answer.text().await.expect("/metrics is text")
+}
+
+/// A counter or gauge of `/metrics`, summed over the series of `name` whose labels contain
+/// `labels`.
+pub async fn metric(server: &TestServer, name: &str, labels: &str) -> f64 {
+    metrics(server)
+        .await
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next())
+        .map(|value| value.parse::<f64>().expect("a metric's value is a number"))
+        .sum()
+}
+
 /// GoChat all in one on an in-process bus with these service settings.
 pub async fn start_all_in_one_with(dir: &Path, services: gochat::Settings) -> TestServer {
     let settings = TestServer::settings(dir, None);
