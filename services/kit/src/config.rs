@@ -157,6 +157,13 @@ pub struct CommonSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_synchronous: Option<Synchronous>,
 
+    /// Mebibytes of memory SQLite may hold in this process, every database together: mostly
+    /// the pages it read, of which the least recently used give way beyond it (they are read
+    /// again from the kernel's file cache when needed); 0: no limit. [default: 4]
+    #[arg(long, env = "GOCHAT_SQLITE_MEMORY_MIB")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlite_memory_mib: Option<u64>,
+
     /// Log filter (tracing-subscriber syntax). [default: info]
     #[arg(long, env = "GOCHAT_LOG")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,6 +199,9 @@ impl CommonSettings {
     }
     pub fn synchronous(&self) -> Synchronous {
         self.sqlite_synchronous.unwrap_or_default()
+    }
+    pub fn sqlite_memory_bytes(&self) -> u64 {
+        self.sqlite_memory_mib.unwrap_or(4).saturating_mul(1024 * 1024)
     }
     pub fn log(&self) -> &str {
         self.log.as_deref().unwrap_or("info")

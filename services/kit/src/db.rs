@@ -439,6 +439,20 @@ impl Db {
     }
 }
 
+/// Caps the memory SQLite holds in this process, every database together, at `bytes` (0: no
+/// cap). It is SQLite's soft heap limit: past it, the page caches, which are most of that memory,
+/// give up their least recently used pages before taking more. A page given up is read again
+/// from the kernel's file cache when needed, which keeps it anyway; SQLite's own copies of
+/// it, one per connection that read it, are what a small board runs out of first.
+pub fn limit_memory(bytes: u64) {
+    let limit = i64::try_from(bytes).unwrap_or(i64::MAX);
+    let set = Connection::open_in_memory()
+        .and_then(|c| c.pragma_update_and_check(None, "soft_heap_limit", limit, |r| r.get::<_, i64>(0)));
+    if let Err(e) = set {
+        tracing::warn!(error = %e, "SQLite's memory could not be limited");
+    }
+}
+
 fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX

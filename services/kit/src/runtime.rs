@@ -41,6 +41,7 @@ impl Runtime {
     ) -> Self {
         let origins = Origins::new(settings.allowed_origins(), TrustedProxies::from_settings(&settings));
         crate::listener::configure(crate::listener::Limits::from_settings(&settings.connections));
+        crate::db::limit_memory(settings.sqlite_memory_bytes());
         Self {
             bus,
             keys: Arc::new(keys),

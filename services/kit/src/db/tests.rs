@@ -441,6 +441,22 @@ async fn temporary_storage_is_in_memory_on_the_writer_and_the_readers() {
     assert_eq!((written, read), (2, 2), "2 is MEMORY");
 }
 
+/// The cap on SQLite's memory is the process's: every connection, the writer's and the readers',
+/// opened before it was set or after, works under it.
+#[tokio::test]
+async fn the_memory_cap_applies_to_every_connection() {
+    let before = open();
+    let cap = crate::config::CommonSettings::default().sqlite_memory_bytes();
+    limit_memory(cap);
+    let after = open();
+    for t in [&before, &after] {
+        let pragma = |c: &Connection| Ok::<i64, DbError>(c.query_row("PRAGMA soft_heap_limit", [], |r| r.get(0))?);
+        let written = t.db.write(move |w| pragma(w)).await.unwrap();
+        let read = t.db.read(pragma).await.unwrap();
+        assert_eq!((written, read), (4 << 20, 4 << 20), "4 MiB by default");
+    }
+}
+
 /// Pages committed past the checkpoint threshold reach the database file without another
 /// commit (the checkpointer thread copies them), and an idle database is left alone.
 #[tokio::test]
