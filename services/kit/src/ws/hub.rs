@@ -104,7 +104,11 @@ impl Hub {
             path,
             limits,
             users: RwLock::default(),
-            next_id: AtomicU64::new(0),
+            // From a random start, so that an instance started again under the same name does
+            // not number its sockets as before: an event addressed to a socket of the earlier
+            // run (a refusal, the answer to a resent message) then reaches none, not another
+            // socket of the same user.
+            next_id: AtomicU64::new(getrandom::u64().unwrap_or_default()),
         }
     }
 
@@ -294,6 +298,13 @@ mod tests {
             stuck.queue.recv().await.is_none(),
             "closed once a frame that matters could not be queued"
         );
+    }
+
+    #[test]
+    fn socket_ids_do_not_start_over_with_a_new_hub() {
+        let user = UserId::new();
+        let ids: std::collections::HashSet<u64> = (0..8).map(|_| hub(1, 1).join(user).unwrap().id).collect();
+        assert_eq!(ids.len(), 8, "{ids:?}");
     }
 
     #[test]
