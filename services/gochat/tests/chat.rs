@@ -430,34 +430,8 @@ async fn a_message_sent_while_the_messages_database_is_full_arrives_once_there_i
     next_of(&mut alice_tab, "accepted").await;
     let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
 
-    let messages = server
-        .runtime
-        .databases()
-        .into_iter()
-        .find(|db| db.name() == "messages")
-        .unwrap();
-    let cap = |pages: Option<i64>| {
-        messages.write(move |w| {
-            let pages = match pages {
-                Some(pages) => pages,
-                None => {
-                    // Free pages inside the file would still take the message.
-                    let free: i64 = w.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-                    assert_eq!(free, 0, "no free page left to fill");
-                    w.query_row("PRAGMA page_count", [], |r| r.get(0))?
-                }
-            };
-            w.pragma_update(None, "max_page_count", pages)?;
-            Ok::<_, gochat_kit::db::DbError>(())
-        })
-    };
-    // Free pages inside the file (the tables a migration dropped) would still take the
-    // message: the file is compacted first.
-    let vacuum = rusqlite::Connection::open(messages.path()).unwrap();
-    vacuum.busy_timeout(Duration::from_secs(5)).unwrap();
-    vacuum.execute_batch("VACUUM").unwrap();
-    drop(vacuum);
-    cap(None).await.unwrap();
+    let messages = messages_db(&server);
+    fill(&messages).await;
     // A long body needs pages of its own (overflow pages): it cannot fit.
     let body = "full ".repeat(700);
     let client_id = new_id();
@@ -471,7 +445,7 @@ async fn a_message_sent_while_the_messages_database_is_full_arrives_once_there_i
     let delivered = tokio::time::timeout(Duration::from_millis(200), next_of(&mut bob_tab, "message"));
     assert!(delivered.await.is_err(), "not delivered while full");
 
-    cap(Some(1 << 30)).await.unwrap();
+    make_room(&messages).await;
     assert_eq!(next_of(&mut alice_tab, "accepted").await["clientId"], client_id);
     let message = next_of(&mut bob_tab, "message").await["message"].clone();
     assert_eq!((message["seq"].as_i64(), &message["body"]), (Some(2), &json!(body)));
@@ -484,4 +458,143 @@ async fn a_message_sent_while_the_messages_database_is_full_arrives_once_there_i
         .unwrap();
     assert_eq!(dead, 0);
     server.stop().await.unwrap();
+}
+
+/// Backpressure end to end: while the messages database can store nothing, a sender flooding
+/// its socket is slowed by TCP itself (chat stops reading a socket that is owed
+/// `MAX_IN_FLIGHT` answers, so the flood stays in the sender's buffers instead of queueing in
+/// the server); once there is room again every message is stored, accepted and delivered once
+/// and in order, without anyone's help.
+#[tokio::test]
+async fn a_flood_of_sends_that_cannot_be_stored_is_slowed_and_loses_nothing() {
+    use futures_util::StreamExt;
+    // More than the kernel's socket buffers on both sides hold together (a few MiB).
+    const FLOOD: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
+    send(
+        &mut alice_tab,
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "before"}),
+    )
+    .await;
+    next_of(&mut alice_tab, "accepted").await;
+    let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
+    let messages = messages_db(&server);
+    fill(&messages).await;
+
+    // Frames nearly as large as a frame may be: 4,000 characters of 4 bytes (one word).
+    let body = "\u{20000}".repeat(4000);
+    let client_ids: Vec<String> = (0..FLOOD).map(|_| new_id()).collect();
+    let (mut alice_out, mut alice_in) = alice_tab.split();
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let flood = tokio::spawn({
+        let (client_ids, written) = (client_ids.clone(), written.clone());
+        async move {
+            for client_id in client_ids {
+                let frame =
+                    json!({"type": "send", "clientId": client_id, "conversationId": conversation, "body": body});
+                alice_out.send(Message::Text(frame.to_string().into())).await.unwrap();
+                written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let slowed = written.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        slowed < FLOOD && !flood.is_finished(),
+        "the sender waits while nothing can be stored ({slowed} of {FLOOD} frames written)"
+    );
+
+    // Bob reads as a tab does, or his socket would be closed as stuck.
+    let received = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        while seqs.len() < FLOOD {
+            seqs.push(
+                next_of(&mut bob_tab, "message").await["message"]["seq"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+        // Nothing more: no message comes between the last one and the answer to a ping.
+        send(&mut bob_tab, json!({"type": "ping"})).await;
+        loop {
+            let frame = next_of(&mut bob_tab, "").await;
+            assert_ne!(frame["type"], "message", "delivered twice: {frame}");
+            if frame["type"] == "pong" {
+                return seqs;
+            }
+        }
+    });
+    make_room(&messages).await;
+    let mut accepted = Vec::new();
+    while accepted.len() < FLOOD {
+        let frame = tokio::time::timeout(WAIT, alice_in.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let frame: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+        match frame["type"].as_str() {
+            Some("accepted") => accepted.push(frame["clientId"].as_str().unwrap().to_owned()),
+            Some("error") => panic!("a send refused: {frame}"),
+            _ => {}
+        }
+    }
+    assert_eq!(accepted, client_ids, "every send accepted once, in order");
+    flood.await.unwrap();
+    let expected: Vec<i64> = (2..).take(FLOOD).collect();
+    assert_eq!(
+        received.await.unwrap(),
+        expected,
+        "delivered once each, in order, no gap"
+    );
+    server.stop().await.unwrap();
+}
+
+fn messages_db(server: &TestServer) -> gochat_kit::db::Db {
+    server
+        .runtime
+        .databases()
+        .into_iter()
+        .find(|db| db.name() == "messages")
+        .unwrap()
+}
+
+/// Caps the messages database at its size, which SQLite answers exactly as a full disk. Free
+/// pages inside the file (the tables a migration dropped) would still take messages: the file
+/// is compacted first.
+async fn fill(messages: &gochat_kit::db::Db) {
+    let vacuum = rusqlite::Connection::open(messages.path()).unwrap();
+    vacuum.busy_timeout(Duration::from_secs(5)).unwrap();
+    vacuum.execute_batch("VACUUM").unwrap();
+    drop(vacuum);
+    cap(messages, None).await;
+}
+
+/// Room again: the cap lifted.
+async fn make_room(messages: &gochat_kit::db::Db) {
+    cap(messages, Some(1 << 30)).await;
+}
+
+/// `PRAGMA max_page_count` set to `pages`, or to the pages the file has now.
+async fn cap(messages: &gochat_kit::db::Db, pages: Option<i64>) {
+    messages
+        .write(move |w| {
+            let pages = match pages {
+                Some(pages) => pages,
+                None => {
+                    let free: i64 = w.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+                    assert_eq!(free, 0, "no free page left to fill");
+                    w.query_row("PRAGMA page_count", [], |r| r.get(0))?
+                }
+            };
+            w.pragma_update(None, "max_page_count", pages)?;
+            Ok::<_, gochat_kit::db::DbError>(())
+        })
+        .await
+        .unwrap();
 }
