@@ -416,22 +416,14 @@ async fn upgrades_need_an_allowed_origin_and_a_valid_unrevoked_cookie() {
 /// unit tests', on a paused clock.)
 #[tokio::test]
 async fn a_message_sent_while_the_messages_database_is_full_arrives_once_there_is_room() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_all_in_one(dir.path(), None, None).await;
-    let alice = person(&server, "alice").await;
-    let bob = person(&server, "bob").await;
-    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
-    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
-    send(
-        &mut alice_tab,
-        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "before"}),
-    )
-    .await;
-    next_of(&mut alice_tab, "accepted").await;
-    let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
-
-    let messages = messages_db(&server);
-    fill(&messages).await;
+    let Full {
+        server,
+        mut alice_tab,
+        mut bob_tab,
+        conversation,
+        messages,
+        _dir,
+    } = a_conversation_whose_store_is_full().await;
     // A long body needs pages of its own (overflow pages): it cannot fit.
     let body = "full ".repeat(700);
     let client_id = new_id();
@@ -470,21 +462,14 @@ async fn a_flood_of_sends_that_cannot_be_stored_is_slowed_and_loses_nothing() {
     use futures_util::StreamExt;
     // More than the kernel's socket buffers on both sides hold together (a few MiB).
     const FLOOD: usize = 1000;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_all_in_one(dir.path(), None, None).await;
-    let alice = person(&server, "alice").await;
-    let bob = person(&server, "bob").await;
-    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
-    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
-    send(
-        &mut alice_tab,
-        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "before"}),
-    )
-    .await;
-    next_of(&mut alice_tab, "accepted").await;
-    let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
-    let messages = messages_db(&server);
-    fill(&messages).await;
+    let Full {
+        server,
+        alice_tab,
+        mut bob_tab,
+        conversation,
+        messages,
+        _dir,
+    } = a_conversation_whose_store_is_full().await;
 
     // Frames nearly as large as a frame may be: 4,000 characters of 4 bytes (one word).
     let body = "\u{20000}".repeat(4000);
@@ -553,6 +538,43 @@ async fn a_flood_of_sends_that_cannot_be_stored_is_slowed_and_loses_nothing() {
         "delivered once each, in order, no gap"
     );
     server.stop().await.unwrap();
+}
+
+/// Alice and Bob, a tab each, a conversation with one message, and then the messages database
+/// full.
+struct Full {
+    server: TestServer,
+    alice_tab: Socket,
+    bob_tab: Socket,
+    conversation: Value,
+    messages: gochat_kit::db::Db,
+    _dir: tempfile::TempDir,
+}
+
+async fn a_conversation_whose_store_is_full() -> Full {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_all_in_one(dir.path(), None, None).await;
+    let alice = person(&server, "alice").await;
+    let bob = person(&server, "bob").await;
+    let mut alice_tab = connect(&server, alice.cookie(), None).await.unwrap();
+    let mut bob_tab = connect(&server, bob.cookie(), None).await.unwrap();
+    send(
+        &mut alice_tab,
+        json!({"type": "send", "clientId": new_id(), "to": bob.id, "body": "before"}),
+    )
+    .await;
+    next_of(&mut alice_tab, "accepted").await;
+    let conversation = next_of(&mut bob_tab, "message").await["message"]["conversationId"].clone();
+    let messages = messages_db(&server);
+    fill(&messages).await;
+    Full {
+        server,
+        alice_tab,
+        bob_tab,
+        conversation,
+        messages,
+        _dir: dir,
+    }
 }
 
 fn messages_db(server: &TestServer) -> gochat_kit::db::Db {
