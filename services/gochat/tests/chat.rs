@@ -504,7 +504,8 @@ async fn a_flood_of_sends_that_cannot_be_stored_is_slowed_and_loses_nothing() {
                     .unwrap(),
             );
         }
-        // Nothing more: no message comes between the last one and the answer to a ping.
+        // And none written twice before it (a ping's answer is written at once, so this does not
+        // wait for a late redelivery; the exact list of seqs above is what shows each once).
         send(&mut bob_tab, json!({"type": "ping"})).await;
         loop {
             let frame = next_of(&mut bob_tab, "").await;

@@ -157,9 +157,10 @@ pub struct CommonSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_synchronous: Option<Synchronous>,
 
-    /// Mebibytes of memory SQLite may hold in this process, every database together: mostly
-    /// the pages it read, of which the least recently used give way beyond it (they are read
-    /// again from the kernel's file cache when needed); 0: no limit. [default: 4]
+    /// Mebibytes SQLite keeps its memory near in this process, every database together (a soft
+    /// limit): past it its page caches give up their least recently used pages (read again from
+    /// the kernel's file cache when needed); sorts, temporary tables and a migration's index
+    /// builds still take what they need. 0: no limit. [default: 4]
     #[arg(long, env = "GOCHAT_SQLITE_MEMORY_MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_memory_mib: Option<u64>,

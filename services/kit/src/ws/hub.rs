@@ -108,7 +108,10 @@ impl Hub {
             // not number its sockets as before: an event addressed to a socket of the earlier
             // run (a refusal, the answer to a resent message) then reaches none, not another
             // socket of the same user.
-            next_id: AtomicU64::new(getrandom::u64().unwrap_or_default()),
+            next_id: AtomicU64::new(getrandom::u64().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no random start for socket ids: counting from 0");
+                0
+            })),
         }
     }
 
