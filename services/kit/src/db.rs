@@ -442,9 +442,9 @@ impl Db {
 /// Keeps the memory SQLite holds in this process, every database together, near `bytes` (0: no
 /// limit; the last call wins, for the whole process). It is SQLite's soft heap limit: past it,
 /// the page caches, which are most of that memory, give up their least recently used pages
-/// before taking more; sorts and temporary tables still take what they need. A page given up is read again
-/// from the kernel's file cache when needed, which keeps it anyway; SQLite's own copies of
-/// it, one per connection that read it, are what a small board runs out of first.
+/// before taking more; sorts and temporary tables still take what they need. A page given up
+/// is read again from the kernel's file cache when needed, which keeps it anyway; SQLite's own
+/// copies of it, one per connection that read it, are what a small board runs out of first.
 pub fn limit_memory(bytes: u64) {
     let limit = i64::try_from(bytes).unwrap_or(i64::MAX);
     let set = Connection::open_in_memory()
@@ -473,8 +473,8 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> ru
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Temporary tables and sorts (a migration rebuilding a table, a full-text index creating
     // its shadow tables) stay in memory: the container image has no /tmp to put their files
-    // in, and an SD card is spared the writes. The largest (`VACUUM`, an index build) take tens of
-    // MiB for their duration, past the limit on SQLite's memory.
+    // in, and an SD card is spared the writes. The largest (`VACUUM`, an index build) take
+    // tens of MiB for their duration, past the limit on SQLite's memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
